@@ -1,0 +1,78 @@
+"""The base class every wire message derives from, and the integer types the schema uses.
+
+Why a shared base: the upstream protocol is camelCase JSON while our code is snake_case Python;
+one config here gives every generated model the same aliasing, lenient parsing (unknown fields
+are ignored, as 0.169 does) and deferred validator building (importing hundreds of models must
+not slow down the server's start).
+
+Experimental fields: some fields exist only for connections that set
+`capabilities.experimentalApi`. Models that have such fields derive from
+`ExperimentalFieldsModel`; serializing them with `context={"experimental": False}` drops those
+fields, so one model serves both kinds of connection.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
+from pydantic.alias_generators import to_camel
+
+EXPERIMENTAL_CONTEXT_KEY = "experimental"
+"""Serialization-context key: `False` strips experimental fields (see `ExperimentalFieldsModel`)."""
+
+Int32 = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+UInt8 = Annotated[int, Field(ge=0, le=2**8 - 1)]
+UInt16 = Annotated[int, Field(ge=0, le=2**16 - 1)]
+UInt32 = Annotated[int, Field(ge=0, le=2**32 - 1)]
+UInt64 = Annotated[int, Field(ge=0, le=2**64 - 1)]
+UInt = UInt64
+
+
+def omit_none(value: object) -> bool:
+    """`exclude_if` predicate for optional fields whose schema does not allow `null`."""
+    return value is None
+
+
+class WireModel(BaseModel):
+    """A JSON object of the app-server protocol (camelCase on the wire, snake_case in Python)."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+        defer_build=True,
+        protected_namespaces=(),
+        extra="ignore",
+    )
+
+    experimental_fields: ClassVar[frozenset[str]] = frozenset()
+    """Wire names of the fields only `experimentalApi` connections may send or receive."""
+
+
+class ExperimentalFieldsModel(WireModel):
+    """A message with experimental fields, dropped when serialized for a stable connection."""
+
+    @model_serializer(mode="wrap")
+    def _drop_experimental_fields(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> Any:
+        data = handler(self)
+        context = info.context
+        if (
+            isinstance(context, dict)
+            and context.get(EXPERIMENTAL_CONTEXT_KEY) is False
+            and isinstance(data, dict)
+        ):
+            for name in self.experimental_fields:
+                data.pop(name, None)
+        return data
