@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from typing import Final
 
-from protocol.method_spec import ClientRequestSpec, ServerNotificationSpec, ServerRequestSpec
+from protocol.method_spec import (
+    ClientRequestSpec,
+    ServerNotificationSpec,
+    ServerRequestSpec,
+)
 from protocol.types import (
     AccountLoginCompletedNotification,
     AccountRateLimitsUpdatedNotification,

@@ -5,7 +5,6 @@ Python names are snake_case; the wire names are the camelCase aliases (explicit 
 name is not the camelCase of the Python name).
 """
 
-# ruff: noqa: E501
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal

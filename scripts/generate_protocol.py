@@ -89,7 +89,6 @@ Python names are snake_case; the wire names are the camelCase aliases (explicit 
 name is not the camelCase of the Python name).
 """
 
-# ruff: noqa: E501
 from __future__ import annotations
 
 from typing import Any, Literal, Annotated
@@ -216,14 +215,20 @@ class Generator:
             deps: set[str] = set()
             expr = self.union_expr(arms, name, base=schema, deps=deps)
             self.add_alias(AliasSpec(name, expr, description, deps))
-        elif schema.get("properties") is not None or schema.get("type") == "object" and not (
-            isinstance(schema.get("additionalProperties"), dict)
-        ):
+        elif self.is_record(schema):
             self.emit_class(name, schema, description)
         else:
             deps = set()
             expr, _ = self.type_expr(schema, name, deps)
             self.add_alias(AliasSpec(name, expr, description, deps))
+
+    @staticmethod
+    def is_record(schema: dict[str, Any]) -> bool:
+        """An object with named fields (a class), as opposed to a map (`dict[str, X]`)."""
+        if schema.get("properties") is not None:
+            return True
+        is_map = isinstance(schema.get("additionalProperties"), dict)
+        return schema.get("type") == "object" and not is_map
 
     def add_alias(self, alias: AliasSpec) -> None:
         if alias.name in self.classes or alias.name in self.aliases:
@@ -259,9 +264,7 @@ class Generator:
             spec.fields.append(self.field_spec(name, wire, py, prop, wire in required))
         return name
 
-    def field_spec(
-        self, owner: str, wire: str, py: str, prop: Any, required: bool
-    ) -> FieldSpec:
+    def field_spec(self, owner: str, wire: str, py: str, prop: Any, required: bool) -> FieldSpec:
         # An externally tagged variant (`{"granular": {...}}` in `GranularAskForApproval`) names
         # its payload after itself rather than repeating the tag.
         inner = pascal_case(wire)
@@ -350,9 +353,8 @@ class Generator:
         if typ == "integer":
             base = INT_FORMATS.get(schema.get("format", ""), "int")
             minimum = schema.get("minimum")
-            if minimum is not None and minimum not in (0, 0.0) or (
-                minimum is not None and base in ("int", "Int32", "Int64")
-            ):
+            # Unsigned formats already imply `ge=0`; any other minimum is spelled out.
+            if minimum is not None and (minimum != 0 or base in ("int", "Int32", "Int64")):
                 return f"Annotated[{base}, Field(ge={int(minimum)})]"
             return base
         if typ == "array":
@@ -371,15 +373,13 @@ class Generator:
             return "Any"
         raise ValueError(f"{ctx}: unsupported type {typ}")
 
-    def union_expr(
-        self, arms: list[Any], ctx: str, base: dict[str, Any], deps: set[str]
-    ) -> str:
-        """A union of `arms`; object arms inherit `base`'s own properties (flattened on the wire)."""
+    def union_expr(self, arms: list[Any], ctx: str, base: dict[str, Any], deps: set[str]) -> str:
+        """A union of `arms`; object arms inherit `base`'s properties (flat on the wire)."""
         literals: list[Any] = []
         members: list[str] = []
         nullable = False
         object_arms: list[tuple[str, dict[str, Any]]] = []
-        base_props = {k: base[k] for k in ("properties", "required") if k in base}
+        base_props: dict[str, Any] = {k: base[k] for k in ("properties", "required") if k in base}
         for index, arm in enumerate(arms):
             if not isinstance(arm, dict):
                 members.append("Any")
@@ -409,7 +409,8 @@ class Generator:
             parts.append("Literal[" + ", ".join(repr(v) for v in literals) + "]")
         parts.extend(members)
         expr = " | ".join(parts)
-        discriminator = self.discriminator(object_arms) if len(object_arms) == len(members) else None
+        all_objects = len(object_arms) == len(members)
+        discriminator = self.discriminator(object_arms) if all_objects else None
         if discriminator is not None and not literals and len(members) > 1:
             expr = f"Annotated[{expr}, Field(discriminator={snake_case(discriminator)!r})]"
         if nullable:
@@ -420,7 +421,8 @@ class Generator:
     def merged(arm: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
         props = dict(base.get("properties", {}))
         props.update(arm.get("properties", {}))
-        return {"properties": props, "required": [*base.get("required", []), *arm.get("required", [])]}
+        required = [*base.get("required", []), *arm.get("required", [])]
+        return {"properties": props, "required": required}
 
     @staticmethod
     def tag_name(arm: dict[str, Any]) -> str | None:
@@ -572,11 +574,13 @@ def render_methods(roots: dict[str, Any], stable_roots: dict[str, Any]) -> str:
     names.update(roots["notifications"].values())
     out = [
         f'"""Method registry of the Codex app-server protocol (v2, codex {UPSTREAM_VERSION}).\n\n',
-        "GENERATED by scripts/generate_protocol.py from the upstream JSON Schema bundle; do not edit.\n",
+        "GENERATED by scripts/generate_protocol.py from the upstream JSON Schema bundle; "
+        "do not edit.\n",
         '"""\n\n',
         "from __future__ import annotations\n\n",
         "from typing import Final\n\n",
-        "from protocol.method_spec import ClientRequestSpec, ServerNotificationSpec, ServerRequestSpec\n",
+        "from protocol.method_spec import (\n",
+        "    ClientRequestSpec,\n    ServerNotificationSpec,\n    ServerRequestSpec,\n)\n",
         "from protocol.types import (\n",
     ]
     out.extend(f"    {n},\n" for n in sorted(names))
@@ -625,8 +629,9 @@ def main() -> int:
     parser.add_argument("--schema-dir", type=Path, default=DEFAULT_SCHEMA_DIR)
     parser.add_argument("--out-dir", type=Path, default=ROOT / "protocol")
     args = parser.parse_args()
-    exp_defs = load_definitions(args.schema_dir / f"codex-app-server-{UPSTREAM_VERSION}-experimental")
-    stable_defs = load_definitions(args.schema_dir / f"codex-app-server-{UPSTREAM_VERSION}")
+    folder = args.schema_dir / f"codex-app-server-{UPSTREAM_VERSION}"
+    exp_defs = load_definitions(folder.with_name(folder.name + "-experimental"))
+    stable_defs = load_definitions(folder)
     exp, roots = build(exp_defs)
     stable, stable_roots = build(stable_defs)
     mark_experimental(exp, stable)
