@@ -1,0 +1,132 @@
+"""Command line: `app-server [app-server] [--listen URL] [--data-dir DIR] [-c key=value ...]`.
+
+It must be a drop-in for the `codex` binary as client SDKs launch it (`<bin> app-server`,
+`<bin> app-server --listen stdio://`, `<bin> -c k=v app-server --listen ws://…`), so a leading
+`app-server` word is accepted and options may come before or after it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+from app_server import PROTOCOL_VERSION, __version__
+from app_server.config import ConfigError, load_config, resolve_data_dir
+from app_server.transport.auth import ListenerConfigError, listener_token
+
+EXIT_USAGE = 2
+
+COMMANDS = ("serve", "generate-json-schema")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="app-server",
+        description=(
+            "JSON-RPC app-server speaking Codex's app-server protocol (v2, codex "
+            f"{PROTOCOL_VERSION}) over stdio or WebSocket."
+        ),
+        epilog=(
+            "commands: (none) serve clients; generate-json-schema --out DIR writes the JSON Schema "
+            "of the protocol. A leading 'app-server' word is accepted, as for `codex app-server`."
+        ),
+    )
+    parser.add_argument("command", nargs="*", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--listen",
+        default="stdio://",
+        metavar="URL",
+        help="stdio:// (default) or ws://IP:PORT (port 0 picks a free port)",
+    )
+    parser.add_argument("--stdio", action="store_true", help="same as --listen stdio://")
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="where history and config live (default: $CODEX_HOME, else ~/.codex)",
+    )
+    parser.add_argument(
+        "-c",
+        "--config",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config.toml value (dotted key, TOML value); repeatable",
+    )
+    parser.add_argument(
+        "--ws-auth",
+        metavar="MODE",
+        help="WebSocket auth: capability-token (required to listen on a non-loopback address)",
+    )
+    parser.add_argument("--ws-token-file", type=Path, metavar="PATH", help="file holding the token")
+    parser.add_argument("--ws-token-sha256", metavar="HEX", help="SHA-256 of the token, in hex")
+    parser.add_argument("--out", type=Path, metavar="DIR", help="generate-json-schema: output dir")
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("APP_SERVER_LOG_LEVEL", "warning"),
+        choices=["debug", "info", "warning", "error"],
+        help="stderr log level (default: $APP_SERVER_LOG_LEVEL or warning)",
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"app-server {__version__} (protocol {PROTOCOL_VERSION})",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_intermixed_args(sys.argv[1:] if argv is None else argv)
+    words = list(args.command)
+    if words and words[0] == "app-server":
+        words = words[1:]
+    command = words[0] if words else "serve"
+    if command not in COMMANDS or len(words) > 1:
+        parser.error(f"unknown command: {' '.join(words)}")
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if command == "generate-json-schema":
+        return _generate_json_schema(parser, args.out)
+    return _serve(parser, args)
+
+
+def _generate_json_schema(parser: argparse.ArgumentParser, out: Path | None) -> int:
+    if out is None:
+        parser.error("generate-json-schema needs --out DIR")
+    from app_server.schema_export import write_schema
+
+    count = write_schema(out)
+    print(f"wrote {count} schema files to {out}", file=sys.stderr)
+    return 0
+
+
+def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from app_server.server import AppServer, ListenAddress
+
+    try:
+        listen = ListenAddress.parse("stdio://" if args.stdio else args.listen)
+        token = None
+        if listen.host is not None:
+            token = listener_token(
+                listen.host,
+                auth_mode=args.ws_auth,
+                token_file=args.ws_token_file,
+                token_sha256=args.ws_token_sha256,
+            )
+        config = load_config(resolve_data_dir(args.data_dir), args.config)
+    except (ValueError, ConfigError, ListenerConfigError) as exc:
+        print(f"app-server: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        asyncio.run(AppServer(config).run(listen, token))
+    except OSError as exc:
+        print(f"app-server: error: {exc}", file=sys.stderr)
+        return 1
+    return 0

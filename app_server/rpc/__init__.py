@@ -1,0 +1,1 @@
+"""The JSON-RPC core: incoming-message classification, connections, dispatch, error mapping."""

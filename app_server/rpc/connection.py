@@ -1,0 +1,230 @@
+"""One client session: handshake state, the outbound queue and its writer, pending server requests.
+
+Every transport connection (the stdio pipe, each WebSocket) gets one `Connection`. It never blocks
+the code that sends to it: messages go into a bounded in-memory queue drained by one writer task,
+so a slow client delays only itself. When a client stops reading long enough for the queue to
+fill up, the connection is closed with a clear reason instead of holding up turns or other
+clients (README, "Limits").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections import deque
+from collections.abc import Coroutine
+from typing import Any, Protocol
+
+import orjson
+
+from app_server.notification import Notification, render_model
+from app_server.session import ClientGone
+from protocol.types import InitializeParams, RequestId
+from protocol.wire_model import WireModel
+
+log = logging.getLogger(__name__)
+
+MAX_QUEUED_MESSAGES = 50_000
+"""Messages a client may leave unread before it is disconnected. A streamed delta is ~200 bytes,
+so the queue can pin roughly 10 MB per slow client; at 50,000 deltas/s it is a one-second lag."""
+
+MAX_CONCURRENT_REQUESTS = 256
+"""Requests one connection may have in flight; more are refused with -32001 (retry later).
+Each in-flight request holds a task and its params in memory."""
+
+
+class ServerRequestFailed(Exception):
+    """The client answered a server→client request with a JSON-RPC error."""
+
+    def __init__(self, error: object) -> None:
+        super().__init__(f"client answered with an error: {error!r}")
+        self.error = error
+
+
+class MessageSink(Protocol):
+    """Where a connection's outbound messages go: the transport's side of the connection."""
+
+    async def send(self, messages: list[bytes]) -> None:
+        """Write the messages in order (each is one JSON text, without a newline)."""
+        ...
+
+    async def close(self, reason: str) -> None:
+        """Close the transport, telling the client why when the transport can."""
+        ...
+
+
+class Connection:
+    """A client session over one transport connection (implements `ClientSession`)."""
+
+    _numbers = itertools.count(1)
+
+    def __init__(self, sink: MessageSink, *, label: str) -> None:
+        self._sink = sink
+        self.label = label
+        self._session_id = next(self._numbers)
+        self.initialized = False
+        self._client_name = ""
+        self._experimental_api = False
+        self._opt_out: frozenset[str] = frozenset()
+        self._queue: deque[bytes] = deque()
+        self._wakeup = asyncio.Event()
+        self._open = True
+        self._finishing = False
+        self._pending: dict[RequestId, asyncio.Future[object]] = {}
+        self._next_request_id = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._writer: asyncio.Task[None] | None = None
+
+    # -- ClientSession --------------------------------------------------------------------------
+    @property
+    def session_id(self) -> int:
+        return self._session_id
+
+    @property
+    def client_name(self) -> str:
+        return self._client_name
+
+    @property
+    def experimental_api(self) -> bool:
+        return self._experimental_api
+
+    @property
+    def is_open(self) -> bool:
+        return self._open
+
+    def notify(self, notification: Notification) -> None:
+        if not self.initialized or notification.method in self._opt_out:
+            return
+        self.send_bytes(notification.render(experimental=self._experimental_api))
+
+    async def request(self, method: str, params: WireModel) -> object:
+        if not self._open:
+            raise ClientGone(f"connection {self.label} is closed")
+        request_id = self._next_request_id
+        self._next_request_id += 1
+        future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = future
+        self.send_bytes(
+            b"".join(
+                (
+                    b'{"id":',
+                    str(request_id).encode(),
+                    b',"method":',
+                    orjson.dumps(method),
+                    b',"params":',
+                    render_model(params, experimental=self._experimental_api),
+                    b"}",
+                )
+            )
+        )
+        try:
+            return await future
+        finally:
+            self._pending.pop(request_id, None)
+
+    # -- handshake ------------------------------------------------------------------------------
+    def accept_initialize(self, params: InitializeParams) -> None:
+        """Record the client's identity and capabilities; requests are served from now on."""
+        self.initialized = True
+        self._client_name = params.client_info.name
+        capabilities = params.capabilities
+        if capabilities is not None:
+            self._experimental_api = bool(capabilities.experimental_api)
+            self._opt_out = frozenset(capabilities.opt_out_notification_methods or ())
+
+    # -- answers to server requests -------------------------------------------------------------
+    def resolve(self, request_id: RequestId, result: object) -> None:
+        """The client answered a server request; unknown ids are ignored (PROTOCOL.md §1.3)."""
+        future = self._pending.get(request_id)
+        if future is not None and not future.done():
+            future.set_result(result)
+
+    def reject(self, request_id: RequestId, error: object) -> None:
+        """The client answered a server request with an error."""
+        future = self._pending.get(request_id)
+        if future is not None and not future.done():
+            future.set_exception(ServerRequestFailed(error))
+
+    # -- outbound -------------------------------------------------------------------------------
+    def send_bytes(self, data: bytes) -> None:
+        """Queue one message; never blocks. Overflow closes the connection (module docstring)."""
+        if not self._open:
+            return
+        if len(self._queue) >= MAX_QUEUED_MESSAGES:
+            log.warning("%s: client is not reading; closing the connection", self.label)
+            self._shut(f"send queue overflow: more than {MAX_QUEUED_MESSAGES} unread messages")
+            return
+        self._queue.append(data)
+        self._wakeup.set()
+
+    def start(self) -> None:
+        """Start the writer task (once the event loop runs)."""
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_loop(), name=f"{self.label} writer")
+
+    async def _write_loop(self) -> None:
+        try:
+            while True:
+                await self._wakeup.wait()
+                self._wakeup.clear()
+                while self._queue:
+                    batch = list(self._queue)
+                    self._queue.clear()
+                    await self._sink.send(batch)
+                if self._finishing or not self._open:
+                    return
+        except (ConnectionError, OSError) as exc:
+            log.info("%s: transport failed while writing: %s", self.label, exc)
+            self._shut(None)
+        except Exception:
+            log.exception("%s: writer failed", self.label)
+            self._shut(None)
+
+    # -- requests in flight ---------------------------------------------------------------------
+    @property
+    def requests_in_flight(self) -> int:
+        return len(self._tasks)
+
+    def spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
+        """Run a request handler concurrently with the connection's other requests."""
+        task = asyncio.create_task(coroutine, name=f"{self.label} {name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- shutdown -------------------------------------------------------------------------------
+    def _shut(self, reason: str | None) -> None:
+        """Stop accepting work and fail pending server requests; close the transport if asked."""
+        if not self._open:
+            return
+        self._open = False
+        self._wakeup.set()
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(ClientGone(f"connection {self.label} closed"))
+        for task in self._tasks:
+            task.cancel()
+        if reason is not None:
+            asyncio.get_running_loop().create_task(self._sink.close(reason))
+
+    async def finish(self, grace_seconds: float) -> None:
+        """The client is done sending (EOF): let requests in flight answer, flush, then close."""
+        if self._tasks:
+            _, still_running = await asyncio.wait(set(self._tasks), timeout=grace_seconds)
+            for task in still_running:
+                task.cancel()
+        self._finishing = True
+        self._wakeup.set()
+        if self._writer is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._writer), grace_seconds)
+            except TimeoutError:
+                log.warning("%s: could not flush pending messages in time", self.label)
+        self._shut(None)
+
+    def lost(self) -> None:
+        """The transport is gone (peer closed): drop queued output and cancel everything."""
+        self._queue.clear()
+        self._shut(None)
+        if self._writer is not None:
+            self._writer.cancel()

@@ -1,0 +1,169 @@
+"""Route incoming messages: handshake gate, method lookup, params validation, concurrent handlers.
+
+Sans I/O: the dispatcher receives one message's text and a `Connection`, and answers by queueing
+bytes on that connection. Transports only move text in and out, so the same code serves stdio,
+WebSocket and the in-process tests.
+
+Order of checks for a request (each failure answers with its error and stops):
+handshake (`Not initialized` / `Already initialized`) → method known → experimental method gate →
+params present and valid (-32602 naming the field) → experimental fields gate → handler exists →
+too many requests in flight (-32001) → handler runs as its own task.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from app_server.errors import (
+    InvalidParams,
+    InvalidRequest,
+    MethodNotFound,
+    ParseError,
+    RpcError,
+    ServerOverloaded,
+)
+from app_server.notification import render_model
+from app_server.rpc.connection import MAX_CONCURRENT_REQUESTS, Connection
+from app_server.rpc.errors import as_rpc_error, invalid_params, render_error
+from app_server.rpc.experimental import check_experimental_params
+from app_server.rpc.incoming import (
+    ErrorResponse,
+    MalformedMessage,
+    Notification,
+    Request,
+    Response,
+    parse_message,
+)
+from app_server.session import ClientSession
+from protocol.method_spec import ClientRequestSpec
+from protocol.methods import CLIENT_REQUESTS, UPSTREAM_CLIENT_METHODS
+from protocol.types import RequestId
+from protocol.wire_model import WireModel
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[ClientSession, Any], Awaitable[WireModel]]
+"""Serves one method: receives the calling session and the validated params model (None for
+methods without params) and returns the result model."""
+
+InitializedHook = Callable[[ClientSession], None]
+"""Runs right after the `initialize` response is queued (e.g. to push `configWarning`)."""
+
+
+class Dispatcher:
+    """Serves the client requests of `handlers` on any number of connections."""
+
+    def __init__(
+        self,
+        handlers: Mapping[str, Handler],
+        *,
+        on_initialized: InitializedHook | None = None,
+        specs: Mapping[str, ClientRequestSpec] = CLIENT_REQUESTS,
+    ) -> None:
+        unknown = set(handlers) - set(specs)
+        if unknown:
+            raise ValueError(f"handlers for methods without a registry entry: {sorted(unknown)}")
+        if "initialize" not in handlers:
+            raise ValueError("an initialize handler is required")
+        self._handlers = dict(handlers)
+        self._specs = specs
+        self._on_initialized = on_initialized
+
+    async def dispatch(self, conn: Connection, data: bytes | str) -> None:
+        """Handle one incoming message (one stdio line or one WebSocket text frame)."""
+        try:
+            message = parse_message(data)
+        except MalformedMessage as exc:
+            conn.send_bytes(render_error(exc.request_id, exc))
+            return
+        except ParseError as exc:
+            conn.send_bytes(render_error(None, exc))
+            return
+        if isinstance(message, Request):
+            await self._request(conn, message)
+        elif isinstance(message, Notification):
+            self._notification(conn, message)
+        elif isinstance(message, Response):
+            conn.resolve(message.id, message.result)
+        elif isinstance(message, ErrorResponse):
+            conn.reject(message.id, message.error)
+
+    def _notification(self, conn: Connection, message: Notification) -> None:
+        # `initialized` is accepted but not required (0.169 serves requests without it); other
+        # client notifications do not exist in the protocol and are ignored.
+        if message.method != "initialized":
+            log.debug("%s: ignoring client notification %s", conn.label, message.method)
+
+    async def _request(self, conn: Connection, request: Request) -> None:
+        try:
+            spec, params = self._prepare(conn, request)
+        except RpcError as exc:
+            conn.send_bytes(render_error(request.id, exc))
+            return
+        if request.method == "initialize":
+            # Served inline, so requests pipelined right behind it already see the handshake.
+            await self._serve(conn, request.id, spec, params)
+            if self._on_initialized is not None and conn.initialized:
+                self._on_initialized(conn)
+            return
+        if conn.requests_in_flight >= MAX_CONCURRENT_REQUESTS:
+            conn.send_bytes(render_error(request.id, ServerOverloaded()))
+            return
+        conn.spawn(self._serve(conn, request.id, spec, params), request.method)
+
+    def _prepare(self, conn: Connection, request: Request) -> tuple[ClientRequestSpec, Any]:
+        """Check the handshake and the method, and validate the params (raises `RpcError`)."""
+        method = request.method
+        if method == "initialize":
+            if conn.initialized:
+                raise InvalidRequest("Already initialized")
+        elif not conn.initialized:
+            raise InvalidRequest("Not initialized")
+        spec = self._specs.get(method)
+        if spec is None:
+            if method in UPSTREAM_CLIENT_METHODS:
+                raise MethodNotFound(f"Method not supported by this server: {method}")
+            raise MethodNotFound(f"Method not found: {method}")
+        if spec.experimental and not conn.experimental_api:
+            raise InvalidRequest(f"{method} requires experimentalApi capability")
+        params = self._validate(spec, request.params)
+        if params is not None and not conn.experimental_api:
+            check_experimental_params(method, params)
+        if method not in self._handlers:
+            raise MethodNotFound(f"Method not supported by this server: {method}")
+        return spec, params
+
+    @staticmethod
+    def _validate(spec: ClientRequestSpec, raw: object) -> WireModel | None:
+        if spec.params is None:
+            if raw not in (None, {}):
+                raise InvalidParams(f"Invalid params: {spec.method} takes no params")
+            return None
+        if raw is None:
+            if not spec.params_optional:
+                raise InvalidParams(
+                    f"Invalid params: missing field `params` ({spec.method} has required fields)"
+                )
+            raw = {}
+        try:
+            return spec.params.model_validate(raw)
+        except ValidationError as exc:
+            raise invalid_params(exc) from None
+
+    async def _serve(
+        self, conn: Connection, request_id: RequestId, spec: ClientRequestSpec, params: Any
+    ) -> None:
+        if spec.method == "initialize":
+            conn.accept_initialize(params)
+        try:
+            result = await self._handlers[spec.method](conn, params)
+            body = render_model(result, experimental=conn.experimental_api)
+        except Exception as exc:  # every failure is answered; see rpc/errors.py
+            conn.send_bytes(render_error(request_id, as_rpc_error(exc)))
+            return
+        conn.send_bytes(b'{"id":' + orjson.dumps(request_id) + b',"result":' + body + b"}")
