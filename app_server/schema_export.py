@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
+from pydantic.json_schema import GenerateJsonSchema
 
 from protocol.jsonrpc import (
     JsonRpcError,
@@ -35,8 +36,17 @@ REF_TEMPLATE = "#/definitions/{model}"
 V1_TYPES = {"InitializeParams", "InitializeResponse"}
 
 
+class _UntitledFields(GenerateJsonSchema):
+    """pydantic titles every field after its name ("Threadid"); the upstream schema does not."""
+
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False
+
+
 def _schema_of(annotation: Any, title: str | None = None) -> dict[str, Any]:
-    schema = TypeAdapter(annotation).json_schema(by_alias=True, ref_template=REF_TEMPLATE)
+    schema = TypeAdapter(annotation).json_schema(
+        by_alias=True, ref_template=REF_TEMPLATE, schema_generator=_UntitledFields
+    )
     definitions = schema.pop("$defs", None)
     if definitions:
         schema["definitions"] = definitions

@@ -1,0 +1,1 @@
+"""Test suite: unit tests beside end-to-end tests that start the real server process."""

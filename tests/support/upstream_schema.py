@@ -1,0 +1,109 @@
+"""Validate what the server emits against codex 0.169.0's own JSON Schema bundle.
+
+The upstream bundle in `../shared/schema/` is the wire contract. Every message a test client
+receives goes through `UpstreamSchema.violations_for`: responses are checked against
+`v2/<Result>.json` (`v1/` for `initialize`), notifications against their arm of
+`ServerNotification.json`, server requests against `ServerRequest.json`, errors against
+`JSONRPCError.json`. The stable folder is used for plain connections and the experimental one for
+connections that set `experimentalApi`, so leaking an experimental field to a stable client is
+caught where the stable schema forbids it.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft7Validator
+
+from protocol.methods import CLIENT_REQUESTS
+
+SCHEMA_ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "schema"
+STABLE = SCHEMA_ROOT / "codex-app-server-0.169.0"
+EXPERIMENTAL = SCHEMA_ROOT / "codex-app-server-0.169.0-experimental"
+
+ALIASES_NOT_IN_UPSTREAM = {"turn/safetyBuffering/updated": "model/safetyBuffering/updated"}
+"""Notifications we emit under a second name (issue 4); checked against the 0.169 method's arm."""
+
+
+@cache
+def _load(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+@cache
+def _validator(path: Path) -> Draft7Validator:
+    return Draft7Validator(_load(path))
+
+
+@cache
+def _arm_validators(path: Path) -> dict[str, Draft7Validator]:
+    """One validator per `oneOf` arm of a union file, keyed by the arm's method."""
+    union = _load(path)
+    definitions = union.get("definitions", {})
+    out: dict[str, Draft7Validator] = {}
+    for arm in union["oneOf"]:
+        method = arm["properties"]["method"]["enum"][0]
+        out[method] = Draft7Validator({**arm, "definitions": definitions})
+    return out
+
+
+def _errors(validator: Draft7Validator, instance: object, label: str) -> list[str]:
+    return [
+        f"{label}: {error.message} at {'/'.join(str(p) for p in error.absolute_path) or '<root>'}"
+        for error in validator.iter_errors(instance)
+    ][:5]
+
+
+def result_schema_path(method: str, experimental: bool) -> Path | None:
+    spec = CLIENT_REQUESTS.get(method)
+    if spec is None:
+        return None
+    folder = EXPERIMENTAL if experimental else STABLE
+    name = spec.result.__name__
+    sub = "v1" if method == "initialize" else "v2"
+    path = folder / sub / f"{name}.json"
+    return path if path.exists() else None
+
+
+def check_response(method: str, message: dict[str, Any], experimental: bool) -> list[str]:
+    """Violations of a response to `method` (a result or an error)."""
+    folder = EXPERIMENTAL if experimental else STABLE
+    if "error" in message:
+        if message.get("id") is None:
+            error_schema = _load(folder / "JSONRPCError.json")["definitions"]["JSONRPCErrorError"]
+            return _errors(Draft7Validator(error_schema), message["error"], "error")
+        return _errors(_validator(folder / "JSONRPCError.json"), message, "error response")
+    path = result_schema_path(method, experimental)
+    if path is None:
+        return [f"no upstream result schema for {method}"]
+    return _errors(_validator(path), message.get("result"), f"{method} result")
+
+
+def check_notification(message: dict[str, Any], experimental: bool) -> list[str]:
+    folder = EXPERIMENTAL if experimental else STABLE
+    method = message.get("method")
+    if not isinstance(method, str):
+        return [f"notification without a method: {message!r}"]
+    method = ALIASES_NOT_IN_UPSTREAM.get(method, method)
+    problems = []
+    if not isinstance(message.get("emittedAtMs"), int):
+        problems.append(f"{method}: missing integer emittedAtMs")
+    arms = _arm_validators(folder / "ServerNotification.json")
+    validator = arms.get(method)
+    if validator is None:
+        return [*problems, f"{method}: not a notification of codex 0.169.0"]
+    body = {"method": method, "params": message.get("params")}
+    return [*problems, *_errors(validator, body, f"notification {method}")]
+
+
+def check_server_request(message: dict[str, Any], experimental: bool) -> list[str]:
+    folder = EXPERIMENTAL if experimental else STABLE
+    method = message.get("method")
+    validator = _arm_validators(folder / "ServerRequest.json").get(str(method))
+    if validator is None:
+        return [f"{method}: not a server request of codex 0.169.0"]
+    return _errors(validator, message, f"server request {method}")

@@ -1,0 +1,1 @@
+"""Unit tests of pure parts (framing, parsing, dispatch, config)."""

@@ -1,0 +1,93 @@
+"""Generated artifacts are fresh, and our schema does not contradict codex 0.169.0's."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app_server.schema_export import build_schema_files, render
+from tests.support.upstream_schema import EXPERIMENTAL
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_DIR = ROOT / "schema"
+
+
+def test_committed_schema_matches_the_models() -> None:
+    expected = build_schema_files()
+    committed = {
+        str(path.relative_to(SCHEMA_DIR)): path.read_text(encoding="utf-8")
+        for path in SCHEMA_DIR.rglob("*.json")
+    }
+    assert sorted(committed) == sorted(expected), (
+        "schema/ is stale: run `app-server generate-json-schema --out schema`"
+    )
+    stale = [name for name, schema in expected.items() if committed[name] != render(schema)]
+    assert stale == [], f"stale schema files (regenerate them): {stale[:10]}"
+
+
+def test_cli_writes_the_committed_schema(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "app_server", "generate-json-schema", "--out", str(tmp_path)],
+        check=True,
+        cwd=ROOT,
+    )
+    for path in SCHEMA_DIR.rglob("*.json"):
+        generated = tmp_path / path.relative_to(SCHEMA_DIR)
+        assert generated.read_text() == path.read_text(), path
+
+
+def test_committed_protocol_package_matches_the_generator(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "scripts/generate_protocol.py", "--out-dir", str(tmp_path)],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+    )
+    for name in ("types.py", "methods.py"):
+        assert (tmp_path / name).read_text() == (ROOT / "protocol" / name).read_text(), (
+            f"protocol/{name} is stale: run scripts/generate_protocol.py"
+        )
+
+
+def methods_of(path: Path) -> set[str]:
+    union = json.loads(path.read_text())
+    return {arm["properties"]["method"]["enum"][0] for arm in union["oneOf"]}
+
+
+def test_notification_methods_are_exactly_upstreams() -> None:
+    assert methods_of(SCHEMA_DIR / "ServerNotification.json") == methods_of(
+        EXPERIMENTAL / "ServerNotification.json"
+    )
+
+
+@pytest.mark.parametrize("union", ["ClientRequest.json", "ServerRequest.json"])
+def test_request_methods_are_upstream_methods(union: str) -> None:
+    ours = methods_of(SCHEMA_DIR / union)
+    assert ours
+    assert ours <= methods_of(EXPERIMENTAL / union)
+
+
+def upstream_definitions() -> dict[str, Any]:
+    bundle = json.loads((EXPERIMENTAL / "codex_app_server_protocol.schemas.json").read_text())
+    definitions: dict[str, Any] = dict(bundle["definitions"].pop("v2"))
+    definitions.update(bundle["definitions"])
+    return definitions
+
+
+def test_shared_definitions_have_the_same_fields_and_no_extra_required_ones() -> None:
+    ours = json.loads((SCHEMA_DIR / "app_server_protocol.schemas.json").read_text())["definitions"]
+    theirs = upstream_definitions()
+    compared = 0
+    for name, schema in ours.items():
+        upstream = theirs.get(name)
+        if upstream is None or "properties" not in schema or "properties" not in upstream:
+            continue
+        compared += 1
+        assert set(schema["properties"]) == set(upstream["properties"]), name
+        assert set(schema.get("required", [])) <= set(upstream.get("required", [])), name
+    assert compared > 200
