@@ -51,8 +51,9 @@ Handler = Callable[[ClientSession, Any], Awaitable[WireModel]]
 """Serves one method: receives the calling session and the validated params model (None for
 methods without params) and returns the result model."""
 
-InitializedHook = Callable[[ClientSession], None]
-"""Runs right after the `initialize` response is queued (e.g. to push `configWarning`)."""
+SessionHook = Callable[[ClientSession], None]
+"""Runs right after a connection's `initialize` response is queued (e.g. to register it for
+broadcasts and push `configWarning`), or when an initialized connection closes."""
 
 
 class Dispatcher:
@@ -62,7 +63,8 @@ class Dispatcher:
         self,
         handlers: Mapping[str, Handler],
         *,
-        on_initialized: InitializedHook | None = None,
+        on_initialized: SessionHook | None = None,
+        on_closed: SessionHook | None = None,
         specs: Mapping[str, ClientRequestSpec] = CLIENT_REQUESTS,
     ) -> None:
         unknown = set(handlers) - set(specs)
@@ -73,6 +75,7 @@ class Dispatcher:
         self._handlers = dict(handlers)
         self._specs = specs
         self._on_initialized = on_initialized
+        self._on_closed = on_closed
 
     async def dispatch(self, conn: Connection, data: bytes | str) -> None:
         """Handle one incoming message (one stdio line or one WebSocket text frame)."""
@@ -92,6 +95,11 @@ class Dispatcher:
             conn.resolve(message.id, message.result)
         elif isinstance(message, ErrorResponse):
             conn.reject(message.id, message.error)
+
+    def closed(self, conn: Connection) -> None:
+        """The transport calls this once when a connection has ended."""
+        if conn.initialized and self._on_closed is not None:
+            self._on_closed(conn)
 
     def _notification(self, conn: Connection, message: Notification) -> None:
         # `initialized` is accepted but not required (0.169 serves requests without it); other

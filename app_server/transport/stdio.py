@@ -138,3 +138,4 @@ async def serve_stdio(
         with contextlib.suppress(asyncio.CancelledError):
             await task
     await conn.finish(SHUTDOWN_GRACE_SECONDS)
+    dispatcher.closed(conn)

@@ -99,6 +99,7 @@ class WebSocketListener:
             pass
         finally:
             conn.lost()
+            self._dispatcher.closed(conn)
 
     async def serve(self, host: str, port: int, stop: asyncio.Event) -> None:
         """Listen until `stop` is set, then close every connection (1001 going away)."""
