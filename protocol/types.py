@@ -258,6 +258,8 @@ class AsyncUserInputQuestion(WireModel):
 
 class AudioUserInput(WireModel):
     type: Literal["audio"] = "audio"
+    url: str | None = Field(default=None, exclude_if=omit_none)
+    file_id: str | None = Field(default=None, exclude_if=omit_none)
 
 
 class AuthRecoveryNotification(WireModel):
@@ -1010,11 +1012,15 @@ class ImageGenerationThreadItem(WireModel):
     """Unix timestamp in milliseconds when the item completed, if recorded."""
     started_at_ms: Int64 | None = None
     """Unix timestamp in milliseconds when the item started, if recorded."""
+    file_id: str | None = Field(default=None, exclude_if=omit_none)
+    result: str | None = Field(default=None, exclude_if=omit_none)
 
 
 class ImageUserInput(WireModel):
     detail: ImageDetail | None = None
     type: Literal["image"] = "image"
+    url: str | None = Field(default=None, exclude_if=omit_none)
+    file_id: str | None = Field(default=None, exclude_if=omit_none)
 
 
 class ImageViewThreadItem(WireModel):
@@ -1077,6 +1083,8 @@ class InputAudioContentItem(WireModel):
     """Inline audio data or an uploaded file loaded by the Responses API."""
 
     type: Literal["input_audio"] = "input_audio"
+    audio_url: str | None = Field(default=None, alias="audio_url", exclude_if=omit_none)
+    file_id: str | None = Field(default=None, alias="file_id", exclude_if=omit_none)
 
 
 class InputAudioDynamicToolCallOutputContentItem(WireModel):
@@ -1088,11 +1096,15 @@ class InputAudioFunctionCallOutputContentItem(WireModel):
     """Inline audio data or an uploaded file loaded by the Responses API."""
 
     type: Literal["input_audio"] = "input_audio"
+    audio_url: str | None = Field(default=None, alias="audio_url", exclude_if=omit_none)
+    file_id: str | None = Field(default=None, alias="file_id", exclude_if=omit_none)
 
 
 class InputImageContentItem(WireModel):
     detail: ImageDetail | None = None
     type: Literal["input_image"] = "input_image"
+    image_url: str | None = Field(default=None, alias="image_url", exclude_if=omit_none)
+    file_id: str | None = Field(default=None, alias="file_id", exclude_if=omit_none)
 
 
 class InputImageDynamicToolCallOutputContentItem(WireModel):
@@ -1103,6 +1115,8 @@ class InputImageDynamicToolCallOutputContentItem(WireModel):
 class InputImageFunctionCallOutputContentItem(WireModel):
     detail: ImageDetail | None = None
     type: Literal["input_image"] = "input_image"
+    image_url: str | None = Field(default=None, alias="image_url", exclude_if=omit_none)
+    file_id: str | None = Field(default=None, alias="file_id", exclude_if=omit_none)
 
 
 class InputTextAgentMessageInputContent(WireModel):

@@ -247,6 +247,12 @@ class Generator:
         properties: dict[str, Any] = dict(schema.get("properties", {}))
         for wire, prop in (base or {}).get("properties", {}).items():
             properties.setdefault(wire, prop)
+        # An object that is also one of several shapes (`ImageUserInput` has either `url` or
+        # `fileId`) is one class here, because its tag (`type: "image"`) must map to a single
+        # class; each alternative's fields become optional fields of that class.
+        for alternative in schema.get("anyOf") or schema.get("oneOf") or []:
+            for wire, prop in alternative.get("properties", {}).items():
+                properties.setdefault(wire, prop)
         required = set((base or {}).get("required", [])) | set(schema.get("required", []))
         spec = ClassSpec(name, [], description)
         self.classes[name] = spec  # reserve the name before recursing

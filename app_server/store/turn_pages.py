@@ -1,0 +1,225 @@
+"""Pure paging of a thread's turns for `thread/turns/list`, and item-view selection.
+
+Items views (PROTOCOL.md §6.3, §7.6):
+- `full`: every persisted item;
+- `summary` (the default): the turn's first user message and its final agent message (the
+  items 0.169's projection records as `first_user_item_id` / `final_agent_item_id`);
+- `notLoaded`: no items.
+
+Cursors are opaque to clients but use 0.169's exact encodings (compact JSON):
+- paginated threads: `{"requestedThreadId":<id>,"rolloutOrdinal":<task_started ordinal>,
+  "includeAnchor":<bool>,"scope":{"kind":"turns"}}`;
+- legacy threads (no ordinals): `{"turnId":<id>,"includeAnchor":<bool>}`.
+A page's `nextCursor` anchors on its last turn with `includeAnchor: false` (continue after it;
+null on the last page); its `backwardsCursor` anchors on its first turn with `includeAnchor:
+true` (pass it with the opposite `sortDirection` to read back over the anchor again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import orjson
+
+from app_server.store.local.turn_builder import TurnEntry
+from protocol.types import (
+    AgentMessageThreadItem,
+    SortDirection,
+    ThreadItem,
+    ThreadTurnsListResponse,
+    Turn,
+    TurnItemsView,
+    UserMessageThreadItem,
+)
+
+HistoryMode = Literal["legacy", "paginated"]
+
+DEFAULT_TURNS_PAGE_LIMIT = 25
+"""Page size when `limit` is omitted (**[UNSURE]** 0.169's value; same policy as thread/list)."""
+MAX_TURNS_PAGE_LIMIT = 200
+"""Larger limits are clamped (0 is clamped up to 1)."""
+DEFAULT_ITEMS_VIEW: TurnItemsView = "summary"
+DEFAULT_SORT_DIRECTION: SortDirection = "desc"
+
+
+class InvalidCursorError(ValueError):
+    """A `cursor` that is not one this server issued for this thread: `invalid cursor: <value>`."""
+
+    def __init__(self, value: str) -> None:
+        super().__init__(f"invalid cursor: {value}")
+        self.value = value
+
+
+@dataclass(frozen=True, slots=True)
+class TurnCursor:
+    """A decoded cursor: an anchor turn (by rollout ordinal or by id) and whether to include it."""
+
+    include_anchor: bool
+    rollout_ordinal: int | None = None
+    turn_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TurnsPage:
+    """One page of `thread/turns/list`."""
+
+    data: list[Turn]
+    next_cursor: str | None
+    backwards_cursor: str | None
+
+    def to_response(self) -> ThreadTurnsListResponse:
+        """The wire result object."""
+        return ThreadTurnsListResponse(
+            data=self.data, next_cursor=self.next_cursor, backwards_cursor=self.backwards_cursor
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Items views
+
+
+def summary_items(items: Sequence[ThreadItem]) -> list[ThreadItem]:
+    """The first user message and the final agent message of a turn, in turn order.
+
+    "Final" prefers the last agent message with phase `final_answer`, else the last one.
+    """
+    first_user = next((item for item in items if isinstance(item, UserMessageThreadItem)), None)
+    agents = [item for item in items if isinstance(item, AgentMessageThreadItem)]
+    finals = [item for item in agents if item.phase == "final_answer"]
+    final_agent = finals[-1] if finals else (agents[-1] if agents else None)
+    return [item for item in items if item is first_user or item is final_agent]
+
+
+def with_items_view(turn: Turn, view: TurnItemsView) -> Turn:
+    """A copy of `turn` whose `items` and `itemsView` follow `view`."""
+    if view == "full":
+        items = list(turn.items)
+    elif view == "summary":
+        items = summary_items(turn.items)
+    else:
+        items = []
+    return turn.model_copy(update={"items": items, "items_view": view})
+
+
+# --------------------------------------------------------------------------------------------
+# Cursors
+
+
+def encode_cursor(
+    thread_id: str, entry: TurnEntry, *, history_mode: HistoryMode, include_anchor: bool
+) -> str:
+    """0.169's cursor text anchored on `entry` (ordinal form when the turn has an ordinal)."""
+    if history_mode == "paginated" and entry.rollout_ordinal is not None:
+        value: dict[str, Any] = {
+            "requestedThreadId": thread_id,
+            "rolloutOrdinal": entry.rollout_ordinal,
+            "includeAnchor": include_anchor,
+            "scope": {"kind": "turns"},
+        }
+    else:
+        value = {"turnId": entry.turn.id, "includeAnchor": include_anchor}
+    return orjson.dumps(value).decode()
+
+
+def decode_cursor(thread_id: str, cursor: str) -> TurnCursor:
+    """Parse a cursor issued for `thread_id`; raises `InvalidCursorError` otherwise."""
+    try:
+        value = orjson.loads(cursor)
+    except orjson.JSONDecodeError as error:
+        raise InvalidCursorError(cursor) from error
+    if not isinstance(value, dict) or not isinstance(value.get("includeAnchor"), bool):
+        raise InvalidCursorError(cursor)
+    include_anchor: bool = value["includeAnchor"]
+    if "rolloutOrdinal" in value:
+        ordinal = value.get("rolloutOrdinal")
+        scope = value.get("scope")
+        if (
+            not isinstance(ordinal, int)
+            or isinstance(ordinal, bool)
+            or value.get("requestedThreadId") != thread_id
+            or not isinstance(scope, dict)
+            or scope.get("kind") != "turns"
+        ):
+            raise InvalidCursorError(cursor)
+        return TurnCursor(include_anchor=include_anchor, rollout_ordinal=ordinal)
+    turn_id = value.get("turnId")
+    if not isinstance(turn_id, str):
+        raise InvalidCursorError(cursor)
+    return TurnCursor(include_anchor=include_anchor, turn_id=turn_id)
+
+
+# --------------------------------------------------------------------------------------------
+# Paging
+
+
+def clamp_limit(limit: int | None) -> int:
+    """The effective page size for a requested `limit`."""
+    if limit is None:
+        return DEFAULT_TURNS_PAGE_LIMIT
+    return max(1, min(limit, MAX_TURNS_PAGE_LIMIT))
+
+
+def page_turns(
+    thread_id: str,
+    entries: Sequence[TurnEntry],
+    *,
+    history_mode: HistoryMode,
+    cursor: str | None = None,
+    limit: int | None = None,
+    sort_direction: SortDirection | None = None,
+    items_view: TurnItemsView | None = None,
+) -> TurnsPage:
+    """One page of `entries` (oldest first, as folded) for `thread/turns/list`.
+
+    Raises `InvalidCursorError` for a cursor that does not decode for this thread or names a
+    turn the thread does not have.
+    """
+    direction = sort_direction or DEFAULT_SORT_DIRECTION
+    view = items_view or DEFAULT_ITEMS_VIEW
+    ordered = list(entries) if direction == "asc" else list(reversed(entries))
+    start = 0
+    if cursor is not None:
+        start = _start_index(ordered, decode_cursor(thread_id, cursor), cursor, direction)
+    size = clamp_limit(limit)
+    page = ordered[start : start + size]
+    has_more = start + size < len(ordered)
+    next_cursor = None
+    backwards_cursor = None
+    if page:
+        backwards_cursor = encode_cursor(
+            thread_id, page[0], history_mode=history_mode, include_anchor=True
+        )
+        if has_more:
+            next_cursor = encode_cursor(
+                thread_id, page[-1], history_mode=history_mode, include_anchor=False
+            )
+    return TurnsPage(
+        data=[with_items_view(entry.turn, view) for entry in page],
+        next_cursor=next_cursor,
+        backwards_cursor=backwards_cursor,
+    )
+
+
+def _start_index(
+    ordered: list[TurnEntry], anchor: TurnCursor, raw: str, direction: SortDirection
+) -> int:
+    """Index in `ordered` of the first turn after (or at, with `includeAnchor`) the anchor."""
+    if anchor.rollout_ordinal is not None:
+        ordinal = anchor.rollout_ordinal
+        for index, entry in enumerate(ordered):
+            key = entry.rollout_ordinal
+            if key is None:
+                raise InvalidCursorError(raw)
+            if direction == "asc":
+                after = key > ordinal or (anchor.include_anchor and key == ordinal)
+            else:
+                after = key < ordinal or (anchor.include_anchor and key == ordinal)
+            if after:
+                return index
+        return len(ordered)
+    for index, entry in enumerate(ordered):
+        if entry.turn.id == anchor.turn_id:
+            return index if anchor.include_anchor else index + 1
+    raise InvalidCursorError(raw)

@@ -1,0 +1,1 @@
+"""Tests of the rollout store's read side (files, reader, history fold, paging, name index)."""
