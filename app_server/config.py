@@ -67,12 +67,7 @@ class ServerConfig:
 
     def get(self, dotted_key: str, default: Any = None) -> Any:
         """Look up `a.b.c` in the merged table."""
-        node: Any = self.values
-        for part in dotted_key.split("."):
-            if not isinstance(node, Mapping) or part not in node:
-                return default
-            node = node[part]
-        return node
+        return lookup(self.values, dotted_key, default)
 
 
 def resolve_data_dir(explicit: str | None, environ: Mapping[str, str] = os.environ) -> Path:
@@ -112,6 +107,30 @@ def _set_path(table: dict[str, Any], parts: list[str], value: Any) -> None:
             node[part] = child
         node = child
     node[parts[-1]] = value
+
+
+def with_overrides(values: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of `values` with dotted-key overrides applied (`thread/start.config`, `-c`)."""
+    merged = _deep_copy(values)
+    for key, value in overrides.items():
+        parts = [part.strip() for part in key.split(".") if part.strip()]
+        if parts:
+            _set_path(merged, parts, value)
+    return merged
+
+
+def _deep_copy(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _deep_copy(v) if isinstance(v, Mapping) else v for k, v in values.items()}
+
+
+def lookup(values: Mapping[str, Any], dotted_key: str, default: Any = None) -> Any:
+    """Look up `a.b.c` in a nested table."""
+    node: Any = values
+    for part in dotted_key.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return default
+        node = node[part]
+    return node
 
 
 def load_config(data_dir: Path, overrides: list[str]) -> ServerConfig:

@@ -1,4 +1,4 @@
-"""Assemble the server: configuration → services → handlers → dispatcher → transport.
+"""Assemble the server: configuration → store → thread manager → handlers → dispatcher → transport.
 
 This is the only module that knows every layer; each layer below receives what it needs here.
 """
@@ -9,12 +9,18 @@ import asyncio
 import logging
 import signal
 from dataclasses import dataclass
+from pathlib import Path
 
 from app_server.api.initialize import InitializeHandler
+from app_server.api.thread_queries import ThreadQueryHandlers
+from app_server.api.threads import ThreadLifecycleHandlers
 from app_server.config import ServerConfig
 from app_server.notification import Notification
 from app_server.rpc.dispatcher import Dispatcher, Handler
 from app_server.session import ClientSession
+from app_server.store.interface import StoreWarning
+from app_server.store.local.store import LocalThreadStore
+from app_server.threads.manager import ThreadManager
 from app_server.transport.auth import CapabilityToken
 from app_server.transport.stdio import claim_stdout, serve_stdio
 from app_server.transport.websocket import WebSocketListener
@@ -46,26 +52,58 @@ class ListenAddress:
 class AppServer:
     """The whole server for one data dir."""
 
-    def __init__(self, config: ServerConfig) -> None:
+    def __init__(self, config: ServerConfig, *, server_cwd: Path | None = None) -> None:
         self.config = config
         config.data_dir.mkdir(parents=True, exist_ok=True)
-        self.dispatcher = Dispatcher(self._handlers(), on_initialized=self._after_initialize)
+        self.store = LocalThreadStore(config.data_dir)
+        self.threads = ThreadManager(self.store, config, server_cwd=server_cwd or Path.cwd())
+        self.dispatcher = Dispatcher(
+            self._handlers(),
+            on_initialized=self._after_initialize,
+            on_closed=self.threads.session_closed,
+        )
+        self._store_warnings: list[StoreWarning] = []
 
     def _handlers(self) -> dict[str, Handler]:
+        lifecycle = ThreadLifecycleHandlers(self.threads)
+        queries = ThreadQueryHandlers(self.threads)
         return {
             "initialize": InitializeHandler(self.config.data_dir),
+            "thread/start": lifecycle.start,
+            "thread/resume": lifecycle.resume,
+            "thread/fork": lifecycle.fork,
+            "thread/archive": lifecycle.archive,
+            "thread/unarchive": lifecycle.unarchive,
+            "thread/name/set": lifecycle.set_name,
+            "thread/delete": lifecycle.delete,
+            "thread/unsubscribe": lifecycle.unsubscribe,
+            "thread/list": queries.list,
+            "thread/read": queries.read,
+            "thread/turns/list": queries.turns_list,
+            "thread/loaded/list": queries.loaded_list,
         }
 
     def _after_initialize(self, session: ClientSession) -> None:
-        for problem in self.config.problems:
-            session.notify(
-                Notification(
-                    "configWarning",
-                    ConfigWarningNotification(
-                        summary=problem.summary, details=problem.details, path=problem.path
-                    ),
-                )
-            )
+        self.threads.session_opened(session)
+        warnings = [
+            ConfigWarningNotification(summary=p.summary, details=p.details, path=p.path)
+            for p in self.config.problems
+        ] + [
+            ConfigWarningNotification(summary=w.summary, details=w.details)
+            for w in self._store_warnings
+        ]
+        for warning in warnings:
+            session.notify(Notification("configWarning", warning))
+
+    async def start(self) -> None:
+        """Open the store (recovering a damaged index); reconciliation continues in the
+        background, so this returns before any large scan."""
+        self._store_warnings = await self.store.start()
+
+    async def stop(self) -> None:
+        """Close every writer (fsync) and the store."""
+        await self.threads.close()
+        await self.store.close()
 
     async def run(self, listen: ListenAddress, token: CapabilityToken | None = None) -> None:
         """Serve until the client leaves (stdio) or SIGTERM/SIGINT arrives."""
@@ -73,14 +111,15 @@ class AppServer:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
+        await self.start()
         try:
             if listen.host is None:
                 await serve_stdio(self.dispatcher, stop, stdout_fd=claim_stdout())
             else:
-                await WebSocketListener(self.dispatcher, token).serve(
-                    listen.host, listen.port, stop
-                )
+                listener = WebSocketListener(self.dispatcher, token)
+                await listener.serve(listen.host, listen.port, stop)
         finally:
+            await self.stop()
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(signum)
         log.info("app-server stopped")

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from app_server.api.reply import Reply
 from app_server.errors import (
     InvalidParams,
     InvalidRequest,
@@ -47,9 +48,10 @@ from protocol.wire_model import WireModel
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[ClientSession, Any], Awaitable[WireModel]]
+Handler = Callable[[ClientSession, Any], Awaitable[WireModel | Reply]]
 """Serves one method: receives the calling session and the validated params model (None for
-methods without params) and returns the result model."""
+methods without params) and returns the result model (or a `Reply` when something must follow
+the response)."""
 
 SessionHook = Callable[[ClientSession], None]
 """Runs right after a connection's `initialize` response is queued (e.g. to register it for
@@ -170,8 +172,12 @@ class Dispatcher:
             conn.accept_initialize(params)
         try:
             result = await self._handlers[spec.method](conn, params)
-            body = render_model(result, experimental=conn.experimental_api)
+            reply = result if isinstance(result, Reply) else None
+            model = result.result if isinstance(result, Reply) else result
+            body = render_model(model, experimental=conn.experimental_api)
         except Exception as exc:  # every failure is answered; see rpc/errors.py
             conn.send_bytes(render_error(request_id, as_rpc_error(exc)))
             return
         conn.send_bytes(b'{"id":' + orjson.dumps(request_id) + b',"result":' + body + b"}")
+        if reply is not None:
+            reply.then()

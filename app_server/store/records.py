@@ -120,6 +120,9 @@ class ThreadRecord:
     """`session_meta.memory_mode`, default `enabled`."""
     last_turn_started_at_ms: int | None
     """Timestamp of the last own `task_started` line (live recency; see `recency_at_ms`)."""
+    history_base_id: str | None = None
+    """`session_meta.history_base.thread_id`: the thread whose lines a paginated fork references
+    (that thread must not be deleted while this one exists)."""
 
     @property
     def created_at(self) -> int:
@@ -176,6 +179,10 @@ def build_thread_record(
         created_at_ms = fallback_created_at_ms if fallback_created_at_ms is not None else 0
     is_fork = metadata.forked_from_id is not None
     is_sub_agent = metadata.parent_thread_id is not None or metadata.thread_source == "subagent"
+    if is_sub_agent:
+        # codex 0.169 dates a spawned sub-agent to the second it was created (its rollout's
+        # file-name stamp), not to the millisecond of its session_meta; list cursors show it.
+        created_at_ms -= created_at_ms % 1000
     return ThreadRecord(
         id=metadata.thread_id,
         session_id=metadata.session_id,
@@ -213,6 +220,7 @@ def build_thread_record(
         originator=metadata.originator,
         memory_mode=metadata.memory_mode or "enabled",
         last_turn_started_at_ms=metadata.last_turn_started_at_ms,
+        history_base_id=metadata.history_base.thread_id if metadata.history_base else None,
     )
 
 
@@ -228,6 +236,8 @@ def thread_from_record(
     `status` defaults to `notLoaded` (a thread read from disk); `path` is the absolute plain
     rollout path under `data_dir`; load-state and out-of-scope fields (`environments`,
     `canAcceptDirectInput`, `section…`, `projectId`, `extra`, `daybreakEnabled`) are null.
+    `sessionId` is the thread's own id, as codex 0.169 reports it for a thread that is not
+    loaded (a loaded sub-agent reports its session tree's root, see `LoadedThread`).
     """
     git_info = None
     if record.git_sha or record.git_branch or record.git_origin_url:
@@ -236,7 +246,7 @@ def thread_from_record(
         )
     return Thread(
         id=record.id,
-        session_id=record.session_id,
+        session_id=record.id,
         forked_from_id=record.forked_from_id,
         attached_to_thread_id=record.attached_to_thread_id,
         parent_thread_id=record.parent_thread_id,

@@ -5,9 +5,7 @@ field for field. `updatedAt`/`recencyAt` are compared exactly because the mtimes
 `path` after writing the data dir as `$HOME`. Documented deviations from codex's pure rebuild:
 
 - the name comes from `session_index.jsonl` and a fork inherits its base's preview, which is
-  what codex itself shows with its live databases (`variants/live-databases.diff.json`);
-- e_child's `sessionId` is its session tree's root (`session_meta.session_id`, PROTOCOL.md
-  §6.1), where codex reports the child's own id while the thread is not loaded.
+  what codex itself shows with its live databases (`variants/live-databases.diff.json`).
 """
 
 from __future__ import annotations
@@ -36,8 +34,6 @@ def expected_thread(thread_id: str) -> dict[str, Any]:
     for difference in live:
         if difference["path"] in LIVE_VALUE_FIELDS:
             expected[difference["path"].removeprefix("$.thread.")] = difference["variant"]
-    if thread_id == THREADS["e_child"]:
-        expected["sessionId"] = THREADS["e"]
     return expected
 
 

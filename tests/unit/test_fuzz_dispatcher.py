@@ -40,6 +40,14 @@ class Sink:
 
 
 async def feed(server: AppServer, data: bytes) -> list[dict[str, Any]]:
+    await server.start()
+    try:
+        return await _feed(server, data)
+    finally:
+        await server.stop()
+
+
+async def _feed(server: AppServer, data: bytes) -> list[dict[str, Any]]:
     sink = Sink()
     conn = Connection(sink, label="fuzz")
     conn.start()

@@ -33,7 +33,8 @@ from app_server.store.local.thread_metadata import (
     ThreadMetadata,
     parse_history_base,
 )
-from app_server.store.local.turn_builder import TurnBuilder, TurnEntry
+from app_server.store.local.turn_builder import TurnBuilder
+from app_server.store.turn_entry import TurnEntry
 
 JsonObject = Mapping[str, Any]
 RolloutLines = Iterable[tuple[int, JsonObject]]

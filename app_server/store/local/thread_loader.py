@@ -21,8 +21,8 @@ from app_server.store.local.rollout_files import (
     relative_rollout_path,
 )
 from app_server.store.local.rollout_reader import iter_rollout_lines
-from app_server.store.local.turn_builder import TurnEntry
 from app_server.store.records import ThreadRecord, build_thread_record
+from app_server.store.turn_entry import TurnEntry
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app_server.store.local import item_mapping, legacy_items, wire_values
+from app_server.store.turn_entry import TurnEntry
 from protocol.types import (
     ReasoningThreadItem,
     ThreadItem,
@@ -36,18 +37,6 @@ from protocol.types import (
 logger = logging.getLogger(__name__)
 
 JsonObject = Mapping[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class TurnEntry:
-    """One turn of the folded history plus where it starts in the rollout lineage.
-
-    `rollout_ordinal` is the ordinal of the turn's `task_started` line (paginated threads; it
-    anchors 0.169's `thread/turns/list` cursors), `None` for legacy/implicit turns.
-    """
-
-    turn: Turn
-    rollout_ordinal: int | None = None
 
 
 @dataclass(slots=True)

@@ -1,0 +1,209 @@
+"""Read-only thread methods: thread/list, thread/read, thread/turns/list, thread/loaded/list.
+
+None of them loads a thread or subscribes the caller. Stored threads are answered from the
+store; a loaded thread contributes its live status (and flushes its writer first, so what is read
+includes everything it appended).
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from app_server.errors import InvalidParams, InvalidRequest, NotFound
+from app_server.notification import Notification
+from app_server.session import ClientSession
+from app_server.store.interface import ThreadHistory
+from app_server.store.local.history import HistoryLineageError
+from app_server.store.records import ThreadRecord, thread_from_record
+from app_server.store.thread_query import InvalidCursor, ThreadQuery
+from app_server.store.turn_entry import TurnEntry
+from app_server.store.turn_pages import InvalidCursorError, page_turns
+from app_server.threads.manager import ThreadManager, thread_id_param
+from app_server.threads.settings import resolve_cwd
+from protocol.types import (
+    DeprecationNoticeNotification,
+    Thread,
+    ThreadListParams,
+    ThreadListResponse,
+    ThreadLoadedListParams,
+    ThreadLoadedListResponse,
+    ThreadReadParams,
+    ThreadReadResponse,
+    ThreadReadState,
+    ThreadTurnsListParams,
+    ThreadTurnsListResponse,
+)
+
+MAX_EXCLUDED_THREAD_IDS = 100
+"""`thread/list.excludedThreadIds` is capped (0.169's limit): it becomes a SQL `NOT IN` list."""
+
+INCLUDE_TURNS_DEPRECATED = (
+    "Full-history hydration is deprecated for paginated threads; omit `includeTurns` or set it "
+    "to `false`, then page with `thread/turns/list` and `thread/items/list`."
+)
+
+
+def initial_read_state(thread: Thread) -> ThreadReadState | None:
+    """Read receipts are not tracked: every thread reads as codex's rebuilt initial state.
+    Sub-agent threads have none (codex answers `null`)."""
+    if thread.parent_thread_id is not None:
+        return None
+    return ThreadReadState(first_unread=None, revision=f"initial:{thread.id}")
+
+
+class ThreadQueryHandlers:
+    """Handlers of the methods that only read threads."""
+
+    def __init__(self, manager: ThreadManager) -> None:
+        self._manager = manager
+
+    @property
+    def _data_dir(self) -> Path:
+        return self._manager.data_dir
+
+    # -- thread/list -----------------------------------------------------------------------------
+    def _query(self, params: ThreadListParams) -> ThreadQuery:
+        if params.parent_thread_id is not None and params.ancestor_thread_id is not None:
+            raise InvalidRequest("parentThreadId and ancestorThreadId are mutually exclusive")
+        if params.originators:
+            raise InvalidParams("originator filtering is not supported by the local app-server")
+        excluded = tuple(params.excluded_thread_ids or ())
+        if len(excluded) > MAX_EXCLUDED_THREAD_IDS:
+            raise InvalidParams(
+                f"invalid excluded thread ids: at most {MAX_EXCLUDED_THREAD_IDS} are accepted"
+            )
+        for value in excluded:
+            try:
+                uuid.UUID(value)
+            except ValueError:
+                raise InvalidParams(f"invalid excluded thread id: {value}") from None
+        cwds = None
+        if params.cwd is not None:
+            raw = [params.cwd] if isinstance(params.cwd, str) else list(params.cwd)
+            cwds = tuple(resolve_cwd(value, self._manager.server_cwd) for value in raw)
+        return ThreadQuery(
+            archived=params.archived,
+            cwds=cwds,
+            model_providers=tuple(params.model_providers) if params.model_providers else None,
+            source_kinds=tuple(params.source_kinds) if params.source_kinds else None,
+            search_term=params.search_term or None,
+            parent_thread_id=params.parent_thread_id,
+            ancestor_thread_id=params.ancestor_thread_id,
+            attached_to_thread_id=params.attached_to_thread_id,
+            excluded_ids=excluded,
+            include_attached=bool(params.include_attached_threads),
+            sort_key=params.sort_key or "created_at",
+            sort_direction=params.sort_direction or "desc",
+            limit=params.limit,
+            cursor=params.cursor,
+        )
+
+    def _listed_thread(self, record: ThreadRecord) -> Thread:
+        """A thread as `thread/list` shows it (0.169 leaves `forkedFromId` and `threadSource`
+        null in listings; `thread/read` has them)."""
+        loaded = self._manager.loaded(record.id)
+        thread = thread_from_record(record, self._data_dir)
+        update: dict[str, object] = {"forked_from_id": None, "thread_source": None}
+        if loaded is not None:
+            update["status"] = loaded.status
+        return thread.model_copy(update=update)
+
+    async def list(self, session: ClientSession, params: ThreadListParams) -> ThreadListResponse:
+        query = self._query(params)
+        try:
+            page = await self._manager.store.list_threads(query)
+        except InvalidCursor as exc:
+            raise InvalidRequest(str(exc)) from None
+        threads = [self._listed_thread(record) for record in page.records]
+        read_states = {
+            thread.id: state
+            for thread in threads
+            if (state := initial_read_state(thread)) is not None
+        }
+        return ThreadListResponse(
+            data=threads,
+            next_cursor=page.next_cursor,
+            backwards_cursor=page.backwards_cursor,
+            read_states=read_states,
+        )
+
+    # -- thread/read -----------------------------------------------------------------------------
+    async def _history(self, thread_id: str) -> ThreadHistory:
+        loaded = self._manager.loaded(thread_id)
+        if loaded is not None and loaded.writer is not None:
+            await loaded.writer.flush()
+        try:
+            return await self._manager.store.read_history(thread_id)
+        except HistoryLineageError as exc:
+            raise InvalidRequest(str(exc)) from None
+
+    async def read(self, session: ClientSession, params: ThreadReadParams) -> ThreadReadResponse:
+        thread_id = thread_id_param(params.thread_id)
+        loaded = self._manager.loaded(thread_id)
+        if loaded is not None and not loaded.persisted:
+            thread = loaded.thread(self._data_dir)
+            return ThreadReadResponse(thread=thread, read_state=initial_read_state(thread))
+        record = await self._manager.store.get(thread_id)
+        if record is None:
+            raise NotFound(f"thread not loaded: {thread_id}")
+        turns = []
+        if params.include_turns:
+            if record.history_mode == "paginated":
+                session.notify(
+                    Notification(
+                        "deprecationNotice",
+                        DeprecationNoticeNotification(summary=INCLUDE_TURNS_DEPRECATED),
+                    )
+                )
+            history = await self._history(thread_id)
+            record = history.record
+            turns = [entry.turn for entry in history.turns]
+        if loaded is not None:
+            loaded.record = record
+            thread = loaded.thread(self._data_dir, turns=turns)
+        else:
+            thread = thread_from_record(record, self._data_dir, turns=turns)
+        return ThreadReadResponse(thread=thread, read_state=initial_read_state(thread))
+
+    # -- thread/turns/list -----------------------------------------------------------------------
+    async def turns_list(
+        self, session: ClientSession, params: ThreadTurnsListParams
+    ) -> ThreadTurnsListResponse:
+        thread_id = thread_id_param(params.thread_id)
+        loaded = self._manager.loaded(thread_id)
+        entries: list[TurnEntry] = []
+        history_mode = "paginated"
+        if loaded is not None and not loaded.persisted:
+            history_mode = loaded.record.history_mode
+        else:
+            if await self._manager.store.get(thread_id) is None:
+                raise NotFound(f"thread not loaded: {thread_id}")
+            history = await self._history(thread_id)
+            entries = history.turns
+            history_mode = history.record.history_mode
+        try:
+            page = page_turns(
+                thread_id,
+                entries,
+                history_mode=history_mode,
+                cursor=params.cursor,
+                limit=params.limit,
+                sort_direction=params.sort_direction,
+                items_view=params.items_view,
+            )
+        except InvalidCursorError as exc:
+            raise InvalidRequest(str(exc)) from None
+        return page.to_response()
+
+    # -- thread/loaded/list ----------------------------------------------------------------------
+    async def loaded_list(
+        self, session: ClientSession, params: ThreadLoadedListParams
+    ) -> ThreadLoadedListResponse:
+        ids = sorted(self._manager.loaded_ids())
+        if params.cursor:
+            ids = [thread_id for thread_id in ids if thread_id > params.cursor]
+        if params.limit and len(ids) > params.limit:
+            ids = ids[: params.limit]
+            return ThreadLoadedListResponse(data=ids, next_cursor=ids[-1])
+        return ThreadLoadedListResponse(data=ids, next_cursor=None)

@@ -1,0 +1,185 @@
+"""Thread lifecycle methods: start, resume, fork, archive, unarchive, name/set, delete, unsubscribe.
+
+Thin: each handler checks what only the wire can tell (mutually exclusive params, experimental
+paths), asks the `ThreadManager`, and shapes the response and the notifications around it in
+0.169's order (PROTOCOL.md §7).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from app_server.api.reply import Reply
+from app_server.errors import InvalidParams
+from app_server.notification import Notification
+from app_server.session import ClientSession
+from app_server.store.interface import ThreadHistory
+from app_server.store.local.rollout_files import parse_rollout_file_name
+from app_server.store.records import thread_from_record
+from app_server.threads.loaded_thread import LoadedThread
+from app_server.threads.manager import ThreadManager, thread_id_param
+from protocol.types import (
+    DeprecationNoticeNotification,
+    IdleThreadStatus,
+    ThreadArchiveParams,
+    ThreadArchiveResponse,
+    ThreadDeleteParams,
+    ThreadDeleteResponse,
+    ThreadForkParams,
+    ThreadForkResponse,
+    ThreadResumeParams,
+    ThreadResumeResponse,
+    ThreadSetNameParams,
+    ThreadSetNameResponse,
+    ThreadStartParams,
+    ThreadStartResponse,
+    ThreadUnarchiveParams,
+    ThreadUnarchiveResponse,
+    ThreadUnsubscribeParams,
+    ThreadUnsubscribeResponse,
+)
+
+HYDRATION_DEPRECATED = (
+    "Full-history hydration is deprecated for paginated threads; use `excludeTurns: true`, then "
+    "page with `thread/turns/list` and `thread/items/list`."
+)
+
+
+def settings_fields(thread: LoadedThread) -> dict[str, Any]:
+    """The fields thread/start, resume and fork responses share, from the thread's settings."""
+    settings = thread.settings
+    return {
+        "model": settings.model,
+        "model_provider": settings.model_provider,
+        "service_tier": settings.service_tier,
+        "reasoning_effort": settings.reasoning_effort,
+        "cwd": settings.cwd,
+        "approval_policy": settings.approval_policy,
+        "approvals_reviewer": settings.approvals_reviewer,
+        "sandbox": settings.sandbox,
+        "runtime_workspace_roots": settings.runtime_workspace_roots,
+    }
+
+
+class ThreadLifecycleHandlers:
+    """Handlers of the methods that load, create or change threads."""
+
+    def __init__(self, manager: ThreadManager) -> None:
+        self._manager = manager
+
+    @property
+    def _data_dir(self) -> Path:
+        return self._manager.data_dir
+
+    async def start(self, session: ClientSession, params: ThreadStartParams) -> Reply:
+        thread = self._manager.start(
+            session,
+            params,
+            history_mode=params.history_mode or "paginated",
+            ephemeral=bool(params.ephemeral),
+        )
+        response = ThreadStartResponse(
+            thread=thread.thread(self._data_dir), **settings_fields(thread)
+        )
+        return Reply(response, then=lambda: self._manager.announce_started(thread))
+
+    async def resume(self, session: ClientSession, params: ThreadResumeParams) -> Reply:
+        thread_id = thread_id_param(params.thread_id)
+        if params.path is not None:
+            self._check_resume_path(thread_id, params.path)
+        if params.history is not None:
+            raise InvalidParams("thread/resume.history is not supported by this server")
+        thread, history = await self._manager.resume(session, thread_id, params)
+        if history is not None:
+            self._manager.set_status(thread, IdleThreadStatus())
+        include_turns = not params.exclude_turns
+        turns = []
+        if include_turns:
+            if thread.record.history_mode == "paginated":
+                session.notify(Notification("deprecationNotice", deprecation(HYDRATION_DEPRECATED)))
+            turns = [entry.turn for entry in await self._turns(thread, history)]
+        response = ThreadResumeResponse(
+            thread=thread.thread(self._data_dir, turns=turns), **settings_fields(thread)
+        )
+        return Reply(response, then=lambda: None)
+
+    async def _turns(self, thread: LoadedThread, history: ThreadHistory | None) -> list[Any]:
+        if history is not None:
+            return history.turns
+        if not thread.persisted:
+            return []
+        if thread.writer is not None:
+            await thread.writer.flush()
+        return (await self._manager.store.read_history(thread.id)).turns
+
+    def _check_resume_path(self, thread_id: str, raw: str) -> None:
+        """`path` must be this thread's rollout file: never a directory or an arbitrary file."""
+        path = Path(raw).expanduser()
+        if not path.is_file():
+            raise InvalidParams(f"thread/resume.path is not a rollout file: {raw}")
+        parsed = parse_rollout_file_name(path.name)
+        if parsed is None:
+            raise InvalidParams(f"thread/resume.path is not a rollout file: {raw}")
+        if parsed.thread_id != thread_id:
+            raise InvalidParams(
+                f"thread/resume.path is the rollout of thread {parsed.thread_id}, not {thread_id}"
+            )
+        data_dir = self._data_dir.resolve()
+        if not path.resolve().is_relative_to(data_dir):
+            raise InvalidParams(f"thread/resume.path must be inside the data dir {data_dir}")
+
+    async def fork(self, session: ClientSession, params: ThreadForkParams) -> Reply:
+        source_id = thread_id_param(params.thread_id)
+        if params.last_turn_id is not None or params.before_turn_id is not None:
+            raise InvalidParams("forking at a turn (lastTurnId/beforeTurnId) is not supported yet")
+        if params.attach_to_source:
+            raise InvalidParams("thread/fork.attachToSource is not supported by this server")
+        thread = await self._manager.fork(
+            session, source_id, params, ephemeral=bool(params.ephemeral)
+        )
+        turns = []
+        if not params.exclude_turns:
+            if thread.record.history_mode == "paginated":
+                session.notify(Notification("deprecationNotice", deprecation(HYDRATION_DEPRECATED)))
+            turns = [entry.turn for entry in await self._turns(thread, None)]
+        response = ThreadForkResponse(
+            thread=thread.thread(self._data_dir, turns=turns), **settings_fields(thread)
+        )
+        return Reply(response, then=lambda: self._manager.announce_started(thread))
+
+    async def archive(self, session: ClientSession, params: ThreadArchiveParams) -> Reply:
+        thread_id = thread_id_param(params.thread_id)
+        await self._manager.archive(thread_id)
+        return Reply(
+            ThreadArchiveResponse(), then=lambda: self._manager.announce_archived(thread_id)
+        )
+
+    async def unarchive(self, session: ClientSession, params: ThreadUnarchiveParams) -> Reply:
+        thread_id = thread_id_param(params.thread_id)
+        record = await self._manager.unarchive(thread_id)
+        response = ThreadUnarchiveResponse(thread=thread_from_record(record, self._data_dir))
+        return Reply(response, then=lambda: self._manager.announce_unarchived(thread_id))
+
+    async def set_name(self, session: ClientSession, params: ThreadSetNameParams) -> Reply:
+        thread_id = thread_id_param(params.thread_id)
+        await self._manager.set_name(thread_id, params.name)
+        return Reply(
+            ThreadSetNameResponse(),
+            then=lambda: self._manager.announce_renamed(session, thread_id, params.name),
+        )
+
+    async def delete(self, session: ClientSession, params: ThreadDeleteParams) -> Reply:
+        thread_id = thread_id_param(params.thread_id)
+        deleted = await self._manager.delete(thread_id)
+        return Reply(ThreadDeleteResponse(), then=lambda: self._manager.announce_deleted(deleted))
+
+    async def unsubscribe(
+        self, session: ClientSession, params: ThreadUnsubscribeParams
+    ) -> ThreadUnsubscribeResponse:
+        status = self._manager.unsubscribe(session, thread_id_param(params.thread_id))
+        return ThreadUnsubscribeResponse(status=status)  # type: ignore[arg-type]
+
+
+def deprecation(summary: str) -> DeprecationNoticeNotification:
+    return DeprecationNoticeNotification(summary=summary, details=None)

@@ -1,0 +1,187 @@
+"""The ThreadStore: durable conversation history, and the contract every implementation keeps.
+
+Two implementations keep it and pass the same contract tests (`tests/store/test_store_contract.py`):
+`LocalThreadStore` (Codex's rollout files + our SQLite index) and `MemoryThreadStore` (its
+in-memory twin, for tests of the layers above and as the executable statement of the contract).
+
+Contract
+- **Who appends.** Only a `ThreadWriter`, obtained from `create_writer` (new thread) or
+  `open_writer` (existing thread). There is at most one writer per thread at a time — across
+  processes for the local store (Codex's writer lock), so our server and Codex never interleave
+  lines. Lines are appended in order and never rewritten; whole-file operations (archive,
+  unarchive, delete) require that no writer is open.
+- **What is atomic.** One line. Readers see a prefix of the appended lines; a line cut short by
+  a crash is ignored. A metadata operation (`set_name`, `archive`, `unarchive`) and the removal of
+  one thread by `delete_tree` are atomic: after a crash the thread is either fully in its old
+  state or fully in its new one.
+- **What survives a crash.** Everything a writer `flush`ed survives the process dying; everything
+  it `sync`ed survives power loss. The index is a cache that is never ahead of the files: a line
+  is reflected by `get`/`list_threads` only after it was flushed, and `start()` reconciles the
+  index with the files, so a crash at any instant leaves every thread listed and readable.
+- **Who decides.** The store enforces nothing about policy (who may archive what, which client
+  is told): that is the thread manager's job. It only refuses what would corrupt history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from app_server.store.records import ThreadRecord
+from app_server.store.thread_query import ThreadPage, ThreadQuery
+from app_server.store.turn_entry import TurnEntry
+
+HistoryMode = Literal["legacy", "paginated"]
+
+RolloutLine = Mapping[str, Any]
+"""One rollout line as the agent produces it: `{"type": …, "payload": …}` plus optional extra
+members (`metadata`). The writer adds the envelope's `timestamp` (and, paginated, `ordinal`)."""
+
+
+class ThreadNotStored(Exception):
+    """The thread has no rollout in the store (never persisted, deleted, or archived when the
+    operation needs a live thread). Carries the thread id."""
+
+    def __init__(self, thread_id: str) -> None:
+        super().__init__(thread_id)
+        self.thread_id = thread_id
+
+
+class WriterBusy(Exception):
+    """Another writer (in this process or another one) holds the thread."""
+
+
+class ForkReferenced(Exception):
+    """`delete_tree` refused: another thread's paginated history still references this one."""
+
+    def __init__(self, thread_id: str) -> None:
+        super().__init__(thread_id)
+        self.thread_id = thread_id
+
+
+@dataclass(frozen=True, slots=True)
+class StoreWarning:
+    """Something clients should hear about after `initialize` (a `configWarning`)."""
+
+    summary: str
+    details: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadHistory:
+    """A stored thread: its metadata and its turns (`itemsView: full`), oldest first."""
+
+    record: ThreadRecord
+    turns: list[TurnEntry]
+    next_ordinal: int | None
+    """The ordinal the next appended line gets (paginated threads), else None."""
+    byte_size: int
+    """Bytes of the plain rollout (a paginated fork's `history_base.end_byte_offset`)."""
+
+
+class ThreadWriter(Protocol):
+    """The single appender of one thread's rollout (see the module contract)."""
+
+    @property
+    def thread_id(self) -> str: ...
+
+    @property
+    def next_ordinal(self) -> int | None:
+        """Ordinal of the next line (paginated), None for legacy files."""
+        ...
+
+    @property
+    def byte_size(self) -> int:
+        """Bytes written to the file so far (after the last flush)."""
+        ...
+
+    def append(self, lines: Sequence[RolloutLine]) -> None:
+        """Queue lines for writing, in order; never blocks (see `flush`)."""
+        ...
+
+    async def flush(self) -> None:
+        """Write everything queued so far and update the index; survives a process crash."""
+        ...
+
+    async def sync(self) -> None:
+        """`flush`, then fsync: survives power loss (used at turn end)."""
+        ...
+
+    async def close(self) -> None:
+        """Sync and release the thread; the writer is unusable afterwards."""
+        ...
+
+
+class ThreadStore(Protocol):
+    """Where threads live (see the module contract)."""
+
+    async def start(self) -> list[StoreWarning]:
+        """Open the store (recovering a damaged index) and begin reconciling in the background.
+
+        Returns what clients should be warned about. Never waits for a full scan of the files.
+        """
+        ...
+
+    async def close(self) -> None:
+        """Stop background work and close the index; open writers must be closed first."""
+        ...
+
+    async def get(self, thread_id: str) -> ThreadRecord | None:
+        """The thread's metadata, live or archived, or None if it is not stored."""
+        ...
+
+    async def list_threads(self, query: ThreadQuery) -> ThreadPage:
+        """A page of threads matching the query, with stable keyset cursors."""
+        ...
+
+    async def read_history(self, thread_id: str) -> ThreadHistory:
+        """Metadata and every turn. Raises `ThreadNotStored`, or `HistoryLineageError` when a
+        paginated thread's fork lineage cannot be resolved (fail closed)."""
+        ...
+
+    def rollout_path_for(self, thread_id: str, created_at_ms: int) -> str:
+        """The data-dir-relative path a new thread's rollout will get (reported as its `path`
+        before the file exists)."""
+        ...
+
+    async def create_writer(
+        self,
+        thread_id: str,
+        *,
+        created_at_ms: int,
+        history_mode: HistoryMode,
+        start_ordinal: int = 0,
+    ) -> ThreadWriter:
+        """A writer for a thread that has no rollout yet; the file appears at the first append."""
+        ...
+
+    async def open_writer(self, thread_id: str) -> ThreadWriter:
+        """A writer appending to an existing live thread (restoring a compressed file first).
+
+        Raises `ThreadNotStored` (unknown or archived) or `WriterBusy`.
+        """
+        ...
+
+    async def copy_lines(self, thread_id: str) -> list[RolloutLine]:
+        """Every line of a live thread's rollout as written (timestamps kept, ordinals dropped),
+        for a legacy fork, which copies its source's history. Raises `ThreadNotStored`."""
+        ...
+
+    async def set_name(self, thread_id: str, name: str) -> None:
+        """Record a user-given name (live or archived thread). Raises `ThreadNotStored`."""
+        ...
+
+    async def archive(self, thread_id: str) -> ThreadRecord:
+        """Move a live thread to the archive. Raises `ThreadNotStored` if not live."""
+        ...
+
+    async def unarchive(self, thread_id: str) -> ThreadRecord:
+        """Move an archived thread back. Raises `ThreadNotStored` if not archived."""
+        ...
+
+    async def delete_tree(self, thread_id: str) -> list[str]:
+        """Delete the thread and every thread it spawned, deepest first; returns their ids in
+        that order. Raises `ThreadNotStored`, or `ForkReferenced` (nothing deleted) when a
+        thread outside the tree still references one inside it through its history."""
+        ...

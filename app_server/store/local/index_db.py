@@ -1,0 +1,345 @@
+"""`ThreadIndex`: the async SQLite index of stored threads (`state_app_server_1.sqlite`).
+
+The rollout files are the source of truth; this index only makes `thread/list` fast and keeps
+the spawn tree. Everything in it can be rebuilt from the rollouts (backfill, STORAGE.md §7.1),
+so a damaged file is quarantined and replaced rather than repaired (`db_recovery`).
+
+All database work runs on aiosqlite's worker thread, so the event loop never blocks on SQLite;
+the few file moves of a recovery run in `asyncio.to_thread`. One connection serves the process
+and an `asyncio.Lock` serializes its statements, so a transaction's statements never interleave
+with another coroutine's (WAL still lets other processes read while we write).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, Literal, Self
+
+import aiosqlite
+import orjson
+
+from app_server.store.local.db_recovery import (
+    DbRecovery,
+    header_problem,
+    is_damage_error,
+    quarantine_database,
+)
+from app_server.store.local.index_schema import (
+    INDEX_DB_FILE,
+    SELECT_RECORD_COLUMNS,
+    THREAD_COLUMNS,
+    SchemaMismatch,
+    apply_connection_pragmas,
+    prepare_schema,
+    record_to_row,
+    row_to_record,
+)
+from app_server.store.local.list_sql import build_list_sql
+from app_server.store.records import ThreadRecord
+from app_server.store.thread_query import ThreadPage, ThreadQuery, normalize_limit, page_from_rows
+
+BackfillStatus = Literal["pending", "running", "complete"]
+
+ITER_BATCH_SIZE: Final = 500
+"""Rows per statement when iterating the whole index (bounds memory and lock hold time)."""
+OPEN_SPAWN_EDGE: Final = "open"
+"""`thread_spawn_edges.status` of a new edge (codex writes `open`)."""
+
+_UPSERT_THREAD: Final = (
+    f"INSERT INTO threads ({', '.join(THREAD_COLUMNS)})"
+    f" VALUES ({', '.join('?' * len(THREAD_COLUMNS))})"
+    " ON CONFLICT(id) DO UPDATE SET "
+    + ", ".join(f"{name} = excluded.{name}" for name in THREAD_COLUMNS if name != "id")
+)
+_UPSERT_EDGE: Final = (
+    "INSERT INTO thread_spawn_edges (parent_thread_id, child_thread_id, status) VALUES (?, ?, ?)"
+    " ON CONFLICT(child_thread_id) DO UPDATE SET parent_thread_id = excluded.parent_thread_id"
+)
+_IDS: Final = "SELECT value FROM json_each(?)"
+"""Subquery over a JSON array parameter: any number of ids in one bound variable."""
+
+
+class DamagedDatabase(sqlite3.DatabaseError):
+    """`PRAGMA quick_check` reported problems."""
+
+
+@dataclass(frozen=True, slots=True)
+class RolloutStamp:
+    """What a rollout file looked like when its record was indexed."""
+
+    thread_id: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class BackfillState:
+    """Progress of the rollout scan that fills the index (resumable, STORAGE.md §7.1)."""
+
+    status: BackfillStatus
+    watermark: str | None = None
+    """Relative path of the last rollout processed (the scan resumes after it)."""
+    last_success_at: int | None = None
+    """Unix seconds of the last completed scan."""
+
+
+class ThreadIndex:
+    """An open index. Create with `await ThreadIndex.open(data_dir)`; `await close()` after."""
+
+    def __init__(self, db: aiosqlite.Connection, path: Path, recovery: DbRecovery | None) -> None:
+        self._db = db
+        self._lock = asyncio.Lock()
+        self.path = path
+        """The database file."""
+        self.recovery = recovery
+        """Set when `open` found the file damaged, moved it aside and started a fresh one."""
+
+    @classmethod
+    async def open(cls, data_dir: Path, *, clock: Callable[[], float] = time.time) -> ThreadIndex:
+        """Open (or create) `<data_dir>/state_app_server_1.sqlite`, recovering a damaged file.
+
+        Damaged = not a database, `quick_check` failure, or not our schema. Other errors (locked,
+        permissions, disk) propagate and leave the file alone. `clock` names the backup folder.
+        `PRAGMA quick_check` reads every page once: O(file size), a few ms for thousands of
+        threads, paid once per process start.
+        """
+        path = data_dir / INDEX_DB_FILE
+        await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
+        reason = await asyncio.to_thread(header_problem, path)
+        if reason is None:
+            try:
+                return cls(await _connect_checked(path), path, None)
+            except (sqlite3.DatabaseError, SchemaMismatch) as error:
+                if not (
+                    isinstance(error, DamagedDatabase | SchemaMismatch) or is_damage_error(error)
+                ):
+                    raise
+                reason = f"{type(error).__name__}: {error}"
+        recovery = await asyncio.to_thread(
+            quarantine_database, path, now_seconds=int(clock()), reason=reason
+        )
+        return cls(await _connect_checked(path), path, recovery)
+
+    async def close(self) -> None:
+        """Close the connection (pending statements finish first)."""
+        async with self._lock:
+            await self._db.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # --- writes -------------------------------------------------------------------------------
+
+    async def upsert(
+        self, records: Iterable[ThreadRecord], stamps: Iterable[RolloutStamp] = ()
+    ) -> None:
+        """Insert or replace rows, in one transaction; spawn edges follow `parent_thread_id`.
+
+        A record with a parent gets (or is re-pointed by) an edge `parent → id`, keeping the
+        edge's status; a record without one loses any edge where it is the child. `stamps`
+        record the size and mtime of the rollouts the records were read from (see `stamps`).
+        """
+        batch = list(records)
+        if not batch:
+            return
+        edges = [(r.parent_thread_id, r.id, OPEN_SPAWN_EDGE) for r in batch if r.parent_thread_id]
+        orphans = [r.id for r in batch if not r.parent_thread_id]
+        async with self._transaction() as db:
+            await db.executemany(_UPSERT_THREAD, [record_to_row(r) for r in batch])
+            await db.executemany(_UPSERT_EDGE, edges)
+            await db.executemany(
+                "INSERT OR REPLACE INTO rollout_stamps (thread_id, size, mtime_ns)"
+                " VALUES (?, ?, ?)",
+                [(s.thread_id, s.size, s.mtime_ns) for s in stamps],
+            )
+            if orphans:
+                await db.execute(
+                    f"DELETE FROM thread_spawn_edges WHERE child_thread_id IN ({_IDS})",
+                    (_json(orphans),),
+                )
+
+    async def delete(self, ids: Iterable[str]) -> int:
+        """Remove rows and every spawn edge touching them (either end); one transaction.
+
+        Returns how many thread rows were deleted.
+        """
+        id_list = _json(list(ids))
+        async with self._transaction() as db:
+            async with db.execute(f"DELETE FROM threads WHERE id IN ({_IDS})", (id_list,)) as cur:
+                deleted = cur.rowcount
+            await db.execute(
+                f"DELETE FROM thread_spawn_edges WHERE child_thread_id IN ({_IDS})"
+                f" OR parent_thread_id IN ({_IDS})",
+                (id_list, id_list),
+            )
+            await db.execute(f"DELETE FROM rollout_stamps WHERE thread_id IN ({_IDS})", (id_list,))
+        return deleted
+
+    async def stamps(self) -> dict[str, RolloutStamp]:
+        """Size and mtime of each indexed rollout when it was last read: a startup scan refolds
+        only the files whose stamp changed (another program appended, or a crash lost our
+        index update)."""
+        rows = await self._db.execute_fetchall(
+            "SELECT thread_id, size, mtime_ns FROM rollout_stamps"
+        )
+        return {row[0]: RolloutStamp(row[0], row[1], row[2]) for row in rows}
+
+    async def set_name(self, thread_id: str, name: str | None) -> bool:
+        """Set (or clear) the name; `False` when the thread is not indexed."""
+        return await self._update("UPDATE threads SET name = ? WHERE id = ?", (name, thread_id))
+
+    async def set_archived(
+        self, thread_id: str, archived: bool, archived_at_ms: int | None, rollout_path: str
+    ) -> bool:
+        """Record an archive/unarchive (the file moved); `False` when not indexed."""
+        return await self._update(
+            "UPDATE threads SET archived = ?, archived_at_ms = ?, rollout_path = ? WHERE id = ?",
+            (int(archived), archived_at_ms if archived else None, rollout_path, thread_id),
+        )
+
+    async def set_backfill_state(self, state: BackfillState) -> None:
+        """Checkpoint the backfill scan."""
+        await self._update(
+            "UPDATE backfill_state SET status = ?, last_watermark = ?, last_success_at = ?,"
+            " updated_at = ? WHERE id = 1",
+            (state.status, state.watermark, state.last_success_at, int(time.time())),
+        )
+
+    # --- reads --------------------------------------------------------------------------------
+
+    async def get(self, thread_id: str) -> ThreadRecord | None:
+        """The record of `thread_id`, or `None`."""
+        rows = await self._fetchall(
+            f"SELECT {SELECT_RECORD_COLUMNS} FROM threads AS t WHERE t.id = ?", (thread_id,)
+        )
+        return row_to_record(rows[0]) if rows else None
+
+    async def list_threads(self, query: ThreadQuery) -> ThreadPage:
+        """One `thread/list` page (one SQL statement). Raises `InvalidCursor`."""
+        limit = normalize_limit(query.limit)
+        sql, params = build_list_sql(query, limit + 1)
+        rows = await self._fetchall(sql, params)
+        return page_from_rows(query, [row_to_record(row) for row in rows], limit)
+
+    async def all_ids(self) -> set[str]:
+        """Every indexed thread id (for reconciliation with the rollout files)."""
+        rows = await self._fetchall("SELECT id FROM threads", ())
+        return {row[0] for row in rows}
+
+    async def iter_records(self, batch_size: int = ITER_BATCH_SIZE) -> AsyncIterator[ThreadRecord]:
+        """Every record in id order, `batch_size` rows per statement (the lock is not held
+        between batches, so rows changed meanwhile may or may not be seen)."""
+        after = ""
+        while True:
+            rows = await self._fetchall(
+                f"SELECT {SELECT_RECORD_COLUMNS} FROM threads AS t WHERE t.id > ?"
+                " ORDER BY t.id LIMIT ?",
+                (after, batch_size),
+            )
+            for row in rows:
+                yield row_to_record(row)
+            if len(rows) < batch_size:
+                return
+            after = rows[-1][0]
+
+    async def descendant_ids(self, thread_id: str) -> set[str]:
+        """All spawned descendants of `thread_id` at any depth, without itself."""
+        rows = await self._fetchall(
+            "WITH RECURSIVE d(id) AS ("
+            " SELECT child_thread_id FROM thread_spawn_edges WHERE parent_thread_id = ?"
+            " UNION SELECT e.child_thread_id FROM thread_spawn_edges AS e"
+            " JOIN d ON e.parent_thread_id = d.id)"
+            " SELECT id FROM d WHERE id <> ?",
+            (thread_id, thread_id),
+        )
+        return {row[0] for row in rows}
+
+    async def history_dependents(self, ids: Iterable[str]) -> set[str]:
+        """Threads outside `ids` whose history references one inside: paginated forks based on
+        it (`history_base_id`) or forks attached to it (the `thread/delete` refusal, §8.3)."""
+        id_list = _json(list(ids))
+        rows = await self._fetchall(
+            f"SELECT id FROM threads WHERE (history_base_id IN ({_IDS})"
+            f" OR attached_to_thread_id IN ({_IDS})) AND id NOT IN ({_IDS})",
+            (id_list, id_list, id_list),
+        )
+        return {row[0] for row in rows}
+
+    async def spawn_edges(self) -> list[tuple[str, str, str]]:
+        """Every edge as `(parent_thread_id, child_thread_id, status)`, ordered by child."""
+        rows = await self._fetchall(
+            "SELECT parent_thread_id, child_thread_id, status FROM thread_spawn_edges"
+            " ORDER BY child_thread_id",
+            (),
+        )
+        return [(row[0], row[1], row[2]) for row in rows]
+
+    async def count(self) -> int:
+        """Number of indexed threads."""
+        rows = await self._fetchall("SELECT count(*) FROM threads", ())
+        return int(rows[0][0])
+
+    async def backfill_state(self) -> BackfillState:
+        """The backfill checkpoint (`pending` in a fresh index)."""
+        rows = await self._fetchall(
+            "SELECT status, last_watermark, last_success_at FROM backfill_state WHERE id = 1", ()
+        )
+        status, watermark, last_success_at = rows[0]
+        return BackfillState(status, watermark, last_success_at)
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """`BEGIN IMMEDIATE … COMMIT` under the lock; rolled back on any error/cancellation."""
+        async with self._lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                await asyncio.shield(self._db.execute("ROLLBACK"))
+                raise
+            await self._db.execute("COMMIT")
+
+    async def _update(self, sql: str, params: Sequence[Any]) -> bool:
+        """One autocommit write statement; whether it changed a row."""
+        async with self._lock, self._db.execute(sql, params) as cursor:
+            return cursor.rowcount > 0
+
+    async def _fetchall(self, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
+        async with self._lock:
+            return list(await self._db.execute_fetchall(sql, params))
+
+
+async def _connect_checked(path: Path) -> aiosqlite.Connection:
+    """Connect in autocommit mode, set pragmas, `quick_check`, create/check the schema."""
+    db = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        await apply_connection_pragmas(db)
+        problems = [row[0] for row in await db.execute_fetchall("PRAGMA quick_check")]
+        if problems != ["ok"]:
+            raise DamagedDatabase("quick_check: " + "; ".join(map(str, problems[:5])))
+        await prepare_schema(db)
+    except BaseException:
+        await db.close()
+        raise
+    return db
+
+
+def _json(values: list[str]) -> str:
+    return orjson.dumps(values).decode()

@@ -1,0 +1,588 @@
+"""The single appender of one thread's rollout JSONL file (STORAGE.md §2.3, §3.1, §10).
+
+Contract
+- **Who appends.** Exactly one `RolloutWriter` per loaded thread, across all processes: it holds
+  the thread's writer lock (`writer_lock.ThreadWriterLock`, codex's `thread-writer-locks/`) from
+  `open` to `close`, so neither another writer of ours nor codex 0.169 appends meanwhile.
+  Callers `append` lines in order; the writer adds the envelope (`timestamp`, and `ordinal` in
+  paginated threads) and owns the ordinals: 0-based, +1 per line, gap-free, continuing from
+  `start_ordinal` for a new file (0, or a paginated fork's base `end_ordinal_exclusive`) and
+  from the last line's ordinal + 1 for an existing file.
+- **How lines reach the file.** `append` serializes each line (orjson, one object + `"\\n"`) and
+  queues it; it never blocks. One writer task takes everything queued and writes it with ONE
+  `write(2)` call on an `O_WRONLY | O_APPEND | O_CREAT` descriptor (group commit), in a worker
+  thread. The file (and its date folders) is created lazily by the first write: codex creates
+  it with the first turn.
+- **What is atomic, and what POSIX actually promises.** `O_APPEND` guarantees that each `write`
+  positions at the current end of file and appends there, with no other modification in
+  between: bytes of one call are contiguous and never overwrite anything. POSIX does *not*
+  promise that a write to a regular file is all-or-nothing (`PIPE_BUF` atomicity is for pipes
+  only): it may be short (disk full, file-size limit, or — on Linux — a fatal signal arriving
+  while a multi-page write is copied). The writer then loops to write the rest, so a batch is
+  written completely unless the process dies or an error occurs in between; in that case the
+  file ends with a *prefix* of the batch, which may stop in the middle of a line. Because we
+  are the only writer, such a cut is always at the very end of the file: a torn last line,
+  never a hole or an interleaving. Concurrent readers may likewise observe a write in progress
+  as a torn last line.
+- **What survives a crash.** Everything `flush` reported written is in the kernel and survives
+  the process dying (SIGKILL included). Everything `sync`ed (fsync of the file and, after
+  creation, of its directories) survives power loss or a kernel crash; unsynced data may be
+  lost then, and some file systems may leave garbage at the end. Readers ignore a torn
+  (unterminated) last line. When a writer opens an existing file whose last line is torn, it
+  first writes a `"\\n"`, so the new lines start clean: the torn fragment becomes a line of its
+  own that readers skip as unparsable (or, if only the newline had been lost, a complete valid
+  line — the next ordinal is derived from the file *after* this repair, so ordinals stay
+  gap-free and unique either way). Open the writer before reading the history of a thread you
+  resume, so that the history you read is the repaired one.
+- **Errors.** A failed write or fsync is never lost: the `flush`/`sync` that waits for it raises
+  `RolloutWriteError`, and so does every later `append`/`flush`/`sync` (the writer is then
+  broken; after a failed fsync the kernel's page cache state is unknown, so it is not retried).
+  `close` still releases the descriptor and the lock, then raises.
+- **Backpressure.** `append` queues without bound; the agent flushes at turn boundaries and
+  before answering approval requests (STORAGE.md §10), which bounds the queue to one turn's
+  output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+import orjson
+
+from app_server.store.local.materialize import materialize_rollout_blocking
+from app_server.store.local.rollout_files import live_rollout_path, plain_rollout_path
+from app_server.store.local.writer_lock import ThreadWriterLock, to_thread_undo_on_cancel
+
+logger = logging.getLogger(__name__)
+
+HistoryMode = Literal["legacy", "paginated"]
+"""`session_meta.history_mode`: paginated lines carry `ordinal`, legacy lines do not."""
+
+RolloutLine = Mapping[str, Any]
+"""A line to append: `{"type": …, "payload": …}` plus optional extra top-level members
+(`metadata`, …), passed through after `payload`. A `timestamp` string, if present, is kept (to
+copy lines verbatim, e.g. a legacy fork); otherwise the writer stamps the current time. An
+`ordinal` is refused: the writer owns the numbering."""
+
+NEW_FILE_MODE = 0o666
+"""Mode of a new rollout before the umask (what Rust's `OpenOptions` uses by default)."""
+
+_ENVELOPE_KEYS = frozenset({"timestamp", "ordinal", "type", "payload"})
+_TAIL_CHUNK = 1 << 16
+
+
+class RolloutWriteError(Exception):
+    """Writing or syncing the rollout failed; the writer is broken (see the module docstring)."""
+
+
+class RolloutWriterClosed(RolloutWriteError):
+    """The writer was closed (or is closing): nothing can be appended any more."""
+
+
+@dataclass(frozen=True, slots=True)
+class RolloutPosition:
+    """A consistent point of the written file: a line boundary and the ordinal that follows it.
+
+    This is what a paginated fork records as `history_base.end_byte_offset` and
+    `end_ordinal_exclusive` (legacy files: `end_ordinal_exclusive` is None).
+    """
+
+    end_byte_offset: int
+    end_ordinal_exclusive: int | None
+
+
+def format_timestamp(moment: datetime) -> str:
+    """RFC 3339 UTC with milliseconds and `Z`, e.g. `2026-11-24T18:21:11.155Z`."""
+    utc = moment.astimezone(UTC)
+    return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
+
+
+def new_rollout_path(data_dir: Path, thread_id: str, created_at_ms: int) -> Path:
+    """`sessions/YYYY/MM/DD/rollout-<YYYY-MM-DDThh-mm-ss>-<uuid>.jsonl` for a new thread.
+
+    Codex uses the *local* wall-clock creation time for the folders and the name (STORAGE.md
+    §2.1); this converts the unix-ms creation time accordingly.
+    """
+    created_at = datetime.fromtimestamp(created_at_ms // 1000)
+    return live_rollout_path(data_dir, thread_id, created_at)
+
+
+class RolloutWriter:
+    """Appends lines to one thread's rollout; the only writer of that file (module contract).
+
+    ```
+    writer = await RolloutWriter.open(path, data_dir=home, thread_id=tid, history_mode="paginated")
+    writer.append([{"type": "event_msg", "payload": {"type": "task_started", …}}])
+    await writer.flush()   # in the kernel: survives a process crash
+    await writer.sync()    # on disk: survives power loss
+    await writer.close()   # sync, release the writer lock
+    ```
+
+    Also an async context manager (closes on exit). Use it from one event loop.
+    """
+
+    def __init__(
+        self,
+        *,
+        path: Path,
+        thread_id: str,
+        history_mode: HistoryMode,
+        lock: ThreadWriterLock,
+        fd: int | None,
+        size: int,
+        next_ordinal: int | None,
+    ) -> None:
+        """Internal: use `RolloutWriter.open`."""
+        self.path = path
+        """The plain `.jsonl` path (it may not exist before the first append)."""
+        self._thread_id = thread_id
+        self.history_mode: HistoryMode = history_mode
+        self._lock = lock
+        self._fd = fd
+        self._dirs_to_sync: set[Path] = set()
+        self._next_ordinal = next_ordinal
+        # Queue: encoded lines not yet handed to the writer task, in order.
+        self._pending: list[bytes] = []
+        self._enqueued = 0  # lines ever appended
+        self._written = 0  # lines ever written (a prefix of the appended ones)
+        # Written position, always at a line boundary (updated after each complete batch).
+        self._written_size = size
+        self._written_next_ordinal = next_ordinal
+        self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
+        self._wakeup = asyncio.Event()
+        self._sync_lock = asyncio.Lock()
+        self._error: BaseException | None = None
+        self._closing = False
+        self._close_task: asyncio.Task[None] | None = None
+        self._task = asyncio.create_task(self._run(), name=f"rollout-writer-{thread_id}")
+
+    # ---------------------------------------------------------------- opening
+
+    @classmethod
+    async def open(
+        cls,
+        path: Path,
+        *,
+        data_dir: Path,
+        thread_id: str,
+        history_mode: HistoryMode,
+        start_ordinal: int = 0,
+        lock: ThreadWriterLock | None = None,
+    ) -> RolloutWriter:
+        """Take the thread's writer lock and prepare to append to `path`.
+
+        `path` is the plain `.jsonl` (a `.zst` path is accepted too). If only the `.jsonl.zst`
+        exists it is materialized first. If the file exists its torn last line (if any) is
+        terminated, and in paginated mode the next ordinal is its last ordinal + 1; otherwise
+        (no file yet, or no line with an ordinal) the next ordinal is `start_ordinal`. A
+        missing file is created by the first append.
+
+        `lock`: an already held writer lock for this thread to take over (released by `close`;
+        left to the caller if `open` fails); by default one is acquired here. Raises
+        `ThreadWriterBusy` if the thread already has an active writer.
+        """
+        if start_ordinal < 0:
+            raise ValueError(f"start_ordinal must be >= 0, got {start_ordinal}")
+        plain = plain_rollout_path(path)
+        owns_lock = lock is None
+        if lock is None:
+            lock = ThreadWriterLock(data_dir, thread_id)
+            await lock.acquire()
+        elif not lock.held or lock.thread_id != thread_id.lower():
+            raise ValueError(f"the given writer lock is not held for thread {thread_id}")
+        try:
+            fd, size, last_ordinal = await to_thread_undo_on_cancel(
+                lambda: _prepare_file(plain, data_dir, paginated=history_mode == "paginated"),
+                _close_prepared,
+            )
+        except BaseException:
+            if owns_lock:
+                await lock.release()
+            raise
+        next_ordinal: int | None = None
+        if history_mode == "paginated":
+            next_ordinal = start_ordinal if last_ordinal is None else last_ordinal + 1
+        return cls(
+            path=plain,
+            thread_id=lock.thread_id,
+            history_mode=history_mode,
+            lock=lock,
+            fd=fd,
+            size=size,
+            next_ordinal=next_ordinal,
+        )
+
+    # ---------------------------------------------------------------- state
+
+    @property
+    def thread_id(self) -> str:
+        """The thread whose rollout this is."""
+        return self._thread_id
+
+    @property
+    def next_ordinal(self) -> int | None:
+        """The ordinal the next appended line gets (paginated), None in legacy mode."""
+        return self._next_ordinal
+
+    @property
+    def byte_size(self) -> int:
+        """Bytes of the file written so far, at a line boundary (excludes queued lines)."""
+        return self._written_size
+
+    @property
+    def position(self) -> RolloutPosition:
+        """The written position: `byte_size` and the ordinal of the first line not written."""
+        return RolloutPosition(self._written_size, self._written_next_ordinal)
+
+    @property
+    def pending_lines(self) -> int:
+        """Lines appended but not yet written."""
+        return self._enqueued - self._written
+
+    @property
+    def closed(self) -> bool:
+        """Whether `close` was called."""
+        return self._closing
+
+    @property
+    def failed(self) -> bool:
+        """Whether a write or fsync failed (the writer is unusable)."""
+        return self._error is not None
+
+    # ---------------------------------------------------------------- appending
+
+    def append(self, lines: Sequence[RolloutLine]) -> None:
+        """Queue `lines` (in order) for writing; never blocks, never waits for the disk.
+
+        All lines are serialized before any is queued, so a line that cannot be serialized
+        (`TypeError`/`ValueError`) leaves nothing queued and consumes no ordinal. Raises
+        `RolloutWriteError` if the writer is broken or closed.
+        """
+        self.append_records(lines)
+
+    def append_records(self, lines: Sequence[RolloutLine]) -> list[dict[str, Any]]:
+        """`append`, returning the records exactly as they will be written (with envelope).
+
+        For callers that fold what they append (index upkeep) without re-deriving timestamps
+        and ordinals. The records share the payload objects of `lines`.
+        """
+        self._raise_if_unusable()
+        if not lines:
+            return []
+        stamp = format_timestamp(datetime.now(UTC))
+        ordinal = self._next_ordinal
+        records: list[dict[str, Any]] = []
+        encoded: list[bytes] = []
+        for line in lines:
+            record = _envelope(line, stamp, ordinal)
+            encoded.append(orjson.dumps(record, option=_DUMPS))
+            records.append(record)
+            if ordinal is not None:
+                ordinal += 1
+        self._pending.extend(encoded)
+        self._enqueued += len(encoded)
+        self._next_ordinal = ordinal
+        self._wakeup.set()
+        return records
+
+    async def flush(self) -> None:
+        """Wait until every line appended so far is written to the OS (survives a crash).
+
+        Raises `RolloutWriteError` if a write failed.
+        """
+        self._raise_if_unusable()
+        await self._wait_written(self._enqueued)
+
+    async def sync(self) -> None:
+        """`flush`, then fsync the file (and directories it created): survives power loss."""
+        await self.flush()
+        await self._fsync()
+
+    async def flushed_position(self) -> RolloutPosition:
+        """`flush`, then the written position (a line boundary and its next ordinal)."""
+        await self.flush()
+        return self.position
+
+    async def close(self) -> None:
+        """Flush, fsync, stop the writer task, close the file and release the writer lock.
+
+        Idempotent and safe to cancel (the close completes in the background). Resources are
+        released even if writing failed; the failure is then raised.
+        """
+        if self._close_task is None:
+            self._closing = True
+            self._close_task = asyncio.create_task(self._close())
+        await asyncio.shield(self._close_task)
+
+    async def __aenter__(self) -> RolloutWriter:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"RolloutWriter({self.path.name!r}, next_ordinal={self._next_ordinal}, "
+            f"byte_size={self._written_size}, pending={self.pending_lines})"
+        )
+
+    # ---------------------------------------------------------------- internals
+
+    def _raise_if_unusable(self) -> None:
+        if self._error is not None:
+            raise RolloutWriteError(f"rollout writer for {self.path} failed") from self._error
+        if self._closing:
+            raise RolloutWriterClosed(f"rollout writer for {self.path} is closed")
+
+    async def _wait_written(self, target: int) -> None:
+        if self._written >= target:
+            return
+        if self._error is not None:
+            raise RolloutWriteError(f"rollout writer for {self.path} failed") from self._error
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((target, future))
+        await future
+
+    async def _run(self) -> None:
+        """The writer task: drain the queue, one `write` per batch, until closed or broken."""
+        try:
+            while True:
+                await self._wakeup.wait()
+                self._wakeup.clear()
+                while self._pending:
+                    batch = self._pending
+                    self._pending = []
+                    data = b"".join(batch)
+                    await asyncio.to_thread(self._write_blocking, data)
+                    self._written += len(batch)
+                    self._written_size += len(data)
+                    if self._written_next_ordinal is not None:
+                        self._written_next_ordinal += len(batch)
+                    self._wake_waiters()
+                if self._closing:
+                    return
+        except BaseException as error:
+            self._fail(error)
+            if isinstance(error, asyncio.CancelledError):
+                raise
+
+    def _wake_waiters(self) -> None:
+        while self._waiters and self._waiters[0][0] <= self._written:
+            _, future = self._waiters.popleft()
+            if not future.done():
+                future.set_result(None)
+
+    def _fail(self, error: BaseException) -> None:
+        if self._error is None:
+            self._error = error
+            logger.error("rollout writer for %s failed: %r", self.path, error)
+        self._pending = []
+        while self._waiters:
+            _, future = self._waiters.popleft()
+            if not future.done():
+                wrapped = RolloutWriteError(f"rollout writer for {self.path} failed")
+                wrapped.__cause__ = self._error
+                future.set_exception(wrapped)
+
+    def _write_blocking(self, data: bytes) -> None:
+        """Worker thread: one `write` of the whole batch, looping only on a short write."""
+        if self._fd is None:
+            self._fd, self._dirs_to_sync = _create_file(self.path)
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+
+    async def _fsync(self) -> None:
+        async with self._sync_lock:
+            self._raise_if_broken()
+            fd = self._fd
+            if fd is None:
+                return  # nothing was ever written: there is no file to sync
+            dirs = self._dirs_to_sync
+            try:
+                await asyncio.to_thread(_fsync_all, fd, dirs)
+            except BaseException as error:
+                if not isinstance(error, asyncio.CancelledError):
+                    self._fail(error)
+                    self._raise_if_broken()
+                raise
+            self._dirs_to_sync = set()
+
+    def _raise_if_broken(self) -> None:
+        if self._error is not None:
+            raise RolloutWriteError(f"rollout writer for {self.path} failed") from self._error
+
+    async def _close(self) -> None:
+        error: BaseException | None = None
+        try:
+            await self._wait_written(self._enqueued)
+            await self._fsync()
+        except Exception as failure:
+            error = failure
+        finally:
+            self._wakeup.set()  # let the writer task see `_closing` and return
+            with contextlib.suppress(BaseException):
+                await self._task
+            async with self._sync_lock:
+                fd, self._fd = self._fd, None
+                if fd is not None:
+                    await asyncio.to_thread(os.close, fd)
+            await self._lock.release()
+        if error is not None:
+            raise error
+
+
+_DUMPS = orjson.OPT_APPEND_NEWLINE
+
+
+def _envelope(line: RolloutLine, stamp: str, ordinal: int | None) -> dict[str, Any]:
+    """`{"timestamp", "ordinal"?, "type", "payload", <extras>…}` in codex's member order."""
+    try:
+        kind = line["type"]
+        payload = line["payload"]
+    except KeyError as missing:
+        raise ValueError(f"a rollout line needs {missing.args[0]!r}") from None
+    if not isinstance(kind, str):
+        raise ValueError(f"rollout line type must be a string, got {kind!r}")
+    if "ordinal" in line:
+        raise ValueError("rollout lines must not carry an ordinal: the writer assigns it")
+    timestamp = line.get("timestamp", stamp)
+    if not isinstance(timestamp, str):
+        raise ValueError(f"rollout line timestamp must be a string, got {timestamp!r}")
+    record: dict[str, Any] = {"timestamp": timestamp}
+    if ordinal is not None:
+        record["ordinal"] = ordinal
+    record["type"] = kind
+    record["payload"] = payload
+    for key, value in line.items():
+        if key not in _ENVELOPE_KEYS:
+            record[key] = value
+    return record
+
+
+# ------------------------------------------------------------------ blocking file operations
+
+
+def _prepare_file(
+    plain: Path, data_dir: Path, *, paginated: bool
+) -> tuple[int | None, int, int | None]:
+    """Worker thread: materialize, open an existing file, repair its tail, find its last ordinal.
+
+    Returns `(append fd or None if there is no file yet, size, last ordinal or None)`.
+    """
+    materialize_rollout_blocking(plain, data_dir=data_dir)
+    try:
+        fd = os.open(plain, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None, 0, None
+    try:
+        reader = os.open(plain, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            size = os.fstat(reader).st_size
+            if size > 0 and os.pread(reader, 1, size - 1) != b"\n":
+                logger.warning("terminating the torn last line of %s", plain)
+                os.write(fd, b"\n")
+                size += 1
+            last_ordinal = _last_ordinal(reader, size) if paginated else None
+        finally:
+            os.close(reader)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, size, last_ordinal
+
+
+def _close_prepared(prepared: tuple[int | None, int, int | None]) -> None:
+    """Undo `_prepare_file` (its caller was cancelled)."""
+    fd = prepared[0]
+    if fd is not None:
+        os.close(fd)
+
+
+def _last_ordinal(fd: int, size: int) -> int | None:
+    """The `ordinal` of the last parsable line that has one, reading backwards from `size`.
+
+    Unparsable lines (terminated torn fragments) and lines without an ordinal are passed over.
+    Long lines are assembled from pieces, so a multi-megabyte line costs one join.
+    """
+    position = size
+    pieces: list[bytes] = []  # the current line's pieces, last piece first
+    while position > 0:
+        start = max(0, position - _TAIL_CHUNK)
+        block = os.pread(fd, position - start, start)
+        if len(block) != position - start:
+            raise OSError(f"short read at byte {start} while scanning the rollout tail")
+        position = start
+        end = len(block)
+        while (newline := block.rfind(b"\n", 0, end)) >= 0:
+            pieces.append(block[newline + 1 : end])
+            ordinal = _ordinal_of(b"".join(reversed(pieces)))
+            pieces = []
+            if ordinal is not None:
+                return ordinal
+            end = newline
+        pieces.append(block[:end])
+    return _ordinal_of(b"".join(reversed(pieces))) if pieces else None
+
+
+def _ordinal_of(raw: bytes) -> int | None:
+    if not raw.strip():
+        return None
+    try:
+        record = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(record, dict):
+        return None
+    ordinal = record.get("ordinal")
+    if isinstance(ordinal, int) and not isinstance(ordinal, bool) and ordinal >= 0:
+        return ordinal
+    return None
+
+
+def _create_file(path: Path) -> tuple[int, set[Path]]:
+    """Worker thread: create the rollout (and missing date folders) for appending.
+
+    Returns the descriptor and the directories whose entries the first fsync must persist.
+    Refuses a file that exists with content: it appeared after `open` checked, so someone
+    wrote it without the writer lock and our ordinals could collide with its lines.
+    """
+    created: list[Path] = []
+    directory = path.parent
+    while not directory.exists():
+        created.append(directory)
+        directory = directory.parent
+    for folder in reversed(created):
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, NEW_FILE_MODE)
+    if os.fstat(fd).st_size != 0:
+        os.close(fd)
+        raise RolloutWriteError(f"rollout {path} appeared while its writer was open")
+    return fd, {path.parent, *(folder.parent for folder in created)}
+
+
+def _fsync_all(fd: int, directories: set[Path]) -> None:
+    os.fsync(fd)
+    for directory in sorted(directories, key=lambda d: len(d.parts), reverse=True):
+        dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)

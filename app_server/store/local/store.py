@@ -1,0 +1,396 @@
+"""`LocalThreadStore`: Codex's rollout files in the data dir, indexed by our own SQLite file.
+
+Keeps the contract of `app_server.store.interface` with the on-disk format of codex 0.169
+(STORAGE.md), so both programs can share one data dir: rollouts are the source of truth, written
+only through a writer holding codex's per-thread writer lock; `state_app_server_1.sqlite` is a
+cache that `start()` recovers (a damaged file is quarantined and rebuilt) and reconciles with the
+files in the background. Blocking file work runs in worker threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+from app_server.notification import now_ms
+from app_server.store.interface import (
+    ForkReferenced,
+    HistoryMode,
+    RolloutLine,
+    StoreWarning,
+    ThreadHistory,
+    ThreadNotStored,
+)
+from app_server.store.local.backfill import Reconciler, path_loader
+from app_server.store.local.db_recovery import rebuilt_database_warning
+from app_server.store.local.history import HistoryFold
+from app_server.store.local.index_db import ThreadIndex
+from app_server.store.local.indexed_writer import IndexedThreadWriter
+from app_server.store.local.rollout_files import (
+    RolloutFile,
+    archived_rollout_path,
+    find_rollout_file,
+    live_rollout_path,
+    live_rollout_relative_path,
+    relative_rollout_path,
+    unarchived_rollout_path,
+    zst_rollout_path,
+)
+from app_server.store.local.rollout_reader import RolloutLineReader, iter_rollout_lines
+from app_server.store.local.rollout_writer import RolloutWriter
+from app_server.store.local.session_index import append_thread_name, rewrite_session_index_without
+from app_server.store.local.thread_loader import record_for_rollout
+from app_server.store.local.writer_lock import ThreadWriterLock
+from app_server.store.records import ThreadRecord
+from app_server.store.thread_query import ThreadPage, ThreadQuery
+
+log = logging.getLogger(__name__)
+
+INITIAL_SCAN_WAIT_SECONDS = 2.0
+"""How long a listing waits for the startup scan before answering from what is indexed so far:
+small homes get complete answers from the first request, huge ones a fast partial page."""
+
+RESCAN_INTERVAL_SECONDS = 5.0
+"""A listing triggers a background rescan (for rollouts other programs wrote) at most this
+often; each rescan costs one `stat` per rollout."""
+
+
+def _local_datetime(unix_ms: int) -> datetime:
+    """Codex names rollouts and date folders after the local wall-clock creation time."""
+    return datetime.fromtimestamp(unix_ms / 1000)
+
+
+class LocalThreadStore:
+    """The ThreadStore over a data dir (see the module docstring)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self._index: ThreadIndex | None = None
+        self._writers: set[str] = set()
+        self._reconciler: Reconciler | None = None
+        self._scan_task: asyncio.Task[object] | None = None
+        self._last_scan_started = 0.0
+
+    @property
+    def index(self) -> ThreadIndex:
+        if self._index is None:
+            raise RuntimeError("the store is not started")
+        return self._index
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    async def start(self) -> list[StoreWarning]:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._index = await ThreadIndex.open(self.data_dir)
+        self._reconciler = Reconciler(self.data_dir, self._index, self._writers.__contains__)
+        self._schedule_scan()
+        if self._index.recovery is None:
+            return []
+        text = rebuilt_database_warning([self._index.recovery])
+        return [StoreWarning(text.summary, text.details)]
+
+    async def close(self) -> None:
+        if self._scan_task is not None:
+            self._scan_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):  # failures were logged
+                await self._scan_task
+        if self._index is not None:
+            await self._index.close()
+            self._index = None
+
+    async def wait_until_scanned(self) -> None:
+        """Wait for the first reconciliation scan (listings are complete after it)."""
+        assert self._reconciler is not None
+        await self._reconciler.completed.wait()
+
+    def _schedule_scan(self) -> None:
+        if self._reconciler is None or (self._scan_task and not self._scan_task.done()):
+            return
+        self._last_scan_started = asyncio.get_running_loop().time()
+        self._scan_task = asyncio.create_task(self._run_scan(self._reconciler), name="rollout scan")
+
+    @staticmethod
+    async def _run_scan(reconciler: Reconciler) -> object:
+        try:
+            return await reconciler.scan()
+        except Exception:
+            log.exception("rollout scan failed")
+            reconciler.completed.set()
+            return None
+
+    # -- locating files --------------------------------------------------------------------------
+    def rollout_path_for(self, thread_id: str, created_at_ms: int) -> str:
+        return live_rollout_relative_path(thread_id, _local_datetime(created_at_ms)).as_posix()
+
+    async def _locate(self, thread_id: str) -> tuple[ThreadRecord | None, RolloutFile | None]:
+        """The thread's record and its current file (the index path, else a search)."""
+        record = await self.index.get(thread_id)
+        if record is not None:
+            plain = self.data_dir / record.rollout_path
+            for path in (plain, zst_rollout_path(plain)):
+                if path.exists():
+                    return record, RolloutFile(thread_id, path, record.archived)
+        rollout = await asyncio.to_thread(find_rollout_file, self.data_dir, thread_id)
+        return record, rollout
+
+    # -- reading ---------------------------------------------------------------------------------
+    async def get(self, thread_id: str) -> ThreadRecord | None:
+        record, rollout = await self._locate(thread_id)
+        if rollout is None:
+            if record is not None:  # the file disappeared behind our back
+                await self.index.delete([thread_id])
+            return None
+        if record is None or record.archived != rollout.archived:
+            record = await self._reindex(rollout, record.name if record else None)
+        return record
+
+    async def _reindex(self, rollout: RolloutFile, name: str | None) -> ThreadRecord:
+        """Fold a rollout the index does not know (yet) and index it (read repair)."""
+        fold = await asyncio.to_thread(self._fold, rollout)
+        record = record_for_rollout(self.data_dir, rollout, fold, name=name)
+        await self.index.upsert([record])
+        return record
+
+    def _fold(self, rollout: RolloutFile) -> HistoryFold:
+        loader = path_loader(self.data_dir, {})
+        return HistoryFold(loader).feed_lines(iter_rollout_lines(rollout.path))
+
+    async def list_threads(self, query: ThreadQuery) -> ThreadPage:
+        reconciler = self._reconciler
+        if reconciler is not None and not reconciler.completed.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(reconciler.completed.wait(), INITIAL_SCAN_WAIT_SECONDS)
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._last_scan_started > RESCAN_INTERVAL_SECONDS:
+            self._schedule_scan()
+        while True:
+            page = await self.index.list_threads(query)
+            missing = [r.id for r in page.records if not await self._has_file(r)]
+            if not missing:
+                return page
+            await self.index.delete(missing)  # rollouts deleted behind our back
+
+    async def _has_file(self, record: ThreadRecord) -> bool:
+        plain = self.data_dir / record.rollout_path
+        if plain.exists() or zst_rollout_path(plain).exists():
+            return True
+        rollout = await asyncio.to_thread(find_rollout_file, self.data_dir, record.id)
+        if rollout is None:
+            return False
+        await self.index.set_archived(
+            record.id,
+            rollout.archived,
+            now_ms() if rollout.archived else None,
+            relative_rollout_path(self.data_dir, rollout.path),
+        )
+        return True
+
+    async def read_history(self, thread_id: str) -> ThreadHistory:
+        record, rollout = await self._locate(thread_id)
+        if rollout is None:
+            raise ThreadNotStored(thread_id)
+
+        def read() -> tuple[HistoryFold, int]:
+            reader = RolloutLineReader(rollout.path)
+            fold = HistoryFold(path_loader(self.data_dir, {})).feed_lines(reader)
+            return fold, reader.next_offset
+
+        fold, size = await asyncio.to_thread(read)
+        fresh = record_for_rollout(
+            self.data_dir, rollout, fold, name=record.name if record else None
+        )
+        if record is not None:  # keep the live timestamps the index holds
+            fresh = replace(
+                fresh,
+                updated_at_ms=record.updated_at_ms,
+                recency_at_ms=record.recency_at_ms,
+                archived_at_ms=record.archived_at_ms,
+            )
+        turns = fold.turns()
+        next_ordinal = None if fold.last_ordinal is None else fold.last_ordinal + 1
+        return ThreadHistory(fresh, turns, next_ordinal, size)
+
+    async def copy_lines(self, thread_id: str) -> list[RolloutLine]:
+        _, rollout = await self._locate(thread_id)
+        if rollout is None:
+            raise ThreadNotStored(thread_id)
+
+        def read() -> list[RolloutLine]:
+            return [
+                {k: v for k, v in line.items() if k != "ordinal"}
+                for _, line in iter_rollout_lines(rollout.path)
+            ]
+
+        return await asyncio.to_thread(read)
+
+    # -- writing ---------------------------------------------------------------------------------
+    def _release(self, thread_id: str) -> None:
+        self._writers.discard(thread_id)
+
+    async def create_writer(
+        self,
+        thread_id: str,
+        *,
+        created_at_ms: int,
+        history_mode: HistoryMode,
+        start_ordinal: int = 0,
+    ) -> IndexedThreadWriter:
+        path = live_rollout_path(self.data_dir, thread_id, _local_datetime(created_at_ms))
+        writer = await RolloutWriter.open(
+            path,
+            data_dir=self.data_dir,
+            thread_id=thread_id,
+            history_mode=history_mode,
+            start_ordinal=start_ordinal,
+        )
+        self._writers.add(thread_id)
+        return IndexedThreadWriter(
+            writer,
+            HistoryFold(path_loader(self.data_dir, {})),
+            self.index,
+            rollout_path=relative_rollout_path(self.data_dir, path),
+            created_at_ms=created_at_ms,
+            on_close=self._release,
+        )
+
+    async def open_writer(self, thread_id: str) -> IndexedThreadWriter:
+        record, rollout = await self._locate(thread_id)
+        if rollout is None or rollout.archived or record is None:
+            raise ThreadNotStored(thread_id)
+        writer = await RolloutWriter.open(
+            rollout.path,
+            data_dir=self.data_dir,
+            thread_id=thread_id,
+            history_mode=record.history_mode,
+        )
+        self._writers.add(thread_id)
+        try:
+            fold = await asyncio.to_thread(
+                lambda: HistoryFold(path_loader(self.data_dir, {})).feed_lines(
+                    iter_rollout_lines(writer.path)
+                )
+            )
+        except BaseException:
+            self._release(thread_id)
+            await writer.close()
+            raise
+        return IndexedThreadWriter(
+            writer,
+            fold,
+            self.index,
+            rollout_path=relative_rollout_path(self.data_dir, writer.path),
+            created_at_ms=record.created_at_ms,
+            on_close=self._release,
+        )
+
+    # -- metadata operations ---------------------------------------------------------------------
+    async def set_name(self, thread_id: str, name: str) -> None:
+        record = await self.get(thread_id)
+        if record is None:
+            raise ThreadNotStored(thread_id)
+        await asyncio.to_thread(append_thread_name, self.data_dir, thread_id, name)
+        await self.index.set_name(thread_id, name)
+
+    async def _move(self, thread_id: str, rollout: RolloutFile, target_plain: Path) -> None:
+        """Move a thread's file(s) (plain and/or `.zst`) under its writer lock."""
+        async with ThreadWriterLock(self.data_dir, thread_id):
+
+            def move() -> None:
+                target_plain.parent.mkdir(parents=True, exist_ok=True)
+                plain = rollout.path.with_name(rollout.path.name.removesuffix(".zst"))
+                for source, target in (
+                    (plain, target_plain),
+                    (zst_rollout_path(plain), zst_rollout_path(target_plain)),
+                ):
+                    if source.exists():
+                        if target.exists():
+                            raise FileExistsError(f"{target} already exists")
+                        os.rename(source, target)
+                _fsync_dir(target_plain.parent)
+                _fsync_dir(plain.parent)
+
+            await asyncio.to_thread(move)
+
+    async def archive(self, thread_id: str) -> ThreadRecord:
+        _, rollout = await self._locate(thread_id)
+        if rollout is None or rollout.archived or thread_id in self._writers:
+            raise ThreadNotStored(thread_id)
+        name = rollout.path.name.removesuffix(".zst")
+        target = archived_rollout_path(self.data_dir, name)
+        await self._move(thread_id, rollout, target)
+        await self.index.set_archived(
+            thread_id, True, now_ms(), relative_rollout_path(self.data_dir, target)
+        )
+        archived = await self.get(thread_id)
+        assert archived is not None
+        return archived
+
+    async def unarchive(self, thread_id: str) -> ThreadRecord:
+        _, rollout = await self._locate(thread_id)
+        if rollout is None or not rollout.archived:
+            raise ThreadNotStored(thread_id)
+        name = rollout.path.name.removesuffix(".zst")
+        target = unarchived_rollout_path(self.data_dir, name)
+        if target is None:
+            raise ThreadNotStored(thread_id)
+        await self._move(thread_id, rollout, target)
+        await self.index.set_archived(
+            thread_id, False, None, relative_rollout_path(self.data_dir, target)
+        )
+        restored = await self.get(thread_id)
+        assert restored is not None
+        return restored
+
+    async def delete_tree(self, thread_id: str) -> list[str]:
+        if await self.get(thread_id) is None:
+            raise ThreadNotStored(thread_id)
+        tree = {thread_id} | await self.index.descendant_ids(thread_id)
+        if await self.index.history_dependents(tree):
+            raise ForkReferenced(thread_id)
+        order = await self._deepest_first(thread_id, tree)
+        for doomed in order:
+            await self._delete_one(doomed)
+        await asyncio.to_thread(rewrite_session_index_without, self.data_dir, set(order))
+        return order
+
+    async def _deepest_first(self, root: str, tree: set[str]) -> list[str]:
+        parents: dict[str, str | None] = {}
+        for thread_id in tree:
+            record = await self.index.get(thread_id)
+            parents[thread_id] = record.parent_thread_id if record else None
+
+        def depth(node: str) -> int:
+            steps, current = 0, node
+            while current != root and parents.get(current) in tree and steps < len(tree):
+                current = parents[current]  # type: ignore[assignment]
+                steps += 1
+            return steps
+
+        return sorted(tree, key=lambda node: (-depth(node), node))
+
+    async def _delete_one(self, thread_id: str) -> None:
+        """Remove one thread's file(s) then its rows; unlinking the file is the commit point."""
+        _, rollout = await self._locate(thread_id)
+        if rollout is not None:
+            async with ThreadWriterLock(self.data_dir, thread_id):
+
+                def unlink() -> None:
+                    plain = rollout.path.with_name(rollout.path.name.removesuffix(".zst"))
+                    for path in (zst_rollout_path(plain), plain):
+                        path.unlink(missing_ok=True)
+                    _fsync_dir(plain.parent)
+
+                await asyncio.to_thread(unlink)
+        await self.index.delete([thread_id])
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

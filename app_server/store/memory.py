@@ -1,0 +1,327 @@
+"""`MemoryThreadStore`: the ThreadStore contract kept in memory.
+
+The in-memory twin of `LocalThreadStore`, as codex-rs's thread store has one: it holds each
+thread's rollout lines in a list, folds them with the same `HistoryFold` the local store uses,
+and answers `thread/list` with the same filters, order and cursors, in plain Python. It passes the
+same contract tests, which keeps the contract honest (nothing in it depends on files or SQLite)
+and gives the layers above a fast store for their tests. Nothing survives the process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from app_server.notification import now_ms
+from app_server.store.interface import (
+    ForkReferenced,
+    HistoryMode,
+    RolloutLine,
+    StoreWarning,
+    ThreadHistory,
+    ThreadNotStored,
+    WriterBusy,
+)
+from app_server.store.list_cursor import format_timestamp_ms, parse_cursor
+from app_server.store.local.history import HistoryFold
+from app_server.store.records import ThreadRecord, build_thread_record
+from app_server.store.source_kinds import source_kind_of
+from app_server.store.thread_query import (
+    INTERACTIVE_SOURCE_KINDS,
+    SORT_COLUMNS,
+    ThreadPage,
+    ThreadQuery,
+    normalize_limit,
+    page_from_rows,
+    stored_source_kinds,
+)
+
+
+@dataclass
+class _Thread:
+    """One thread's lines (envelopes as they would be on disk) and its file-level facts."""
+
+    thread_id: str
+    created_at_ms: int
+    history_mode: HistoryMode
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    archived: bool = False
+    archived_at_ms: int | None = None
+    name: str | None = None
+    updated_at_ms: int = 0
+    next_ordinal: int | None = None
+    byte_size: int = 0
+
+    @property
+    def rollout_path(self) -> str:
+        return f"memory/rollout-{self.thread_id}.jsonl"
+
+
+class MemoryThreadStore:
+    """The ThreadStore contract in memory (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._threads: dict[str, _Thread] = {}
+        self._writers: set[str] = set()
+
+    async def start(self) -> list[StoreWarning]:
+        return []
+
+    async def close(self) -> None:
+        self._writers.clear()
+
+    def rollout_path_for(self, thread_id: str, created_at_ms: int) -> str:
+        return f"memory/rollout-{thread_id}.jsonl"
+
+    # -- reading ---------------------------------------------------------------------------------
+    def _fold(self, thread: _Thread) -> HistoryFold:
+        fold = HistoryFold(load_base=self._base_lines)
+        for offset, line in enumerate(thread.lines):
+            fold.feed(offset, line)
+        return fold
+
+    def _base_lines(self, thread_id: str, end: int | None) -> list[tuple[int, Any]] | None:
+        thread = self._threads.get(thread_id)
+        if thread is None:
+            return None
+        lines = thread.lines if end is None else thread.lines[:end]
+        return list(enumerate(lines))
+
+    def _record(self, thread: _Thread) -> ThreadRecord | None:
+        if not thread.lines:
+            return None
+        metadata = self._fold(thread).metadata()
+        return build_thread_record(
+            metadata,
+            rollout_path=thread.rollout_path,
+            archived=thread.archived,
+            updated_at_ms=thread.updated_at_ms,
+            recency_at_ms=metadata.last_turn_started_at_ms or thread.created_at_ms,
+            archived_at_ms=thread.archived_at_ms,
+            name=thread.name,
+            fallback_created_at_ms=thread.created_at_ms,
+        )
+
+    async def get(self, thread_id: str) -> ThreadRecord | None:
+        thread = self._threads.get(thread_id)
+        return None if thread is None else self._record(thread)
+
+    async def read_history(self, thread_id: str) -> ThreadHistory:
+        thread = self._threads.get(thread_id)
+        record = None if thread is None else self._record(thread)
+        if thread is None or record is None:
+            raise ThreadNotStored(thread_id)
+        return ThreadHistory(
+            record, self._fold(thread).turns(), thread.next_ordinal, thread.byte_size
+        )
+
+    async def copy_lines(self, thread_id: str) -> list[RolloutLine]:
+        thread = self._threads.get(thread_id)
+        if thread is None or not thread.lines:
+            raise ThreadNotStored(thread_id)
+        return [{k: v for k, v in line.items() if k != "ordinal"} for line in thread.lines]
+
+    async def list_threads(self, query: ThreadQuery) -> ThreadPage:
+        cursor = parse_cursor(query.cursor) if query.cursor is not None else None
+        allowed = self._allowed_ids(query)
+        records = [
+            record
+            for thread in self._threads.values()
+            if (allowed is None or thread.thread_id in allowed)
+            and (record := self._record(thread)) is not None
+            and _matches(record, query)
+        ]
+        column = SORT_COLUMNS[query.sort_key]
+        descending = query.sort_direction == "desc"
+        records.sort(key=lambda r: (getattr(r, column), r.id), reverse=descending)
+        if cursor is not None:
+            records = [
+                r for r in records if cursor.admits(getattr(r, column), r.id, descending=descending)
+            ]
+        limit = normalize_limit(query.limit)
+        return page_from_rows(query, records[: limit + 1], limit)
+
+    def _allowed_ids(self, query: ThreadQuery) -> set[str] | None:
+        parents: dict[str, str] = {}
+        for thread in self._threads.values():
+            record = self._record(thread)
+            if record is not None and record.parent_thread_id is not None:
+                parents[record.id] = record.parent_thread_id
+        if query.parent_thread_id is not None:
+            return {child for child, parent in parents.items() if parent == query.parent_thread_id}
+        if query.ancestor_thread_id is not None:
+            found: set[str] = set()
+            frontier = {query.ancestor_thread_id}
+            while frontier:
+                frontier = {c for c, p in parents.items() if p in frontier and c not in found}
+                found |= frontier
+            found.discard(query.ancestor_thread_id)
+            return found
+        return None
+
+    # -- writing ---------------------------------------------------------------------------------
+    async def create_writer(
+        self,
+        thread_id: str,
+        *,
+        created_at_ms: int,
+        history_mode: HistoryMode,
+        start_ordinal: int = 0,
+    ) -> MemoryThreadWriter:
+        if thread_id in self._writers:
+            raise WriterBusy(f"thread {thread_id} already has an active writer")
+        thread = _Thread(
+            thread_id,
+            created_at_ms,
+            history_mode,
+            updated_at_ms=created_at_ms,
+            next_ordinal=start_ordinal if history_mode == "paginated" else None,
+        )
+        self._threads[thread_id] = thread
+        self._writers.add(thread_id)
+        return MemoryThreadWriter(self, thread)
+
+    async def open_writer(self, thread_id: str) -> MemoryThreadWriter:
+        thread = self._threads.get(thread_id)
+        if thread is None or thread.archived or not thread.lines:
+            raise ThreadNotStored(thread_id)
+        if thread_id in self._writers:
+            raise WriterBusy(f"thread {thread_id} already has an active writer")
+        self._writers.add(thread_id)
+        return MemoryThreadWriter(self, thread)
+
+    def _release(self, thread_id: str) -> None:
+        self._writers.discard(thread_id)
+
+    # -- metadata operations ---------------------------------------------------------------------
+    def _stored(self, thread_id: str) -> _Thread:
+        thread = self._threads.get(thread_id)
+        if thread is None or not thread.lines:
+            raise ThreadNotStored(thread_id)
+        return thread
+
+    async def set_name(self, thread_id: str, name: str) -> None:
+        self._stored(thread_id).name = name
+
+    async def archive(self, thread_id: str) -> ThreadRecord:
+        thread = self._stored(thread_id)
+        if thread.archived or thread_id in self._writers:
+            raise ThreadNotStored(thread_id)
+        thread.archived, thread.archived_at_ms = True, now_ms()
+        record = self._record(thread)
+        assert record is not None
+        return record
+
+    async def unarchive(self, thread_id: str) -> ThreadRecord:
+        thread = self._threads.get(thread_id)
+        if thread is None or not thread.archived:
+            raise ThreadNotStored(thread_id)
+        thread.archived, thread.archived_at_ms = False, None
+        record = self._record(thread)
+        assert record is not None
+        return replace(record, archived=False)
+
+    async def delete_tree(self, thread_id: str) -> list[str]:
+        self._stored(thread_id)
+        parents = {
+            r.id: r.parent_thread_id
+            for t in self._threads.values()
+            if (r := self._record(t)) is not None
+        }
+        doomed: list[str] = []
+
+        def collect(node: str) -> None:
+            for child in sorted(c for c, p in parents.items() if p == node):
+                collect(child)
+            doomed.append(node)
+
+        collect(thread_id)
+        doomed_set = set(doomed)
+        for other_id, thread in self._threads.items():
+            record = self._record(thread)
+            if other_id in doomed_set or record is None:
+                continue
+            if record.history_base_id in doomed_set:
+                raise ForkReferenced(record.history_base_id)
+        for deleted in doomed:
+            self._threads.pop(deleted, None)
+            self._writers.discard(deleted)
+        return doomed
+
+
+class MemoryThreadWriter:
+    """Appends to a `MemoryThreadStore` thread; lines are "written" by `flush`."""
+
+    def __init__(self, store: MemoryThreadStore, thread: _Thread) -> None:
+        self._store = store
+        self._thread = thread
+        self._pending: list[RolloutLine] = []
+        self._closed = False
+
+    @property
+    def thread_id(self) -> str:
+        return self._thread.thread_id
+
+    @property
+    def next_ordinal(self) -> int | None:
+        return self._thread.next_ordinal
+
+    @property
+    def byte_size(self) -> int:
+        return self._thread.byte_size
+
+    def append(self, lines: Sequence[RolloutLine]) -> None:
+        if self._closed:
+            raise RuntimeError("writer is closed")
+        self._pending.extend(lines)
+
+    async def flush(self) -> None:
+        thread = self._thread
+        for line in self._pending:
+            envelope: dict[str, Any] = {
+                "timestamp": line.get("timestamp") or format_timestamp_ms(now_ms())
+            }
+            if thread.next_ordinal is not None:
+                envelope["ordinal"] = thread.next_ordinal
+                thread.next_ordinal += 1
+            envelope.update({k: v for k, v in line.items() if k not in ("timestamp", "ordinal")})
+            thread.lines.append(envelope)
+            thread.byte_size += 1
+        if self._pending:
+            thread.updated_at_ms = now_ms()
+        self._pending.clear()
+
+    async def sync(self) -> None:
+        await self.flush()
+
+    async def close(self) -> None:
+        if not self._closed:
+            await self.flush()
+            self._closed = True
+            self._store._release(self._thread.thread_id)
+
+
+def _matches(record: ThreadRecord, query: ThreadQuery) -> bool:
+    """The Python twin of the SQL filters of `thread/list` (see `local/list_sql.py`)."""
+    if query.attached_to_thread_id is not None:
+        if record.attached_to_thread_id != query.attached_to_thread_id:
+            return False
+    elif not query.include_attached and record.attached_to_thread_id is not None:
+        return False
+    if not query.is_lineage_query and not record.preview:
+        return False
+    if record.archived != bool(query.archived):
+        return False
+    if query.cwds and record.cwd not in query.cwds:
+        return False
+    if query.model_providers and record.model_provider not in query.model_providers:
+        return False
+    kinds = query.source_kinds or (() if query.is_lineage_query else INTERACTIVE_SOURCE_KINDS)
+    if kinds and source_kind_of(record.source) not in stored_source_kinds(kinds):
+        return False
+    if query.search_term and not (
+        query.search_term in record.title or query.search_term in (record.name or "")
+    ):
+        return False
+    return record.id not in query.excluded_ids

@@ -1,0 +1,108 @@
+"""A thread held in memory by this process: settings, status, subscribers, and its writer.
+
+A thread is *loaded* from `thread/start`, `thread/resume` or `thread/fork` until it is archived,
+deleted, or unloaded after sitting idle without subscribers. While loaded it is the one place
+that knows its runtime state (status, the active turn, who listens); its history stays in the
+store, written only through its own `ThreadWriter`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from pathlib import Path
+
+from app_server.session import ClientSession
+from app_server.store.interface import ThreadWriter
+from app_server.store.records import ThreadRecord, thread_from_record
+from app_server.threads.settings import ThreadSettings
+from protocol.types import (
+    IdleThreadStatus,
+    Thread,
+    ThreadEnvironment,
+    ThreadStatus,
+    Turn,
+)
+
+LOCAL_ENVIRONMENT_ID = "local"
+
+
+class LoadedThread:
+    """One loaded thread (see the module docstring)."""
+
+    def __init__(
+        self,
+        record: ThreadRecord,
+        settings: ThreadSettings,
+        *,
+        persisted: bool,
+        ephemeral: bool = False,
+        writer: ThreadWriter | None = None,
+    ) -> None:
+        self.record = record
+        """Latest known metadata; for a thread without a rollout yet, what it will start with."""
+        self.settings = settings
+        self.persisted = persisted
+        """Whether the rollout file exists (new threads get it at their first turn)."""
+        self.ephemeral = ephemeral
+        self.writer = writer
+        self.status: ThreadStatus = IdleThreadStatus()
+        self.subscribers: dict[int, ClientSession] = {}
+        self.lock = asyncio.Lock()
+        """Serializes lifecycle operations (resume, archive, delete, first write) on the thread."""
+        self.idle_unload: asyncio.TimerHandle | None = None
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def is_sub_agent(self) -> bool:
+        return self.record.parent_thread_id is not None
+
+    def subscribe(self, session: ClientSession) -> bool:
+        """Add a subscriber; False if it already was one."""
+        if session.session_id in self.subscribers:
+            return False
+        self.subscribers[session.session_id] = session
+        self.cancel_idle_unload()
+        return True
+
+    def unsubscribe(self, session_id: int) -> bool:
+        return self.subscribers.pop(session_id, None) is not None
+
+    def cancel_idle_unload(self) -> None:
+        if self.idle_unload is not None:
+            self.idle_unload.cancel()
+            self.idle_unload = None
+
+    def apply_settings(self, settings: ThreadSettings) -> None:
+        """New settings; the record mirrors model and effort as the wire `Thread` shows them."""
+        self.settings = settings
+        self.record = replace(
+            self.record,
+            model=settings.model,
+            model_provider=settings.model_provider,
+            reasoning_effort=settings.reasoning_effort,
+        )
+
+    def thread(self, data_dir: Path, *, turns: list[Turn] | None = None) -> Thread:
+        """The wire view of the loaded thread (status, environments, current model)."""
+        thread = thread_from_record(self.record, data_dir, status=self.status, turns=turns or [])
+        environment = ThreadEnvironment(
+            environment_id=LOCAL_ENVIRONMENT_ID,
+            cwd=self.settings.cwd,
+            runtime_workspace_roots=self.settings.runtime_workspace_roots,
+        )
+        return thread.model_copy(
+            update={
+                "session_id": self.record.session_id,
+                "model": self.settings.model,
+                "model_provider": self.settings.model_provider,
+                "reasoning_effort": self.settings.reasoning_effort,
+                "ephemeral": self.ephemeral,
+                "path": None if self.ephemeral else thread.path,
+                "environments": [environment],
+                "can_accept_direct_input": not self.is_sub_agent,
+            }
+        )

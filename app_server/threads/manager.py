@@ -1,0 +1,418 @@
+"""The thread manager: which threads are loaded, who is subscribed, and their lifecycle.
+
+It owns every `LoadedThread` of the process and is the only code that loads, unloads, archives,
+deletes or names threads, so the rules of PROTOCOL.md §5 and §7 live in one place: which
+connection is subscribed, who hears which notification, when an idle thread is unloaded, and the
+error texts clients match on. History itself is the store's business; the manager decides and the
+store records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+from app_server.config import ServerConfig
+from app_server.errors import Conflict, InvalidRequest, NotFound
+from app_server.ids import parse_thread_id, uuid7
+from app_server.notification import now_ms
+from app_server.session import ClientSession
+from app_server.store.interface import (
+    ForkReferenced,
+    ThreadHistory,
+    ThreadNotStored,
+    ThreadStore,
+    ThreadWriter,
+    WriterBusy,
+)
+from app_server.store.records import ThreadRecord
+from app_server.threads.fanout import Sessions, publish
+from app_server.threads.loaded_thread import LoadedThread
+from app_server.threads.session_meta import ForkOrigin, new_thread_record, session_meta_line
+from app_server.threads.settings import (
+    SettingsOverrides,
+    ThreadSettings,
+    apply_overrides,
+    default_settings,
+    persisted_settings,
+)
+from protocol.types import (
+    NotLoadedThreadStatus,
+    ThreadArchivedNotification,
+    ThreadClosedNotification,
+    ThreadDeletedNotification,
+    ThreadNameUpdatedNotification,
+    ThreadStartedNotification,
+    ThreadStatus,
+    ThreadStatusChangedNotification,
+    ThreadUnarchivedNotification,
+)
+from protocol.wire_model import WireModel
+
+log = logging.getLogger(__name__)
+
+IDLE_UNLOAD_SECONDS = 30 * 60
+"""A loaded thread with no subscribers and no running turn is unloaded after this long
+(PROTOCOL.md §5); it holds its writer lock and its history in memory until then.
+Config key `idle_thread_unload_seconds` overrides it."""
+
+
+def no_rollout(thread_id: str) -> NotFound:
+    return NotFound(f"no rollout found for thread id {thread_id}")
+
+
+def thread_id_param(value: str) -> str:
+    """A thread id from params, canonicalized; malformed ones are refused as 0.169 does."""
+    try:
+        return parse_thread_id(value)
+    except ValueError as exc:
+        raise InvalidRequest(str(exc)) from None
+
+
+class ThreadManager:
+    """Loaded threads and their subscribers (see the module docstring)."""
+
+    def __init__(self, store: ThreadStore, config: ServerConfig, *, server_cwd: Path) -> None:
+        self.store = store
+        self.config = config
+        self.data_dir = config.data_dir
+        self.server_cwd = server_cwd
+        self.sessions = Sessions()
+        self._loaded: dict[str, LoadedThread] = {}
+        self._idle_unload_seconds = float(
+            config.get("idle_thread_unload_seconds", IDLE_UNLOAD_SECONDS)
+        )
+
+    # -- connections -----------------------------------------------------------------------------
+    def session_opened(self, session: ClientSession) -> None:
+        self.sessions.add(session)
+
+    def session_closed(self, session: ClientSession) -> None:
+        """A connection ended: it is no longer anyone's subscriber."""
+        self.sessions.remove(session)
+        for thread in list(self._loaded.values()):
+            if thread.unsubscribe(session.session_id):
+                self._schedule_idle_unload(thread)
+
+    # -- lookup ----------------------------------------------------------------------------------
+    def loaded(self, thread_id: str) -> LoadedThread | None:
+        return self._loaded.get(thread_id)
+
+    def loaded_ids(self) -> list[str]:
+        return list(self._loaded)
+
+    def require_loaded(self, thread_id: str) -> LoadedThread:
+        """The loaded thread for turn methods (`thread not found: <id>` otherwise)."""
+        thread = self._loaded.get(thread_id)
+        if thread is None:
+            raise NotFound(f"thread not found: {thread_id}")
+        return thread
+
+    # -- notifications ---------------------------------------------------------------------------
+    def publish(self, thread: LoadedThread, method: str, params: WireModel) -> None:
+        """Send a thread event to its subscribers."""
+        publish(thread.subscribers.values(), method, params)
+
+    def set_status(self, thread: LoadedThread, status: ThreadStatus) -> None:
+        """Change a thread's runtime status and tell every connection."""
+        thread.status = status
+        self.sessions.broadcast(
+            "thread/status/changed",
+            ThreadStatusChangedNotification(thread_id=thread.id, status=status),
+        )
+
+    # -- creating and loading --------------------------------------------------------------------
+    def _settings(self, base: ThreadSettings, params: object) -> ThreadSettings:
+        overrides = SettingsOverrides.from_params(params)
+        return apply_overrides(base, overrides, self.config.values, self.server_cwd)
+
+    def start(
+        self,
+        session: ClientSession,
+        params: object,
+        *,
+        history_mode: str,
+        ephemeral: bool,
+    ) -> LoadedThread:
+        """A new thread, loaded and subscribed by the caller; its file comes with its first turn."""
+        settings = self._settings(default_settings(self.config.values, self.server_cwd), params)
+        created_at_ms = now_ms()
+        thread_id = uuid7(created_at_ms)
+        record = new_thread_record(
+            thread_id,
+            created_at_ms=created_at_ms,
+            settings=settings,
+            originator=session.client_name,
+            history_mode=history_mode,
+            rollout_path=self.store.rollout_path_for(thread_id, created_at_ms),
+        )
+        thread = LoadedThread(record, settings, persisted=False, ephemeral=ephemeral)
+        self._loaded[thread_id] = thread
+        thread.subscribe(session)
+        return thread
+
+    def announce_started(self, thread: LoadedThread) -> None:
+        """`thread/started` to every connection (after the creating request was answered)."""
+        self.sessions.broadcast(
+            "thread/started", ThreadStartedNotification(thread=thread.thread(self.data_dir))
+        )
+
+    async def resume(
+        self, session: ClientSession, thread_id: str, params: object
+    ) -> tuple[LoadedThread, ThreadHistory | None]:
+        """Load a stored thread (or join a loaded one) and subscribe the caller.
+
+        Returns the history read while loading (None when the thread was already loaded).
+        """
+        loaded = self._loaded.get(thread_id)
+        if loaded is not None:
+            loaded.subscribe(session)
+            return loaded, None
+        record = await self.store.get(thread_id)
+        if record is None or record.archived:
+            raise no_rollout(thread_id)
+        # The writer first: opening it repairs a torn last line, and the history read next must
+        # be the repaired one.
+        try:
+            writer = await self.store.open_writer(thread_id)
+        except ThreadNotStored:
+            raise no_rollout(thread_id) from None
+        except WriterBusy as exc:
+            raise Conflict(str(exc)) from None
+        try:
+            history = await self.store.read_history(thread_id)
+        except BaseException:
+            await writer.close()
+            raise
+        loaded = self._loaded.get(thread_id)
+        if loaded is not None:  # loaded concurrently by another request
+            await writer.close()
+            loaded.subscribe(session)
+            return loaded, history
+        base = persisted_settings(history.record, self.config.values, self.server_cwd)
+        thread = LoadedThread(
+            history.record, self._settings(base, params), persisted=True, writer=writer
+        )
+        self._loaded[thread_id] = thread
+        thread.subscribe(session)
+        return thread, history
+
+    async def fork(
+        self, session: ClientSession, source_id: str, params: object, *, ephemeral: bool
+    ) -> LoadedThread:
+        """A new thread whose history starts with all of the source's (STORAGE.md §3.6)."""
+        source = self._loaded.get(source_id)
+        if source is not None and source.writer is not None:
+            await source.writer.flush()
+        record = await self.store.get(source_id)
+        if record is None or record.archived:
+            raise no_rollout(source_id)
+        history = await self.store.read_history(source_id)
+        base = (
+            source.settings
+            if source is not None
+            else persisted_settings(record, self.config.values, self.server_cwd)
+        )
+        settings = self._settings(base, params)
+        created_at_ms = now_ms()
+        thread_id = uuid7(created_at_ms)
+        paginated = record.history_mode == "paginated"
+        fork = ForkOrigin(
+            source_id,
+            {
+                "thread_id": source_id,
+                "end_ordinal_exclusive": history.next_ordinal or 0,
+                "end_byte_offset": history.byte_size,
+            }
+            if paginated
+            else None,
+        )
+        new_record = new_thread_record(
+            thread_id,
+            created_at_ms=created_at_ms,
+            settings=settings,
+            originator=session.client_name,
+            history_mode=record.history_mode,
+            rollout_path=self.store.rollout_path_for(thread_id, created_at_ms),
+            fork=fork,
+            preview=record.preview,
+            name=record.name,
+        )
+        thread = LoadedThread(new_record, settings, persisted=not ephemeral, ephemeral=ephemeral)
+        if not ephemeral:
+            writer = await self.store.create_writer(
+                thread_id,
+                created_at_ms=created_at_ms,
+                history_mode=record.history_mode,
+                start_ordinal=(history.next_ordinal or 0) if paginated else 0,
+            )
+            writer.append([session_meta_line(new_record, settings, fork)])
+            if not paginated:
+                writer.append(await self.store.copy_lines(source_id))
+            await writer.sync()
+            thread.writer = writer
+            if record.name:
+                await self.store.set_name(thread_id, record.name)
+            thread.record = await self.store.get(thread_id) or new_record
+        self._loaded[thread_id] = thread
+        thread.subscribe(session)
+        return thread
+
+    async def writer_for(self, thread: LoadedThread) -> ThreadWriter | None:
+        """The thread's writer, creating its rollout (session_meta) on first use; None if
+        ephemeral."""
+        if thread.ephemeral:
+            return None
+        async with thread.lock:
+            if thread.writer is None:
+                writer = await self.store.create_writer(
+                    thread.id,
+                    created_at_ms=thread.record.created_at_ms,
+                    history_mode=thread.record.history_mode,
+                )
+                writer.append([session_meta_line(thread.record, thread.settings)])
+                thread.writer = writer
+                thread.persisted = True
+            return thread.writer
+
+    # -- unloading -------------------------------------------------------------------------------
+    def _schedule_idle_unload(self, thread: LoadedThread) -> None:
+        if thread.subscribers or thread.idle_unload is not None:
+            return
+        loop = asyncio.get_running_loop()
+        thread.idle_unload = loop.call_later(
+            self._idle_unload_seconds,
+            lambda: loop.create_task(self._unload_if_idle(thread.id)),
+        )
+
+    async def _unload_if_idle(self, thread_id: str) -> None:
+        thread = self._loaded.get(thread_id)
+        if thread is None:
+            return
+        thread.idle_unload = None
+        if thread.subscribers or thread.status.type == "active":
+            return
+        await self.unload(thread)
+        self.sessions.broadcast("thread/closed", ThreadClosedNotification(thread_id=thread_id))
+
+    async def unload(self, thread: LoadedThread) -> None:
+        """Release a loaded thread (its writer lock too); every connection sees `notLoaded`."""
+        if self._loaded.get(thread.id) is not thread:
+            return
+        del self._loaded[thread.id]
+        thread.cancel_idle_unload()
+        if thread.writer is not None:
+            try:
+                await thread.writer.close()
+            except OSError:
+                log.exception("closing the writer of %s failed", thread.id)
+            thread.writer = None
+        self.set_status(thread, NotLoadedThreadStatus())
+
+    def unsubscribe(self, session: ClientSession, thread_id: str) -> str:
+        """`thread/unsubscribe`: `unsubscribed`, `notSubscribed` or `notLoaded`."""
+        thread = self._loaded.get(thread_id)
+        if thread is None:
+            return "notLoaded"
+        if not thread.unsubscribe(session.session_id):
+            return "notSubscribed"
+        self._schedule_idle_unload(thread)
+        return "unsubscribed"
+
+    async def close(self) -> None:
+        """Server shutdown: close every writer (fsync) without telling anyone."""
+        for thread in list(self._loaded.values()):
+            thread.cancel_idle_unload()
+            if thread.writer is not None:
+                try:
+                    await thread.writer.close()
+                except OSError:
+                    log.exception("closing the writer of %s failed", thread.id)
+        self._loaded.clear()
+
+    # -- stored-thread operations ----------------------------------------------------------------
+    async def set_name(self, thread_id: str, name: str) -> None:
+        """Name a stored or loaded thread (a new thread keeps it until its rollout exists)."""
+        if not name.strip():
+            raise InvalidRequest("thread name must not be empty")
+        thread = self._loaded.get(thread_id)
+        if thread is None or thread.persisted:
+            try:
+                await self.store.set_name(thread_id, name)
+            except ThreadNotStored:
+                raise no_rollout(thread_id) from None
+        if thread is not None:
+            thread.record = replace(thread.record, name=name)
+
+    def announce_renamed(self, session: ClientSession, thread_id: str, name: str) -> None:
+        """`thread/name/updated` to the thread's subscribers and the caller."""
+        thread = self._loaded.get(thread_id)
+        listeners = dict(thread.subscribers) if thread is not None else {}
+        listeners[session.session_id] = session
+        publish(
+            listeners.values(),
+            "thread/name/updated",
+            ThreadNameUpdatedNotification(thread_id=thread_id, thread_name=name),
+        )
+
+    async def archive(self, thread_id: str) -> None:
+        thread = self._loaded.get(thread_id)
+        if thread is not None and not thread.persisted:
+            raise no_rollout(thread_id)
+        record = await self.store.get(thread_id)
+        if record is None or record.archived:
+            raise no_rollout(thread_id)
+        if thread is not None:
+            await self.unload(thread)
+        try:
+            await self.store.archive(thread_id)
+        except ThreadNotStored:
+            raise no_rollout(thread_id) from None
+
+    def announce_archived(self, thread_id: str) -> None:
+        self.sessions.broadcast("thread/archived", ThreadArchivedNotification(thread_id=thread_id))
+
+    async def unarchive(self, thread_id: str) -> ThreadRecord:
+        try:
+            return await self.store.unarchive(thread_id)
+        except ThreadNotStored:
+            raise NotFound(f"no archived rollout found for thread id {thread_id}") from None
+
+    def announce_unarchived(self, thread_id: str) -> None:
+        self.sessions.broadcast(
+            "thread/unarchived", ThreadUnarchivedNotification(thread_id=thread_id)
+        )
+
+    async def delete(self, thread_id: str) -> list[str]:
+        """Delete a thread and its spawned descendants; returns their ids, deepest first."""
+        if await self.store.get(thread_id) is None:
+            raise no_rollout(thread_id)
+        for loaded in list(self._loaded.values()):
+            if loaded.id == thread_id or await self._descends_from(loaded.record, thread_id):
+                await self.unload(loaded)
+        try:
+            return await self.store.delete_tree(thread_id)
+        except ThreadNotStored:
+            raise no_rollout(thread_id) from None
+        except ForkReferenced as exc:
+            raise Conflict(
+                f"cannot delete thread {exc.thread_id}: forked history still references it"
+            ) from None
+
+    async def _descends_from(self, record: ThreadRecord, ancestor_id: str) -> bool:
+        parent = record.parent_thread_id
+        seen: set[str] = set()
+        while parent is not None and parent not in seen:
+            if parent == ancestor_id:
+                return True
+            seen.add(parent)
+            loaded = self._loaded.get(parent)
+            parent_record = loaded.record if loaded is not None else await self.store.get(parent)
+            parent = parent_record.parent_thread_id if parent_record is not None else None
+        return False
+
+    def announce_deleted(self, thread_ids: list[str]) -> None:
+        for deleted in thread_ids:
+            self.sessions.broadcast("thread/deleted", ThreadDeletedNotification(thread_id=deleted))
