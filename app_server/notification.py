@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import time
 
-import orjson
-
+from protocol.jsonrpc import JsonRpcResponse, JsonRpcServerNotification
+from protocol.types import RequestId
 from protocol.wire_model import EXPERIMENTAL_CONTEXT_KEY, WireModel
 
 _STABLE_CONTEXT = {EXPERIMENTAL_CONTEXT_KEY: False}
@@ -26,6 +26,12 @@ def render_model(model: WireModel, *, experimental: bool) -> bytes:
     """Compact camelCase JSON of a wire model, experimental fields kept only if asked."""
     context = _EXPERIMENTAL_CONTEXT if experimental else _STABLE_CONTEXT
     return type(model).__pydantic_serializer__.to_json(model, context=context)
+
+
+def render_response(request_id: RequestId, result: WireModel, *, experimental: bool) -> bytes:
+    """The whole JSON text of a successful response, serialized in one pass (a `thread/read`
+    of a huge thread is tens of MB: no intermediate copy is made)."""
+    return render_model(JsonRpcResponse(id=request_id, result=result), experimental=experimental)
 
 
 class Notification:
@@ -44,17 +50,10 @@ class Notification:
         index = 1 if experimental else 0
         cached = self._rendered[index]
         if cached is None:
-            cached = b"".join(
-                (
-                    b'{"method":',
-                    orjson.dumps(self.method),
-                    b',"params":',
-                    render_model(self.params, experimental=experimental),
-                    b',"emittedAtMs":',
-                    str(self.emitted_at_ms).encode(),
-                    b"}",
-                )
+            envelope = JsonRpcServerNotification(
+                method=self.method, params=self.params, emitted_at_ms=self.emitted_at_ms
             )
+            cached = render_model(envelope, experimental=experimental)
             self._rendered[index] = cached
         return cached
 

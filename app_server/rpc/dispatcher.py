@@ -16,7 +16,6 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-import orjson
 from pydantic import ValidationError
 
 from app_server.api.reply import Reply
@@ -28,7 +27,7 @@ from app_server.errors import (
     RpcError,
     ServerOverloaded,
 )
-from app_server.notification import render_model
+from app_server.notification import render_response
 from app_server.rpc.connection import MAX_CONCURRENT_REQUESTS, Connection
 from app_server.rpc.errors import as_rpc_error, invalid_params, render_error
 from app_server.rpc.experimental import check_experimental_params
@@ -174,10 +173,10 @@ class Dispatcher:
             result = await self._handlers[spec.method](conn, params)
             reply = result if isinstance(result, Reply) else None
             model = result.result if isinstance(result, Reply) else result
-            body = render_model(model, experimental=conn.experimental_api)
+            response = render_response(request_id, model, experimental=conn.experimental_api)
         except Exception as exc:  # every failure is answered; see rpc/errors.py
             conn.send_bytes(render_error(request_id, as_rpc_error(exc)))
             return
-        conn.send_bytes(b'{"id":' + orjson.dumps(request_id) + b',"result":' + body + b"}")
+        conn.send_bytes(response)
         if reply is not None:
             reply.then()

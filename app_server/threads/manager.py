@@ -168,6 +168,8 @@ class ThreadManager:
         """
         loaded = self._loaded.get(thread_id)
         if loaded is not None:
+            if not loaded.persisted and session.session_id not in loaded.subscribers:
+                raise no_rollout(thread_id)  # other sessions see it only once it is on disk
             loaded.subscribe(session)
             return loaded, None
         record = await self.store.get(thread_id)

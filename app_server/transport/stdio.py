@@ -67,7 +67,11 @@ class StdoutSink:
         self._writer = writer
 
     async def send(self, messages: list[bytes]) -> None:
-        await self._writer.write(b"\n".join(messages) + b"\n")
+        if len(messages) == 1:  # no join: a single response may be tens of MB
+            await self._writer.write(messages[0])
+            await self._writer.write(b"\n")
+        else:
+            await self._writer.write(b"\n".join(messages) + b"\n")
 
     async def close(self, reason: str) -> None:
         log.warning("closing the stdio session: %s", reason)

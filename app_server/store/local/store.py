@@ -87,6 +87,10 @@ class LocalThreadStore:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._index = await ThreadIndex.open(self.data_dir)
         self._reconciler = Reconciler(self.data_dir, self._index, self._writers.__contains__)
+        if (await self._index.backfill_state()).status == "complete":
+            # A warm index already lists everything it last saw: serve it at once while the
+            # scan looks for what changed since.
+            self._reconciler.completed.set()
         self._schedule_scan()
         if self._index.recovery is None:
             return []
