@@ -155,7 +155,9 @@ async def test_resume_path_pointing_at_etc_passwd_is_refused_and_nothing_written
     write_thread(servers.dirs.data_dir, spec)
     before = tree_digest(servers.dirs.data_dir)
     client = await started(servers, experimental=True)
-    reply = await client.request("thread/resume", {"threadId": spec.thread_id, "path": "/etc/passwd"})
+    reply = await client.request(
+        "thread/resume", {"threadId": spec.thread_id, "path": "/etc/passwd"}
+    )
     assert reply.code == -32602
     assert "not a rollout file" in reply.message
     assert tree_digest(servers.dirs.data_dir) == before
@@ -198,9 +200,7 @@ async def test_turns_list_pages_a_stored_thread_newest_first(servers: Servers) -
     assert len(first["data"]) == 3
     assert len(second["data"]) == 2
     assert second["nextCursor"] is None
-    texts = [
-        turn["items"][0]["content"][0]["text"] for turn in first["data"] + second["data"]
-    ]
+    texts = [turn["items"][0]["content"][0]["text"] for turn in first["data"] + second["data"]]
     assert texts[0] == "hello (turn 5)"
     assert texts[-1] == "hello"
 
