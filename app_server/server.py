@@ -7,20 +7,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from dataclasses import dataclass
 from pathlib import Path
 
+from app_server.agent.providers.base import ModelProvider
+from app_server.agent.providers.factory import close_providers, create_provider
+from app_server.agent.providers.provider_config import resolve_provider
 from app_server.api.initialize import InitializeHandler
+from app_server.api.models import ModelHandlers
 from app_server.api.thread_queries import ThreadQueryHandlers
 from app_server.api.threads import ThreadLifecycleHandlers
+from app_server.api.turns import TurnHandlers
 from app_server.config import ServerConfig
 from app_server.notification import Notification
 from app_server.rpc.dispatcher import Dispatcher, Handler
 from app_server.session import ClientSession
+from app_server.settings import ThreadSettings
 from app_server.store.interface import StoreWarning
 from app_server.store.local.store import LocalThreadStore
 from app_server.threads.manager import ThreadManager
+from app_server.threads.turns import ThreadTurns
 from app_server.transport.auth import CapabilityToken
 from app_server.transport.stdio import claim_stdout, serve_stdio
 from app_server.transport.websocket import WebSocketListener
@@ -57,6 +65,7 @@ class AppServer:
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = LocalThreadStore(config.data_dir)
         self.threads = ThreadManager(self.store, config, server_cwd=server_cwd or Path.cwd())
+        self.turns = ThreadTurns(self.threads, self._provider_for)
         self.dispatcher = Dispatcher(
             self._handlers(),
             on_initialized=self._after_initialize,
@@ -64,9 +73,19 @@ class AppServer:
         )
         self._store_warnings: list[StoreWarning] = []
 
+    def _provider_for(self, settings: ThreadSettings) -> ModelProvider:
+        """The model provider a thread's turn samples through (raises `ProviderError` with a
+        message saying what to configure)."""
+        values = settings.config or self.config.values
+        provider = resolve_provider(
+            values, settings.model_provider, self.config.data_dir, os.environ
+        )
+        return create_provider(provider, self.config.data_dir, os.environ)
+
     def _handlers(self) -> dict[str, Handler]:
         lifecycle = ThreadLifecycleHandlers(self.threads)
         queries = ThreadQueryHandlers(self.threads)
+        turns = TurnHandlers(self.turns)
         return {
             "initialize": InitializeHandler(self.config.data_dir),
             "thread/start": lifecycle.start,
@@ -81,6 +100,10 @@ class AppServer:
             "thread/read": queries.read,
             "thread/turns/list": queries.turns_list,
             "thread/loaded/list": queries.loaded_list,
+            "turn/start": turns.start,
+            "turn/steer": turns.steer,
+            "turn/interrupt": turns.interrupt,
+            "model/list": ModelHandlers(self.config).list,
         }
 
     def _after_initialize(self, session: ClientSession) -> None:
@@ -104,6 +127,7 @@ class AppServer:
         """Close every writer (fsync) and the store."""
         await self.threads.close()
         await self.store.close()
+        await close_providers()
 
     async def run(self, listen: ListenAddress, token: CapabilityToken | None = None) -> None:
         """Serve until the client leaves (stdio) or SIGTERM/SIGINT arrives."""

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.client import RpcClient, StdioClient, WebSocketClient
+from tests.support.model_server import ModelServer
 from tests.support.server_process import ServerProcess
 
 
@@ -58,9 +59,9 @@ class Servers:
         self.processes.append(process)
         return process
 
-    async def stdio(self, *args: str) -> StdioClient:
+    async def stdio(self, *args: str, env: dict[str, str] | None = None) -> StdioClient:
         """A new server process on stdio and its client."""
-        process = await self.start(*args)
+        process = await self.start(*args, env=env)
         client = process.stdio_client()
         self.clients.append(client)
         return client
@@ -98,3 +99,10 @@ async def stdio_client(servers: Servers) -> StdioClient:
     client = await servers.stdio()
     await client.initialize()
     return client
+
+
+@pytest.fixture
+async def model_server() -> AsyncIterator[ModelServer]:
+    """A fake model on 127.0.0.1 (see `tests.support.model_server`)."""
+    async with ModelServer() as server:
+        yield server

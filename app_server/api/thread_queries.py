@@ -13,6 +13,7 @@ from pathlib import Path
 from app_server.errors import InvalidParams, InvalidRequest, NotFound
 from app_server.notification import Notification
 from app_server.session import ClientSession
+from app_server.settings import resolve_cwd
 from app_server.store.interface import ThreadHistory
 from app_server.store.local.history import HistoryLineageError
 from app_server.store.records import ThreadRecord, thread_from_record
@@ -20,7 +21,6 @@ from app_server.store.thread_query import InvalidCursor, ThreadQuery
 from app_server.store.turn_entry import TurnEntry
 from app_server.store.turn_pages import InvalidCursorError, page_turns
 from app_server.threads.manager import ThreadManager, thread_id_param
-from app_server.threads.settings import resolve_cwd
 from protocol.types import (
     DeprecationNoticeNotification,
     Thread,

@@ -25,7 +25,7 @@ Contract
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from app_server.store.records import ThreadRecord
@@ -66,6 +66,17 @@ class StoreWarning:
 
     summary: str
     details: str | None = None
+
+
+@dataclass
+class ModelHistory:
+    """A thread's model-visible items in order, and the token totals recorded with them (None
+    if never recorded)."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+    token_totals: dict[str, int] | None = None
+    base_instructions: str | None = None
+    """The system prompt recorded in the thread's `session_meta` (sent as `instructions`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +172,11 @@ class ThreadStore(Protocol):
 
         Raises `ThreadNotStored` (unknown or archived) or `WriterBusy`.
         """
+        ...
+
+    async def model_history(self, thread_id: str) -> ModelHistory:
+        """What the model has seen of a live thread (its `response_item`s across its lineage)
+        and its token totals. Raises `ThreadNotStored` or `HistoryLineageError`."""
         ...
 
     async def copy_lines(self, thread_id: str) -> list[RolloutLine]:

@@ -17,6 +17,7 @@ from app_server.notification import now_ms
 from app_server.store.interface import (
     ForkReferenced,
     HistoryMode,
+    ModelHistory,
     RolloutLine,
     StoreWarning,
     ThreadHistory,
@@ -25,6 +26,7 @@ from app_server.store.interface import (
 )
 from app_server.store.list_cursor import format_timestamp_ms, parse_cursor
 from app_server.store.local.history import HistoryFold
+from app_server.store.local.model_history import collect_model_history
 from app_server.store.records import ThreadRecord, build_thread_record
 from app_server.store.source_kinds import source_kind_of
 from app_server.store.thread_query import (
@@ -115,6 +117,12 @@ class MemoryThreadStore:
         return ThreadHistory(
             record, self._fold(thread).turns(), thread.next_ordinal, thread.byte_size
         )
+
+    async def model_history(self, thread_id: str) -> ModelHistory:
+        thread = self._threads.get(thread_id)
+        if thread is None or not thread.lines:
+            raise ThreadNotStored(thread_id)
+        return collect_model_history(enumerate(thread.lines), self._base_lines)
 
     async def copy_lines(self, thread_id: str) -> list[RolloutLine]:
         thread = self._threads.get(thread_id)

@@ -12,10 +12,12 @@ import asyncio
 from dataclasses import replace
 from pathlib import Path
 
+from app_server.agent.token_usage import TokenTotals
+from app_server.agent.turn_runner import TurnRunner
 from app_server.session import ClientSession
-from app_server.store.interface import ThreadWriter
+from app_server.settings import ThreadSettings
+from app_server.store.interface import ModelHistory, ThreadWriter
 from app_server.store.records import ThreadRecord, thread_from_record
-from app_server.threads.settings import ThreadSettings
 from protocol.types import (
     IdleThreadStatus,
     Thread,
@@ -51,6 +53,12 @@ class LoadedThread:
         self.lock = asyncio.Lock()
         """Serializes lifecycle operations (resume, archive, delete, first write) on the thread."""
         self.idle_unload: asyncio.TimerHandle | None = None
+        self.has_stored_history = persisted
+        """The rollout already holds history (resumed or forked): load it before the first turn."""
+        self.active_turn: TurnRunner | None = None
+        self.model_history: ModelHistory | None = None
+        """What the model has seen, loaded at the first turn and extended by every turn."""
+        self.tokens = TokenTotals()
 
     @property
     def id(self) -> str:

@@ -14,11 +14,19 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
+from app_server.agent.instructions import default_base_instructions
 from app_server.config import ServerConfig
 from app_server.errors import Conflict, InvalidRequest, NotFound
 from app_server.ids import parse_thread_id, uuid7
 from app_server.notification import now_ms
 from app_server.session import ClientSession
+from app_server.settings import (
+    SettingsOverrides,
+    ThreadSettings,
+    apply_overrides,
+    default_settings,
+    persisted_settings,
+)
 from app_server.store.interface import (
     ForkReferenced,
     ThreadHistory,
@@ -31,13 +39,6 @@ from app_server.store.records import ThreadRecord
 from app_server.threads.fanout import Sessions, publish
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.session_meta import ForkOrigin, new_thread_record, session_meta_line
-from app_server.threads.settings import (
-    SettingsOverrides,
-    ThreadSettings,
-    apply_overrides,
-    default_settings,
-    persisted_settings,
-)
 from protocol.types import (
     NotLoadedThreadStatus,
     ThreadArchivedNotification,
@@ -126,7 +127,10 @@ class ThreadManager:
     # -- creating and loading --------------------------------------------------------------------
     def _settings(self, base: ThreadSettings, params: object) -> ThreadSettings:
         overrides = SettingsOverrides.from_params(params)
-        return apply_overrides(base, overrides, self.config.values, self.server_cwd)
+        settings = apply_overrides(base, overrides, self.config.values, self.server_cwd)
+        if settings.base_instructions is None:
+            settings = replace(settings, base_instructions=default_base_instructions())
+        return settings
 
     def start(
         self,
@@ -305,6 +309,11 @@ class ThreadManager:
             return
         del self._loaded[thread.id]
         thread.cancel_idle_unload()
+        if thread.active_turn is not None:
+            turn_task = thread.active_turn.task
+            thread.active_turn.interrupt()
+            if turn_task is not None:
+                await asyncio.wait({turn_task})
         if thread.writer is not None:
             try:
                 await thread.writer.close()
@@ -312,6 +321,10 @@ class ThreadManager:
                 log.exception("closing the writer of %s failed", thread.id)
             thread.writer = None
         self.set_status(thread, NotLoadedThreadStatus())
+
+    def turn_ended(self, thread: LoadedThread) -> None:
+        """A turn finished: an idle thread nobody listens to may now be unloaded."""
+        self._schedule_idle_unload(thread)
 
     def unsubscribe(self, session: ClientSession, thread_id: str) -> str:
         """`thread/unsubscribe`: `unsubscribed`, `notSubscribed` or `notLoaded`."""
@@ -324,9 +337,13 @@ class ThreadManager:
         return "unsubscribed"
 
     async def close(self) -> None:
-        """Server shutdown: close every writer (fsync) without telling anyone."""
+        """Server shutdown: stop running turns (recorded as interrupted), close every writer."""
         for thread in list(self._loaded.values()):
             thread.cancel_idle_unload()
+            if thread.active_turn is not None and thread.active_turn.task is not None:
+                task = thread.active_turn.task
+                thread.active_turn.interrupt()
+                await asyncio.wait({task})
             if thread.writer is not None:
                 try:
                     await thread.writer.close()

@@ -12,9 +12,9 @@ from typing import Any
 
 from app_server import __version__
 from app_server.ids import uuid7
+from app_server.settings import ThreadSettings, sandbox_to_disk
 from app_server.store.list_cursor import format_timestamp_ms
 from app_server.store.records import ThreadRecord
-from app_server.threads.settings import ThreadSettings, sandbox_to_disk
 
 APP_SERVER_SOURCE = "vscode"
 """0.169 records threads created through the app-server as `vscode`; we do the same so codex and

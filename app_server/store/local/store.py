@@ -21,6 +21,7 @@ from app_server.notification import now_ms
 from app_server.store.interface import (
     ForkReferenced,
     HistoryMode,
+    ModelHistory,
     RolloutLine,
     StoreWarning,
     ThreadHistory,
@@ -31,6 +32,7 @@ from app_server.store.local.db_recovery import rebuilt_database_warning
 from app_server.store.local.history import HistoryFold
 from app_server.store.local.index_db import ThreadIndex
 from app_server.store.local.indexed_writer import IndexedThreadWriter
+from app_server.store.local.model_history import collect_model_history
 from app_server.store.local.rollout_files import (
     RolloutFile,
     archived_rollout_path,
@@ -217,6 +219,15 @@ class LocalThreadStore:
         turns = fold.turns()
         next_ordinal = None if fold.last_ordinal is None else fold.last_ordinal + 1
         return ThreadHistory(fresh, turns, next_ordinal, size)
+
+    async def model_history(self, thread_id: str) -> ModelHistory:
+        _, rollout = await self._locate(thread_id)
+        if rollout is None:
+            raise ThreadNotStored(thread_id)
+        loader = path_loader(self.data_dir, {})
+        return await asyncio.to_thread(
+            lambda: collect_model_history(iter_rollout_lines(rollout.path), loader)
+        )
 
     async def copy_lines(self, thread_id: str) -> list[RolloutLine]:
         _, rollout = await self._locate(thread_id)

@@ -142,8 +142,13 @@ def user_inputs_from_core(content: Any) -> list[dict[str, Any]]:
                 }
             )
         elif kind == "image":
+            image: dict[str, Any] = {"type": "image", "detail": entry.get("detail")}
             url = entry.get("image_url", entry.get("url"))
-            inputs.append({"type": "image", "url": url, "detail": entry.get("detail")})
+            if url is not None:
+                image["url"] = url
+            if entry.get("file_id") is not None:
+                image["fileId"] = entry["file_id"]
+            inputs.append(image)
         elif kind in {"local_image", "localImage"}:
             inputs.append({"type": "localImage", "path": entry.get("path")})
         elif kind in {"local_audio", "localAudio"}:

@@ -1,0 +1,91 @@
+"""What the model is told besides the conversation: base instructions and harness context.
+
+The base instructions are the thread's system prompt (recorded in `session_meta` so a resumed
+thread is sent exactly the same text); the permissions note and the environment context are
+model-visible history items written once at the first turn (and again when they change), so they
+are replayed verbatim on resume like everything else (AGENT_LOOP.md §2.3).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+from protocol.types import (
+    DangerFullAccessSandboxPolicy,
+    ExternalSandboxSandboxPolicy,
+    ReadOnlySandboxPolicy,
+    SandboxPolicy,
+    WorkspaceWriteSandboxPolicy,
+)
+
+
+@cache
+def default_base_instructions() -> str:
+    """The built-in system prompt, used when neither config nor request gives one."""
+    return files("app_server.agent").joinpath("prompts/base_instructions.md").read_text("utf-8")
+
+
+def _shell_name() -> str:
+    return os.path.basename(os.environ.get("SHELL", "bash")) or "bash"
+
+
+def _timezone() -> str:
+    name = os.environ.get("TZ")
+    if name:
+        return name
+    try:
+        link = os.readlink("/etc/localtime")
+        return link.split("zoneinfo/", 1)[1] if "zoneinfo/" in link else time.tzname[0]
+    except OSError:
+        return time.tzname[0]
+
+
+def environment_context_text(cwd: str) -> str:
+    """The `<environment_context>` block (codex 0.169's format)."""
+    return (
+        "<environment_context>\n"
+        f"  <cwd>{cwd}</cwd>\n"
+        f"  <shell>{_shell_name()}</shell>\n"
+        f"  <current_date>{datetime.now().strftime('%Y-%m-%d')}</current_date>\n"
+        f"  <timezone>{_timezone()}</timezone>\n"
+        "</environment_context>"
+    )
+
+
+def permissions_text(sandbox: SandboxPolicy, approval_policy: Any) -> str:
+    """A short description of the sandbox and approval policy for the model."""
+    if isinstance(sandbox, DangerFullAccessSandboxPolicy | ExternalSandboxSandboxPolicy):
+        access = "Commands run without a sandbox: full file system and network access."
+    elif isinstance(sandbox, WorkspaceWriteSandboxPolicy):
+        roots = ", ".join(["the working directory", *sandbox.writable_roots])
+        network = "allowed" if sandbox.network_access else "disabled"
+        access = (
+            f"Commands may write only inside {roots} (and temp dirs); network access is {network}."
+        )
+    elif isinstance(sandbox, ReadOnlySandboxPolicy):
+        access = "Commands may read files but not write them; network access is disabled."
+    else:
+        access = "Commands run under the configured sandbox."
+    policy = approval_policy if isinstance(approval_policy, str) else "granular"
+    approvals = {
+        "never": "Never ask for approval; if an action is not permitted, explain why it failed.",
+        "untrusted": "The user approves every command except known-safe read-only ones.",
+        "on-request": "Ask for approval (request escalation) only when an action needs more "
+        "access than the sandbox gives.",
+    }.get(policy, "Approvals follow the user's per-category settings.")
+    return f"<permissions instructions>\n{access}\n{approvals}\n</permissions instructions>"
+
+
+def message(role: str, text: str, item_id: str) -> dict[str, Any]:
+    """A Responses `message` input item with one text part."""
+    return {
+        "type": "message",
+        "id": item_id,
+        "role": role,
+        "content": [{"type": "input_text", "text": text}],
+    }

@@ -1,0 +1,111 @@
+"""Build the model request of one sampling step (AGENT_LOOP.md §2).
+
+The input is the thread's model-visible history exactly as persisted (minus our internal
+bookkeeping fields), so a resumed thread sends byte-identical prefixes and prompt caching keeps
+working; base instructions go in the standard `instructions` field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from app_server.agent.providers.base import SamplingRequest
+
+INTERNAL_FIELDS = ("internal_chat_message_metadata_passthrough",)
+"""Fields codex adds to persisted history items; never sent to the model."""
+
+REASONING_MODEL_PREFIXES = ("o1", "o3", "o4", "gpt-5", "codex")
+"""Models that accept the `reasoning` request field (others, e.g. gpt-4o or most local
+models, reject it). `model_supports_reasoning_summaries = true|false` in config overrides."""
+
+DEFAULT_CONTEXT_WINDOW = 272_000
+EFFECTIVE_CONTEXT_PERCENT = 95
+"""codex reports 95 % of the model's window as usable (272000 → 258400)."""
+
+
+def strip_internal(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k not in INTERNAL_FIELDS}
+
+
+def supports_reasoning(model: str, config: Mapping[str, Any]) -> bool:
+    forced = config.get("model_supports_reasoning_summaries")
+    if isinstance(forced, bool):
+        return forced
+    return model.lower().startswith(REASONING_MODEL_PREFIXES)
+
+
+def effective_context_window(config: Mapping[str, Any]) -> int:
+    window = config.get("model_context_window")
+    base = window if isinstance(window, int) and window > 0 else DEFAULT_CONTEXT_WINDOW
+    return base * EFFECTIVE_CONTEXT_PERCENT // 100
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """What a request needs to know about its thread and turn."""
+
+    thread_id: str
+    turn_id: str
+    root_turn_id: str
+    model: str
+    instructions: str | None
+    effort: str | None
+    summary: str | None
+    config: Mapping[str, Any]
+    originator: str
+    window_number: int = 0
+    output_schema: Any = None
+
+
+def build_request(
+    context: RequestContext, history: Sequence[Mapping[str, Any]], tools: list[dict[str, Any]]
+) -> SamplingRequest:
+    reasoning: dict[str, Any] | None = None
+    include: list[str] = []
+    if context.effort or context.summary or supports_reasoning(context.model, context.config):
+        reasoning = {"summary": context.summary or "auto"}
+        if context.effort:
+            reasoning["effort"] = context.effort
+        include = ["reasoning.encrypted_content"]
+    text = None
+    if context.output_schema is not None:
+        text = {
+            "format": {
+                "type": "json_schema",
+                "name": "codex_output_schema",
+                "schema": context.output_schema,
+                "strict": True,
+            }
+        }
+    window_id = f"{context.thread_id}:{context.window_number}"
+    metadata = {
+        "thread_id": context.thread_id,
+        "turn_id": context.turn_id,
+        "session_id": context.thread_id,
+        "root_turn_id": context.root_turn_id,
+        "window_id": window_id,
+    }
+    headers = {
+        "originator": context.originator,
+        "session-id": context.thread_id,
+        "thread-id": context.thread_id,
+        "x-client-request-id": context.thread_id,
+        "x-codex-window-id": window_id,
+        "x-codex-turn-metadata": orjson.dumps(metadata).decode(),
+    }
+    return SamplingRequest(
+        model=context.model,
+        input=[strip_internal(item) for item in history],
+        instructions=context.instructions,
+        tools=tools,
+        reasoning=reasoning,
+        text=text,
+        prompt_cache_key=context.thread_id,
+        include=include,
+        client_metadata={"thread_id": context.thread_id, "turn_id": context.turn_id},
+        headers=headers,
+    )

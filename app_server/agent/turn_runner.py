@@ -1,0 +1,645 @@
+"""One turn of a thread, from its user input to `turn/completed` (AGENT_LOOP.md §1).
+
+`TurnRunner.run` is the whole state machine: persist and announce the input, then sample the
+model again and again — streaming its output to clients, persisting every finished item, running
+tool calls — until a response asks for nothing more. Steered input (`turn/steer`, or
+`turn/start` on an active turn) joins at the next safe boundary: the item being streamed
+finishes, the rest of that response is abandoned, and the model is sampled again with the new
+input. `interrupt()` cancels the turn's task, which stops the HTTP stream at once and records the
+interruption. Retryable failures are retried with backoff, each retry announced with an `error`
+notification carrying `willRetry`.
+
+Persistence follows codex (STORAGE.md §3.5): lines are appended as things finish, flushed when
+the input is recorded, and synced at the end of the turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from app_server.agent import rollout_lines as lines
+from app_server.agent.core_items import (
+    core_agent_message,
+    core_reasoning,
+    core_user_message,
+    model_input_content,
+    user_message_text,
+)
+from app_server.agent.instructions import environment_context_text, message, permissions_text
+from app_server.agent.providers.base import ModelProvider, ProviderError, SamplingRequest
+from app_server.agent.request_builder import RequestContext, build_request, strip_internal
+from app_server.agent.retry import backoff_seconds
+from app_server.agent.stream_mapper import (
+    Emit,
+    ModerationMetadata,
+    OutputItemDone,
+    ResponseCompleted,
+    SafetyBuffering,
+    StreamMapper,
+)
+from app_server.agent.token_usage import TokenTotals, from_response_usage
+from app_server.agent.tools.registry import ToolCall, ToolContext, ToolRegistry, output_item
+from app_server.ids import uuid7
+from app_server.notification import now_ms
+from app_server.settings import ThreadSettings, sandbox_to_disk
+from app_server.store.interface import RolloutLine, ThreadWriter
+from protocol.types import (
+    ActiveThreadStatus,
+    AgentMessageThreadItem,
+    ErrorNotification,
+    IdleThreadStatus,
+    ItemCompletedNotification,
+    ItemStartedNotification,
+    ModelSafetyBufferingUpdatedNotification,
+    ReasoningThreadItem,
+    SystemErrorThreadStatus,
+    ThreadStatus,
+    ThreadTokenUsageUpdatedNotification,
+    Turn,
+    TurnCompletedNotification,
+    TurnError,
+    TurnModerationMetadataNotification,
+    TurnStartedNotification,
+    UserInput,
+    UserMessageThreadItem,
+)
+from protocol.wire_model import WireModel
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_SAMPLING_STEPS = 200
+"""Sampling requests one turn may make before it is stopped (`max_sampling_steps` in config):
+a runaway tool loop costs money and time; 200 is far above any sensible task."""
+
+SAFETY_BUFFERING_METHODS = ("turn/safetyBuffering/updated", "model/safetyBuffering/updated")
+"""Both names are sent: 0.169's, and the one our issue tracker's clients follow."""
+
+
+class TurnHost(Protocol):
+    """What a turn needs from the thread it runs in (the thread layer implements it)."""
+
+    @property
+    def thread_id(self) -> str: ...
+
+    def publish(self, method: str, params: WireModel) -> None:
+        """Notify the thread's subscribers."""
+        ...
+
+    def set_status(self, status: ThreadStatus) -> None:
+        """Change the thread's status (every connection is told)."""
+        ...
+
+
+@dataclass
+class TurnSetup:
+    """Everything one turn starts from."""
+
+    turn_id: str
+    root_turn_id: str
+    settings: ThreadSettings
+    history_mode: str
+    writer: ThreadWriter | None
+    model_history: list[dict[str, Any]]
+    """The thread's model-visible history; the turn appends to it in place."""
+    tokens: TokenTotals
+    tools: ToolRegistry
+    provider: Callable[[], ModelProvider]
+    """Returns the provider; raises `ProviderError` (e.g. missing credentials) to fail the turn."""
+    originator: str
+    instructions: str
+    """The system prompt (`instructions`): what the thread's session_meta recorded."""
+    first_turn: bool
+    context_window: int | None
+    output_schema: Any = None
+    max_steps: int = DEFAULT_MAX_SAMPLING_STEPS
+
+
+@dataclass(slots=True)
+class PendingInput:
+    inputs: list[UserInput]
+    client_id: str | None = None
+
+
+@dataclass(slots=True)
+class _Step:
+    """What one sampling step produced."""
+
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    steered: bool = False
+
+
+class TurnFailed(Exception):
+    """The turn ends `failed` with this error."""
+
+    def __init__(self, error: TurnError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+class TurnRunner:
+    """Runs one turn (see the module docstring)."""
+
+    def __init__(self, host: TurnHost, setup: TurnSetup, first_input: PendingInput) -> None:
+        self.host = host
+        self.setup = setup
+        self.turn_id = setup.turn_id
+        self.thread_id = host.thread_id
+        self._pending: list[PendingInput] = [first_input]
+        self._steer = asyncio.Event()
+        self._interrupted = False
+        self._mapper: StreamMapper | None = None
+        self._sampling: asyncio.Task[_Step] | None = None
+        self._last_agent_message: AgentMessageThreadItem | None = None
+        self._safety_seen: set[tuple[Any, ...]] = set()
+        self._started_ms = now_ms()
+        self.task: asyncio.Task[None] | None = None
+        self.finished = False
+        """Set once the turn ended (its task is done)."""
+
+    # -- control from other requests ---------------------------------------------------------
+    def start(self) -> asyncio.Task[None]:
+        self.task = asyncio.create_task(self.run(), name=f"turn {self.turn_id}")
+        return self.task
+
+    def add_input(self, pending: PendingInput) -> None:
+        """Steer: the input joins the turn at the next safe boundary."""
+        self._pending.append(pending)
+        self._steer.set()
+        mapper, sampling = self._mapper, self._sampling
+        nothing_half_streamed = mapper is None or not mapper.open_item_ids
+        if sampling is not None and not sampling.done() and nothing_half_streamed:
+            sampling.cancel()  # abandon the response right away
+
+    def interrupt(self) -> None:
+        """Stop the turn now (`turn/interrupt`, or an approval answered with `cancel`)."""
+        self._interrupted = True
+        if self.task is not None:
+            self.task.cancel()
+
+    @property
+    def started_at(self) -> int:
+        return self._started_ms // 1000
+
+    def wire_turn(self, status: str = "inProgress") -> Turn:
+        return Turn(
+            id=self.turn_id,
+            root_turn_id=self.setup.root_turn_id,
+            items=[],
+            items_view="notLoaded",
+            status=status,  # type: ignore[arg-type]
+            started_at=self.started_at,
+        )
+
+    # -- the turn ------------------------------------------------------------------------------
+    async def run(self) -> None:
+        try:
+            await self._run()
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if self._interrupted and task is not None:
+                task.uncancel()
+            await asyncio.shield(self._finish_interrupted())
+            if not self._interrupted:
+                raise
+        except TurnFailed as failure:
+            await self._finish_failed(failure.error)
+        except Exception as exc:  # a bug or an I/O failure must still end the turn cleanly
+            log.exception("turn %s failed unexpectedly", self.turn_id)
+            await self._finish_failed(
+                TurnError(message=f"internal error: {exc}", codex_error_info="other")
+            )
+
+    async def _run(self) -> None:
+        setup = self.setup
+        self.host.set_status(ActiveThreadStatus(active_flags=[]))
+        self.host.publish(
+            "turn/started", TurnStartedNotification(thread_id=self.thread_id, turn=self.wire_turn())
+        )
+        setup.tokens.start_turn()
+        self._persist(self._opening_lines())
+        await self._consume_input()
+        await self._flush()
+        try:
+            provider = setup.provider()
+        except ProviderError as error:
+            raise TurnFailed(_turn_error(error)) from None
+        for _ in range(setup.max_steps):
+            step = await self._sample(provider)
+            if self._pending:
+                await self._consume_input()
+                continue
+            if not step.tool_calls:
+                await self._finish_completed()
+                return
+            for call in step.tool_calls:
+                await self._run_tool(call)
+        raise TurnFailed(
+            TurnError(
+                message=f"turn stopped after {setup.max_steps} sampling steps (max_sampling_steps)",
+                codex_error_info="other",
+            )
+        )
+
+    # -- persistence ---------------------------------------------------------------------------
+    def _persist(self, rollout: list[RolloutLine]) -> None:
+        if self.setup.writer is not None and rollout:
+            self.setup.writer.append(rollout)
+
+    async def _flush(self) -> None:
+        if self.setup.writer is not None:
+            await self.setup.writer.flush()
+
+    def _opening_lines(self) -> list[RolloutLine]:
+        setup, settings = self.setup, self.setup.settings
+        out: list[RolloutLine] = [
+            lines.task_started(
+                self.turn_id, setup.root_turn_id, self.started_at, setup.context_window
+            )
+        ]
+        if setup.first_turn:
+            developer = permissions_text(settings.sandbox, settings.approval_policy)
+            if settings.developer_instructions:
+                developer += "\n\n" + settings.developer_instructions
+            for item in (
+                message("developer", developer, f"msg_{uuid7()}"),
+                message("user", environment_context_text(settings.cwd), f"msg_{uuid7()}"),
+            ):
+                out.append(lines.response_item(item, self.turn_id))
+                setup.model_history.append(strip_internal(item))
+        policy = settings.approval_policy
+        approval = policy if isinstance(policy, str) else policy.model_dump(mode="json")
+        out.append(
+            lines.turn_context(
+                self.turn_id,
+                setup.root_turn_id,
+                cwd=settings.cwd,
+                approval_policy=approval,
+                approvals_reviewer=settings.approvals_reviewer,
+                sandbox_policy=sandbox_to_disk(settings.sandbox),
+                model=settings.model,
+                effort=settings.reasoning_effort,
+                summary=settings.reasoning_summary,
+            )
+        )
+        if setup.first_turn:
+            out.append(
+                lines.thread_settings_applied(
+                    self.thread_id,
+                    model=settings.model,
+                    model_provider=settings.model_provider,
+                    approval_policy=approval,
+                    approvals_reviewer=settings.approvals_reviewer,
+                    cwd=settings.cwd,
+                    effort=settings.reasoning_effort,
+                )
+            )
+        return out
+
+    async def _consume_input(self) -> None:
+        """Record and announce every queued user input, in order."""
+        while self._pending:
+            pending = self._pending.pop(0)
+            await self._user_message(pending)
+        self._steer.clear()
+
+    async def _user_message(self, pending: PendingInput) -> None:
+        item_id = uuid7()
+        started = now_ms()
+        item = UserMessageThreadItem(
+            id=item_id, content=pending.inputs, client_id=pending.client_id, started_at_ms=started
+        )
+        self.host.publish(
+            "item/started",
+            ItemStartedNotification(
+                thread_id=self.thread_id, turn_id=self.turn_id, started_at_ms=started, item=item
+            ),
+        )
+        cwd = self.setup.settings.cwd
+        content = await asyncio.to_thread(
+            lambda: [part for value in pending.inputs for part in model_input_content(value, cwd)]
+        )
+        model_item = {"type": "message", "id": f"msg_{uuid7()}", "role": "user", "content": content}
+        completed = now_ms()
+        item = item.model_copy(update={"completed_at_ms": completed})
+        self._persist_finished(model_item, item, started, completed)
+        self.host.publish(
+            "item/completed",
+            ItemCompletedNotification(
+                thread_id=self.thread_id, turn_id=self.turn_id, completed_at_ms=completed, item=item
+            ),
+        )
+
+    def _persist_finished(
+        self,
+        model_item: dict[str, Any],
+        item: UserMessageThreadItem | AgentMessageThreadItem | ReasoningThreadItem | None,
+        started: int,
+        completed: int,
+    ) -> None:
+        """A finished item: its display line (paginated or legacy) and its history line."""
+        out: list[RolloutLine] = []
+        if item is not None:
+            if self.setup.history_mode == "paginated":
+                core = (
+                    core_user_message(item)
+                    if isinstance(item, UserMessageThreadItem)
+                    else core_agent_message(item)
+                    if isinstance(item, AgentMessageThreadItem)
+                    else core_reasoning(item)
+                )
+                out.append(
+                    lines.item_completed(self.thread_id, self.turn_id, core, started, completed)
+                )
+            elif isinstance(item, UserMessageThreadItem):
+                out.append(lines.legacy_user_message(user_message_text(item.content), []))
+            elif isinstance(item, AgentMessageThreadItem):
+                out.append(lines.legacy_agent_message(item.text, item.phase))
+            else:
+                out.extend(lines.legacy_agent_reasoning(text) for text in item.summary)
+        out.append(lines.response_item(model_item, self.turn_id))
+        self._persist(out)
+        self.setup.model_history.append(strip_internal(model_item))
+
+    # -- sampling ------------------------------------------------------------------------------
+    def _request(self) -> SamplingRequest:
+        setup, settings = self.setup, self.setup.settings
+        context = RequestContext(
+            thread_id=self.thread_id,
+            turn_id=self.turn_id,
+            root_turn_id=setup.root_turn_id,
+            model=settings.model,
+            instructions=setup.instructions,
+            effort=settings.reasoning_effort,
+            summary=settings.reasoning_summary,
+            config=settings.config or {},
+            originator=setup.originator,
+            output_schema=setup.output_schema,
+        )
+        return build_request(context, setup.model_history, setup.tools.specs())
+
+    async def _sample(self, provider: ModelProvider) -> _Step:
+        """One sampling step, retried as the provider's budgets allow."""
+        attempts = {"request": 0, "stream": 0}
+        budgets = {"request": provider.request_max_retries, "stream": provider.stream_max_retries}
+        while True:
+            try:
+                return await self._sample_once(provider, self._request())
+            except ProviderError as error:
+                if error.retry == "none" or attempts[error.retry] >= budgets[error.retry]:
+                    raise TurnFailed(_turn_error(error)) from None
+                attempts[error.retry] += 1
+                attempt, budget = attempts[error.retry], budgets[error.retry]
+                self.host.publish(
+                    "error",
+                    ErrorNotification(
+                        thread_id=self.thread_id,
+                        turn_id=self.turn_id,
+                        will_retry=True,
+                        error=TurnError(
+                            message=f"Reconnecting... {attempt}/{budget}",
+                            codex_error_info={
+                                "responseStreamDisconnected": {"httpStatusCode": error.http_status}
+                            },
+                            additional_details=error.message,
+                        ),
+                    ),
+                )
+                await asyncio.sleep(backoff_seconds(attempt, error.retry_after_seconds))
+
+    async def _sample_once(self, provider: ModelProvider, request: SamplingRequest) -> _Step:
+        self._sampling = asyncio.create_task(self._stream(provider, request))
+        try:
+            return await self._sampling
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            steered = self._sampling.cancelled() and self._steer.is_set()
+            if steered and task is not None and not task.cancelling():
+                return _Step(steered=True)  # abandoned between items for steered input
+            raise
+        finally:
+            self._sampling = None
+
+    async def _stream(self, provider: ModelProvider, request: SamplingRequest) -> _Step:
+        step = _Step()
+        mapper = StreamMapper(self.thread_id, self.turn_id)
+        self._mapper = mapper
+        stream = provider.stream(request)
+        try:
+            async for event in stream:
+                for effect in mapper.feed(event):
+                    self._apply(effect, step)
+                if self._steer.is_set() and not mapper.open_item_ids:
+                    step.steered = True
+                    break
+        finally:
+            self._mapper = None
+            await stream.aclose()  # type: ignore[attr-defined]
+        if not mapper.completed and not step.steered:
+            raise ProviderError(
+                "stream disconnected before completion: stream closed before response.completed",
+                codex_error_info="other",
+                retry="stream",
+            )
+        return step
+
+    def _apply(self, effect: object, step: _Step) -> None:
+        if isinstance(effect, Emit):
+            self.host.publish(effect.method, effect.params)
+        elif isinstance(effect, OutputItemDone):
+            self._output_done(effect, step)
+        elif isinstance(effect, ResponseCompleted):
+            self._usage(effect)
+        elif isinstance(effect, SafetyBuffering):
+            self._safety_buffering(effect)
+        elif isinstance(effect, ModerationMetadata):
+            self.host.publish(
+                "turn/moderationMetadata",
+                TurnModerationMetadataNotification(
+                    thread_id=self.thread_id, turn_id=self.turn_id, metadata=effect.metadata
+                ),
+            )
+
+    def _output_done(self, done: OutputItemDone, step: _Step) -> None:
+        item = done.thread_item
+        if isinstance(item, AgentMessageThreadItem):
+            self._last_agent_message = item
+        if isinstance(item, AgentMessageThreadItem | ReasoningThreadItem) or item is None:
+            self._persist_finished(done.item, item, done.started_at_ms, done.completed_at_ms)
+        if item is not None:
+            self.host.publish(
+                "item/completed",
+                ItemCompletedNotification(
+                    thread_id=self.thread_id,
+                    turn_id=self.turn_id,
+                    completed_at_ms=done.completed_at_ms,
+                    item=item,
+                ),
+            )
+        if done.is_tool_call:
+            step.tool_calls.append(ToolCall.from_item(done.item))
+
+    def _usage(self, completed: ResponseCompleted) -> None:
+        setup = self.setup
+        usage = from_response_usage(completed.usage)
+        setup.tokens.add(usage)
+        self._persist(
+            [
+                lines.token_usage_record(
+                    self.thread_id,
+                    self.turn_id,
+                    setup.root_turn_id,
+                    completed.response_id,
+                    usage,
+                    dict(setup.tokens.turn),
+                    dict(setup.tokens.thread),
+                ),
+                lines.token_count(setup.tokens.thread, usage, setup.context_window),
+            ]
+        )
+        self.host.publish(
+            "thread/tokenUsage/updated",
+            ThreadTokenUsageUpdatedNotification(
+                thread_id=self.thread_id,
+                turn_id=self.turn_id,
+                token_usage=setup.tokens.wire(setup.context_window),
+            ),
+        )
+
+    def _safety_buffering(self, effect: SafetyBuffering) -> None:
+        key = (tuple(effect.use_cases), tuple(effect.reasons), effect.faster_model)
+        if key in self._safety_seen:
+            return
+        self._safety_seen.add(key)
+        params = ModelSafetyBufferingUpdatedNotification(
+            thread_id=self.thread_id,
+            turn_id=self.turn_id,
+            model=self.setup.settings.model,
+            use_cases=effect.use_cases,
+            reasons=effect.reasons,
+            show_buffering_ui=True,
+            faster_model=effect.faster_model,
+        )
+        for method in SAFETY_BUFFERING_METHODS:
+            self.host.publish(method, params)
+
+    async def _run_tool(self, call: ToolCall) -> None:
+        context = ToolContext(
+            thread_id=self.thread_id,
+            turn_id=self.turn_id,
+            cwd=self.setup.settings.cwd,
+            publish=self.host.publish,
+        )
+        output = await self.setup.tools.run(call, context)
+        self._persist_finished(output_item(call, output), None, 0, 0)
+
+    # -- endings -------------------------------------------------------------------------------
+    def _duration(self) -> tuple[int, int]:
+        completed_ms = now_ms()
+        return completed_ms // 1000, completed_ms - self._started_ms
+
+    async def _finish_completed(self) -> None:
+        completed_at, duration_ms = self._duration()
+        last = self._last_agent_message
+        self._persist(
+            [
+                lines.task_complete(
+                    self.turn_id,
+                    self.setup.root_turn_id,
+                    last_agent_message=last.text if last is not None else None,
+                    started_at=self.started_at,
+                    completed_at=completed_at,
+                    duration_ms=duration_ms,
+                )
+            ]
+        )
+        await self._sync()
+        turn = self.wire_turn("completed").model_copy(
+            update={
+                "items": [last] if last is not None else [],
+                "items_view": "summary",
+                "completed_at": completed_at,
+                "duration_ms": duration_ms,
+            }
+        )
+        self.host.set_status(IdleThreadStatus())
+        self.host.publish(
+            "turn/completed", TurnCompletedNotification(thread_id=self.thread_id, turn=turn)
+        )
+
+    async def _finish_failed(self, error: TurnError) -> None:
+        completed_at, duration_ms = self._duration()
+        self._persist(
+            [
+                lines.task_complete(
+                    self.turn_id,
+                    self.setup.root_turn_id,
+                    last_agent_message=None,
+                    started_at=self.started_at,
+                    completed_at=completed_at,
+                    duration_ms=duration_ms,
+                    error={
+                        "message": error.message,
+                        "codex_error_info": error.codex_error_info,
+                        "additional_details": error.additional_details,
+                    },
+                )
+            ]
+        )
+        await self._sync()
+        self.host.set_status(SystemErrorThreadStatus())
+        self.host.publish(
+            "error",
+            ErrorNotification(
+                thread_id=self.thread_id, turn_id=self.turn_id, will_retry=False, error=error
+            ),
+        )
+        turn = self.wire_turn("failed").model_copy(
+            update={"error": error, "completed_at": completed_at, "duration_ms": duration_ms}
+        )
+        self.host.publish(
+            "turn/completed", TurnCompletedNotification(thread_id=self.thread_id, turn=turn)
+        )
+
+    async def _finish_interrupted(self) -> None:
+        completed_at, duration_ms = self._duration()
+        notice = lines.turn_aborted_notice(self.turn_id, f"msg_{uuid7()}")
+        self._persist(
+            [
+                notice,
+                lines.turn_aborted(
+                    self.turn_id,
+                    self.setup.root_turn_id,
+                    started_at=self.started_at,
+                    completed_at=completed_at,
+                    duration_ms=duration_ms,
+                ),
+            ]
+        )
+        self.setup.model_history.append(strip_internal(notice["payload"]))
+        await self._sync()
+        turn = self.wire_turn("interrupted").model_copy(
+            update={"completed_at": completed_at, "duration_ms": duration_ms}
+        )
+        self.host.set_status(IdleThreadStatus())
+        self.host.publish(
+            "turn/completed", TurnCompletedNotification(thread_id=self.thread_id, turn=turn)
+        )
+
+    async def _sync(self) -> None:
+        if self.setup.writer is not None:
+            try:
+                await self.setup.writer.sync()
+            except OSError:
+                log.exception("syncing the rollout of %s failed", self.thread_id)
+
+
+def _turn_error(error: ProviderError) -> TurnError:
+    return TurnError(
+        message=error.message,
+        codex_error_info=error.codex_error_info,
+        additional_details=error.details,
+    )

@@ -1,0 +1,50 @@
+"""Turn methods: turn/start, turn/steer, turn/interrupt (PROTOCOL.md §7.14 to §7.16).
+
+Ordering as 0.169: the `turn/start` response goes out before the turn's first notification
+(`thread/status/changed`, `turn/started`), and `turn/interrupt` answers `{}` at once, before the
+turn's `turn/completed {status: interrupted}`.
+"""
+
+from __future__ import annotations
+
+from app_server.api.reply import Reply
+from app_server.session import ClientSession
+from app_server.threads.manager import thread_id_param
+from app_server.threads.turns import ThreadTurns
+from protocol.types import (
+    TurnInterruptParams,
+    TurnInterruptResponse,
+    TurnStartParams,
+    TurnStartResponse,
+    TurnSteerParams,
+    TurnSteerResponse,
+)
+
+
+class TurnHandlers:
+    """Handlers of the turn methods."""
+
+    def __init__(self, turns: ThreadTurns) -> None:
+        self._turns = turns
+
+    async def start(
+        self, session: ClientSession, params: TurnStartParams
+    ) -> Reply | TurnStartResponse:
+        params = params.model_copy(update={"thread_id": thread_id_param(params.thread_id)})
+        turn, runner = await self._turns.start(session, params)
+        if runner is None:  # the input joined the active turn
+            return TurnStartResponse(turn=turn)
+        # The response carries the new turn without its start time (set in `turn/started`).
+        response = TurnStartResponse(turn=turn.model_copy(update={"started_at": None}))
+        return Reply(response, then=lambda: self._turns.launch(params.thread_id, runner))
+
+    async def steer(self, session: ClientSession, params: TurnSteerParams) -> TurnSteerResponse:
+        params = params.model_copy(update={"thread_id": thread_id_param(params.thread_id)})
+        return TurnSteerResponse(turn_id=self._turns.steer(params))
+
+    async def interrupt(
+        self, session: ClientSession, params: TurnInterruptParams
+    ) -> TurnInterruptResponse:
+        params = params.model_copy(update={"thread_id": thread_id_param(params.thread_id)})
+        self._turns.interrupt(params)
+        return TurnInterruptResponse()

@@ -1,0 +1,217 @@
+"""Turns of loaded threads: `turn/start`, `turn/steer`, `turn/interrupt` (PROTOCOL.md §7.14+).
+
+The rules live here: a turn needs a loaded thread; `turn/start` on a thread with an active turn
+joins that turn (as 0.169 does) instead of failing; overrides given to `turn/start` stick to the
+thread; the rollout file is created by the first turn; one `TurnRunner` (agent layer) does the
+work and this module only wires it to the thread (its writer, its model history, its
+subscribers).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from app_server.agent.instructions import default_base_instructions
+from app_server.agent.providers.base import ModelProvider
+from app_server.agent.request_builder import effective_context_window
+from app_server.agent.tools.registry import ToolRegistry
+from app_server.agent.tools.update_plan import UpdatePlanTool
+from app_server.agent.turn_runner import (
+    DEFAULT_MAX_SAMPLING_STEPS,
+    PendingInput,
+    TurnRunner,
+    TurnSetup,
+)
+from app_server.errors import Conflict
+from app_server.ids import uuid7
+from app_server.session import ClientSession
+from app_server.settings import ThreadSettings, resolve_cwd
+from app_server.store.interface import ModelHistory
+from app_server.threads.loaded_thread import LoadedThread
+from app_server.threads.manager import ThreadManager
+from protocol.types import (
+    CollaborationMode,
+    Settings,
+    ThreadSettingsUpdatedNotification,
+    ThreadStatus,
+    Turn,
+    TurnInterruptParams,
+    TurnStartParams,
+    TurnSteerParams,
+)
+from protocol.types import ThreadSettings as WireThreadSettings
+from protocol.wire_model import WireModel
+
+log = logging.getLogger(__name__)
+
+ProviderFactory = Callable[[ThreadSettings], ModelProvider]
+"""Returns the model provider for a thread's settings; raises `ProviderError` (missing key,
+unknown provider) so the turn fails with a message that says what to configure."""
+
+
+class _ThreadTurnHost:
+    """A loaded thread as a `TurnHost`: notifications go through the manager's fan-out."""
+
+    def __init__(self, manager: ThreadManager, thread: LoadedThread) -> None:
+        self._manager = manager
+        self._thread = thread
+
+    @property
+    def thread_id(self) -> str:
+        return self._thread.id
+
+    def publish(self, method: str, params: WireModel) -> None:
+        self._manager.publish(self._thread, method, params)
+
+    def set_status(self, status: ThreadStatus) -> None:
+        self._manager.set_status(self._thread, status)
+
+
+def wire_settings(settings: ThreadSettings) -> WireThreadSettings:
+    return WireThreadSettings(
+        approval_policy=settings.approval_policy,
+        approvals_reviewer=settings.approvals_reviewer,  # type: ignore[arg-type]
+        collaboration_mode=CollaborationMode(
+            mode="default",
+            settings=Settings(
+                model=settings.model,
+                reasoning_effort=settings.reasoning_effort,
+                developer_instructions=settings.developer_instructions,
+            ),
+        ),
+        cwd=settings.cwd,
+        effort=settings.reasoning_effort,
+        model=settings.model,
+        model_provider=settings.model_provider,
+        sandbox_policy=settings.sandbox,
+        service_tier=settings.service_tier,
+        summary=settings.reasoning_summary,  # type: ignore[arg-type]
+    )
+
+
+class ThreadTurns:
+    """Starts, steers and interrupts the turns of loaded threads."""
+
+    def __init__(self, manager: ThreadManager, provider_for: ProviderFactory) -> None:
+        self._manager = manager
+        self._provider_for = provider_for
+        self._max_steps = int(manager.config.get("max_sampling_steps", DEFAULT_MAX_SAMPLING_STEPS))
+
+    # -- turn/start ----------------------------------------------------------------------------
+    def _sticky_settings(self, thread: LoadedThread, params: TurnStartParams) -> ThreadSettings:
+        settings = thread.settings
+        updates: dict[str, Any] = {}
+        if params.cwd:
+            updates["cwd"] = resolve_cwd(params.cwd, self._manager.server_cwd)
+        if params.model:
+            updates["model"] = params.model
+        if params.effort is not None:
+            updates["reasoning_effort"] = params.effort
+        if params.summary is not None:
+            updates["reasoning_summary"] = params.summary
+        if params.approval_policy is not None:
+            updates["approval_policy"] = params.approval_policy
+        if params.approvals_reviewer is not None:
+            updates["approvals_reviewer"] = params.approvals_reviewer
+        if params.sandbox_policy is not None:
+            updates["sandbox"] = params.sandbox_policy
+        if params.service_tier is not None:
+            updates["service_tier"] = params.service_tier
+        return replace(settings, **updates) if updates else settings
+
+    async def start(
+        self, session: ClientSession, params: TurnStartParams
+    ) -> tuple[Turn, TurnRunner | None]:
+        """The turn the input went to, and the new runner to start once answered (None when the
+        input joined an active turn)."""
+        thread = self._manager.require_loaded(params.thread_id)
+        pending = PendingInput(list(params.input), params.client_user_message_id)
+        active = thread.active_turn
+        if isinstance(active, TurnRunner) and not active.finished:
+            active.add_input(pending)
+            return active.wire_turn(), None
+        settings = self._sticky_settings(thread, params)
+        if settings != thread.settings:
+            thread.apply_settings(settings)
+            self._manager.publish(
+                thread,
+                "thread/settings/updated",
+                ThreadSettingsUpdatedNotification(
+                    thread_id=thread.id, thread_settings=wire_settings(settings)
+                ),
+            )
+        writer = await self._manager.writer_for(thread)
+        history = await self._model_history(thread)
+        first_turn = not history.items
+        turn_id = uuid7()
+        setup = TurnSetup(
+            turn_id=turn_id,
+            root_turn_id=params.root_turn_id or turn_id,
+            settings=thread.settings,
+            history_mode=thread.record.history_mode,
+            writer=writer,
+            model_history=history.items,
+            tokens=thread.tokens,
+            tools=ToolRegistry([UpdatePlanTool()]),
+            provider=lambda: self._provider_for(thread.settings),
+            originator=session.client_name,
+            instructions=history.base_instructions
+            or thread.settings.base_instructions
+            or default_base_instructions(),
+            first_turn=first_turn,
+            context_window=effective_context_window(thread.settings.config or {}),
+            output_schema=params.output_schema,
+            max_steps=self._max_steps,
+        )
+        runner = TurnRunner(_ThreadTurnHost(self._manager, thread), setup, pending)
+        thread.active_turn = runner
+        return runner.wire_turn(), runner
+
+    def launch(self, thread_id: str, runner: TurnRunner) -> None:
+        """Run the turn (after its `turn/start` response went out)."""
+        thread = self._manager.loaded(thread_id)
+        task = runner.start()
+        task.add_done_callback(lambda _: self._turn_ended(thread, runner))
+
+    def _turn_ended(self, thread: LoadedThread | None, runner: TurnRunner) -> None:
+        runner.finished = True
+        if thread is not None and thread.active_turn is runner:
+            thread.active_turn = None
+            self._manager.turn_ended(thread)
+
+    async def _model_history(self, thread: LoadedThread) -> ModelHistory:
+        if thread.model_history is None:
+            if thread.has_stored_history and thread.writer is not None:
+                await thread.writer.flush()
+                thread.model_history = await self._manager.store.model_history(thread.id)
+                if thread.model_history.token_totals:
+                    thread.tokens.thread.update(thread.model_history.token_totals)
+            else:
+                thread.model_history = ModelHistory()
+        return thread.model_history
+
+    # -- turn/steer, turn/interrupt ------------------------------------------------------------
+    def _active(self, thread_id: str, action: str) -> TurnRunner:
+        thread = self._manager.require_loaded(thread_id)
+        active = thread.active_turn
+        if not isinstance(active, TurnRunner) or active.finished:
+            raise Conflict(f"no active turn to {action}")
+        return active
+
+    def steer(self, params: TurnSteerParams) -> str:
+        active = self._active(params.thread_id, "steer")
+        if params.expected_turn_id != active.turn_id:
+            raise Conflict(
+                f"expected active turn id `{params.expected_turn_id}` but found `{active.turn_id}`"
+            )
+        active.add_input(PendingInput(list(params.input), params.client_user_message_id))
+        return active.turn_id
+
+    def interrupt(self, params: TurnInterruptParams) -> None:
+        active = self._active(params.thread_id, "interrupt")
+        if params.turn_id != active.turn_id:
+            raise Conflict(f"expected active turn id {params.turn_id} but found {active.turn_id}")
+        active.interrupt()
