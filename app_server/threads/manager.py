@@ -14,6 +14,7 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
+from app_server.agent import rollout_lines
 from app_server.agent.instructions import default_base_instructions
 from app_server.config import ServerConfig
 from app_server.errors import Conflict, InvalidRequest, NotFound
@@ -189,6 +190,8 @@ class ThreadManager:
             raise Conflict(str(exc)) from None
         try:
             history = await self.store.read_history(thread_id)
+            if history.turns and history.turns[-1].turn.status == "inProgress":
+                history = await self._close_dangling_turn(writer, history)
         except BaseException:
             await writer.close()
             raise
@@ -204,6 +207,29 @@ class ThreadManager:
         self._loaded[thread_id] = thread
         thread.subscribe(session)
         return thread, history
+
+    async def _close_dangling_turn(
+        self, writer: ThreadWriter, history: ThreadHistory
+    ) -> ThreadHistory:
+        """A turn the previous process never finished (it crashed or was killed mid-turn) is
+        recorded as interrupted, as if `turn/interrupt` had reached it, so history stays true."""
+        turn = history.turns[-1].turn
+        started_at = turn.started_at or now_ms() // 1000
+        completed_at = max(started_at, now_ms() // 1000)
+        writer.append(
+            [
+                rollout_lines.turn_aborted_notice(turn.id, f"msg_{uuid7()}"),
+                rollout_lines.turn_aborted(
+                    turn.id,
+                    turn.root_turn_id or turn.id,
+                    started_at=started_at,
+                    completed_at=completed_at,
+                    duration_ms=(completed_at - started_at) * 1000,
+                ),
+            ]
+        )
+        await writer.sync()
+        return await self.store.read_history(history.record.id)
 
     async def fork(
         self, session: ClientSession, source_id: str, params: object, *, ephemeral: bool

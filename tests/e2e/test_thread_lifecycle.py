@@ -455,3 +455,19 @@ async def test_loaded_list_pages_by_thread_id(servers: Servers) -> None:
     rest = await client.call("thread/loaded/list", {"limit": 2, "cursor": first["nextCursor"]})
     assert first["data"] + rest["data"] == ids
     assert rest["nextCursor"] is None
+
+
+async def test_fork_whose_base_rollout_vanished_fails_closed(servers: Servers) -> None:
+    source = ThreadSpec(BASE_MS, salt=1)
+    source_path = write_thread(servers.dirs.data_dir, source)
+    client = await started(servers)
+    fork_id = (await client.call("thread/fork", {"threadId": source.thread_id}))["thread"]["id"]
+    await client.call("thread/unsubscribe", {"threadId": fork_id})
+    source_path.unlink()
+    reply = await client.request("thread/read", {"threadId": fork_id, "includeTurns": True})
+    assert (reply.code, reply.message) == (
+        -32600,
+        f"invalid paginated history lineage for {source.thread_id}: missing source rollout",
+    )
+    metadata_only = await client.call("thread/read", {"threadId": fork_id})
+    assert metadata_only["thread"]["id"] == fork_id

@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import gzip
 import json
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,6 +54,9 @@ class RecordedRequest:
     body: Any
     scripted: bool = True  # False when the default reply answered it (queue was empty)
     connection_id: int = 0  # requests on one kept-alive connection share this number
+    served_seconds: float | None = None
+    """Time from the request fully read to the response fully written (the fixture's own
+    share of a turn, which benchmarks subtract)."""
 
     @property
     def params(self) -> dict[str, list[str]]:
@@ -213,6 +217,7 @@ class ModelServer:
                 name, _, value = line.partition(":")
                 headers[name.strip().lower()] = value.strip()
         raw = _decode_body(await _read_body(connection.reader, headers), headers)
+        received = time.perf_counter()
         url = urlsplit(target)
         endpoint = url.path.removeprefix(self.prefix)
         known = endpoint in ("/responses", "/chat/completions") and method == "POST"
@@ -223,11 +228,10 @@ class ModelServer:
                 self.unscripted_requests += 1
         body = _parse_json(raw)
         scripted = reply is not None or not known
-        self.requests.append(
-            RecordedRequest(
-                method, url.path, url.query, headers, raw, body, scripted, connection.id
-            )
+        recorded = RecordedRequest(
+            method, url.path, url.query, headers, raw, body, scripted, connection.id
         )
+        self.requests.append(recorded)
         await self._notify()
         keep_alive = headers.get("connection", "").lower() != "close"
         if not known:
@@ -247,7 +251,9 @@ class ModelServer:
             return keep_alive
         render = render_chat if endpoint == "/chat/completions" else render_responses
         try:
-            return await self._stream(connection, reply, render(reply)) and keep_alive
+            kept = await self._stream(connection, reply, render(reply)) and keep_alive
+            recorded.served_seconds = time.perf_counter() - received
+            return kept
         except _ClientGone:
             self.aborted_streams += 1
             await self._notify()

@@ -1,0 +1,36 @@
+"""Deleting a tree removes thread by thread: an interruption leaves each one whole or gone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app_server.store.interface import WriterBusy
+from app_server.store.local.store import LocalThreadStore
+from app_server.store.local.writer_lock import ThreadWriterLock
+from tests.support.homes import BASE_MS, ThreadSpec, write_thread
+
+
+async def test_interrupted_delete_leaves_every_thread_whole_or_gone(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    root = ThreadSpec(BASE_MS, salt=1)
+    child = ThreadSpec(BASE_MS + 10, salt=2, parent=root.thread_id)
+    grandchild = ThreadSpec(BASE_MS + 20, salt=3, parent=child.thread_id, archived=True)
+    for spec in (root, child, grandchild):
+        write_thread(data, spec)
+    store = LocalThreadStore(data)
+    await store.start()
+    await store.wait_until_scanned()
+    # Another writer holds the child: the delete stops midway, as a crash would.
+    async with ThreadWriterLock(data, child.thread_id):
+        with pytest.raises(WriterBusy):
+            await store.delete_tree(root.thread_id)
+    assert await store.get(grandchild.thread_id) is None  # deepest first: already gone
+    for whole in (root, child):
+        history = await store.read_history(whole.thread_id)
+        assert len(history.turns) == 1
+    assert sorted(await store.delete_tree(root.thread_id)) == sorted(
+        [root.thread_id, child.thread_id]
+    )
+    await store.close()
