@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from app_server.store.local.durable_files import fsync_dir
+
 BACKUPS_DIR: Final = "db-backups"
 """Folder under the data dir holding quarantined databases."""
 SIDE_FILE_SUFFIXES: Final = ("-wal", "-shm", "-journal")
@@ -108,8 +110,8 @@ def quarantine_database(db_path: Path, *, now_seconds: int, reason: str) -> DbRe
             os.replace(path, backup_dir / path.name)
         except FileNotFoundError:
             continue
-    _fsync_dir(backup_dir)
-    _fsync_dir(db_path.parent)
+    fsync_dir(backup_dir, best_effort=True)
+    fsync_dir(db_path.parent, best_effort=True)
     return DbRecovery(db_path=db_path, backup_dir=backup_dir, reason=reason)
 
 
@@ -123,17 +125,3 @@ def rebuilt_database_warning(recoveries: Sequence[DbRecovery]) -> ConfigWarningT
         for recovery in recoveries
     ]
     return ConfigWarningText(REBUILT_SUMMARY, "\n\n".join([REBUILT_DETAILS, *blocks]))
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make the renames durable (best effort: some file systems refuse directory fsync)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -46,6 +46,7 @@ from typing import cast
 
 import zstandard
 
+from app_server.store.local.durable_files import fsync_dir, write_all
 from app_server.store.local.rollout_files import plain_rollout_path, zst_rollout_path
 
 logger = logging.getLogger(__name__)
@@ -99,7 +100,7 @@ def materialize_rollout_blocking(path: Path, *, data_dir: Path | None = None) ->
         logger.warning("plain rollout %s appeared while materializing; keeping both", plain)
         return MaterializeOutcome.PLAIN
     zst.unlink(missing_ok=True)
-    _fsync_dir(plain.parent)
+    fsync_dir(plain.parent)
     return MaterializeOutcome.RESTORED
 
 
@@ -119,7 +120,7 @@ def _restore(source: int, zst: Path, plain: Path) -> bool:
             os.close(fd)
         published = _publish_no_clobber(temp, plain)
         if published:
-            _fsync_dir(plain.parent)
+            fsync_dir(plain.parent)
         return published
     finally:
         # After a successful link the temp is a second name of the published file: drop it.
@@ -144,14 +145,7 @@ def _decompress_into(source: int, target: int) -> None:
         zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True) as reader,
     ):
         while chunk := reader.read(_CHUNK):
-            _write_all(target, chunk)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+            write_all(target, chunk)
 
 
 def _publish_no_clobber(temp: Path, plain: Path) -> bool:
@@ -227,14 +221,6 @@ def _libc_renameat2() -> _Renameat2 | None:
     return cast(_Renameat2, function)
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _remove_stale_zst(plain: Path, zst: Path, data_dir: Path | None) -> None:
     """Remove `zst` if its content is contained in `plain` and no compressor can be running."""
     if data_dir is None:
@@ -252,7 +238,7 @@ def _remove_stale_zst(plain: Path, zst: Path, data_dir: Path | None) -> None:
             return  # a compression/migration run is in flight: keep both
         if _zst_is_prefix_of(zst, plain):
             zst.unlink(missing_ok=True)
-            _fsync_dir(plain.parent)
+            fsync_dir(plain.parent)
             logger.info("removed stale %s (its content is in %s)", zst, plain.name)
         else:
             logger.warning("%s differs from %s; keeping both (plain wins)", zst, plain.name)

@@ -59,6 +59,7 @@ from typing import Any, Literal
 
 import orjson
 
+from app_server.store.local.durable_files import fsync_dir
 from app_server.store.local.materialize import materialize_rollout_blocking
 from app_server.store.local.rollout_files import live_rollout_path, plain_rollout_path
 from app_server.store.local.writer_lock import ThreadWriterLock, to_thread_undo_on_cancel
@@ -581,8 +582,4 @@ def _create_file(path: Path) -> tuple[int, set[Path]]:
 def _fsync_all(fd: int, directories: set[Path]) -> None:
     os.fsync(fd)
     for directory in sorted(directories, key=lambda d: len(d.parts), reverse=True):
-        dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        fsync_dir(directory)

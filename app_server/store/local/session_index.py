@@ -25,6 +25,8 @@ from pathlib import Path
 
 import orjson
 
+from app_server.store.local.durable_files import fsync_dir
+
 logger = logging.getLogger(__name__)
 
 SESSION_INDEX_FILE = "session_index.jsonl"
@@ -134,7 +136,7 @@ def rewrite_session_index_without(data_dir: Path, thread_ids: Collection[str]) -
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp_name)
         raise
-    _fsync_directory(data_dir)
+    fsync_dir(data_dir, best_effort=True)
     return len(raw_lines) - len(kept)
 
 
@@ -174,17 +176,3 @@ def _ends_with_torn_line(path: Path) -> bool:
             return False
         handle.seek(-1, os.SEEK_END)
         return handle.read(1) != b"\n"
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make a rename durable (POSIX); best effort where directories cannot be opened."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -29,6 +29,7 @@ from app_server.store.interface import (
 )
 from app_server.store.local.backfill import Reconciler, path_loader
 from app_server.store.local.db_recovery import rebuilt_database_warning
+from app_server.store.local.durable_files import fsync_dir
 from app_server.store.local.history import HistoryFold
 from app_server.store.local.index_db import ThreadIndex
 from app_server.store.local.indexed_writer import IndexedThreadWriter
@@ -325,8 +326,8 @@ class LocalThreadStore:
                         if target.exists():
                             raise FileExistsError(f"{target} already exists")
                         os.rename(source, target)
-                _fsync_dir(target_plain.parent)
-                _fsync_dir(plain.parent)
+                fsync_dir(target_plain.parent)
+                fsync_dir(plain.parent)
 
             await asyncio.to_thread(move)
 
@@ -397,15 +398,7 @@ class LocalThreadStore:
                     plain = rollout.path.with_name(rollout.path.name.removesuffix(".zst"))
                     for path in (zst_rollout_path(plain), plain):
                         path.unlink(missing_ok=True)
-                    _fsync_dir(plain.parent)
+                    fsync_dir(plain.parent)
 
                 await asyncio.to_thread(unlink)
         await self.index.delete([thread_id])
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
