@@ -28,6 +28,7 @@ from app_server.settings import ThreadSettings
 from app_server.store.interface import StoreWarning
 from app_server.store.local.store import LocalThreadStore
 from app_server.threads.manager import ThreadManager
+from app_server.threads.stored_operations import StoredThreadOperations
 from app_server.threads.turns import ThreadTurns
 from app_server.transport.auth import CapabilityToken
 from app_server.transport.stdio import claim_stdout, serve_stdio
@@ -83,7 +84,7 @@ class AppServer:
         return create_provider(provider, self.config.data_dir, os.environ)
 
     def _handlers(self) -> dict[str, Handler]:
-        lifecycle = ThreadLifecycleHandlers(self.threads)
+        lifecycle = ThreadLifecycleHandlers(self.threads, StoredThreadOperations(self.threads))
         queries = ThreadQueryHandlers(self.threads)
         turns = TurnHandlers(self.turns)
         return {

@@ -17,21 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from app_server.agent import rollout_lines as lines
-from app_server.agent.core_items import (
-    core_agent_message,
-    core_reasoning,
-    core_user_message,
-    model_input_content,
-    user_message_text,
-)
-from app_server.agent.instructions import environment_context_text, message, permissions_text
+from app_server.agent.core_items import model_input_content
 from app_server.agent.providers.base import ModelProvider, ProviderError, SamplingRequest
-from app_server.agent.request_builder import RequestContext, build_request, strip_internal
+from app_server.agent.request_builder import RequestContext, build_request
 from app_server.agent.retry import backoff_seconds
 from app_server.agent.stream_mapper import (
     Emit,
@@ -41,12 +32,12 @@ from app_server.agent.stream_mapper import (
     SafetyBuffering,
     StreamMapper,
 )
-from app_server.agent.token_usage import TokenTotals, from_response_usage
-from app_server.agent.tools.registry import ToolCall, ToolContext, ToolRegistry, output_item
+from app_server.agent.token_usage import from_response_usage
+from app_server.agent.tools.registry import ToolCall, ToolContext, output_item
+from app_server.agent.turn_recorder import TurnRecorder
+from app_server.agent.turn_setup import PendingInput, TurnFailed, TurnHost, TurnSetup
 from app_server.ids import uuid7
 from app_server.notification import now_ms
-from app_server.settings import ThreadSettings, sandbox_to_disk
-from app_server.store.interface import RolloutLine, ThreadWriter
 from protocol.types import (
     ActiveThreadStatus,
     AgentMessageThreadItem,
@@ -57,71 +48,19 @@ from protocol.types import (
     ModelSafetyBufferingUpdatedNotification,
     ReasoningThreadItem,
     SystemErrorThreadStatus,
-    ThreadStatus,
     ThreadTokenUsageUpdatedNotification,
     Turn,
     TurnCompletedNotification,
     TurnError,
     TurnModerationMetadataNotification,
     TurnStartedNotification,
-    UserInput,
     UserMessageThreadItem,
 )
-from protocol.wire_model import WireModel
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_SAMPLING_STEPS = 200
-"""Sampling requests one turn may make before it is stopped (`max_sampling_steps` in config):
-a runaway tool loop costs money and time; 200 is far above any sensible task."""
-
 SAFETY_BUFFERING_METHODS = ("turn/safetyBuffering/updated", "model/safetyBuffering/updated")
 """Both names are sent: 0.169's, and the one our issue tracker's clients follow."""
-
-
-class TurnHost(Protocol):
-    """What a turn needs from the thread it runs in (the thread layer implements it)."""
-
-    @property
-    def thread_id(self) -> str: ...
-
-    def publish(self, method: str, params: WireModel) -> None:
-        """Notify the thread's subscribers."""
-        ...
-
-    def set_status(self, status: ThreadStatus) -> None:
-        """Change the thread's status (every connection is told)."""
-        ...
-
-
-@dataclass
-class TurnSetup:
-    """Everything one turn starts from."""
-
-    turn_id: str
-    root_turn_id: str
-    settings: ThreadSettings
-    history_mode: str
-    writer: ThreadWriter | None
-    model_history: list[dict[str, Any]]
-    """The thread's model-visible history; the turn appends to it in place."""
-    tokens: TokenTotals
-    tools: ToolRegistry
-    provider: Callable[[], ModelProvider]
-    """Returns the provider; raises `ProviderError` (e.g. missing credentials) to fail the turn."""
-    originator: str
-    instructions: str
-    """The system prompt (`instructions`): what the thread's session_meta recorded."""
-    first_turn: bool
-    context_window: int | None
-    output_schema: Any = None
-    max_steps: int = DEFAULT_MAX_SAMPLING_STEPS
-
-
-@dataclass(slots=True)
-class PendingInput:
-    inputs: list[UserInput]
-    client_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -130,14 +69,6 @@ class _Step:
 
     tool_calls: list[ToolCall] = field(default_factory=list)
     steered: bool = False
-
-
-class TurnFailed(Exception):
-    """The turn ends `failed` with this error."""
-
-    def __init__(self, error: TurnError) -> None:
-        super().__init__(error.message)
-        self.error = error
 
 
 class TurnRunner:
@@ -156,6 +87,7 @@ class TurnRunner:
         self._last_agent_message: AgentMessageThreadItem | None = None
         self._safety_seen: set[tuple[Any, ...]] = set()
         self._started_ms = now_ms()
+        self._recorder = TurnRecorder(setup, self.thread_id, self._started_ms // 1000)
         self.task: asyncio.Task[None] | None = None
         self.finished = False
         """Set once the turn ended (its task is done)."""
@@ -220,9 +152,9 @@ class TurnRunner:
             "turn/started", TurnStartedNotification(thread_id=self.thread_id, turn=self.wire_turn())
         )
         setup.tokens.start_turn()
-        self._persist(self._opening_lines())
+        self._recorder.opening()
         await self._consume_input()
-        await self._flush()
+        await self._recorder.flush()
         try:
             provider = setup.provider()
         except ProviderError as error:
@@ -243,61 +175,6 @@ class TurnRunner:
                 codex_error_info="other",
             )
         )
-
-    # -- persistence ---------------------------------------------------------------------------
-    def _persist(self, rollout: list[RolloutLine]) -> None:
-        if self.setup.writer is not None and rollout:
-            self.setup.writer.append(rollout)
-
-    async def _flush(self) -> None:
-        if self.setup.writer is not None:
-            await self.setup.writer.flush()
-
-    def _opening_lines(self) -> list[RolloutLine]:
-        setup, settings = self.setup, self.setup.settings
-        out: list[RolloutLine] = [
-            lines.task_started(
-                self.turn_id, setup.root_turn_id, self.started_at, setup.context_window
-            )
-        ]
-        if setup.first_turn:
-            developer = permissions_text(settings.sandbox, settings.approval_policy)
-            if settings.developer_instructions:
-                developer += "\n\n" + settings.developer_instructions
-            for item in (
-                message("developer", developer, f"msg_{uuid7()}"),
-                message("user", environment_context_text(settings.cwd), f"msg_{uuid7()}"),
-            ):
-                out.append(lines.response_item(item, self.turn_id))
-                setup.model_history.append(strip_internal(item))
-        policy = settings.approval_policy
-        approval = policy if isinstance(policy, str) else policy.model_dump(mode="json")
-        out.append(
-            lines.turn_context(
-                self.turn_id,
-                setup.root_turn_id,
-                cwd=settings.cwd,
-                approval_policy=approval,
-                approvals_reviewer=settings.approvals_reviewer,
-                sandbox_policy=sandbox_to_disk(settings.sandbox),
-                model=settings.model,
-                effort=settings.reasoning_effort,
-                summary=settings.reasoning_summary,
-            )
-        )
-        if setup.first_turn:
-            out.append(
-                lines.thread_settings_applied(
-                    self.thread_id,
-                    model=settings.model,
-                    model_provider=settings.model_provider,
-                    approval_policy=approval,
-                    approvals_reviewer=settings.approvals_reviewer,
-                    cwd=settings.cwd,
-                    effort=settings.reasoning_effort,
-                )
-            )
-        return out
 
     async def _consume_input(self) -> None:
         """Record and announce every queued user input, in order."""
@@ -325,44 +202,13 @@ class TurnRunner:
         model_item = {"type": "message", "id": f"msg_{uuid7()}", "role": "user", "content": content}
         completed = now_ms()
         item = item.model_copy(update={"completed_at_ms": completed})
-        self._persist_finished(model_item, item, started, completed)
+        self._recorder.finished(model_item, item, started, completed)
         self.host.publish(
             "item/completed",
             ItemCompletedNotification(
                 thread_id=self.thread_id, turn_id=self.turn_id, completed_at_ms=completed, item=item
             ),
         )
-
-    def _persist_finished(
-        self,
-        model_item: dict[str, Any],
-        item: UserMessageThreadItem | AgentMessageThreadItem | ReasoningThreadItem | None,
-        started: int,
-        completed: int,
-    ) -> None:
-        """A finished item: its display line (paginated or legacy) and its history line."""
-        out: list[RolloutLine] = []
-        if item is not None:
-            if self.setup.history_mode == "paginated":
-                core = (
-                    core_user_message(item)
-                    if isinstance(item, UserMessageThreadItem)
-                    else core_agent_message(item)
-                    if isinstance(item, AgentMessageThreadItem)
-                    else core_reasoning(item)
-                )
-                out.append(
-                    lines.item_completed(self.thread_id, self.turn_id, core, started, completed)
-                )
-            elif isinstance(item, UserMessageThreadItem):
-                out.append(lines.legacy_user_message(user_message_text(item.content), []))
-            elif isinstance(item, AgentMessageThreadItem):
-                out.append(lines.legacy_agent_message(item.text, item.phase))
-            else:
-                out.extend(lines.legacy_agent_reasoning(text) for text in item.summary)
-        out.append(lines.response_item(model_item, self.turn_id))
-        self._persist(out)
-        self.setup.model_history.append(strip_internal(model_item))
 
     # -- sampling ------------------------------------------------------------------------------
     def _request(self) -> SamplingRequest:
@@ -468,7 +314,7 @@ class TurnRunner:
         if isinstance(item, AgentMessageThreadItem):
             self._last_agent_message = item
         if isinstance(item, AgentMessageThreadItem | ReasoningThreadItem) or item is None:
-            self._persist_finished(done.item, item, done.started_at_ms, done.completed_at_ms)
+            self._recorder.finished(done.item, item, done.started_at_ms, done.completed_at_ms)
         if item is not None:
             self.host.publish(
                 "item/completed",
@@ -486,20 +332,7 @@ class TurnRunner:
         setup = self.setup
         usage = from_response_usage(completed.usage)
         setup.tokens.add(usage)
-        self._persist(
-            [
-                lines.token_usage_record(
-                    self.thread_id,
-                    self.turn_id,
-                    setup.root_turn_id,
-                    completed.response_id,
-                    usage,
-                    dict(setup.tokens.turn),
-                    dict(setup.tokens.thread),
-                ),
-                lines.token_count(setup.tokens.thread, usage, setup.context_window),
-            ]
-        )
+        self._recorder.usage(completed.response_id, usage)
         self.host.publish(
             "thread/tokenUsage/updated",
             ThreadTokenUsageUpdatedNotification(
@@ -534,7 +367,7 @@ class TurnRunner:
             publish=self.host.publish,
         )
         output = await self.setup.tools.run(call, context)
-        self._persist_finished(output_item(call, output), None, 0, 0)
+        self._recorder.finished(output_item(call, output), None, 0, 0)
 
     # -- endings -------------------------------------------------------------------------------
     def _duration(self) -> tuple[int, int]:
@@ -544,19 +377,8 @@ class TurnRunner:
     async def _finish_completed(self) -> None:
         completed_at, duration_ms = self._duration()
         last = self._last_agent_message
-        self._persist(
-            [
-                lines.task_complete(
-                    self.turn_id,
-                    self.setup.root_turn_id,
-                    last_agent_message=last.text if last is not None else None,
-                    started_at=self.started_at,
-                    completed_at=completed_at,
-                    duration_ms=duration_ms,
-                )
-            ]
-        )
-        await self._sync()
+        self._recorder.completed(last.text if last is not None else None, completed_at, duration_ms)
+        await self._recorder.sync()
         turn = self.wire_turn("completed").model_copy(
             update={
                 "items": [last] if last is not None else [],
@@ -566,30 +388,12 @@ class TurnRunner:
             }
         )
         self.host.set_status(IdleThreadStatus())
-        self.host.publish(
-            "turn/completed", TurnCompletedNotification(thread_id=self.thread_id, turn=turn)
-        )
+        self._turn_completed(turn)
 
     async def _finish_failed(self, error: TurnError) -> None:
         completed_at, duration_ms = self._duration()
-        self._persist(
-            [
-                lines.task_complete(
-                    self.turn_id,
-                    self.setup.root_turn_id,
-                    last_agent_message=None,
-                    started_at=self.started_at,
-                    completed_at=completed_at,
-                    duration_ms=duration_ms,
-                    error={
-                        "message": error.message,
-                        "codex_error_info": error.codex_error_info,
-                        "additional_details": error.additional_details,
-                    },
-                )
-            ]
-        )
-        await self._sync()
+        self._recorder.failed(error, completed_at, duration_ms)
+        await self._recorder.sync()
         self.host.set_status(SystemErrorThreadStatus())
         self.host.publish(
             "error",
@@ -597,44 +401,27 @@ class TurnRunner:
                 thread_id=self.thread_id, turn_id=self.turn_id, will_retry=False, error=error
             ),
         )
-        turn = self.wire_turn("failed").model_copy(
-            update={"error": error, "completed_at": completed_at, "duration_ms": duration_ms}
-        )
-        self.host.publish(
-            "turn/completed", TurnCompletedNotification(thread_id=self.thread_id, turn=turn)
+        self._turn_completed(
+            self.wire_turn("failed").model_copy(
+                update={"error": error, "completed_at": completed_at, "duration_ms": duration_ms}
+            )
         )
 
     async def _finish_interrupted(self) -> None:
         completed_at, duration_ms = self._duration()
-        notice = lines.turn_aborted_notice(self.turn_id, f"msg_{uuid7()}")
-        self._persist(
-            [
-                notice,
-                lines.turn_aborted(
-                    self.turn_id,
-                    self.setup.root_turn_id,
-                    started_at=self.started_at,
-                    completed_at=completed_at,
-                    duration_ms=duration_ms,
-                ),
-            ]
-        )
-        self.setup.model_history.append(strip_internal(notice["payload"]))
-        await self._sync()
-        turn = self.wire_turn("interrupted").model_copy(
-            update={"completed_at": completed_at, "duration_ms": duration_ms}
-        )
+        self._recorder.interrupted(completed_at, duration_ms)
+        await self._recorder.sync()
         self.host.set_status(IdleThreadStatus())
+        self._turn_completed(
+            self.wire_turn("interrupted").model_copy(
+                update={"completed_at": completed_at, "duration_ms": duration_ms}
+            )
+        )
+
+    def _turn_completed(self, turn: Turn) -> None:
         self.host.publish(
             "turn/completed", TurnCompletedNotification(thread_id=self.thread_id, turn=turn)
         )
-
-    async def _sync(self) -> None:
-        if self.setup.writer is not None:
-            try:
-                await self.setup.writer.sync()
-            except OSError:
-                log.exception("syncing the rollout of %s failed", self.thread_id)
 
 
 def _turn_error(error: ProviderError) -> TurnError:

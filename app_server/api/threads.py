@@ -19,6 +19,7 @@ from app_server.store.local.rollout_files import parse_rollout_file_name
 from app_server.store.records import thread_from_record
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager, thread_id_param
+from app_server.threads.stored_operations import StoredThreadOperations
 from protocol.types import (
     DeprecationNoticeNotification,
     IdleThreadStatus,
@@ -65,8 +66,9 @@ def settings_fields(thread: LoadedThread) -> dict[str, Any]:
 class ThreadLifecycleHandlers:
     """Handlers of the methods that load, create or change threads."""
 
-    def __init__(self, manager: ThreadManager) -> None:
+    def __init__(self, manager: ThreadManager, stored: StoredThreadOperations) -> None:
         self._manager = manager
+        self._stored = stored
 
     @property
     def _data_dir(self) -> Path:
@@ -150,29 +152,29 @@ class ThreadLifecycleHandlers:
 
     async def archive(self, session: ClientSession, params: ThreadArchiveParams) -> Reply:
         thread_id = thread_id_param(params.thread_id)
-        await self._manager.archive(thread_id)
+        await self._stored.archive(thread_id)
         return Reply(
-            ThreadArchiveResponse(), then=lambda: self._manager.announce_archived(thread_id)
+            ThreadArchiveResponse(), then=lambda: self._stored.announce_archived(thread_id)
         )
 
     async def unarchive(self, session: ClientSession, params: ThreadUnarchiveParams) -> Reply:
         thread_id = thread_id_param(params.thread_id)
-        record = await self._manager.unarchive(thread_id)
+        record = await self._stored.unarchive(thread_id)
         response = ThreadUnarchiveResponse(thread=thread_from_record(record, self._data_dir))
-        return Reply(response, then=lambda: self._manager.announce_unarchived(thread_id))
+        return Reply(response, then=lambda: self._stored.announce_unarchived(thread_id))
 
     async def set_name(self, session: ClientSession, params: ThreadSetNameParams) -> Reply:
         thread_id = thread_id_param(params.thread_id)
-        await self._manager.set_name(thread_id, params.name)
+        await self._stored.set_name(thread_id, params.name)
         return Reply(
             ThreadSetNameResponse(),
-            then=lambda: self._manager.announce_renamed(session, thread_id, params.name),
+            then=lambda: self._stored.announce_renamed(session, thread_id, params.name),
         )
 
     async def delete(self, session: ClientSession, params: ThreadDeleteParams) -> Reply:
         thread_id = thread_id_param(params.thread_id)
-        deleted = await self._manager.delete(thread_id)
-        return Reply(ThreadDeleteResponse(), then=lambda: self._manager.announce_deleted(deleted))
+        deleted = await self._stored.delete(thread_id)
+        return Reply(ThreadDeleteResponse(), then=lambda: self._stored.announce_deleted(deleted))
 
     async def unsubscribe(
         self, session: ClientSession, params: ThreadUnsubscribeParams

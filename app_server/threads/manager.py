@@ -29,27 +29,21 @@ from app_server.settings import (
     persisted_settings,
 )
 from app_server.store.interface import (
-    ForkReferenced,
     ThreadHistory,
     ThreadNotStored,
     ThreadStore,
     ThreadWriter,
     WriterBusy,
 )
-from app_server.store.records import ThreadRecord
 from app_server.threads.fanout import Sessions, publish
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.session_meta import ForkOrigin, new_thread_record, session_meta_line
 from protocol.types import (
     NotLoadedThreadStatus,
-    ThreadArchivedNotification,
     ThreadClosedNotification,
-    ThreadDeletedNotification,
-    ThreadNameUpdatedNotification,
     ThreadStartedNotification,
     ThreadStatus,
     ThreadStatusChangedNotification,
-    ThreadUnarchivedNotification,
 )
 from protocol.wire_model import WireModel
 
@@ -104,6 +98,9 @@ class ThreadManager:
 
     def loaded_ids(self) -> list[str]:
         return list(self._loaded)
+
+    def loaded_threads(self) -> list[LoadedThread]:
+        return list(self._loaded.values())
 
     def require_loaded(self, thread_id: str) -> LoadedThread:
         """The loaded thread for turn methods (`thread not found: <id>` otherwise)."""
@@ -376,88 +373,3 @@ class ThreadManager:
                 except OSError:
                     log.exception("closing the writer of %s failed", thread.id)
         self._loaded.clear()
-
-    # -- stored-thread operations ----------------------------------------------------------------
-    async def set_name(self, thread_id: str, name: str) -> None:
-        """Name a stored or loaded thread (a new thread keeps it until its rollout exists)."""
-        if not name.strip():
-            raise InvalidRequest("thread name must not be empty")
-        thread = self._loaded.get(thread_id)
-        if thread is None or thread.persisted:
-            try:
-                await self.store.set_name(thread_id, name)
-            except ThreadNotStored:
-                raise no_rollout(thread_id) from None
-        if thread is not None:
-            thread.record = replace(thread.record, name=name)
-
-    def announce_renamed(self, session: ClientSession, thread_id: str, name: str) -> None:
-        """`thread/name/updated` to the thread's subscribers and the caller."""
-        thread = self._loaded.get(thread_id)
-        listeners = dict(thread.subscribers) if thread is not None else {}
-        listeners[session.session_id] = session
-        publish(
-            listeners.values(),
-            "thread/name/updated",
-            ThreadNameUpdatedNotification(thread_id=thread_id, thread_name=name),
-        )
-
-    async def archive(self, thread_id: str) -> None:
-        thread = self._loaded.get(thread_id)
-        if thread is not None and not thread.persisted:
-            raise no_rollout(thread_id)
-        record = await self.store.get(thread_id)
-        if record is None or record.archived:
-            raise no_rollout(thread_id)
-        if thread is not None:
-            await self.unload(thread)
-        try:
-            await self.store.archive(thread_id)
-        except ThreadNotStored:
-            raise no_rollout(thread_id) from None
-
-    def announce_archived(self, thread_id: str) -> None:
-        self.sessions.broadcast("thread/archived", ThreadArchivedNotification(thread_id=thread_id))
-
-    async def unarchive(self, thread_id: str) -> ThreadRecord:
-        try:
-            return await self.store.unarchive(thread_id)
-        except ThreadNotStored:
-            raise NotFound(f"no archived rollout found for thread id {thread_id}") from None
-
-    def announce_unarchived(self, thread_id: str) -> None:
-        self.sessions.broadcast(
-            "thread/unarchived", ThreadUnarchivedNotification(thread_id=thread_id)
-        )
-
-    async def delete(self, thread_id: str) -> list[str]:
-        """Delete a thread and its spawned descendants; returns their ids, deepest first."""
-        if await self.store.get(thread_id) is None:
-            raise no_rollout(thread_id)
-        for loaded in list(self._loaded.values()):
-            if loaded.id == thread_id or await self._descends_from(loaded.record, thread_id):
-                await self.unload(loaded)
-        try:
-            return await self.store.delete_tree(thread_id)
-        except ThreadNotStored:
-            raise no_rollout(thread_id) from None
-        except ForkReferenced as exc:
-            raise Conflict(
-                f"cannot delete thread {exc.thread_id}: forked history still references it"
-            ) from None
-
-    async def _descends_from(self, record: ThreadRecord, ancestor_id: str) -> bool:
-        parent = record.parent_thread_id
-        seen: set[str] = set()
-        while parent is not None and parent not in seen:
-            if parent == ancestor_id:
-                return True
-            seen.add(parent)
-            loaded = self._loaded.get(parent)
-            parent_record = loaded.record if loaded is not None else await self.store.get(parent)
-            parent = parent_record.parent_thread_id if parent_record is not None else None
-        return False
-
-    def announce_deleted(self, thread_ids: list[str]) -> None:
-        for deleted in thread_ids:
-            self.sessions.broadcast("thread/deleted", ThreadDeletedNotification(thread_id=deleted))

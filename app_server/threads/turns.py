@@ -19,12 +19,8 @@ from app_server.agent.providers.base import ModelProvider
 from app_server.agent.request_builder import effective_context_window
 from app_server.agent.tools.registry import ToolRegistry
 from app_server.agent.tools.update_plan import UpdatePlanTool
-from app_server.agent.turn_runner import (
-    DEFAULT_MAX_SAMPLING_STEPS,
-    PendingInput,
-    TurnRunner,
-    TurnSetup,
-)
+from app_server.agent.turn_runner import TurnRunner
+from app_server.agent.turn_setup import DEFAULT_MAX_SAMPLING_STEPS, PendingInput, TurnSetup
 from app_server.errors import Conflict
 from app_server.ids import uuid7
 from app_server.session import ClientSession

@@ -59,8 +59,12 @@ from typing import Any, Literal
 
 import orjson
 
-from app_server.store.local.durable_files import fsync_dir
-from app_server.store.local.materialize import materialize_rollout_blocking
+from app_server.store.local.rollout_file_ops import (
+    close_prepared,
+    create_file,
+    fsync_all,
+    prepare_file,
+)
 from app_server.store.local.rollout_files import live_rollout_path, plain_rollout_path
 from app_server.store.local.writer_lock import ThreadWriterLock, to_thread_undo_on_cancel
 
@@ -75,11 +79,8 @@ RolloutLine = Mapping[str, Any]
 copy lines verbatim, e.g. a legacy fork); otherwise the writer stamps the current time. An
 `ordinal` is refused: the writer owns the numbering."""
 
-NEW_FILE_MODE = 0o666
-"""Mode of a new rollout before the umask (what Rust's `OpenOptions` uses by default)."""
 
 _ENVELOPE_KEYS = frozenset({"timestamp", "ordinal", "type", "payload"})
-_TAIL_CHUNK = 1 << 16
 
 
 class RolloutWriteError(Exception):
@@ -203,8 +204,8 @@ class RolloutWriter:
             raise ValueError(f"the given writer lock is not held for thread {thread_id}")
         try:
             fd, size, last_ordinal = await to_thread_undo_on_cancel(
-                lambda: _prepare_file(plain, data_dir, paginated=history_mode == "paginated"),
-                _close_prepared,
+                lambda: prepare_file(plain, data_dir, paginated=history_mode == "paginated"),
+                close_prepared,
             )
         except BaseException:
             if owns_lock:
@@ -403,7 +404,7 @@ class RolloutWriter:
     def _write_blocking(self, data: bytes) -> None:
         """Worker thread: one `write` of the whole batch, looping only on a short write."""
         if self._fd is None:
-            self._fd, self._dirs_to_sync = _create_file(self.path)
+            self._fd, self._dirs_to_sync = create_file(self.path)
         view = memoryview(data)
         while view:
             written = os.write(self._fd, view)
@@ -417,7 +418,7 @@ class RolloutWriter:
                 return  # nothing was ever written: there is no file to sync
             dirs = self._dirs_to_sync
             try:
-                await asyncio.to_thread(_fsync_all, fd, dirs)
+                await asyncio.to_thread(fsync_all, fd, dirs)
             except BaseException as error:
                 if not isinstance(error, asyncio.CancelledError):
                     self._fail(error)
@@ -475,111 +476,3 @@ def _envelope(line: RolloutLine, stamp: str, ordinal: int | None) -> dict[str, A
         if key not in _ENVELOPE_KEYS:
             record[key] = value
     return record
-
-
-# ------------------------------------------------------------------ blocking file operations
-
-
-def _prepare_file(
-    plain: Path, data_dir: Path, *, paginated: bool
-) -> tuple[int | None, int, int | None]:
-    """Worker thread: materialize, open an existing file, repair its tail, find its last ordinal.
-
-    Returns `(append fd or None if there is no file yet, size, last ordinal or None)`.
-    """
-    materialize_rollout_blocking(plain, data_dir=data_dir)
-    try:
-        fd = os.open(plain, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return None, 0, None
-    try:
-        reader = os.open(plain, os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            size = os.fstat(reader).st_size
-            if size > 0 and os.pread(reader, 1, size - 1) != b"\n":
-                logger.warning("terminating the torn last line of %s", plain)
-                os.write(fd, b"\n")
-                size += 1
-            last_ordinal = _last_ordinal(reader, size) if paginated else None
-        finally:
-            os.close(reader)
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd, size, last_ordinal
-
-
-def _close_prepared(prepared: tuple[int | None, int, int | None]) -> None:
-    """Undo `_prepare_file` (its caller was cancelled)."""
-    fd = prepared[0]
-    if fd is not None:
-        os.close(fd)
-
-
-def _last_ordinal(fd: int, size: int) -> int | None:
-    """The `ordinal` of the last parsable line that has one, reading backwards from `size`.
-
-    Unparsable lines (terminated torn fragments) and lines without an ordinal are passed over.
-    Long lines are assembled from pieces, so a multi-megabyte line costs one join.
-    """
-    position = size
-    pieces: list[bytes] = []  # the current line's pieces, last piece first
-    while position > 0:
-        start = max(0, position - _TAIL_CHUNK)
-        block = os.pread(fd, position - start, start)
-        if len(block) != position - start:
-            raise OSError(f"short read at byte {start} while scanning the rollout tail")
-        position = start
-        end = len(block)
-        while (newline := block.rfind(b"\n", 0, end)) >= 0:
-            pieces.append(block[newline + 1 : end])
-            ordinal = _ordinal_of(b"".join(reversed(pieces)))
-            pieces = []
-            if ordinal is not None:
-                return ordinal
-            end = newline
-        pieces.append(block[:end])
-    return _ordinal_of(b"".join(reversed(pieces))) if pieces else None
-
-
-def _ordinal_of(raw: bytes) -> int | None:
-    if not raw.strip():
-        return None
-    try:
-        record = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(record, dict):
-        return None
-    ordinal = record.get("ordinal")
-    if isinstance(ordinal, int) and not isinstance(ordinal, bool) and ordinal >= 0:
-        return ordinal
-    return None
-
-
-def _create_file(path: Path) -> tuple[int, set[Path]]:
-    """Worker thread: create the rollout (and missing date folders) for appending.
-
-    Returns the descriptor and the directories whose entries the first fsync must persist.
-    Refuses a file that exists with content: it appeared after `open` checked, so someone
-    wrote it without the writer lock and our ordinals could collide with its lines.
-    """
-    created: list[Path] = []
-    directory = path.parent
-    while not directory.exists():
-        created.append(directory)
-        directory = directory.parent
-    for folder in reversed(created):
-        with contextlib.suppress(FileExistsError):
-            folder.mkdir()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, NEW_FILE_MODE)
-    if os.fstat(fd).st_size != 0:
-        os.close(fd)
-        raise RolloutWriteError(f"rollout {path} appeared while its writer was open")
-    return fd, {path.parent, *(folder.parent for folder in created)}
-
-
-def _fsync_all(fd: int, directories: set[Path]) -> None:
-    os.fsync(fd)
-    for directory in sorted(directories, key=lambda d: len(d.parts), reverse=True):
-        fsync_dir(directory)

@@ -1,0 +1,211 @@
+"""Everything a turn writes to its rollout, in codex's order (STORAGE.md §3.5).
+
+The turn runner decides *when*; this module decides *what*: the opening lines (task start, the
+first turn's harness context, the turn context), each finished item as a display line (paginated
+`item_completed` or the legacy events) followed by its model-visible `response_item`, token
+records, and the closing lines of a completed, failed or interrupted turn. Every model-visible
+item is also appended to the thread's in-memory model history, in the same order as in the file,
+so what the next request sends is what a resumed thread will send.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from app_server.agent import rollout_lines as lines
+from app_server.agent.core_items import (
+    core_agent_message,
+    core_reasoning,
+    core_user_message,
+    user_message_text,
+)
+from app_server.agent.instructions import environment_context_text, message, permissions_text
+from app_server.agent.request_builder import strip_internal
+from app_server.agent.turn_setup import TurnSetup
+from app_server.ids import uuid7
+from app_server.settings import sandbox_to_disk
+from app_server.store.interface import RolloutLine
+from protocol.types import (
+    AgentMessageThreadItem,
+    ReasoningThreadItem,
+    TurnError,
+    UserMessageThreadItem,
+)
+
+log = logging.getLogger(__name__)
+
+FinishedItem = UserMessageThreadItem | AgentMessageThreadItem | ReasoningThreadItem
+
+
+class TurnRecorder:
+    """Writes one turn's lines through the thread's writer (none for ephemeral threads)."""
+
+    def __init__(self, setup: TurnSetup, thread_id: str, started_at: int) -> None:
+        self._setup = setup
+        self._thread_id = thread_id
+        self._turn_id = setup.turn_id
+        self._started_at = started_at
+
+    def _append(self, rollout: list[RolloutLine]) -> None:
+        if self._setup.writer is not None and rollout:
+            self._setup.writer.append(rollout)
+
+    def _remember(self, model_item: dict[str, Any]) -> None:
+        self._setup.model_history.append(strip_internal(model_item))
+
+    async def flush(self) -> None:
+        if self._setup.writer is not None:
+            await self._setup.writer.flush()
+
+    async def sync(self) -> None:
+        """fsync at the end of the turn; a failure is logged, the turn's outcome stands."""
+        if self._setup.writer is not None:
+            try:
+                await self._setup.writer.sync()
+            except OSError:
+                log.exception("syncing the rollout of %s failed", self._thread_id)
+
+    def opening(self) -> None:
+        """`task_started`, the first turn's context, `turn_context` (and settings)."""
+        setup, settings = self._setup, self._setup.settings
+        out: list[RolloutLine] = [
+            lines.task_started(
+                self._turn_id, setup.root_turn_id, self._started_at, setup.context_window
+            )
+        ]
+        if setup.first_turn:
+            developer = permissions_text(settings.sandbox, settings.approval_policy)
+            if settings.developer_instructions:
+                developer += "\n\n" + settings.developer_instructions
+            for item in (
+                message("developer", developer, f"msg_{uuid7()}"),
+                message("user", environment_context_text(settings.cwd), f"msg_{uuid7()}"),
+            ):
+                out.append(lines.response_item(item, self._turn_id))
+                self._remember(item)
+        policy = settings.approval_policy
+        approval = policy if isinstance(policy, str) else policy.model_dump(mode="json")
+        out.append(
+            lines.turn_context(
+                self._turn_id,
+                setup.root_turn_id,
+                cwd=settings.cwd,
+                approval_policy=approval,
+                approvals_reviewer=settings.approvals_reviewer,
+                sandbox_policy=sandbox_to_disk(settings.sandbox),
+                model=settings.model,
+                effort=settings.reasoning_effort,
+                summary=settings.reasoning_summary,
+            )
+        )
+        if setup.first_turn:
+            out.append(
+                lines.thread_settings_applied(
+                    self._thread_id,
+                    model=settings.model,
+                    model_provider=settings.model_provider,
+                    approval_policy=approval,
+                    approvals_reviewer=settings.approvals_reviewer,
+                    cwd=settings.cwd,
+                    effort=settings.reasoning_effort,
+                )
+            )
+        self._append(out)
+
+    def finished(
+        self, model_item: dict[str, Any], item: FinishedItem | None, started: int, completed: int
+    ) -> None:
+        """A finished item: its display line (paginated or legacy), then its history line."""
+        out: list[RolloutLine] = []
+        if item is not None:
+            if self._setup.history_mode == "paginated":
+                core = (
+                    core_user_message(item)
+                    if isinstance(item, UserMessageThreadItem)
+                    else core_agent_message(item)
+                    if isinstance(item, AgentMessageThreadItem)
+                    else core_reasoning(item)
+                )
+                out.append(
+                    lines.item_completed(self._thread_id, self._turn_id, core, started, completed)
+                )
+            elif isinstance(item, UserMessageThreadItem):
+                out.append(lines.legacy_user_message(user_message_text(item.content), []))
+            elif isinstance(item, AgentMessageThreadItem):
+                out.append(lines.legacy_agent_message(item.text, item.phase))
+            else:
+                out.extend(lines.legacy_agent_reasoning(text) for text in item.summary)
+        out.append(lines.response_item(model_item, self._turn_id))
+        self._append(out)
+        self._remember(model_item)
+
+    def usage(self, response_id: str | None, usage: dict[str, int]) -> None:
+        """The token records written after every model response."""
+        setup = self._setup
+        self._append(
+            [
+                lines.token_usage_record(
+                    self._thread_id,
+                    self._turn_id,
+                    setup.root_turn_id,
+                    response_id,
+                    usage,
+                    dict(setup.tokens.turn),
+                    dict(setup.tokens.thread),
+                ),
+                lines.token_count(setup.tokens.thread, usage, setup.context_window),
+            ]
+        )
+
+    def completed(
+        self, last_agent_message: str | None, completed_at: int, duration_ms: int
+    ) -> None:
+        self._append(
+            [
+                lines.task_complete(
+                    self._turn_id,
+                    self._setup.root_turn_id,
+                    last_agent_message=last_agent_message,
+                    started_at=self._started_at,
+                    completed_at=completed_at,
+                    duration_ms=duration_ms,
+                )
+            ]
+        )
+
+    def failed(self, error: TurnError, completed_at: int, duration_ms: int) -> None:
+        self._append(
+            [
+                lines.task_complete(
+                    self._turn_id,
+                    self._setup.root_turn_id,
+                    last_agent_message=None,
+                    started_at=self._started_at,
+                    completed_at=completed_at,
+                    duration_ms=duration_ms,
+                    error={
+                        "message": error.message,
+                        "codex_error_info": error.codex_error_info,
+                        "additional_details": error.additional_details,
+                    },
+                )
+            ]
+        )
+
+    def interrupted(self, completed_at: int, duration_ms: int) -> None:
+        """The `<turn_aborted>` notice (model-visible) and the `turn_aborted` event."""
+        notice = lines.turn_aborted_notice(self._turn_id, f"msg_{uuid7()}")
+        self._append(
+            [
+                notice,
+                lines.turn_aborted(
+                    self._turn_id,
+                    self._setup.root_turn_id,
+                    started_at=self._started_at,
+                    completed_at=completed_at,
+                    duration_ms=duration_ms,
+                ),
+            ]
+        )
+        self._remember(notice["payload"])

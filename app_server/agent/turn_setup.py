@@ -1,0 +1,74 @@
+"""What a turn starts from, and what it needs from its thread (the agent's side of the seam)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from app_server.agent.providers.base import ModelProvider
+from app_server.agent.token_usage import TokenTotals
+from app_server.agent.tools.registry import ToolRegistry
+from app_server.settings import ThreadSettings
+from app_server.store.interface import ThreadWriter
+from protocol.types import ThreadStatus, TurnError, UserInput
+from protocol.wire_model import WireModel
+
+DEFAULT_MAX_SAMPLING_STEPS = 200
+"""Sampling requests one turn may make before it is stopped (`max_sampling_steps` in config):
+a runaway tool loop costs money and time; 200 is far above any sensible task."""
+
+
+class TurnHost(Protocol):
+    """What a turn needs from the thread it runs in (the thread layer implements it)."""
+
+    @property
+    def thread_id(self) -> str: ...
+
+    def publish(self, method: str, params: WireModel) -> None:
+        """Notify the thread's subscribers."""
+        ...
+
+    def set_status(self, status: ThreadStatus) -> None:
+        """Change the thread's status (every connection is told)."""
+        ...
+
+
+@dataclass
+class TurnSetup:
+    """Everything one turn starts from."""
+
+    turn_id: str
+    root_turn_id: str
+    settings: ThreadSettings
+    history_mode: str
+    writer: ThreadWriter | None
+    model_history: list[dict[str, Any]]
+    """The thread's model-visible history; the turn appends to it in place."""
+    tokens: TokenTotals
+    tools: ToolRegistry
+    provider: Callable[[], ModelProvider]
+    """Returns the provider; raises `ProviderError` (e.g. missing credentials) to fail the turn."""
+    originator: str
+    instructions: str
+    """The system prompt (`instructions`): what the thread's session_meta recorded."""
+    first_turn: bool
+    context_window: int | None
+    output_schema: Any = None
+    max_steps: int = DEFAULT_MAX_SAMPLING_STEPS
+
+
+@dataclass(slots=True)
+class PendingInput:
+    """User input waiting to join the turn."""
+
+    inputs: list[UserInput]
+    client_id: str | None = None
+
+
+class TurnFailed(Exception):
+    """The turn ends `failed` with this error."""
+
+    def __init__(self, error: TurnError) -> None:
+        super().__init__(error.message)
+        self.error = error

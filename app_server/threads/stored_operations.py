@@ -1,0 +1,119 @@
+"""Operations on stored threads: name, archive, unarchive, delete (PROTOCOL.md §7.7 to §7.10).
+
+They work whether or not the thread is loaded, and keep 0.169's error texts. A loaded thread is
+unloaded before its file moves or disappears (archive, delete); the store then does the file work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from app_server.errors import Conflict, InvalidRequest, NotFound
+from app_server.session import ClientSession
+from app_server.store.interface import ForkReferenced, ThreadNotStored
+from app_server.store.records import ThreadRecord
+from app_server.threads.fanout import publish
+from app_server.threads.manager import ThreadManager, no_rollout
+from protocol.types import (
+    ThreadArchivedNotification,
+    ThreadDeletedNotification,
+    ThreadNameUpdatedNotification,
+    ThreadUnarchivedNotification,
+)
+
+
+class StoredThreadOperations:
+    """Names, archives, restores and deletes threads on behalf of the thread manager."""
+
+    def __init__(self, manager: ThreadManager) -> None:
+        self._manager = manager
+
+    async def set_name(self, thread_id: str, name: str) -> None:
+        """Name a stored or loaded thread (a new thread keeps it until its rollout exists)."""
+        if not name.strip():
+            raise InvalidRequest("thread name must not be empty")
+        thread = self._manager.loaded(thread_id)
+        if thread is None or thread.persisted:
+            try:
+                await self._manager.store.set_name(thread_id, name)
+            except ThreadNotStored:
+                raise no_rollout(thread_id) from None
+        if thread is not None:
+            thread.record = replace(thread.record, name=name)
+
+    def announce_renamed(self, session: ClientSession, thread_id: str, name: str) -> None:
+        """`thread/name/updated` to the thread's subscribers and the caller."""
+        thread = self._manager.loaded(thread_id)
+        listeners = dict(thread.subscribers) if thread is not None else {}
+        listeners[session.session_id] = session
+        publish(
+            listeners.values(),
+            "thread/name/updated",
+            ThreadNameUpdatedNotification(thread_id=thread_id, thread_name=name),
+        )
+
+    async def archive(self, thread_id: str) -> None:
+        thread = self._manager.loaded(thread_id)
+        if thread is not None and not thread.persisted:
+            raise no_rollout(thread_id)
+        record = await self._manager.store.get(thread_id)
+        if record is None or record.archived:
+            raise no_rollout(thread_id)
+        if thread is not None:
+            await self._manager.unload(thread)
+        try:
+            await self._manager.store.archive(thread_id)
+        except ThreadNotStored:
+            raise no_rollout(thread_id) from None
+
+    def announce_archived(self, thread_id: str) -> None:
+        self._manager.sessions.broadcast(
+            "thread/archived", ThreadArchivedNotification(thread_id=thread_id)
+        )
+
+    async def unarchive(self, thread_id: str) -> ThreadRecord:
+        try:
+            return await self._manager.store.unarchive(thread_id)
+        except ThreadNotStored:
+            raise NotFound(f"no archived rollout found for thread id {thread_id}") from None
+
+    def announce_unarchived(self, thread_id: str) -> None:
+        self._manager.sessions.broadcast(
+            "thread/unarchived", ThreadUnarchivedNotification(thread_id=thread_id)
+        )
+
+    async def delete(self, thread_id: str) -> list[str]:
+        """Delete a thread and its spawned descendants; returns their ids, deepest first."""
+        if await self._manager.store.get(thread_id) is None:
+            raise no_rollout(thread_id)
+        for loaded in self._manager.loaded_threads():
+            if loaded.id == thread_id or await self._descends_from(loaded.record, thread_id):
+                await self._manager.unload(loaded)
+        try:
+            return await self._manager.store.delete_tree(thread_id)
+        except ThreadNotStored:
+            raise no_rollout(thread_id) from None
+        except ForkReferenced as exc:
+            raise Conflict(
+                f"cannot delete thread {exc.thread_id}: forked history still references it"
+            ) from None
+
+    async def _descends_from(self, record: ThreadRecord, ancestor_id: str) -> bool:
+        parent = record.parent_thread_id
+        seen: set[str] = set()
+        while parent is not None and parent not in seen:
+            if parent == ancestor_id:
+                return True
+            seen.add(parent)
+            loaded = self._manager.loaded(parent)
+            parent_record = (
+                loaded.record if loaded is not None else await self._manager.store.get(parent)
+            )
+            parent = parent_record.parent_thread_id if parent_record is not None else None
+        return False
+
+    def announce_deleted(self, thread_ids: list[str]) -> None:
+        for deleted in thread_ids:
+            self._manager.sessions.broadcast(
+                "thread/deleted", ThreadDeletedNotification(thread_id=deleted)
+            )
