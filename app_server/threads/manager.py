@@ -173,6 +173,9 @@ class ThreadManager:
             if not loaded.persisted and session.session_id not in loaded.subscribers:
                 raise no_rollout(thread_id)  # other sessions see it only once it is on disk
             loaded.subscribe(session)
+            if loaded.writer is not None:  # what its turns wrote: preview, times, usage
+                await loaded.writer.flush()
+                loaded.record = await self.store.get(thread_id) or loaded.record
             return loaded, None
         record = await self.store.get(thread_id)
         if record is None or record.archived:

@@ -591,3 +591,15 @@ async def test_thread_written_by_turns_reads_back_as_the_live_server_reported(
         live.pop(load_state)
         stored.pop(load_state)
     assert stored == live
+
+
+async def test_resuming_a_loaded_thread_shows_what_its_turns_wrote(
+    servers: Servers, model_server: ModelServer
+) -> None:
+    model_server.enqueue(Reply.text("answer"))
+    client = await start_client(servers, model_server)
+    thread_id = await new_thread(client)
+    await run_turn(client, thread_id, "the first words")
+    resumed = await client.call("thread/resume", {"threadId": thread_id})
+    assert resumed["thread"]["preview"] == "the first words"
+    assert len(resumed["thread"]["turns"]) == 1
