@@ -15,6 +15,7 @@ from pathlib import Path
 from app_server.agent.providers.base import ModelProvider
 from app_server.agent.providers.factory import close_providers, create_provider
 from app_server.agent.providers.provider_config import resolve_provider
+from app_server.agent.tools.exec.sandbox import find_bwrap
 from app_server.api.initialize import InitializeHandler
 from app_server.api.models import ModelHandlers
 from app_server.api.thread_queries import ThreadQueryHandlers
@@ -58,6 +59,16 @@ class ListenAddress:
         raise ValueError(f"invalid --listen {text!r}: expected stdio:// or ws://IP:PORT")
 
 
+NO_SANDBOX_SUMMARY = (
+    "Could not find a working bubblewrap (bwrap): commands cannot be sandboxed on this machine."
+)
+NO_SANDBOX_DETAILS = (
+    "Install the `bubblewrap` package (or set `bwrap_path` in config.toml). Until then, every "
+    "command under a read-only or workspace-write sandbox policy asks for your approval and "
+    "runs unsandboxed once approved; under `approvalPolicy: never` such commands are refused."
+)
+
+
 class AppServer:
     """The whole server for one data dir."""
 
@@ -73,6 +84,7 @@ class AppServer:
             on_closed=self.threads.session_closed,
         )
         self._store_warnings: list[StoreWarning] = []
+        self._sandbox_warnings: list[ConfigWarningNotification] = []
 
     def _provider_for(self, settings: ThreadSettings) -> ModelProvider:
         """The model provider a thread's turn samples through (raises `ProviderError` with a
@@ -109,13 +121,17 @@ class AppServer:
 
     def _after_initialize(self, session: ClientSession) -> None:
         self.threads.session_opened(session)
-        warnings = [
-            ConfigWarningNotification(summary=p.summary, details=p.details, path=p.path)
-            for p in self.config.problems
-        ] + [
-            ConfigWarningNotification(summary=w.summary, details=w.details)
-            for w in self._store_warnings
-        ]
+        warnings = (
+            [
+                ConfigWarningNotification(summary=p.summary, details=p.details, path=p.path)
+                for p in self.config.problems
+            ]
+            + [
+                ConfigWarningNotification(summary=w.summary, details=w.details)
+                for w in self._store_warnings
+            ]
+            + self._sandbox_warnings
+        )
         for warning in warnings:
             session.notify(Notification("configWarning", warning))
 
@@ -123,6 +139,21 @@ class AppServer:
         """Open the store (recovering a damaged index); reconciliation continues in the
         background, so this returns before any large scan."""
         self._store_warnings = await self.store.start()
+        await self._find_sandbox()
+
+    async def _find_sandbox(self) -> None:
+        """Probe bubblewrap once; without it, say so (log and every client) instead of
+        pretending commands are sandboxed — they will need approval instead."""
+        configured = self.config.get("bwrap_path")
+        bwrap = await asyncio.to_thread(
+            find_bwrap, str(configured) if isinstance(configured, str) else None
+        )
+        self.threads.bwrap = bwrap
+        if bwrap is None:
+            log.warning("%s %s", NO_SANDBOX_SUMMARY, NO_SANDBOX_DETAILS)
+            self._sandbox_warnings = [
+                ConfigWarningNotification(summary=NO_SANDBOX_SUMMARY, details=NO_SANDBOX_DETAILS)
+            ]
 
     async def stop(self) -> None:
         """Close every writer (fsync) and the store."""

@@ -7,14 +7,42 @@ RPC `Connection` implements it.
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
 from typing import Protocol
 
 from app_server.notification import Notification
+from protocol.types import RequestId
 from protocol.wire_model import WireModel
 
 
 class ClientGone(Exception):
     """The client disconnected before answering a server request."""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingServerRequest:
+    """A server→client request on its way: its id on that connection, and the answer to come
+    (`future` fails with `ClientGone` if the connection closes; cancel it to stop waiting)."""
+
+    id: RequestId
+    future: asyncio.Future[object]
+
+
+@dataclass(frozen=True, slots=True)
+class ServerRequestOutcome:
+    """How a server→client request ended, whoever asked it."""
+
+    result: object = None
+    """The first answer's `result` (None when there was no successful answer)."""
+    answered: bool = False
+    """A client answered (with a result or with a JSON-RPC error)."""
+    failed: bool = False
+    """The first answer was a JSON-RPC error."""
+
+
+UNANSWERED = ServerRequestOutcome()
+"""Nobody answered: no recipient, every recipient disconnected, or the wait timed out."""
 
 
 class ClientSession(Protocol):
@@ -42,6 +70,10 @@ class ClientSession(Protocol):
 
     def notify(self, notification: Notification) -> None:
         """Queue a notification (dropped if the client opted out of its method); never blocks."""
+        ...
+
+    def send_request(self, method: str, params: WireModel) -> PendingServerRequest:
+        """Send a server→client request (raises `ClientGone` if the connection is closed)."""
         ...
 
     async def request(self, method: str, params: WireModel) -> object:

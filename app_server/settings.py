@@ -97,7 +97,14 @@ def resolve_cwd(value: str | None, server_cwd: Path) -> str:
     return os.path.normpath(server_cwd / Path(value).expanduser())
 
 
+LEGACY_APPROVAL_POLICIES = {"on-failure": "on-request"}
+"""Config spellings older codex versions accepted, and what they mean now (0.169 dropped
+`on-failure`: run sandboxed, ask when the model wants out — which `on-request` does)."""
+
+
 def approval_policy_from(value: object, fallback: AskForApproval) -> AskForApproval:
+    if isinstance(value, str):
+        value = LEGACY_APPROVAL_POLICIES.get(value, value)
     try:
         return _APPROVAL_POLICY.validate_python(value)
     except ValidationError:

@@ -23,6 +23,11 @@ def event(kind: str, **fields: Any) -> dict[str, Any]:
     return {"type": "event_msg", "payload": {"type": kind, **fields}}
 
 
+def event_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """An `event_msg` line around a ready payload (its `type` included)."""
+    return {"type": "event_msg", "payload": payload}
+
+
 def response_item(item: dict[str, Any], turn_id: str | None = None) -> dict[str, Any]:
     """A model-visible history item, tagged with its turn as codex does."""
     payload = dict(item)

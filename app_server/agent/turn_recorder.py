@@ -22,6 +22,7 @@ from app_server.agent.core_items import (
 )
 from app_server.agent.instructions import environment_context_text, message, permissions_text
 from app_server.agent.request_builder import strip_internal
+from app_server.agent.tools.registry import ToolCall, ToolItem, output_item
 from app_server.agent.turn_setup import TurnSetup
 from app_server.ids import uuid7
 from app_server.settings import sandbox_to_disk
@@ -136,6 +137,30 @@ class TurnRecorder:
                 out.append(lines.legacy_agent_message(item.text, item.phase))
             else:
                 out.extend(lines.legacy_agent_reasoning(text) for text in item.summary)
+        out.append(lines.response_item(model_item, self._turn_id))
+        self._append(out)
+        self._remember(model_item)
+
+    def tool_finished(
+        self, call: ToolCall, output: str | list[dict[str, Any]], item: ToolItem | None
+    ) -> None:
+        """A tool call's result: its item's display line (if it showed one), then the output
+        the model reads (`function_call_output` / `custom_tool_call_output`)."""
+        out: list[RolloutLine] = []
+        if item is not None:
+            if self._setup.history_mode == "paginated":
+                out.append(
+                    lines.item_completed(
+                        self._thread_id,
+                        self._turn_id,
+                        item.core,
+                        item.started_at_ms,
+                        item.completed_at_ms,
+                    )
+                )
+            elif item.legacy is not None:
+                out.append(lines.event_payload(item.legacy))
+        model_item = output_item(call, output)
         out.append(lines.response_item(model_item, self._turn_id))
         self._append(out)
         self._remember(model_item)

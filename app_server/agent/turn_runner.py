@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from app_server.agent.core_items import model_input_content
@@ -33,7 +35,8 @@ from app_server.agent.stream_mapper import (
     StreamMapper,
 )
 from app_server.agent.token_usage import from_response_usage
-from app_server.agent.tools.registry import ToolCall, ToolContext, output_item
+from app_server.agent.tools.patch import TurnDiffTracker
+from app_server.agent.tools.registry import ToolCall, ToolContext, aborted_output
 from app_server.agent.turn_recorder import TurnRecorder
 from app_server.agent.turn_setup import PendingInput, TurnFailed, TurnHost, TurnSetup
 from app_server.ids import uuid7
@@ -58,6 +61,11 @@ from protocol.types import (
 )
 
 log = logging.getLogger(__name__)
+
+
+class TurnAborted(Exception):
+    """The client answered an approval with `cancel`: the turn ends as interrupted."""
+
 
 SAFETY_BUFFERING_METHODS = ("turn/safetyBuffering/updated", "model/safetyBuffering/updated")
 """Both names are sent: 0.169's, and the one our issue tracker's clients follow."""
@@ -88,6 +96,11 @@ class TurnRunner:
         self._safety_seen: set[tuple[Any, ...]] = set()
         self._started_ms = now_ms()
         self._recorder = TurnRecorder(setup, self.thread_id, self._started_ms // 1000)
+        self._turn_diff = TurnDiffTracker(Path(setup.settings.cwd))
+        self._unanswered: list[ToolCall] = []
+        """Calls recorded in history whose output is not recorded yet."""
+        self._running_tool: ToolContext | None = None
+        self._tool_started = 0.0
         self.task: asyncio.Task[None] | None = None
         self.finished = False
         """Set once the turn ended (its task is done)."""
@@ -107,7 +120,7 @@ class TurnRunner:
             sampling.cancel()  # abandon the response right away
 
     def interrupt(self) -> None:
-        """Stop the turn now (`turn/interrupt`, or an approval answered with `cancel`)."""
+        """Stop the turn now (`turn/interrupt`); a running command is killed with it."""
         self._interrupted = True
         if self.task is not None:
             self.task.cancel()
@@ -137,6 +150,8 @@ class TurnRunner:
             await asyncio.shield(self._finish_interrupted())
             if not self._interrupted:
                 raise
+        except TurnAborted:  # an approval answered `cancel`
+            await self._finish_interrupted()
         except TurnFailed as failure:
             await self._finish_failed(failure.error)
         except Exception as exc:  # a bug or an I/O failure must still end the turn cleanly
@@ -161,14 +176,16 @@ class TurnRunner:
             raise TurnFailed(_turn_error(error)) from None
         for _ in range(setup.max_steps):
             step = await self._sample(provider)
+            # Every call the model made gets its output before anything else joins history
+            # (an unanswered call would make the next request invalid), steered input included.
+            for call in step.tool_calls:
+                await self._run_tool(call)
             if self._pending:
                 await self._consume_input()
                 continue
             if not step.tool_calls:
                 await self._finish_completed()
                 return
-            for call in step.tool_calls:
-                await self._run_tool(call)
         raise TurnFailed(
             TurnError(
                 message=f"turn stopped after {setup.max_steps} sampling steps (max_sampling_steps)",
@@ -326,7 +343,9 @@ class TurnRunner:
                 ),
             )
         if done.is_tool_call:
-            step.tool_calls.append(ToolCall.from_item(done.item))
+            call = ToolCall.from_item(done.item)
+            step.tool_calls.append(call)
+            self._unanswered.append(call)
 
     def _usage(self, completed: ResponseCompleted) -> None:
         setup = self.setup
@@ -363,11 +382,32 @@ class TurnRunner:
         context = ToolContext(
             thread_id=self.thread_id,
             turn_id=self.turn_id,
-            cwd=self.setup.settings.cwd,
-            publish=self.host.publish,
+            settings=self.setup.settings,
+            host=self.host,
+            workspace=self.setup.workspace,
+            turn_diff=self._turn_diff,
+            input_arrived=self._steer,
         )
+        self._running_tool = context
+        self._tool_started = time.monotonic()
         output = await self.setup.tools.run(call, context)
-        self._recorder.finished(output_item(call, output), None, 0, 0)
+        self._running_tool = None
+        self._unanswered.remove(call)
+        self._recorder.tool_finished(call, output.output, output.item)
+        if output.abort_turn:
+            raise TurnAborted
+
+    def _answer_open_calls(self) -> None:
+        """A turn that ends early still answers every call it recorded (`aborted`), so its
+        history stays a valid request for the next turn. Calls run in order, so a call still
+        running is the first one unanswered."""
+        running, self._running_tool = self._running_tool, None
+        for call in self._unanswered:
+            item = running.aborted_item if running is not None else None
+            elapsed = time.monotonic() - self._tool_started if running is not None else 0.0
+            self._recorder.tool_finished(call, aborted_output(elapsed), item)
+            running = None
+        self._unanswered.clear()
 
     # -- endings -------------------------------------------------------------------------------
     def _duration(self) -> tuple[int, int]:
@@ -391,6 +431,7 @@ class TurnRunner:
         self._turn_completed(turn)
 
     async def _finish_failed(self, error: TurnError) -> None:
+        self._answer_open_calls()
         completed_at, duration_ms = self._duration()
         self._recorder.failed(error, completed_at, duration_ms)
         await self._recorder.sync()
@@ -408,6 +449,7 @@ class TurnRunner:
         )
 
     async def _finish_interrupted(self) -> None:
+        self._answer_open_calls()
         completed_at, duration_ms = self._duration()
         self._recorder.interrupted(completed_at, duration_ms)
         await self._recorder.sync()

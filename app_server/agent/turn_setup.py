@@ -8,30 +8,23 @@ from typing import Any, Protocol
 
 from app_server.agent.providers.base import ModelProvider
 from app_server.agent.token_usage import TokenTotals
-from app_server.agent.tools.registry import ToolRegistry
+from app_server.agent.tools.registry import ToolHost, ToolRegistry
+from app_server.agent.tools.workspace import ThreadWorkspace
 from app_server.settings import ThreadSettings
 from app_server.store.interface import ThreadWriter
-from protocol.types import ThreadStatus, TurnError, UserInput
-from protocol.wire_model import WireModel
+from protocol.types import TurnError, UserInput
 
 DEFAULT_MAX_SAMPLING_STEPS = 200
 """Sampling requests one turn may make before it is stopped (`max_sampling_steps` in config):
 a runaway tool loop costs money and time; 200 is far above any sensible task."""
 
 
-class TurnHost(Protocol):
-    """What a turn needs from the thread it runs in (the thread layer implements it)."""
+class TurnHost(ToolHost, Protocol):
+    """What a turn needs from the thread it runs in (the thread layer implements it): its
+    tools' needs (notifications, status, approvals) and its id."""
 
     @property
     def thread_id(self) -> str: ...
-
-    def publish(self, method: str, params: WireModel) -> None:
-        """Notify the thread's subscribers."""
-        ...
-
-    def set_status(self, status: ThreadStatus) -> None:
-        """Change the thread's status (every connection is told)."""
-        ...
 
 
 @dataclass
@@ -47,6 +40,8 @@ class TurnSetup:
     """The thread's model-visible history; the turn appends to it in place."""
     tokens: TokenTotals
     tools: ToolRegistry
+    workspace: ThreadWorkspace
+    """The thread's tool state (session approvals, background processes, sandbox)."""
     provider: Callable[[], ModelProvider]
     """Returns the provider; raises `ProviderError` (e.g. missing credentials) to fail the turn."""
     originator: str

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import orjson
 
 from app_server.notification import Notification, render_model
-from app_server.session import ClientGone
+from app_server.session import ClientGone, PendingServerRequest
 from protocol.types import InitializeParams, RequestId
 from protocol.wire_model import WireModel
 
@@ -98,13 +98,14 @@ class Connection:
             return
         self.send_bytes(notification.render(experimental=self._experimental_api))
 
-    async def request(self, method: str, params: WireModel) -> object:
+    def send_request(self, method: str, params: WireModel) -> PendingServerRequest:
         if not self._open:
             raise ClientGone(f"connection {self.label} is closed")
         request_id = self._next_request_id
         self._next_request_id += 1
         future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
+        future.add_done_callback(lambda _: self._pending.pop(request_id, None))
         self.send_bytes(
             b"".join(
                 (
@@ -118,10 +119,10 @@ class Connection:
                 )
             )
         )
-        try:
-            return await future
-        finally:
-            self._pending.pop(request_id, None)
+        return PendingServerRequest(request_id, future)
+
+    async def request(self, method: str, params: WireModel) -> object:
+        return await self.send_request(method, params).future
 
     # -- handshake ------------------------------------------------------------------------------
     def accept_initialize(self, params: InitializeParams) -> None:

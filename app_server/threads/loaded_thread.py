@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from app_server.agent.token_usage import TokenTotals
+from app_server.agent.tools.workspace import ThreadWorkspace
 from app_server.agent.turn_runner import TurnRunner
 from app_server.session import ClientSession
 from app_server.settings import ThreadSettings
@@ -59,6 +60,8 @@ class LoadedThread:
         self.model_history: ModelHistory | None = None
         """What the model has seen, loaded at the first turn and extended by every turn."""
         self.tokens = TokenTotals()
+        self.workspace: ThreadWorkspace | None = None
+        """Tool state (session approvals, background processes), made at the first turn."""
 
     @property
     def id(self) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from app_server.agent import rollout_lines
 from app_server.agent.instructions import default_base_instructions
+from app_server.agent.tools.workspace import ThreadWorkspace
 from app_server.config import ServerConfig
 from app_server.errors import Conflict, InvalidRequest, NotFound
 from app_server.ids import parse_thread_id, uuid7
@@ -37,6 +38,7 @@ from app_server.store.interface import (
 )
 from app_server.threads.fanout import Sessions, publish
 from app_server.threads.loaded_thread import LoadedThread
+from app_server.threads.server_requests import APPROVAL_TIMEOUT_SECONDS
 from app_server.threads.session_meta import ForkOrigin, new_thread_record, session_meta_line
 from protocol.types import (
     NotLoadedThreadStatus,
@@ -80,6 +82,17 @@ class ThreadManager:
         self._idle_unload_seconds = float(
             config.get("idle_thread_unload_seconds", IDLE_UNLOAD_SECONDS)
         )
+        self.approval_timeout_seconds = float(
+            config.get("approval_timeout_seconds", APPROVAL_TIMEOUT_SECONDS)
+        )
+        self.bwrap: str | None = None
+        """The sandbox executable for commands (found at startup; None: unavailable)."""
+
+    def workspace(self, thread: LoadedThread) -> ThreadWorkspace:
+        """The thread's tool state, made on first use."""
+        if thread.workspace is None:
+            thread.workspace = ThreadWorkspace(self.bwrap)
+        return thread.workspace
 
     # -- connections -----------------------------------------------------------------------------
     def session_opened(self, session: ClientSession) -> None:
@@ -340,6 +353,8 @@ class ThreadManager:
             thread.active_turn.interrupt()
             if turn_task is not None:
                 await asyncio.wait({turn_task})
+        if thread.workspace is not None:
+            thread.workspace.close()
         if thread.writer is not None:
             try:
                 await thread.writer.close()
@@ -370,6 +385,8 @@ class ThreadManager:
                 task = thread.active_turn.task
                 thread.active_turn.interrupt()
                 await asyncio.wait({task})
+            if thread.workspace is not None:
+                thread.workspace.close()
             if thread.writer is not None:
                 try:
                     await thread.writer.close()

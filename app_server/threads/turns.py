@@ -14,20 +14,22 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from app_server.agent import rollout_lines
 from app_server.agent.instructions import default_base_instructions
 from app_server.agent.providers.base import ModelProvider
 from app_server.agent.request_builder import effective_context_window
-from app_server.agent.tools.registry import ToolRegistry
-from app_server.agent.tools.update_plan import UpdatePlanTool
+from app_server.agent.tools.catalog import turn_tools
+from app_server.agent.tools.registry import ToolItem
 from app_server.agent.turn_runner import TurnRunner
 from app_server.agent.turn_setup import DEFAULT_MAX_SAMPLING_STEPS, PendingInput, TurnSetup
 from app_server.errors import Conflict
 from app_server.ids import uuid7
-from app_server.session import ClientSession
+from app_server.session import ClientSession, ServerRequestOutcome
 from app_server.settings import ThreadSettings, resolve_cwd
 from app_server.store.interface import ModelHistory
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager
+from app_server.threads.server_requests import ask_subscribers
 from protocol.types import (
     CollaborationMode,
     Settings,
@@ -64,6 +66,29 @@ class _ThreadTurnHost:
 
     def set_status(self, status: ThreadStatus) -> None:
         self._manager.set_status(self._thread, status)
+
+    def record_item(self, turn_id: str, item: ToolItem) -> None:
+        writer = self._thread.writer
+        if writer is None:
+            return
+        if self._thread.record.history_mode == "paginated":
+            line = rollout_lines.item_completed(
+                self._thread.id, turn_id, item.core, item.started_at_ms, item.completed_at_ms
+            )
+        elif item.legacy is not None:
+            line = rollout_lines.event_payload(item.legacy)
+        else:
+            return
+        writer.append([line])
+
+    async def ask(self, method: str, params: WireModel) -> ServerRequestOutcome:
+        return await ask_subscribers(
+            self._thread.id,
+            list(self._thread.subscribers.values()),
+            method,
+            params,
+            timeout_seconds=self._manager.approval_timeout_seconds,
+        )
 
 
 def wire_settings(settings: ThreadSettings) -> WireThreadSettings:
@@ -151,7 +176,8 @@ class ThreadTurns:
             writer=writer,
             model_history=history.items,
             tokens=thread.tokens,
-            tools=ToolRegistry([UpdatePlanTool()]),
+            tools=turn_tools(thread.settings.config or {}),
+            workspace=self._manager.workspace(thread),
             provider=lambda: self._provider_for(thread.settings),
             originator=session.client_name,
             instructions=history.base_instructions

@@ -52,6 +52,7 @@ class UpdatePlanTool:
 
     name = "update_plan"
     namespace = None
+    offered = True
 
     def spec(self) -> dict[str, Any]:
         return SPEC

@@ -1,0 +1,16 @@
+"""Running shell commands for the model: processes, the sandbox, sessions and the output text.
+
+- `process`: one-shot processes (own process group, streamed merged output, timeouts and
+  cancellation that kill the whole group), the login-shell argv and codex's display string.
+- `sandbox`: the bubblewrap command line for `read-only` / `workspace-write` /
+  `danger-full-access`.
+- `sessions`: unified-exec sessions — commands that outlive their yield keep running and are
+  polled with `write_stdin`.
+- `output`: the text the model gets back (codex 0.169 format, truncation) and `parsed_cmd`.
+
+No protocol or approval logic lives here.
+"""
+
+from app_server.agent.tools.exec.sessions import ExecChunk, ExecExit, ExecSessions
+
+__all__ = ["ExecChunk", "ExecExit", "ExecSessions"]
