@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from app_server.agent.core_items import model_input_content
@@ -35,10 +33,10 @@ from app_server.agent.stream_mapper import (
     StreamMapper,
 )
 from app_server.agent.token_usage import from_response_usage
-from app_server.agent.tools.patch import TurnDiffTracker
-from app_server.agent.tools.registry import ToolCall, ToolContext, aborted_output
+from app_server.agent.tools.registry import ToolCall
 from app_server.agent.turn_recorder import TurnRecorder
 from app_server.agent.turn_setup import PendingInput, TurnFailed, TurnHost, TurnSetup
+from app_server.agent.turn_tool_calls import TurnToolCalls
 from app_server.ids import uuid7
 from app_server.notification import now_ms
 from protocol.types import (
@@ -96,11 +94,7 @@ class TurnRunner:
         self._safety_seen: set[tuple[Any, ...]] = set()
         self._started_ms = now_ms()
         self._recorder = TurnRecorder(setup, self.thread_id, self._started_ms // 1000)
-        self._turn_diff = TurnDiffTracker(Path(setup.settings.cwd))
-        self._unanswered: list[ToolCall] = []
-        """Calls recorded in history whose output is not recorded yet."""
-        self._running_tool: ToolContext | None = None
-        self._tool_started = 0.0
+        self._tool_calls = TurnToolCalls(host, setup, self._recorder, self.turn_id, self._steer)
         self.task: asyncio.Task[None] | None = None
         self.finished = False
         """Set once the turn ended (its task is done)."""
@@ -345,7 +339,7 @@ class TurnRunner:
         if done.is_tool_call:
             call = ToolCall.from_item(done.item)
             step.tool_calls.append(call)
-            self._unanswered.append(call)
+            self._tool_calls.recorded(call)
 
     def _usage(self, completed: ResponseCompleted) -> None:
         setup = self.setup
@@ -379,35 +373,8 @@ class TurnRunner:
             self.host.publish(method, params)
 
     async def _run_tool(self, call: ToolCall) -> None:
-        context = ToolContext(
-            thread_id=self.thread_id,
-            turn_id=self.turn_id,
-            settings=self.setup.settings,
-            host=self.host,
-            workspace=self.setup.workspace,
-            turn_diff=self._turn_diff,
-            input_arrived=self._steer,
-        )
-        self._running_tool = context
-        self._tool_started = time.monotonic()
-        output = await self.setup.tools.run(call, context)
-        self._running_tool = None
-        self._unanswered.remove(call)
-        self._recorder.tool_finished(call, output.output, output.item)
-        if output.abort_turn:
+        if await self._tool_calls.run(call):
             raise TurnAborted
-
-    def _answer_open_calls(self) -> None:
-        """A turn that ends early still answers every call it recorded (`aborted`), so its
-        history stays a valid request for the next turn. Calls run in order, so a call still
-        running is the first one unanswered."""
-        running, self._running_tool = self._running_tool, None
-        for call in self._unanswered:
-            item = running.aborted_item if running is not None else None
-            elapsed = time.monotonic() - self._tool_started if running is not None else 0.0
-            self._recorder.tool_finished(call, aborted_output(elapsed), item)
-            running = None
-        self._unanswered.clear()
 
     # -- endings -------------------------------------------------------------------------------
     def _duration(self) -> tuple[int, int]:
@@ -431,7 +398,7 @@ class TurnRunner:
         self._turn_completed(turn)
 
     async def _finish_failed(self, error: TurnError) -> None:
-        self._answer_open_calls()
+        self._tool_calls.answer_open_calls()
         completed_at, duration_ms = self._duration()
         self._recorder.failed(error, completed_at, duration_ms)
         await self._recorder.sync()
@@ -449,7 +416,7 @@ class TurnRunner:
         )
 
     async def _finish_interrupted(self) -> None:
-        self._answer_open_calls()
+        self._tool_calls.answer_open_calls()
         completed_at, duration_ms = self._duration()
         self._recorder.interrupted(completed_at, duration_ms)
         await self._recorder.sync()

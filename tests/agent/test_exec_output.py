@@ -18,10 +18,9 @@ from app_server.agent.tools.exec.output import (
     format_exec_output,
     format_exec_response,
     formatted_truncate_text,
-    parse_command_actions,
-    to_command_actions,
     truncate_middle,
 )
+from app_server.agent.tools.exec.parse_command import parse_command_actions, to_command_actions
 from app_server.agent.tools.exec.process import shell_argv
 from app_server.agent.tools.exec.sessions import ExecChunk, ExecSessions
 

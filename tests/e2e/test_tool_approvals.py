@@ -350,3 +350,17 @@ async def test_an_approved_prefix_does_not_cover_chained_commands(
     await wait_turn(client, turn_id)
     assert second["params"]["itemId"] == "call_2"
     assert not (tmp_path / "sneaky.txt").exists()
+
+
+async def test_network_policy_amendment_counts_as_approval(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    model_server.enqueue(touch("x.txt", "call_1"), Reply.text("ok"))
+    client = await tool_client(servers, model_server)
+    thread_id = await untrusted_thread(client, tmp_path)
+    turn_id = await start_turn(client, thread_id)
+    amendment = {"network_policy_amendment": {"host": "example.com", "action": "allow"}}
+    await answer_next(client, {"decision": {"applyNetworkPolicyAmendment": amendment}})
+    await wait_turn(client, turn_id)
+    assert (tmp_path / "x.txt").exists()
+    assert completed_items(client, "commandExecution")[0]["status"] == "completed"

@@ -27,8 +27,8 @@ from typing import Any, Literal
 
 from app_server.agent import approvals
 from app_server.agent.tools import tool_items
-from app_server.agent.tools.exec.output import (
-    decode_output,
+from app_server.agent.tools.exec.output import decode_output
+from app_server.agent.tools.exec.parse_command import (
     parse_command_actions,
     to_command_actions,
     unknown_action,

@@ -5,8 +5,10 @@
 - `sandbox`: the bubblewrap command line for `read-only` / `workspace-write` /
   `danger-full-access`.
 - `sessions`: unified-exec sessions — commands that outlive their yield keep running and are
-  polled with `write_stdin`.
-- `output`: the text the model gets back (codex 0.169 format, truncation) and `parsed_cmd`.
+  polled with `write_stdin`; `session_process` is the process under one (spawn, output, exit).
+- `output`: the text the model gets back (codex 0.169 format, truncation).
+- `parse_command`: codex's `parsed_cmd` / `commandActions` for a script, built on
+  `shell_words` (splitting), `command_summary` (classifying) and `command_operands`.
 
 No protocol or approval logic lives here.
 """

@@ -25,33 +25,41 @@ is pruned to stay under
 cancelled inside `start` kills the command (the model never learnt its id); cancelled inside
 `write_stdin` it leaves the session running. Killing is by process group: SIGTERM, then SIGKILL
 after `KILL_GRACE_S`.
+
+This module owns the ids, yields, bookkeeping and the errors the model is told; the process
+under a session — spawning it, reading its output, watching its exit, killing its group — is
+`session_process`'s (its constants, such as `SESSION_OUTPUT_MAX_BYTES`, are re-exported here).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import errno
-import fcntl
-import logging
 import os
-import pty
 import signal
-import struct
 import subprocess
-import termios
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from app_server.agent.tools.exec.process import (
-    AGGREGATED_OUTPUT_MAX_BYTES,
-    KILL_GRACE_S,
-    READ_CHUNK_BYTES,
-    HeadTailBuffer,
-    exit_code_of,
-    signal_group,
-    terminate_group,
+from app_server.agent.tools.exec.process import signal_group
+from app_server.agent.tools.exec.session_process import (
+    EXIT_DRAIN_TIMEOUT_S as EXIT_DRAIN_TIMEOUT_S,
+)
+from app_server.agent.tools.exec.session_process import (
+    POST_EXIT_CLOSE_WAIT_S as POST_EXIT_CLOSE_WAIT_S,
+)
+from app_server.agent.tools.exec.session_process import PTY_COLS as PTY_COLS
+from app_server.agent.tools.exec.session_process import PTY_ROWS as PTY_ROWS
+from app_server.agent.tools.exec.session_process import (
+    SESSION_OUTPUT_MAX_BYTES as SESSION_OUTPUT_MAX_BYTES,
+)
+from app_server.agent.tools.exec.session_process import (
+    SessionProcess,
+    collect,
+    kill,
+    open_process,
+    watch_session,
+    write_all,
 )
 
 DEFAULT_EXEC_YIELD_TIME_MS = 10_000
@@ -66,23 +74,12 @@ MAX_EMPTY_YIELD_TIME_MS = 300_000
 """...and at most this long (codex's `background_terminal_max_timeout` default)."""
 WRITE_SETTLE_S = 0.1
 """Pause after writing to a session before collecting, so the reaction is in the same chunk."""
-POST_EXIT_CLOSE_WAIT_S = 0.05
-"""After the process exits, how long a collection still waits for the output to close."""
-EXIT_DRAIN_TIMEOUT_S = 0.1
-"""How long trailing output is awaited after exit before `on_exit` is called."""
 
 MAX_SESSIONS = 64
 """Most sessions kept at once (codex's `MAX_UNIFIED_EXEC_PROCESSES`); beyond it one is pruned."""
 PROTECTED_RECENT_SESSIONS = 8
 """The most recently used sessions are never pruned (fewer if `max_sessions` is smaller)."""
-SESSION_OUTPUT_MAX_BYTES = AGGREGATED_OUTPUT_MAX_BYTES
-"""Cap of a session's unread output and of its transcript (1 MiB each, head and tail kept)."""
 FIRST_PROCESS_ID = 1000
-
-log = logging.getLogger(__name__)
-
-PTY_ROWS = 24
-PTY_COLS = 80
 
 UNIFIED_EXEC_ENV: dict[str, str] = {
     "NO_COLOR": "1",
@@ -184,70 +181,13 @@ def approx_token_count(text: str) -> int:
     return (len(text.encode("utf-8", errors="surrogatepass")) + 3) // 4
 
 
-@dataclass(eq=False)
-class _Session:
-    process_id: int
-    argv: list[str]
-    tty: bool
-    proc: asyncio.subprocess.Process
-    started: float
-    on_output: Callable[[bytes], None] | None
-    on_exit: Callable[[ExecExit], None] | None
-    master_fd: int | None = None
-    last_used: float = field(default_factory=time.monotonic)
-    pending: HeadTailBuffer = field(
-        default_factory=lambda: HeadTailBuffer(SESSION_OUTPUT_MAX_BYTES)
-    )
-    transcript: HeadTailBuffer = field(
-        default_factory=lambda: HeadTailBuffer(SESSION_OUTPUT_MAX_BYTES)
-    )
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
-    output_closed: bool = False
-    exited: bool = False
-    exit_code: int | None = None
-    pump_task: asyncio.Task[None] | None = None
-    watch_task: asyncio.Task[None] | None = None
-
-    @property
-    def pgid(self) -> int:
-        return self.proc.pid
-
-    def received(self, chunk: bytes) -> None:
-        self.pending.push(chunk)
-        self.transcript.push(chunk)
-        self.changed.set()
-        if self.on_output is not None:
-            try:
-                self.on_output(chunk)
-            except Exception:
-                # A broken listener must not stop the output from being read (the command
-                # would block on a full pipe); it just stops being called.
-                log.exception("on_output failed for exec process %s", self.process_id)
-                self.on_output = None
-
-    def close_output(self) -> None:
-        if self.master_fd is not None:
-            with contextlib.suppress(ValueError, RuntimeError):
-                asyncio.get_running_loop().remove_reader(self.master_fd)
-        self.output_closed = True
-        self.changed.set()
-
-    def release_fds(self) -> None:
-        if self.master_fd is not None:
-            if not self.output_closed:
-                self.close_output()
-            with contextlib.suppress(OSError):
-                os.close(self.master_fd)
-            self.master_fd = None
-
-
 class ExecSessions:
     """The unified-exec sessions of one thread."""
 
     def __init__(
         self, *, max_sessions: int = MAX_SESSIONS, first_process_id: int = FIRST_PROCESS_ID
     ) -> None:
-        self._sessions: dict[int, _Session] = {}
+        self._sessions: dict[int, SessionProcess] = {}
         self._max_sessions = max_sessions
         self._next_id = first_process_id
 
@@ -291,10 +231,10 @@ class ExecSessions:
         self._store(session)
         started = time.monotonic()
         try:
-            collected = await _collect(session, started + deadline_s)
+            collected = await collect(session, started + deadline_s)
         except BaseException:
             self._sessions.pop(process_id, None)
-            await _kill(session)
+            await kill(session)
             raise
         return self._chunk(session, collected, time.monotonic() - started)
 
@@ -311,11 +251,14 @@ class ExecSessions:
         if chars:
             if not session.tty or session.master_fd is None:
                 raise StdinClosed()
-            await _write_all(session.master_fd, chars.encode("utf-8"))
+            try:
+                await write_all(session.master_fd, chars.encode("utf-8"))
+            except OSError as error:
+                raise WriteToStdinFailed() from error
             await asyncio.sleep(WRITE_SETTLE_S)
         deadline_s = clamp_write_stdin_yield_time(yield_time_ms, chars) / 1000
         started = time.monotonic()
-        collected = await _collect(session, started + deadline_s)
+        collected = await collect(session, started + deadline_s)
         return self._chunk(session, collected, time.monotonic() - started)
 
     async def terminate(self, session_id: int) -> None:
@@ -323,13 +266,13 @@ class ExecSessions:
         session = self._sessions.pop(session_id, None)
         if session is None:
             raise UnknownSession(session_id)
-        await _kill(session)
+        await kill(session)
 
     async def close_all(self) -> None:
         """Kill every session's process group (SIGTERM, then SIGKILL) and forget them all."""
         sessions = list(self._sessions.values())
         self._sessions.clear()
-        await asyncio.gather(*(_kill(session) for session in sessions))
+        await asyncio.gather(*(kill(session) for session in sessions))
 
     def kill_all(self) -> None:
         """`close_all` for synchronous callers: SIGKILL every session's process group now and
@@ -343,7 +286,7 @@ class ExecSessions:
             if session.pump_task is not None and not session.pump_task.done():
                 session.pump_task.cancel()
 
-    def _chunk(self, session: _Session, collected: bytes, wall_time_s: float) -> ExecChunk:
+    def _chunk(self, session: SessionProcess, collected: bytes, wall_time_s: float) -> ExecChunk:
         exited = session.exited
         if exited and self._sessions.get(session.process_id) is session:
             # Seen exited: forget it, and (like codex dropping the process handle) kill what
@@ -362,12 +305,12 @@ class ExecSessions:
             pid=session.proc.pid,
         )
 
-    def _store(self, session: _Session) -> None:
+    def _store(self, session: SessionProcess) -> None:
         if len(self._sessions) >= self._max_sessions:
             victim = self._prune_candidate()
             if victim is not None:
                 pruned = self._sessions.pop(victim)
-                task = asyncio.get_running_loop().create_task(_kill(pruned))
+                task = asyncio.get_running_loop().create_task(kill(pruned))
                 _BACKGROUND.add(task)
                 task.add_done_callback(_BACKGROUND.discard)
         self._sessions[session.process_id] = session
@@ -391,183 +334,42 @@ class ExecSessions:
         tty: bool,
         on_output: Callable[[bytes], None] | None,
         on_exit: Callable[[ExecExit], None] | None,
-    ) -> _Session:
-        env_dict = dict(env) if env is not None else None
-        master_fd: int | None = None
+    ) -> SessionProcess:
         spawned_at = time.monotonic()
         try:
-            if tty:
-                master_fd, slave_fd = pty.openpty()
-                try:
-                    fcntl.ioctl(
-                        slave_fd, termios.TIOCSWINSZ, struct.pack("HHHH", PTY_ROWS, PTY_COLS, 0, 0)
-                    )
-                    proc = await asyncio.create_subprocess_exec(
-                        *argv,
-                        cwd=cwd,
-                        env=env_dict,
-                        stdin=slave_fd,
-                        stdout=slave_fd,
-                        stderr=slave_fd,
-                        start_new_session=True,
-                        preexec_fn=_take_controlling_tty,
-                    )
-                finally:
-                    os.close(slave_fd)
-                os.set_blocking(master_fd, False)
-            else:
-                proc = await asyncio.create_subprocess_exec(
-                    *argv,
-                    cwd=cwd,
-                    env=env_dict,
-                    stdin=asyncio.subprocess.DEVNULL,
-                    stdout=asyncio.subprocess.PIPE,
-                    stderr=asyncio.subprocess.STDOUT,
-                    start_new_session=True,
-                )
+            proc, master_fd = await open_process(argv, cwd, env, tty)
         except (OSError, subprocess.SubprocessError) as error:
-            if master_fd is not None:
-                os.close(master_fd)
             raise SpawnFailed(str(error)) from error
-        session = _Session(
+        session = SessionProcess(
             process_id=process_id,
             argv=argv,
             tty=tty,
             proc=proc,
             started=spawned_at,
             on_output=on_output,
-            on_exit=on_exit,
+            on_exit=None if on_exit is None else _exit_reporter(on_exit),
             master_fd=master_fd,
         )
-        loop = asyncio.get_running_loop()
-        if master_fd is not None:
-            loop.add_reader(master_fd, _read_pty, session)
-        else:
-            session.pump_task = loop.create_task(_pump_pipe(session))
-        session.watch_task = loop.create_task(_watch_exit(session))
+        watch_session(session)
         return session
+
+
+def _exit_reporter(on_exit: Callable[[ExecExit], None]) -> Callable[[SessionProcess], None]:
+    """The session's exit hook: `on_exit` with the command's `ExecExit`."""
+
+    def report(session: SessionProcess) -> None:
+        on_exit(
+            ExecExit(
+                process_id=session.process_id,
+                exit_code=session.exit_code,
+                aggregated_output=session.transcript.to_bytes(),
+                duration_s=time.monotonic() - session.started,
+                pid=session.proc.pid,
+            )
+        )
+
+    return report
 
 
 _BACKGROUND: set[asyncio.Task[None]] = set()
 """Kills of pruned sessions in flight (kept referenced until done)."""
-
-
-def _take_controlling_tty() -> None:
-    """In the child, after `setsid()`: make the pty (fd 0) the controlling terminal."""
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-
-def _read_pty(session: _Session) -> None:
-    assert session.master_fd is not None
-    try:
-        chunk = os.read(session.master_fd, READ_CHUNK_BYTES)
-    except BlockingIOError:
-        return
-    except OSError as error:
-        # EIO: every slave end is closed. Anything else: the pty is unusable; stop reading.
-        if error.errno != errno.EIO:
-            log.warning("reading the pty of exec process %s failed: %s", session.process_id, error)
-        chunk = b""
-    if chunk:
-        session.received(chunk)
-    else:
-        session.close_output()
-
-
-async def _pump_pipe(session: _Session) -> None:
-    stdout = session.proc.stdout
-    assert stdout is not None
-    try:
-        while chunk := await stdout.read(READ_CHUNK_BYTES):
-            session.received(chunk)
-    finally:
-        session.close_output()
-
-
-async def _watch_exit(session: _Session) -> None:
-    returncode = await session.proc.wait()
-    session.exit_code = exit_code_of(returncode)
-    session.exited = True
-    session.changed.set()
-    # Let trailing output arrive (a background grandchild may keep the output open: then
-    # whatever it prints later still streams to `on_output`).
-    deadline = time.monotonic() + EXIT_DRAIN_TIMEOUT_S
-    while not session.output_closed and (remaining := deadline - time.monotonic()) > 0:
-        session.changed.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(session.changed.wait(), remaining)
-    if session.on_exit is not None:
-        ended = ExecExit(
-            process_id=session.process_id,
-            exit_code=session.exit_code,
-            aggregated_output=session.transcript.to_bytes(),
-            duration_s=time.monotonic() - session.started,
-            pid=session.proc.pid,
-        )
-        try:
-            session.on_exit(ended)
-        except Exception:
-            log.exception("on_exit failed for exec process %s", session.process_id)
-
-
-async def _collect(session: _Session, deadline: float) -> bytes:
-    """Output until the deadline, or until the process has exited and its output closed (at
-    most `POST_EXIT_CLOSE_WAIT_S` after the exit), like codex's `collect_output_until_deadline`."""
-    collected = bytearray()
-    post_exit_deadline: float | None = None
-    while True:
-        data = session.pending.drain()
-        now = time.monotonic()
-        if data:
-            collected += data
-            if now >= deadline:
-                break
-            continue
-        if session.exited and session.output_closed:
-            break
-        remaining = deadline - now
-        if remaining <= 0:
-            break
-        if session.exited:
-            if post_exit_deadline is None:
-                post_exit_deadline = now + min(remaining, POST_EXIT_CLOSE_WAIT_S)
-            remaining = post_exit_deadline - now
-            if remaining <= 0:
-                break
-        session.changed.clear()
-        try:
-            await asyncio.wait_for(session.changed.wait(), remaining)
-        except TimeoutError:
-            collected += session.pending.drain()
-            break
-    return bytes(collected)
-
-
-async def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        try:
-            written = os.write(fd, view)
-        except BlockingIOError:
-            await asyncio.sleep(0.01)
-            continue
-        except OSError as error:
-            raise WriteToStdinFailed() from error
-        view = view[written:]
-
-
-async def _kill(session: _Session) -> None:
-    """Kill the session's process group and reap its leader; release its output.
-
-    The exit watcher is left to finish, so `on_exit` still reports the (killed) command.
-    """
-    try:
-        if session.proc.returncode is None:
-            await terminate_group(session.pgid, session.proc.wait, KILL_GRACE_S)
-        else:
-            # The leader is gone; anything it left in the group dies now.
-            signal_group(session.pgid, signal.SIGKILL)
-    finally:
-        session.release_fds()
-        if session.pump_task is not None and not session.pump_task.done():
-            session.pump_task.cancel()
