@@ -62,7 +62,7 @@ class RequestContext:
 
 
 def build_request(
-    context: RequestContext, history: Sequence[Mapping[str, Any]], tools: list[dict[str, Any]]
+    context: RequestContext, history: Sequence[dict[str, Any]], tools: list[dict[str, Any]]
 ) -> SamplingRequest:
     reasoning: dict[str, Any] | None = None
     include: list[str] = []
@@ -99,7 +99,7 @@ def build_request(
     }
     return SamplingRequest(
         model=context.model,
-        input=[strip_internal(item) for item in history],
+        input=list(history),  # items are stored as the model sees them (`strip_internal`)
         instructions=context.instructions,
         tools=tools,
         reasoning=reasoning,

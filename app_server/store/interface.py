@@ -70,8 +70,8 @@ class StoreWarning:
 
 @dataclass
 class ModelHistory:
-    """A thread's model-visible items in order, and the token totals recorded with them (None
-    if never recorded)."""
+    """A thread's model-visible items in order — exactly as the model is sent them, rollout-only
+    annotations dropped — and the token totals recorded with them (None if never recorded)."""
 
     items: list[dict[str, Any]] = field(default_factory=list)
     token_totals: dict[str, int] | None = None

@@ -17,6 +17,15 @@ from app_server.store.local.thread_metadata import parse_history_base
 
 MAX_LINEAGE_DEPTH = 64
 
+ROLLOUT_ONLY_FIELDS = frozenset({"internal_chat_message_metadata_passthrough"})
+"""Fields codex adds to `response_item` payloads for itself; the model never sees them, so the
+history drops them once here instead of on every request."""
+
+
+def model_item(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """A `response_item` payload as the model is sent it."""
+    return {k: v for k, v in payload.items() if k not in ROLLOUT_ONLY_FIELDS}
+
 
 def collect_model_history(
     lines: Iterable[tuple[int, Mapping[str, Any]]],
@@ -50,9 +59,9 @@ def collect_model_history(
                         raise HistoryLineageError(base.thread_id, "missing source rollout")
                     collect_model_history(base_lines, load_base, history=history, depth=depth + 1)
         elif kind == "response_item":
-            history.items.append(dict(payload))
+            history.items.append(model_item(payload))
         elif kind == "compacted" and isinstance(payload.get("replacement_history"), list):
-            history.items = [dict(item) for item in payload["replacement_history"]]
+            history.items = [model_item(item) for item in payload["replacement_history"]]
         elif kind == "event_msg" and payload.get("type") == "token_count":
             info = payload.get("info")
             if isinstance(info, Mapping) and isinstance(info.get("total_token_usage"), Mapping):
