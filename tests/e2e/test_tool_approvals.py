@@ -364,3 +364,23 @@ async def test_network_policy_amendment_counts_as_approval(
     await wait_turn(client, turn_id)
     assert (tmp_path / "x.txt").exists()
     assert completed_items(client, "commandExecution")[0]["status"] == "completed"
+
+
+async def test_interrupt_while_a_patch_waits_for_approval_closes_its_item(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    patch = "*** Begin Patch\n*** Add File: new.txt\n+x\n*** End Patch\n"
+    model_server.enqueue(Reply.custom_tool_call("apply_patch", patch, call_id="call_1"))
+    client = await tool_client(servers, model_server)
+    thread_id = await start_thread(
+        client, tmp_path, approval="untrusted", sandbox="workspace-write"
+    )
+    turn_id = await start_turn(client, thread_id)
+    request = await asyncio.wait_for(client.server_requests.get(), 10)
+    await client.call("turn/interrupt", {"threadId": thread_id, "turnId": turn_id})
+    assert (await wait_turn(client, turn_id))["status"] == "interrupted"
+    (item,) = completed_items(client, "fileChange")
+    assert item["status"] == "declined"
+    assert not (tmp_path / "new.txt").exists()
+    resolved = client.notifications_named("serverRequest/resolved")
+    assert [n["params"]["requestId"] for n in resolved] == [request["id"]]

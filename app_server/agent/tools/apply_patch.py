@@ -212,16 +212,20 @@ async def run_patch(call_id: str, text: str, context: ToolContext, cwd: Path) ->
         return ToolOutput(f"patch rejected: {reason}", success=False, item=item)
     if verdict == "ask":
         approvals.announce_waiting(context.host)
-        answer = await approvals.ask(
-            context.host,
-            "item/fileChange/requestApproval",
-            FileChangeRequestApprovalParams(
-                thread_id=context.thread_id,
-                turn_id=context.turn_id,
-                item_id=call_id,
-                started_at_ms=started,
-            ),
-        )
+        try:
+            answer = await approvals.ask(
+                context.host,
+                "item/fileChange/requestApproval",
+                FileChangeRequestApprovalParams(
+                    thread_id=context.thread_id,
+                    turn_id=context.turn_id,
+                    item_id=call_id,
+                    started_at_ms=started,
+                ),
+            )
+        except asyncio.CancelledError:  # `turn/interrupt` while waiting: nothing was written
+            context.aborted_item = finish("declined")
+            raise
         if not answer.approved:
             cancel = answer.decision is approvals.Decision.CANCEL
             item = finish("failed" if answer.request_failed else "declined")
