@@ -155,16 +155,27 @@ def _policy_name(policy: AskForApproval) -> str:
     return "granular" if isinstance(policy, GranularAskForApproval) else str(policy)
 
 
+SHELL_METACHARACTERS = frozenset(";&|<>()$`\n")
+"""A script with any of these is more than one plain command: it chains, redirects, substitutes
+or expands something, so neither the safe list nor an approved prefix can vouch for it."""
+
+
+def simple_command_words(script: str) -> list[str] | None:
+    """The words of a script that is one plain command, else None (conservative: a quoted
+    metacharacter counts too)."""
+    if any(c in script for c in SHELL_METACHARACTERS):
+        return None
+    try:
+        return shlex.split(script)
+    except ValueError:
+        return None
+
+
 def is_known_safe(argv: Sequence[str]) -> bool:
     """Whether a command only reads (conservative: anything unclear is not safe)."""
-    words = list(argv)
-    if len(words) >= 3 and words[1] in ("-lc", "-c") and words[0].endswith("sh"):
-        try:
-            words = shlex.split(words[2])
-        except ValueError:
-            return False
-        if any(token in {";", "&&", "||", "|", ">", ">>", "<", "&"} for token in words):
-            return False
+    words: list[str] | None = list(argv)
+    if len(argv) >= 3 and argv[1] in ("-lc", "-c") and argv[0].endswith("sh"):
+        words = simple_command_words(argv[2])
     if not words:
         return False
     program = words[0].rsplit("/", 1)[-1]

@@ -50,6 +50,10 @@ def test_read_only_commands_are_known_safe(script: str) -> None:
         "find . -delete",
         "git push",
         "echo 'unterminated",
+        "cat a>b",
+        "ls $(rm -rf x)",
+        "ls `rm x`",
+        "cat notes.txt;rm x",
     ],
 )
 def test_anything_that_may_write_is_not_known_safe(script: str) -> None:

@@ -48,8 +48,6 @@ from protocol.types import (
 )
 
 SHELL_OPERATORS = frozenset({"&&", "||", "|", ";", "&", ">", ">>", "<", "(", ")"})
-SHELL_METACHARACTERS = frozenset(";&|<>()$`\n")
-"""A script with any of these is more than one simple command (or expands something)."""
 
 DEFAULT_ONESHOT_TIMEOUT_MS = 10_000
 """`timeout_ms` of the `shell` / `shell_command` tools when the model gives none (codex's)."""
@@ -108,13 +106,12 @@ def command_words(request: CommandRequest) -> list[str]:
         return [request.script]
 
 
-def simple_command_words(request: CommandRequest) -> list[str]:
-    """The words an approved prefix may match: only a single simple command qualifies, so
+def approvable_words(request: CommandRequest) -> list[str]:
+    """The words an approved prefix may match: only a single plain command qualifies, so
     approving `touch x` never approves `touch x && rm -rf ~` (empty otherwise)."""
-    words = command_words(request)
-    if request.script is not None and any(c in request.script for c in SHELL_METACHARACTERS):
-        return []
-    return words
+    if request.script is None:
+        return list(request.argv)
+    return approvals.simple_command_words(request.script) or []
 
 
 def first_command(words: list[str]) -> list[str]:
@@ -237,7 +234,7 @@ class _CommandRun:
     async def run(self) -> ToolOutput:
         workspace = self.context.workspace
         preapproved = workspace.approvals.command_approved(
-            simple_command_words(self.request), self.display
+            approvable_words(self.request), self.display
         )
         verdict = (
             "run"
