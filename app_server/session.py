@@ -75,7 +75,3 @@ class ClientSession(Protocol):
     def send_request(self, method: str, params: WireModel) -> PendingServerRequest:
         """Send a server→client request (raises `ClientGone` if the connection is closed)."""
         ...
-
-    async def request(self, method: str, params: WireModel) -> object:
-        """Send a server→client request and wait for its result (raises `ClientGone`)."""
-        ...

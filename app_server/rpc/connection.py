@@ -121,9 +121,6 @@ class Connection:
         )
         return PendingServerRequest(request_id, future)
 
-    async def request(self, method: str, params: WireModel) -> object:
-        return await self.send_request(method, params).future
-
     # -- handshake ------------------------------------------------------------------------------
     def accept_initialize(self, params: InitializeParams) -> None:
         """Record the client's identity and capabilities; requests are served from now on."""

@@ -347,6 +347,12 @@ class ThreadManager:
         if self._loaded.get(thread.id) is not thread:
             return
         del self._loaded[thread.id]
+        await self._release(thread)
+        self.set_status(thread, NotLoadedThreadStatus())
+
+    async def _release(self, thread: LoadedThread) -> None:
+        """Stop the thread's turn (recorded as interrupted), its background processes and its
+        writer (fsync, writer lock released)."""
         thread.cancel_idle_unload()
         if thread.active_turn is not None:
             turn_task = thread.active_turn.task
@@ -361,7 +367,6 @@ class ThreadManager:
             except OSError:
                 log.exception("closing the writer of %s failed", thread.id)
             thread.writer = None
-        self.set_status(thread, NotLoadedThreadStatus())
 
     def turn_ended(self, thread: LoadedThread) -> None:
         """A turn finished: an idle thread nobody listens to may now be unloaded."""
@@ -380,16 +385,5 @@ class ThreadManager:
     async def close(self) -> None:
         """Server shutdown: stop running turns (recorded as interrupted), close every writer."""
         for thread in list(self._loaded.values()):
-            thread.cancel_idle_unload()
-            if thread.active_turn is not None and thread.active_turn.task is not None:
-                task = thread.active_turn.task
-                thread.active_turn.interrupt()
-                await asyncio.wait({task})
-            if thread.workspace is not None:
-                thread.workspace.close()
-            if thread.writer is not None:
-                try:
-                    await thread.writer.close()
-                except OSError:
-                    log.exception("closing the writer of %s failed", thread.id)
+            await self._release(thread)
         self._loaded.clear()

@@ -139,8 +139,8 @@ async def test_server_requests_get_increasing_ids_and_resolve_by_id() -> None:
     dispatcher, conn, sink = make({})
     await dispatcher.dispatch(conn, INIT)
     params = ThreadStartedNotification(thread=sample_thread())
-    first = asyncio.create_task(conn.request("item/tool/call", params))
-    second = asyncio.create_task(conn.request("item/tool/call", params))
+    first = conn.send_request("item/tool/call", params).future
+    second = conn.send_request("item/tool/call", params).future
     messages = await sink.wait_for(3)
     assert [m["id"] for m in messages[1:]] == [0, 1]
     await dispatcher.dispatch(conn, b'{"id": 1, "result": {"second": true}}')
@@ -152,9 +152,9 @@ async def test_server_requests_get_increasing_ids_and_resolve_by_id() -> None:
 async def test_pending_server_request_fails_when_client_goes_away() -> None:
     dispatcher, conn, sink = make({})
     await dispatcher.dispatch(conn, INIT)
-    waiting = asyncio.create_task(
-        conn.request("item/tool/call", ThreadStartedNotification(thread=sample_thread()))
-    )
+    waiting = conn.send_request(
+        "item/tool/call", ThreadStartedNotification(thread=sample_thread())
+    ).future
     await sink.wait_for(2)
     conn.lost()
     with pytest.raises(ClientGone):

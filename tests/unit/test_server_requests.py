@@ -45,9 +45,6 @@ class FakeSession:
         self.asked.append(pending)
         return pending
 
-    async def request(self, method: str, params: WireModel) -> object:
-        return await self.send_request(method, params).future
-
     def resolved_ids(self) -> list[object]:
         return [
             n.params.request_id

@@ -176,6 +176,8 @@ class _CommandItem:
                 "duration_seconds": outcome.duration_s,
             }
         core = self.core(status, **fields)
+        if self.process_id is not None:  # no more stdin for this process
+            self.context.workspace.command_items.pop(self.process_id, None)
         formatted = outcome.output if outcome is not None else ""
         legacy = tool_items.legacy_exec_end(core, formatted, formatted)
         self.completed = tool_items.publish_completed(self.context, core, self.started, legacy)

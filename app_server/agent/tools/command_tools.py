@@ -141,6 +141,7 @@ class WriteStdinTool:
             return BadArguments("missing field `session_id`").output
         chars = _optional_str(arguments, "chars") or ""
         sessions = context.workspace.sessions
+        origin = context.workspace.command_items.get(session_id)  # before it may exit
         try:
             chunk = await sessions.write_stdin(session_id, chars, yield_ms)
         except ExecSessionError as error:
@@ -151,7 +152,6 @@ class WriteStdinTool:
                 await asyncio.shield(sessions.terminate(session_id))
             raise
         if chars:
-            origin = context.workspace.command_items.get(session_id)
             context.publish(
                 "item/commandExecution/terminalInteraction",
                 TerminalInteractionNotification(
