@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
+from app_server.agent.tools.arguments import BadArguments, json_arguments
 from app_server.agent.tools.registry import ToolCall, ToolContext, ToolOutput
 from protocol.types import TurnPlanStep, TurnPlanUpdatedNotification
 
@@ -59,13 +58,15 @@ class UpdatePlanTool:
 
     async def run(self, call: ToolCall, context: ToolContext) -> ToolOutput:
         try:
-            arguments = orjson.loads(call.arguments or "{}")
+            arguments = json_arguments(call)
             steps = [
                 TurnPlanStep(step=str(entry["step"]), status=_STATUS[entry["status"]])  # type: ignore[arg-type]
                 for entry in arguments["plan"]
             ]
-        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-            return ToolOutput(f"failed to parse function arguments: {exc}", success=False)
+        except BadArguments as bad:
+            return bad.output
+        except (KeyError, TypeError) as exc:
+            return BadArguments(str(exc)).output
         explanation = arguments.get("explanation")
         context.publish(
             "turn/plan/updated",
