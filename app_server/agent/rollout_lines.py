@@ -37,15 +37,22 @@ def response_item(item: dict[str, Any], turn_id: str | None = None) -> dict[str,
 
 
 def task_started(
-    turn_id: str, root_turn_id: str, started_at: int, context_window: int | None
+    turn_id: str,
+    root_turn_id: str,
+    started_at: int,
+    context_window: int | None,
+    *,
+    parent_turn_id: str | None = None,
+    initiating_agent_path: str | None = None,
 ) -> dict[str, Any]:
+    """`task_started`; a sub-agent's turn names the parent turn and agent that caused it."""
     return event(
         "task_started",
         turn_attribution={
             "turn_id": turn_id,
             "turn_trigger": None,
-            "parent_turn_id": None,
-            "initiating_agent_path": None,
+            "parent_turn_id": parent_turn_id,
+            "initiating_agent_path": initiating_agent_path,
             "root_turn_id": root_turn_id,
         },
         turn_id=turn_id,

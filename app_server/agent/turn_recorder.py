@@ -21,6 +21,7 @@ from app_server.agent.core_items import (
     user_message_text,
 )
 from app_server.agent.instructions import environment_context_text, message, permissions_text
+from app_server.agent.inter_agent import InterAgentMessage, Mail, metadata_line
 from app_server.agent.request_builder import strip_internal
 from app_server.agent.tools.registry import ToolCall, ToolItem, output_item
 from app_server.agent.turn_setup import TurnSetup
@@ -72,7 +73,12 @@ class TurnRecorder:
         setup, settings = self._setup, self._setup.settings
         out: list[RolloutLine] = [
             lines.task_started(
-                self._turn_id, setup.root_turn_id, self._started_at, setup.context_window
+                self._turn_id,
+                setup.root_turn_id,
+                self._started_at,
+                setup.context_window,
+                parent_turn_id=setup.parent_turn_id,
+                initiating_agent_path=setup.initiating_agent_path,
             )
         ]
         if setup.first_turn:
@@ -137,6 +143,17 @@ class TurnRecorder:
                 out.append(lines.legacy_agent_message(item.text, item.phase))
             else:
                 out.extend(lines.legacy_agent_reasoning(text) for text in item.summary)
+        out.append(lines.response_item(model_item, self._turn_id))
+        self._append(out)
+        self._remember(model_item)
+
+    def inter_agent(self, message: Mail) -> None:
+        """A message from another agent joins history (an agent message after its metadata
+        line; a v1 notification as a user message)."""
+        model_item = message.model_item()
+        out: list[RolloutLine] = []
+        if isinstance(message, InterAgentMessage):
+            out.append(metadata_line(message.trigger_turn))
         out.append(lines.response_item(model_item, self._turn_id))
         self._append(out)
         self._remember(model_item)

@@ -98,6 +98,8 @@ class TurnRunner:
         self.task: asyncio.Task[None] | None = None
         self.finished = False
         """Set once the turn ended (its task is done)."""
+        self.outcome: str = "inProgress"
+        """How the turn ended: `completed`, `failed` or `interrupted`."""
 
     # -- control from other requests ---------------------------------------------------------
     def start(self) -> asyncio.Task[None]:
@@ -118,6 +120,12 @@ class TurnRunner:
         self._interrupted = True
         if self.task is not None:
             self.task.cancel()
+
+    @property
+    def last_agent_text(self) -> str | None:
+        """The turn's last agent message so far (its final answer once completed)."""
+        last = self._last_agent_message
+        return last.text if last is not None else None
 
     @property
     def started_at(self) -> int:
@@ -169,6 +177,7 @@ class TurnRunner:
         except ProviderError as error:
             raise TurnFailed(_turn_error(error)) from None
         for _ in range(setup.max_steps):
+            self._deliver_mail()
             step = await self._sample(provider)
             # Every call the model made gets its output before anything else joins history
             # (an unanswered call would make the next request invalid), steered input included.
@@ -191,8 +200,17 @@ class TurnRunner:
         """Record and announce every queued user input, in order."""
         while self._pending:
             pending = self._pending.pop(0)
-            await self._user_message(pending)
+            if pending.message is not None:
+                self._recorder.inter_agent(pending.message)
+            else:
+                await self._user_message(pending)
         self._steer.clear()
+
+    def _deliver_mail(self) -> None:
+        """Messages other agents sent join history before the model is sampled again."""
+        if self.setup.mailbox:
+            for message in self.setup.mailbox.take():
+                self._recorder.inter_agent(message)
 
     async def _user_message(self, pending: PendingInput) -> None:
         item_id = uuid7()
@@ -386,6 +404,7 @@ class TurnRunner:
         last = self._last_agent_message
         self._recorder.completed(last.text if last is not None else None, completed_at, duration_ms)
         await self._recorder.sync()
+        self.outcome = "completed"
         turn = self.wire_turn("completed").model_copy(
             update={
                 "items": [last] if last is not None else [],
@@ -402,6 +421,7 @@ class TurnRunner:
         completed_at, duration_ms = self._duration()
         self._recorder.failed(error, completed_at, duration_ms)
         await self._recorder.sync()
+        self.outcome = "failed"
         self.host.set_status(SystemErrorThreadStatus())
         self.host.publish(
             "error",
@@ -420,6 +440,7 @@ class TurnRunner:
         completed_at, duration_ms = self._duration()
         self._recorder.interrupted(completed_at, duration_ms)
         await self._recorder.sync()
+        self.outcome = "interrupted"
         self.host.set_status(IdleThreadStatus())
         self._turn_completed(
             self.wire_turn("interrupted").model_copy(

@@ -6,8 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from app_server.agent.inter_agent import InterAgentMessage, Mailbox
 from app_server.agent.providers.base import ModelProvider
 from app_server.agent.token_usage import TokenTotals
+from app_server.agent.tools.agent_control import AgentControl
 from app_server.agent.tools.registry import ToolHost, ToolRegistry
 from app_server.agent.tools.workspace import ThreadWorkspace
 from app_server.settings import ThreadSettings
@@ -51,14 +53,24 @@ class TurnSetup:
     context_window: int | None
     output_schema: Any = None
     max_steps: int = DEFAULT_MAX_SAMPLING_STEPS
+    agents: AgentControl | None = None
+    """The thread's sub-agent operations (None: the thread offers no multi-agent tools)."""
+    mailbox: Mailbox | None = None
+    """Inter-agent messages for the thread; the turn records them at its sampling boundaries."""
+    parent_turn_id: str | None = None
+    """For a sub-agent's turn: the parent's turn that caused it (recorded in `task_started`)."""
+    initiating_agent_path: str | None = None
 
 
 @dataclass(slots=True)
 class PendingInput:
-    """User input waiting to join the turn."""
+    """Input waiting to join the turn: a user's, or (starting a sub-agent's turn) a message from
+    another agent."""
 
     inputs: list[UserInput]
     client_id: str | None = None
+    message: InterAgentMessage | None = None
+    """Set instead of `inputs` for a task or message from another agent."""
 
 
 class TurnFailed(Exception):

@@ -55,6 +55,9 @@ class TurnToolCalls:
             workspace=self._setup.workspace,
             turn_diff=self._turn_diff,
             input_arrived=self._input_arrived,
+            agents=self._setup.agents,
+            root_turn_id=self._setup.root_turn_id,
+            model_history=self._setup.model_history,
         )
         self._running, self._started = context, time.monotonic()
         output = await self._setup.tools.run(call, context)

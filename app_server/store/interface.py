@@ -77,6 +77,8 @@ class ModelHistory:
     token_totals: dict[str, int] | None = None
     base_instructions: str | None = None
     """The system prompt recorded in the thread's `session_meta` (sent as `instructions`)."""
+    multi_agent_version: str | None = None
+    """`session_meta.multi_agent_version`: which multi-agent tools the thread was made with."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ import asyncio
 from dataclasses import replace
 from pathlib import Path
 
+from app_server.agent.inter_agent import Mailbox
 from app_server.agent.token_usage import TokenTotals
 from app_server.agent.tools.workspace import ThreadWorkspace
 from app_server.agent.turn_runner import TurnRunner
@@ -57,11 +58,23 @@ class LoadedThread:
         self.has_stored_history = persisted
         """The rollout already holds history (resumed or forked): load it before the first turn."""
         self.active_turn: TurnRunner | None = None
+        self.last_turn_id: str | None = None
+        """The turn this process started last (late sub-agent activity is reported under it)."""
         self.model_history: ModelHistory | None = None
         """What the model has seen, loaded at the first turn and extended by every turn."""
         self.tokens = TokenTotals()
         self.workspace: ThreadWorkspace | None = None
         """Tool state (session approvals, background processes), made at the first turn."""
+        self.multi_agent_version: str | None = None
+        """`v1`, `v2` or None (no multi-agent tools); see `multi_agent_known`."""
+        self.multi_agent_known = not persisted
+        """False until the stored `session_meta` was read (a resumed thread learns its version
+        with its model history at its first turn)."""
+        self.needs_opening_context = False
+        """A spawned agent that did not inherit its parent's conversation gets the harness
+        context (permissions, environment) at its first turn, like a new thread."""
+        self.mailbox = Mailbox()
+        """Messages from other agents of the session tree, waiting for a turn."""
 
     @property
     def id(self) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from app_server.agent import rollout_lines
 from app_server.agent.instructions import default_base_instructions
+from app_server.agent.tools.catalog import multi_agent_version_for
 from app_server.agent.tools.workspace import ThreadWorkspace
 from app_server.config import ServerConfig
 from app_server.errors import Conflict, InvalidRequest, NotFound
@@ -41,6 +42,7 @@ from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.server_requests import APPROVAL_TIMEOUT_SECONDS
 from app_server.threads.session_meta import ForkOrigin, new_thread_record, session_meta_line
 from protocol.types import (
+    IdleThreadStatus,
     NotLoadedThreadStatus,
     ThreadClosedNotification,
     ThreadStartedNotification,
@@ -59,6 +61,12 @@ Config key `idle_thread_unload_seconds` overrides it."""
 
 def no_rollout(thread_id: str) -> NotFound:
     return NotFound(f"no rollout found for thread id {thread_id}")
+
+
+def _meta_version(thread: LoadedThread) -> str | None:
+    """What a root's `session_meta.multi_agent_version` says: 0.169 writes `v2` and leaves the
+    key out for v1 (the default a reader assumes)."""
+    return "v2" if thread.multi_agent_version == "v2" else None
 
 
 def thread_id_param(value: str) -> str:
@@ -123,9 +131,26 @@ class ThreadManager:
         return thread
 
     # -- notifications ---------------------------------------------------------------------------
+    def audience(self, thread: LoadedThread) -> list[ClientSession]:
+        """Who hears a thread's events and answers its approvals: its subscribers and, for a
+        sub-agent, those of its loaded ancestors (PROTOCOL.md §5)."""
+        if thread.record.parent_thread_id is None:
+            return list(thread.subscribers.values())
+        sessions = dict(thread.subscribers)
+        seen = {thread.id}
+        parent_id: str | None = thread.record.parent_thread_id
+        while parent_id is not None and parent_id not in seen:
+            seen.add(parent_id)
+            parent = self._loaded.get(parent_id)
+            if parent is None:
+                break
+            sessions.update(parent.subscribers)
+            parent_id = parent.record.parent_thread_id
+        return list(sessions.values())
+
     def publish(self, thread: LoadedThread, method: str, params: WireModel) -> None:
-        """Send a thread event to its subscribers."""
-        publish(thread.subscribers.values(), method, params)
+        """Send a thread event to its audience."""
+        publish(self.audience(thread), method, params)
 
     def set_status(self, thread: LoadedThread, status: ThreadStatus) -> None:
         """Change a thread's runtime status and tell every connection."""
@@ -164,6 +189,7 @@ class ThreadManager:
             rollout_path=self.store.rollout_path_for(thread_id, created_at_ms),
         )
         thread = LoadedThread(record, settings, persisted=False, ephemeral=ephemeral)
+        thread.multi_agent_version = multi_agent_version_for(settings.config or {})
         self._loaded[thread_id] = thread
         thread.subscribe(session)
         return thread
@@ -174,15 +200,24 @@ class ThreadManager:
             "thread/started", ThreadStartedNotification(thread=thread.thread(self.data_dir))
         )
 
+    def adopt(self, thread: LoadedThread) -> None:
+        """A thread made by the server itself (a spawned sub-agent) is loaded; every connection
+        sees it become `idle`."""
+        self._loaded[thread.id] = thread
+        self.set_status(thread, IdleThreadStatus())
+
     async def resume(
-        self, session: ClientSession, thread_id: str, params: object
+        self, session: ClientSession | None, thread_id: str, params: object
     ) -> tuple[LoadedThread, ThreadHistory | None]:
-        """Load a stored thread (or join a loaded one) and subscribe the caller.
+        """Load a stored thread (or join a loaded one) and subscribe the caller (no caller: the
+        server loads it for itself, e.g. a sub-agent its parent talks to).
 
         Returns the history read while loading (None when the thread was already loaded).
         """
         loaded = self._loaded.get(thread_id)
         if loaded is not None:
+            if session is None:
+                return loaded, None
             if not loaded.persisted and session.session_id not in loaded.subscribers:
                 raise no_rollout(thread_id)  # other sessions see it only once it is on disk
             loaded.subscribe(session)
@@ -211,14 +246,18 @@ class ThreadManager:
         loaded = self._loaded.get(thread_id)
         if loaded is not None:  # loaded concurrently by another request
             await writer.close()
-            loaded.subscribe(session)
+            if session is not None:
+                loaded.subscribe(session)
             return loaded, history
         base = persisted_settings(history.record, self.config.values, self.server_cwd)
         thread = LoadedThread(
             history.record, self._settings(base, params), persisted=True, writer=writer
         )
         self._loaded[thread_id] = thread
-        thread.subscribe(session)
+        if session is not None:
+            thread.subscribe(session)
+        else:
+            self._schedule_idle_unload(thread)
         return thread, history
 
     async def _close_dangling_turn(
@@ -286,6 +325,13 @@ class ThreadManager:
             name=record.name,
         )
         thread = LoadedThread(new_record, settings, persisted=not ephemeral, ephemeral=ephemeral)
+        known = source is not None and source.multi_agent_known
+        thread.multi_agent_version = (
+            source.multi_agent_version
+            if source is not None and known
+            else multi_agent_version_for(settings.config or {})
+        )
+        thread.multi_agent_known = True
         if not ephemeral:
             writer = await self.store.create_writer(
                 thread_id,
@@ -293,7 +339,13 @@ class ThreadManager:
                 history_mode=record.history_mode,
                 start_ordinal=(history.next_ordinal or 0) if paginated else 0,
             )
-            writer.append([session_meta_line(new_record, settings, fork)])
+            writer.append(
+                [
+                    session_meta_line(
+                        new_record, settings, fork, multi_agent_version=_meta_version(thread)
+                    )
+                ]
+            )
             if not paginated:
                 writer.append(await self.store.copy_lines(source_id))
             await writer.sync()
@@ -317,7 +369,15 @@ class ThreadManager:
                     created_at_ms=thread.record.created_at_ms,
                     history_mode=thread.record.history_mode,
                 )
-                writer.append([session_meta_line(thread.record, thread.settings)])
+                writer.append(
+                    [
+                        session_meta_line(
+                            thread.record,
+                            thread.settings,
+                            multi_agent_version=_meta_version(thread),
+                        )
+                    ]
+                )
                 thread.writer = writer
                 thread.persisted = True
             return thread.writer

@@ -30,6 +30,30 @@ class ForkOrigin:
     """`{thread_id, end_ordinal_exclusive, end_byte_offset}` for a paginated source."""
 
 
+@dataclass(frozen=True, slots=True)
+class SpawnOrigin:
+    """Who spawned a sub-agent thread, and its place in the session tree (STORAGE.md §3.3)."""
+
+    parent_thread_id: str
+    session_id: str
+    """The root of the session tree (the root thread's id)."""
+    depth: int
+    agent_path: str | None
+    nickname: str | None
+    role: str | None = None
+    history_start_ordinal: int | None = None
+    """Where the child's own lines start when it carries a copy of its parent's history."""
+
+    def thread_spawn(self) -> dict[str, Any]:
+        return {
+            "parent_thread_id": self.parent_thread_id,
+            "depth": self.depth,
+            "agent_path": self.agent_path,
+            "agent_nickname": self.nickname,
+            "agent_role": self.role,
+        }
+
+
 def new_thread_record(
     thread_id: str,
     *,
@@ -41,18 +65,19 @@ def new_thread_record(
     fork: ForkOrigin | None = None,
     preview: str = "",
     name: str | None = None,
+    spawn: SpawnOrigin | None = None,
 ) -> ThreadRecord:
     """The metadata of a thread that has no rollout yet (what its first lines will say)."""
     return ThreadRecord(
         id=thread_id,
-        session_id=thread_id,
+        session_id=spawn.session_id if spawn else thread_id,
         rollout_path=rollout_path,
         created_at_ms=created_at_ms,
         updated_at_ms=created_at_ms,
         recency_at_ms=created_at_ms,
-        source=APP_SERVER_SOURCE,
-        thread_source=None,
-        parent_thread_id=None,
+        source={"subAgent": {"thread_spawn": spawn.thread_spawn()}} if spawn else APP_SERVER_SOURCE,
+        thread_source="subagent" if spawn else None,
+        parent_thread_id=spawn.parent_thread_id if spawn else None,
         forked_from_id=fork.source_id if fork else None,
         attached_to_thread_id=None,
         model_provider=settings.model_provider,
@@ -75,9 +100,9 @@ def new_thread_record(
         git_branch=None,
         git_origin_url=None,
         cli_version=__version__,
-        agent_nickname=None,
-        agent_role=None,
-        agent_path=None,
+        agent_nickname=spawn.nickname if spawn else None,
+        agent_role=spawn.role if spawn else None,
+        agent_path=spawn.agent_path if spawn else None,
         history_mode="legacy" if history_mode == "legacy" else "paginated",
         originator=originator,
         memory_mode="enabled",
@@ -87,7 +112,12 @@ def new_thread_record(
 
 
 def session_meta_line(
-    record: ThreadRecord, settings: ThreadSettings, fork: ForkOrigin | None = None
+    record: ThreadRecord,
+    settings: ThreadSettings,
+    fork: ForkOrigin | None = None,
+    *,
+    spawn: SpawnOrigin | None = None,
+    multi_agent_version: str | None = None,
 ) -> dict[str, Any]:
     """The first line of a new rollout."""
     payload: dict[str, Any] = {
@@ -104,6 +134,18 @@ def session_meta_line(
         "history_mode": record.history_mode,
         "context_window": {"window_id": uuid7()},
     }
+    if spawn is not None:
+        payload["parent_thread_id"] = spawn.parent_thread_id
+        payload["source"] = {"subagent": {"thread_spawn": spawn.thread_spawn()}}
+        payload["thread_source"] = "subagent"
+        payload["agent_nickname"] = spawn.nickname
+        payload["agent_path"] = spawn.agent_path
+        if spawn.role is not None:
+            payload["agent_role"] = spawn.role
+        if spawn.history_start_ordinal is not None:
+            payload["subagent_history_start_ordinal"] = spawn.history_start_ordinal
+    if multi_agent_version is not None:
+        payload["multi_agent_version"] = multi_agent_version
     if settings.base_instructions:
         payload["base_instructions"] = {"text": settings.base_instructions}
     if fork is not None:

@@ -18,7 +18,7 @@ from app_server.agent import rollout_lines
 from app_server.agent.instructions import default_base_instructions
 from app_server.agent.providers.base import ModelProvider
 from app_server.agent.request_builder import effective_context_window
-from app_server.agent.tools.catalog import turn_tools
+from app_server.agent.tools.catalog import multi_agent_version_for, turn_tools
 from app_server.agent.tools.registry import ToolItem
 from app_server.agent.turn_runner import TurnRunner
 from app_server.agent.turn_setup import DEFAULT_MAX_SAMPLING_STEPS, PendingInput, TurnSetup
@@ -27,9 +27,11 @@ from app_server.ids import uuid7
 from app_server.session import ClientSession, ServerRequestOutcome
 from app_server.settings import ThreadSettings, resolve_cwd
 from app_server.store.interface import ModelHistory
+from app_server.threads.agent_tree import AgentTree
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager
 from app_server.threads.server_requests import ask_subscribers
+from app_server.threads.turn_origin import TurnOrigin
 from protocol.types import (
     CollaborationMode,
     Settings,
@@ -84,7 +86,7 @@ class _ThreadTurnHost:
     async def ask(self, method: str, params: WireModel) -> ServerRequestOutcome:
         return await ask_subscribers(
             self._thread.id,
-            list(self._thread.subscribers.values()),
+            self._manager.audience(self._thread),
             method,
             params,
             timeout_seconds=self._manager.approval_timeout_seconds,
@@ -120,6 +122,8 @@ class ThreadTurns:
         self._manager = manager
         self._provider_for = provider_for
         self._max_steps = int(manager.config.get("max_sampling_steps", DEFAULT_MAX_SAMPLING_STEPS))
+        self.agents = AgentTree(manager, self)
+        """The sub-agents of every session tree; spawned agents' turns start through here."""
 
     # -- turn/start ----------------------------------------------------------------------------
     def _sticky_settings(self, thread: LoadedThread, params: TurnStartParams) -> ThreadSettings:
@@ -164,33 +168,80 @@ class ThreadTurns:
                     thread_id=thread.id, thread_settings=wire_settings(settings)
                 ),
             )
+        runner = await self._new_runner(
+            thread,
+            pending,
+            TurnOrigin(root_turn_id=params.root_turn_id, originator=session.client_name),
+            output_schema=params.output_schema,
+        )
+        return runner.wire_turn(), runner
+
+    async def start_agent_turn(
+        self, thread: LoadedThread, pending: PendingInput, origin: TurnOrigin
+    ) -> TurnRunner | None:
+        """A turn of a sub-agent started by another agent (a new task, or v1 input); None when
+        the agent already runs a turn, which then takes the input at its next boundary (a
+        message waits in its mailbox)."""
+        active = thread.active_turn
+        if active is not None and not active.finished:
+            if pending.message is not None:
+                thread.mailbox.post(pending.message)
+            else:
+                active.add_input(pending)
+            return None
+        runner = await self._new_runner(thread, pending, origin)
+        self.launch(thread.id, runner)
+        return runner
+
+    async def _new_runner(
+        self,
+        thread: LoadedThread,
+        pending: PendingInput,
+        origin: TurnOrigin,
+        *,
+        output_schema: Any = None,
+    ) -> TurnRunner:
         writer = await self._manager.writer_for(thread)
         history = await self._model_history(thread)
-        first_turn = not history.items
+        config = thread.settings.config or {}
+        if not thread.multi_agent_known:
+            thread.multi_agent_version = history.multi_agent_version or multi_agent_version_for(
+                config
+            )
+            thread.multi_agent_known = True
+        first_turn = not history.items or thread.needs_opening_context
+        thread.needs_opening_context = False
         turn_id = uuid7()
         setup = TurnSetup(
             turn_id=turn_id,
-            root_turn_id=params.root_turn_id or turn_id,
+            root_turn_id=origin.root_turn_id or turn_id,
             settings=thread.settings,
             history_mode=thread.record.history_mode,
             writer=writer,
             model_history=history.items,
             tokens=thread.tokens,
-            tools=turn_tools(thread.settings.config or {}),
+            tools=turn_tools(config, thread.multi_agent_version),
             workspace=self._manager.workspace(thread),
             provider=lambda: self._provider_for(thread.settings),
-            originator=session.client_name,
+            originator=origin.originator,
             instructions=history.base_instructions
             or thread.settings.base_instructions
             or default_base_instructions(),
             first_turn=first_turn,
-            context_window=effective_context_window(thread.settings.config or {}),
-            output_schema=params.output_schema,
+            context_window=effective_context_window(config),
+            output_schema=output_schema,
             max_steps=self._max_steps,
+            agents=self.agents.control(thread, turn_id, origin.root_turn_id or turn_id)
+            if thread.multi_agent_version
+            else None,
+            mailbox=thread.mailbox,
+            parent_turn_id=origin.parent_turn_id,
+            initiating_agent_path=origin.initiating_agent_path,
         )
         runner = TurnRunner(_ThreadTurnHost(self._manager, thread), setup, pending)
         thread.active_turn = runner
-        return runner.wire_turn(), runner
+        thread.last_turn_id = turn_id
+        return runner
 
     def launch(self, thread_id: str, runner: TurnRunner) -> None:
         """Run the turn (after its `turn/start` response went out)."""
@@ -203,6 +254,8 @@ class ThreadTurns:
         if thread is not None and thread.active_turn is runner:
             thread.active_turn = None
             self._manager.turn_ended(thread)
+            if thread.is_sub_agent:
+                self.agents.turn_ended(thread, runner)
 
     async def _model_history(self, thread: LoadedThread) -> ModelHistory:
         if thread.model_history is None:

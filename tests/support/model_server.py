@@ -100,6 +100,10 @@ class ModelServer:
         self.unscripted_requests = 0
         self.aborted_streams = 0  # streams the client closed before the server finished them
         self._queue: deque[Reply] = deque()
+        self.router: Callable[[Any], str | None] | None = None
+        """Picks a route for a request body (e.g. which agent sent it); a route with replies
+        enqueued by `enqueue_for` answers before the main queue."""
+        self._routes: dict[str, deque[Reply]] = {}
         self._changed = asyncio.Condition()
         self._server: asyncio.Server | None = None
         self._connections: set[_Connection] = set()
@@ -156,6 +160,10 @@ class ModelServer:
         """Queue replies; each model request consumes the oldest one."""
         self._queue.extend(replies)
 
+    def enqueue_for(self, route: str, *replies: Reply) -> None:
+        """Replies for requests the `router` sends to `route`, in order."""
+        self._routes.setdefault(route, deque()).extend(replies)
+
     @property
     def pending_replies(self) -> int:
         """Scripted replies not consumed yet."""
@@ -165,6 +173,12 @@ class ModelServer:
         """Wait until at least `count` requests arrived; return all of them."""
         await self._wait(lambda: len(self.requests) >= count, timeout, f"{count} request(s)")
         return list(self.requests)
+
+    async def wait_until(
+        self, done: Callable[[], bool], timeout: float = 10.0, what: str = "a condition"
+    ) -> None:
+        """Wait until `done()` holds, checked whenever a request arrives."""
+        await self._wait(done, timeout, what)
 
     async def wait_for_aborted_streams(self, count: int, timeout: float = 10.0) -> None:
         """Wait until the client has abandoned `count` streams (e.g. after an interrupt)."""
@@ -222,11 +236,14 @@ class ModelServer:
         endpoint = url.path.removeprefix(self.prefix)
         known = endpoint in ("/responses", "/chat/completions") and method == "POST"
         reply: Reply | None = None
+        body = _parse_json(raw)
         if known:
-            reply = self._queue.popleft() if self._queue else None
+            route = self.router(body) if self.router is not None else None
+            routed = self._routes.get(route) if route is not None else None
+            queue = routed if routed else self._queue
+            reply = queue.popleft() if queue else None
             if reply is None:
                 self.unscripted_requests += 1
-        body = _parse_json(raw)
         scripted = reply is not None or not known
         recorded = RecordedRequest(
             method, url.path, url.query, headers, raw, body, scripted, connection.id

@@ -8,7 +8,11 @@ a model calls them, and offered instead of unified exec when `shell_tool_type` a
 Config keys (`config.toml`, `-c`, or a thread's `config`):
 - `shell_tool_type`: `"unified_exec"` (default), `"shell"` or `"shell_command"`;
 - `apply_patch_tool_type`: `"freeform"` (default) or `"function"` (for endpoints without custom
-  tools).
+  tools);
+- `features.multi_agent_v2` (the `collaboration` namespace) and `features.multi_agent` (the
+  `multi_agent_v1` namespace, on by default, as in 0.169): which sub-agent tools a *new* thread
+  gets; the choice is recorded in its `session_meta` and kept for its life;
+- `agents.min_wait_timeout_ms`: the floor of `wait_agent` timeouts (default 10000).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 
 from app_server.agent.tools.apply_patch import ApplyPatchTool
 from app_server.agent.tools.clock import CurrTimeTool, SleepTool
+from app_server.agent.tools.collaboration import MIN_WAIT_MS, collaboration_tools
 from app_server.agent.tools.command_tools import (
     ExecCommandTool,
     LocalShellTool,
@@ -25,7 +30,8 @@ from app_server.agent.tools.command_tools import (
     ShellTool,
     WriteStdinTool,
 )
-from app_server.agent.tools.registry import ToolRegistry
+from app_server.agent.tools.multi_agent_v1 import multi_agent_v1_tools
+from app_server.agent.tools.registry import Tool, ToolRegistry
 from app_server.agent.tools.update_plan import UpdatePlanTool
 from app_server.agent.tools.view_image import ViewImageTool
 from app_server.config import lookup
@@ -33,13 +39,28 @@ from app_server.config import lookup
 SHELL_TOOL_TYPES = ("unified_exec", "shell", "shell_command")
 
 
-def turn_tools(config: Mapping[str, Any]) -> ToolRegistry:
-    """The registry for one turn."""
+def multi_agent_version_for(config: Mapping[str, Any]) -> str | None:
+    """Which multi-agent tools a new thread gets: `v2`, `v1` or None."""
+    if lookup(config, "features.multi_agent_v2", False) is True:
+        return "v2"
+    if lookup(config, "features.multi_agent", True) is not False:
+        return "v1"
+    return None
+
+
+def turn_tools(config: Mapping[str, Any], multi_agent_version: str | None = None) -> ToolRegistry:
+    """The registry for one turn of a thread with the given multi-agent generation."""
     shell_type = lookup(config, "shell_tool_type", "unified_exec")
     if shell_type not in SHELL_TOOL_TYPES:
         shell_type = "unified_exec"
     freeform = lookup(config, "apply_patch_tool_type", "freeform") != "function"
     unified = shell_type == "unified_exec"
+    min_wait_ms = int(lookup(config, "agents.min_wait_timeout_ms", MIN_WAIT_MS))
+    agent_tools: list[Tool] = []
+    if multi_agent_version == "v2":
+        agent_tools.extend(collaboration_tools(min_wait_ms))
+    elif multi_agent_version == "v1":
+        agent_tools.extend(multi_agent_v1_tools(min_wait_ms))
     return ToolRegistry(
         [
             ExecCommandTool(offered=unified),
@@ -50,6 +71,7 @@ def turn_tools(config: Mapping[str, Any]) -> ToolRegistry:
             ApplyPatchTool(freeform=freeform),
             UpdatePlanTool(),
             ViewImageTool(),
+            *agent_tools,
             SleepTool(),
             CurrTimeTool(),
         ]

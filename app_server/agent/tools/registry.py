@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from app_server.agent.tools.agent_control import AgentControl
 from app_server.agent.tools.patch import TurnDiffTracker
 from app_server.agent.tools.workspace import ThreadWorkspace
 from app_server.session import ServerRequestOutcome
@@ -127,6 +128,11 @@ class ToolContext:
     aborted_item: ToolItem | None = None
     """Set by a tool that is being cancelled (`turn/interrupt`) after it completed its item, so
     the turn records the item with the call's `aborted` output."""
+    agents: AgentControl | None = None
+    """The thread's sub-agent operations (multi-agent tools only)."""
+    root_turn_id: str = ""
+    model_history: list[dict[str, Any]] = field(default_factory=list)
+    """The thread's model history so far (a spawned agent may inherit it)."""
 
     @property
     def cwd(self) -> str:
@@ -157,7 +163,11 @@ class Tool(Protocol):
     async def run(self, call: ToolCall, context: ToolContext) -> ToolOutput: ...
 
 
-NAMESPACE_DESCRIPTIONS = {"clock": "Tools for reading the time and waiting."}
+NAMESPACE_DESCRIPTIONS = {
+    "clock": "Tools for reading the time and waiting.",
+    "collaboration": "Tools for spawning and managing sub-agents.",
+    "multi_agent_v1": "Tools for spawning and managing sub-agents.",
+}
 """The `description` of each tool namespace group the model is offered."""
 
 

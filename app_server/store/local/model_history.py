@@ -50,6 +50,9 @@ def collect_model_history(
                     history.base_instructions = instructions["text"]
                 elif isinstance(instructions, str):
                     history.base_instructions = instructions
+                version = payload.get("multi_agent_version")
+                if depth == 0 and isinstance(version, str):
+                    history.multi_agent_version = version
                 base = parse_history_base(payload.get("history_base"))
                 if base is not None:
                     if depth >= MAX_LINEAGE_DEPTH:
