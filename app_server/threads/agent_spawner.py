@@ -22,6 +22,7 @@ from app_server.agent.tools.agent_control import AgentInfo, SpawnRequest
 from app_server.ids import uuid7
 from app_server.notification import now_ms
 from app_server.store.interface import ModelHistory, RolloutLine
+from app_server.store.records import ThreadRecord
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager
 from app_server.threads.session_meta import (
@@ -52,16 +53,16 @@ def inherited_history(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return copy
 
 
-def agent_depth(thread: LoadedThread) -> int:
+def agent_depth(record: ThreadRecord) -> int:
     """0 for a root thread, else its `thread_spawn.depth`."""
-    source = thread.record.source
+    source = record.source
     if isinstance(source, dict):
         spawn = source.get("subAgent", {})
         if isinstance(spawn, dict) and isinstance(spawn.get("thread_spawn"), dict):
             depth = spawn["thread_spawn"].get("depth")
             if isinstance(depth, int):
                 return depth
-    return 1 if thread.record.parent_thread_id else 0
+    return 1 if record.parent_thread_id else 0
 
 
 def agent_path(thread: LoadedThread) -> str:
@@ -95,7 +96,7 @@ async def create_child(
     spawn = SpawnOrigin(
         parent_thread_id=parent.id,
         session_id=parent.record.session_id,
-        depth=agent_depth(parent) + 1,
+        depth=agent_depth(parent.record) + 1,
         agent_path=planned.path,
         nickname=planned.nickname,
         role=planned.role,
@@ -125,8 +126,12 @@ async def create_child(
         )
     ]
     lines.extend(response_item(item) for item in prefix)
-    writer.append(lines)
-    await writer.flush()
+    try:
+        writer.append(lines)
+        await writer.flush()
+    except BaseException:
+        await writer.close()  # release its lock; the reconciliation scan indexes what was written
+        raise
     child = LoadedThread(record, settings, persisted=True, writer=writer)
     child.model_history = ModelHistory(items=prefix, base_instructions=settings.base_instructions)
     child.multi_agent_version = parent.multi_agent_version

@@ -25,6 +25,7 @@ from app_server.agent.turn_runner import TurnRunner
 from app_server.agent.turn_setup import PendingInput
 from app_server.notification import now_ms
 from app_server.store.thread_query import MAX_LIST_LIMIT, ThreadQuery
+from app_server.threads.agent_spawner import agent_depth
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager
 from app_server.threads.turn_origin import TurnOrigin
@@ -157,7 +158,6 @@ class AgentTree:
                     last_message = texts[-1] if texts else None
                 elif history is not None:
                     status = "pendingInit"
-                depth = _record_depth(record.source)
                 self.register(
                     AgentState(
                         info=AgentInfo(
@@ -172,7 +172,7 @@ class AgentTree:
                         ),
                         session_id=session_id,
                         parent_id=record.parent_thread_id,
-                        depth=depth,
+                        depth=agent_depth(record),
                     )
                 )
             if page.next_cursor is None:
@@ -264,13 +264,3 @@ class AgentTree:
             self.set_status(child.id, "running")
             return runner.turn_id
         return child.active_turn.turn_id if child.active_turn is not None else ""
-
-
-def _record_depth(source: object) -> int:
-    if isinstance(source, dict):
-        spawn = source.get("subAgent")
-        if isinstance(spawn, dict) and isinstance(spawn.get("thread_spawn"), dict):
-            depth = spawn["thread_spawn"].get("depth")
-            if isinstance(depth, int):
-                return depth
-    return 1

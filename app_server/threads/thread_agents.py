@@ -93,7 +93,7 @@ class ThreadAgents:
             path = f"{self.agent_path}/{request.task_name}"
             if any(s.info.path == path for s in tree.agents_of(self._session_id)):
                 raise AgentError(f"agent path `{path}` already exists")
-        if agent_depth(self._thread) + 1 > tree.max_depth:
+        if agent_depth(self._thread.record) + 1 > tree.max_depth:
             raise AgentError(
                 f"Agent depth limit reached (agents.max_depth = {tree.max_depth}). "
                 "Solve the task yourself."
@@ -122,7 +122,7 @@ class ThreadAgents:
                 info=planned,
                 session_id=self._session_id,
                 parent_id=self._thread.id,
-                depth=agent_depth(child),
+                depth=agent_depth(child.record),
             )
         )
         if request.task_name is None:  # v1: the task is the child's user input

@@ -21,7 +21,7 @@ from tests.support.agent_env import (
 from tests.support.client import StdioClient
 from tests.support.model_replies import Reply
 from tests.support.model_server import ModelServer
-from tests.support.tool_env import start_thread, tool_client, tool_output, turn
+from tests.support.tool_env import start_thread, start_turn, tool_client, tool_output, turn
 from tests.support.turn_env import MODEL_ENV
 
 
@@ -101,20 +101,18 @@ async def test_a_child_is_a_real_thread_of_the_parents_session_tree(
     assert [i["text"] for i in child["turns"][-1]["items"] if i["type"] == "agentMessage"] == [
         "done"
     ]
-    assert not client.notifications_named("thread/started") or all(
-        m["params"]["thread"]["id"] != child_id
-        for m in client.notifications_named("thread/started")
-    )
+    announced = [m["params"]["thread"]["id"] for m in client.notifications_named("thread/started")]
+    assert child_id not in announced
     listed = await client.call("thread/list", {"parentThreadId": parent})
     assert [t["id"] for t in listed["data"]] == [child_id]
     default = await client.call("thread/list", {})
     assert child_id not in [t["id"] for t in default["data"]]
-    await asyncio.sleep(0)
 
 
-def _child_id(client: object, parent: str, kind: str = "started", index: int = 0) -> str:
-    activities = items_of(client, "item/completed", "subAgentActivity", parent)  # type: ignore[arg-type]
-    return str([a for a in activities if a["kind"] == kind][index]["agentThreadId"])
+def _child_id(client: StdioClient, parent: str) -> str:
+    """The thread id of the first child the parent spawned."""
+    activities = items_of(client, "item/completed", "subAgentActivity", parent)
+    return str(next(a for a in activities if a["kind"] == "started")["agentThreadId"])
 
 
 async def test_send_message_reaches_a_running_child_at_its_next_step(
@@ -216,12 +214,7 @@ async def test_two_children_run_at_the_same_time(
         )
     client = await v2_client(servers, model_server)
     parent = await start_thread(client, tmp_path)
-    turn_id = (
-        await client.call(
-            "turn/start",
-            {"threadId": parent, "input": [{"type": "text", "text": "go", "text_elements": []}]},
-        )
-    )["turn"]["id"]
+    turn_id = await start_turn(client, parent)
 
     await wait_for_agent_requests(model_server, "/root/a", "/root/b")
     assert not [
@@ -294,10 +287,7 @@ async def test_a_tree_survives_a_restart_in_the_middle_and_resumes(
     )
     client = await v2_client(servers, model_server)
     parent = await start_thread(client, tmp_path)
-    await client.call(
-        "turn/start",
-        {"threadId": parent, "input": [{"type": "text", "text": "go", "text_elements": []}]},
-    )
+    await start_turn(client, parent)
     await wait_for_agent_requests(model_server, "/root/helper")
     child_id = _child_id(client, parent)
     await servers.processes[-1].kill()  # SIGKILL mid-turn, parent and child both running

@@ -93,10 +93,13 @@ def wait_window_ms(requested: int | None, floor_ms: int) -> tuple[int, str]:
     return requested, ""
 
 
-class CollaborationTool:
-    """One tool of the `collaboration` namespace."""
+class AgentTool:
+    """A multi-agent tool: a call runs the `_<name>` method of its class with the thread's
+    `AgentControl` and the parsed arguments; bad arguments and refusals become the text the
+    model reads. Subclasses set `namespace` and `specs`."""
 
-    namespace = COLLABORATION
+    namespace: str
+    specs: dict[str, dict[str, Any]]
     offered = True
 
     def __init__(self, name: str, *, min_wait_ms: int = MIN_WAIT_MS) -> None:
@@ -104,12 +107,12 @@ class CollaborationTool:
         self._min_wait_ms = min_wait_ms
 
     def spec(self) -> dict[str, Any]:
-        return V2_SPECS[self.name]
+        return self.specs[self.name]
 
     async def run(self, call: ToolCall, context: ToolContext) -> ToolOutput:
         agents = context.agents
         if agents is None:
-            return ToolOutput(f"unsupported call: {COLLABORATION}{self.name}", success=False)
+            return ToolOutput(f"unsupported call: {self.namespace}{self.name}", success=False)
         try:
             arguments = json_arguments(call)
             handler = getattr(self, f"_{self.name}")
@@ -119,6 +122,13 @@ class CollaborationTool:
             return bad.output
         except AgentError as refused:
             return ToolOutput(str(refused), success=False)
+
+
+class CollaborationTool(AgentTool):
+    """One tool of the `collaboration` namespace."""
+
+    namespace = COLLABORATION
+    specs = V2_SPECS
 
     async def _spawn_agent(
         self, call: ToolCall, context: ToolContext, agents: AgentControl, arguments: dict[str, Any]

@@ -21,8 +21,8 @@ from app_server.agent.tools.agent_control import (
     SpawnRequest,
     core_status,
 )
-from app_server.agent.tools.arguments import BadArguments, json_arguments, required_str
-from app_server.agent.tools.collaboration import MIN_WAIT_MS, wait_window_ms
+from app_server.agent.tools.arguments import BadArguments, required_str
+from app_server.agent.tools.collaboration import MIN_WAIT_MS, AgentTool, wait_window_ms
 from app_server.agent.tools.collaboration_specs import MULTI_AGENT_V1, V1_SPECS
 from app_server.agent.tools.registry import ToolCall, ToolContext, ToolItem, ToolOutput
 from app_server.ids import parse_thread_id
@@ -77,18 +77,11 @@ def agent_id(value: str) -> str:
         raise AgentError(f"invalid agent id {value}") from None
 
 
-class MultiAgentV1Tool:
+class MultiAgentV1Tool(AgentTool):
     """One tool of the `multi_agent_v1` namespace."""
 
     namespace = MULTI_AGENT_V1
-    offered = True
-
-    def __init__(self, name: str, *, min_wait_ms: int = MIN_WAIT_MS) -> None:
-        self.name = name
-        self._min_wait_ms = min_wait_ms
-
-    def spec(self) -> dict[str, Any]:
-        return V1_SPECS[self.name]
+    specs = V1_SPECS
 
     def _item(
         self,
@@ -115,20 +108,6 @@ class MultiAgentV1Tool:
             "reasoning_effort": extra.get("effort"),
             "agents_states": states,
         }
-
-    async def run(self, call: ToolCall, context: ToolContext) -> ToolOutput:
-        agents = context.agents
-        if agents is None:
-            return ToolOutput(f"unsupported call: {MULTI_AGENT_V1}{self.name}", success=False)
-        try:
-            arguments = json_arguments(call)
-            handler = getattr(self, f"_{self.name}")
-            output: ToolOutput = await handler(call, context, agents, arguments)
-            return output
-        except BadArguments as bad:
-            return bad.output
-        except AgentError as refused:
-            return ToolOutput(str(refused), success=False)
 
     async def _target(self, agents: AgentControl, raw: str) -> AgentInfo:
         target = await agents.resolve(agent_id(raw))
