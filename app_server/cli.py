@@ -16,11 +16,12 @@ from pathlib import Path
 
 from app_server import PROTOCOL_VERSION, __version__
 from app_server.config import ConfigError, load_config, resolve_data_dir
+from app_server.storage_admin.command import add_storage_arguments, run_storage, usage_problem
 from app_server.transport.auth import ListenerConfigError, listener_token
 
 EXIT_USAGE = 2
 
-COMMANDS = ("serve", "generate-json-schema")
+COMMANDS = ("serve", "generate-json-schema", "storage")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,7 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=(
             "commands: (none) serve clients; generate-json-schema --out DIR writes the JSON Schema "
-            "of the protocol. A leading 'app-server' word is accepted, as for `codex app-server`."
+            "of the protocol; storage report [--json] [--top N] says what the data dir holds; "
+            "storage prune --older-than DURATION [--apply] removes old archived threads (a dry "
+            "run unless --apply). A leading 'app-server' word is accepted, as for "
+            "`codex app-server`."
         ),
     )
     parser.add_argument("command", nargs="*", help=argparse.SUPPRESS)
@@ -70,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["debug", "info", "warning", "error"],
         help="stderr log level (default: $APP_SERVER_LOG_LEVEL or warning)",
     )
+    add_storage_arguments(parser)
     parser.add_argument(
         "--version",
         action="version",
@@ -85,8 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     if words and words[0] == "app-server":
         words = words[1:]
     command = words[0] if words else "serve"
-    if command not in COMMANDS or len(words) > 1:
+    if command not in COMMANDS or (len(words) > 1 and command != "storage"):
         parser.error(f"unknown command: {' '.join(words)}")
+    problem = usage_problem(words, args)
+    if problem is not None:
+        parser.error(problem)
     logging.basicConfig(
         level=args.log_level.upper(),
         stream=sys.stderr,
@@ -94,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if command == "generate-json-schema":
         return _generate_json_schema(parser, args.out)
+    if command == "storage":
+        return run_storage(words[1], args)
     return _serve(parser, args)
 
 

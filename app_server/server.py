@@ -17,10 +17,12 @@ from app_server.agent.providers.factory import close_providers, create_provider
 from app_server.agent.providers.provider_config import resolve_provider
 from app_server.agent.tools.exec.sandbox import find_bwrap
 from app_server.api.initialize import InitializeHandler
+from app_server.api.maintenance import MaintenanceHandlers
 from app_server.api.models import ModelHandlers
 from app_server.api.thread_queries import ThreadQueryHandlers
 from app_server.api.threads import ThreadLifecycleHandlers
 from app_server.api.turns import TurnHandlers
+from app_server.compression_config import compression_settings
 from app_server.config import ServerConfig
 from app_server.notification import Notification
 from app_server.rpc.dispatcher import Dispatcher, Handler
@@ -75,7 +77,9 @@ class AppServer:
     def __init__(self, config: ServerConfig, *, server_cwd: Path | None = None) -> None:
         self.config = config
         config.data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = LocalThreadStore(config.data_dir)
+        compression, compression_problems = compression_settings(config)
+        self._config_problems = [*config.problems, *compression_problems]
+        self.store = LocalThreadStore(config.data_dir, compression=compression)
         self.threads = ThreadManager(self.store, config, server_cwd=server_cwd or Path.cwd())
         self.turns = ThreadTurns(self.threads, self._provider_for)
         self.dispatcher = Dispatcher(
@@ -110,6 +114,7 @@ class AppServer:
             "thread/delete": lifecycle.delete,
             "thread/unsubscribe": lifecycle.unsubscribe,
             "thread/list": queries.list,
+            "thread/search": queries.search,
             "thread/read": queries.read,
             "thread/turns/list": queries.turns_list,
             "thread/loaded/list": queries.loaded_list,
@@ -117,6 +122,7 @@ class AppServer:
             "turn/steer": turns.steer,
             "turn/interrupt": turns.interrupt,
             "model/list": ModelHandlers(self.config).list,
+            "rollout/compress": MaintenanceHandlers(self.store).rollout_compress,
         }
 
     def _after_initialize(self, session: ClientSession) -> None:
@@ -124,7 +130,7 @@ class AppServer:
         warnings = (
             [
                 ConfigWarningNotification(summary=p.summary, details=p.details, path=p.path)
-                for p in self.config.problems
+                for p in self._config_problems
             ]
             + [
                 ConfigWarningNotification(summary=w.summary, details=w.details)

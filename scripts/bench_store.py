@@ -1,19 +1,27 @@
 #!/usr/bin/env python3
-"""Store benchmark: startup, listing and reading over large homes (figures, not a test).
+"""Store benchmark: startup, listing, search, paging and compression over large homes.
 
-Builds (in a temp dir, loopback only) a data dir of N codex-format rollouts plus one very large
-rollout, starts the real server over stdio, and prints:
+Figures, not a test. Builds (in a temp dir, loopback only) a data dir of N codex-format rollouts
+plus one huge rollout (`--huge-mb`, default 1 GB) and one large one (`--big-mb`), starts the real
+server over stdio, and prints:
 
 - time from process start to the `initialize` response, on a fresh index (the background scan
-  has just begun) and on a warm one (restart);
-- how long the background scan takes to index the home;
-- `thread/list` latency: the first page, and a page deep in the cursor chain;
-- `thread/read` with turns of the large rollout, and the server's peak RSS (VmHWM).
+  has just begun) and on a warm one (restart); how long the background scan takes;
+- `thread/list` latency: the first page, and pages deep in the cursor chain;
+- `thread/search` latency over the N threads, for a rare, a common, a short and an absent term;
+- on the huge rollout, after a restart with a warm index: `thread/read` (metadata) and
+  `thread/turns/list` (the last page, and a page from the middle), and the server's peak RSS;
+- `thread/read` with every turn of the large rollout, and the peak RSS after it;
+- cold compression (`rollout/compress`) of a separate home of N threads with realistic content
+  (a base-instructions `session_meta`, several turns with command output): time, files, and
+  compressed size as a share of the plain size.
 
-Targets (issue 3): list page < 20 ms at 10,000 threads; initialize < 300 ms however large the
-home; read of a 100 MB rollout < 2 s with peak RSS < 4x the returned page + 100 MB.
+Targets: list page < 20 ms and initialize < 300 ms at 10,000 threads (issue 3); read of a 100 MB
+rollout < 2 s with peak RSS < 4x the returned page + 100 MB (issue 3); search < 100 ms at 10,000
+threads, last page of a 1 GB thread < 200 ms and < 150 MB peak RSS, compressed size <= 20 % of
+plain (issue 7).
 
-Usage: scripts/bench_store.py [--threads 10000] [--big-mb 100] [--keep DIR]
+Usage: scripts/bench_store.py [--threads 10000] [--huge-mb 1024] [--big-mb 100] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -44,10 +52,10 @@ def build_home(data_dir: Path, threads: int) -> None:
         write_thread(data_dir, spec)
 
 
-def build_big_rollout(data_dir: Path, megabytes: int) -> str:
+def build_big_rollout(data_dir: Path, megabytes: int, salt: int = 424242) -> str:
     """One thread whose rollout is about `megabytes` MB: many turns with tool output."""
-    created = BASE_MS - 10**7
-    thread_id = uuid7_at(created, 424242)
+    created = BASE_MS - 10**7 - salt
+    thread_id = uuid7_at(created, salt)
     day = time.strftime("%Y/%m/%d", time.localtime(created / 1000))
     stamp_name = time.strftime("%Y-%m-%dT%H-%M-%S", time.localtime(created / 1000))
     directory = data_dir / "sessions" / day
@@ -192,7 +200,11 @@ class Server:
         self._next = 0
 
     @classmethod
-    async def start(cls, data_dir: Path, home: Path) -> tuple[Server, float]:
+    async def start(
+        cls, data_dir: Path, home: Path, *, experimental: bool = False, compression: bool = False
+    ) -> tuple[Server, float]:
+        """Start and initialize; background compression stays off unless asked for, so it
+        never competes with what is being measured."""
         started = time.perf_counter()
         env = {"PATH": os.environ["PATH"], "HOME": str(home), "PYTHONPATH": str(ROOT)}
         process = await asyncio.create_subprocess_exec(
@@ -201,6 +213,8 @@ class Server:
             "app_server",
             "--data-dir",
             str(data_dir),
+            "-c",
+            f"rollout_compression.enabled={'true' if compression else 'false'}",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
@@ -208,7 +222,11 @@ class Server:
             limit=1 << 30,
         )
         server = cls(process)
-        await server.call("initialize", {"clientInfo": {"name": "bench", "version": "1"}})
+        capabilities = {"experimentalApi": experimental}
+        await server.call(
+            "initialize",
+            {"clientInfo": {"name": "bench", "version": "1"}, "capabilities": capabilities},
+        )
         return server, time.perf_counter() - started
 
     async def call(self, method: str, params: dict[str, Any]) -> tuple[Any, int]:
@@ -262,28 +280,33 @@ async def wait_for_listing(server: Server, newest_id: str) -> None:
         await asyncio.sleep(0.05)
 
 
-async def bench(threads: int, big_mb: int, workdir: Path) -> None:
-    data_dir, home = workdir / "data", workdir / "home"
-    home.mkdir(parents=True, exist_ok=True)
-    print(f"building a home of {threads} threads and a {big_mb} MB rollout …", flush=True)
-    build_home(data_dir, threads)
-    big_id = build_big_rollout(data_dir, big_mb)
-    total = sum(p.stat().st_size for p in data_dir.rglob("*.jsonl")) / 1e6
-    report("home", f"{threads + 1} rollouts, {total:.0f} MB")
-    newest = ThreadSpec(BASE_MS + (threads - 1) * 1000, salt=threads - 1).thread_id
+BASE_INSTRUCTIONS = (
+    "You are a coding agent running in a terminal. Read the repository before editing it, keep "
+    "changes small, run the tests, and explain what you changed and why. "
+) * 40
+"""A `session_meta.base_instructions` of realistic size (~7 KB of prose) for the compression
+home: codex records the system prompt in every rollout."""
 
-    server, cold = await Server.start(data_dir, home)
-    report("initialize, fresh index (scan starting)", f"{cold * 1000:7.1f} ms")
-    scan_start = time.perf_counter()
-    await wait_for_listing(server, newest)
-    report(
-        "background scan until the listing is complete",
-        f"{time.perf_counter() - scan_start:7.2f} s",
-    )
-    await server.stop()
 
-    server, warm = await Server.start(data_dir, home)
-    report("initialize, restart with a warm index", f"{warm * 1000:7.1f} ms")
+def build_compression_home(data_dir: Path, threads: int) -> tuple[int, int]:
+    """`threads` cold rollouts of realistic content; returns (files, plain bytes)."""
+    cold = time.time() - 30 * 86400
+    total = 0
+    for i in range(threads):
+        spec = ThreadSpec(
+            BASE_MS + i * 1000,
+            salt=i,
+            text=f"please fix failing test number {i} in module {i % 97}",
+            turns=6,
+            extra_meta={"base_instructions": {"text": BASE_INSTRUCTIONS}},
+        )
+        path = write_thread(data_dir, spec)
+        os.utime(path, (cold, cold))
+        total += path.stat().st_size
+    return threads, total
+
+
+async def bench_listing(server: Server, threads: int) -> None:
     during_scan = [(await timed(server, "thread/list", {"limit": 25}))[0] for _ in range(5)]
     report("thread/list first page while the restart rescan runs", spread(during_scan))
     await asyncio.sleep(3)  # let the rescan (one stat per rollout) finish
@@ -302,6 +325,53 @@ async def bench(threads: int, big_mb: int, workdir: Path) -> None:
             break
     report(f"thread/list deep pages ({pages - len(deep) + 1}…{pages} of {pages})", spread(deep))
 
+
+async def bench_search(server: Server, threads: int) -> None:
+    terms = {
+        "rare term (1 thread)": f"number {threads // 2} x",
+        f"common term (all {threads} threads)": "QUESTION number",
+        "answer text (all threads)": "answer 2",
+        "short term (2 chars)": "42",
+        "absent term": "zebra crossing",
+    }
+    for label, term in terms.items():
+        samples = []
+        hits = 0
+        for _ in range(10):
+            elapsed, result, _ = await timed(server, "thread/search", {"searchTerm": term})
+            samples.append(elapsed)
+            hits = len(result["data"])
+        report(f"thread/search {label}, {hits} on page 1", spread(samples))
+
+
+async def bench_huge(server: Server, huge_id: str, huge_mb: int) -> None:
+    reads = [(await timed(server, "thread/read", {"threadId": huge_id}))[0] for _ in range(5)]
+    report(f"thread/read (metadata), {huge_mb} MB rollout", spread(reads))
+    params: dict[str, Any] = {"threadId": huge_id, "limit": 25}
+    last_pages = []
+    page: Any = None
+    size = 0
+    for _ in range(5):
+        elapsed, page, size = await timed(server, "thread/turns/list", params)
+        last_pages.append(elapsed)
+    report(
+        f"thread/turns/list last page (25 turns, {size / 1e3:.0f} KB), {huge_mb} MB",
+        spread(last_pages),
+    )
+    cursor = page["nextCursor"]
+    middle = []
+    for _ in range(5):
+        elapsed, page, _ = await timed(server, "thread/turns/list", {**params, "cursor": cursor})
+        middle.append(elapsed)
+        cursor = page["nextCursor"]
+    report("thread/turns/list the pages after it (older turns)", spread(middle))
+    report(
+        "server peak RSS so far (warm start, listing, search, paging)",
+        f"{server.peak_rss_mb():.0f} MB (target < 150 MB)",
+    )
+
+
+async def bench_full_read(server: Server, big_id: str, big_mb: int) -> None:
     rss_before = server.peak_rss_mb()
     params = {"threadId": big_id, "includeTurns": True}
     elapsed, result, size = await timed(server, "thread/read", params)
@@ -316,18 +386,85 @@ async def bench(threads: int, big_mb: int, workdir: Path) -> None:
         "server peak RSS before / after the read",
         f"{rss_before:.0f} / {peak:.0f} MB (target < {4 * size / 1e6 + 100:.0f} MB)",
     )
+
+
+async def bench_compression(workdir: Path, threads: int) -> None:
+    data_dir, home = workdir / "cold", workdir / "home"
+    print(f"building a cold home of {threads} threads …", flush=True)
+    files, plain = build_compression_home(data_dir, threads)
+    server, _ = await Server.start(data_dir, home, experimental=True, compression=True)
+    start = time.perf_counter()
+    await server.call("rollout/compress", {})
+    elapsed = time.perf_counter() - start
     await server.stop()
+    compressed = list(data_dir.rglob("*.jsonl.zst"))
+    packed = sum(path.stat().st_size for path in compressed)
+    report(
+        f"rollout/compress of {files} cold rollouts ({plain / 1e6:.0f} MB)",
+        f"{elapsed:7.2f} s ({len(compressed)} compressed, {files / elapsed:.0f} files/s)",
+    )
+    report(
+        "compressed size / plain size",
+        f"{packed / 1e6:.1f} / {plain / 1e6:.1f} MB = {100 * packed / plain:.1f} %"
+        " (target <= 20 %)",
+    )
+
+
+async def wait_for_index(server: Server, thread_id: str) -> None:
+    """Until `thread_id` can be read (the scan folded its rollout)."""
+    while True:
+        try:
+            await server.call("thread/read", {"threadId": thread_id})
+            return
+        except RuntimeError:
+            await asyncio.sleep(0.2)
+
+
+async def bench(threads: int, huge_mb: int, big_mb: int, workdir: Path) -> None:
+    data_dir, home = workdir / "data", workdir / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    print(
+        f"building a home of {threads} threads, a {huge_mb} MB and a {big_mb} MB rollout …",
+        flush=True,
+    )
+    build_home(data_dir, threads)
+    huge_id = build_big_rollout(data_dir, huge_mb, salt=434343)
+    big_id = build_big_rollout(data_dir, big_mb)
+    total = sum(p.stat().st_size for p in data_dir.rglob("*.jsonl")) / 1e6
+    report("home", f"{threads + 2} rollouts, {total:.0f} MB")
+    newest = ThreadSpec(BASE_MS + (threads - 1) * 1000, salt=threads - 1).thread_id
+
+    server, cold = await Server.start(data_dir, home)
+    report("initialize, fresh index (scan starting)", f"{cold * 1000:7.1f} ms")
+    scan_start = time.perf_counter()
+    await wait_for_listing(server, newest)
+    await wait_for_index(server, huge_id)
+    report(
+        "background scan until everything is indexed",
+        f"{time.perf_counter() - scan_start:7.2f} s",
+    )
+    await server.stop()
+
+    server, warm = await Server.start(data_dir, home, experimental=True)
+    report("initialize, restart with a warm index", f"{warm * 1000:7.1f} ms")
+    await bench_listing(server, threads)
+    await bench_search(server, threads)
+    await bench_huge(server, huge_id, huge_mb)
+    await bench_full_read(server, big_id, big_mb)
+    await server.stop()
+    await bench_compression(workdir, threads)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=10_000)
+    parser.add_argument("--huge-mb", type=int, default=1024)
     parser.add_argument("--big-mb", type=int, default=100)
-    parser.add_argument("--keep", type=Path, help="build the home here and keep it")
+    parser.add_argument("--keep", type=Path, help="build the homes here and keep them")
     args = parser.parse_args()
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="bench-store-"))
     try:
-        asyncio.run(bench(args.threads, args.big_mb, workdir))
+        asyncio.run(bench(args.threads, args.huge_mb, args.big_mb, workdir))
     finally:
         if args.keep is None:
             shutil.rmtree(workdir, ignore_errors=True)

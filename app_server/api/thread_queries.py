@@ -1,4 +1,5 @@
-"""Read-only thread methods: thread/list, thread/read, thread/turns/list, thread/loaded/list.
+"""Read-only thread methods: thread/list, thread/search, thread/read, thread/turns/list,
+thread/loaded/list.
 
 None of them loads a thread or subscribes the caller. Stored threads are answered from the
 store; a loaded thread contributes its live status (and flushes its writer first, so what is read
@@ -14,12 +15,11 @@ from app_server.errors import InvalidParams, InvalidRequest, NotFound
 from app_server.notification import Notification
 from app_server.session import ClientSession
 from app_server.settings import resolve_cwd
-from app_server.store.interface import ThreadHistory
+from app_server.store.interface import ThreadHistory, ThreadNotStored
 from app_server.store.local.history import HistoryLineageError
 from app_server.store.records import ThreadRecord, thread_from_record
 from app_server.store.thread_query import InvalidCursor, ThreadQuery
-from app_server.store.turn_entry import TurnEntry
-from app_server.store.turn_pages import InvalidCursorError, page_turns
+from app_server.store.turn_pages import InvalidCursorError, TurnPageRequest, page_for_request
 from app_server.threads.manager import ThreadManager, thread_id_param
 from protocol.types import (
     DeprecationNoticeNotification,
@@ -31,6 +31,9 @@ from protocol.types import (
     ThreadReadParams,
     ThreadReadResponse,
     ThreadReadState,
+    ThreadSearchParams,
+    ThreadSearchResponse,
+    ThreadSearchResult,
     ThreadTurnsListParams,
     ThreadTurnsListResponse,
 )
@@ -128,6 +131,37 @@ class ThreadQueryHandlers:
             read_states=read_states,
         )
 
+    # -- thread/search ---------------------------------------------------------------------------
+    async def search(
+        self, session: ClientSession, params: ThreadSearchParams
+    ) -> ThreadSearchResponse:
+        term = params.search_term.strip()
+        if not term:
+            raise InvalidRequest("thread/search requires a non-empty searchTerm")
+        query = ThreadQuery(
+            archived=params.archived,
+            source_kinds=tuple(params.source_kinds) if params.source_kinds else None,
+            include_attached=bool(params.include_attached_threads),
+            sort_key=params.sort_key or "created_at",
+            sort_direction=params.sort_direction or "desc",
+            limit=params.limit,
+            cursor=params.cursor,
+        )
+        try:
+            found = await self._manager.store.search_threads(query, term)
+        except InvalidCursor as exc:
+            raise InvalidRequest(str(exc)) from None
+        return ThreadSearchResponse(
+            data=[
+                ThreadSearchResult(
+                    thread=self._listed_thread(record), snippet=found.snippets.get(record.id, "")
+                )
+                for record in found.page.records
+            ],
+            next_cursor=found.page.next_cursor,
+            backwards_cursor=found.page.backwards_cursor,
+        )
+
     # -- thread/read -----------------------------------------------------------------------------
     async def _history(self, thread_id: str) -> ThreadHistory:
         loaded = self._manager.loaded(thread_id)
@@ -172,26 +206,25 @@ class ThreadQueryHandlers:
     ) -> ThreadTurnsListResponse:
         thread_id = thread_id_param(params.thread_id)
         loaded = self._manager.loaded(thread_id)
-        entries: list[TurnEntry] = []
-        history_mode = "paginated"
-        if loaded is not None and not loaded.persisted:
-            history_mode = loaded.record.history_mode
-        else:
-            if await self._manager.store.get(thread_id) is None:
-                raise NotFound(f"thread not loaded: {thread_id}")
-            history = await self._history(thread_id)
-            entries = history.turns
-            history_mode = history.record.history_mode
+        request = TurnPageRequest(
+            cursor=params.cursor,
+            limit=params.limit,
+            sort_direction=params.sort_direction,
+            items_view=params.items_view,
+        )
         try:
-            page = page_turns(
-                thread_id,
-                entries,
-                history_mode=history_mode,
-                cursor=params.cursor,
-                limit=params.limit,
-                sort_direction=params.sort_direction,
-                items_view=params.items_view,
-            )
+            if loaded is not None and not loaded.persisted:  # nothing written yet
+                page = page_for_request(
+                    thread_id, [], history_mode=loaded.record.history_mode, request=request
+                )
+                return page.to_response()
+            if loaded is not None and loaded.writer is not None:
+                await loaded.writer.flush()
+            page = await self._manager.store.turn_page(thread_id, request)
+        except ThreadNotStored:
+            raise NotFound(f"thread not loaded: {thread_id}") from None
+        except HistoryLineageError as exc:
+            raise InvalidRequest(str(exc)) from None
         except InvalidCursorError as exc:
             raise InvalidRequest(str(exc)) from None
         return page.to_response()

@@ -18,6 +18,10 @@ Contract
   it `sync`ed survives power loss. The index is a cache that is never ahead of the files: a line
   is reflected by `get`/`list_threads` only after it was flushed, and `start()` reconciles the
   index with the files, so a crash at any instant leaves every thread listed and readable.
+- **Compression.** A store may compress rollouts nobody wrote to for a while
+  (`compress_cold_rollouts`, and in the background if configured). It never changes what is
+  read (content, ordinals, timestamps, the reported plain `path`) and never touches a thread
+  while a writer holds it; `open_writer` restores the plain file first.
 - **Who decides.** The store enforces nothing about policy (who may archive what, which client
   is told): that is the thread manager's job. It only refuses what would corrupt history.
 """
@@ -28,9 +32,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from app_server.store.compression_report import CompressionReport
 from app_server.store.records import ThreadRecord
-from app_server.store.thread_query import ThreadPage, ThreadQuery
+from app_server.store.thread_query import ThreadPage, ThreadQuery, ThreadSearchPage
 from app_server.store.turn_entry import TurnEntry
+from app_server.store.turn_pages import TurnPageRequest, TurnsPage
 
 HistoryMode = Literal["legacy", "paginated"]
 
@@ -148,6 +154,18 @@ class ThreadStore(Protocol):
         """A page of threads matching the query, with stable keyset cursors."""
         ...
 
+    async def search_threads(self, query: ThreadQuery, term: str) -> ThreadSearchPage:
+        """A page of threads matching `query` that have a user or agent message containing
+        `term` (case-insensitive), each with the first such message. Served from an index:
+        it reads no rollout (compressed ones stay compressed)."""
+        ...
+
+    async def turn_page(self, thread_id: str, request: TurnPageRequest) -> TurnsPage:
+        """One page of a stored thread's turns (`thread/turns/list`), reading no more of its
+        history than the page needs where the store can. Raises `ThreadNotStored`,
+        `HistoryLineageError`, or `InvalidCursorError` for a cursor naming no turn of it."""
+        ...
+
     async def read_history(self, thread_id: str) -> ThreadHistory:
         """Metadata and every turn. Raises `ThreadNotStored`, or `HistoryLineageError` when a
         paginated thread's fork lineage cannot be resolved (fail closed)."""
@@ -196,6 +214,12 @@ class ThreadStore(Protocol):
 
     async def unarchive(self, thread_id: str) -> ThreadRecord:
         """Move an archived thread back. Raises `ThreadNotStored` if not archived."""
+        ...
+
+    async def compress_cold_rollouts(self, *, force: bool = False) -> CompressionReport:
+        """Run the cold-rollout compression now and report what it did (a store without
+        compressed storage reports nothing). `force` ignores the throttle of recent runs but
+        not a run in progress elsewhere."""
         ...
 
     async def delete_tree(self, thread_id: str) -> list[str]:

@@ -9,11 +9,12 @@ and gives the layers above a fast store for their tests. Nothing survives the pr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app_server.notification import now_ms
+from app_server.store.compression_report import CompressionReport
 from app_server.store.interface import (
     ForkReferenced,
     HistoryMode,
@@ -34,10 +35,12 @@ from app_server.store.thread_query import (
     SORT_COLUMNS,
     ThreadPage,
     ThreadQuery,
+    ThreadSearchPage,
     normalize_limit,
     page_from_rows,
     stored_source_kinds,
 )
+from app_server.store.turn_pages import TurnPageRequest, TurnsPage, page_for_request
 
 
 @dataclass
@@ -75,6 +78,10 @@ class MemoryThreadStore:
 
     def rollout_path_for(self, thread_id: str, created_at_ms: int) -> str:
         return f"memory/rollout-{thread_id}.jsonl"
+
+    async def compress_cold_rollouts(self, *, force: bool = False) -> CompressionReport:
+        """Nothing to compress in memory: an empty report."""
+        return CompressionReport()
 
     # -- reading ---------------------------------------------------------------------------------
     def _fold(self, thread: _Thread) -> HistoryFold:
@@ -131,6 +138,30 @@ class MemoryThreadStore:
         return [{k: v for k, v in line.items() if k != "ordinal"} for line in thread.lines]
 
     async def list_threads(self, query: ThreadQuery) -> ThreadPage:
+        return self._page(query, lambda _thread: True)
+
+    async def search_threads(self, query: ThreadQuery, term: str) -> ThreadSearchPage:
+        snippets: dict[str, str] = {}
+
+        def mentions(thread: _Thread) -> bool:
+            folded = term.lower()
+            for text in self._fold(thread).index.drain().messages:
+                if folded in text.lower():
+                    snippets[thread.thread_id] = text
+                    return True
+            return False
+
+        page = self._page(query, mentions)
+        return ThreadSearchPage(page, {r.id: snippets[r.id] for r in page.records})
+
+    async def turn_page(self, thread_id: str, request: TurnPageRequest) -> TurnsPage:
+        history = await self.read_history(thread_id)
+        return page_for_request(
+            thread_id, history.turns, history_mode=history.record.history_mode, request=request
+        )
+
+    def _page(self, query: ThreadQuery, keep: Callable[[_Thread], bool]) -> ThreadPage:
+        """The page of threads matching `query` (and `keep`), as the SQL listing orders it."""
         cursor = parse_cursor(query.cursor) if query.cursor is not None else None
         allowed = self._allowed_ids(query)
         records = [
@@ -139,6 +170,7 @@ class MemoryThreadStore:
             if (allowed is None or thread.thread_id in allowed)
             and (record := self._record(thread)) is not None
             and _matches(record, query)
+            and keep(thread)
         ]
         column = SORT_COLUMNS[query.sort_key]
         descending = query.sort_direction == "desc"

@@ -32,6 +32,7 @@ __all__ = [
     "InvalidCursor",
     "ThreadPage",
     "ThreadQuery",
+    "ThreadSearchPage",
     "normalize_limit",
     "page_from_rows",
     "stored_source_kinds",
@@ -120,6 +121,15 @@ class ThreadPage:
     backwards_cursor: str | None
     """Just before the first record's sort instant, for the reversed direction (the reversed
     listing includes that instant); `None` if the page is empty."""
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadSearchPage:
+    """One `thread/search` page: the threads (as a listing page) and, for each, the text of
+    its first message that matched (thread id → text)."""
+
+    page: ThreadPage
+    snippets: dict[str, str]
 
 
 def normalize_limit(limit: int | None) -> int:

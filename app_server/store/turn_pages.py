@@ -62,6 +62,26 @@ class TurnCursor:
 
 
 @dataclass(frozen=True, slots=True)
+class TurnPageRequest:
+    """The paging part of a `thread/turns/list` request (defaults applied by the pager)."""
+
+    cursor: str | None = None
+    limit: int | None = None
+    sort_direction: SortDirection | None = None
+    items_view: TurnItemsView | None = None
+
+    @property
+    def direction(self) -> SortDirection:
+        """The effective sort direction."""
+        return self.sort_direction or DEFAULT_SORT_DIRECTION
+
+    @property
+    def view(self) -> TurnItemsView:
+        """The effective items view."""
+        return self.items_view or DEFAULT_ITEMS_VIEW
+
+
+@dataclass(frozen=True, slots=True)
 class TurnsPage:
     """One page of `thread/turns/list`."""
 
@@ -185,6 +205,39 @@ def page_turns(
     size = clamp_limit(limit)
     page = ordered[start : start + size]
     has_more = start + size < len(ordered)
+    return build_turns_page(
+        thread_id, page, has_more=has_more, history_mode=history_mode, view=view
+    )
+
+
+def page_for_request(
+    thread_id: str,
+    entries: Sequence[TurnEntry],
+    *,
+    history_mode: HistoryMode,
+    request: TurnPageRequest,
+) -> TurnsPage:
+    """`page_turns` with the parameters of a `TurnPageRequest`."""
+    return page_turns(
+        thread_id,
+        entries,
+        history_mode=history_mode,
+        cursor=request.cursor,
+        limit=request.limit,
+        sort_direction=request.sort_direction,
+        items_view=request.items_view,
+    )
+
+
+def build_turns_page(
+    thread_id: str,
+    page: Sequence[TurnEntry],
+    *,
+    has_more: bool,
+    history_mode: HistoryMode,
+    view: TurnItemsView,
+) -> TurnsPage:
+    """The page of `page` (already in display order) with its cursors (module docstring)."""
     next_cursor = None
     backwards_cursor = None
     if page:

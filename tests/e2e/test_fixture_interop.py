@@ -53,7 +53,10 @@ def fixture_home(servers: Servers) -> Path:
 
 async def test_recorded_calls_get_codex_answers(servers: Servers, fixture_home: Path) -> None:
     before = rollout_hashes(fixture_home)
-    client = await servers.stdio()
+    # Compression off: the fixture's rollouts keep codex's (fixed, ageing) mtimes, so they turn
+    # cold a week after recording and would legitimately become `.zst` files; and its run marker
+    # (`.tmp/rollout-compression.lock`) would match the `rollout-*` glob.
+    client = await servers.stdio("-c", "rollout_compression.enabled=false")
     await client.initialize(experimental=True)
     calls = json.loads((FIXTURES / "calls.json").read_text())
     for call in calls:

@@ -7,7 +7,7 @@ import os
 from tests.conftest import Servers
 from tests.support.homes import BASE_MS, ThreadSpec, write_threads
 
-INDEX = "state_app_server_1.sqlite"
+INDEX = "state_app_server_2.sqlite"
 
 
 async def test_corrupted_index_is_backed_up_rebuilt_and_lists_the_same(servers: Servers) -> None:

@@ -495,7 +495,7 @@ async def test_ephemeral_thread_runs_turns_without_a_file(
     thread_id = await new_thread(client, ephemeral=True)
     turn = await run_turn(client, thread_id, "hello")
     assert turn["status"] == "completed"
-    assert list(servers.dirs.data_dir.rglob("rollout-*")) == []
+    assert list(servers.dirs.data_dir.rglob("rollout-*.jsonl*")) == []
 
 
 async def test_model_list_returns_the_configured_default(

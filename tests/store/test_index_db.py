@@ -60,7 +60,7 @@ def everything_set(n: int) -> ThreadRecord:
 
 
 async def test_fresh_index_is_our_own_wal_file(tmp_path: Path, index: ThreadIndex) -> None:
-    assert index.path == tmp_path / INDEX_DB_FILE == tmp_path / "state_app_server_1.sqlite"
+    assert index.path == tmp_path / INDEX_DB_FILE == tmp_path / "state_app_server_2.sqlite"
     assert index.recovery is None
     assert await index.count() == 0
     with sqlite3.connect(index.path) as other:
@@ -313,3 +313,15 @@ async def test_rebuilt_warning_names_database_and_backup(tmp_path: Path) -> None
         f"below.\n\nDatabase path: {tmp_path / INDEX_DB_FILE}\n"
         f"Backup folder: {backup_dir(tmp_path)}"
     )
+
+
+async def test_an_earlier_generation_of_our_index_is_removed_on_open(tmp_path: Path) -> None:
+    older = [tmp_path / f"state_app_server_1.sqlite{suffix}" for suffix in ("", "-wal", "-shm")]
+    for path in older:
+        path.write_bytes(b"an old cache")
+
+    async with await ThreadIndex.open(tmp_path):
+        pass
+
+    assert [path.exists() for path in older] == [False, False, False]
+    assert (tmp_path / INDEX_DB_FILE).exists()

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app_server.store.local.history import HistoryFold, RolloutLines
+from app_server.store.local.history_index_db import IndexedHistory
 from app_server.store.local.index_db import BackfillState, RolloutStamp, ThreadIndex
 from app_server.store.local.rollout_files import RolloutFile, find_rollout_file, iter_rollout_files
-from app_server.store.local.rollout_reader import iter_rollout_lines
+from app_server.store.local.rollout_reader import RolloutLineReader, iter_rollout_lines
 from app_server.store.local.session_index import read_session_index
 from app_server.store.local.thread_loader import record_for_rollout
 from app_server.store.records import ThreadRecord
@@ -91,20 +92,37 @@ def path_loader(
     return load
 
 
+def fold_for_index(
+    rollout_path: Path, load_base: Callable[[str, int | None], RolloutLines | None]
+) -> tuple[HistoryFold, IndexedHistory | None]:
+    """Fold a whole rollout for the index (blocking): metadata and history-index rows, without
+    keeping turn items, so memory stays at one turn whatever the file's size. The history is
+    `None` when the rollout has no `session_meta` (the fold's `metadata()` raises then)."""
+    reader = RolloutLineReader(rollout_path)
+    fold = HistoryFold(load_base, keep_items=False).feed_lines(reader)
+    thread_id = fold.thread_id
+    if thread_id is None:
+        return fold, None
+    history = IndexedHistory(thread_id, fold.index.drain(), reader.next_offset, replace=True)
+    return fold, history
+
+
 def fold_records(
     data_dir: Path,
     files: Iterable[ScannedFile],
     names: dict[str, str],
     known: dict[str, Path],
-) -> tuple[list[ThreadRecord], list[RolloutStamp], int]:
-    """Fold each file into its record (blocking). Unreadable files are logged and counted."""
+) -> tuple[list[ThreadRecord], list[RolloutStamp], list[IndexedHistory], int]:
+    """Fold each file into its record and history-index rows (blocking). Unreadable files are
+    logged and counted."""
     records: list[ThreadRecord] = []
     stamps: list[RolloutStamp] = []
+    histories: list[IndexedHistory] = []
     unreadable = 0
     loader = path_loader(data_dir, known)
     for scanned in files:
         try:
-            fold = HistoryFold(loader).feed_lines(iter_rollout_lines(scanned.rollout.path))
+            fold, history = fold_for_index(scanned.rollout.path, loader)
             record = record_for_rollout(
                 data_dir, scanned.rollout, fold, name=names.get(scanned.rollout.thread_id)
             )
@@ -120,7 +138,9 @@ def fold_records(
             continue
         records.append(record)
         stamps.append(scanned.stamp)
-    return records, stamps, unreadable
+        if history is not None:
+            histories.append(history)
+    return records, stamps, histories, unreadable
 
 
 class Reconciler:
@@ -162,13 +182,15 @@ class Reconciler:
         unreadable = 0
         for start in range(0, len(changed), SCAN_BATCH_SIZE):
             batch = changed[start : start + SCAN_BATCH_SIZE]
-            records, batch_stamps, bad = await asyncio.to_thread(
+            records, batch_stamps, histories, bad = await asyncio.to_thread(
                 fold_records, data_dir, batch, names, known
             )
             unreadable += bad
             fresh = [r for r in records if not self._is_writing(r.id)]
             await self._index.upsert(
-                fresh, [s for s in batch_stamps if not self._is_writing(s.thread_id)]
+                fresh,
+                [s for s in batch_stamps if not self._is_writing(s.thread_id)],
+                [h for h in histories if not self._is_writing(h.thread_id)],
             )
         indexed = await self._index.all_ids()
         gone = {i for i in indexed - set(known) if not self._is_writing(i)}

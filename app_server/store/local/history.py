@@ -19,6 +19,10 @@ Lineage (STORAGE.md §3.6, PROTOCOL.md §12):
 - A **sub-agent** with `subagent_history_start_ordinal: N` carries a copy of its parent's history
   (lines with ordinal < N, after a copy of the parent's `session_meta`); codex shows only the
   sub-agent's own lines, so lines below N are hidden from both turns and metadata.
+
+Besides metadata and turns, the fold feeds a `HistoryIndexCollector` (`index`): where each of
+the thread's own visible turns starts, and the message texts search matches. `keep_items=False`
+folds for metadata and that index only, in memory proportional to one turn rather than the file.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from app_server.store.local.history_index import HistoryIndexCollector, TurnStart
 from app_server.store.local.thread_metadata import (
     HistoryBase,
     MetadataAccumulator,
@@ -78,10 +83,20 @@ class HistoryFold:
     `history_base`. Read the results with `metadata()` and `turns()` at any point.
     """
 
-    def __init__(self, load_base: BaseLoader | None = None) -> None:
+    def __init__(
+        self,
+        load_base: BaseLoader | None = None,
+        *,
+        keep_items: bool = True,
+        collect_index: bool = True,
+    ) -> None:
         self._load_base = load_base
         self._meta = MetadataAccumulator()
-        self._turns = TurnBuilder()
+        self._turns = TurnBuilder(keep_items=keep_items)
+        self.index = HistoryIndexCollector()
+        """Turn starts and searchable messages of the thread's own visible lines (left empty
+        with `collect_index=False`, for reads that only want the turns)."""
+        self._collect_index = collect_index
         self._own = _Segment(own=True, depth=0)
         self._hidden_before_ordinal: int | None = None
         self._last_offset: int | None = None
@@ -158,8 +173,23 @@ class HistoryFold:
             and ordinal < self._hidden_before_ordinal
         ):
             return
-        self._turns.apply(record)
+        if segment.own and self._collect_index:
+            self._apply_own(record, ordinal)
+        else:
+            self._turns.apply(record)
         self._meta.apply_line(record, own=segment.own)
+
+    def _apply_own(self, record: JsonObject, ordinal: int | None) -> None:
+        """Fold a visible line of the thread's own file, noting turn starts and messages."""
+        turns = self._turns
+        opened, checkpoint = turns.opened_turns, turns.checkpoint()
+        turns.apply(record)
+        if turns.opened_turns != opened and turns.current_turn_id is not None:
+            start = TurnStart(turns.current_turn_id, ordinal, self._last_offset or 0, checkpoint)
+            self.index.turn_started(start)
+        if turns.rolled_back:
+            self.index.mark_unpageable()
+        self.index.line(record)
 
     def _apply_session_meta(self, record: JsonObject, segment: _Segment) -> None:
         payload = record.get("payload")
@@ -179,6 +209,7 @@ class HistoryFold:
             start = payload.get("subagent_history_start_ordinal")
             if isinstance(start, int) and not isinstance(start, bool):
                 self._hidden_before_ordinal = start
+                self.index.hidden_before_ordinal = start
         try:
             base = parse_history_base(payload.get("history_base"))
             if base is not None:
@@ -189,6 +220,7 @@ class HistoryFold:
             self._lineage_error = self._lineage_error or HistoryLineageError(meta_id, str(error))
 
     def _fold_base(self, base: HistoryBase, depth: int) -> None:
+        self.index.mark_unpageable()  # part of the turns live in another file
         if depth > MAX_LINEAGE_DEPTH:
             raise HistoryLineageError(base.thread_id, "lineage is too deep or cyclic")
         lines = self._load_base(base.thread_id, base.end_byte_offset) if self._load_base else None

@@ -1,4 +1,4 @@
-"""`ThreadIndex`: the async SQLite index of stored threads (`state_app_server_1.sqlite`).
+"""`ThreadIndex`: the async SQLite index of stored threads (`state_app_server_2.sqlite`).
 
 The rollout files are the source of truth; this index only makes `thread/list` fast and keeps
 the spawn tree. Everything in it can be rebuilt from the rollouts (backfill, STORAGE.md §7.1),
@@ -31,8 +31,10 @@ from app_server.store.local.db_recovery import (
     is_damage_error,
     quarantine_database,
 )
+from app_server.store.local.history_index_db import IndexedHistory, delete_history, write_history
 from app_server.store.local.index_schema import (
     INDEX_DB_FILE,
+    OLDER_INDEX_DB_FILES,
     SELECT_RECORD_COLUMNS,
     THREAD_COLUMNS,
     SchemaMismatch,
@@ -103,7 +105,7 @@ class ThreadIndex:
 
     @classmethod
     async def open(cls, data_dir: Path, *, clock: Callable[[], float] = time.time) -> ThreadIndex:
-        """Open (or create) `<data_dir>/state_app_server_1.sqlite`, recovering a damaged file.
+        """Open (or create) `<data_dir>/state_app_server_2.sqlite`, recovering a damaged file.
 
         Damaged = not a database, `quick_check` failure, or not our schema. Other errors (locked,
         permissions, disk) propagate and leave the file alone. `clock` names the backup folder.
@@ -112,6 +114,7 @@ class ThreadIndex:
         """
         path = data_dir / INDEX_DB_FILE
         await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
+        await asyncio.to_thread(_remove_older_generations, data_dir)
         reason = await asyncio.to_thread(header_problem, path)
         if reason is None:
             try:
@@ -146,16 +149,21 @@ class ThreadIndex:
     # --- writes -------------------------------------------------------------------------------
 
     async def upsert(
-        self, records: Iterable[ThreadRecord], stamps: Iterable[RolloutStamp] = ()
+        self,
+        records: Iterable[ThreadRecord],
+        stamps: Iterable[RolloutStamp] = (),
+        histories: Iterable[IndexedHistory] = (),
     ) -> None:
         """Insert or replace rows, in one transaction; spawn edges follow `parent_thread_id`.
 
         A record with a parent gets (or is re-pointed by) an edge `parent → id`, keeping the
         edge's status; a record without one loses any edge where it is the child. `stamps`
-        record the size and mtime of the rollouts the records were read from (see `stamps`).
+        record the size and mtime of the rollouts the records were read from (see `stamps`);
+        `histories` are their history-index rows (turn starts, searchable messages).
         """
         batch = list(records)
-        if not batch:
+        history_batch = list(histories)
+        if not batch and not history_batch:
             return
         edges = [(r.parent_thread_id, r.id, OPEN_SPAWN_EDGE) for r in batch if r.parent_thread_id]
         orphans = [r.id for r in batch if not r.parent_thread_id]
@@ -172,13 +180,16 @@ class ThreadIndex:
                     f"DELETE FROM thread_spawn_edges WHERE child_thread_id IN ({_IDS})",
                     (_json(orphans),),
                 )
+            for history in history_batch:
+                await write_history(db, history)
 
     async def delete(self, ids: Iterable[str]) -> int:
         """Remove rows and every spawn edge touching them (either end); one transaction.
 
         Returns how many thread rows were deleted.
         """
-        id_list = _json(list(ids))
+        id_values = list(ids)
+        id_list = _json(id_values)
         async with self._transaction() as db:
             async with db.execute(f"DELETE FROM threads WHERE id IN ({_IDS})", (id_list,)) as cur:
                 deleted = cur.rowcount
@@ -188,6 +199,7 @@ class ThreadIndex:
                 (id_list, id_list),
             )
             await db.execute(f"DELETE FROM rollout_stamps WHERE thread_id IN ({_IDS})", (id_list,))
+            await delete_history(db, id_values)
         return deleted
 
     async def stamps(self) -> dict[str, RolloutStamp]:
@@ -198,6 +210,14 @@ class ThreadIndex:
             "SELECT thread_id, size, mtime_ns FROM rollout_stamps"
         )
         return {row[0]: RolloutStamp(row[0], row[1], row[2]) for row in rows}
+
+    async def stamp(self, thread_id: str) -> RolloutStamp | None:
+        """The stamp of one thread's rollout when it was last indexed."""
+        rows = await self._fetchall(
+            "SELECT thread_id, size, mtime_ns FROM rollout_stamps WHERE thread_id = ?",
+            (thread_id,),
+        )
+        return RolloutStamp(rows[0][0], rows[0][1], rows[0][2]) if rows else None
 
     async def set_name(self, thread_id: str, name: str | None) -> bool:
         """Set (or clear) the name; `False` when the thread is not indexed."""
@@ -325,6 +345,10 @@ class ThreadIndex:
         async with self._lock:
             return list(await self._db.execute_fetchall(sql, params))
 
+    async def fetchall(self, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
+        """Run one read statement under the connection's lock (for the history queries)."""
+        return await self._fetchall(sql, params)
+
 
 async def _connect_checked(path: Path) -> aiosqlite.Connection:
     """Connect in autocommit mode, set pragmas, `quick_check`, create/check the schema."""
@@ -341,5 +365,27 @@ async def _connect_checked(path: Path) -> aiosqlite.Connection:
     return db
 
 
+def _remove_older_generations(data_dir: Path) -> None:
+    """Delete earlier generations of our own index (pure caches of the rollouts)."""
+    for name in OLDER_INDEX_DB_FILES:
+        for suffix in ("", "-wal", "-shm"):
+            (data_dir / f"{name}{suffix}").unlink(missing_ok=True)
+
+
 def _json(values: list[str]) -> str:
     return orjson.dumps(values).decode()
+
+
+async def replace_stamp(index: ThreadIndex, old: RolloutStamp, new: RolloutStamp) -> bool:
+    """Swap a thread's rollout stamp from `old` to `new` if it still is `old`; whether it was.
+
+    For a whole-file rewrite that keeps the content (compression): the record folded from the
+    old file stays valid, so the next scan need not refold the new one. A stamp that is not
+    `old` (the file changed before the index caught up) is left alone: that file needs its
+    refold.
+    """
+    return await index._update(
+        "UPDATE rollout_stamps SET size = ?, mtime_ns = ?"
+        " WHERE thread_id = ? AND size = ? AND mtime_ns = ?",
+        (new.size, new.mtime_ns, old.thread_id, old.size, old.mtime_ns),
+    )

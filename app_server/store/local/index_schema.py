@@ -1,4 +1,4 @@
-"""Schema of our SQLite thread index `state_app_server_1.sqlite`, and `ThreadRecord` ↔ row.
+"""Schema of our SQLite thread index `state_app_server_2.sqlite`, and `ThreadRecord` ↔ row.
 
 Why our own file and not codex's `state_5.sqlite`: codex 0.169 runs its sqlx migrations on any
 `state_5.sqlite` it opens, and we must not fail on (or fake) 62 migrations we do not run. Both
@@ -11,6 +11,12 @@ database, a half-written schema) is treated like a damaged file: quarantined and
 
 Columns are one per `ThreadRecord` field, with the same names (timestamps in unix ms, the sort
 keys), plus `source_kind` (`source_kinds.source_kind_of(source)`), which the filter uses.
+
+The history index (`history_index`) lives here too, so a search can filter and sort in the same
+statement: `thread_turn_starts` (one row per visible turn: its byte offset and fold checkpoint),
+`thread_history_state` (how far a thread's rollout is indexed, and whether its turns can be read
+by offset), and `thread_messages` with its external-content FTS5 table `thread_messages_fts`
+(trigram tokenizer: case-insensitive substring matching), kept in step by triggers.
 """
 
 from __future__ import annotations
@@ -24,11 +30,13 @@ import orjson
 from app_server.store.records import ThreadRecord
 from app_server.store.source_kinds import source_kind_of
 
-INDEX_DB_FILE: Final = "state_app_server_1.sqlite"
-"""File name under the data dir; `_1` is the schema generation."""
+INDEX_DB_FILE: Final = "state_app_server_2.sqlite"
+"""File name under the data dir; `_2` is the schema generation."""
+OLDER_INDEX_DB_FILES: Final = ("state_app_server_1.sqlite",)
+"""Earlier generations of our own index: caches nothing reads any more, removed on open."""
 SCHEMA_NAME: Final = "app-server-thread-index"
 """`meta.schema`: identifies our file (a foreign SQLite file at our path is not ours)."""
-SCHEMA_USER_VERSION: Final = 1
+SCHEMA_USER_VERSION: Final = 2
 """`PRAGMA user_version` of this generation's schema."""
 BUSY_TIMEOUT_MS: Final = 5000
 """How long a statement waits for another process's write lock before failing (ms)."""
@@ -133,6 +141,42 @@ CREATE TABLE IF NOT EXISTS backfill_state (
   last_success_at INTEGER,
   updated_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS thread_history_state (
+  thread_id TEXT NOT NULL PRIMARY KEY,
+  indexed_through INTEGER NOT NULL,
+  turn_count INTEGER NOT NULL,
+  pageable INTEGER NOT NULL,
+  hidden_before_ordinal INTEGER
+);
+CREATE TABLE IF NOT EXISTS thread_turn_starts (
+  thread_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  turn_id TEXT NOT NULL,
+  rollout_ordinal INTEGER,
+  byte_offset INTEGER NOT NULL,
+  next_item_index INTEGER NOT NULL,
+  next_implicit_turn INTEGER NOT NULL,
+  PRIMARY KEY (thread_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS thread_turn_starts_ordinal
+  ON thread_turn_starts(thread_id, rollout_ordinal);
+CREATE INDEX IF NOT EXISTS thread_turn_starts_turn ON thread_turn_starts(thread_id, turn_id);
+CREATE TABLE IF NOT EXISTS thread_messages (
+  id INTEGER PRIMARY KEY,
+  thread_id TEXT NOT NULL,
+  text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS thread_messages_thread ON thread_messages(thread_id, id);
+CREATE VIRTUAL TABLE IF NOT EXISTS thread_messages_fts USING fts5(
+  text, content='thread_messages', content_rowid='id', tokenize='trigram'
+);
+CREATE TRIGGER IF NOT EXISTS thread_messages_ai AFTER INSERT ON thread_messages BEGIN
+  INSERT INTO thread_messages_fts(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS thread_messages_ad AFTER DELETE ON thread_messages BEGIN
+  INSERT INTO thread_messages_fts(thread_messages_fts, rowid, text)
+    VALUES ('delete', old.id, old.text);
+END;
 INSERT OR IGNORE INTO backfill_state (id, status, last_watermark, last_success_at, updated_at)
   VALUES (1, 'pending', NULL, NULL, 0);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '{SCHEMA_NAME}');
@@ -147,6 +191,12 @@ _EXPECTED_COLUMNS: Final[Mapping[str, str]] = {
     "thread_spawn_edges": "parent_thread_id, child_thread_id, status",
     "backfill_state": "id, status, last_watermark, last_success_at, updated_at",
     "rollout_stamps": "thread_id, size, mtime_ns",
+    "thread_history_state": "thread_id, indexed_through, turn_count, pageable,"
+    " hidden_before_ordinal",
+    "thread_turn_starts": "thread_id, seq, turn_id, rollout_ordinal, byte_offset,"
+    " next_item_index, next_implicit_turn",
+    "thread_messages": "id, thread_id, text",
+    "thread_messages_fts": "text",
     "meta": "key, value",
 }
 

@@ -2,7 +2,10 @@
 
 Every line appended is also fed to the thread's `HistoryFold`, so after each `flush` the index row
 (preview, model, tokens, updated time …) is rebuilt from exactly what reached the file — the
-index follows the file and is never ahead of it (STORAGE.md §10).
+index follows the file and is never ahead of it (STORAGE.md §10). The history index (turn starts,
+searchable messages) is caught up the same way, from the last indexed byte offset: only the new
+lines are folded and only their rows are added, so search sees a turn's messages as soon as they
+are flushed and turn pages never need the file re-read.
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ from typing import Any
 
 from app_server.notification import now_ms
 from app_server.store.interface import RolloutLine
-from app_server.store.list_cursor import format_timestamp_ms
 from app_server.store.local.backfill import stamp_of
 from app_server.store.local.history import HistoryFold
+from app_server.store.local.history_index_db import IndexedHistory
 from app_server.store.local.index_db import ThreadIndex
 from app_server.store.local.rollout_writer import RolloutWriter
 from app_server.store.records import build_thread_record
@@ -41,7 +44,13 @@ class IndexedThreadWriter:
         self._rollout_path = rollout_path
         self._created_at_ms = created_at_ms
         self._on_close = on_close
-        self._unindexed: list[dict[str, Any]] = []
+        # Lines appended but not yet folded into the index, with their byte offsets; they are
+        # lines `_indexed_count …` of everything ever appended.
+        self._unindexed: list[tuple[int, int, dict[str, Any]]] = []
+        self._appended_count = 0
+        self._indexed_count = 0
+        self._end_offset = writer.byte_size
+        self._indexed_through = writer.byte_size
         self._index_lock = asyncio.Lock()
         self._closed = False
 
@@ -58,43 +67,48 @@ class IndexedThreadWriter:
         return self._writer.byte_size
 
     def append(self, lines: Sequence[RolloutLine]) -> None:
-        ordinal = self._writer.next_ordinal
-        self._writer.append(lines)
-        stamp = format_timestamp_ms(now_ms())
-        for line in lines:
-            envelope: dict[str, Any] = {"timestamp": line.get("timestamp") or stamp}
-            if ordinal is not None:
-                envelope["ordinal"] = ordinal
-                ordinal += 1
-            envelope.update(line)
-            self._unindexed.append(envelope)
+        for record, size in self._writer.append_sized(lines):
+            self._unindexed.append((self._end_offset, size, record))
+            self._end_offset += size
+        self._appended_count += len(lines)
 
     async def flush(self) -> None:
+        written = self._appended_count
         await self._writer.flush()
-        await self._update_index()
+        await self._update_index(written)
 
     async def sync(self) -> None:
+        written = self._appended_count
         await self._writer.sync()
-        await self._update_index()
+        await self._update_index(written)
 
     async def close(self) -> None:
         if self._closed:
             return
         self._closed = True
         try:
+            written = self._appended_count
             await self._writer.close()
-            await self._update_index()
+            await self._update_index(written)
         finally:
             self._on_close(self.thread_id)
 
-    async def _update_index(self) -> None:
-        """Fold what was written since the last update and upsert the thread's row."""
+    async def _update_index(self, written: int) -> None:
+        """Fold the first `written` appended lines (they reached the file) into the index:
+        the thread's row and its history-index rows."""
         async with self._index_lock:
-            if not self._unindexed:
+            count = written - self._indexed_count
+            if count <= 0:
                 return
-            lines, self._unindexed = self._unindexed, []
-            for line in lines:
-                self._fold.feed(0, line)
+            lines, self._unindexed = self._unindexed[:count], self._unindexed[count:]
+            self._indexed_count = written
+            for offset, _size, line in lines:
+                self._fold.feed(offset, line)
+            last_offset, last_size, _ = lines[-1]
+            self._indexed_through = last_offset + last_size
+            history = IndexedHistory(
+                self.thread_id, self._fold.index.drain(), self._indexed_through, replace=False
+            )
             existing = await self._index.get(self.thread_id)
             metadata = self._fold.metadata()
             updated = now_ms()
@@ -113,4 +127,4 @@ class IndexedThreadWriter:
             stamp = (
                 await asyncio.to_thread(stamp_of, self.thread_id, path) if path.exists() else None
             )
-            await self._index.upsert([record], [stamp] if stamp is not None else [])
+            await self._index.upsert([record], [stamp] if stamp is not None else [], [history])

@@ -30,10 +30,13 @@ _SPAWN_DESCENDANTS: Final = (
 """All spawned descendants of `?` at any depth (`UNION` dedups, so a cycle terminates)."""
 
 
-def build_list_sql(query: ThreadQuery, fetch: int) -> tuple[str, list[Any]]:
+def build_list_sql(
+    query: ThreadQuery, fetch: int, *, content_match: tuple[str, list[Any]] | None = None
+) -> tuple[str, list[Any]]:
     """The statement (and parameters) returning up to `fetch` rows of `query`'s page.
 
-    Raises `InvalidCursor` for a malformed `query.cursor`.
+    `content_match`: a `(subquery, params)` selecting thread ids (`thread/search`'s message
+    match), ANDed with the filters. Raises `InvalidCursor` for a malformed `query.cursor`.
     """
     column = f"t.{SORT_COLUMNS[query.sort_key]}"
     descending = query.sort_direction == "desc"
@@ -68,6 +71,9 @@ def build_list_sql(query: ThreadQuery, fetch: int) -> tuple[str, list[Any]]:
     if query.search_term:
         where.append("(instr(t.title, ?) > 0 OR instr(t.name, ?) > 0)")
         params.extend((query.search_term, query.search_term))
+    if content_match is not None:
+        where.append(f"t.id IN ({content_match[0]})")
+        params.extend(content_match[1])
     if query.excluded_ids:
         where.append(f"t.id NOT IN ({_placeholders(len(query.excluded_ids))})")
         params.extend(query.excluded_ids)

@@ -118,7 +118,7 @@ def _restore(source: int, zst: Path, plain: Path) -> bool:
             os.fsync(fd)
         finally:
             os.close(fd)
-        published = _publish_no_clobber(temp, plain)
+        published = publish_no_clobber(temp, plain)
         if published:
             fsync_dir(plain.parent)
         return published
@@ -148,8 +148,13 @@ def _decompress_into(source: int, target: int) -> None:
             write_all(target, chunk)
 
 
-def _publish_no_clobber(temp: Path, plain: Path) -> bool:
-    """Give `temp`'s content the name `plain` without replacing an existing file."""
+def publish_no_clobber(temp: Path, plain: Path) -> bool:
+    """Give `temp`'s content the name `plain` without replacing an existing file.
+
+    True if published (after a hard link `temp` is a second name of the file: the caller
+    removes it; after the rename fallback it is gone), False if `plain` already exists. Shared
+    with the compressor, which publishes `<name>.jsonl.zst` the same way.
+    """
     try:
         os.link(temp, plain)
         return True

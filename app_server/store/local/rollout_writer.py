@@ -278,24 +278,31 @@ class RolloutWriter:
         For callers that fold what they append (index upkeep) without re-deriving timestamps
         and ordinals. The records share the payload objects of `lines`.
         """
+        return [record for record, _size in self.append_sized(lines)]
+
+    def append_sized(self, lines: Sequence[RolloutLine]) -> list[tuple[dict[str, Any], int]]:
+        """`append_records`, with each line's encoded size in bytes (newline included): the
+        lines land back to back after everything appended before, so a caller that knows where
+        the file ended can tell each line's byte offset."""
         self._raise_if_unusable()
         if not lines:
             return []
         stamp = format_timestamp(datetime.now(UTC))
         ordinal = self._next_ordinal
-        records: list[dict[str, Any]] = []
+        sized: list[tuple[dict[str, Any], int]] = []
         encoded: list[bytes] = []
         for line in lines:
             record = _envelope(line, stamp, ordinal)
-            encoded.append(orjson.dumps(record, option=_DUMPS))
-            records.append(record)
+            data = orjson.dumps(record, option=_DUMPS)
+            encoded.append(data)
+            sized.append((record, len(data)))
             if ordinal is not None:
                 ordinal += 1
         self._pending.extend(encoded)
         self._enqueued += len(encoded)
         self._next_ordinal = ordinal
         self._wakeup.set()
-        return records
+        return sized
 
     async def flush(self) -> None:
         """Wait until every line appended so far is written to the OS (survives a crash).

@@ -2,7 +2,7 @@
 
 Keeps the contract of `app_server.store.interface` with the on-disk format of codex 0.169
 (STORAGE.md), so both programs can share one data dir: rollouts are the source of truth, written
-only through a writer holding codex's per-thread writer lock; `state_app_server_1.sqlite` is a
+only through a writer holding codex's per-thread writer lock; `state_app_server_2.sqlite` is a
 cache that `start()` recovers (a damaged file is quarantined and rebuilt) and reconciles with the
 files in the background. Blocking file work runs in worker threads.
 """
@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 from app_server.notification import now_ms
+from app_server.store.compression_report import CompressionReport
 from app_server.store.interface import (
     ForkReferenced,
     HistoryMode,
@@ -27,11 +27,14 @@ from app_server.store.interface import (
     ThreadHistory,
     ThreadNotStored,
 )
-from app_server.store.local.backfill import Reconciler, path_loader
+from app_server.store.local.backfill import Reconciler, fold_for_index, path_loader, stamp_of
+from app_server.store.local.compression_scheduler import CompressionScheduler
+from app_server.store.local.compression_worker import CompressionSettings
 from app_server.store.local.db_recovery import rebuilt_database_warning
-from app_server.store.local.durable_files import fsync_dir
 from app_server.store.local.history import HistoryFold
-from app_server.store.local.index_db import ThreadIndex
+from app_server.store.local.history_index_db import IndexedHistory
+from app_server.store.local.history_queries import HistoryQueries
+from app_server.store.local.index_db import RolloutStamp, ThreadIndex
 from app_server.store.local.indexed_writer import IndexedThreadWriter
 from app_server.store.local.model_history import collect_model_history
 from app_server.store.local.rollout_files import (
@@ -44,13 +47,21 @@ from app_server.store.local.rollout_files import (
     unarchived_rollout_path,
     zst_rollout_path,
 )
+from app_server.store.local.rollout_moves import (
+    deepest_first,
+    move_rollout_files,
+    unlink_rollout_files,
+)
 from app_server.store.local.rollout_reader import RolloutLineReader, iter_rollout_lines
 from app_server.store.local.rollout_writer import RolloutWriter
 from app_server.store.local.session_index import append_thread_name, rewrite_session_index_without
 from app_server.store.local.thread_loader import record_for_rollout
+from app_server.store.local.turn_page_reader import read_turn_page
+from app_server.store.local.writer_gate import WriterGate
 from app_server.store.local.writer_lock import ThreadWriterLock
 from app_server.store.records import ThreadRecord
-from app_server.store.thread_query import ThreadPage, ThreadQuery
+from app_server.store.thread_query import ThreadPage, ThreadQuery, ThreadSearchPage
+from app_server.store.turn_pages import TurnPageRequest, TurnsPage, page_for_request
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +82,19 @@ def _local_datetime(unix_ms: int) -> datetime:
 class LocalThreadStore:
     """The ThreadStore over a data dir (see the module docstring)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, compression: CompressionSettings | None = None) -> None:
+        """`compression`: cold-rollout compression (a background run at `start`); off unless
+        given, so tools and tests that open a store never rewrite files behind its back."""
         self.data_dir = data_dir
         self._index: ThreadIndex | None = None
         self._writers: set[str] = set()
+        self._gate = WriterGate(self._writers)
+        self._compression = CompressionScheduler(
+            data_dir,
+            compression or CompressionSettings(enabled=False),
+            self._gate,
+            lambda: self.index,
+        )
         self._reconciler: Reconciler | None = None
         self._scan_task: asyncio.Task[object] | None = None
         self._last_scan_started = 0.0
@@ -95,12 +115,14 @@ class LocalThreadStore:
             # scan looks for what changed since.
             self._reconciler.completed.set()
         self._schedule_scan()
+        self._compression.start(after=self._scan_task)
         if self._index.recovery is None:
             return []
         text = rebuilt_database_warning([self._index.recovery])
         return [StoreWarning(text.summary, text.details)]
 
     async def close(self) -> None:
+        await self._compression.close()
         if self._scan_task is not None:
             self._scan_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):  # failures were logged
@@ -108,6 +130,9 @@ class LocalThreadStore:
         if self._index is not None:
             await self._index.close()
             self._index = None
+
+    async def compress_cold_rollouts(self, *, force: bool = False) -> CompressionReport:
+        return await self._compression.run(force=force)
 
     async def wait_until_scanned(self) -> None:
         """Wait for the first reconciliation scan (listings are complete after it)."""
@@ -156,17 +181,22 @@ class LocalThreadStore:
         return record
 
     async def _reindex(self, rollout: RolloutFile, name: str | None) -> ThreadRecord:
-        """Fold a rollout the index does not know (yet) and index it (read repair)."""
-        fold = await asyncio.to_thread(self._fold, rollout)
-        record = record_for_rollout(self.data_dir, rollout, fold, name=name)
-        await self.index.upsert([record])
+        """Fold a rollout the index does not know (yet), or that changed behind its back, and
+        index it: its row, stamp and history-index rows (read repair)."""
+
+        def fold() -> tuple[HistoryFold, IndexedHistory | None, RolloutStamp]:
+            stamp = stamp_of(rollout.thread_id, rollout.path)
+            folded, history = fold_for_index(rollout.path, path_loader(self.data_dir, {}))
+            return folded, history, stamp
+
+        folded, history, stamp = await asyncio.to_thread(fold)
+        record = record_for_rollout(self.data_dir, rollout, folded, name=name)
+        await self.index.upsert([record], [stamp], [history] if history is not None else [])
         return record
 
-    def _fold(self, rollout: RolloutFile) -> HistoryFold:
-        loader = path_loader(self.data_dir, {})
-        return HistoryFold(loader).feed_lines(iter_rollout_lines(rollout.path))
-
-    async def list_threads(self, query: ThreadQuery) -> ThreadPage:
+    async def _wait_for_initial_scan(self) -> None:
+        """Give the startup scan a moment (listings are complete after it), and rescan now and
+        then for rollouts other programs wrote."""
         reconciler = self._reconciler
         if reconciler is not None and not reconciler.completed.is_set():
             with contextlib.suppress(TimeoutError):
@@ -174,6 +204,9 @@ class LocalThreadStore:
         loop = asyncio.get_running_loop()
         if loop.time() - self._last_scan_started > RESCAN_INTERVAL_SECONDS:
             self._schedule_scan()
+
+    async def list_threads(self, query: ThreadQuery) -> ThreadPage:
+        await self._wait_for_initial_scan()
         while True:
             page = await self.index.list_threads(query)
             missing = [r.id for r in page.records if not await self._has_file(r)]
@@ -203,7 +236,8 @@ class LocalThreadStore:
 
         def read() -> tuple[HistoryFold, int]:
             reader = RolloutLineReader(rollout.path)
-            fold = HistoryFold(path_loader(self.data_dir, {})).feed_lines(reader)
+            loader = path_loader(self.data_dir, {})
+            fold = HistoryFold(loader, collect_index=False).feed_lines(reader)
             return fold, reader.next_offset
 
         fold, size = await asyncio.to_thread(read)
@@ -243,6 +277,44 @@ class LocalThreadStore:
 
         return await asyncio.to_thread(read)
 
+    async def search_threads(self, query: ThreadQuery, term: str) -> ThreadSearchPage:
+        await self._wait_for_initial_scan()
+        while True:
+            found = await HistoryQueries(self.index).search(query, term)
+            missing = [r.id for r in found.page.records if not await self._has_file(r)]
+            if not missing:
+                return found
+            await self.index.delete(missing)  # rollouts deleted behind our back
+
+    async def turn_page(self, thread_id: str, request: TurnPageRequest) -> TurnsPage:
+        record, rollout = await self._locate(thread_id)
+        if rollout is None:
+            raise ThreadNotStored(thread_id)
+        if record is None or await self._index_is_stale(rollout):
+            record = await self._reindex(rollout, record.name if record else None)
+        page = await read_turn_page(
+            HistoryQueries(self.index), rollout.path, thread_id, record.history_mode, request
+        )
+        if page is not None:
+            return page
+        history = await self.read_history(thread_id)
+        return page_for_request(
+            thread_id, history.turns, history_mode=history.record.history_mode, request=request
+        )
+
+    async def _index_is_stale(self, rollout: RolloutFile) -> bool:
+        """Whether the rollout changed since it was indexed (another program appended to it,
+        or a crash lost an index update). A thread we are writing is always current."""
+        if rollout.thread_id in self._writers:
+            return False
+        try:
+            stamp = await asyncio.to_thread(stamp_of, rollout.thread_id, rollout.path)
+        except FileNotFoundError:
+            return False  # compressed or restored meanwhile: the reader finds the other name
+        indexed = await self.index.stamp(rollout.thread_id)
+        history = await HistoryQueries(self.index).state(rollout.thread_id)
+        return indexed != stamp or history is None
+
     # -- writing ---------------------------------------------------------------------------------
     def _release(self, thread_id: str) -> None:
         self._writers.discard(thread_id)
@@ -266,7 +338,7 @@ class LocalThreadStore:
         self._writers.add(thread_id)
         return IndexedThreadWriter(
             writer,
-            HistoryFold(path_loader(self.data_dir, {})),
+            HistoryFold(path_loader(self.data_dir, {}), keep_items=False),
             self.index,
             rollout_path=relative_rollout_path(self.data_dir, path),
             created_at_ms=created_at_ms,
@@ -277,19 +349,21 @@ class LocalThreadStore:
         record, rollout = await self._locate(thread_id)
         if rollout is None or rollout.archived or record is None:
             raise ThreadNotStored(thread_id)
-        writer = await RolloutWriter.open(
-            rollout.path,
-            data_dir=self.data_dir,
-            thread_id=thread_id,
-            history_mode=record.history_mode,
-        )
-        self._writers.add(thread_id)
-        try:
-            fold = await asyncio.to_thread(
-                lambda: HistoryFold(path_loader(self.data_dir, {})).feed_lines(
-                    iter_rollout_lines(writer.path)
-                )
+        async with self._gate.exclusive(thread_id):  # waits for a compression of this thread
+            writer = await RolloutWriter.open(
+                rollout.path,
+                data_dir=self.data_dir,
+                thread_id=thread_id,
+                history_mode=record.history_mode,
             )
+            self._writers.add(thread_id)
+        try:
+            fold, history = await asyncio.to_thread(
+                fold_for_index, writer.path, path_loader(self.data_dir, {})
+            )
+            if history is not None:  # the file may have changed since it was last indexed
+                stamp = await asyncio.to_thread(stamp_of, thread_id, writer.path)
+                await self.index.upsert([], [stamp], [history])
         except BaseException:
             self._release(thread_id)
             await writer.close()
@@ -313,23 +387,11 @@ class LocalThreadStore:
 
     async def _move(self, thread_id: str, rollout: RolloutFile, target_plain: Path) -> None:
         """Move a thread's file(s) (plain and/or `.zst`) under its writer lock."""
-        async with ThreadWriterLock(self.data_dir, thread_id):
-
-            def move() -> None:
-                target_plain.parent.mkdir(parents=True, exist_ok=True)
-                plain = rollout.path.with_name(rollout.path.name.removesuffix(".zst"))
-                for source, target in (
-                    (plain, target_plain),
-                    (zst_rollout_path(plain), zst_rollout_path(target_plain)),
-                ):
-                    if source.exists():
-                        if target.exists():
-                            raise FileExistsError(f"{target} already exists")
-                        os.rename(source, target)
-                fsync_dir(target_plain.parent)
-                fsync_dir(plain.parent)
-
-            await asyncio.to_thread(move)
+        async with (
+            self._gate.exclusive(thread_id),
+            ThreadWriterLock(self.data_dir, thread_id),
+        ):
+            await asyncio.to_thread(move_rollout_files, rollout.path, target_plain)
 
     async def archive(self, thread_id: str) -> ThreadRecord:
         _, rollout = await self._locate(thread_id)
@@ -378,27 +440,15 @@ class LocalThreadStore:
         for thread_id in tree:
             record = await self.index.get(thread_id)
             parents[thread_id] = record.parent_thread_id if record else None
-
-        def depth(node: str) -> int:
-            steps, current = 0, node
-            while current != root and parents.get(current) in tree and steps < len(tree):
-                current = parents[current]  # type: ignore[assignment]
-                steps += 1
-            return steps
-
-        return sorted(tree, key=lambda node: (-depth(node), node))
+        return deepest_first(root, tree, parents)
 
     async def _delete_one(self, thread_id: str) -> None:
         """Remove one thread's file(s) then its rows; unlinking the file is the commit point."""
         _, rollout = await self._locate(thread_id)
         if rollout is not None:
-            async with ThreadWriterLock(self.data_dir, thread_id):
-
-                def unlink() -> None:
-                    plain = rollout.path.with_name(rollout.path.name.removesuffix(".zst"))
-                    for path in (zst_rollout_path(plain), plain):
-                        path.unlink(missing_ok=True)
-                    fsync_dir(plain.parent)
-
-                await asyncio.to_thread(unlink)
+            async with (
+                self._gate.exclusive(thread_id),
+                ThreadWriterLock(self.data_dir, thread_id),
+            ):
+                await asyncio.to_thread(unlink_rollout_files, rollout.path)
         await self.index.delete([thread_id])

@@ -15,6 +15,13 @@ show), so that turns read back exactly as codex shows them:
   timestamps; a legacy `user_message` outside an explicit turn starts an implicit turn.
 
 Pure and resumable: `apply()` one event at a time, `snapshot()` whenever a view is needed.
+
+Paging without the whole file: `checkpoint()` is the little state (item and implicit-turn
+counters) a turn's fold depends on besides its own lines. A builder started from the checkpoint
+taken just before a turn's first line, fed that turn's lines onward, yields exactly the turns the
+whole-file fold yields for them — as long as no rollback happened (`rolled_back`), since a
+rollback renumbers items from the surviving turns. `keep_items=False` folds for the boundaries
+only: finished turns drop their items, so a fold of a huge file stays small.
 """
 
 from __future__ import annotations
@@ -69,14 +76,30 @@ class _PendingTurn:
         return TurnEntry(turn=turn, rollout_ordinal=self.rollout_ordinal)
 
 
+@dataclass(frozen=True, slots=True)
+class TurnCheckpoint:
+    """The builder's counters at a line boundary (see the module docstring)."""
+
+    next_item_index: int = 1
+    next_implicit_turn: int = 1
+
+
 class TurnBuilder:
     """Accumulates turns from rollout lines (see the module docstring for the rules)."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, *, keep_items: bool = True, checkpoint: TurnCheckpoint | None = None
+    ) -> None:
         self._turns: list[_PendingTurn] = []
         self._current: _PendingTurn | None = None
-        self._next_item_index = 1
-        self._next_implicit_turn = 1
+        start = checkpoint or TurnCheckpoint()
+        self._next_item_index = start.next_item_index
+        self._next_implicit_turn = start.next_implicit_turn
+        self._keep_items = keep_items
+        self.opened_turns = 0
+        """How many turns were opened so far (explicitly or implicitly)."""
+        self.rolled_back = False
+        """Whether a `thread_rolled_back` was folded (checkpoints are not reliable after it)."""
 
     # ---------------------------------------------------------------------------------------
     # Public API
@@ -106,6 +129,10 @@ class TurnBuilder:
             entries.append(current.to_entry())
         return entries
 
+    def checkpoint(self) -> TurnCheckpoint:
+        """The counters now: start a builder here to fold the following lines alone."""
+        return TurnCheckpoint(self._next_item_index, self._next_implicit_turn)
+
     @property
     def current_turn_id(self) -> str | None:
         """The id of the turn still open (started, not yet completed/aborted)."""
@@ -129,6 +156,7 @@ class TurnBuilder:
         if not isinstance(root, str):
             attribution = payload.get("turn_attribution")
             root = attribution.get("root_turn_id") if isinstance(attribution, Mapping) else None
+        self.opened_turns += 1
         self._current = _PendingTurn(
             id=turn_id,
             root_turn_id=root if isinstance(root, str) else turn_id,
@@ -170,6 +198,7 @@ class TurnBuilder:
         self._current.error = wire_values.turn_error_from_payload(payload)
 
     def _thread_rolled_back(self, payload: JsonObject, _ordinal: Any) -> None:
+        self.rolled_back = True
         self._finish_current()
         count = payload.get("num_turns")
         if not isinstance(count, int) or count <= 0:
@@ -194,6 +223,8 @@ class TurnBuilder:
             return
         if not turn.items and not turn.opened_explicitly and not turn.saw_compaction:
             return
+        if not self._keep_items:
+            turn.items = []
         self._turns.append(turn)
 
     def _ensure_turn(self) -> _PendingTurn:
@@ -202,6 +233,7 @@ class TurnBuilder:
                 id=f"turn-{self._next_implicit_turn}", root_turn_id=None, rollout_ordinal=None
             )
             self._next_implicit_turn += 1
+            self.opened_turns += 1
         return self._current
 
     def _next_item_id(self) -> str:

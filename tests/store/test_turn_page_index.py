@@ -1,0 +1,199 @@
+"""Turn pages served from the history index equal pages of the whole-file fold.
+
+`LocalThreadStore.turn_page` reads only the bytes of the requested turns (their starts are
+indexed); these tests walk every page of each thread, in both directions, and compare it with
+`page_turns` over the turns of a full `read_history`, which is the reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app_server.store.local.history_queries import HistoryQueries
+from app_server.store.local.store import LocalThreadStore
+from app_server.store.local.turn_page_reader import read_turn_page
+from app_server.store.turn_pages import (
+    InvalidCursorError,
+    TurnPageRequest,
+    TurnsPage,
+    page_for_request,
+)
+from tests.store.fixture_data import fixture_calls, fixture_threads, load_json
+from tests.store.rollout_builders import event, line, paginated_turn, session_meta, write_rollout
+from tests.support.homes import BASE_MS, uuid7_at
+
+
+@pytest.fixture
+async def home_store(codex_home: Path) -> AsyncIterator[LocalThreadStore]:
+    store = LocalThreadStore(codex_home)
+    await store.start()
+    await store.wait_until_scanned()
+    yield store
+    await store.close()
+
+
+async def reference_page(
+    store: LocalThreadStore, thread_id: str, request: TurnPageRequest
+) -> TurnsPage:
+    history = await store.read_history(thread_id)
+    return page_for_request(
+        thread_id, history.turns, history_mode=history.record.history_mode, request=request
+    )
+
+
+async def walk_and_compare(store: LocalThreadStore, thread_id: str, limit: int) -> int:
+    """Page through the thread both ways, comparing each page; returns the turns seen."""
+    seen = 0
+    for direction in ("desc", "asc"):
+        cursor: str | None = None
+        seen = 0
+        while True:
+            request = TurnPageRequest(
+                cursor=cursor, limit=limit, sort_direction=direction, items_view="full"
+            )
+            page = await store.turn_page(thread_id, request)
+            expected = await reference_page(store, thread_id, request)
+            assert page.to_response() == expected.to_response()
+            seen += len(page.data)
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+    return seen
+
+
+def paginated_thread(thread_id: str, turns: int) -> list[dict[str, Any]]:
+    records = [line("session_meta", session_meta(thread_id), 0)]
+    ordinal = 1
+    for index in range(turns):
+        turn_id = uuid7_at(BASE_MS + index, index + 1)
+        records += paginated_turn(thread_id, turn_id, ordinal, f"ask {index}", f"answer {index}")
+        ordinal += 4
+    return records
+
+
+@pytest.mark.parametrize("key", [t["key"] for t in fixture_threads()])
+async def test_every_page_of_a_codex_thread_equals_the_full_fold(
+    home_store: LocalThreadStore, key: str
+) -> None:
+    thread = next(t for t in fixture_threads() if t["key"] == key)
+
+    turns = await walk_and_compare(home_store, thread["id"], limit=1)
+
+    assert turns == len((await home_store.read_history(thread["id"])).turns)
+
+
+@pytest.mark.parametrize("call", fixture_calls("thread/turns/list"), ids=lambda c: c["file"])
+async def test_recorded_turns_list_calls_answer_as_codex(
+    home_store: LocalThreadStore, call: dict[str, Any]
+) -> None:
+    params = call["params"]
+    request = TurnPageRequest(
+        cursor=params.get("cursor"),
+        limit=params.get("limit"),
+        sort_direction=params.get("sortDirection"),
+        items_view=params.get("itemsView"),
+    )
+
+    page = await home_store.turn_page(params["threadId"], request)
+
+    assert page.to_response().model_dump(mode="json") == load_json(call["file"])
+
+
+async def test_a_paginated_thread_is_paged_from_the_index(tmp_path: Path) -> None:
+    thread_id = uuid7_at(BASE_MS, 1)
+    path = write_rollout(tmp_path, thread_id, paginated_thread(thread_id, 40))
+    store = LocalThreadStore(tmp_path)
+    await store.start()
+    await store.wait_until_scanned()
+    try:
+        direct = await read_turn_page(
+            HistoryQueries(store.index), path, thread_id, "paginated", TurnPageRequest(limit=5)
+        )
+        assert direct is not None  # served from the index, not by the fallback
+        assert [turn.id for turn in direct.data] == [
+            uuid7_at(BASE_MS + index, index + 1) for index in range(39, 34, -1)
+        ]
+        assert await walk_and_compare(store, thread_id, limit=7) == 40
+    finally:
+        await store.close()
+
+
+async def test_legacy_implicit_turns_page_like_the_full_fold(tmp_path: Path) -> None:
+    thread_id = uuid7_at(BASE_MS, 2)
+    records = [line("session_meta", session_meta(thread_id, mode="legacy"))]
+    for index in range(9):
+        records += [
+            line("event_msg", event("user_message", message=f"question {index}")),
+            line("event_msg", event("agent_reasoning", text="thinking")),
+            line("event_msg", event("agent_message", message=f"reply {index}")),
+        ]
+    write_rollout(tmp_path, thread_id, records)
+    store = LocalThreadStore(tmp_path)
+    await store.start()
+    await store.wait_until_scanned()
+    try:
+        assert await walk_and_compare(store, thread_id, limit=2) == 9
+    finally:
+        await store.close()
+
+
+async def test_a_rolled_back_thread_falls_back_to_the_full_fold(tmp_path: Path) -> None:
+    thread_id = uuid7_at(BASE_MS, 3)
+    records = paginated_thread(thread_id, 6)
+    records.append(line("event_msg", event("thread_rolled_back", num_turns=2), len(records)))
+    path = write_rollout(tmp_path, thread_id, records)
+    store = LocalThreadStore(tmp_path)
+    await store.start()
+    await store.wait_until_scanned()
+    try:
+        direct = await read_turn_page(
+            HistoryQueries(store.index), path, thread_id, "paginated", TurnPageRequest()
+        )
+        assert direct is None
+        assert await walk_and_compare(store, thread_id, limit=3) == 4
+    finally:
+        await store.close()
+
+
+async def test_turns_appended_by_a_writer_are_paged_without_rereading(tmp_path: Path) -> None:
+    thread_id = uuid7_at(BASE_MS, 4)
+    path = write_rollout(tmp_path, thread_id, paginated_thread(thread_id, 3))
+    store = LocalThreadStore(tmp_path)
+    await store.start()
+    await store.wait_until_scanned()
+    try:
+        writer = await store.open_writer(thread_id)
+        turn_id = uuid7_at(BASE_MS + 99, 99)
+        appended = paginated_turn(thread_id, turn_id, 0, "late question", "late answer")
+        writer.append([{"type": r["type"], "payload": r["payload"]} for r in appended])
+        await writer.flush()
+
+        direct = await read_turn_page(
+            HistoryQueries(store.index), path, thread_id, "paginated", TurnPageRequest(limit=1)
+        )
+
+        assert direct is not None
+        assert [turn.id for turn in direct.data] == [turn_id]
+        assert await walk_and_compare(store, thread_id, limit=2) == 4
+        await writer.close()
+    finally:
+        await store.close()
+
+
+async def test_a_cursor_naming_no_turn_of_the_thread_is_refused(tmp_path: Path) -> None:
+    thread_id = uuid7_at(BASE_MS, 5)
+    write_rollout(tmp_path, thread_id, paginated_thread(thread_id, 2))
+    store = LocalThreadStore(tmp_path)
+    await store.start()
+    await store.wait_until_scanned()
+    try:
+        with pytest.raises(InvalidCursorError):
+            await store.turn_page(
+                thread_id, TurnPageRequest(cursor='{"turnId":"nope","includeAnchor":false}')
+            )
+    finally:
+        await store.close()
