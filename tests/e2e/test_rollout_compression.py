@@ -16,17 +16,19 @@ from tests.support.client import RpcClient
 from tests.support.homes import BASE_MS, ThreadSpec, write_thread
 from tests.support.model_replies import Reply
 from tests.support.model_server import ModelServer
+from tests.support.server_process import TEST_COMPRESSION_MIN_AGE_DAYS
 from tests.support.turn_env import MODEL_ENV, PROVIDER, run_turn, write_model_config
 
-MONTH = 30 * 86_400
+COLD_AGE_SECONDS = 2 * TEST_COMPRESSION_MIN_AGE_DAYS * 86_400
+"""How old `cold_thread` makes a rollout: cold for the test servers' min age as well."""
 MARKER = Path(".tmp", "rollout-compression.lock")
 OFF = ("-c", "rollout_compression.enabled=false")
 
 
 def cold_thread(data_dir: Path, spec: ThreadSpec) -> Path:
-    """Write a rollout last modified a month ago; returns its plain path."""
+    """Write a rollout last modified long ago (`COLD_AGE_SECONDS`); returns its plain path."""
     path = write_thread(data_dir, spec)
-    moment = time.time() - MONTH
+    moment = time.time() - COLD_AGE_SECONDS
     os.utime(path, (moment, moment))
     return path
 
@@ -182,7 +184,8 @@ async def test_codex_feature_switch_set_to_false_turns_compression_off(servers: 
 
 async def test_a_min_age_from_the_config_decides_what_is_cold(servers: Servers) -> None:
     path = cold_thread(servers.dirs.data_dir, ThreadSpec(BASE_MS, salt=1))
-    client = await servers.stdio("-c", "rollout_compression.min_age_days=60")
+    too_young = 3 * TEST_COMPRESSION_MIN_AGE_DAYS  # older than the rollout
+    client = await servers.stdio("-c", f"rollout_compression.min_age_days={too_young}")
     await client.initialize(experimental=True)
     assert await client.call("rollout/compress", {}) == {}
     assert path.exists()

@@ -21,6 +21,11 @@ from tests.support.client import StdioClient, WebSocketClient
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 LISTENING = re.compile(r"app-server listening on (ws://\S+)")
 STARTUP_TIMEOUT = 20.0
+TEST_COMPRESSION_MIN_AGE_DAYS = 3650
+"""Cold-rollout age for test servers (the product default is 7 days). Test homes carry fixed
+dates (2026-11-24, the codex fixtures' day); with the default they would start being compressed
+in the background a week later, and tests that look at files would depend on the calendar.
+Tests of compression make their rollouts older than this (or pass their own `-c`)."""
 
 
 def server_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -66,6 +71,8 @@ class ServerProcess:
             "app_server",
             "--data-dir",
             str(data_dir),
+            "-c",
+            f"rollout_compression.min_age_days={TEST_COMPRESSION_MIN_AGE_DAYS}",
             *args,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
