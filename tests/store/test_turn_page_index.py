@@ -16,6 +16,7 @@ import pytest
 from app_server.store.local.history_queries import HistoryQueries
 from app_server.store.local.store import LocalThreadStore
 from app_server.store.local.turn_page_reader import read_turn_page
+from app_server.store.thread_query import ThreadQuery
 from app_server.store.turn_pages import (
     InvalidCursorError,
     TurnPageRequest,
@@ -23,7 +24,14 @@ from app_server.store.turn_pages import (
     page_for_request,
 )
 from tests.store.fixture_data import fixture_calls, fixture_threads, load_json
-from tests.store.rollout_builders import event, line, paginated_turn, session_meta, write_rollout
+from tests.store.rollout_builders import (
+    encode,
+    event,
+    line,
+    paginated_turn,
+    session_meta,
+    write_rollout,
+)
 from tests.support.homes import BASE_MS, uuid7_at
 
 
@@ -197,3 +205,43 @@ async def test_a_cursor_naming_no_turn_of_the_thread_is_refused(tmp_path: Path) 
             )
     finally:
         await store.close()
+
+
+async def test_reopening_an_indexed_thread_keeps_its_history_rows(tmp_path: Path) -> None:
+    thread_id = uuid7_at(BASE_MS, 6)
+    write_rollout(tmp_path, thread_id, paginated_thread(thread_id, 5))
+    store = LocalThreadStore(tmp_path)
+    await store.start()
+    await store.wait_until_scanned()
+    query = "SELECT group_concat(id) FROM thread_messages WHERE thread_id = ?"
+    try:
+        before = await store.index.fetchall(query, (thread_id,))
+        writer = await store.open_writer(thread_id)
+        await writer.close()
+        after = await store.index.fetchall(query, (thread_id,))
+    finally:
+        await store.close()
+
+    assert before[0][0] is not None
+    assert after[0][0] == before[0][0]  # not deleted and inserted again
+
+
+async def test_reopening_a_thread_changed_behind_the_index_reindexes_it(tmp_path: Path) -> None:
+    thread_id = uuid7_at(BASE_MS, 7)
+    path = write_rollout(tmp_path, thread_id, paginated_thread(thread_id, 2))
+    store = LocalThreadStore(tmp_path)
+    await store.start()
+    await store.wait_until_scanned()
+    try:
+        extra = paginated_turn(thread_id, uuid7_at(BASE_MS + 7, 7), 9, "added by codex", "ok")
+        path.write_bytes(path.read_bytes() + encode(extra))
+        writer = await store.open_writer(thread_id)
+        await writer.close()
+        found = await store.search_threads(ThreadQuery(), "added by codex")
+        page = await HistoryQueries(store.index).state(thread_id)
+    finally:
+        await store.close()
+
+    assert [record.id for record in found.page.records] == [thread_id]
+    assert page is not None
+    assert page.turn_count == 3

@@ -361,7 +361,7 @@ class LocalThreadStore:
             fold, history = await asyncio.to_thread(
                 fold_for_index, writer.path, path_loader(self.data_dir, {})
             )
-            if history is not None:  # the file may have changed since it was last indexed
+            if history is not None and not await self._history_is_current(history):
                 stamp = await asyncio.to_thread(stamp_of, thread_id, writer.path)
                 await self.index.upsert([], [stamp], [history])
         except BaseException:
@@ -375,6 +375,17 @@ class LocalThreadStore:
             rollout_path=relative_rollout_path(self.data_dir, writer.path),
             created_at_ms=record.created_at_ms,
             on_close=self._release,
+        )
+
+    async def _history_is_current(self, history: IndexedHistory) -> bool:
+        """Whether the stored history index already says what a fresh fold says (then a huge
+        thread's rows are not rewritten every time it is resumed)."""
+        state = await HistoryQueries(self.index).state(history.thread_id)
+        return (
+            state is not None
+            and state.indexed_through == history.indexed_through
+            and state.turn_count == len(history.delta.turn_starts)
+            and state.pageable == history.delta.pageable
         )
 
     # -- metadata operations ---------------------------------------------------------------------
