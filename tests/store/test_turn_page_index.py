@@ -8,6 +8,7 @@ indexed); these tests walk every page of each thread, in both directions, and co
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +38,20 @@ from tests.support.homes import BASE_MS, uuid7_at
 
 @pytest.fixture
 async def home_store(codex_home: Path) -> AsyncIterator[LocalThreadStore]:
-    store = LocalThreadStore(codex_home)
+    async with scanned_store(codex_home) as store:
+        yield store
+
+
+@asynccontextmanager
+async def scanned_store(data_dir: Path) -> AsyncIterator[LocalThreadStore]:
+    """A started store over `data_dir` whose first scan has indexed every rollout."""
+    store = LocalThreadStore(data_dir)
     await store.start()
     await store.wait_until_scanned()
-    yield store
-    await store.close()
+    try:
+        yield store
+    finally:
+        await store.close()
 
 
 async def reference_page(
@@ -114,10 +124,7 @@ async def test_recorded_turns_list_calls_answer_as_codex(
 async def test_a_paginated_thread_is_paged_from_the_index(tmp_path: Path) -> None:
     thread_id = uuid7_at(BASE_MS, 1)
     path = write_rollout(tmp_path, thread_id, paginated_thread(thread_id, 40))
-    store = LocalThreadStore(tmp_path)
-    await store.start()
-    await store.wait_until_scanned()
-    try:
+    async with scanned_store(tmp_path) as store:
         direct = await read_turn_page(
             HistoryQueries(store.index), path, thread_id, "paginated", TurnPageRequest(limit=5)
         )
@@ -126,8 +133,6 @@ async def test_a_paginated_thread_is_paged_from_the_index(tmp_path: Path) -> Non
             uuid7_at(BASE_MS + index, index + 1) for index in range(39, 34, -1)
         ]
         assert await walk_and_compare(store, thread_id, limit=7) == 40
-    finally:
-        await store.close()
 
 
 async def test_legacy_implicit_turns_page_like_the_full_fold(tmp_path: Path) -> None:
@@ -140,13 +145,8 @@ async def test_legacy_implicit_turns_page_like_the_full_fold(tmp_path: Path) -> 
             line("event_msg", event("agent_message", message=f"reply {index}")),
         ]
     write_rollout(tmp_path, thread_id, records)
-    store = LocalThreadStore(tmp_path)
-    await store.start()
-    await store.wait_until_scanned()
-    try:
+    async with scanned_store(tmp_path) as store:
         assert await walk_and_compare(store, thread_id, limit=2) == 9
-    finally:
-        await store.close()
 
 
 async def test_a_rolled_back_thread_falls_back_to_the_full_fold(tmp_path: Path) -> None:
@@ -154,26 +154,18 @@ async def test_a_rolled_back_thread_falls_back_to_the_full_fold(tmp_path: Path) 
     records = paginated_thread(thread_id, 6)
     records.append(line("event_msg", event("thread_rolled_back", num_turns=2), len(records)))
     path = write_rollout(tmp_path, thread_id, records)
-    store = LocalThreadStore(tmp_path)
-    await store.start()
-    await store.wait_until_scanned()
-    try:
+    async with scanned_store(tmp_path) as store:
         direct = await read_turn_page(
             HistoryQueries(store.index), path, thread_id, "paginated", TurnPageRequest()
         )
         assert direct is None
         assert await walk_and_compare(store, thread_id, limit=3) == 4
-    finally:
-        await store.close()
 
 
 async def test_turns_appended_by_a_writer_are_paged_without_rereading(tmp_path: Path) -> None:
     thread_id = uuid7_at(BASE_MS, 4)
     path = write_rollout(tmp_path, thread_id, paginated_thread(thread_id, 3))
-    store = LocalThreadStore(tmp_path)
-    await store.start()
-    await store.wait_until_scanned()
-    try:
+    async with scanned_store(tmp_path) as store:
         writer = await store.open_writer(thread_id)
         turn_id = uuid7_at(BASE_MS + 99, 99)
         appended = paginated_turn(thread_id, turn_id, 0, "late question", "late answer")
@@ -188,39 +180,27 @@ async def test_turns_appended_by_a_writer_are_paged_without_rereading(tmp_path: 
         assert [turn.id for turn in direct.data] == [turn_id]
         assert await walk_and_compare(store, thread_id, limit=2) == 4
         await writer.close()
-    finally:
-        await store.close()
 
 
 async def test_a_cursor_naming_no_turn_of_the_thread_is_refused(tmp_path: Path) -> None:
     thread_id = uuid7_at(BASE_MS, 5)
     write_rollout(tmp_path, thread_id, paginated_thread(thread_id, 2))
-    store = LocalThreadStore(tmp_path)
-    await store.start()
-    await store.wait_until_scanned()
-    try:
+    async with scanned_store(tmp_path) as store:
         with pytest.raises(InvalidCursorError):
             await store.turn_page(
                 thread_id, TurnPageRequest(cursor='{"turnId":"nope","includeAnchor":false}')
             )
-    finally:
-        await store.close()
 
 
 async def test_reopening_an_indexed_thread_keeps_its_history_rows(tmp_path: Path) -> None:
     thread_id = uuid7_at(BASE_MS, 6)
     write_rollout(tmp_path, thread_id, paginated_thread(thread_id, 5))
-    store = LocalThreadStore(tmp_path)
-    await store.start()
-    await store.wait_until_scanned()
     query = "SELECT group_concat(id) FROM thread_messages WHERE thread_id = ?"
-    try:
+    async with scanned_store(tmp_path) as store:
         before = await store.index.fetchall(query, (thread_id,))
         writer = await store.open_writer(thread_id)
         await writer.close()
         after = await store.index.fetchall(query, (thread_id,))
-    finally:
-        await store.close()
 
     assert before[0][0] is not None
     assert after[0][0] == before[0][0]  # not deleted and inserted again
@@ -229,18 +209,13 @@ async def test_reopening_an_indexed_thread_keeps_its_history_rows(tmp_path: Path
 async def test_reopening_a_thread_changed_behind_the_index_reindexes_it(tmp_path: Path) -> None:
     thread_id = uuid7_at(BASE_MS, 7)
     path = write_rollout(tmp_path, thread_id, paginated_thread(thread_id, 2))
-    store = LocalThreadStore(tmp_path)
-    await store.start()
-    await store.wait_until_scanned()
-    try:
+    async with scanned_store(tmp_path) as store:
         extra = paginated_turn(thread_id, uuid7_at(BASE_MS + 7, 7), 9, "added by codex", "ok")
         path.write_bytes(path.read_bytes() + encode(extra))
         writer = await store.open_writer(thread_id)
         await writer.close()
         found = await store.search_threads(ThreadQuery(), "added by codex")
         page = await HistoryQueries(store.index).state(thread_id)
-    finally:
-        await store.close()
 
     assert [record.id for record in found.page.records] == [thread_id]
     assert page is not None

@@ -50,7 +50,6 @@ class IndexedThreadWriter:
         self._appended_count = 0
         self._indexed_count = 0
         self._end_offset = writer.byte_size
-        self._indexed_through = writer.byte_size
         self._index_lock = asyncio.Lock()
         self._closed = False
 
@@ -105,9 +104,8 @@ class IndexedThreadWriter:
             for offset, _size, line in lines:
                 self._fold.feed(offset, line)
             last_offset, last_size, _ = lines[-1]
-            self._indexed_through = last_offset + last_size
             history = IndexedHistory(
-                self.thread_id, self._fold.index.drain(), self._indexed_through, replace=False
+                self.thread_id, self._fold.index.drain(), last_offset + last_size, replace=False
             )
             existing = await self._index.get(self.thread_id)
             metadata = self._fold.metadata()
