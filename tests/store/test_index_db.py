@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import os
 import sqlite3
@@ -106,6 +108,24 @@ async def test_failed_upsert_batch_changes_nothing(index: ThreadIndex) -> None:
     assert await index.get(thread_id(1)) == make_record(1)
     await index.upsert([make_record(2)])  # the connection is usable again
     assert await index.count() == 2
+
+
+async def test_a_write_cancelled_at_any_point_leaves_the_connection_usable(
+    index: ThreadIndex,
+) -> None:
+    # aiosqlite still runs a statement whose caller was cancelled: a cancelled `BEGIN` used to
+    # leave the shared connection inside a transaction, failing every later write.
+    for ticks in range(12):
+        task = asyncio.create_task(index.upsert([make_record(1, preview=f"cancelled {ticks}")]))
+        for _ in range(ticks):
+            await asyncio.sleep(0)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+        await index.upsert([make_record(2, preview=f"after {ticks}")])
+
+        assert await index.get(thread_id(2)) == make_record(2, preview=f"after {ticks}")
 
 
 async def test_upsert_replaces_changed_fields(index: ThreadIndex) -> None:

@@ -7,6 +7,8 @@ indexed); these tests walk every page of each thread, in both directions, and co
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -220,3 +222,35 @@ async def test_reopening_a_thread_changed_behind_the_index_reindexes_it(tmp_path
     assert [record.id for record in found.page.records] == [thread_id]
     assert page is not None
     assert page.turn_count == 3
+
+
+@pytest.mark.parametrize("ticks", range(8))
+async def test_a_flush_cancelled_while_indexing_still_indexes_its_turns(
+    tmp_path: Path, ticks: int
+) -> None:
+    # An interrupted turn cancels whatever it awaits, the index update of a flush included:
+    # the lines that update was folding into the history index must not be lost to turn pages.
+    async with scanned_store(tmp_path) as store:
+        thread_id = uuid7_at(BASE_MS, 1)
+        writer = await store.create_writer(
+            thread_id, created_at_ms=BASE_MS, history_mode="paginated"
+        )
+        lines = [
+            {"type": r["type"], "payload": r["payload"]} for r in paginated_thread(thread_id, 2)
+        ]
+        writer.append(lines[:5])
+        flushing = asyncio.create_task(writer.flush())
+        for _ in range(100_000):  # until written to the file: the index update comes next
+            if writer.byte_size:
+                break
+            await asyncio.sleep(0)
+        for _ in range(ticks):
+            await asyncio.sleep(0)
+        flushing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await flushing
+        writer.append(lines[5:])
+        await writer.sync()
+
+        assert await walk_and_compare(store, thread_id, limit=1) == 2
+        await writer.close()

@@ -326,15 +326,35 @@ class ThreadIndex:
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """`BEGIN IMMEDIATE … COMMIT` under the lock; rolled back on any error/cancellation."""
+        """`BEGIN IMMEDIATE … COMMIT` under the lock; rolled back on any error/cancellation.
+
+        aiosqlite runs a statement even when its caller was cancelled while waiting for it (its
+        worker thread takes statements in order). So a cancelled `BEGIN` still opens the
+        transaction, and a failed `COMMIT` leaves it open: both are rolled back here, or the
+        shared connection would stay inside a transaction and every later `BEGIN` would fail
+        ("cannot start a transaction within a transaction").
+        """
         async with self._lock:
-            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                await self._db.execute("BEGIN IMMEDIATE")
+            except asyncio.CancelledError:
+                await asyncio.shield(self._rollback())
+                raise
             try:
                 yield self._db
+                await self._db.execute("COMMIT")
             except BaseException:
-                await asyncio.shield(self._db.execute("ROLLBACK"))
+                await asyncio.shield(self._rollback())
                 raise
-            await self._db.execute("COMMIT")
+
+    async def _rollback(self) -> None:
+        """`ROLLBACK` of the open transaction, if any (a failed `BEGIN` or `COMMIT`, or one
+        SQLite already rolled back, leaves none: nothing to undo then)."""
+        try:
+            await self._db.execute("ROLLBACK")
+        except sqlite3.OperationalError as error:
+            if "no transaction is active" not in str(error):
+                raise
 
     async def _update(self, sql: str, params: Sequence[Any]) -> bool:
         """One autocommit write statement; whether it changed a row."""

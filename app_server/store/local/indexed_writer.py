@@ -94,7 +94,14 @@ class IndexedThreadWriter:
 
     async def _update_index(self, written: int) -> None:
         """Fold the first `written` appended lines (they reached the file) into the index:
-        the thread's row and its history-index rows."""
+        the thread's row and its history-index rows.
+
+        The update runs to its end even when the caller is cancelled (an interrupted turn
+        cancels the flush it awaits): it takes the lines out of `_unindexed` before writing
+        their rows, so stopping halfway would lose them from the history index for good."""
+        await asyncio.shield(self._fold_into_index(written))
+
+    async def _fold_into_index(self, written: int) -> None:
         async with self._index_lock:
             count = written - self._indexed_count
             if count <= 0:
