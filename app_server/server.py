@@ -121,6 +121,7 @@ class AppServer:
             "turn/start": turns.start,
             "turn/steer": turns.steer,
             "turn/interrupt": turns.interrupt,
+            "thread/compact/start": turns.compact,
             "model/list": ModelHandlers(self.config).list,
             "rollout/compress": MaintenanceHandlers(self.store).rollout_compress,
         }

@@ -30,11 +30,18 @@ def default_base_instructions() -> str:
     return files("app_server.agent").joinpath("prompts/base_instructions.md").read_text("utf-8")
 
 
-def _shell_name() -> str:
+def shell_name() -> str:
+    """The user's shell as the environment context names it."""
     return os.path.basename(os.environ.get("SHELL", "bash")) or "bash"
 
 
-def _timezone() -> str:
+def current_date() -> str:
+    """Today in local time, `YYYY-MM-DD`."""
+    return datetime.now().strftime("%Y-%m-%d")
+
+
+def timezone_name() -> str:
+    """The IANA name of the local time zone (else its abbreviation)."""
     name = os.environ.get("TZ")
     if name:
         return name
@@ -50,9 +57,9 @@ def environment_context_text(cwd: str) -> str:
     return (
         "<environment_context>\n"
         f"  <cwd>{cwd}</cwd>\n"
-        f"  <shell>{_shell_name()}</shell>\n"
-        f"  <current_date>{datetime.now().strftime('%Y-%m-%d')}</current_date>\n"
-        f"  <timezone>{_timezone()}</timezone>\n"
+        f"  <shell>{shell_name()}</shell>\n"
+        f"  <current_date>{current_date()}</current_date>\n"
+        f"  <timezone>{timezone_name()}</timezone>\n"
         "</environment_context>"
     )
 

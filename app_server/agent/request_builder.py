@@ -44,6 +44,20 @@ def effective_context_window(config: Mapping[str, Any]) -> int:
     return base * EFFECTIVE_CONTEXT_PERCENT // 100
 
 
+AUTO_COMPACT_PERCENT = 90
+"""Without `model_auto_compact_token_limit`, a thread is compacted once a response used 90 % of
+the effective window: late enough to keep most context, early enough that the next request
+(the response's output plus new input) still fits."""
+
+
+def auto_compact_limit(config: Mapping[str, Any]) -> int:
+    """Tokens (of the latest response) at which a thread is compacted before sampling again."""
+    limit = config.get("model_auto_compact_token_limit")
+    if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
+        return limit
+    return effective_context_window(config) * AUTO_COMPACT_PERCENT // 100
+
+
 @dataclass(frozen=True, slots=True)
 class RequestContext:
     """What a request needs to know about its thread and turn."""
@@ -58,11 +72,21 @@ class RequestContext:
     config: Mapping[str, Any]
     originator: str
     window_number: int = 0
+    context_window_id: str | None = None
+    """The UUID of the context window (turn metadata `context_window_id`)."""
     output_schema: Any = None
+    request_kind: str = "turn"
+    """`turn`, or `compaction` for a summarization request."""
+    compaction: Mapping[str, str] | None = None
+    """For a compaction request: its trigger, reason and phase (turn metadata)."""
 
 
 def build_request(
-    context: RequestContext, history: Sequence[dict[str, Any]], tools: list[dict[str, Any]]
+    context: RequestContext,
+    history: Sequence[dict[str, Any]],
+    tools: list[dict[str, Any]],
+    *,
+    parallel_tool_calls: bool = True,
 ) -> SamplingRequest:
     reasoning: dict[str, Any] | None = None
     include: list[str] = []
@@ -82,13 +106,19 @@ def build_request(
             }
         }
     window_id = f"{context.thread_id}:{context.window_number}"
-    metadata = {
+    metadata: dict[str, Any] = {
+        "session_id": context.thread_id,
         "thread_id": context.thread_id,
         "turn_id": context.turn_id,
-        "session_id": context.thread_id,
-        "root_turn_id": context.root_turn_id,
         "window_id": window_id,
+        "window_number": context.window_number,
     }
+    if context.context_window_id is not None:
+        metadata["context_window_id"] = context.context_window_id
+    metadata["request_kind"] = context.request_kind
+    metadata["root_turn_id"] = context.root_turn_id
+    if context.compaction is not None:
+        metadata["compaction"] = dict(context.compaction)
     headers = {
         "originator": context.originator,
         "session-id": context.thread_id,
@@ -102,10 +132,15 @@ def build_request(
         input=list(history),  # items are stored as the model sees them (`strip_internal`)
         instructions=context.instructions,
         tools=tools,
+        parallel_tool_calls=parallel_tool_calls,
         reasoning=reasoning,
         text=text,
         prompt_cache_key=context.thread_id,
         include=include,
-        client_metadata={"thread_id": context.thread_id, "turn_id": context.turn_id},
+        client_metadata={
+            "thread_id": context.thread_id,
+            "turn_id": context.turn_id,
+            "x-codex-window-id": window_id,
+        },
         headers=headers,
     )

@@ -255,3 +255,26 @@ def turn_aborted_notice(turn_id: str, item_id: str) -> dict[str, Any]:
         },
         turn_id,
     )
+
+
+def world_state(payload: dict[str, Any]) -> dict[str, Any]:
+    """A `world_state` line: a full snapshot or a merge patch (`store.world_state`)."""
+    return {"type": "world_state", "payload": payload}
+
+
+def compacted(
+    message: str,
+    replacement_history: list[dict[str, Any]],
+    window_fields: dict[str, Any],
+    response_id: str | None,
+) -> dict[str, Any]:
+    """The `compacted` line: the summary, the history that replaces everything before it, and
+    the context window it starts (0.169's fields)."""
+    payload: dict[str, Any] = {
+        "message": message,
+        "replacement_history": replacement_history,
+        **window_fields,
+    }
+    if response_id is not None:
+        payload["compaction_response_id"] = response_id
+    return {"type": "compacted", "payload": payload}

@@ -14,20 +14,28 @@ import logging
 from typing import Any
 
 from app_server.agent import rollout_lines as lines
+from app_server.agent.compaction import Summary
 from app_server.agent.core_items import (
     core_agent_message,
     core_reasoning,
     core_user_message,
     user_message_text,
 )
-from app_server.agent.instructions import environment_context_text, message, permissions_text
+from app_server.agent.harness_context import (
+    context_updates,
+    initial_context,
+    is_our_world_state,
+    world_state_for,
+)
 from app_server.agent.inter_agent import InterAgentMessage, Mail, metadata_line
 from app_server.agent.request_builder import strip_internal
 from app_server.agent.tools.registry import ToolCall, ToolItem, output_item
 from app_server.agent.turn_setup import TurnSetup
 from app_server.ids import uuid7
 from app_server.settings import sandbox_to_disk
+from app_server.store.context_windows import ContextWindow
 from app_server.store.interface import RolloutLine
+from app_server.store.world_state import JsonObject
 from protocol.types import (
     AgentMessageThreadItem,
     ReasoningThreadItem,
@@ -81,16 +89,7 @@ class TurnRecorder:
                 initiating_agent_path=setup.initiating_agent_path,
             )
         ]
-        if setup.first_turn:
-            developer = permissions_text(settings.sandbox, settings.approval_policy)
-            if settings.developer_instructions:
-                developer += "\n\n" + settings.developer_instructions
-            for item in (
-                message("developer", developer, f"msg_{uuid7()}"),
-                message("user", environment_context_text(settings.cwd), f"msg_{uuid7()}"),
-            ):
-                out.append(lines.response_item(item, self._turn_id))
-                self._remember(item)
+        out.extend(self._context(setup.first_turn))
         policy = settings.approval_policy
         approval = policy if isinstance(policy, str) else policy.model_dump(mode="json")
         out.append(
@@ -119,6 +118,58 @@ class TurnRecorder:
                 )
             )
         self._append(out)
+
+    def _context(self, first_turn: bool) -> list[RolloutLine]:
+        """The harness context this turn adds: the initial context and its world-state snapshot
+        on a thread's first turn; later, update messages and a patch for what changed. A state
+        another program recorded is replaced by a snapshot (nothing to diff it against)."""
+        settings, world = self._setup.settings, self._setup.history.world_state
+        current = world_state_for(settings)
+        if first_turn:
+            items = initial_context(settings)
+            payload: JsonObject | None = world.snapshot(current)
+        elif not is_our_world_state(world.state):
+            items, payload = [], world.snapshot(current)
+        else:
+            payload = world.update(current)
+            items = context_updates(settings, payload["state"]) if payload else []
+        out: list[RolloutLine] = [lines.response_item(item, self._turn_id) for item in items]
+        for item in items:
+            self._remember(item)
+        if payload is not None:
+            out.append(lines.world_state(payload))  # after the history it describes
+        return out
+
+    def compacted(
+        self,
+        summary: Summary,
+        message: str,
+        replacement: list[dict[str, Any]],
+        window: ContextWindow,
+        world_state: JsonObject,
+    ) -> None:
+        """A compaction's records: the summary response, the `compacted` line that replaces the
+        history and starts `window`, and the new window's world-state snapshot."""
+        out: list[RolloutLine] = []
+        if summary.model_item is not None:
+            out.append(lines.response_item(summary.model_item, self._turn_id))
+        out.append(
+            lines.compacted(
+                message, replacement, window.lineage_fields(), summary.completed.response_id
+            )
+        )
+        out.append(lines.world_state(world_state))
+        self._append(out)
+        self._setup.history.items[:] = [strip_internal(item) for item in replacement]
+
+    def context_compaction(self, item_id: str, started: int, completed: int) -> None:
+        """The `contextCompaction` item's display line."""
+        if self._setup.history_mode == "paginated":
+            core = {"type": "ContextCompaction", "id": item_id}
+            line = lines.item_completed(self._thread_id, self._turn_id, core, started, completed)
+        else:
+            line = lines.event("context_compacted")
+        self._append([line])
 
     def finished(
         self, model_item: dict[str, Any], item: FinishedItem | None, started: int, completed: int

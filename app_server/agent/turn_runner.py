@@ -17,13 +17,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, TypeVar
 
+from app_server.agent.compaction import (
+    BEFORE_TURN,
+    DURING_TURN,
+    REQUESTED,
+    WINDOW_EXCEEDED,
+    CompactionCause,
+    is_window_exceeded,
+)
 from app_server.agent.core_items import model_input_content
 from app_server.agent.providers.base import ModelProvider, ProviderError, SamplingRequest
 from app_server.agent.request_builder import RequestContext, build_request
-from app_server.agent.retry import backoff_seconds
+from app_server.agent.retry import with_retries
 from app_server.agent.stream_mapper import (
     Emit,
     ModerationMetadata,
@@ -34,6 +43,7 @@ from app_server.agent.stream_mapper import (
 )
 from app_server.agent.token_usage import from_response_usage
 from app_server.agent.tools.registry import ToolCall
+from app_server.agent.turn_compaction import TurnCompaction
 from app_server.agent.turn_recorder import TurnRecorder
 from app_server.agent.turn_setup import PendingInput, TurnFailed, TurnHost, TurnSetup
 from app_server.agent.turn_tool_calls import TurnToolCalls
@@ -61,6 +71,11 @@ from protocol.types import (
 log = logging.getLogger(__name__)
 
 
+T = TypeVar("T")
+
+TurnKind = Literal["turn", "compact"]
+
+
 class TurnAborted(Exception):
     """The client answered an approval with `cancel`: the turn ends as interrupted."""
 
@@ -80,12 +95,21 @@ class _Step:
 class TurnRunner:
     """Runs one turn (see the module docstring)."""
 
-    def __init__(self, host: TurnHost, setup: TurnSetup, first_input: PendingInput) -> None:
+    def __init__(
+        self,
+        host: TurnHost,
+        setup: TurnSetup,
+        first_input: PendingInput | None,
+        *,
+        kind: TurnKind = "turn",
+    ) -> None:
         self.host = host
         self.setup = setup
         self.turn_id = setup.turn_id
         self.thread_id = host.thread_id
-        self._pending: list[PendingInput] = [first_input]
+        self.kind: TurnKind = kind
+        """`turn`, or `compact` for a turn that only compacts the context (not steerable)."""
+        self._pending: list[PendingInput] = [first_input] if first_input is not None else []
         self._steer = asyncio.Event()
         self._interrupted = False
         self._mapper: StreamMapper | None = None
@@ -95,6 +119,16 @@ class TurnRunner:
         self._started_ms = now_ms()
         self._recorder = TurnRecorder(setup, self.thread_id, self._started_ms // 1000)
         self._tool_calls = TurnToolCalls(host, setup, self._recorder, self.turn_id, self._steer)
+        self._compaction = TurnCompaction(
+            host,
+            setup,
+            self._recorder,
+            request_context=self._request_context,
+            retrying=self._retrying,
+            on_usage=self._usage,
+        )
+        self._provider: ModelProvider | None = None
+        self._running = False
         self.task: asyncio.Task[None] | None = None
         self.finished = False
         """Set once the turn ended (its task is done)."""
@@ -116,9 +150,11 @@ class TurnRunner:
             sampling.cancel()  # abandon the response right away
 
     def interrupt(self) -> None:
-        """Stop the turn now (`turn/interrupt`); a running command is killed with it."""
+        """Stop the turn now (`turn/interrupt`); a running command is killed with it. A turn
+        whose task has not begun yet stops as soon as it begins (cancelling a task before its
+        first step would skip `run` and with it the turn's `turn/completed`)."""
         self._interrupted = True
-        if self.task is not None:
+        if self.task is not None and self._running:
             self.task.cancel()
 
     @property
@@ -143,6 +179,7 @@ class TurnRunner:
 
     # -- the turn ------------------------------------------------------------------------------
     async def run(self) -> None:
+        self._running = True
         try:
             await self._run()
         except asyncio.CancelledError:
@@ -156,6 +193,8 @@ class TurnRunner:
             await self._finish_interrupted()
         except TurnFailed as failure:
             await self._finish_failed(failure.error)
+        except ProviderError as error:
+            await self._finish_failed(_turn_error(error))
         except Exception as exc:  # a bug or an I/O failure must still end the turn cleanly
             log.exception("turn %s failed unexpectedly", self.turn_id)
             await self._finish_failed(
@@ -170,14 +209,22 @@ class TurnRunner:
         )
         setup.tokens.start_turn()
         self._recorder.opening()
+        if self._interrupted:  # interrupted before the task began
+            raise asyncio.CancelledError
+        if self.kind == "compact":
+            await self._recorder.flush()
+            await self._compaction.run(self._model(), REQUESTED)
+            await self._finish_completed()
+            return
+        if setup.history.items and self._compaction.due():
+            await self._compaction.run(self._model(), BEFORE_TURN)
         await self._consume_input()
         await self._recorder.flush()
-        try:
-            provider = setup.provider()
-        except ProviderError as error:
-            raise TurnFailed(_turn_error(error)) from None
-        for _ in range(setup.max_steps):
+        provider = self._model()
+        for step_number in range(setup.max_steps):
             self._deliver_mail()
+            if step_number and self._compaction.due():
+                await self._compaction.run(provider, DURING_TURN)
             step = await self._sample(provider)
             # Every call the model made gets its output before anything else joins history
             # (an unanswered call would make the next request invalid), steered input included.
@@ -240,9 +287,21 @@ class TurnRunner:
         )
 
     # -- sampling ------------------------------------------------------------------------------
+    def _model(self) -> ModelProvider:
+        """The turn's provider, made at first use; failing to make it fails the turn."""
+        if self._provider is None:
+            self._provider = self.setup.provider()
+        return self._provider
+
     def _request(self) -> SamplingRequest:
+        return build_request(
+            self._request_context(None), self.setup.model_history, self.setup.tools.specs()
+        )
+
+    def _request_context(self, compaction: CompactionCause | None) -> RequestContext:
         setup, settings = self.setup, self.setup.settings
-        context = RequestContext(
+        window = setup.history.window
+        return RequestContext(
             thread_id=self.thread_id,
             turn_id=self.turn_id,
             root_turn_id=setup.root_turn_id,
@@ -252,38 +311,48 @@ class TurnRunner:
             summary=settings.reasoning_summary,
             config=settings.config or {},
             originator=setup.originator,
-            output_schema=setup.output_schema,
+            window_number=window.number if window is not None else 0,
+            context_window_id=window.window_id if window is not None else None,
+            output_schema=setup.output_schema if compaction is None else None,
+            request_kind="compaction" if compaction is not None else "turn",
+            compaction=compaction.metadata() if compaction is not None else None,
         )
-        return build_request(context, setup.model_history, setup.tools.specs())
 
     async def _sample(self, provider: ModelProvider) -> _Step:
-        """One sampling step, retried as the provider's budgets allow."""
-        attempts = {"request": 0, "stream": 0}
-        budgets = {"request": provider.request_max_retries, "stream": provider.stream_max_retries}
+        """One sampling step. A request the model finds too long for its window is retried once
+        after compacting the context; any other final error fails the turn."""
+        compacted = False
         while True:
             try:
-                return await self._sample_once(provider, self._request())
-            except ProviderError as error:
-                if error.retry == "none" or attempts[error.retry] >= budgets[error.retry]:
-                    raise TurnFailed(_turn_error(error)) from None
-                attempts[error.retry] += 1
-                attempt, budget = attempts[error.retry], budgets[error.retry]
-                self.host.publish(
-                    "error",
-                    ErrorNotification(
-                        thread_id=self.thread_id,
-                        turn_id=self.turn_id,
-                        will_retry=True,
-                        error=TurnError(
-                            message=f"Reconnecting... {attempt}/{budget}",
-                            codex_error_info={
-                                "responseStreamDisconnected": {"httpStatusCode": error.http_status}
-                            },
-                            additional_details=error.message,
-                        ),
-                    ),
+                return await self._retrying(
+                    provider, lambda: self._sample_once(provider, self._request())
                 )
-                await asyncio.sleep(backoff_seconds(attempt, error.retry_after_seconds))
+            except ProviderError as error:
+                if compacted or not is_window_exceeded(error) or not self.setup.model_history:
+                    raise TurnFailed(_turn_error(error)) from None
+            compacted = True
+            await self._compaction.run(provider, WINDOW_EXCEEDED)
+
+    async def _retrying(self, provider: ModelProvider, attempt: Callable[[], Awaitable[T]]) -> T:
+        """`attempt()` under the provider's retry budgets, each retry announced to clients."""
+        return await with_retries(provider, attempt, self._announce_retry)
+
+    def _announce_retry(self, error: ProviderError, number: int, budget: int) -> None:
+        self.host.publish(
+            "error",
+            ErrorNotification(
+                thread_id=self.thread_id,
+                turn_id=self.turn_id,
+                will_retry=True,
+                error=TurnError(
+                    message=f"Reconnecting... {number}/{budget}",
+                    codex_error_info={
+                        "responseStreamDisconnected": {"httpStatusCode": error.http_status}
+                    },
+                    additional_details=error.message,
+                ),
+            ),
+        )
 
     async def _sample_once(self, provider: ModelProvider, request: SamplingRequest) -> _Step:
         self._sampling = asyncio.create_task(self._stream(provider, request))
@@ -363,6 +432,9 @@ class TurnRunner:
         setup = self.setup
         usage = from_response_usage(completed.usage)
         setup.tokens.add(usage)
+        setup.history.last_usage_tokens = usage["total_tokens"] or (
+            usage["input_tokens"] + usage["output_tokens"]
+        )
         self._recorder.usage(completed.response_id, usage)
         self.host.publish(
             "thread/tokenUsage/updated",
@@ -408,7 +480,7 @@ class TurnRunner:
         turn = self.wire_turn("completed").model_copy(
             update={
                 "items": [last] if last is not None else [],
-                "items_view": "summary",
+                "items_view": "notLoaded" if self.kind == "compact" else "summary",
                 "completed_at": completed_at,
                 "duration_ms": duration_ms,
             }

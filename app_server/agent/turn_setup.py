@@ -13,7 +13,7 @@ from app_server.agent.tools.agent_control import AgentControl
 from app_server.agent.tools.registry import ToolHost, ToolRegistry
 from app_server.agent.tools.workspace import ThreadWorkspace
 from app_server.settings import ThreadSettings
-from app_server.store.interface import ThreadWriter
+from app_server.store.interface import ModelHistory, ThreadWriter
 from protocol.types import TurnError, UserInput
 
 DEFAULT_MAX_SAMPLING_STEPS = 200
@@ -38,8 +38,9 @@ class TurnSetup:
     settings: ThreadSettings
     history_mode: str
     writer: ThreadWriter | None
-    model_history: list[dict[str, Any]]
-    """The thread's model-visible history; the turn appends to it in place."""
+    history: ModelHistory
+    """The thread's model-visible history, window and world state; the turn updates it in
+    place (a compaction replaces the items inside the same list)."""
     tokens: TokenTotals
     tools: ToolRegistry
     workspace: ThreadWorkspace
@@ -51,6 +52,8 @@ class TurnSetup:
     """The system prompt (`instructions`): what the thread's session_meta recorded."""
     first_turn: bool
     context_window: int | None
+    auto_compact_limit: int | None = None
+    """Compact before sampling once the latest response used this many tokens (None: never)."""
     output_schema: Any = None
     max_steps: int = DEFAULT_MAX_SAMPLING_STEPS
     agents: AgentControl | None = None
@@ -60,6 +63,11 @@ class TurnSetup:
     parent_turn_id: str | None = None
     """For a sub-agent's turn: the parent's turn that caused it (recorded in `task_started`)."""
     initiating_agent_path: str | None = None
+
+    @property
+    def model_history(self) -> list[dict[str, Any]]:
+        """The model-visible items (what the next request sends)."""
+        return self.history.items
 
 
 @dataclass(slots=True)

@@ -1,4 +1,5 @@
-"""Turn methods: turn/start, turn/steer, turn/interrupt (PROTOCOL.md §7.14 to §7.16).
+"""Turn methods: turn/start, turn/steer, turn/interrupt (PROTOCOL.md §7.14 to §7.16), and
+thread/compact/start, which runs a turn of its own.
 
 Ordering as 0.169: the `turn/start` response goes out before the turn's first notification
 (`thread/status/changed`, `turn/started`), and `turn/interrupt` answers `{}` at once, before the
@@ -12,6 +13,8 @@ from app_server.session import ClientSession
 from app_server.threads.manager import thread_id_param
 from app_server.threads.turns import ThreadTurns
 from protocol.types import (
+    ThreadCompactStartParams,
+    ThreadCompactStartResponse,
     TurnInterruptParams,
     TurnInterruptResponse,
     TurnStartParams,
@@ -37,6 +40,16 @@ class TurnHandlers:
         # The response carries the new turn without its start time (set in `turn/started`).
         response = TurnStartResponse(turn=turn.model_copy(update={"started_at": None}))
         return Reply(response, then=lambda: self._turns.launch(params.thread_id, runner))
+
+    async def compact(
+        self, session: ClientSession, params: ThreadCompactStartParams
+    ) -> Reply | ThreadCompactStartResponse:
+        """`thread/compact/start`: answers `{}`, then runs a turn that only compacts."""
+        thread_id = thread_id_param(params.thread_id)
+        runner = await self._turns.compact(session, thread_id)
+        return Reply(
+            ThreadCompactStartResponse(), then=lambda: self._turns.launch(thread_id, runner)
+        )
 
     async def steer(self, session: ClientSession, params: TurnSteerParams) -> TurnSteerResponse:
         params = params.model_copy(update={"thread_id": thread_id_param(params.thread_id)})

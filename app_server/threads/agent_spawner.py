@@ -21,6 +21,7 @@ from app_server.agent.sub_agent_prompts import INHERITED_CONTEXT_NOTICE, team_in
 from app_server.agent.tools.agent_control import AgentInfo, SpawnRequest
 from app_server.ids import uuid7
 from app_server.notification import now_ms
+from app_server.store.context_windows import ContextWindow
 from app_server.store.interface import ModelHistory, RolloutLine
 from app_server.store.records import ThreadRecord
 from app_server.threads.loaded_thread import LoadedThread
@@ -116,6 +117,7 @@ async def create_child(
     writer = await manager.store.create_writer(
         planned.thread_id, created_at_ms=created_at_ms, history_mode="paginated"
     )
+    window_id = uuid7()
     lines: list[RolloutLine] = [
         session_meta_line(
             record,
@@ -123,6 +125,7 @@ async def create_child(
             ForkOrigin(parent.id) if request.fork_history else None,
             spawn=spawn,
             multi_agent_version=parent.multi_agent_version,
+            window_id=window_id,
         )
     ]
     lines.extend(response_item(item) for item in prefix)
@@ -133,7 +136,12 @@ async def create_child(
         await writer.close()  # release its lock; the reconciliation scan indexes what was written
         raise
     child = LoadedThread(record, settings, persisted=True, writer=writer)
-    child.model_history = ModelHistory(items=prefix, base_instructions=settings.base_instructions)
+    child.initial_window_id = window_id
+    child.model_history = ModelHistory(
+        items=prefix,
+        base_instructions=settings.base_instructions,
+        window=ContextWindow.initial(window_id),
+    )
     child.multi_agent_version = parent.multi_agent_version
     child.multi_agent_known = True
     child.needs_opening_context = not request.fork_history

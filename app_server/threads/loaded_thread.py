@@ -16,6 +16,7 @@ from app_server.agent.inter_agent import Mailbox
 from app_server.agent.token_usage import TokenTotals
 from app_server.agent.tools.workspace import ThreadWorkspace
 from app_server.agent.turn_runner import TurnRunner
+from app_server.ids import uuid7
 from app_server.session import ClientSession
 from app_server.settings import ThreadSettings
 from app_server.store.interface import ModelHistory, ThreadWriter
@@ -73,6 +74,9 @@ class LoadedThread:
         self.needs_opening_context = False
         """A spawned agent that did not inherit its parent's conversation gets the harness
         context (permissions, environment) at its first turn, like a new thread."""
+        self.initial_window_id = uuid7()
+        """The id of the thread's first context window (written in its `session_meta` if this
+        process creates the rollout)."""
         self.mailbox = Mailbox()
         """Messages from other agents of the session tree, waiting for a turn."""
 

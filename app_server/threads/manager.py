@@ -342,7 +342,11 @@ class ThreadManager:
             writer.append(
                 [
                     session_meta_line(
-                        new_record, settings, fork, multi_agent_version=_meta_version(thread)
+                        new_record,
+                        settings,
+                        fork,
+                        multi_agent_version=_meta_version(thread),
+                        window_id=thread.initial_window_id,
                     )
                 ]
             )
@@ -375,6 +379,7 @@ class ThreadManager:
                             thread.record,
                             thread.settings,
                             multi_agent_version=_meta_version(thread),
+                            window_id=thread.initial_window_id,
                         )
                     ]
                 )

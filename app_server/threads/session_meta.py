@@ -118,8 +118,10 @@ def session_meta_line(
     *,
     spawn: SpawnOrigin | None = None,
     multi_agent_version: str | None = None,
+    window_id: str | None = None,
 ) -> dict[str, Any]:
-    """The first line of a new rollout."""
+    """The first line of a new rollout; `window_id` names the thread's first context window
+    (the loaded thread's `initial_window_id`)."""
     payload: dict[str, Any] = {
         "account_scoped": True,
         "session_id": record.session_id,
@@ -132,7 +134,7 @@ def session_meta_line(
         "source": APP_SERVER_SOURCE,
         "model_provider": settings.model_provider,
         "history_mode": record.history_mode,
-        "context_window": {"window_id": uuid7()},
+        "context_window": {"window_id": window_id or uuid7()},
     }
     if spawn is not None:
         payload["parent_thread_id"] = spawn.parent_thread_id

@@ -17,15 +17,16 @@ from typing import Any
 from app_server.agent import rollout_lines
 from app_server.agent.instructions import default_base_instructions
 from app_server.agent.providers.base import ModelProvider
-from app_server.agent.request_builder import effective_context_window
+from app_server.agent.request_builder import auto_compact_limit, effective_context_window
 from app_server.agent.tools.catalog import multi_agent_version_for, turn_tools
 from app_server.agent.tools.registry import ToolItem
-from app_server.agent.turn_runner import TurnRunner
+from app_server.agent.turn_runner import TurnKind, TurnRunner
 from app_server.agent.turn_setup import DEFAULT_MAX_SAMPLING_STEPS, PendingInput, TurnSetup
 from app_server.errors import Conflict
 from app_server.ids import uuid7
 from app_server.session import ClientSession, ServerRequestOutcome
 from app_server.settings import ThreadSettings, resolve_cwd
+from app_server.store.context_windows import ContextWindow
 from app_server.store.interface import ModelHistory
 from app_server.threads.agent_tree import AgentTree
 from app_server.threads.loaded_thread import LoadedThread
@@ -156,6 +157,7 @@ class ThreadTurns:
         pending = PendingInput(list(params.input), params.client_user_message_id)
         active = thread.active_turn
         if isinstance(active, TurnRunner) and not active.finished:
+            _refuse_compaction_turn(active)
             active.add_input(pending)
             return active.wire_turn(), None
         settings = self._sticky_settings(thread, params)
@@ -193,13 +195,31 @@ class ThreadTurns:
         self.launch(thread.id, runner)
         return runner
 
+    async def compact(self, session: ClientSession, thread_id: str) -> TurnRunner:
+        """`thread/compact/start`: a turn that only compacts the thread's context, started once
+        answered. Refused while a turn runs (compacting under it would lose its work)."""
+        thread = self._manager.require_loaded(thread_id)
+        active = thread.active_turn
+        if active is not None and not active.finished:
+            raise Conflict(
+                f"thread {thread_id} has an active turn ({active.turn_id}); wait for it to "
+                "finish or interrupt it before compacting"
+            )
+        return await self._new_runner(
+            thread,
+            None,
+            TurnOrigin(root_turn_id=None, originator=session.client_name),
+            kind="compact",
+        )
+
     async def _new_runner(
         self,
         thread: LoadedThread,
-        pending: PendingInput,
+        pending: PendingInput | None,
         origin: TurnOrigin,
         *,
         output_schema: Any = None,
+        kind: TurnKind = "turn",
     ) -> TurnRunner:
         writer = await self._manager.writer_for(thread)
         history = await self._model_history(thread)
@@ -218,7 +238,7 @@ class ThreadTurns:
             settings=thread.settings,
             history_mode=thread.record.history_mode,
             writer=writer,
-            model_history=history.items,
+            history=history,
             tokens=thread.tokens,
             tools=turn_tools(config, thread.multi_agent_version),
             workspace=self._manager.workspace(thread),
@@ -229,6 +249,7 @@ class ThreadTurns:
             or default_base_instructions(),
             first_turn=first_turn,
             context_window=effective_context_window(config),
+            auto_compact_limit=auto_compact_limit(config),
             output_schema=output_schema,
             max_steps=self._max_steps,
             agents=self.agents.control(thread, turn_id, origin.root_turn_id or turn_id)
@@ -238,7 +259,10 @@ class ThreadTurns:
             parent_turn_id=origin.parent_turn_id,
             initiating_agent_path=origin.initiating_agent_path,
         )
-        runner = TurnRunner(_ThreadTurnHost(self._manager, thread), setup, pending)
+        runner = TurnRunner(_ThreadTurnHost(self._manager, thread), setup, pending, kind=kind)
+        current = thread.active_turn
+        if current is not None and not current.finished:  # one started while we awaited
+            raise Conflict(f"thread {thread.id} already has an active turn ({current.turn_id})")
         thread.active_turn = runner
         thread.last_turn_id = turn_id
         return runner
@@ -266,6 +290,8 @@ class ThreadTurns:
                     thread.tokens.thread.update(thread.model_history.token_totals)
             else:
                 thread.model_history = ModelHistory()
+            if thread.model_history.window is None:
+                thread.model_history.window = ContextWindow.initial(thread.initial_window_id)
         return thread.model_history
 
     # -- turn/steer, turn/interrupt ------------------------------------------------------------
@@ -278,6 +304,7 @@ class ThreadTurns:
 
     def steer(self, params: TurnSteerParams) -> str:
         active = self._active(params.thread_id, "steer")
+        _refuse_compaction_turn(active)
         if params.expected_turn_id != active.turn_id:
             raise Conflict(
                 f"expected active turn id `{params.expected_turn_id}` but found `{active.turn_id}`"
@@ -290,3 +317,12 @@ class ThreadTurns:
         if params.turn_id != active.turn_id:
             raise Conflict(f"expected active turn id {params.turn_id} but found {active.turn_id}")
         active.interrupt()
+
+
+def _refuse_compaction_turn(active: TurnRunner) -> None:
+    """Input cannot join a turn that only compacts the context."""
+    if active.kind == "compact":
+        raise Conflict(
+            f"the active turn {active.turn_id} is compacting the thread's context and cannot "
+            "take input; start a turn when it has finished"
+        )

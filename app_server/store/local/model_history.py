@@ -2,8 +2,11 @@
 
 Every `response_item` line, in order, across the thread's lineage: a paginated fork's base lines
 (up to its `history_base.end_byte_offset`, recursively) come first, then its own. That order is
-exactly what the live thread sent, so a resumed thread re-sends byte-identical prefixes. The last
-`token_count` gives the thread's running token totals. Pure: I/O happens in the loader.
+exactly what the live thread sent, so a resumed thread re-sends byte-identical prefixes. A
+`compacted` line replaces everything before it with its `replacement_history` and starts a new
+context window; `world_state` lines replay into the environment the model was last told about;
+the last `token_count` gives the running token totals and the size of the latest request. Pure:
+I/O happens in the loader.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from app_server.store.compacted_history import legacy_replacement
+from app_server.store.context_windows import ContextWindow
 from app_server.store.interface import ModelHistory
 from app_server.store.local.history import BaseLoader, HistoryLineageError
 from app_server.store.local.thread_metadata import parse_history_base
@@ -37,6 +42,7 @@ def collect_model_history(
     """Fold one rollout's lines (and, first, its base's) into `history`."""
     history = history if history is not None else ModelHistory()
     first_meta = True
+    thread_id = ""
     for _, line in lines:
         kind = line.get("type")
         payload = line.get("payload")
@@ -45,32 +51,63 @@ def collect_model_history(
         if kind == "session_meta":
             if first_meta:
                 first_meta = False
-                instructions = payload.get("base_instructions")
-                if isinstance(instructions, Mapping) and isinstance(instructions.get("text"), str):
-                    history.base_instructions = instructions["text"]
-                elif isinstance(instructions, str):
-                    history.base_instructions = instructions
-                version = payload.get("multi_agent_version")
-                if depth == 0 and isinstance(version, str):
-                    history.multi_agent_version = version
-                base = parse_history_base(payload.get("history_base"))
-                if base is not None:
-                    if depth >= MAX_LINEAGE_DEPTH:
-                        raise HistoryLineageError(base.thread_id, "lineage too deep")
-                    base_lines = load_base(base.thread_id, base.end_byte_offset)
-                    if base_lines is None:
-                        raise HistoryLineageError(base.thread_id, "missing source rollout")
-                    collect_model_history(base_lines, load_base, history=history, depth=depth + 1)
+                thread_id = str(payload.get("id") or "")
+                _session_meta(history, payload, load_base, depth)
+                # A fork's window 0 is its own, whatever window its source had reached.
+                history.window = ContextWindow.from_session_meta(thread_id, payload)
         elif kind == "response_item":
             history.items.append(model_item(payload))
-        elif kind == "compacted" and isinstance(payload.get("replacement_history"), list):
-            history.items = [model_item(item) for item in payload["replacement_history"]]
+        elif kind == "compacted":
+            _compacted(history, payload, thread_id)
+        elif kind == "world_state":
+            history.world_state.replay(payload)
         elif kind == "event_msg" and payload.get("type") == "token_count":
-            info = payload.get("info")
-            if isinstance(info, Mapping) and isinstance(info.get("total_token_usage"), Mapping):
-                history.token_totals = {
-                    str(k): int(v)
-                    for k, v in info["total_token_usage"].items()
-                    if isinstance(v, int)
-                }
+            _token_count(history, payload)
     return history
+
+
+def _session_meta(
+    history: ModelHistory, payload: Mapping[str, Any], load_base: BaseLoader, depth: int
+) -> None:
+    instructions = payload.get("base_instructions")
+    if isinstance(instructions, Mapping) and isinstance(instructions.get("text"), str):
+        history.base_instructions = instructions["text"]
+    elif isinstance(instructions, str):
+        history.base_instructions = instructions
+    version = payload.get("multi_agent_version")
+    if depth == 0 and isinstance(version, str):
+        history.multi_agent_version = version
+    base = parse_history_base(payload.get("history_base"))
+    if base is not None:
+        if depth >= MAX_LINEAGE_DEPTH:
+            raise HistoryLineageError(base.thread_id, "lineage too deep")
+        base_lines = load_base(base.thread_id, base.end_byte_offset)
+        if base_lines is None:
+            raise HistoryLineageError(base.thread_id, "missing source rollout")
+        collect_model_history(base_lines, load_base, history=history, depth=depth + 1)
+
+
+def _compacted(history: ModelHistory, payload: Mapping[str, Any], thread_id: str) -> None:
+    replacement = payload.get("replacement_history")
+    if isinstance(replacement, list):
+        history.items = [model_item(item) for item in replacement if isinstance(item, Mapping)]
+    else:
+        message = payload.get("message")
+        history.items = legacy_replacement(
+            history.items, message if isinstance(message, str) else ""
+        )
+    current = history.window or ContextWindow.from_session_meta(thread_id, {})
+    history.window = current.after_compacted(thread_id, payload)
+    history.last_usage_tokens = None
+
+
+def _token_count(history: ModelHistory, payload: Mapping[str, Any]) -> None:
+    info = payload.get("info")
+    if not isinstance(info, Mapping):
+        return
+    total = info.get("total_token_usage")
+    if isinstance(total, Mapping):
+        history.token_totals = {str(k): int(v) for k, v in total.items() if isinstance(v, int)}
+    last = info.get("last_token_usage")
+    if isinstance(last, Mapping) and isinstance(last.get("total_tokens"), int):
+        history.last_usage_tokens = last["total_tokens"]

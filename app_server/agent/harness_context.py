@@ -1,0 +1,71 @@
+"""The harness context a thread's model is told: initial context, world state and its updates.
+
+The initial context (the permissions note, then the environment) opens a thread's history and is
+written again, fresh, into every compaction's replacement history. What it said is recorded as
+the thread's world state; a later turn whose settings or environment differ from that state
+tells the model with update messages (only the parts that changed) and records a merge patch.
+The state holds hashes of long texts, not the texts (they are in the history already).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from app_server.agent.instructions import (
+    current_date,
+    environment_context_text,
+    message,
+    permissions_text,
+    shell_name,
+    timezone_name,
+)
+from app_server.ids import uuid7
+from app_server.settings import ThreadSettings
+from app_server.store.world_state import JsonObject
+
+WORLD_STATE_KEYS = ("environment", "permissions")
+"""The top-level keys of our world state; a stored state without them was written by another
+program (codex records different keys) and is replaced by a snapshot, not diffed."""
+
+
+def _permissions_text(settings: ThreadSettings) -> str:
+    text = permissions_text(settings.sandbox, settings.approval_policy)
+    if settings.developer_instructions:
+        text += "\n\n" + settings.developer_instructions
+    return text
+
+
+def world_state_for(settings: ThreadSettings) -> JsonObject:
+    """The world state the thread's settings and this machine describe now."""
+    return {
+        "environment": {
+            "cwd": settings.cwd,
+            "shell": shell_name(),
+            "current_date": current_date(),
+            "timezone": timezone_name(),
+        },
+        "permissions": hashlib.sha1(_permissions_text(settings).encode()).hexdigest(),
+    }
+
+
+def is_our_world_state(state: JsonObject | None) -> bool:
+    return state is not None and all(key in state for key in WORLD_STATE_KEYS)
+
+
+def initial_context(settings: ThreadSettings) -> list[dict[str, Any]]:
+    """The messages that open a context window: permissions (developer), environment (user)."""
+    return [
+        message("developer", _permissions_text(settings), f"msg_{uuid7()}"),
+        message("user", environment_context_text(settings.cwd), f"msg_{uuid7()}"),
+    ]
+
+
+def context_updates(settings: ThreadSettings, patch: JsonObject) -> list[dict[str, Any]]:
+    """The messages that tell the model what a world-state patch changed."""
+    updates: list[dict[str, Any]] = []
+    if "permissions" in patch:
+        updates.append(message("developer", _permissions_text(settings), f"msg_{uuid7()}"))
+    if "environment" in patch:
+        updates.append(message("user", environment_context_text(settings.cwd), f"msg_{uuid7()}"))
+    return updates
