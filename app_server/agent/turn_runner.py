@@ -18,8 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
 from app_server.agent.compaction import (
     BEFORE_TURN,
@@ -33,15 +32,8 @@ from app_server.agent.core_items import model_input_content
 from app_server.agent.providers.base import ModelProvider, ProviderError, SamplingRequest
 from app_server.agent.request_builder import RequestContext, build_request
 from app_server.agent.retry import with_retries
-from app_server.agent.stream_mapper import (
-    Emit,
-    ModerationMetadata,
-    OutputItemDone,
-    ResponseCompleted,
-    SafetyBuffering,
-    StreamMapper,
-)
-from app_server.agent.token_usage import from_response_usage
+from app_server.agent.step_effects import StepEffects, StepResult
+from app_server.agent.stream_mapper import StreamMapper
 from app_server.agent.tools.registry import ToolCall
 from app_server.agent.turn_compaction import TurnCompaction
 from app_server.agent.turn_recorder import TurnRecorder
@@ -51,19 +43,14 @@ from app_server.ids import uuid7
 from app_server.notification import now_ms
 from protocol.types import (
     ActiveThreadStatus,
-    AgentMessageThreadItem,
     ErrorNotification,
     IdleThreadStatus,
     ItemCompletedNotification,
     ItemStartedNotification,
-    ModelSafetyBufferingUpdatedNotification,
-    ReasoningThreadItem,
     SystemErrorThreadStatus,
-    ThreadTokenUsageUpdatedNotification,
     Turn,
     TurnCompletedNotification,
     TurnError,
-    TurnModerationMetadataNotification,
     TurnStartedNotification,
     UserMessageThreadItem,
 )
@@ -78,18 +65,6 @@ TurnKind = Literal["turn", "compact"]
 
 class TurnAborted(Exception):
     """The client answered an approval with `cancel`: the turn ends as interrupted."""
-
-
-SAFETY_BUFFERING_METHODS = ("turn/safetyBuffering/updated", "model/safetyBuffering/updated")
-"""Both names are sent: 0.169's, and the one our issue tracker's clients follow."""
-
-
-@dataclass(slots=True)
-class _Step:
-    """What one sampling step produced."""
-
-    tool_calls: list[ToolCall] = field(default_factory=list)
-    steered: bool = False
 
 
 class TurnRunner:
@@ -113,19 +88,18 @@ class TurnRunner:
         self._steer = asyncio.Event()
         self._interrupted = False
         self._mapper: StreamMapper | None = None
-        self._sampling: asyncio.Task[_Step] | None = None
-        self._last_agent_message: AgentMessageThreadItem | None = None
-        self._safety_seen: set[tuple[Any, ...]] = set()
+        self._sampling: asyncio.Task[StepResult] | None = None
         self._started_ms = now_ms()
         self._recorder = TurnRecorder(setup, self.thread_id, self._started_ms // 1000)
         self._tool_calls = TurnToolCalls(host, setup, self._recorder, self.turn_id, self._steer)
+        self._effects = StepEffects(host, setup, self._recorder, self._tool_calls)
         self._compaction = TurnCompaction(
             host,
             setup,
             self._recorder,
             request_context=self._request_context,
             retrying=self._retrying,
-            on_usage=self._usage,
+            on_usage=self._effects.usage,
         )
         self._provider: ModelProvider | None = None
         self._running = False
@@ -160,7 +134,7 @@ class TurnRunner:
     @property
     def last_agent_text(self) -> str | None:
         """The turn's last agent message so far (its final answer once completed)."""
-        last = self._last_agent_message
+        last = self._effects.last_agent_message
         return last.text if last is not None else None
 
     @property
@@ -318,7 +292,7 @@ class TurnRunner:
             compaction=compaction.metadata() if compaction is not None else None,
         )
 
-    async def _sample(self, provider: ModelProvider) -> _Step:
+    async def _sample(self, provider: ModelProvider) -> StepResult:
         """One sampling step. A request the model finds too long for its window is retried once
         after compacting the context; any other final error fails the turn."""
         compacted = False
@@ -354,7 +328,7 @@ class TurnRunner:
             ),
         )
 
-    async def _sample_once(self, provider: ModelProvider, request: SamplingRequest) -> _Step:
+    async def _sample_once(self, provider: ModelProvider, request: SamplingRequest) -> StepResult:
         self._sampling = asyncio.create_task(self._stream(provider, request))
         try:
             return await self._sampling
@@ -362,20 +336,20 @@ class TurnRunner:
             task = asyncio.current_task()
             steered = self._sampling.cancelled() and self._steer.is_set()
             if steered and task is not None and not task.cancelling():
-                return _Step(steered=True)  # abandoned between items for steered input
+                return StepResult(steered=True)  # abandoned between items for steered input
             raise
         finally:
             self._sampling = None
 
-    async def _stream(self, provider: ModelProvider, request: SamplingRequest) -> _Step:
-        step = _Step()
+    async def _stream(self, provider: ModelProvider, request: SamplingRequest) -> StepResult:
+        step = StepResult()
         mapper = StreamMapper(self.thread_id, self.turn_id)
         self._mapper = mapper
         stream = provider.stream(request)
         try:
             async for event in stream:
                 for effect in mapper.feed(event):
-                    self._apply(effect, step)
+                    self._effects.apply(effect, step)
                 if self._steer.is_set() and not mapper.open_item_ids:
                     step.steered = True
                     break
@@ -390,78 +364,6 @@ class TurnRunner:
             )
         return step
 
-    def _apply(self, effect: object, step: _Step) -> None:
-        if isinstance(effect, Emit):
-            self.host.publish(effect.method, effect.params)
-        elif isinstance(effect, OutputItemDone):
-            self._output_done(effect, step)
-        elif isinstance(effect, ResponseCompleted):
-            self._usage(effect)
-        elif isinstance(effect, SafetyBuffering):
-            self._safety_buffering(effect)
-        elif isinstance(effect, ModerationMetadata):
-            self.host.publish(
-                "turn/moderationMetadata",
-                TurnModerationMetadataNotification(
-                    thread_id=self.thread_id, turn_id=self.turn_id, metadata=effect.metadata
-                ),
-            )
-
-    def _output_done(self, done: OutputItemDone, step: _Step) -> None:
-        item = done.thread_item
-        if isinstance(item, AgentMessageThreadItem):
-            self._last_agent_message = item
-        if isinstance(item, AgentMessageThreadItem | ReasoningThreadItem) or item is None:
-            self._recorder.finished(done.item, item, done.started_at_ms, done.completed_at_ms)
-        if item is not None:
-            self.host.publish(
-                "item/completed",
-                ItemCompletedNotification(
-                    thread_id=self.thread_id,
-                    turn_id=self.turn_id,
-                    completed_at_ms=done.completed_at_ms,
-                    item=item,
-                ),
-            )
-        if done.is_tool_call:
-            call = ToolCall.from_item(done.item)
-            step.tool_calls.append(call)
-            self._tool_calls.recorded(call)
-
-    def _usage(self, completed: ResponseCompleted) -> None:
-        setup = self.setup
-        usage = from_response_usage(completed.usage)
-        setup.tokens.add(usage)
-        setup.history.last_usage_tokens = usage["total_tokens"] or (
-            usage["input_tokens"] + usage["output_tokens"]
-        )
-        self._recorder.usage(completed.response_id, usage)
-        self.host.publish(
-            "thread/tokenUsage/updated",
-            ThreadTokenUsageUpdatedNotification(
-                thread_id=self.thread_id,
-                turn_id=self.turn_id,
-                token_usage=setup.tokens.wire(setup.context_window),
-            ),
-        )
-
-    def _safety_buffering(self, effect: SafetyBuffering) -> None:
-        key = (tuple(effect.use_cases), tuple(effect.reasons), effect.faster_model)
-        if key in self._safety_seen:
-            return
-        self._safety_seen.add(key)
-        params = ModelSafetyBufferingUpdatedNotification(
-            thread_id=self.thread_id,
-            turn_id=self.turn_id,
-            model=self.setup.settings.model,
-            use_cases=effect.use_cases,
-            reasons=effect.reasons,
-            show_buffering_ui=True,
-            faster_model=effect.faster_model,
-        )
-        for method in SAFETY_BUFFERING_METHODS:
-            self.host.publish(method, params)
-
     async def _run_tool(self, call: ToolCall) -> None:
         if await self._tool_calls.run(call):
             raise TurnAborted
@@ -473,7 +375,7 @@ class TurnRunner:
 
     async def _finish_completed(self) -> None:
         completed_at, duration_ms = self._duration()
-        last = self._last_agent_message
+        last = self._effects.last_agent_message
         self._recorder.completed(last.text if last is not None else None, completed_at, duration_ms)
         await self._recorder.sync()
         self.outcome = "completed"
