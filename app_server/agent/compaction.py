@@ -13,7 +13,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from app_server.agent.providers.base import ModelProvider, ProviderError, SamplingRequest
-from app_server.agent.stream_mapper import OutputItemDone, ResponseCompleted, StreamMapper
+from app_server.agent.stream_mapper import (
+    OutputItemDone,
+    ResponseCompleted,
+    StreamMapper,
+    stream_ended_early,
+)
 from app_server.store.compacted_history import message_text
 
 SUMMARIZATION_PROMPT = (
@@ -115,11 +120,7 @@ async def summarize(
     finally:
         await stream.aclose()  # type: ignore[attr-defined]
     if completed is None:
-        raise ProviderError(
-            "stream disconnected before completion: stream closed before response.completed",
-            codex_error_info="other",
-            retry="stream",
-        )
+        raise stream_ended_early()
     return Summary(message_text(message) if message else "", message, completed)
 
 

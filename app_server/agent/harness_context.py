@@ -53,19 +53,17 @@ def is_our_world_state(state: JsonObject | None) -> bool:
     return state is not None and all(key in state for key in WORLD_STATE_KEYS)
 
 
-def initial_context(settings: ThreadSettings) -> list[dict[str, Any]]:
-    """The messages that open a context window: permissions (developer), environment (user)."""
-    return [
-        message("developer", _permissions_text(settings), f"msg_{uuid7()}"),
-        message("user", environment_context_text(settings.cwd), f"msg_{uuid7()}"),
-    ]
-
-
 def context_updates(settings: ThreadSettings, patch: JsonObject) -> list[dict[str, Any]]:
-    """The messages that tell the model what a world-state patch changed."""
+    """The messages that tell the model what a world-state patch changed: permissions
+    (developer), then environment (user)."""
     updates: list[dict[str, Any]] = []
     if "permissions" in patch:
         updates.append(message("developer", _permissions_text(settings), f"msg_{uuid7()}"))
     if "environment" in patch:
         updates.append(message("user", environment_context_text(settings.cwd), f"msg_{uuid7()}"))
     return updates
+
+
+def initial_context(settings: ThreadSettings) -> list[dict[str, Any]]:
+    """The messages that open a context window: all of them, as if everything changed."""
+    return context_updates(settings, dict.fromkeys(WORLD_STATE_KEYS))

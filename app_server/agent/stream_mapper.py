@@ -281,6 +281,15 @@ class StreamMapper:
         effects.append(OutputItemDone(item, thread_item, started, completed))
 
 
+def stream_ended_early() -> ProviderError:
+    """A stream that ended without `response.completed`: retried under `stream_max_retries`."""
+    return ProviderError(
+        "stream disconnected before completion: stream closed before response.completed",
+        codex_error_info="other",
+        retry="stream",
+    )
+
+
 def _failed(error: dict[str, Any]) -> ProviderError:
     code = error.get("code")
     message = str(error.get("message") or code or "response failed")

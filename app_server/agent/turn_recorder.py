@@ -160,7 +160,7 @@ class TurnRecorder:
         )
         out.append(lines.world_state(world_state))
         self._append(out)
-        self._setup.history.items[:] = [strip_internal(item) for item in replacement]
+        self._setup.history.items[:] = replacement
 
     def context_compaction(self, item_id: str, started: int, completed: int) -> None:
         """The `contextCompaction` item's display line."""

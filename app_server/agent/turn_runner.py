@@ -33,7 +33,7 @@ from app_server.agent.providers.base import ModelProvider, ProviderError, Sampli
 from app_server.agent.request_builder import RequestContext, build_request
 from app_server.agent.retry import with_retries
 from app_server.agent.step_effects import StepEffects, StepResult
-from app_server.agent.stream_mapper import StreamMapper
+from app_server.agent.stream_mapper import StreamMapper, stream_ended_early
 from app_server.agent.tools.registry import ToolCall
 from app_server.agent.turn_compaction import TurnCompaction
 from app_server.agent.turn_recorder import TurnRecorder
@@ -357,11 +357,7 @@ class TurnRunner:
             self._mapper = None
             await stream.aclose()  # type: ignore[attr-defined]
         if not mapper.completed and not step.steered:
-            raise ProviderError(
-                "stream disconnected before completion: stream closed before response.completed",
-                codex_error_info="other",
-                retry="stream",
-            )
+            raise stream_ended_early()
         return step
 
     async def _run_tool(self, call: ToolCall) -> None:

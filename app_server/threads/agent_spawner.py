@@ -21,7 +21,6 @@ from app_server.agent.sub_agent_prompts import INHERITED_CONTEXT_NOTICE, team_in
 from app_server.agent.tools.agent_control import AgentInfo, SpawnRequest
 from app_server.ids import uuid7
 from app_server.notification import now_ms
-from app_server.store.context_windows import ContextWindow
 from app_server.store.interface import ModelHistory, RolloutLine
 from app_server.store.records import ThreadRecord
 from app_server.threads.loaded_thread import LoadedThread
@@ -137,11 +136,7 @@ async def create_child(
         raise
     child = LoadedThread(record, settings, persisted=True, writer=writer)
     child.initial_window_id = window_id
-    child.model_history = ModelHistory(
-        items=prefix,
-        base_instructions=settings.base_instructions,
-        window=ContextWindow.initial(window_id),
-    )
+    child.model_history = ModelHistory(items=prefix, base_instructions=settings.base_instructions)
     child.multi_agent_version = parent.multi_agent_version
     child.multi_agent_known = True
     child.needs_opening_context = not request.fork_history

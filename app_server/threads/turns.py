@@ -199,12 +199,6 @@ class ThreadTurns:
         """`thread/compact/start`: a turn that only compacts the thread's context, started once
         answered. Refused while a turn runs (compacting under it would lose its work)."""
         thread = self._manager.require_loaded(thread_id)
-        active = thread.active_turn
-        if active is not None and not active.finished:
-            raise Conflict(
-                f"thread {thread_id} has an active turn ({active.turn_id}); wait for it to "
-                "finish or interrupt it before compacting"
-            )
         return await self._new_runner(
             thread,
             None,
@@ -221,8 +215,10 @@ class ThreadTurns:
         output_schema: Any = None,
         kind: TurnKind = "turn",
     ) -> TurnRunner:
+        _refuse_if_busy(thread)
         writer = await self._manager.writer_for(thread)
         history = await self._model_history(thread)
+        _refuse_if_busy(thread)  # a turn may have started while we awaited
         config = thread.settings.config or {}
         if not thread.multi_agent_known:
             thread.multi_agent_version = history.multi_agent_version or multi_agent_version_for(
@@ -260,9 +256,6 @@ class ThreadTurns:
             initiating_agent_path=origin.initiating_agent_path,
         )
         runner = TurnRunner(_ThreadTurnHost(self._manager, thread), setup, pending, kind=kind)
-        current = thread.active_turn
-        if current is not None and not current.finished:  # one started while we awaited
-            raise Conflict(f"thread {thread.id} already has an active turn ({current.turn_id})")
         thread.active_turn = runner
         thread.last_turn_id = turn_id
         return runner
@@ -325,4 +318,14 @@ def _refuse_compaction_turn(active: TurnRunner) -> None:
         raise Conflict(
             f"the active turn {active.turn_id} is compacting the thread's context and cannot "
             "take input; start a turn when it has finished"
+        )
+
+
+def _refuse_if_busy(thread: LoadedThread) -> None:
+    """A new turn (or compaction) cannot start under a running one."""
+    active = thread.active_turn
+    if active is not None and not active.finished:
+        raise Conflict(
+            f"thread {thread.id} has an active turn ({active.turn_id}); wait for it to finish "
+            "or interrupt it before compacting or starting another"
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -87,6 +87,24 @@ def turn_methods(client: RpcClient, turn_id: str) -> list[str]:
     ]
 
 
+class CompactedThread(NamedTuple):
+    client: StdioClient
+    thread_id: str
+    path: Path
+    second_turn: dict[str, Any]
+
+
+async def compacted_thread(servers: Servers, model_server: ModelServer) -> CompactedThread:
+    """A thread whose second turn ("two", answered "b") started with a compaction (summary
+    "SUMMARY"); the model has one more reply ("c") queued."""
+    model_server.enqueue(over_limit("a"), Reply.text("SUMMARY"), under_limit("b"), under_limit("c"))
+    client = await start_client(servers, model_server)
+    thread_id, path = await new_thread(client)
+    await run_turn(client, thread_id, "one")
+    second = await run_turn(client, thread_id, "two")
+    return CompactedThread(client, thread_id, path, second)
+
+
 async def test_a_thread_over_the_limit_is_compacted_and_then_sends_only_the_replacement_and_new_input(  # noqa: E501
     servers: Servers, model_server: ModelServer
 ) -> None:
@@ -112,11 +130,7 @@ async def test_a_thread_over_the_limit_is_compacted_and_then_sends_only_the_repl
 async def test_compaction_is_announced_as_a_context_compaction_item_before_the_user_input(
     servers: Servers, model_server: ModelServer
 ) -> None:
-    model_server.enqueue(over_limit("a"), Reply.text("SUMMARY"), under_limit("b"))
-    client = await start_client(servers, model_server)
-    thread_id, _ = await new_thread(client)
-    await run_turn(client, thread_id, "one")
-    turn = await run_turn(client, thread_id, "two")
+    client, thread_id, _, turn = await compacted_thread(servers, model_server)
     methods = turn_methods(client, turn["id"])
     assert methods[:2] == ["turn/started", "item/started"]
     compaction = [
@@ -175,12 +189,9 @@ async def test_window_ids_in_headers_and_rollout_follow_the_lineage_across_two_c
 async def test_a_compaction_writes_its_replacement_then_a_full_world_state_snapshot(
     servers: Servers, model_server: ModelServer
 ) -> None:
-    model_server.enqueue(over_limit("a"), Reply.text("SUMMARY"), under_limit("b"))
-    client = await start_client(servers, model_server)
-    thread_id, path = await new_thread(client)
-    await run_turn(client, thread_id, "one")
-    await run_turn(client, thread_id, "two")
-    (second, *_), lines = (await model_server.wait_for_requests(3))[2:], rollout(path)
+    _, _, path, _ = await compacted_thread(servers, model_server)
+    second = (await model_server.wait_for_requests(3))[2]
+    lines = rollout(path)
     kinds = [entry["type"] for entry in lines]
     at = kinds.index("compacted")
     assert kinds[at + 1] == "world_state"
@@ -194,21 +205,10 @@ async def test_a_compaction_writes_its_replacement_then_a_full_world_state_snaps
     assert len(snapshots) == 2  # after the initial context, and after the compaction
 
 
-async def compacted_thread(servers: Servers, model_server: ModelServer) -> tuple[StdioClient, str]:
-    """A thread whose second turn ("two", answered "b") started with a compaction; the model
-    has one more reply queued."""
-    model_server.enqueue(over_limit("a"), Reply.text("SUMMARY"), under_limit("b"), under_limit("c"))
-    client = await start_client(servers, model_server)
-    thread_id, _ = await new_thread(client)
-    await run_turn(client, thread_id, "one")
-    await run_turn(client, thread_id, "two")
-    return client, thread_id
-
-
 async def test_a_cold_resume_after_compaction_sends_the_history_a_live_thread_sent(
     servers: Servers, model_server: ModelServer
 ) -> None:
-    client, thread_id = await compacted_thread(servers, model_server)
+    client, thread_id, _, _ = await compacted_thread(servers, model_server)
     await client.close()
     await servers.processes[0].wait()
     again = await servers.stdio(env=MODEL_ENV)
@@ -228,7 +228,7 @@ async def test_a_cold_resume_after_compaction_sends_the_history_a_live_thread_se
 async def test_a_fork_after_compaction_sends_the_compacted_history(
     servers: Servers, model_server: ModelServer
 ) -> None:
-    client, thread_id = await compacted_thread(servers, model_server)
+    client, thread_id, _, _ = await compacted_thread(servers, model_server)
     fork = await client.call("thread/fork", {"threadId": thread_id})
     fork_id = fork["thread"]["id"]
     await run_turn(client, fork_id, "three")
