@@ -7,6 +7,7 @@ import signal
 import pytest
 
 from tests.conftest import Servers
+from tests.support.sandbox_env import not_sandbox_warning
 
 
 async def test_stdin_eof_exits_cleanly(servers: Servers) -> None:
@@ -59,7 +60,7 @@ async def test_invalid_config_file_is_reported_after_initialize(servers: Servers
     (servers.dirs.data_dir / "config.toml").write_text("model = [unclosed\n")
     client = await servers.stdio()
     await client.initialize()
-    warning = await client.wait_notification("configWarning")
+    warning = await client.wait_notification("configWarning", where=not_sandbox_warning)
     assert warning["params"]["summary"] == "Invalid config.toml; using defaults"
     assert warning["params"]["path"] == str(servers.dirs.data_dir / "config.toml")
 

@@ -16,6 +16,7 @@ from tests.support.client import RpcClient
 from tests.support.homes import BASE_MS, ThreadSpec, write_thread
 from tests.support.model_replies import Reply
 from tests.support.model_server import ModelServer
+from tests.support.sandbox_env import not_sandbox_warning
 from tests.support.server_process import TEST_COMPRESSION_MIN_AGE_DAYS
 from tests.support.turn_env import MODEL_ENV, PROVIDER, run_turn, write_model_config
 
@@ -196,7 +197,7 @@ async def test_an_invalid_setting_is_reported_and_its_default_used(servers: Serv
     path = cold_thread(servers.dirs.data_dir, ThreadSpec(BASE_MS, salt=1))
     client = await servers.stdio("-c", 'rollout_compression.min_age_days="soon"')
     await client.initialize(experimental=True)
-    warning = await client.wait_notification("configWarning")
+    warning = await client.wait_notification("configWarning", where=not_sandbox_warning)
     assert warning["params"]["summary"] == (
         "Invalid `rollout_compression.min_age_days` in config; using 7"
     )

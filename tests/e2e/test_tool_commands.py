@@ -11,6 +11,7 @@ import orjson
 from tests.conftest import Servers
 from tests.support.model_replies import Reply
 from tests.support.model_server import ModelServer
+from tests.support.sandbox_env import requires_bwrap
 from tests.support.tool_env import (
     completed_items,
     processes_with,
@@ -166,6 +167,7 @@ async def test_interrupt_kills_the_command_and_its_grandchildren(
     assert item["status"] == "failed"
 
 
+@requires_bwrap
 async def test_sandboxed_command_is_killed_on_interrupt_too(
     servers: Servers, model_server: ModelServer, tmp_path: Path
 ) -> None:

@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import Servers
 from tests.support.model_replies import Reply
 from tests.support.model_server import ModelServer
+from tests.support.sandbox_env import requires_bwrap
 from tests.support.tool_env import (
     READ_ONLY,
     completed_items,
@@ -48,6 +49,7 @@ def commands(*scripts: str) -> list[Reply]:
     return [*calls, Reply.text("done")]
 
 
+@requires_bwrap
 async def test_workspace_write_allows_the_workspace_and_denies_writes_outside(
     servers: Servers, model_server: ModelServer, tmp_path: Path
 ) -> None:
@@ -67,6 +69,7 @@ async def test_workspace_write_allows_the_workspace_and_denies_writes_outside(
     assert client.server_requests.empty()  # on-request runs sandboxed commands without asking
 
 
+@requires_bwrap
 async def test_workspace_write_keeps_git_metadata_read_only(
     servers: Servers, model_server: ModelServer, tmp_path: Path
 ) -> None:
@@ -79,6 +82,7 @@ async def test_workspace_write_keeps_git_metadata_read_only(
     assert completed_items(client, "commandExecution")[0]["status"] == "failed"
 
 
+@requires_bwrap
 async def test_workspace_write_denies_network_unless_allowed(
     servers: Servers, model_server: ModelServer, tmp_path: Path, listener: int
 ) -> None:
@@ -94,6 +98,7 @@ async def test_workspace_write_denies_network_unless_allowed(
     assert (allowed["status"], allowed["aggregatedOutput"]) == ("completed", "connected\n")
 
 
+@requires_bwrap
 async def test_read_only_sandbox_fails_every_write(
     servers: Servers, model_server: ModelServer, tmp_path: Path
 ) -> None:
@@ -132,6 +137,7 @@ async def test_full_access_runs_commands_unconfined(
     assert (outside / "file.txt").read_text() == "free\n"
 
 
+@requires_bwrap
 async def test_sandboxed_command_is_told_network_is_disabled(
     servers: Servers, model_server: ModelServer, tmp_path: Path
 ) -> None:
