@@ -8,7 +8,6 @@ any request with an `Origin` header → 403 (browsers must not drive a local age
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sys
 from http import HTTPStatus
@@ -33,6 +32,12 @@ log = logging.getLogger(__name__)
 CLOSE_TIMEOUT_SECONDS = 5.0
 """How long a closing handshake may take before the TCP connection is dropped."""
 
+CLOSE_FRAME_TIMEOUT_SECONDS = 5.0
+"""How long the server's close frame may wait behind unread output before the TCP connection
+is aborted instead. A client that stopped reading never takes the frame (it sits behind every
+message the client left unread), so without this bound its socket and buffers would be held
+until the next keepalive ping timed out; a client that is merely slow still gets the frame."""
+
 
 class WebSocketSink:
     """The connection's outbound side: each message is one text frame."""
@@ -41,13 +46,22 @@ class WebSocketSink:
         self._ws = ws
 
     async def send(self, messages: list[bytes]) -> None:
-        for message in messages:
-            await self._ws.send(message, text=True)
+        try:
+            for message in messages:
+                await self._ws.send(message, text=True)
+        except ConnectionClosed as exc:  # the writer treats this as the transport going away
+            raise ConnectionError(f"websocket closed: {exc}") from None
 
     async def close(self, reason: str) -> None:
         # 1008 (policy violation) is the closest standard code for "you fell too far behind".
-        with contextlib.suppress(ConnectionClosed):
-            await self._ws.close(1008, reason[:120])
+        try:
+            async with asyncio.timeout(CLOSE_FRAME_TIMEOUT_SECONDS):
+                await self._ws.close(1008, reason[:120])
+        except ConnectionClosed:
+            pass
+        except TimeoutError:
+            log.info("close frame could not be sent in time; aborting the connection")
+            self._ws.transport.abort()
 
 
 class WebSocketListener:
