@@ -19,6 +19,7 @@ from app_server.agent.tools.exec.sandbox import find_bwrap
 from app_server.api.initialize import InitializeHandler
 from app_server.api.maintenance import MaintenanceHandlers
 from app_server.api.models import ModelHandlers
+from app_server.api.thread_items import ThreadItemHandlers
 from app_server.api.thread_queries import ThreadQueryHandlers
 from app_server.api.threads import ThreadLifecycleHandlers
 from app_server.api.turns import TurnHandlers
@@ -117,6 +118,7 @@ class AppServer:
             "thread/search": queries.search,
             "thread/read": queries.read,
             "thread/turns/list": queries.turns_list,
+            "thread/items/list": ThreadItemHandlers(self.threads).items_list,
             "thread/loaded/list": queries.loaded_list,
             "turn/start": turns.start,
             "turn/steer": turns.steer,

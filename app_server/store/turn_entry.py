@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from protocol.types import Turn
 
@@ -13,7 +14,10 @@ class TurnEntry:
 
     `rollout_ordinal` is the ordinal of the turn's `task_started` line (paginated threads; it
     anchors 0.169's `thread/turns/list` cursors), `None` for legacy/implicit turns.
+    `item_ordinals` maps an item id to the ordinal of the `item_completed` line that first
+    recorded it (it anchors `thread/items/list` cursors); items of legacy events have none.
     """
 
     turn: Turn
     rollout_ordinal: int | None = None
+    item_ordinals: Mapping[str, int] = field(default_factory=dict)

@@ -57,6 +57,7 @@ class _PendingTurn:
     completed_at: int | None = None
     duration_ms: int | None = None
     items: list[ThreadItem] = field(default_factory=list)
+    item_ordinals: dict[str, int] = field(default_factory=dict)
     opened_explicitly: bool = False
     saw_compaction: bool = False
 
@@ -73,7 +74,9 @@ class _PendingTurn:
             completed_at=self.completed_at,
             duration_ms=self.duration_ms,
         )
-        return TurnEntry(turn=turn, rollout_ordinal=self.rollout_ordinal)
+        return TurnEntry(
+            turn=turn, rollout_ordinal=self.rollout_ordinal, item_ordinals=dict(self.item_ordinals)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,7 +247,7 @@ class TurnBuilder:
     # ---------------------------------------------------------------------------------------
     # Items
 
-    def _item_completed(self, payload: JsonObject, _ordinal: Any) -> None:
+    def _item_completed(self, payload: JsonObject, ordinal: Any) -> None:
         item = payload.get("item")
         if not isinstance(item, Mapping):
             return
@@ -263,6 +266,8 @@ class TurnBuilder:
             logger.debug("dropping item %s for unknown turn %r", mapped.id, turn_id)
             return
         _upsert(target.items, mapped)
+        if isinstance(ordinal, int) and not isinstance(ordinal, bool):
+            target.item_ordinals.setdefault(mapped.id, ordinal)
 
     def _upsert_in_turn(self, turn_id: Any, item: ThreadItem | None) -> None:
         """Tool items of legacy events: into the named turn when known, else the open turn."""

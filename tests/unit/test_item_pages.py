@@ -1,0 +1,71 @@
+"""Item paging rules of `thread/items/list` (pure functions of folded turns)."""
+
+from __future__ import annotations
+
+import pytest
+
+from app_server.store.item_pages import (
+    ItemPageRequest,
+    ItemsListUnsupported,
+    decode_item_cursor,
+    encode_item_cursor,
+    page_items,
+    positioned_items,
+)
+from app_server.store.turn_entry import TurnEntry
+from app_server.store.turn_pages import InvalidCursorError
+from protocol.types import AgentMessageThreadItem, Turn
+
+THREAD = "01a20eeb-d4ab-7d60-be7d-402cf5f03555"
+
+
+def turn(turn_id: str, start: int, items: dict[str, int | None]) -> TurnEntry:
+    """A turn starting at ordinal `start` whose items have the given ordinals (None: none)."""
+    return TurnEntry(
+        turn=Turn(
+            id=turn_id,
+            items=[AgentMessageThreadItem(id=item_id, text=item_id) for item_id in items],
+            items_view="full",
+            status="completed",
+        ),
+        rollout_ordinal=start,
+        item_ordinals={k: v for k, v in items.items() if v is not None},
+    )
+
+
+def ids(turns: list[TurnEntry], **request: object) -> list[str]:
+    page = page_items(THREAD, turns, ItemPageRequest(**request))  # type: ignore[arg-type]
+    return [entry.item.id for entry in page.data]
+
+
+def test_items_are_ordered_by_the_ordinal_that_recorded_them() -> None:
+    turns = [turn("t1", 1, {"b": 5, "a": 3}), turn("t2", 10, {"c": 12})]
+
+    assert ids(turns) == ["a", "b", "c"]
+
+
+def test_an_item_without_its_own_ordinal_follows_the_item_before_it() -> None:
+    turns = [turn("t1", 1, {"a": 3, "legacy": None, "b": 7})]
+
+    listed = positioned_items(turns, None)
+
+    assert [(p.item.id, p.ordinal) for p in listed] == [("a", 3), ("legacy", 3), ("b", 7)]
+
+
+def test_a_thread_without_item_ordinals_is_unsupported() -> None:
+    with pytest.raises(ItemsListUnsupported):
+        page_items(THREAD, [turn("t1", 1, {"a": None})], ItemPageRequest())
+
+
+def test_a_cursor_is_a_position_not_an_item() -> None:
+    turns = [turn("t1", 1, {"a": 3, "c": 9})]
+    between = encode_item_cursor(THREAD, 5, include_anchor=False)
+
+    assert ids(turns, cursor=between) == ["c"]
+    assert ids(turns, cursor=between, sort_direction="desc") == ["a"]
+
+
+def test_a_cursor_round_trips_and_names_its_thread() -> None:
+    assert decode_item_cursor(THREAD, encode_item_cursor(THREAD, 42, True)) == (42, True)
+    with pytest.raises(InvalidCursorError):
+        decode_item_cursor("another-thread", encode_item_cursor(THREAD, 42, True))
