@@ -13,7 +13,9 @@ Contract
 - **What is atomic.** One line. Readers see a prefix of the appended lines; a line cut short by
   a crash is ignored. A metadata operation (`set_name`, `archive`, `unarchive`) and the removal of
   one thread by `delete_tree` are atomic: after a crash the thread is either fully in its old
-  state or fully in its new one.
+  state or fully in its new one. Once one of them returned, no later crash undoes it, and the
+  state found at the next start is served from its first listing on and does not change by
+  itself afterwards. A thread is never listed both live and archived.
 - **What survives a crash.** Everything a writer `flush`ed survives the process dying; everything
   it `sync`ed survives power loss. The index is a cache that is never ahead of the files: a line
   is reflected by `get`/`list_threads` only after it was flushed, and `start()` reconciles the
@@ -192,8 +194,14 @@ class ThreadStore(Protocol):
         created_at_ms: int,
         history_mode: HistoryMode,
         start_ordinal: int = 0,
+        name: str | None = None,
     ) -> ThreadWriter:
-        """A writer for a thread that has no rollout yet; the file appears at the first append."""
+        """A writer for a thread that has no rollout yet; the file appears at the first append.
+
+        `name`: the name the thread was given before (`set_name(..., unsaved=True)`); the
+        thread is stored with it. Raises `FileExistsError` if the thread has a rollout already
+        (live or archived): a second one would shadow it.
+        """
         ...
 
     async def open_writer(self, thread_id: str) -> ThreadWriter:
@@ -213,8 +221,14 @@ class ThreadStore(Protocol):
         for a legacy fork, which copies its source's history. Raises `ThreadNotStored`."""
         ...
 
-    async def set_name(self, thread_id: str, name: str) -> None:
-        """Record a user-given name (live or archived thread). Raises `ThreadNotStored`."""
+    async def set_name(self, thread_id: str, name: str, *, unsaved: bool = False) -> None:
+        """Record a user-given name (live or archived thread, or one whose writer has not
+        written yet). Raises `ThreadNotStored`.
+
+        `unsaved`: the thread exists only in memory so far (its rollout comes with its first
+        turn); the name is recorded durably all the same (codex appends it to
+        `session_index.jsonl` at once), and `create_writer(name=...)` stores the thread with it.
+        """
         ...
 
     async def archive(self, thread_id: str) -> ThreadRecord:

@@ -208,13 +208,17 @@ class MemoryThreadStore:
         created_at_ms: int,
         history_mode: HistoryMode,
         start_ordinal: int = 0,
+        name: str | None = None,
     ) -> MemoryThreadWriter:
         if thread_id in self._writers:
             raise WriterBusy(f"thread {thread_id} already has an active writer")
+        if thread_id in self._threads and self._threads[thread_id].lines:
+            raise FileExistsError(f"thread {thread_id} already has a rollout")
         thread = _Thread(
             thread_id,
             created_at_ms,
             history_mode,
+            name=name,
             updated_at_ms=created_at_ms,
             next_ordinal=start_ordinal if history_mode == "paginated" else None,
         )
@@ -241,8 +245,15 @@ class MemoryThreadStore:
             raise ThreadNotStored(thread_id)
         return thread
 
-    async def set_name(self, thread_id: str, name: str) -> None:
-        self._stored(thread_id).name = name
+    async def set_name(self, thread_id: str, name: str, *, unsaved: bool = False) -> None:
+        """An `unsaved` thread's name lives with its loaded thread until `create_writer`
+        (nothing here survives the process anyway)."""
+        thread = self._threads.get(thread_id)
+        writing = thread is not None and thread_id in self._writers
+        if not unsaved and not writing and (thread is None or not thread.lines):
+            raise ThreadNotStored(thread_id)
+        if thread is not None:
+            thread.name = name
 
     async def archive(self, thread_id: str) -> ThreadRecord:
         thread = self._stored(thread_id)

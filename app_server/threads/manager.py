@@ -363,15 +363,22 @@ class ThreadManager:
 
     async def writer_for(self, thread: LoadedThread) -> ThreadWriter | None:
         """The thread's writer, creating its rollout (session_meta) on first use; None if
-        ephemeral."""
+        ephemeral.
+
+        Refused (`thread not found`) for a thread no longer loaded: a caller holding it from
+        before an archive, delete or idle unload would otherwise start a second rollout under
+        `sessions/` next to the moved one."""
         if thread.ephemeral:
             return None
         async with thread.lock:
+            if self._loaded.get(thread.id) is not thread:
+                raise NotFound(f"thread not found: {thread.id}")
             if thread.writer is None:
                 writer = await self.store.create_writer(
                     thread.id,
                     created_at_ms=thread.record.created_at_ms,
                     history_mode=thread.record.history_mode,
+                    name=thread.record.name,
                 )
                 writer.append(
                     [

@@ -29,16 +29,22 @@ class StoredThreadOperations:
         self._manager = manager
 
     async def set_name(self, thread_id: str, name: str) -> None:
-        """Name a stored or loaded thread (a new thread keeps it until its rollout exists)."""
+        """Name a stored or loaded thread. A new thread's name is recorded at once too (as
+        codex does, in `session_index.jsonl`) and its rollout's first index row carries it, so
+        the name survives the first turn, an unload and a restart."""
         if not name.strip():
             raise InvalidRequest("thread name must not be empty")
         thread = self._manager.loaded(thread_id)
-        if thread is None or thread.persisted:
-            try:
-                await self._manager.store.set_name(thread_id, name)
-            except ThreadNotStored:
-                raise no_rollout(thread_id) from None
-        if thread is not None:
+        if thread is not None and thread.ephemeral:
+            thread.record = replace(thread.record, name=name)
+            return
+        try:
+            await self._manager.store.set_name(
+                thread_id, name, unsaved=thread is not None and not thread.persisted
+            )
+        except ThreadNotStored:
+            raise no_rollout(thread_id) from None
+        if thread is not None:  # a writer the thread gets from now on is created with it
             thread.record = replace(thread.record, name=name)
 
     def announce_renamed(self, session: ClientSession, thread_id: str, name: str) -> None:

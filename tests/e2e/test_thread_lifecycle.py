@@ -9,6 +9,8 @@ from pathlib import Path
 from tests.conftest import Servers
 from tests.support.client import RpcClient
 from tests.support.homes import BASE_MS, ThreadSpec, write_thread, write_threads
+from tests.support.model_server import ModelServer
+from tests.support.turn_env import MODEL_ENV, run_turn, write_model_config
 
 
 def tree_digest(root: Path) -> dict[str, str]:
@@ -258,6 +260,56 @@ async def test_naming_an_unknown_thread_is_refused(servers: Servers) -> None:
     unknown = ThreadSpec(BASE_MS).thread_id
     reply = await client.request("thread/name/set", {"threadId": unknown, "name": "x"})
     assert reply.message == f"no rollout found for thread id {unknown}"
+
+
+async def named_before_its_first_turn(
+    servers: Servers, model_server: ModelServer, *args: str
+) -> tuple[RpcClient, str]:
+    """A new thread named while it has no rollout yet, then given its first turn."""
+    write_model_config(servers.dirs.data_dir, model_server.base_url)
+    client = await servers.stdio(*args, env=MODEL_ENV)
+    await client.initialize()
+    thread_id: str = (await client.call("thread/start", {}))["thread"]["id"]
+    assert await client.call("thread/name/set", {"threadId": thread_id, "name": "Early"}) == {}
+    await run_turn(client, thread_id, "hello")
+    return client, thread_id
+
+
+async def test_name_set_before_the_first_turn_survives_the_turn(
+    servers: Servers, model_server: ModelServer
+) -> None:
+    client, thread_id = await named_before_its_first_turn(servers, model_server)
+
+    read = await client.call("thread/read", {"threadId": thread_id})
+    listed = await client.call("thread/list", {})
+    assert (read["thread"]["name"], [t["name"] for t in listed["data"]]) == ("Early", ["Early"])
+
+
+async def test_name_set_before_the_first_turn_survives_unload_and_resume(
+    servers: Servers, model_server: ModelServer
+) -> None:
+    client, thread_id = await named_before_its_first_turn(
+        servers, model_server, "-c", "idle_thread_unload_seconds=0.1"
+    )
+    await client.call("thread/unsubscribe", {"threadId": thread_id})
+    await client.wait_notification("thread/closed")
+
+    resumed = await client.call("thread/resume", {"threadId": thread_id})
+    assert resumed["thread"]["name"] == "Early"
+
+
+async def test_name_set_before_the_first_turn_survives_a_restart(
+    servers: Servers, model_server: ModelServer
+) -> None:
+    client, thread_id = await named_before_its_first_turn(servers, model_server)
+    await client.close()
+    await servers.processes[0].wait()
+
+    again = await servers.stdio(env=MODEL_ENV)
+    await again.initialize()
+    read = await again.call("thread/read", {"threadId": thread_id})
+    listed = await again.call("thread/list", {})
+    assert (read["thread"]["name"], [t["name"] for t in listed["data"]]) == ("Early", ["Early"])
 
 
 # -- thread/archive, thread/unarchive ---------------------------------------------------------

@@ -9,6 +9,18 @@ once, and listings are complete when the scan finishes.
 
 Threads with an open writer in this process are skipped: their writer keeps their row current,
 and a scan that read the file a moment earlier must not overwrite it with an older fold.
+
+Two things are settled before anything else, every scan, and listings wait for the first time
+(`located`): names and locations. A crash can land between a file change and its index update —
+a rename (archive/unarchive) keeps size and mtime, so no stamp shows it; a name line appended to
+`session_index.jsonl` changes no rollout at all — so each row's location is compared with where
+its file is, and every name is set to what `session_index.jsonl` says. The state is then decided
+by the files as they were at the kill, from the first listing on, and never flips later.
+
+The scan shares the store's two locks, so it never writes back what it read before a concurrent
+change: `names` (a rename appends and updates the row under it; the scan reads the file and
+syncs under it) and `locations` (a move and its row update happen under it; the scan checks
+that a file is still where it was listed, and only then writes a row saying so).
 """
 
 from __future__ import annotations
@@ -20,10 +32,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from app_server.notification import now_ms
 from app_server.store.local.history import HistoryFold, RolloutLines
 from app_server.store.local.history_index_db import IndexedHistory
-from app_server.store.local.index_db import BackfillState, RolloutStamp, ThreadIndex
-from app_server.store.local.rollout_files import RolloutFile, find_rollout_file, iter_rollout_files
+from app_server.store.local.index_db import BackfillState, RolloutStamp, RowLocation, ThreadIndex
+from app_server.store.local.rollout_files import (
+    RolloutFile,
+    find_rollout_file,
+    iter_rollout_files,
+    relative_rollout_path,
+    rollout_exists,
+)
 from app_server.store.local.rollout_reader import RolloutLineReader, iter_rollout_lines
 from app_server.store.local.session_index import read_session_index
 from app_server.store.local.thread_loader import record_for_rollout
@@ -59,20 +78,26 @@ def stamp_of(thread_id: str, path: Path) -> RolloutStamp:
     return RolloutStamp(thread_id, stat.st_size, stat.st_mtime_ns)
 
 
-def list_rollouts(data_dir: Path) -> list[ScannedFile]:
-    """Every rollout file with its stamp (blocking; one `stat` each). The first file seen for
-    a thread id wins (live before archived, plain before `.zst`)."""
-    found: dict[str, ScannedFile] = {}
+def walk_rollouts(data_dir: Path) -> dict[str, RolloutFile]:
+    """Every thread's rollout file, by thread id (blocking; no `stat` per file). The first file
+    seen for a thread id wins (live before archived, plain before `.zst`), as in
+    `find_rollout_file`."""
+    found: dict[str, RolloutFile] = {}
     for rollout in iter_rollout_files(data_dir):
-        if rollout.thread_id in found:
-            continue
+        found.setdefault(rollout.thread_id, rollout)
+    return found
+
+
+def stamp_rollouts(rollouts: Iterable[RolloutFile]) -> list[ScannedFile]:
+    """The rollouts with their stamps (blocking; one `stat` each); files gone meanwhile are
+    left out (the next scan sees them where they went)."""
+    scanned: list[ScannedFile] = []
+    for rollout in rollouts:
         try:
-            found[rollout.thread_id] = ScannedFile(
-                rollout, stamp_of(rollout.thread_id, rollout.path)
-            )
+            scanned.append(ScannedFile(rollout, stamp_of(rollout.thread_id, rollout.path)))
         except FileNotFoundError:
-            continue  # moved while we walked; the next scan sees it where it went
-    return list(found.values())
+            continue
+    return scanned
 
 
 def path_loader(
@@ -143,36 +168,66 @@ def fold_records(
     return records, stamps, histories, unreadable
 
 
+@dataclass(frozen=True, slots=True)
+class MetadataLocks:
+    """The store's locks around names and file locations (see the module docstring). Taken in
+    this order when both are needed."""
+
+    names: asyncio.Lock
+    locations: asyncio.Lock
+
+
+def location_of(data_dir: Path, rollout: RolloutFile) -> RowLocation:
+    """What an index row must say about a rollout found at `rollout.path`."""
+    return RowLocation(relative_rollout_path(data_dir, rollout.path), rollout.archived)
+
+
+def still_in_place(rollouts: Iterable[RolloutFile]) -> set[str]:
+    """The ids of the files still where the scan found them (blocking: a `stat` or two each)."""
+    return {rollout.thread_id for rollout in rollouts if rollout_exists(rollout.path)}
+
+
 class Reconciler:
     """Runs scans of one data dir against its index, one at a time."""
 
     def __init__(
-        self, data_dir: Path, index: ThreadIndex, is_writing: Callable[[str], bool]
+        self,
+        data_dir: Path,
+        index: ThreadIndex,
+        is_writing: Callable[[str], bool],
+        locks: MetadataLocks,
     ) -> None:
         self._data_dir = data_dir
         self._index = index
         self._is_writing = is_writing
+        self._locks = locks
         self._lock = asyncio.Lock()
+        self.located = asyncio.Event()
+        """Set once the first scan settled names and locations (or failed): listings wait for
+        it, so none is served from a row a crash left stale."""
         self.completed = asyncio.Event()
         """Set once the first scan finished: from then on listings are complete."""
 
     async def scan(self) -> ScanReport:
         """One full reconciliation pass (see the module docstring)."""
-        async with self._lock:
-            report = await self._scan()
+        try:
+            async with self._lock:
+                report = await self._scan()
+        finally:
+            self.located.set()
         self.completed.set()
         return report
 
     async def _scan(self) -> ScanReport:
         data_dir = self._data_dir
         await self._index.set_backfill_state(BackfillState(status="running"))
-        files = await asyncio.to_thread(list_rollouts, data_dir)
-        names = {
-            thread_id: entry.thread_name
-            for thread_id, entry in (await asyncio.to_thread(read_session_index, data_dir)).items()
-        }
+        walked = await asyncio.to_thread(walk_rollouts, data_dir)
+        names = await self._sync_names()
+        await self._settle_locations(walked.values())
+        self.located.set()
+        files = await asyncio.to_thread(stamp_rollouts, walked.values())
         stamps = await self._index.stamps()
-        known = {f.rollout.thread_id: f.rollout.path for f in files}
+        known = {thread_id: rollout.path for thread_id, rollout in walked.items()}
         changed = [
             f
             for f in files
@@ -186,19 +241,87 @@ class Reconciler:
                 fold_records, data_dir, batch, names, known
             )
             unreadable += bad
-            fresh = [r for r in records if not self._is_writing(r.id)]
-            await self._index.upsert(
-                fresh,
-                [s for s in batch_stamps if not self._is_writing(s.thread_id)],
-                [h for h in histories if not self._is_writing(h.thread_id)],
-            )
+            await self._upsert_in_place(batch, records, batch_stamps, histories)
         indexed = await self._index.all_ids()
-        gone = {i for i in indexed - set(known) if not self._is_writing(i)}
-        if gone:
-            await self._index.delete(gone)
+        missing = {i for i in indexed - set(known) if not self._is_writing(i)}
+        gone = await self._drop_gone(missing) if missing else set()
         await self._index.set_backfill_state(
             BackfillState(status="complete", last_success_at=int(time.time()))
         )
         report = ScanReport(len(files), len(changed), len(gone), unreadable)
         log.info("rollout scan: %s", report)
         return report
+
+    async def _sync_names(self) -> dict[str, str]:
+        """Every row's name as `session_index.jsonl` has it now (the names the file holds)."""
+        async with self._locks.names:
+            entries = await asyncio.to_thread(read_session_index, self._data_dir)
+            names = {thread_id: entry.thread_name for thread_id, entry in entries.items()}
+            await self._index.sync_names(names)
+        return names
+
+    async def _settle_locations(self, rollouts: Iterable[RolloutFile]) -> None:
+        """Point every row whose file is elsewhere (a crash between a move and its row update,
+        or another program's archive) at the file, if it is still there."""
+        rows = await self._index.locations()
+        moved = [
+            rollout
+            for rollout in rollouts
+            if (row := rows.get(rollout.thread_id)) is not None
+            and row != location_of(self._data_dir, rollout)
+            and not self._is_writing(rollout.thread_id)
+        ]
+        if not moved:
+            return
+        async with self._locks.locations:
+            in_place = await asyncio.to_thread(still_in_place, moved)
+            for rollout in moved:
+                if rollout.thread_id in in_place:
+                    await self._relocate_row(rollout)
+
+    async def _relocate_row(self, rollout: RolloutFile) -> None:
+        """Point the thread's row at `rollout` (the caller holds the locations lock)."""
+        await self._index.set_archived(
+            rollout.thread_id,
+            rollout.archived,
+            now_ms() if rollout.archived else None,
+            relative_rollout_path(self._data_dir, rollout.path),
+        )
+
+    async def _upsert_in_place(
+        self,
+        batch: list[ScannedFile],
+        records: list[ThreadRecord],
+        stamps: list[RolloutStamp],
+        histories: list[IndexedHistory],
+    ) -> None:
+        """Index what was folded, except threads written meanwhile by this process and files
+        that moved since they were listed (an archive or unarchive came between: the next
+        scan folds them where they are now)."""
+        async with self._locks.locations:
+            in_place = await asyncio.to_thread(still_in_place, [f.rollout for f in batch])
+            keep = {i for i in in_place if not self._is_writing(i)}
+            await self._index.upsert(
+                [r for r in records if r.id in keep],
+                [s for s in stamps if s.thread_id in keep],
+                [h for h in histories if h.thread_id in keep],
+            )
+
+    async def _drop_gone(self, missing: set[str]) -> set[str]:
+        """Remove the rows of `missing` threads whose file is really gone; returns those.
+
+        The first walk may have missed a file that moved while it ran (`sessions/` is walked
+        before `archived_sessions/`); a second walk, while no move of ours can run, finds it,
+        and its row is pointed at it instead."""
+        async with self._locks.locations:
+            walked = await asyncio.to_thread(walk_rollouts, self._data_dir)
+            found = {i: rollout for i, rollout in walked.items() if i in missing}
+            rows = await self._index.locations()
+            for thread_id, rollout in found.items():
+                row = rows.get(thread_id)
+                if row is not None and row != location_of(self._data_dir, rollout):
+                    await self._relocate_row(rollout)
+            gone = {i for i in missing - set(found) if not self._is_writing(i)}
+            if gone:
+                await self._index.delete(gone)
+        return gone

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,12 +54,23 @@ ITER_BATCH_SIZE: Final = 500
 OPEN_SPAWN_EDGE: Final = "open"
 """`thread_spawn_edges.status` of a new edge (codex writes `open`)."""
 
-_UPSERT_THREAD: Final = (
-    f"INSERT INTO threads ({', '.join(THREAD_COLUMNS)})"
-    f" VALUES ({', '.join('?' * len(THREAD_COLUMNS))})"
-    " ON CONFLICT(id) DO UPDATE SET "
-    + ", ".join(f"{name} = excluded.{name}" for name in THREAD_COLUMNS if name != "id")
-)
+LOCATION_COLUMNS: Final = frozenset({"rollout_path", "archived", "archived_at_ms"})
+"""Where a thread's file is: changed only by whoever moves the file (or finds it moved)."""
+
+
+def _upsert_thread_sql(kept: frozenset[str]) -> str:
+    """Insert a row, or update an existing one except `id` and the `kept` columns."""
+    updated = [name for name in THREAD_COLUMNS if name != "id" and name not in kept]
+    return (
+        f"INSERT INTO threads ({', '.join(THREAD_COLUMNS)})"
+        f" VALUES ({', '.join('?' * len(THREAD_COLUMNS))})"
+        " ON CONFLICT(id) DO UPDATE SET "
+        + ", ".join(f"{name} = excluded.{name}" for name in updated)
+    )
+
+
+_UPSERT_THREAD: Final = _upsert_thread_sql(frozenset({"name"}))
+_UPSERT_THREAD_IN_PLACE: Final = _upsert_thread_sql(frozenset({"name"}) | LOCATION_COLUMNS)
 _UPSERT_EDGE: Final = (
     "INSERT INTO thread_spawn_edges (parent_thread_id, child_thread_id, status) VALUES (?, ?, ?)"
     " ON CONFLICT(child_thread_id) DO UPDATE SET parent_thread_id = excluded.parent_thread_id"
@@ -79,6 +90,14 @@ class RolloutStamp:
     thread_id: str
     size: int
     mtime_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class RowLocation:
+    """Where an index row says a thread's rollout is (the plain path, relative)."""
+
+    rollout_path: str
+    archived: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +172,8 @@ class ThreadIndex:
         records: Iterable[ThreadRecord],
         stamps: Iterable[RolloutStamp] = (),
         histories: Iterable[IndexedHistory] = (),
+        *,
+        keep_location: bool = False,
     ) -> None:
         """Insert or replace rows, in one transaction; spawn edges follow `parent_thread_id`.
 
@@ -160,6 +181,12 @@ class ThreadIndex:
         edge's status; a record without one loses any edge where it is the child. `stamps`
         record the size and mtime of the rollouts the records were read from (see `stamps`);
         `histories` are their history-index rows (turn starts, searchable messages).
+
+        An existing row keeps its `name`: names mirror `session_index.jsonl`, not the rollout,
+        and change only through `set_name` and `sync_names` (a fold that read the names a moment
+        earlier must not write an older one back). `keep_location`: an existing row also keeps
+        its location (`rollout_path`, `archived`, `archived_at_ms`) — for a writer, whose
+        file may have been archived by the time its update lands.
         """
         batch = list(records)
         history_batch = list(histories)
@@ -168,7 +195,10 @@ class ThreadIndex:
         edges = [(r.parent_thread_id, r.id, OPEN_SPAWN_EDGE) for r in batch if r.parent_thread_id]
         orphans = [r.id for r in batch if not r.parent_thread_id]
         async with self._transaction() as db:
-            await db.executemany(_UPSERT_THREAD, [record_to_row(r) for r in batch])
+            await db.executemany(
+                _UPSERT_THREAD_IN_PLACE if keep_location else _UPSERT_THREAD,
+                [record_to_row(r) for r in batch],
+            )
             await db.executemany(_UPSERT_EDGE, edges)
             await db.executemany(
                 "INSERT OR REPLACE INTO rollout_stamps (thread_id, size, mtime_ns)"
@@ -223,6 +253,16 @@ class ThreadIndex:
         """Set (or clear) the name; `False` when the thread is not indexed."""
         return await self._update("UPDATE threads SET name = ? WHERE id = ?", (name, thread_id))
 
+    async def sync_names(self, names: Mapping[str, str]) -> int:
+        """Make every row's name what `names` (the latest `session_index.jsonl` entry per
+        thread) says, clearing names it does not have; returns how many rows changed."""
+        rows = await self._fetchall("SELECT id, name FROM threads", ())
+        changes = [(names.get(row[0]), row[0]) for row in rows if names.get(row[0]) != row[1]]
+        if changes:
+            async with self._transaction() as db:
+                await db.executemany("UPDATE threads SET name = ? WHERE id = ?", changes)
+        return len(changes)
+
     async def set_archived(
         self, thread_id: str, archived: bool, archived_at_ms: int | None, rollout_path: str
     ) -> bool:
@@ -255,6 +295,11 @@ class ThreadIndex:
         sql, params = build_list_sql(query, limit + 1)
         rows = await self._fetchall(sql, params)
         return page_from_rows(query, [row_to_record(row) for row in rows], limit)
+
+    async def locations(self) -> dict[str, RowLocation]:
+        """Where each row says its thread's rollout is (for reconciliation with the files)."""
+        rows = await self._fetchall("SELECT id, rollout_path, archived FROM threads", ())
+        return {row[0]: RowLocation(row[1], bool(row[2])) for row in rows}
 
     async def all_ids(self) -> set[str]:
         """Every indexed thread id (for reconciliation with the rollout files)."""

@@ -6,6 +6,12 @@ index follows the file and is never ahead of it (STORAGE.md §10). The history i
 searchable messages) is caught up the same way, from the last indexed byte offset: only the new
 lines are folded and only their rows are added, so search sees a turn's messages as soon as they
 are flushed and turn pages never need the file re-read.
+
+The writer owns the content of its thread's row, not its location or its name: the row it
+creates at the first flush says where it writes (live) and the name the thread was given before
+it had a file (`name`), and afterwards its updates leave both alone. An archive can move the
+file while an update is on its way (a cancelled `close` finishes its update in the background),
+and a rename can land between reading the row and writing it back: neither is undone.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from app_server.notification import now_ms
@@ -20,7 +27,7 @@ from app_server.store.interface import RolloutLine
 from app_server.store.local.backfill import stamp_of
 from app_server.store.local.history import HistoryFold
 from app_server.store.local.history_index_db import IndexedHistory
-from app_server.store.local.index_db import ThreadIndex
+from app_server.store.local.index_db import RolloutStamp, ThreadIndex
 from app_server.store.local.rollout_writer import RolloutWriter
 from app_server.store.records import build_thread_record
 
@@ -37,8 +44,12 @@ class IndexedThreadWriter:
         rollout_path: str,
         created_at_ms: int,
         on_close: Callable[[str], None],
+        name: str | None = None,
     ) -> None:
         self._writer = writer
+        self.name = name
+        """The name the row gets if this writer creates it (a thread named before its first
+        line was written); the store updates it when the thread is renamed meanwhile."""
         self._fold = fold
         self._index = index
         self._rollout_path = rollout_path
@@ -115,21 +126,28 @@ class IndexedThreadWriter:
                 self.thread_id, self._fold.index.drain(), last_offset + last_size, replace=False
             )
             existing = await self._index.get(self.thread_id)
+            stamp = await asyncio.to_thread(_stamp_if_present, self.thread_id, self._writer.path)
             metadata = self._fold.metadata()
-            updated = now_ms()
             record = build_thread_record(
                 metadata,
                 rollout_path=self._rollout_path,
                 archived=False,
-                updated_at_ms=updated,
+                updated_at_ms=now_ms(),
                 recency_at_ms=metadata.last_turn_started_at_ms or self._created_at_ms,
-                name=existing.name if existing is not None else None,
+                name=self.name,  # read with no await before the upsert queues (see `name`)
                 fallback_created_at_ms=self._created_at_ms,
             )
             if existing is not None and existing.recency_at_ms > record.recency_at_ms:
                 record = replace(record, recency_at_ms=existing.recency_at_ms)
-            path = self._writer.path
-            stamp = (
-                await asyncio.to_thread(stamp_of, self.thread_id, path) if path.exists() else None
+            await self._index.upsert(
+                [record], [stamp] if stamp is not None else [], [history], keep_location=True
             )
-            await self._index.upsert([record], [stamp] if stamp is not None else [], [history])
+
+
+def _stamp_if_present(thread_id: str, path: Path) -> RolloutStamp | None:
+    """The file's stamp, or None once it is gone from `path` (archived meanwhile: its stamp
+    did not change with the move, and the index keeps the one it has)."""
+    try:
+        return stamp_of(thread_id, path)
+    except FileNotFoundError:
+        return None

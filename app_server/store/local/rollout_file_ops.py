@@ -32,16 +32,21 @@ class RolloutFileConflict(OSError):
 
 
 def prepare_file(
-    plain: Path, data_dir: Path, *, paginated: bool
+    plain: Path, data_dir: Path, *, paginated: bool, must_exist: bool = False
 ) -> tuple[int | None, int, int | None]:
     """Worker thread: materialize, open an existing file, repair its tail, find its last ordinal.
 
     Returns `(append fd or None if there is no file yet, size, last ordinal or None)`.
+    `must_exist`: raise `FileNotFoundError` instead when there is no file (under either name):
+    an existing thread's file that is gone was moved or deleted since it was located, and
+    appending would start a second rollout at the old place.
     """
     materialize_rollout_blocking(plain, data_dir=data_dir)
     try:
         fd = os.open(plain, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
     except FileNotFoundError:
+        if must_exist:
+            raise
         return None, 0, None
     try:
         reader = os.open(plain, os.O_RDONLY | os.O_CLOEXEC)

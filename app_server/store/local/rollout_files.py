@@ -164,6 +164,12 @@ def zst_rollout_path(path: Path) -> Path:
     return path.with_name(path.name + ".zst")
 
 
+def rollout_exists(path: Path) -> bool:
+    """Whether the rollout at `path` (either name) is there under its plain or `.zst` name."""
+    plain = plain_rollout_path(path)
+    return plain.exists() or zst_rollout_path(plain).exists()
+
+
 def relative_rollout_path(data_dir: Path, path: Path) -> str:
     """The plain path of `path` relative to the data dir, POSIX-style (index/report form)."""
     return plain_rollout_path(path).relative_to(data_dir).as_posix()
@@ -219,11 +225,30 @@ def _iter_tree(root: Path, *, archived: bool) -> Iterator[RolloutFile]:
 
 
 def _walk_sorted(root: Path) -> Iterator[tuple[Path, list[str]]]:
-    """(directory, sorted regular-file names) for `root` and its subdirectories, in path order."""
-    if not root.is_dir():
+    """(directory, sorted regular-file names) for `root` and its subdirectories, in path order.
+
+    Uses the entry types `readdir` reports, so a walk costs no `stat` per file (the startup
+    scan walks every tree before the first listing is served); symlinks are followed, as
+    `os.walk` + `is_file` did."""
+    try:
+        entries = list(os.scandir(root))
+    except (FileNotFoundError, NotADirectoryError):
         return
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        directory = Path(dirpath)
-        files = sorted(n for n in filenames if (directory / n).is_file())
-        yield directory, files
+    files = sorted(entry.name for entry in entries if _is_file(entry))
+    yield root, files
+    for name in sorted(entry.name for entry in entries if _is_dir(entry)):
+        yield from _walk_sorted(root / name)
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False

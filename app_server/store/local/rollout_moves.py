@@ -19,18 +19,26 @@ from app_server.store.local.rollout_files import plain_rollout_path, zst_rollout
 def move_rollout_files(path: Path, target_plain: Path) -> None:
     """Move the rollout at `path` (either name) to `target_plain` (and its `.zst` sibling).
 
-    Raises `FileExistsError` rather than replace a file at the target.
+    Raises `FileExistsError` rather than replace a file at the target, and `FileNotFoundError`
+    when neither name exists at `path` (the file moved since it was located).
     """
-    target_plain.parent.mkdir(parents=True, exist_ok=True)
     plain = plain_rollout_path(path)
-    for source, target in (
-        (plain, target_plain),
-        (zst_rollout_path(plain), zst_rollout_path(target_plain)),
-    ):
-        if source.exists():
-            if target.exists():
-                raise FileExistsError(f"{target} already exists")
-            os.rename(source, target)
+    pairs = [
+        (source, target)
+        for source, target in (
+            (plain, target_plain),
+            (zst_rollout_path(plain), zst_rollout_path(target_plain)),
+        )
+        if source.exists()
+    ]
+    if not pairs:
+        raise FileNotFoundError(f"no rollout at {plain}")
+    for _, target in pairs:
+        if target.exists():
+            raise FileExistsError(f"{target} already exists")
+    target_plain.parent.mkdir(parents=True, exist_ok=True)
+    for source, target in pairs:
+        os.rename(source, target)
     fsync_dir(target_plain.parent)
     fsync_dir(plain.parent)
 

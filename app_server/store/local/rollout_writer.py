@@ -180,6 +180,7 @@ class RolloutWriter:
         history_mode: HistoryMode,
         start_ordinal: int = 0,
         lock: ThreadWriterLock | None = None,
+        must_exist: bool = False,
     ) -> RolloutWriter:
         """Take the thread's writer lock and prepare to append to `path`.
 
@@ -191,7 +192,10 @@ class RolloutWriter:
 
         `lock`: an already held writer lock for this thread to take over (released by `close`;
         left to the caller if `open` fails); by default one is acquired here. Raises
-        `ThreadWriterBusy` if the thread already has an active writer.
+        `ThreadWriterBusy` if the thread already has an active writer. `must_exist`: raise
+        `FileNotFoundError` (lock released) when the file is missing, as it is when it moved
+        between being located and being locked: an existing thread is never appended to at a
+        place its file left.
         """
         if start_ordinal < 0:
             raise ValueError(f"start_ordinal must be >= 0, got {start_ordinal}")
@@ -204,7 +208,9 @@ class RolloutWriter:
             raise ValueError(f"the given writer lock is not held for thread {thread_id}")
         try:
             fd, size, last_ordinal = await to_thread_undo_on_cancel(
-                lambda: prepare_file(plain, data_dir, paginated=history_mode == "paginated"),
+                lambda: prepare_file(
+                    plain, data_dir, paginated=history_mode == "paginated", must_exist=must_exist
+                ),
                 close_prepared,
             )
         except BaseException:

@@ -5,6 +5,15 @@ Keeps the contract of `app_server.store.interface` with the on-disk format of co
 only through a writer holding codex's per-thread writer lock; `state_app_server_2.sqlite` is a
 cache that `start()` recovers (a damaged file is quarantined and rebuilt) and reconciles with the
 files in the background. Blocking file work runs in worker threads.
+
+Archive, unarchive and names are crash-atomic: the file change (a rename; a line appended to
+`session_index.jsonl` and fsynced) is the commit point, the row follows it, and whatever a kill
+leaves between the two is settled from the files by the next start's scan before any listing
+(`backfill`). Inside the process, two locks keep every writer of a name or of a location from
+writing back what it read before a concurrent change: `_names` (a rename's append and row
+update; a delete's rewrite of `session_index.jsonl`; the scan's name sync; a read repair's first
+row) and `_locations` (a move and its row update; every repair of a row whose file moved; the
+scan's row updates). When both are needed, `_names` is taken first.
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +37,13 @@ from app_server.store.interface import (
     ThreadHistory,
     ThreadNotStored,
 )
-from app_server.store.local.backfill import Reconciler, fold_for_index, path_loader, stamp_of
+from app_server.store.local.backfill import (
+    MetadataLocks,
+    Reconciler,
+    fold_for_index,
+    path_loader,
+    stamp_of,
+)
 from app_server.store.local.compression_scheduler import CompressionScheduler
 from app_server.store.local.compression_worker import CompressionSettings
 from app_server.store.local.db_recovery import rebuilt_database_warning
@@ -44,6 +60,7 @@ from app_server.store.local.rollout_files import (
     live_rollout_path,
     live_rollout_relative_path,
     relative_rollout_path,
+    rollout_exists,
     unarchived_rollout_path,
     zst_rollout_path,
 )
@@ -54,7 +71,11 @@ from app_server.store.local.rollout_moves import (
 )
 from app_server.store.local.rollout_reader import RolloutLineReader, iter_rollout_lines
 from app_server.store.local.rollout_writer import RolloutWriter
-from app_server.store.local.session_index import append_thread_name, rewrite_session_index_without
+from app_server.store.local.session_index import (
+    append_thread_name,
+    rewrite_session_index_without,
+    thread_name,
+)
 from app_server.store.local.thread_loader import record_for_rollout
 from app_server.store.local.turn_page_reader import read_turn_page
 from app_server.store.local.writer_gate import WriterGate
@@ -88,6 +109,9 @@ class LocalThreadStore:
         self.data_dir = data_dir
         self._index: ThreadIndex | None = None
         self._writers: set[str] = set()
+        self._open: dict[str, IndexedThreadWriter] = {}
+        """The open writers by thread id (`_writers` holds the same ids, for the gate)."""
+        self._locks = MetadataLocks(names=asyncio.Lock(), locations=asyncio.Lock())
         self._gate = WriterGate(self._writers)
         self._compression = CompressionScheduler(
             data_dir,
@@ -109,7 +133,9 @@ class LocalThreadStore:
     async def start(self) -> list[StoreWarning]:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._index = await ThreadIndex.open(self.data_dir)
-        self._reconciler = Reconciler(self.data_dir, self._index, self._writers.__contains__)
+        self._reconciler = Reconciler(
+            self.data_dir, self._index, self._writers.__contains__, self._locks
+        )
         if (await self._index.backfill_state()).status == "complete":
             # A warm index already lists everything it last saw: serve it at once while the
             # scan looks for what changed since.
@@ -172,32 +198,85 @@ class LocalThreadStore:
     # -- reading ---------------------------------------------------------------------------------
     async def get(self, thread_id: str) -> ThreadRecord | None:
         record, rollout = await self._locate(thread_id)
+        if record is not None:
+            if rollout is not None and rollout.plain_path == self.data_dir / record.rollout_path:
+                return record
+            # The file moved or disappeared behind our back (another program, or a crash
+            # between a move and its row update).
+            await self._relocate(thread_id)
+            return await self.index.get(thread_id)
         if rollout is None:
-            if record is not None:  # the file disappeared behind our back
-                await self.index.delete([thread_id])
             return None
-        if record is None or record.archived != rollout.archived:
-            record = await self._reindex(rollout, record.name if record else None)
-        return record
+        return await self._reindex(rollout)
 
-    async def _reindex(self, rollout: RolloutFile, name: str | None) -> ThreadRecord:
+    async def _relocate(self, thread_id: str) -> RolloutFile | None:
+        """Point the thread's row at wherever its file is now (read repair), or drop the row
+        when there is no file; returns the file. Under `_locations`, so no move of ours is
+        half done while the trees are searched, and none is written over."""
+        async with self._locks.locations:
+            rollout = await asyncio.to_thread(find_rollout_file, self.data_dir, thread_id)
+            record = await self.index.get(thread_id)
+            if rollout is None:
+                if record is not None and thread_id not in self._writers:
+                    await self.index.delete([thread_id])
+                return None
+            path = relative_rollout_path(self.data_dir, rollout.path)
+            if record is not None and (record.rollout_path, record.archived) != (
+                path,
+                rollout.archived,
+            ):
+                await self.index.set_archived(
+                    thread_id, rollout.archived, now_ms() if rollout.archived else None, path
+                )
+            return rollout
+
+    async def _reindex(self, rollout: RolloutFile) -> ThreadRecord | None:
         """Fold a rollout the index does not know (yet), or that changed behind its back, and
-        index it: its row, stamp and history-index rows (read repair)."""
+        index it: its row, stamp and history-index rows (read repair). None when the file is
+        gone by the time it is indexed.
+
+        The fold runs unlocked (it may take long); the row is written under both locks, at the
+        place the file is then (it may have been archived or unarchived meanwhile) and, for a
+        new row, with the name `session_index.jsonl` has then."""
 
         def fold() -> tuple[HistoryFold, IndexedHistory | None, RolloutStamp]:
             stamp = stamp_of(rollout.thread_id, rollout.path)
             folded, history = fold_for_index(rollout.path, path_loader(self.data_dir, {}))
             return folded, history, stamp
 
+        thread_id = rollout.thread_id
         folded, history, stamp = await asyncio.to_thread(fold)
-        record = record_for_rollout(self.data_dir, rollout, folded, name=name)
-        await self.index.upsert([record], [stamp], [history] if history is not None else [])
-        return record
+        async with self._locks.names, self._locks.locations:
+            current: RolloutFile | None = rollout
+            if not await asyncio.to_thread(rollout_exists, rollout.path):
+                current = await asyncio.to_thread(find_rollout_file, self.data_dir, thread_id)
+            if current is None:
+                return None
+            existing = await self.index.get(thread_id)
+            if existing is not None and thread_id in self._writers:
+                return existing  # our writer keeps it current; this fold may be older
+            name = (
+                existing.name
+                if existing is not None
+                else await asyncio.to_thread(thread_name, self.data_dir, thread_id)
+            )
+            try:
+                record = record_for_rollout(self.data_dir, current, folded, name=name)
+            except FileNotFoundError:  # compressed or restored this instant: the other name
+                current = await asyncio.to_thread(find_rollout_file, self.data_dir, thread_id)
+                if current is None:
+                    return None
+                record = record_for_rollout(self.data_dir, current, folded, name=name)
+            await self.index.upsert([record], [stamp], [history] if history is not None else [])
+        return await self.index.get(thread_id)
 
     async def _wait_for_initial_scan(self) -> None:
-        """Give the startup scan a moment (listings are complete after it), and rescan now and
-        then for rollouts other programs wrote."""
+        """Wait until the startup scan has settled names and locations (a listing never shows
+        a row a crash left stale), give it a moment more to finish (listings are complete
+        after it), and rescan now and then for rollouts other programs wrote."""
         reconciler = self._reconciler
+        if reconciler is not None:
+            await reconciler.located.wait()
         if reconciler is not None and not reconciler.completed.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(reconciler.completed.wait(), INITIAL_SCAN_WAIT_SECONDS)
@@ -209,25 +288,19 @@ class LocalThreadStore:
         await self._wait_for_initial_scan()
         while True:
             page = await self.index.list_threads(query)
-            missing = [r.id for r in page.records if not await self._has_file(r)]
-            if not missing:
+            if await self._rows_in_place(page.records):
                 return page
-            await self.index.delete(missing)  # rollouts deleted behind our back
 
-    async def _has_file(self, record: ThreadRecord) -> bool:
-        plain = self.data_dir / record.rollout_path
-        if plain.exists() or zst_rollout_path(plain).exists():
-            return True
-        rollout = await asyncio.to_thread(find_rollout_file, self.data_dir, record.id)
-        if rollout is None:
-            return False
-        await self.index.set_archived(
-            record.id,
-            rollout.archived,
-            now_ms() if rollout.archived else None,
-            relative_rollout_path(self.data_dir, rollout.path),
-        )
-        return True
+    async def _rows_in_place(self, records: Sequence[ThreadRecord]) -> bool:
+        """Whether every row's file is where the row says. Rows whose file moved or vanished
+        behind our back are repaired first (False: the page must be queried again, so a
+        thread is never listed on the side it left)."""
+        paths = [self.data_dir / record.rollout_path for record in records]
+        present = await asyncio.to_thread(lambda: [rollout_exists(path) for path in paths])
+        stale = [record.id for record, here in zip(records, present, strict=True) if not here]
+        for thread_id in stale:
+            await self._relocate(thread_id)
+        return not stale
 
     async def read_history(self, thread_id: str) -> ThreadHistory:
         record, rollout = await self._locate(thread_id)
@@ -281,17 +354,17 @@ class LocalThreadStore:
         await self._wait_for_initial_scan()
         while True:
             found = await HistoryQueries(self.index).search(query, term)
-            missing = [r.id for r in found.page.records if not await self._has_file(r)]
-            if not missing:
+            if await self._rows_in_place(found.page.records):
                 return found
-            await self.index.delete(missing)  # rollouts deleted behind our back
 
     async def turn_page(self, thread_id: str, request: TurnPageRequest) -> TurnsPage:
         record, rollout = await self._locate(thread_id)
         if rollout is None:
             raise ThreadNotStored(thread_id)
         if record is None or await self._index_is_stale(rollout):
-            record = await self._reindex(rollout, record.name if record else None)
+            record = await self._reindex(rollout)
+            if record is None:
+                raise ThreadNotStored(thread_id)
         page = await read_turn_page(
             HistoryQueries(self.index), rollout.path, thread_id, record.history_mode, request
         )
@@ -318,6 +391,11 @@ class LocalThreadStore:
     # -- writing ---------------------------------------------------------------------------------
     def _release(self, thread_id: str) -> None:
         self._writers.discard(thread_id)
+        self._open.pop(thread_id, None)
+
+    def _opened(self, writer: IndexedThreadWriter) -> IndexedThreadWriter:
+        self._open[writer.thread_id] = writer
+        return writer
 
     async def create_writer(
         self,
@@ -326,8 +404,13 @@ class LocalThreadStore:
         created_at_ms: int,
         history_mode: HistoryMode,
         start_ordinal: int = 0,
+        name: str | None = None,
     ) -> IndexedThreadWriter:
         path = live_rollout_path(self.data_dir, thread_id, _local_datetime(created_at_ms))
+        archived = archived_rollout_path(self.data_dir, path.name)
+        if await asyncio.to_thread(lambda: rollout_exists(path) or rollout_exists(archived)):
+            # A second file would shadow the first (a live copy wins over an archived one).
+            raise FileExistsError(f"thread {thread_id} already has a rollout")
         writer = await RolloutWriter.open(
             path,
             data_dir=self.data_dir,
@@ -336,13 +419,16 @@ class LocalThreadStore:
             start_ordinal=start_ordinal,
         )
         self._writers.add(thread_id)
-        return IndexedThreadWriter(
-            writer,
-            HistoryFold(path_loader(self.data_dir, {}), keep_items=False),
-            self.index,
-            rollout_path=relative_rollout_path(self.data_dir, path),
-            created_at_ms=created_at_ms,
-            on_close=self._release,
+        return self._opened(
+            IndexedThreadWriter(
+                writer,
+                HistoryFold(path_loader(self.data_dir, {}), keep_items=False),
+                self.index,
+                rollout_path=relative_rollout_path(self.data_dir, path),
+                created_at_ms=created_at_ms,
+                on_close=self._release,
+                name=name,
+            )
         )
 
     async def open_writer(self, thread_id: str) -> IndexedThreadWriter:
@@ -350,12 +436,16 @@ class LocalThreadStore:
         if rollout is None or rollout.archived or record is None:
             raise ThreadNotStored(thread_id)
         async with self._gate.exclusive(thread_id):  # waits for a compression of this thread
-            writer = await RolloutWriter.open(
-                rollout.path,
-                data_dir=self.data_dir,
-                thread_id=thread_id,
-                history_mode=record.history_mode,
-            )
+            try:
+                writer = await RolloutWriter.open(
+                    rollout.path,
+                    data_dir=self.data_dir,
+                    thread_id=thread_id,
+                    history_mode=record.history_mode,
+                    must_exist=True,
+                )
+            except FileNotFoundError:  # archived (or deleted) since it was located
+                raise ThreadNotStored(thread_id) from None
             self._writers.add(thread_id)
         try:
             fold, history = await asyncio.to_thread(
@@ -368,13 +458,15 @@ class LocalThreadStore:
             self._release(thread_id)
             await writer.close()
             raise
-        return IndexedThreadWriter(
-            writer,
-            fold,
-            self.index,
-            rollout_path=relative_rollout_path(self.data_dir, writer.path),
-            created_at_ms=record.created_at_ms,
-            on_close=self._release,
+        return self._opened(
+            IndexedThreadWriter(
+                writer,
+                fold,
+                self.index,
+                rollout_path=relative_rollout_path(self.data_dir, writer.path),
+                created_at_ms=record.created_at_ms,
+                on_close=self._release,
+            )
         )
 
     async def _history_is_current(self, history: IndexedHistory) -> bool:
@@ -389,49 +481,63 @@ class LocalThreadStore:
         )
 
     # -- metadata operations ---------------------------------------------------------------------
-    async def set_name(self, thread_id: str, name: str) -> None:
-        record = await self.get(thread_id)
-        if record is None:
+    async def set_name(self, thread_id: str, name: str, *, unsaved: bool = False) -> None:
+        """The name line is appended and fsynced first (the commit point), the row follows;
+        a writer that has not created the row yet gets the name for it."""
+        if not unsaved and thread_id not in self._open and await self.get(thread_id) is None:
             raise ThreadNotStored(thread_id)
-        await asyncio.to_thread(append_thread_name, self.data_dir, thread_id, name)
-        await self.index.set_name(thread_id, name)
+        async with self._locks.names:
+            await asyncio.to_thread(append_thread_name, self.data_dir, thread_id, name)
+            writer = self._open.get(thread_id)
+            if writer is not None:
+                writer.name = name
+            await self.index.set_name(thread_id, name)
 
-    async def _move(self, thread_id: str, rollout: RolloutFile, target_plain: Path) -> None:
-        """Move a thread's file(s) (plain and/or `.zst`) under its writer lock."""
+    async def _move(
+        self, thread_id: str, rollout: RolloutFile, target_plain: Path, *, archived: bool
+    ) -> None:
+        """Move a thread's file(s) (plain and/or `.zst`) under its writer lock, and record the
+        move in its row. The rename is the commit point; the row follows under `_locations`,
+        so no repair or scan can write the old place back in between (a kill in between is
+        settled by the next start's scan)."""
         async with (
             self._gate.exclusive(thread_id),
             ThreadWriterLock(self.data_dir, thread_id),
+            self._locks.locations,
         ):
-            await asyncio.to_thread(move_rollout_files, rollout.path, target_plain)
+            try:
+                await asyncio.to_thread(move_rollout_files, rollout.path, target_plain)
+            except FileNotFoundError:  # moved or deleted since it was located
+                raise ThreadNotStored(thread_id) from None
+            await self.index.set_archived(
+                thread_id,
+                archived,
+                now_ms() if archived else None,
+                relative_rollout_path(self.data_dir, target_plain),
+            )
 
     async def archive(self, thread_id: str) -> ThreadRecord:
         _, rollout = await self._locate(thread_id)
         if rollout is None or rollout.archived or thread_id in self._writers:
             raise ThreadNotStored(thread_id)
-        name = rollout.path.name.removesuffix(".zst")
-        target = archived_rollout_path(self.data_dir, name)
-        await self._move(thread_id, rollout, target)
-        await self.index.set_archived(
-            thread_id, True, now_ms(), relative_rollout_path(self.data_dir, target)
-        )
+        target = archived_rollout_path(self.data_dir, rollout.plain_path.name)
+        await self._move(thread_id, rollout, target, archived=True)
         archived = await self.get(thread_id)
-        assert archived is not None
+        if archived is None:
+            raise ThreadNotStored(thread_id)
         return archived
 
     async def unarchive(self, thread_id: str) -> ThreadRecord:
         _, rollout = await self._locate(thread_id)
         if rollout is None or not rollout.archived:
             raise ThreadNotStored(thread_id)
-        name = rollout.path.name.removesuffix(".zst")
-        target = unarchived_rollout_path(self.data_dir, name)
+        target = unarchived_rollout_path(self.data_dir, rollout.plain_path.name)
         if target is None:
             raise ThreadNotStored(thread_id)
-        await self._move(thread_id, rollout, target)
-        await self.index.set_archived(
-            thread_id, False, None, relative_rollout_path(self.data_dir, target)
-        )
+        await self._move(thread_id, rollout, target, archived=False)
         restored = await self.get(thread_id)
-        assert restored is not None
+        if restored is None:
+            raise ThreadNotStored(thread_id)
         return restored
 
     async def delete_tree(self, thread_id: str) -> list[str]:
@@ -443,7 +549,8 @@ class LocalThreadStore:
         order = await self._deepest_first(thread_id, tree)
         for doomed in order:
             await self._delete_one(doomed)
-        await asyncio.to_thread(rewrite_session_index_without, self.data_dir, set(order))
+        async with self._locks.names:  # a rename appended meanwhile must not be dropped
+            await asyncio.to_thread(rewrite_session_index_without, self.data_dir, set(order))
         return order
 
     async def _deepest_first(self, root: str, tree: set[str]) -> list[str]:
