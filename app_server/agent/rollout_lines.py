@@ -9,7 +9,10 @@ thread re-sends byte-identical history).
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+from pydantic import BaseModel
 
 TURN_ABORTED_NOTICE = (
     "<turn_aborted>\nThe user interrupted the previous turn on purpose. Any running unified exec "
@@ -148,12 +151,14 @@ def item_completed(
     )
 
 
-def legacy_user_message(text: str, images: list[str]) -> dict[str, Any]:
+def legacy_user_message(text: str, images: list[str], local_images: list[str]) -> dict[str, Any]:
+    """A legacy `user_message` event: image URLs and local image paths are what the legacy
+    reader rebuilds the message's image inputs from."""
     return event(
         "user_message",
         message=text,
         images=images,
-        local_images=[],
+        local_images=local_images,
         audio=[],
         local_audio=[],
         text_elements=[],
@@ -205,6 +210,28 @@ def token_count(
         },
         rate_limits=None,
     )
+
+
+def codex_error_info_to_disk(value: object) -> Any:
+    """Wire `codexErrorInfo` (a literal or a model) → codex's disk form (snake_case).
+
+    `"contextWindowExceeded"` → `"context_window_exceeded"`; `HttpConnectionFailedCodexErrorInfo`
+    → `{"http_connection_failed": {"http_status_code": null}}` (the reader maps it back).
+    """
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json", by_alias=True)
+    if isinstance(value, str):
+        return _camel_to_snake(value)
+    if isinstance(value, dict):
+        return {_camel_to_snake(str(k)): codex_error_info_to_disk(v) for k, v in value.items()}
+    return value
+
+
+def _camel_to_snake(text: str) -> str:
+    return _CAMEL_BOUNDARY.sub("_", text).lower()
+
+
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
 def task_complete(

@@ -88,6 +88,15 @@ class _Open:
     text: list[str] = field(default_factory=list)
 
 
+_REASONING_DELTAS = frozenset(
+    {
+        "response.reasoning_summary_part.added",
+        "response.reasoning_summary_text.delta",
+        "response.reasoning_text.delta",
+    }
+)
+
+
 class StreamMapper:
     """Maps one response stream for `thread_id`/`turn_id` (see the module docstring)."""
 
@@ -119,6 +128,8 @@ class StreamMapper:
             self.response_id = response.get("id") or self.response_id
         elif kind == "response.output_item.added":
             self._item_added(event.get("item") or {}, effects)
+        elif kind in _REASONING_DELTAS and str(event.get("item_id")) not in self._open:
+            pass  # codex drops reasoning deltas without an active item
         elif kind == "response.reasoning_summary_part.added":
             effects.append(
                 Emit(
@@ -186,8 +197,9 @@ class StreamMapper:
         item_id = str(event.get("item_id"))
         delta = str(event.get("delta") or "")
         open_item = self._open.get(item_id)
-        if open_item is not None:
-            open_item.text.append(delta)
+        if open_item is None:  # codex drops a delta without an active item
+            return []
+        open_item.text.append(delta)
         return [
             Emit(
                 "item/agentMessage/delta",
@@ -242,6 +254,8 @@ class StreamMapper:
 
     def _item_done(self, item: dict[str, Any], effects: list[Effect]) -> None:
         item_id = str(item.get("id") or item.get("call_id") or "")
+        if item_id not in self._open:  # never announced: start it first, as codex does
+            self._item_added(item, effects)
         opened = self._open.pop(item_id, None)
         completed = now_ms()
         started = opened.started_at_ms if opened is not None else completed

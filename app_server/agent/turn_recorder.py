@@ -38,6 +38,8 @@ from app_server.store.interface import RolloutLine
 from app_server.store.world_state import JsonObject
 from protocol.types import (
     AgentMessageThreadItem,
+    ImageUserInput,
+    LocalImageUserInput,
     ReasoningThreadItem,
     TurnError,
     UserMessageThreadItem,
@@ -189,7 +191,13 @@ class TurnRecorder:
                     lines.item_completed(self._thread_id, self._turn_id, core, started, completed)
                 )
             elif isinstance(item, UserMessageThreadItem):
-                out.append(lines.legacy_user_message(user_message_text(item.content), []))
+                out.append(
+                    lines.legacy_user_message(
+                        user_message_text(item.content),
+                        [v.url for v in item.content if isinstance(v, ImageUserInput)],
+                        [v.path for v in item.content if isinstance(v, LocalImageUserInput)],
+                    )
+                )
             elif isinstance(item, AgentMessageThreadItem):
                 out.append(lines.legacy_agent_message(item.text, item.phase))
             else:
@@ -247,7 +255,7 @@ class TurnRecorder:
                     dict(setup.tokens.turn),
                     dict(setup.tokens.thread),
                 ),
-                lines.token_count(setup.tokens.thread, usage, setup.context_window),
+                lines.token_count(dict(setup.tokens.thread), usage, setup.context_window),
             ]
         )
 
@@ -279,7 +287,7 @@ class TurnRecorder:
                     duration_ms=duration_ms,
                     error={
                         "message": error.message,
-                        "codex_error_info": error.codex_error_info,
+                        "codex_error_info": lines.codex_error_info_to_disk(error.codex_error_info),
                         "additional_details": error.additional_details,
                     },
                 )

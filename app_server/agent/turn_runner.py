@@ -389,8 +389,7 @@ class TurnRunner:
     async def _finish_failed(self, error: TurnError) -> None:
         self._tool_calls.answer_open_calls()
         completed_at, duration_ms = self._duration()
-        self._recorder.failed(error, completed_at, duration_ms)
-        await self._recorder.sync()
+        await self._record_ending(lambda: self._recorder.failed(error, completed_at, duration_ms))
         self.outcome = "failed"
         self.host.set_status(SystemErrorThreadStatus())
         self.host.publish(
@@ -405,11 +404,19 @@ class TurnRunner:
             )
         )
 
+    async def _record_ending(self, record: Callable[[], None]) -> None:
+        """Record how the turn ended; a failure to record is logged, never left to stop the
+        turn from ending (clients would wait for a `turn/completed` that never comes)."""
+        try:
+            record()
+            await self._recorder.sync()
+        except Exception:
+            log.exception("recording the end of turn %s failed", self.turn_id)
+
     async def _finish_interrupted(self) -> None:
         self._tool_calls.answer_open_calls()
         completed_at, duration_ms = self._duration()
-        self._recorder.interrupted(completed_at, duration_ms)
-        await self._recorder.sync()
+        await self._record_ending(lambda: self._recorder.interrupted(completed_at, duration_ms))
         self.outcome = "interrupted"
         self.host.set_status(IdleThreadStatus())
         self._turn_completed(

@@ -6,6 +6,7 @@ import asyncio
 import random
 import signal
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from tests.conftest import Servers
@@ -14,22 +15,66 @@ from tests.support.model_server import ModelServer
 from tests.support.turn_env import MODEL_ENV, text_input, write_model_config
 
 ROUNDS = 12
+DELTAS_PER_TURN = 20
+OTHER_NOTIFICATIONS_PER_TURN = 13
+"""Besides its deltas, a turn of this test sends 13 notifications (status, turn, 3 items…)."""
+DELTA = "item/agentMessage/delta"
+TURN_COMPLETED = "turn/completed"
+KILL_TIMEOUT = 30.0
+"""How long a round may take to reach its kill point (a healthy server needs well under 1 s)."""
 
 
 def is_turn(turn_id: str) -> Callable[[dict[str, Any]], bool]:
     return lambda message: bool(message["params"]["turn"]["id"] == turn_id)
 
 
+@dataclass(frozen=True)
+class KillPoint:
+    """Where a round's server is killed: right after the client received the `count`-th
+    notification named `method` (of any name when None) since the round's turns began. The kill
+    waits for the protocol, never for the clock, so a slow machine kills at the same points."""
+
+    method: str | None
+    count: int
+
+    def reached(self, notifications: list[dict[str, Any]]) -> bool:
+        if self.method is None:
+            return len(notifications) >= self.count
+        return sum(1 for n in notifications if n["method"] == self.method) >= self.count
+
+
+def kill_points(rng: random.Random) -> list[KillPoint]:
+    """One kill point per round. The first round ends right after a completed turn (so some turn
+    surely completed); the others are shuffled between mid-stream (after the n-th text delta of
+    the round's first turn), right after the first or second `turn/completed` (as the next turn
+    starts), and right after any notification of the first turn or the start of the second."""
+    kinds: list[str | None] = [DELTA, TURN_COMPLETED, None]
+    methods = [kinds[number % len(kinds)] for number in range(ROUNDS - 1)]
+    rng.shuffle(methods)
+    points = [KillPoint(TURN_COMPLETED, 1)]
+    for method in methods:
+        if method == DELTA:
+            points.append(KillPoint(DELTA, rng.randint(1, DELTAS_PER_TURN)))
+        elif method == TURN_COMPLETED:
+            points.append(KillPoint(TURN_COMPLETED, rng.randint(1, 2)))
+        else:
+            per_turn = DELTAS_PER_TURN + OTHER_NOTIFICATIONS_PER_TURN
+            points.append(KillPoint(None, rng.randint(1, per_turn + 5)))
+    return points
+
+
 async def run_turns_until_killed(
-    servers: Servers, thread_id: str | None, kill_after: float, completed: set[str]
+    servers: Servers, thread_id: str | None, kill_at: KillPoint, completed: set[str]
 ) -> str:
-    """Start a server, run turns back to back, SIGKILL it after `kill_after` seconds."""
+    """Start a server, run turns back to back, SIGKILL it at `kill_at`; add the turns the client
+    saw complete to `completed`."""
     client = await servers.stdio(env=MODEL_ENV)
     await client.initialize()
     if thread_id is None:
         thread_id = (await client.call("thread/start", {}))["thread"]["id"]
     else:
         await client.call("thread/resume", {"threadId": thread_id, "excludeTurns": True})
+    first = len(client.notifications)
 
     async def turns() -> None:
         while True:
@@ -37,17 +82,20 @@ async def run_turns_until_killed(
                 "turn/start", {"threadId": thread_id, "input": text_input("work")}
             )
             turn_id: str = result["turn"]["id"]
-            note = await client.wait_notification("turn/completed", where=is_turn(turn_id))
-            if note["params"]["turn"]["status"] == "completed":
-                completed.add(turn_id)
+            await client.wait_notification(TURN_COMPLETED, where=is_turn(turn_id))
 
     worker = asyncio.create_task(turns())
-    await asyncio.sleep(kill_after)
+    await client.wait_for(lambda: kill_at.reached(client.notifications[first:]), KILL_TIMEOUT)
     servers.processes[-1].signal(signal.SIGKILL)
     await servers.processes[-1].wait()
     worker.cancel()
     await asyncio.gather(worker, return_exceptions=True)
     servers.clients.remove(client)  # its stream ended mid-message: that is the point
+    completed.update(
+        note["params"]["turn"]["id"]
+        for note in client.notifications_named(TURN_COMPLETED)
+        if note["params"]["turn"]["status"] == "completed"
+    )
     return thread_id
 
 
@@ -58,16 +106,14 @@ async def test_sigkill_at_random_points_never_loses_a_completed_turn(
     rng = random.Random(20261124)
     for _ in range(ROUNDS * 8):
         model_server.enqueue(
-            Reply.text("y" * 40, deltas=20, reasoning_summary=["thinking"]).delayed(
+            Reply.text("y" * 40, deltas=DELTAS_PER_TURN, reasoning_summary=["thinking"]).delayed(
                 between_frames=0.002
             )
         )
     completed: set[str] = set()
     thread_id = None
-    for _ in range(ROUNDS):
-        thread_id = await run_turns_until_killed(
-            servers, thread_id, rng.uniform(0.05, 0.5), completed
-        )
+    for kill_at in kill_points(rng):
+        thread_id = await run_turns_until_killed(servers, thread_id, kill_at, completed)
 
     assert completed, "some turns must have completed before the kills"
     assert thread_id is not None

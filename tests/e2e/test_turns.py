@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from typing import Any
 
@@ -287,6 +288,31 @@ async def test_failure_after_retries_exhausted_leaves_the_thread_usable(
     assert turn["status"] == "completed"
     read = await client.call("thread/read", {"threadId": thread_id, "includeTurns": True})
     assert [t["status"] for t in read["thread"]["turns"]] == ["failed", "completed"]
+
+
+def closed_loopback_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+async def test_an_unreachable_model_fails_the_turn_and_records_it(servers: Servers) -> None:
+    write_model_config(
+        servers.dirs.data_dir, f"http://127.0.0.1:{closed_loopback_port()}/v1", request_retries=0
+    )
+    client = await servers.stdio(env=MODEL_ENV)
+    await client.initialize()
+    thread_id = await new_thread(client)
+
+    failed = await run_turn(client, thread_id, "hello")
+
+    assert failed["status"] == "failed"
+    assert failed["error"]["codexErrorInfo"] == {"httpConnectionFailed": {"httpStatusCode": None}}
+    read = await client.call("thread/read", {"threadId": thread_id, "includeTurns": True})
+    assert [t["status"] for t in read["thread"]["turns"]] == ["failed"]
+    assert read["thread"]["status"] != {"type": "active", "activeFlags": []}
 
 
 async def test_disconnect_mid_stream_is_retried(
