@@ -58,6 +58,19 @@ def catalog(config: ServerConfig) -> list[Model]:
     return models
 
 
+def _cursor_position(cursor: str, count: int) -> int:
+    """The list position a cursor names (our cursors are positions in ASCII digits). Checked as
+    text first: `"²".isdigit()` holds but `int("²")` raises, and `int()` of a million digits
+    is refused too."""
+    digits = cursor.lstrip("0") or "0"
+    if not (cursor.isascii() and cursor.isdigit()) or len(digits) > len(str(count)):
+        raise InvalidRequest(f"invalid cursor: {cursor}")
+    position = int(digits)
+    if position > count:
+        raise InvalidRequest(f"invalid cursor: {cursor}")
+    return position
+
+
 class ModelHandlers:
     """Handler of `model/list`."""
 
@@ -66,11 +79,7 @@ class ModelHandlers:
 
     async def list(self, session: ClientSession, params: ModelListParams) -> ModelListResponse:
         models = [m for m in catalog(self._config) if params.include_hidden or not m.hidden]
-        start = 0
-        if params.cursor is not None:
-            if not params.cursor.isdigit() or int(params.cursor) > len(models):
-                raise InvalidRequest(f"invalid cursor: {params.cursor}")
-            start = int(params.cursor)
+        start = 0 if params.cursor is None else _cursor_position(params.cursor, len(models))
         limit = params.limit or DEFAULT_PAGE_SIZE
         page = models[start : start + limit]
         end = start + len(page)

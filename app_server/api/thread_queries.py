@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+from app_server.api.path_params import check_home_path, check_home_paths
 from app_server.errors import InvalidParams, InvalidRequest, NotFound
 from app_server.notification import Notification
 from app_server.session import ClientSession
@@ -41,10 +42,22 @@ from protocol.types import (
 MAX_EXCLUDED_THREAD_IDS = 100
 """`thread/list.excludedThreadIds` is capped (0.169's limit): it becomes a SQL `NOT IN` list."""
 
+MAX_FILTER_VALUES = 1000
+"""Values one `thread/list` filter list (`cwd`, `modelProviders`) may hold. Each is a bound
+SQL parameter of an `IN` list; without a cap a 16 MiB message could carry millions, past
+SQLite's limit on parameters (an internal error) and costing memory for nothing."""
+
 INCLUDE_TURNS_DEPRECATED = (
     "Full-history hydration is deprecated for paginated threads; omit `includeTurns` or set it "
     "to `false`, then page with `thread/turns/list` and `thread/items/list`."
 )
+
+
+def _check_filter_size(field: str, values: list[str]) -> None:
+    if len(values) > MAX_FILTER_VALUES:
+        raise InvalidParams(
+            f"Invalid params: `{field}`: at most {MAX_FILTER_VALUES} values are accepted"
+        )
 
 
 def initial_read_state(thread: Thread) -> ThreadReadState | None:
@@ -81,10 +94,15 @@ class ThreadQueryHandlers:
                 uuid.UUID(value)
             except ValueError:
                 raise InvalidParams(f"invalid excluded thread id: {value}") from None
-        cwds = None
-        if params.cwd is not None:
-            raw = [params.cwd] if isinstance(params.cwd, str) else list(params.cwd)
-            cwds = tuple(resolve_cwd(value, self._manager.server_cwd) for value in raw)
+        cwds: tuple[str, ...] | None = None
+        if isinstance(params.cwd, str):
+            cwds = (resolve_cwd(check_home_path("cwd", params.cwd), self._manager.server_cwd),)
+        elif params.cwd is not None:
+            _check_filter_size("cwd", params.cwd)
+            check_home_paths("cwd", params.cwd)
+            cwds = tuple(resolve_cwd(value, self._manager.server_cwd) for value in params.cwd)
+        if params.model_providers:
+            _check_filter_size("modelProviders", params.model_providers)
         return ThreadQuery(
             archived=params.archived,
             cwds=cwds,

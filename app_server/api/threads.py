@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from app_server.api.path_params import check_home_path, check_optional_home_path
 from app_server.api.reply import Reply
 from app_server.errors import InvalidParams
 from app_server.notification import Notification
@@ -75,6 +76,7 @@ class ThreadLifecycleHandlers:
         return self._manager.data_dir
 
     async def start(self, session: ClientSession, params: ThreadStartParams) -> Reply:
+        check_optional_home_path("cwd", params.cwd)
         thread = self._manager.start(
             session,
             params,
@@ -88,6 +90,7 @@ class ThreadLifecycleHandlers:
 
     async def resume(self, session: ClientSession, params: ThreadResumeParams) -> Reply:
         thread_id = thread_id_param(params.thread_id)
+        check_optional_home_path("cwd", params.cwd)
         if params.path is not None:
             self._check_resume_path(thread_id, params.path)
         if params.history is not None:
@@ -117,9 +120,15 @@ class ThreadLifecycleHandlers:
 
     def _check_resume_path(self, thread_id: str, raw: str) -> None:
         """`path` must be this thread's rollout file: never a directory or an arbitrary file."""
-        path = Path(raw).expanduser()
-        if not path.is_file():
-            raise InvalidParams(f"thread/resume.path is not a rollout file: {raw}")
+        check_home_path("path", raw)
+        try:
+            path = Path(raw).expanduser()
+            if not path.is_file():
+                raise InvalidParams(f"thread/resume.path is not a rollout file: {raw}")
+            resolved = path.resolve()
+        except (OSError, RuntimeError) as exc:  # no permission, symlink loop, no home dir, …
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise InvalidParams(f"Invalid params: `path`: cannot be read ({reason})") from None
         parsed = parse_rollout_file_name(path.name)
         if parsed is None:
             raise InvalidParams(f"thread/resume.path is not a rollout file: {raw}")
@@ -128,11 +137,12 @@ class ThreadLifecycleHandlers:
                 f"thread/resume.path is the rollout of thread {parsed.thread_id}, not {thread_id}"
             )
         data_dir = self._data_dir.resolve()
-        if not path.resolve().is_relative_to(data_dir):
+        if not resolved.is_relative_to(data_dir):
             raise InvalidParams(f"thread/resume.path must be inside the data dir {data_dir}")
 
     async def fork(self, session: ClientSession, params: ThreadForkParams) -> Reply:
         source_id = thread_id_param(params.thread_id)
+        check_optional_home_path("cwd", params.cwd)
         if params.last_turn_id is not None or params.before_turn_id is not None:
             raise InvalidParams("forking at a turn (lastTurnId/beforeTurnId) is not supported yet")
         if params.attach_to_source:

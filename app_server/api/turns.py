@@ -8,11 +8,15 @@ turn's `turn/completed {status: interrupted}`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from app_server.api.path_params import check_optional_home_path, check_path, check_paths
 from app_server.api.reply import Reply
 from app_server.session import ClientSession
 from app_server.threads.manager import thread_id_param
 from app_server.threads.turns import ThreadTurns
 from protocol.types import (
+    LocalImageUserInput,
     ThreadCompactStartParams,
     ThreadCompactStartResponse,
     TurnInterruptParams,
@@ -21,7 +25,24 @@ from protocol.types import (
     TurnStartResponse,
     TurnSteerParams,
     TurnSteerResponse,
+    UserInput,
+    WorkspaceWriteSandboxPolicy,
 )
+
+
+def check_input_paths(inputs: Sequence[UserInput]) -> None:
+    """The file of each `localImage` item is read when the turn starts: its path must be one."""
+    for index, item in enumerate(inputs):
+        if isinstance(item, LocalImageUserInput):
+            check_path(f"input[{index}].path", item.path)
+
+
+def check_turn_start_paths(params: TurnStartParams) -> None:
+    """The paths a turn uses: its working directory, images, and the sandbox's writable roots."""
+    check_optional_home_path("cwd", params.cwd)
+    check_input_paths(params.input)
+    if isinstance(params.sandbox_policy, WorkspaceWriteSandboxPolicy):
+        check_paths("sandboxPolicy.writableRoots", params.sandbox_policy.writable_roots)
 
 
 class TurnHandlers:
@@ -34,6 +55,7 @@ class TurnHandlers:
         self, session: ClientSession, params: TurnStartParams
     ) -> Reply | TurnStartResponse:
         params = params.model_copy(update={"thread_id": thread_id_param(params.thread_id)})
+        check_turn_start_paths(params)
         turn, runner = await self._turns.start(session, params)
         if runner is None:  # the input joined the active turn
             return TurnStartResponse(turn=turn)
@@ -53,6 +75,7 @@ class TurnHandlers:
 
     async def steer(self, session: ClientSession, params: TurnSteerParams) -> TurnSteerResponse:
         params = params.model_copy(update={"thread_id": thread_id_param(params.thread_id)})
+        check_input_paths(params.input)
         return TurnSteerResponse(turn_id=self._turns.steer(params))
 
     async def interrupt(

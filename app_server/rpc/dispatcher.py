@@ -8,6 +8,10 @@ Order of checks for a request (each failure answers with its error and stops):
 handshake (`Not initialized` / `Already initialized`) → method known → experimental method gate →
 params present and valid (-32602 naming the field) → experimental fields gate → handler exists →
 too many requests in flight (-32001) → handler runs as its own task.
+
+No message can end a connection: `dispatch` never raises. A failure that is not a typed
+`RpcError` is a bug of ours; it is answered -32603 (when there is a request to answer) and logged
+with the request's method and id (`rpc/errors.py`).
 """
 
 from __future__ import annotations
@@ -24,7 +28,6 @@ from app_server.errors import (
     InvalidRequest,
     MethodNotFound,
     ParseError,
-    RpcError,
     ServerOverloaded,
 )
 from app_server.notification import render_response
@@ -33,8 +36,10 @@ from app_server.rpc.errors import as_rpc_error, invalid_params, render_error
 from app_server.rpc.experimental import check_experimental_params
 from app_server.rpc.incoming import (
     ErrorResponse,
+    Incoming,
     MalformedMessage,
     Notification,
+    NullIdAnswer,
     Request,
     Response,
     parse_message,
@@ -78,8 +83,15 @@ class Dispatcher:
         self._on_initialized = on_initialized
         self._on_closed = on_closed
 
+    @property
+    def served_methods(self) -> frozenset[str]:
+        """The methods this dispatcher has handlers for."""
+        return frozenset(self._handlers)
+
     async def dispatch(self, conn: Connection, data: bytes | str) -> None:
-        """Handle one incoming message (one stdio line or one WebSocket text frame)."""
+        """Handle one incoming message (one stdio line or one WebSocket text frame).
+
+        Never raises: whatever arrives, the connection goes on (module docstring)."""
         try:
             message = parse_message(data)
         except MalformedMessage as exc:
@@ -88,6 +100,17 @@ class Dispatcher:
         except ParseError as exc:
             conn.send_bytes(render_error(None, exc))
             return
+        except Exception as exc:  # a bug of ours while parsing
+            conn.send_bytes(render_error(None, as_rpc_error(exc)))
+            return
+        try:
+            await self._route(conn, message)
+        except Exception as exc:  # after the answer (hooks, `Reply.then`): log it, carry on
+            method = message.method if isinstance(message, Request | Notification) else None
+            request_id = message.id if isinstance(message, Request) else None
+            as_rpc_error(exc, method=method, request_id=request_id)
+
+    async def _route(self, conn: Connection, message: Incoming) -> None:
         if isinstance(message, Request):
             await self._request(conn, message)
         elif isinstance(message, Notification):
@@ -96,6 +119,10 @@ class Dispatcher:
             conn.resolve(message.id, message.result)
         elif isinstance(message, ErrorResponse):
             conn.reject(message.id, message.error)
+        elif isinstance(message, NullIdAnswer):
+            # The client could not read a request of ours; which one is unknown, so its
+            # approval (if it was one) ends by timeout or disconnect.
+            log.info("%s: client answered a request it could not read (id null)", conn.label)
 
     def closed(self, conn: Connection) -> None:
         """The transport calls this once when a connection has ended."""
@@ -111,8 +138,9 @@ class Dispatcher:
     async def _request(self, conn: Connection, request: Request) -> None:
         try:
             spec, params = self._prepare(conn, request)
-        except RpcError as exc:
-            conn.send_bytes(render_error(request.id, exc))
+        except Exception as exc:  # typed refusals, or a bug of ours while validating
+            error = as_rpc_error(exc, method=request.method, request_id=request.id)
+            conn.send_bytes(render_error(request.id, error))
             return
         if request.method == "initialize":
             # Served inline, so requests pipelined right behind it already see the handshake.
@@ -175,8 +203,12 @@ class Dispatcher:
             model = result.result if isinstance(result, Reply) else result
             response = render_response(request_id, model, experimental=conn.experimental_api)
         except Exception as exc:  # every failure is answered; see rpc/errors.py
-            conn.send_bytes(render_error(request_id, as_rpc_error(exc)))
+            error = as_rpc_error(exc, method=spec.method, request_id=request_id)
+            conn.send_bytes(render_error(request_id, error))
             return
         conn.send_bytes(response)
         if reply is not None:
-            reply.then()
+            try:
+                reply.then()
+            except Exception as exc:  # answered already: only the log can tell
+                as_rpc_error(exc, method=spec.method, request_id=request_id)

@@ -9,6 +9,7 @@ scope are listed here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 
 from pydantic import BaseModel
@@ -41,30 +42,36 @@ def check_experimental_params(method: str, params: WireModel) -> None:
     """Raise `ExperimentalApiRequired` if `params` uses anything experimental.
 
     A field counts as used when it is present with a non-null value. Top-level fields are named
-    `<method>.<field>` as 0.169 does; nested ones `<type>.<field>`.
+    `<method>.<field>` as 0.169 does; nested ones `<type>.<field>`. The walk uses an explicit
+    stack: free-form values (`config`, `outputSchema`) are as deep as the client made them.
     """
-    _check(params, method)
+    stack: list[tuple[object, str | None]] = [(params, method)]
+    while stack:
+        value, prefix = stack.pop()
+        if isinstance(value, BaseModel):
+            _check_model(value, prefix)
+            cls = type(value)
+            children: Iterable[object] = (getattr(value, name) for name in cls.model_fields)
+        elif isinstance(value, list | tuple):
+            children = value
+        elif isinstance(value, dict):
+            children = value.values()
+        else:
+            continue
+        nested = [
+            (child, None)
+            for child in children
+            if child is not None and not isinstance(child, str | int | float | bool)
+        ]
+        stack.extend(reversed(nested))  # depth first in field order: the first use is named
 
 
-def _check(value: object, prefix: str | None) -> None:
-    if isinstance(value, BaseModel):
-        cls = type(value)
-        variant = EXPERIMENTAL_VARIANTS.get(cls)
-        if variant is not None:
-            raise ExperimentalApiRequired(variant)
-        if isinstance(value, WireModel):
-            for python_name, wire_name in _experimental_attributes(type(value)):
-                if getattr(value, python_name) is not None:
-                    raise ExperimentalApiRequired(
-                        f"{prefix or _descriptor_prefix(cls)}.{wire_name}"
-                    )
-        for name in cls.model_fields:
-            child = getattr(value, name)
-            if child is not None and not isinstance(child, (str, int, float, bool)):
-                _check(child, None)
-    elif isinstance(value, (list, tuple)):
-        for child in value:
-            _check(child, None)
-    elif isinstance(value, dict):
-        for child in value.values():
-            _check(child, None)
+def _check_model(value: BaseModel, prefix: str | None) -> None:
+    cls = type(value)
+    variant = EXPERIMENTAL_VARIANTS.get(cls)
+    if variant is not None:
+        raise ExperimentalApiRequired(variant)
+    if isinstance(value, WireModel):
+        for python_name, wire_name in _experimental_attributes(type(value)):
+            if getattr(value, python_name) is not None:
+                raise ExperimentalApiRequired(f"{prefix or _descriptor_prefix(cls)}.{wire_name}")

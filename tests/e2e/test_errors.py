@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from tests.conftest import Servers
 from tests.support.client import RpcClient, StdioClient
+from tests.support.homes import BASE_MS, ThreadSpec, write_thread
+
+THREAD_ID = "019a0000-0000-7000-8000-000000000000"
 
 
 async def assert_still_serving(client: RpcClient) -> None:
@@ -167,3 +171,87 @@ async def test_response_with_unknown_id_is_ignored(stdio_client: StdioClient) ->
     await stdio_client.respond(12345, {"decision": "accept"})
     await assert_still_serving(stdio_client)
     assert stdio_client.unmatched == []
+
+
+async def experimental_client(servers: Servers) -> RpcClient:
+    client = await servers.stdio()
+    await client.initialize(experimental=True)
+    return client
+
+
+async def test_resume_path_with_a_file_name_over_255_bytes_is_invalid_params_naming_path(
+    servers: Servers,
+) -> None:
+    """Issue 14: `is_file()` raised ENAMETOOLONG and the client got -32603."""
+    client = await experimental_client(servers)
+    params = {"threadId": THREAD_ID, "path": "/tmp/" + "a" * 300 + ".jsonl"}
+    reply = await client.request("thread/resume", params)
+    assert (reply.code, reply.message) == (
+        -32602,
+        "Invalid params: `path`: file name is longer than 255 bytes",
+    )
+
+
+async def test_resume_path_of_a_megabyte_is_invalid_params_naming_path(servers: Servers) -> None:
+    client = await experimental_client(servers)
+    params = {"threadId": THREAD_ID, "path": "/tmp/" + "a/" * (1 << 19)}
+    reply = await client.request("thread/resume", params)
+    assert reply.code == -32602
+    assert reply.message.startswith("Invalid params: `path`: ")
+
+
+async def test_thread_search_for_a_term_with_a_nul_character_is_answered(
+    servers: Servers,
+) -> None:
+    """Issue 14: FTS5 read the NUL as the end of its query (`unterminated string`) → -32603.
+    The term is now matched as `thread/list`'s search matches it."""
+    spec = ThreadSpec(BASE_MS, salt=1, text="say hel\u0000lo")
+    write_thread(servers.dirs.data_dir, spec)
+    write_thread(servers.dirs.data_dir, ThreadSpec(BASE_MS + 1000, salt=2, text="hello"))
+    client = await experimental_client(servers)
+    result = await client.call("thread/search", {"searchTerm": "hel\u0000"})
+    assert [hit["thread"]["id"] for hit in result["data"]] == [spec.thread_id]
+
+
+async def test_thread_start_cwd_with_a_nul_character_is_invalid_params(
+    stdio_client: RpcClient,
+) -> None:
+    """No directory can be named so: the thread's first command would fail with a ValueError."""
+    reply = await stdio_client.request("thread/start", {"cwd": "/tmp/a\u0000b"})
+    assert (reply.code, reply.message) == (
+        -32602,
+        "Invalid params: `cwd`: contains a NUL character",
+    )
+
+
+async def test_turn_start_local_image_path_too_long_is_invalid_params_naming_the_item(
+    stdio_client: RpcClient,
+) -> None:
+    thread = await stdio_client.call("thread/start", {})
+    image = {"type": "localImage", "path": "x" * 5000}
+    reply = await stdio_client.request(
+        "turn/start", {"threadId": thread["thread"]["id"], "input": [image]}
+    )
+    assert (reply.code, reply.message) == (
+        -32602,
+        "Invalid params: `input[0].path`: longer than 4095 bytes",
+    )
+
+
+async def test_model_list_cursor_of_unicode_digits_is_invalid_request(
+    stdio_client: RpcClient,
+) -> None:
+    """`"²".isdigit()` is true but `int("²")` raises: that was a -32603."""
+    reply = await stdio_client.request("model/list", {"cursor": "²"})
+    assert (reply.code, reply.message) == (-32600, "invalid cursor: ²")
+
+
+async def test_thread_start_cwd_in_an_unknown_users_home_is_invalid_params(
+    stdio_client: RpcClient,
+) -> None:
+    """Found by the process fuzz: expanding `~user` raised RuntimeError, answered -32603."""
+    reply = await stdio_client.request("thread/start", {"cwd": "~no-such-user-xyz/x"})
+    assert (reply.code, reply.message) == (
+        -32602,
+        "Invalid params: `cwd`: `~no-such-user-xyz` names no user's home directory",
+    )

@@ -6,7 +6,12 @@ import pytest
 from pydantic import ValidationError
 
 from app_server.errors import InternalError, NotFound, ServerOverloaded
-from app_server.rpc.errors import as_rpc_error
+from app_server.rpc.errors import (
+    MAX_LOGGED_LINE_CHARS,
+    SHORT_REPR_CHARS,
+    as_rpc_error,
+    short_repr,
+)
 from protocol.types import ThreadListParams, ThreadReadParams
 
 
@@ -38,3 +43,43 @@ def test_unexpected_exception_is_internal_error_without_details() -> None:
     error = as_rpc_error(RuntimeError("/secret/path leaked"))
     assert isinstance(error, InternalError)
     assert "secret" not in error.message
+
+
+def test_error_for_a_thousand_deep_value_quotes_it_without_recursing() -> None:
+    """Issue 14: quoting the bad value fell back to `repr()`, which raised RecursionError out of
+    the dispatcher and ended the process."""
+    value: list[object] = []
+    for _ in range(100_000):
+        value = [value]
+    error = as_rpc_error(validation_error(ThreadReadParams, {"threadId": value}))
+    assert error.code == -32602
+    assert "(got [[[[[[" in error.message
+
+
+def test_quoted_value_is_cut_to_the_limit() -> None:
+    big = {"k": list(range(1_000_000))}
+    text = short_repr(big)
+    assert len(text) == SHORT_REPR_CHARS
+    assert text.startswith('{"k":[0,1,2,')
+    assert text.endswith("…")
+
+
+def test_quoted_string_keeps_json_escapes() -> None:
+    assert short_repr('a\u0000"b') == '"a\\u0000\\"b"'
+
+
+def test_quoted_value_that_is_not_json_names_its_type() -> None:
+    assert short_repr([object(), b"x"]) == "[<object>,<bytes>]"
+
+
+def test_internal_error_is_logged_with_method_and_id_and_long_lines_cut(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    secret = "/home/someone/" + "x" * 2000
+    error = as_rpc_error(OSError(36, "File name too long", secret), method="thread/x", request_id=9)
+    assert isinstance(error, InternalError)
+    (record,) = caplog.records
+    text = record.getMessage()
+    assert "thread/x" in text
+    assert "(id 9)" in text
+    assert "x" * (MAX_LOGGED_LINE_CHARS + 1) not in text

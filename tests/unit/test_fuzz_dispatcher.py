@@ -7,6 +7,7 @@ the server never raises, emits only JSON-RPC messages, and answers each request 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app_server.config import load_config
+from app_server.errors import INTERNAL_ERROR
 from app_server.rpc.connection import Connection
+from app_server.rpc.errors import short_repr
 from app_server.server import AppServer
-from tests.support.fuzz_strategies import json_values, random_bytes, requests
+from tests.support.fuzz_strategies import (
+    ParamsGenerator,
+    json_values,
+    random_bytes,
+    requests,
+    served_methods,
+)
+from tests.support.homes import BASE_MS, ThreadSpec, write_threads
 
 SETTINGS = settings(
     max_examples=600,
@@ -109,3 +119,129 @@ def test_every_request_gets_exactly_one_answer(server: AppServer, data: st.DataO
     out = asyncio.run(feed(server, json.dumps(message).encode()))
     answers = [m for m in out if m.get("id") == "r-1"]
     assert len(answers) == 1
+
+
+# -- issue 14: generated requests for every served method, hostile values in every field --------
+
+GENERATED_SETTINGS = settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+ANSWER_TIMEOUT_SECONDS = 30
+
+SEED_THREADS = [ThreadSpec(BASE_MS + 1000 * n, salt=n, text=f"seed {n} hello") for n in range(4)]
+"""Stored threads the generated requests name; the last is the one archived and unarchived."""
+
+
+def readable(data: bytes) -> bool:
+    try:
+        orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+class Session:
+    """One started server and one experimental connection, shared by every example: each
+    example sends a batch of requests and waits for all their answers."""
+
+    def __init__(self, server: AppServer) -> None:
+        self.server = server
+        self.sink = Sink()
+        self.conn = Connection(self.sink, label="fuzz")
+        self.answers: dict[object, dict[str, Any]] = {}
+        self.null_id_errors: list[dict[str, Any]] = []
+        """Answers with `id: null`, in arrival order."""
+        self._read = 0
+        self._ids = itertools.count()
+
+    async def open(self) -> None:
+        await self.server.start()
+        self.conn.start()
+        params = {
+            "clientInfo": {"name": "f", "version": "1"},
+            "capabilities": {"experimentalApi": True},
+        }
+        await self.request({"method": "initialize", "params": params})
+
+    async def request(self, message: dict[str, Any]) -> dict[str, Any]:
+        return (await self.batch([message]))[0]
+
+    async def batch(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Send `messages`, each with a fresh id, and return their answers in order. A message
+        nested beyond what orjson can parse has no readable id: its answer is the next error
+        with `id: null`."""
+        ids: list[str | None] = []
+        for message in messages:
+            request_id = f"g-{next(self._ids)}"
+            data = orjson.dumps({"id": request_id, **message})
+            ids.append(request_id if readable(data) else None)
+            await self.server.dispatcher.dispatch(self.conn, data)
+        deadline = asyncio.get_running_loop().time() + ANSWER_TIMEOUT_SECONDS
+        while not self._all_answered(ids):
+            if asyncio.get_running_loop().time() > deadline:
+                late = [
+                    short_repr(m, 300)
+                    for i, m in zip(ids, messages, strict=True)
+                    if i not in self.answers
+                ]
+                raise AssertionError(f"unanswered after {ANSWER_TIMEOUT_SECONDS} s: {late}")
+            await asyncio.sleep(0.001)
+            self._collect()
+        return [self.null_id_errors.pop(0) if i is None else self.answers.pop(i) for i in ids]
+
+    def _all_answered(self, ids: list[str | None]) -> bool:
+        unreadable = ids.count(None)
+        return len(self.null_id_errors) >= unreadable and all(
+            request_id in self.answers for request_id in ids if request_id is not None
+        )
+
+    def _collect(self) -> None:
+        while self._read < len(self.sink.messages):
+            message = orjson.loads(self.sink.messages[self._read])
+            self._read += 1
+            if message.get("id") is None and "error" in message:
+                self.null_id_errors.append(message)
+            elif "id" in message and "method" not in message:
+                assert message["id"] not in self.answers, f"answered twice: {message['id']}"
+                self.answers[message["id"]] = message
+
+
+def test_generated_requests_are_answered_once_and_never_with_an_internal_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every served method, its params built from its model with hostile values mixed in at
+    every level: each request gets exactly one answer, never -32603, and nothing is logged as
+    an internal error."""
+    data_dir = tmp_path / "data"
+    *thread_ids, movable_id = write_threads(data_dir, SEED_THREADS)
+    paths = [str(tmp_path), "/tmp", "relative/dir"]
+    generator = ParamsGenerator(thread_ids, paths, [movable_id])
+    requests = generator.any_request(served_methods())
+    session = Session(AppServer(load_config(data_dir, [])))
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(session.open())
+
+        @GENERATED_SETTINGS
+        @given(batch=st.lists(requests, min_size=1, max_size=8))
+        def check(batch: list[dict[str, Any]]) -> None:
+            caplog.clear()
+            for message, answer in zip(
+                batch, loop.run_until_complete(session.batch(batch)), strict=True
+            ):
+                assert ("result" in answer) != ("error" in answer), answer
+                if "error" in answer:
+                    assert answer["error"]["code"] != INTERNAL_ERROR, (message["method"], answer)
+            internal = [r for r in caplog.records if r.name == "app_server.rpc.errors"]
+            assert not internal, internal[0].getMessage()
+
+        check()
+    finally:
+        loop.run_until_complete(session.conn.finish(grace_seconds=10))
+        loop.run_until_complete(session.server.stop())
+        loop.close()

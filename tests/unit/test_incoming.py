@@ -9,10 +9,12 @@ from app_server.rpc.incoming import (
     ErrorResponse,
     MalformedMessage,
     Notification,
+    NullIdAnswer,
     Request,
     Response,
     parse_message,
 )
+from app_server.transport.limits import MAX_NESTING_DEPTH
 
 
 def test_request_with_params() -> None:
@@ -58,3 +60,58 @@ def test_malformed_messages_echo_the_id_when_readable(text: bytes, echoed_id: ob
         parse_message(text)
     assert refused.value.request_id == echoed_id
     assert refused.value.code == -32600
+
+
+def nested(depth: int) -> str:
+    """A message whose innermost array sits at `depth` levels (the message is level 1)."""
+    return '{"id": 7, "method": "m", "params": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
+
+
+def test_message_at_the_nesting_limit_is_accepted() -> None:
+    message = parse_message(nested(MAX_NESTING_DEPTH))
+    assert isinstance(message, Request)
+
+
+def test_message_one_level_past_the_nesting_limit_is_refused_with_its_id() -> None:
+    with pytest.raises(MalformedMessage) as refused:
+        parse_message(nested(MAX_NESTING_DEPTH + 1).encode())
+    assert refused.value.request_id == 7
+    assert f"nested deeper than {MAX_NESTING_DEPTH} levels" in refused.value.message
+
+
+def test_nesting_orjson_cannot_parse_is_refused_as_too_deep_without_an_id() -> None:
+    """Past orjson's 1024 levels the id cannot be read: still -32600, not a parse error."""
+    with pytest.raises(MalformedMessage) as refused:
+        parse_message(nested(5000))
+    assert refused.value.request_id is None
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
+    text = '{"id": 1, "method": "m", "params": {"a": "' + "[{" * 500 + '\\\\", "b": "\\"]"}}'
+    assert parse_message(text) == Request(1, "m", {"a": "[{" * 500 + "\\", "b": '"]'})
+
+
+def test_unbalanced_brackets_are_a_parse_error_not_too_deep() -> None:
+    with pytest.raises(ParseError):
+        parse_message("[" * 100)
+
+
+def test_too_deep_answer_fails_the_server_request_it_answers() -> None:
+    """Answers are never answered: the pending server request fails instead."""
+    text = '{"id": 4, "result": ' + "[" * 100 + "]" * 100 + "}"
+    message = parse_message(text)
+    assert isinstance(message, ErrorResponse)
+    assert message.id == 4
+
+
+def test_request_with_null_id_is_refused_without_an_id() -> None:
+    """JSON-RPC 2.0 §4: a message with an `id` member is a request, even when it is null."""
+    with pytest.raises(MalformedMessage) as refused:
+        parse_message(b'{"id": null, "method": "thread/list"}')
+    assert refused.value.request_id is None
+    assert "`id` must not be null" in refused.value.message
+
+
+def test_answer_with_null_id_is_classified_to_be_ignored() -> None:
+    message = parse_message(b'{"id": null, "error": {"code": -32700, "message": "x"}}')
+    assert message == NullIdAnswer({"code": -32700, "message": "x"})

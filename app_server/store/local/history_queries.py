@@ -7,6 +7,10 @@ connection (under its lock, so they never interleave with its transactions). Wri
 
 from __future__ import annotations
 
+from typing import Any
+
+from app_server.store.list_cursor import parse_cursor
+from app_server.store.local.history_index import MAX_SEARCHABLE_MESSAGE_CHARS
 from app_server.store.local.history_index_db import (
     COUNT_UNORDERED_TURNS,
     SELECT_SEQ_OF_TURN,
@@ -68,14 +72,49 @@ class HistoryQueries:
     async def search(self, query: ThreadQuery, term: str) -> ThreadSearchPage:
         """A `thread/search` page: threads matching `query` with a message containing `term`
         (case-insensitive), and the first such message of each. Two statements: the page (the
-        listing's filters, order and cursor, plus the FTS match), then its snippets."""
+        listing's filters, order and cursor, plus the FTS match), then its snippets.
+
+        A term longer than the indexed text of any message matches nothing: answered without
+        asking SQLite (an FTS5 phrase of a million trigrams would cost seconds and memory)."""
         limit = normalize_limit(query.limit)
-        sql, params = build_list_sql(query, limit + 1, content_match=content_match_sql(term))
+        if len(term) > MAX_SEARCHABLE_MESSAGE_CHARS:
+            if query.cursor is not None:
+                parse_cursor(query.cursor)  # a malformed cursor is still refused
+            return ThreadSearchPage(page_from_rows(query, [], limit), {})
+        sql, params = build_list_sql(query, limit + 1, content_match=_content_match(term))
         rows = await self._index.fetchall(sql, params)
         page = page_from_rows(query, [row_to_record(row) for row in rows], limit)
         if not page.records:
             return ThreadSearchPage(page, {})
         ids = [record.id for record in page.records]
-        snippet_sql, snippet_params = snippets_sql(term, len(ids))
+        snippet_sql, snippet_params = _snippets(term, len(ids))
         found = await self._index.fetchall(snippet_sql, [*snippet_params, *ids])
         return ThreadSearchPage(page, {row[0]: row[1] for row in found})
+
+
+def _fts_can_match(term: str) -> bool:
+    """FTS5 reads its query as a C string: a NUL ends it (`unterminated string`), so a term
+    holding one is matched by scanning the texts, as `thread/list`'s search does (`instr`
+    compares whole values, NUL included)."""
+    return "\x00" not in term
+
+
+def _content_match(term: str) -> tuple[str, list[Any]]:
+    if _fts_can_match(term):
+        return content_match_sql(term)
+    return (
+        "SELECT thread_id FROM thread_messages WHERE instr(lower(text), lower(?)) > 0",
+        [term],
+    )
+
+
+def _snippets(term: str, count: int) -> tuple[str, list[Any]]:
+    if _fts_can_match(term):
+        return snippets_sql(term, count)
+    placeholders = ", ".join("?" * count)
+    return (
+        "SELECT thread_id, text, min(id) FROM thread_messages"
+        f" WHERE instr(lower(text), lower(?)) > 0 AND thread_id IN ({placeholders})"
+        " GROUP BY thread_id",
+        [term],
+    )
