@@ -21,8 +21,8 @@ from app_server.agent.instructions import (
     timezone_name,
 )
 from app_server.ids import uuid7
+from app_server.rollout.world_state import JsonObject
 from app_server.settings import ThreadSettings
-from app_server.store.world_state import JsonObject
 
 WORLD_STATE_KEYS = ("environment", "permissions")
 """The top-level keys of our world state; a stored state without them was written by another

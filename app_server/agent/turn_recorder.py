@@ -32,10 +32,10 @@ from app_server.agent.request_builder import strip_internal
 from app_server.agent.tools.registry import ToolCall, ToolItem, output_item
 from app_server.agent.turn_setup import TurnSetup
 from app_server.ids import uuid7
+from app_server.rollout.context_windows import ContextWindow
+from app_server.rollout.world_state import JsonObject
 from app_server.settings import sandbox_to_disk
-from app_server.store.context_windows import ContextWindow
 from app_server.store.interface import RolloutLine
-from app_server.store.world_state import JsonObject
 from protocol.types import (
     AgentMessageThreadItem,
     ImageUserInput,

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app_server.notification import now_ms
+from app_server.rollout.history import HistoryFold
+from app_server.rollout.model_history import ModelHistory, collect_model_history
 from app_server.store.compression_report import CompressionReport
 from app_server.store.interface import (
     ForkReferenced,
     HistoryMode,
-    ModelHistory,
     RolloutLine,
     StoreWarning,
     ThreadHistory,
@@ -26,8 +27,6 @@ from app_server.store.interface import (
     WriterBusy,
 )
 from app_server.store.list_cursor import format_timestamp_ms, parse_cursor
-from app_server.store.local.history import HistoryFold
-from app_server.store.local.model_history import collect_model_history
 from app_server.store.records import ThreadRecord, build_thread_record
 from app_server.store.source_kinds import source_kind_of
 from app_server.store.thread_query import (

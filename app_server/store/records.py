@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import TypeAdapter
 
-from app_server.store.local.thread_metadata import ThreadMetadata
+from app_server.rollout.thread_metadata import ThreadMetadata
 from protocol.types import (
     GitInfo,
     NotLoadedThreadStatus,

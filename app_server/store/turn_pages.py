@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import orjson
 
-from app_server.store.turn_entry import TurnEntry
+from app_server.rollout.turn_entry import TurnEntry
 from protocol.types import (
     AgentMessageThreadItem,
     SortDirection,

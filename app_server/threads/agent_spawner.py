@@ -21,7 +21,8 @@ from app_server.agent.sub_agent_prompts import INHERITED_CONTEXT_NOTICE, team_in
 from app_server.agent.tools.agent_control import AgentInfo, SpawnRequest
 from app_server.ids import uuid7
 from app_server.notification import now_ms
-from app_server.store.interface import ModelHistory, RolloutLine
+from app_server.rollout.model_history import ModelHistory
+from app_server.store.interface import RolloutLine
 from app_server.store.records import ThreadRecord
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager

@@ -24,10 +24,10 @@ from app_server.agent.turn_runner import TurnKind, TurnRunner
 from app_server.agent.turn_setup import DEFAULT_MAX_SAMPLING_STEPS, PendingInput, TurnSetup
 from app_server.errors import Conflict
 from app_server.ids import uuid7
+from app_server.rollout.context_windows import ContextWindow
+from app_server.rollout.model_history import ModelHistory
 from app_server.session import ClientSession, ServerRequestOutcome
 from app_server.settings import ThreadSettings, resolve_cwd
-from app_server.store.context_windows import ContextWindow
-from app_server.store.interface import ModelHistory
 from app_server.threads.agent_tree import AgentTree
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager

@@ -30,10 +30,11 @@ from app_server.agent.tools.registry import ToolCall, ToolItem, ToolRegistry
 from app_server.agent.tools.workspace import ThreadWorkspace
 from app_server.agent.turn_recorder import TurnRecorder
 from app_server.agent.turn_setup import TurnSetup
+from app_server.rollout.context_windows import ContextWindow
+from app_server.rollout.model_history import ModelHistory
+from app_server.rollout.world_state import WorldState
 from app_server.settings import ThreadSettings
-from app_server.store.context_windows import ContextWindow
-from app_server.store.interface import ModelHistory, RolloutLine
-from app_server.store.world_state import WorldState
+from app_server.store.interface import RolloutLine
 from protocol.types import (
     AgentMessageThreadItem,
     GranularAskForApproval,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app_server.store.world_state import (
+from app_server.rollout.world_state import (
     WorldState,
     merge_patch,
     merge_patch_between,

@@ -13,7 +13,7 @@ from typing import Any
 
 from app_server.agent.tools.registry import ToolContext, ToolItem
 from app_server.notification import now_ms
-from app_server.store.local.item_mapping import thread_item_from_core
+from app_server.rollout.item_mapping import thread_item_from_core
 from protocol.types import ItemCompletedNotification, ItemStartedNotification, ThreadItem
 
 

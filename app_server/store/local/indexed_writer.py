@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from app_server.notification import now_ms
+from app_server.rollout.history import HistoryFold
 from app_server.store.interface import RolloutLine
 from app_server.store.local.backfill import stamp_of
-from app_server.store.local.history import HistoryFold
 from app_server.store.local.history_index_db import IndexedHistory
 from app_server.store.local.index_db import RolloutStamp, ThreadIndex
 from app_server.store.local.rollout_writer import RolloutWriter

@@ -27,11 +27,12 @@ from datetime import datetime
 from pathlib import Path
 
 from app_server.notification import now_ms
+from app_server.rollout.history import HistoryFold
+from app_server.rollout.model_history import ModelHistory, collect_model_history
 from app_server.store.compression_report import CompressionReport
 from app_server.store.interface import (
     ForkReferenced,
     HistoryMode,
-    ModelHistory,
     RolloutLine,
     StoreWarning,
     ThreadHistory,
@@ -47,12 +48,10 @@ from app_server.store.local.backfill import (
 from app_server.store.local.compression_scheduler import CompressionScheduler
 from app_server.store.local.compression_worker import CompressionSettings
 from app_server.store.local.db_recovery import rebuilt_database_warning
-from app_server.store.local.history import HistoryFold
 from app_server.store.local.history_index_db import IndexedHistory
 from app_server.store.local.history_queries import HistoryQueries
 from app_server.store.local.index_db import RolloutStamp, ThreadIndex
 from app_server.store.local.indexed_writer import IndexedThreadWriter
-from app_server.store.local.model_history import collect_model_history
 from app_server.store.local.rollout_files import (
     RolloutFile,
     archived_rollout_path,

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from app_server.store.local.wire_values import (
+from app_server.rollout.wire_values import (
     command_actions,
     command_source,
     duration_to_ms,

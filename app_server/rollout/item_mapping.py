@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from app_server.store.local.wire_values import (
+from app_server.rollout.wire_values import (
     collab_agent_state,
     command_actions,
     command_source,

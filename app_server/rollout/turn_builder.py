@@ -31,8 +31,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from app_server.store.local import item_mapping, legacy_items, wire_values
-from app_server.store.turn_entry import TurnEntry
+from app_server.rollout import item_mapping, legacy_items, wire_values
+from app_server.rollout.turn_entry import TurnEntry
 from protocol.types import (
     ReasoningThreadItem,
     ThreadItem,

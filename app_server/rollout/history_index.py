@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from app_server.store.local.thread_metadata import is_real_user_text, user_message_text
-from app_server.store.local.turn_builder import TurnCheckpoint
+from app_server.rollout.thread_metadata import is_real_user_text, user_message_text
+from app_server.rollout.turn_builder import TurnCheckpoint
 
 MAX_SEARCHABLE_MESSAGE_CHARS: Final = 32_768
 """Characters of one message that are indexed for search (and returned as its snippet). The FTS5
