@@ -151,9 +151,12 @@ def item_completed(
     )
 
 
-def legacy_user_message(text: str, images: list[str], local_images: list[str]) -> dict[str, Any]:
+def legacy_user_message(
+    text: str, images: list[str | None], local_images: list[str]
+) -> dict[str, Any]:
     """A legacy `user_message` event: image URLs and local image paths are what the legacy
-    reader rebuilds the message's image inputs from."""
+    reader rebuilds the message's image inputs from (an image given by file id has no URL:
+    null)."""
     return event(
         "user_message",
         message=text,
