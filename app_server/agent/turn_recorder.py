@@ -13,14 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from app_server.agent import rollout_lines as lines
 from app_server.agent.compaction import Summary
-from app_server.agent.core_items import (
-    core_agent_message,
-    core_reasoning,
-    core_user_message,
-    user_message_text,
-)
 from app_server.agent.harness_context import (
     context_updates,
     initial_context,
@@ -32,7 +25,14 @@ from app_server.agent.request_builder import strip_internal
 from app_server.agent.tools.registry import ToolCall, ToolItem, output_item
 from app_server.agent.turn_setup import TurnSetup
 from app_server.ids import uuid7
+from app_server.rollout import build as lines
 from app_server.rollout.context_windows import ContextWindow
+from app_server.rollout.core_items import (
+    core_agent_message,
+    core_reasoning,
+    core_user_message,
+    user_message_text,
+)
 from app_server.rollout.world_state import JsonObject
 from app_server.settings import sandbox_to_disk
 from app_server.store.interface import RolloutLine

@@ -16,11 +16,11 @@ from typing import Any
 
 from app_server.agent.instructions import message
 from app_server.agent.inter_agent import ROOT_AGENT_PATH
-from app_server.agent.rollout_lines import response_item
 from app_server.agent.sub_agent_prompts import INHERITED_CONTEXT_NOTICE, team_instructions
 from app_server.agent.tools.agent_control import AgentInfo, SpawnRequest
 from app_server.ids import uuid7
 from app_server.notification import now_ms
+from app_server.rollout.build import response_item
 from app_server.rollout.model_history import ModelHistory
 from app_server.store.interface import RolloutLine
 from app_server.store.records import ThreadRecord

@@ -17,13 +17,13 @@ import logging
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from app_server.agent import rollout_lines
 from app_server.agent.inter_agent import ROOT_AGENT_PATH, InterAgentMessage, SubAgentNotification
 from app_server.agent.tools import tool_items
 from app_server.agent.tools.agent_control import AgentInfo, AgentStatus
 from app_server.agent.turn_runner import TurnRunner
 from app_server.agent.turn_setup import PendingInput
 from app_server.notification import now_ms
+from app_server.rollout import build as rollout_lines
 from app_server.store.thread_query import MAX_LIST_LIMIT, ThreadQuery
 from app_server.threads.agent_spawner import agent_depth
 from app_server.threads.loaded_thread import LoadedThread

@@ -14,7 +14,6 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-from app_server.agent import rollout_lines
 from app_server.agent.instructions import default_base_instructions
 from app_server.agent.tools.catalog import multi_agent_version_for
 from app_server.agent.tools.workspace import ThreadWorkspace
@@ -22,6 +21,7 @@ from app_server.config import ServerConfig
 from app_server.errors import Conflict, InvalidRequest, NotFound
 from app_server.ids import parse_thread_id, uuid7
 from app_server.notification import now_ms
+from app_server.rollout import build as rollout_lines
 from app_server.session import ClientSession
 from app_server.settings import (
     SettingsOverrides,

@@ -23,13 +23,13 @@ from app_server.agent import harness_context, instructions, inter_agent, turn_re
 from app_server.agent.compaction import Summary
 from app_server.agent.inter_agent import InterAgentMessage, SubAgentNotification
 from app_server.agent.providers.base import ModelProvider
-from app_server.agent.rollout_lines import TURN_ABORTED_NOTICE
 from app_server.agent.stream_mapper import ResponseCompleted
 from app_server.agent.token_usage import TokenTotals
 from app_server.agent.tools.registry import ToolCall, ToolItem, ToolRegistry
 from app_server.agent.tools.workspace import ThreadWorkspace
 from app_server.agent.turn_recorder import TurnRecorder
 from app_server.agent.turn_setup import TurnSetup
+from app_server.rollout.build import TURN_ABORTED_NOTICE
 from app_server.rollout.context_windows import ContextWindow
 from app_server.rollout.model_history import ModelHistory
 from app_server.rollout.world_state import WorldState

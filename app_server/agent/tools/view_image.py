@@ -14,10 +14,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from app_server.agent.core_items import MAX_LOCAL_IMAGE_BYTES
 from app_server.agent.tools import tool_items
 from app_server.agent.tools.arguments import BadArguments, json_arguments, required_str
 from app_server.agent.tools.registry import ToolCall, ToolContext, ToolOutput
+from app_server.rollout.core_items import MAX_LOCAL_IMAGE_BYTES
 
 SPEC: dict[str, Any] = {
     "type": "function",

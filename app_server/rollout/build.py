@@ -288,7 +288,7 @@ def turn_aborted_notice(turn_id: str, item_id: str) -> dict[str, Any]:
 
 
 def world_state(payload: dict[str, Any]) -> dict[str, Any]:
-    """A `world_state` line: a full snapshot or a merge patch (`store.world_state`)."""
+    """A `world_state` line: a full snapshot or a merge patch (`rollout.world_state`)."""
     return {"type": "world_state", "payload": payload}
 
 

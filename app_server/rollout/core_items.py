@@ -2,7 +2,7 @@
 
 Two spellings of the same conversation exist besides the wire one. Rollouts store each finished
 item as a codex *core* TurnItem (`event_msg item_completed`, PascalCase `type`, snake_case
-fields; STORAGE.md §3.4), which `store/local/item_mapping.py` reads back; and the model is sent
+fields; STORAGE.md §3.4), which `rollout/item_mapping.py` reads back; and the model is sent
 Responses API items (`{"type": "message", "role": "user", "content": [{"type": "input_text",
 …}]}`). These functions are the writing direction of those mappings; a round-trip test keeps the
 two sides in step.
