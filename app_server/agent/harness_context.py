@@ -21,7 +21,7 @@ from app_server.agent.instructions import (
     timezone_name,
 )
 from app_server.ids import uuid7
-from app_server.rollout.world_state import JsonObject
+from app_server.rollout.lines import JsonObject
 from app_server.settings import ThreadSettings
 
 WORLD_STATE_KEYS = ("environment", "permissions")
@@ -36,7 +36,7 @@ def _permissions_text(settings: ThreadSettings) -> str:
     return text
 
 
-def world_state_for(settings: ThreadSettings) -> JsonObject:
+def world_state_for(settings: ThreadSettings) -> dict[str, Any]:
     """The world state the thread's settings and this machine describe now."""
     return {
         "environment": {

@@ -28,6 +28,7 @@ from app_server.agent.compaction import (
     CompactionCause,
     is_window_exceeded,
 )
+from app_server.agent.model_input import model_input_content
 from app_server.agent.providers.base import ModelProvider, ProviderError, SamplingRequest
 from app_server.agent.request_builder import RequestContext, build_request
 from app_server.agent.retry import with_retries
@@ -40,7 +41,6 @@ from app_server.agent.turn_setup import PendingInput, TurnFailed, TurnHost, Turn
 from app_server.agent.turn_tool_calls import TurnToolCalls
 from app_server.ids import uuid7
 from app_server.notification import now_ms
-from app_server.rollout.core_items import model_input_content
 from protocol.types import (
     ActiveThreadStatus,
     ErrorNotification,

@@ -1,18 +1,48 @@
-"""The rollout lines a turn writes, in codex 0.169's shapes (STORAGE.md §3.4, §3.5).
+"""Builders of the rollout lines a turn writes, in codex 0.169's shapes (STORAGE.md §3.4, §3.5).
 
-Writing what codex writes keeps our history readable by codex and by our own reader, which was
-verified against codex's files. Paginated threads persist finished items as `item_completed`
-core items; legacy threads as the older `user_message` / `agent_message` / `agent_reasoning`
+The agent and the thread manager call these instead of assembling dicts, so every line we write
+has one definition, typed by `lines`/`events`, next to the reader that folds it back. Writing what
+codex writes keeps our history readable by codex and by our own reader, which was verified
+against codex's files. Paginated threads persist finished items as `item_completed` core items
+(`core_items`); legacy threads as the older `user_message` / `agent_message` / `agent_reasoning`
 events. Everything model-visible is a `response_item` (the exact Responses item, so a resumed
-thread re-sends byte-identical history).
+thread re-sends byte-identical history). Key order is part of the format: each builder writes
+its members in codex's order.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Sequence
 
 from pydantic import BaseModel
+
+from app_server.rollout.context_windows import ContextWindow
+from app_server.rollout.events import LegacyToolEvent, TaskCompleteEvent
+from app_server.rollout.items import CoreItem
+from app_server.rollout.lines import (
+    ApprovalPolicyValue,
+    CollaborationMode,
+    CompactedLine,
+    CompactedPayload,
+    EventLine,
+    InterAgentMetadataLine,
+    JsonObject,
+    ResponseItemLine,
+    TokenUsage,
+    TokenUsageRecordLine,
+    TurnContextLine,
+    WorldStateLine,
+    WorldStatePayload,
+)
+from protocol.types import (
+    AskForApproval,
+    ImageUserInput,
+    LocalImageUserInput,
+    TextUserInput,
+    TurnError,
+    UserMessageThreadItem,
+)
 
 TURN_ABORTED_NOTICE = (
     "<turn_aborted>\nThe user interrupted the previous turn on purpose. Any running unified exec "
@@ -22,21 +52,24 @@ TURN_ABORTED_NOTICE = (
 """The message recorded when a turn is interrupted, as 0.169 writes it (a `user` message)."""
 
 
-def event(kind: str, **fields: Any) -> dict[str, Any]:
-    return {"type": "event_msg", "payload": {"type": kind, **fields}}
-
-
-def event_payload(payload: dict[str, Any]) -> dict[str, Any]:
-    """An `event_msg` line around a ready payload (its `type` included)."""
-    return {"type": "event_msg", "payload": payload}
-
-
-def response_item(item: dict[str, Any], turn_id: str | None = None) -> dict[str, Any]:
+def response_item(item: JsonObject, turn_id: str | None = None) -> ResponseItemLine:
     """A model-visible history item, tagged with its turn as codex does."""
     payload = dict(item)
     if turn_id is not None:
         payload["internal_chat_message_metadata_passthrough"] = {"turn_id": turn_id}
     return {"type": "response_item", "payload": payload}
+
+
+def _collaboration_mode(model: str, effort: str | None) -> CollaborationMode:
+    return {
+        "mode": "default",
+        "settings": {"model": model, "reasoning_effort": effort, "developer_instructions": None},
+    }
+
+
+def approval_policy_to_disk(policy: AskForApproval) -> ApprovalPolicyValue:
+    """`approval_policy` as `turn_context` and `thread_settings_applied` record it."""
+    return policy if isinstance(policy, str) else policy.model_dump(mode="json")
 
 
 def task_started(
@@ -47,23 +80,26 @@ def task_started(
     *,
     parent_turn_id: str | None = None,
     initiating_agent_path: str | None = None,
-) -> dict[str, Any]:
+) -> EventLine:
     """`task_started`; a sub-agent's turn names the parent turn and agent that caused it."""
-    return event(
-        "task_started",
-        turn_attribution={
+    return {
+        "type": "event_msg",
+        "payload": {
+            "type": "task_started",
+            "turn_attribution": {
+                "turn_id": turn_id,
+                "turn_trigger": None,
+                "parent_turn_id": parent_turn_id,
+                "initiating_agent_path": initiating_agent_path,
+                "root_turn_id": root_turn_id,
+            },
             "turn_id": turn_id,
-            "turn_trigger": None,
-            "parent_turn_id": parent_turn_id,
-            "initiating_agent_path": initiating_agent_path,
             "root_turn_id": root_turn_id,
+            "started_at": started_at,
+            "model_context_window": context_window,
+            "collaboration_mode_kind": "default",
         },
-        turn_id=turn_id,
-        root_turn_id=root_turn_id,
-        started_at=started_at,
-        model_context_window=context_window,
-        collaboration_mode_kind="default",
-    )
+    }
 
 
 def turn_context(
@@ -71,13 +107,14 @@ def turn_context(
     root_turn_id: str,
     *,
     cwd: str,
-    approval_policy: Any,
+    approval_policy: ApprovalPolicyValue,
     approvals_reviewer: str,
-    sandbox_policy: dict[str, Any],
+    sandbox_policy: JsonObject,
     model: str,
     effort: str | None,
     summary: str | None,
-) -> dict[str, Any]:
+) -> TurnContextLine:
+    """The settings the turn runs with (`sandbox_policy` in its disk form)."""
     return {
         "type": "turn_context",
         "payload": {
@@ -88,14 +125,7 @@ def turn_context(
             "approval_policy": approval_policy,
             "approvals_reviewer": approvals_reviewer,
             "model": model,
-            "collaboration_mode": {
-                "mode": "default",
-                "settings": {
-                    "model": model,
-                    "reasoning_effort": effort,
-                    "developer_instructions": None,
-                },
-            },
+            "collaboration_mode": _collaboration_mode(model, effort),
             "realtime_active": False,
             "summary": summary or "none",
             "sandbox_policy": sandbox_policy,
@@ -108,72 +138,90 @@ def thread_settings_applied(
     *,
     model: str,
     model_provider: str,
-    approval_policy: Any,
+    approval_policy: ApprovalPolicyValue,
     approvals_reviewer: str,
     cwd: str,
     effort: str | None,
-) -> dict[str, Any]:
-    return event(
-        "thread_settings_applied",
-        thread_id=thread_id,
-        thread_settings={
-            "model": model,
-            "model_provider_id": model_provider,
-            "approval_policy": approval_policy,
-            "approvals_reviewer": approvals_reviewer,
-            "requested_approvals_reviewer": approvals_reviewer,
-            "cwd": cwd,
-            "runtime_workspace_roots": [cwd],
-            "collaboration_mode": {
-                "mode": "default",
-                "settings": {
-                    "model": model,
-                    "reasoning_effort": effort,
-                    "developer_instructions": None,
-                },
+) -> EventLine:
+    """The thread's settings, recorded with its first turn."""
+    return {
+        "type": "event_msg",
+        "payload": {
+            "type": "thread_settings_applied",
+            "thread_id": thread_id,
+            "thread_settings": {
+                "model": model,
+                "model_provider_id": model_provider,
+                "approval_policy": approval_policy,
+                "approvals_reviewer": approvals_reviewer,
+                "requested_approvals_reviewer": approvals_reviewer,
+                "cwd": cwd,
+                "runtime_workspace_roots": [cwd],
+                "collaboration_mode": _collaboration_mode(model, effort),
+                "disabled_plugin_ids": [],
             },
-            "disabled_plugin_ids": [],
         },
-    )
+    }
 
 
 def item_completed(
-    thread_id: str, turn_id: str, item: dict[str, Any], started_at_ms: int, completed_at_ms: int
-) -> dict[str, Any]:
+    thread_id: str, turn_id: str, item: CoreItem, started_at_ms: int, completed_at_ms: int
+) -> EventLine:
     """A finished item of a paginated thread (a core TurnItem, see `core_items`)."""
-    return event(
-        "item_completed",
-        thread_id=thread_id,
-        turn_id=turn_id,
-        item=item,
-        started_at_ms=started_at_ms,
-        completed_at_ms=completed_at_ms,
-    )
+    return {
+        "type": "event_msg",
+        "payload": {
+            "type": "item_completed",
+            "thread_id": thread_id,
+            "turn_id": turn_id,
+            "item": item,
+            "started_at_ms": started_at_ms,
+            "completed_at_ms": completed_at_ms,
+        },
+    }
 
 
-def legacy_user_message(
-    text: str, images: list[str | None], local_images: list[str]
-) -> dict[str, Any]:
-    """A legacy `user_message` event: image URLs and local image paths are what the legacy
-    reader rebuilds the message's image inputs from (an image given by file id has no URL:
-    null)."""
-    return event(
-        "user_message",
-        message=text,
-        images=images,
-        local_images=local_images,
-        audio=[],
-        local_audio=[],
-        text_elements=[],
-    )
+def legacy_event(payload: LegacyToolEvent) -> EventLine:
+    """A tool item's line in a legacy thread (`core_items.legacy_*` builds the payload)."""
+    return {"type": "event_msg", "payload": payload}
 
 
-def legacy_agent_message(text: str, phase: str | None) -> dict[str, Any]:
-    return event("agent_message", message=text, phase=phase, memory_citation=None)
+def legacy_user_message(item: UserMessageThreadItem) -> EventLine:
+    """A legacy `user_message` event: its text, and the image URLs (null for an image given by
+    file id) and local image paths the legacy reader rebuilds the message's images from."""
+    return {
+        "type": "event_msg",
+        "payload": {
+            "type": "user_message",
+            "message": "\n".join(v.text for v in item.content if isinstance(v, TextUserInput)),
+            "images": [v.url for v in item.content if isinstance(v, ImageUserInput)],
+            "local_images": [v.path for v in item.content if isinstance(v, LocalImageUserInput)],
+            "audio": [],
+            "local_audio": [],
+            "text_elements": [],
+        },
+    }
 
 
-def legacy_agent_reasoning(text: str) -> dict[str, Any]:
-    return event("agent_reasoning", text=text)
+def legacy_agent_message(text: str, phase: str | None) -> EventLine:
+    return {
+        "type": "event_msg",
+        "payload": {
+            "type": "agent_message",
+            "message": text,
+            "phase": phase,
+            "memory_citation": None,
+        },
+    }
+
+
+def legacy_agent_reasoning(text: str) -> EventLine:
+    return {"type": "event_msg", "payload": {"type": "agent_reasoning", "text": text}}
+
+
+def context_compacted() -> EventLine:
+    """A legacy thread's record of a compaction item."""
+    return {"type": "event_msg", "payload": {"type": "context_compacted"}}
 
 
 def token_usage_record(
@@ -181,10 +229,11 @@ def token_usage_record(
     turn_id: str,
     root_turn_id: str,
     response_id: str | None,
-    usage: dict[str, int],
-    turn_usage: dict[str, int],
-    thread_usage: dict[str, int],
-) -> dict[str, Any]:
+    usage: TokenUsage,
+    turn_usage: TokenUsage,
+    thread_usage: TokenUsage,
+) -> TokenUsageRecordLine:
+    """What one model response used, with the turn's and the thread's running totals."""
     return {
         "type": "token_usage_record",
         "payload": {
@@ -200,22 +249,24 @@ def token_usage_record(
     }
 
 
-def token_count(
-    total: dict[str, int], last: dict[str, int], context_window: int | None
-) -> dict[str, Any]:
-    return event(
-        "token_count",
-        info={
-            "total_token_usage": total,
-            "last_token_usage": last,
-            "last_usage_includes_reasoning": False,
-            "model_context_window": context_window,
+def token_count(total: TokenUsage, last: TokenUsage, context_window: int | None) -> EventLine:
+    """The thread's token totals after a response (what `thread/tokenUsage` reports)."""
+    return {
+        "type": "event_msg",
+        "payload": {
+            "type": "token_count",
+            "info": {
+                "total_token_usage": total,
+                "last_token_usage": last,
+                "last_usage_includes_reasoning": False,
+                "model_context_window": context_window,
+            },
+            "rate_limits": None,
         },
-        rate_limits=None,
-    )
+    }
 
 
-def codex_error_info_to_disk(value: object) -> Any:
+def codex_error_info_to_disk(value: object) -> object:
     """Wire `codexErrorInfo` (a literal or a model) → codex's disk form (snake_case).
 
     `"contextWindowExceeded"` → `"context_window_exceeded"`; `HttpConnectionFailedCodexErrorInfo`
@@ -245,9 +296,11 @@ def task_complete(
     started_at: int,
     completed_at: int,
     duration_ms: int,
-    error: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    fields: dict[str, Any] = {
+    error: TurnError | None = None,
+) -> EventLine:
+    """The end of a completed turn, or of a failed one (`error`, in its disk form)."""
+    payload: TaskCompleteEvent = {
+        "type": "task_complete",
         "root_turn_id": root_turn_id,
         "turn_id": turn_id,
         "last_agent_message": last_agent_message,
@@ -256,25 +309,33 @@ def task_complete(
         "duration_ms": duration_ms,
     }
     if error is not None:
-        fields["error"] = error
-    return event("task_complete", **fields)
+        payload["error"] = {
+            "message": error.message,
+            "codex_error_info": codex_error_info_to_disk(error.codex_error_info),
+            "additional_details": error.additional_details,
+        }
+    return {"type": "event_msg", "payload": payload}
 
 
 def turn_aborted(
     turn_id: str, root_turn_id: str, *, started_at: int, completed_at: int, duration_ms: int
-) -> dict[str, Any]:
-    return event(
-        "turn_aborted",
-        turn_id=turn_id,
-        root_turn_id=root_turn_id,
-        reason="interrupted",
-        started_at=started_at,
-        completed_at=completed_at,
-        duration_ms=duration_ms,
-    )
+) -> EventLine:
+    """The end of an interrupted turn."""
+    return {
+        "type": "event_msg",
+        "payload": {
+            "type": "turn_aborted",
+            "turn_id": turn_id,
+            "root_turn_id": root_turn_id,
+            "reason": "interrupted",
+            "started_at": started_at,
+            "completed_at": completed_at,
+            "duration_ms": duration_ms,
+        },
+    }
 
 
-def turn_aborted_notice(turn_id: str, item_id: str) -> dict[str, Any]:
+def turn_aborted_notice(turn_id: str, item_id: str) -> ResponseItemLine:
     """The message telling the model its previous turn was interrupted."""
     return response_item(
         {
@@ -287,24 +348,33 @@ def turn_aborted_notice(turn_id: str, item_id: str) -> dict[str, Any]:
     )
 
 
-def world_state(payload: dict[str, Any]) -> dict[str, Any]:
-    """A `world_state` line: a full snapshot or a merge patch (`rollout.world_state`)."""
+def world_state(payload: WorldStatePayload) -> WorldStateLine:
+    """A `world_state` line: a full snapshot or a merge patch (`world_state.WorldState`)."""
     return {"type": "world_state", "payload": payload}
 
 
 def compacted(
     message: str,
-    replacement_history: list[dict[str, Any]],
-    window_fields: dict[str, Any],
+    replacement_history: Sequence[JsonObject],
+    window: ContextWindow,
     response_id: str | None,
-) -> dict[str, Any]:
+) -> CompactedLine:
     """The `compacted` line: the summary, the history that replaces everything before it, and
     the context window it starts (0.169's fields)."""
-    payload: dict[str, Any] = {
+    lineage = window.lineage_fields()
+    payload: CompactedPayload = {
         "message": message,
-        "replacement_history": replacement_history,
-        **window_fields,
+        "replacement_history": list(replacement_history),
+        "window_number": lineage["window_number"],
+        "first_window_id": lineage["first_window_id"],
+        "previous_window_id": lineage["previous_window_id"],
+        "window_id": lineage["window_id"],
     }
     if response_id is not None:
         payload["compaction_response_id"] = response_id
     return {"type": "compacted", "payload": payload}
+
+
+def inter_agent_metadata(trigger_turn: bool) -> InterAgentMetadataLine:
+    """The line recorded just before an inter-agent message."""
+    return {"type": "inter_agent_communication_metadata", "payload": {"trigger_turn": trigger_turn}}

@@ -29,9 +29,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from app_server.rollout.history_index import HistoryIndexCollector, TurnStart
+from app_server.rollout.lines import JsonObject
 from app_server.rollout.thread_metadata import (
     HistoryBase,
     MetadataAccumulator,
@@ -41,7 +41,6 @@ from app_server.rollout.thread_metadata import (
 from app_server.rollout.turn_builder import TurnBuilder
 from app_server.rollout.turn_entry import TurnEntry
 
-JsonObject = Mapping[str, Any]
 RolloutLines = Iterable[tuple[int, JsonObject]]
 
 BaseLoader = Callable[[str, int | None], RolloutLines | None]

@@ -30,22 +30,17 @@ Contract
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Protocol
 
+from app_server.rollout.lines import HistoryMode, RolloutLine, StoredLine
 from app_server.rollout.model_history import ModelHistory
 from app_server.rollout.turn_entry import TurnEntry
 from app_server.store.compression_report import CompressionReport
 from app_server.store.records import ThreadRecord
 from app_server.store.thread_query import ThreadPage, ThreadQuery, ThreadSearchPage
 from app_server.store.turn_pages import TurnPageRequest, TurnsPage
-
-HistoryMode = Literal["legacy", "paginated"]
-
-RolloutLine = Mapping[str, Any]
-"""One rollout line as the agent produces it: `{"type": …, "payload": …}` plus optional extra
-members (`metadata`). The writer adds the envelope's `timestamp` (and, paginated, `ordinal`)."""
 
 
 class ThreadNotStored(Exception):
@@ -195,7 +190,7 @@ class ThreadStore(Protocol):
         and its token totals. Raises `ThreadNotStored` or `HistoryLineageError`."""
         ...
 
-    async def copy_lines(self, thread_id: str) -> list[RolloutLine]:
+    async def copy_lines(self, thread_id: str) -> list[StoredLine]:
         """Every line of a live thread's rollout as written (timestamps kept, ordinals dropped),
         for a legacy fork, which copies its source's history. Raises `ThreadNotStored`."""
         ...

@@ -28,12 +28,11 @@ from pathlib import Path
 
 from app_server.notification import now_ms
 from app_server.rollout.history import HistoryFold
+from app_server.rollout.lines import HistoryMode, StoredLine
 from app_server.rollout.model_history import ModelHistory, collect_model_history
 from app_server.store.compression_report import CompressionReport
 from app_server.store.interface import (
     ForkReferenced,
-    HistoryMode,
-    RolloutLine,
     StoreWarning,
     ThreadHistory,
     ThreadNotStored,
@@ -336,14 +335,14 @@ class LocalThreadStore:
             lambda: collect_model_history(iter_rollout_lines(rollout.path), loader)
         )
 
-    async def copy_lines(self, thread_id: str) -> list[RolloutLine]:
+    async def copy_lines(self, thread_id: str) -> list[StoredLine]:
         _, rollout = await self._locate(thread_id)
         if rollout is None:
             raise ThreadNotStored(thread_id)
 
-        def read() -> list[RolloutLine]:
+        def read() -> list[StoredLine]:
             return [
-                {k: v for k, v in line.items() if k != "ordinal"}
+                StoredLine({k: v for k, v in line.items() if k != "ordinal"})
                 for _, line in iter_rollout_lines(rollout.path)
             ]
 
