@@ -21,8 +21,8 @@ from app_server.agent.instructions import (
     timezone_name,
 )
 from app_server.ids import uuid7
+from app_server.rollout.lines import JsonObject
 from app_server.settings import ThreadSettings
-from app_server.store.world_state import JsonObject
 
 WORLD_STATE_KEYS = ("environment", "permissions")
 """The top-level keys of our world state; a stored state without them was written by another
@@ -36,7 +36,7 @@ def _permissions_text(settings: ThreadSettings) -> str:
     return text
 
 
-def world_state_for(settings: ThreadSettings) -> JsonObject:
+def world_state_for(settings: ThreadSettings) -> dict[str, Any]:
     """The world state the thread's settings and this machine describe now."""
     return {
         "environment": {

@@ -32,8 +32,8 @@ from app_server.agent.turn_recorder import TurnRecorder
 from app_server.agent.turn_setup import TurnHost, TurnSetup
 from app_server.ids import uuid7
 from app_server.notification import now_ms
-from app_server.store.compacted_history import message_text, replacement_history, summary_message
-from app_server.store.context_windows import ContextWindow
+from app_server.rollout.compacted_history import message_text, replacement_history, summary_message
+from app_server.rollout.context_windows import ContextWindow
 from protocol.types import (
     ContextCompactedNotification,
     ContextCompactionThreadItem,

@@ -28,7 +28,7 @@ from app_server.agent.compaction import (
     CompactionCause,
     is_window_exceeded,
 )
-from app_server.agent.core_items import model_input_content
+from app_server.agent.model_input import model_input_content
 from app_server.agent.providers.base import ModelProvider, ProviderError, SamplingRequest
 from app_server.agent.request_builder import RequestContext, build_request
 from app_server.agent.retry import with_retries

@@ -8,6 +8,7 @@ paging rules and cursors are 0.169's (`app_server/store/item_pages.py`).
 from __future__ import annotations
 
 from app_server.errors import InvalidParams, InvalidRequest, MethodNotFound
+from app_server.rollout.history import HistoryLineageError
 from app_server.session import ClientSession
 from app_server.store.interface import ThreadNotStored
 from app_server.store.item_pages import (
@@ -17,7 +18,6 @@ from app_server.store.item_pages import (
     UnknownAnchorItem,
     page_items,
 )
-from app_server.store.local.history import HistoryLineageError
 from app_server.store.turn_pages import InvalidCursorError
 from app_server.threads.manager import ThreadManager, thread_id_param
 from protocol.types import ThreadItemsListParams, ThreadItemsListResponse

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from app_server.errors import InvalidParams, InvalidRequest, NotFound
 from app_server.notification import Notification
+from app_server.rollout.history import HistoryLineageError
 from app_server.session import ClientSession
 from app_server.settings import resolve_cwd
 from app_server.store.interface import ThreadHistory, ThreadNotStored
-from app_server.store.local.history import HistoryLineageError
 from app_server.store.records import ThreadRecord, thread_from_record
 from app_server.store.thread_query import InvalidCursor, ThreadQuery
 from app_server.store.turn_pages import InvalidCursorError, TurnPageRequest, page_for_request

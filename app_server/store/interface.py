@@ -30,23 +30,17 @@ Contract
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
+from app_server.rollout.lines import HistoryMode, RolloutLine, StoredLine
+from app_server.rollout.model_history import ModelHistory
+from app_server.rollout.turn_entry import TurnEntry
 from app_server.store.compression_report import CompressionReport
-from app_server.store.context_windows import ContextWindow
 from app_server.store.records import ThreadRecord
 from app_server.store.thread_query import ThreadPage, ThreadQuery, ThreadSearchPage
-from app_server.store.turn_entry import TurnEntry
 from app_server.store.turn_pages import TurnPageRequest, TurnsPage
-from app_server.store.world_state import WorldState
-
-HistoryMode = Literal["legacy", "paginated"]
-
-RolloutLine = Mapping[str, Any]
-"""One rollout line as the agent produces it: `{"type": …, "payload": …}` plus optional extra
-members (`metadata`). The writer adds the envelope's `timestamp` (and, paginated, `ordinal`)."""
 
 
 class ThreadNotStored(Exception):
@@ -76,26 +70,6 @@ class StoreWarning:
 
     summary: str
     details: str | None = None
-
-
-@dataclass
-class ModelHistory:
-    """A thread's model-visible items in order — exactly as the model is sent them, rollout-only
-    annotations dropped — and the token totals recorded with them (None if never recorded)."""
-
-    items: list[dict[str, Any]] = field(default_factory=list)
-    token_totals: dict[str, int] | None = None
-    base_instructions: str | None = None
-    """The system prompt recorded in the thread's `session_meta` (sent as `instructions`)."""
-    multi_agent_version: str | None = None
-    """`session_meta.multi_agent_version`: which multi-agent tools the thread was made with."""
-    window: ContextWindow | None = None
-    """The context window the thread is in (None: not known yet, a thread without a rollout)."""
-    world_state: WorldState = field(default_factory=WorldState)
-    """What the thread's context last told the model about its environment."""
-    last_usage_tokens: int | None = None
-    """`total_tokens` of the latest model response in the current window (None after a
-    compaction, until the next response): what auto-compaction compares with its limit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +190,7 @@ class ThreadStore(Protocol):
         and its token totals. Raises `ThreadNotStored` or `HistoryLineageError`."""
         ...
 
-    async def copy_lines(self, thread_id: str) -> list[RolloutLine]:
+    async def copy_lines(self, thread_id: str) -> list[StoredLine]:
         """Every line of a live thread's rollout as written (timestamps kept, ordinals dropped),
         for a legacy fork, which copies its source's history. Raises `ThreadNotStored`."""
         ...

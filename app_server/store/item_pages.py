@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from app_server.store.turn_entry import TurnEntry
+from app_server.rollout.turn_entry import TurnEntry
 from app_server.store.turn_pages import InvalidCursorError
 from protocol.types import (
     SortDirection,

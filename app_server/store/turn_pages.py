@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 
-from app_server.store.turn_entry import TurnEntry
+from app_server.rollout.lines import HistoryMode
+from app_server.rollout.turn_entry import TurnEntry
 from protocol.types import (
     AgentMessageThreadItem,
     SortDirection,
@@ -33,8 +34,6 @@ from protocol.types import (
     TurnItemsView,
     UserMessageThreadItem,
 )
-
-HistoryMode = Literal["legacy", "paginated"]
 
 DEFAULT_TURNS_PAGE_LIMIT = 25
 """Page size when `limit` is omitted (**[UNSURE]** 0.169's value; same policy as thread/list)."""

@@ -16,21 +16,18 @@ from typing import Any
 
 from app_server.agent.instructions import message
 from app_server.agent.inter_agent import ROOT_AGENT_PATH
-from app_server.agent.rollout_lines import response_item
 from app_server.agent.sub_agent_prompts import INHERITED_CONTEXT_NOTICE, team_instructions
 from app_server.agent.tools.agent_control import AgentInfo, SpawnRequest
 from app_server.ids import uuid7
 from app_server.notification import now_ms
-from app_server.store.interface import ModelHistory, RolloutLine
+from app_server.rollout.build import response_item
+from app_server.rollout.lines import RolloutItem
+from app_server.rollout.model_history import ModelHistory
+from app_server.rollout.session_meta import ForkOrigin, SpawnOrigin
 from app_server.store.records import ThreadRecord
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager
-from app_server.threads.session_meta import (
-    ForkOrigin,
-    SpawnOrigin,
-    new_thread_record,
-    session_meta_line,
-)
+from app_server.threads.session_meta import new_thread_record, session_meta_line
 
 CALL_TYPES = {
     "function_call": "function_call_output",
@@ -117,7 +114,7 @@ async def create_child(
         planned.thread_id, created_at_ms=created_at_ms, history_mode="paginated"
     )
     window_id = uuid7()
-    lines: list[RolloutLine] = [
+    lines: list[RolloutItem] = [
         session_meta_line(
             record,
             settings,

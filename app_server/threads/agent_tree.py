@@ -17,13 +17,14 @@ import logging
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from app_server.agent import rollout_lines
 from app_server.agent.inter_agent import ROOT_AGENT_PATH, InterAgentMessage, SubAgentNotification
 from app_server.agent.tools import tool_items
 from app_server.agent.tools.agent_control import AgentInfo, AgentStatus
 from app_server.agent.turn_runner import TurnRunner
 from app_server.agent.turn_setup import PendingInput
 from app_server.notification import now_ms
+from app_server.rollout import build, core_items
+from app_server.rollout.items import SubAgentActivityItem
 from app_server.store.thread_query import MAX_LIST_LIMIT, ThreadQuery
 from app_server.threads.agent_spawner import agent_depth
 from app_server.threads.loaded_thread import LoadedThread
@@ -194,15 +195,12 @@ class AgentTree:
         elif parent.multi_agent_version == "v2":
             self.report_activity(
                 parent,
-                {
-                    "type": "SubAgentActivity",
-                    "model": None,
-                    "reasoning_effort": None,
-                    "id": f"subagent-completed-{runner.turn_id}",
-                    "kind": "completed",
-                    "agent_thread_id": child.id,
-                    "agent_path": child.record.agent_path,
-                },
+                core_items.sub_agent_activity(
+                    f"subagent-completed-{runner.turn_id}",
+                    "completed",
+                    agent_thread_id=child.id,
+                    agent_path=child.record.agent_path,
+                ),
             )
             parent.mailbox.post(
                 InterAgentMessage(
@@ -214,7 +212,7 @@ class AgentTree:
                 )
             )
 
-    def report_activity(self, parent: LoadedThread, core: dict[str, object]) -> None:
+    def report_activity(self, parent: LoadedThread, core: SubAgentActivityItem) -> None:
         """An item in the parent's current turn that no tool call of it produced (a child
         finished): recorded under the running turn; after that turn ended, only announced
         under the last one, as 0.169 does."""
@@ -224,7 +222,7 @@ class AgentTree:
         if turn_id is None:
             return
         started = now_ms()
-        item = tool_items.wire_item(dict(core), started, started)
+        item = tool_items.wire_item(core, started, started)
         self.manager.publish(
             parent,
             "item/started",
@@ -240,9 +238,7 @@ class AgentTree:
             ),
         )
         if running and parent.writer is not None and parent.record.history_mode == "paginated":
-            parent.writer.append(
-                [rollout_lines.item_completed(parent.id, turn_id, dict(core), started, started)]
-            )
+            parent.writer.append([build.item_completed(parent.id, turn_id, core, started, started)])
 
     async def start_task(
         self, child: LoadedThread, message: InterAgentMessage, origin: TurnOrigin

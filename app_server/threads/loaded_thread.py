@@ -17,9 +17,10 @@ from app_server.agent.token_usage import TokenTotals
 from app_server.agent.tools.workspace import ThreadWorkspace
 from app_server.agent.turn_runner import TurnRunner
 from app_server.ids import uuid7
+from app_server.rollout.model_history import ModelHistory
 from app_server.session import ClientSession
 from app_server.settings import ThreadSettings
-from app_server.store.interface import ModelHistory, ThreadWriter
+from app_server.store.interface import ThreadWriter
 from app_server.store.records import ThreadRecord, thread_from_record
 from protocol.types import (
     IdleThreadStatus,

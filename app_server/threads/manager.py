@@ -14,7 +14,6 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-from app_server.agent import rollout_lines
 from app_server.agent.instructions import default_base_instructions
 from app_server.agent.tools.catalog import multi_agent_version_for
 from app_server.agent.tools.workspace import ThreadWorkspace
@@ -22,6 +21,8 @@ from app_server.config import ServerConfig
 from app_server.errors import Conflict, InvalidRequest, NotFound
 from app_server.ids import parse_thread_id, uuid7
 from app_server.notification import now_ms
+from app_server.rollout import build
+from app_server.rollout.session_meta import ForkOrigin, history_base
 from app_server.session import ClientSession
 from app_server.settings import (
     SettingsOverrides,
@@ -40,7 +41,7 @@ from app_server.store.interface import (
 from app_server.threads.fanout import Sessions, publish
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.server_requests import APPROVAL_TIMEOUT_SECONDS
-from app_server.threads.session_meta import ForkOrigin, new_thread_record, session_meta_line
+from app_server.threads.session_meta import new_thread_record, session_meta_line
 from protocol.types import (
     IdleThreadStatus,
     NotLoadedThreadStatus,
@@ -270,8 +271,8 @@ class ThreadManager:
         completed_at = max(started_at, now_ms() // 1000)
         writer.append(
             [
-                rollout_lines.turn_aborted_notice(turn.id, f"msg_{uuid7()}"),
-                rollout_lines.turn_aborted(
+                build.turn_aborted_notice(turn.id, f"msg_{uuid7()}"),
+                build.turn_aborted(
                     turn.id,
                     turn.root_turn_id or turn.id,
                     started_at=started_at,
@@ -305,11 +306,7 @@ class ThreadManager:
         paginated = record.history_mode == "paginated"
         fork = ForkOrigin(
             source_id,
-            {
-                "thread_id": source_id,
-                "end_ordinal_exclusive": history.next_ordinal or 0,
-                "end_byte_offset": history.byte_size,
-            }
+            history_base(source_id, history.next_ordinal or 0, history.byte_size)
             if paginated
             else None,
         )

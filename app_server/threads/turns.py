@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from app_server.agent import rollout_lines
 from app_server.agent.instructions import default_base_instructions
 from app_server.agent.providers.base import ModelProvider
 from app_server.agent.request_builder import auto_compact_limit, effective_context_window
@@ -24,10 +23,11 @@ from app_server.agent.turn_runner import TurnKind, TurnRunner
 from app_server.agent.turn_setup import DEFAULT_MAX_SAMPLING_STEPS, PendingInput, TurnSetup
 from app_server.errors import Conflict
 from app_server.ids import uuid7
+from app_server.rollout import build
+from app_server.rollout.context_windows import ContextWindow
+from app_server.rollout.model_history import ModelHistory
 from app_server.session import ClientSession, ServerRequestOutcome
 from app_server.settings import ThreadSettings, resolve_cwd
-from app_server.store.context_windows import ContextWindow
-from app_server.store.interface import ModelHistory
 from app_server.threads.agent_tree import AgentTree
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager
@@ -75,11 +75,11 @@ class _ThreadTurnHost:
         if writer is None:
             return
         if self._thread.record.history_mode == "paginated":
-            line = rollout_lines.item_completed(
+            line = build.item_completed(
                 self._thread.id, turn_id, item.core, item.started_at_ms, item.completed_at_ms
             )
         elif item.legacy is not None:
-            line = rollout_lines.event_payload(item.legacy)
+            line = build.legacy_event(item.legacy)
         else:
             return
         writer.append([line])

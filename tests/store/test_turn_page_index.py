@@ -28,6 +28,7 @@ from app_server.store.turn_pages import (
 )
 from tests.store.fixture_data import fixture_calls, fixture_threads, load_json
 from tests.store.rollout_builders import (
+    as_stored,
     encode,
     event,
     line,
@@ -238,7 +239,7 @@ async def test_a_flush_cancelled_while_indexing_still_indexes_its_turns(
         lines = [
             {"type": r["type"], "payload": r["payload"]} for r in paginated_thread(thread_id, 2)
         ]
-        writer.append(lines[:5])
+        writer.append(as_stored(lines[:5]))
         flushing = asyncio.create_task(writer.flush())
         for _ in range(100_000):  # until written to the file: the index update comes next
             if writer.byte_size:
@@ -249,7 +250,7 @@ async def test_a_flush_cancelled_while_indexing_still_indexes_its_turns(
         flushing.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await flushing
-        writer.append(lines[5:])
+        writer.append(as_stored(lines[5:]))
         await writer.sync()
 
         assert await walk_and_compare(store, thread_id, limit=1) == 2

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from app_server.store.turn_entry import TurnEntry
+from app_server.rollout.lines import HistoryMode
+from app_server.rollout.turn_entry import TurnEntry
 from app_server.store.turn_pages import (
     DEFAULT_TURNS_PAGE_LIMIT,
-    HistoryMode,
     InvalidCursorError,
     page_turns,
     summary_items,

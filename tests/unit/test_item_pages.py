@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from app_server.rollout.turn_entry import TurnEntry
 from app_server.store.item_pages import (
     ItemPageRequest,
     ItemsListUnsupported,
@@ -12,7 +13,6 @@ from app_server.store.item_pages import (
     page_items,
     positioned_items,
 )
-from app_server.store.turn_entry import TurnEntry
 from app_server.store.turn_pages import InvalidCursorError
 from protocol.types import AgentMessageThreadItem, Turn
 

@@ -18,6 +18,8 @@ from typing import Any, Literal, Protocol
 from app_server.agent.tools.agent_control import AgentControl
 from app_server.agent.tools.patch import TurnDiffTracker
 from app_server.agent.tools.workspace import ThreadWorkspace
+from app_server.rollout.events import LegacyToolEvent
+from app_server.rollout.items import CoreItem
 from app_server.session import ServerRequestOutcome
 from app_server.settings import ThreadSettings
 from protocol.types import ThreadStatus
@@ -70,9 +72,9 @@ class ToolCall:
 class ToolItem:
     """The item a call showed clients, as the rollout keeps it."""
 
-    core: dict[str, Any]
+    core: CoreItem
     """Codex's core TurnItem (`CommandExecution`, `FileChange`, …) for `item_completed`."""
-    legacy: dict[str, Any] | None
+    legacy: LegacyToolEvent | None
     """The `event_msg` payload a legacy-mode thread records instead (None: nothing)."""
     started_at_ms: int
     completed_at_ms: int

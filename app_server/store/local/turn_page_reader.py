@@ -19,13 +19,13 @@ import asyncio
 import logging
 from pathlib import Path
 
+from app_server.rollout.lines import HistoryMode
+from app_server.rollout.turn_builder import TurnBuilder
+from app_server.rollout.turn_entry import TurnEntry
 from app_server.store.local.history_index_db import TurnStartRow
 from app_server.store.local.history_queries import HistoryQueries
 from app_server.store.local.rollout_reader import RolloutLineReader
-from app_server.store.local.turn_builder import TurnBuilder
-from app_server.store.turn_entry import TurnEntry
 from app_server.store.turn_pages import (
-    HistoryMode,
     InvalidCursorError,
     TurnPageRequest,
     TurnsPage,
