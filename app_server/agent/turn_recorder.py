@@ -194,7 +194,11 @@ class TurnRecorder:
                 out.append(
                     lines.legacy_user_message(
                         user_message_text(item.content),
-                        [v.url for v in item.content if isinstance(v, ImageUserInput)],
+                        [
+                            v.url
+                            for v in item.content
+                            if isinstance(v, ImageUserInput) and v.url is not None
+                        ],
                         [v.path for v in item.content if isinstance(v, LocalImageUserInput)],
                     )
                 )

@@ -68,7 +68,7 @@ class StalledClient:
         while True:
             for event in self.protocol.events_received():
                 if isinstance(event, Frame):
-                    message = json.loads(event.data)
+                    message = json.loads(bytes(event.data))
                     if message.get("id") == request_id and "method" not in message:
                         return dict(message)
             self.protocol.receive_data(self.sock.recv(65536))
