@@ -78,8 +78,8 @@ class AppServer:
     def __init__(self, config: ServerConfig, *, server_cwd: Path | None = None) -> None:
         self.config = config
         config.data_dir.mkdir(parents=True, exist_ok=True)
-        compression, compression_problems = compression_settings(config)
-        self._config_problems = [*config.problems, *compression_problems]
+        compression, _ = compression_settings(config)  # its problems are among config.problems
+        self._config_problems = list(config.problems)
         self.store = LocalThreadStore(config.data_dir, compression=compression)
         self.threads = ThreadManager(self.store, config, server_cwd=server_cwd or Path.cwd())
         self.turns = ThreadTurns(self.threads, self._provider_for)
@@ -94,9 +94,8 @@ class AppServer:
     def _provider_for(self, settings: ThreadSettings) -> ModelProvider:
         """The model provider a thread's turn samples through (raises `ProviderError` with a
         message saying what to configure)."""
-        values = settings.config or self.config.values
         provider = resolve_provider(
-            values, settings.model_provider, self.config.data_dir, os.environ
+            settings.config.toml, settings.model_provider, self.config.data_dir, os.environ
         )
         return create_provider(provider, self.config.data_dir, os.environ)
 
@@ -153,10 +152,7 @@ class AppServer:
     async def _find_sandbox(self) -> None:
         """Probe bubblewrap once; without it, say so (log and every client) instead of
         pretending commands are sandboxed — they will need approval instead."""
-        configured = self.config.get("bwrap_path")
-        bwrap = await asyncio.to_thread(
-            find_bwrap, str(configured) if isinstance(configured, str) else None
-        )
+        bwrap = await asyncio.to_thread(find_bwrap, self.config.toml.bwrap_path)
         self.threads.bwrap = bwrap
         if bwrap is None:
             log.warning("%s %s", NO_SANDBOX_SUMMARY, NO_SANDBOX_DETAILS)

@@ -283,7 +283,7 @@ class TurnRunner:
             instructions=setup.instructions,
             effort=settings.reasoning_effort,
             summary=settings.reasoning_summary,
-            config=settings.config or {},
+            config=settings.config.toml,
             originator=setup.originator,
             window_number=window.number if window is not None else 0,
             context_window_id=window.window_id if window is not None else None,

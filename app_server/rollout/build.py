@@ -187,14 +187,17 @@ def legacy_event(payload: LegacyToolEvent) -> EventLine:
 
 
 def legacy_user_message(item: UserMessageThreadItem) -> EventLine:
-    """A legacy `user_message` event: its text, and the image URLs (null for an image given by
-    file id) and local image paths the legacy reader rebuilds the message's images from."""
+    """A legacy `user_message` event: its text, and the image URLs and local image paths the
+    legacy reader rebuilds the message's images from (an image given only by file id has no
+    URL to list: codex's list holds strings)."""
     return {
         "type": "event_msg",
         "payload": {
             "type": "user_message",
             "message": "\n".join(v.text for v in item.content if isinstance(v, TextUserInput)),
-            "images": [v.url for v in item.content if isinstance(v, ImageUserInput)],
+            "images": [
+                v.url for v in item.content if isinstance(v, ImageUserInput) and v.url is not None
+            ],
             "local_images": [v.path for v in item.content if isinstance(v, LocalImageUserInput)],
             "audio": [],
             "local_audio": [],

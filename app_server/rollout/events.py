@@ -145,7 +145,7 @@ class UserMessageEvent(TypedDict):
 
     type: Literal["user_message"]
     message: str
-    images: list[str | None]
+    images: list[str]
     local_images: list[str]
     audio: list[str]
     local_audio: list[str]

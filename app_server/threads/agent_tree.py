@@ -38,15 +38,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_THREADS = 3
-"""`agents.max_threads`: sub-agents of one session tree that may run a turn at the same time
-(0.169's default; with the root that makes four). Each running agent holds a model stream, its
-tools' processes and its history in memory; a spawn or follow-up beyond it is refused."""
-
-DEFAULT_MAX_DEPTH = 1
-"""`agents.max_depth`: how deep agents may nest (the root's children are at depth 1; 0.169's
-default lets only the root spawn). Deeper trees multiply running agents and copies of inherited
-history (each forked child stores one)."""
 
 OUTCOME_STATUS: dict[str, AgentStatus] = {
     "completed": "completed",
@@ -72,8 +63,9 @@ class AgentTree:
     def __init__(self, manager: ThreadManager, turns: ThreadTurns) -> None:
         self.manager = manager
         self.turns = turns
-        self.max_threads = int(manager.config.get("agents.max_threads", DEFAULT_MAX_THREADS))
-        self.max_depth = int(manager.config.get("agents.max_depth", DEFAULT_MAX_DEPTH))
+        agents = manager.config.toml.agents
+        self.max_threads = agents.max_threads
+        self.max_depth = agents.max_depth
         self._agents: dict[str, AgentState] = {}
         self._known_sessions: set[str] = set()
         self._changed = asyncio.Event()

@@ -40,7 +40,6 @@ from app_server.store.interface import (
 )
 from app_server.threads.fanout import Sessions, publish
 from app_server.threads.loaded_thread import LoadedThread
-from app_server.threads.server_requests import APPROVAL_TIMEOUT_SECONDS
 from app_server.threads.session_meta import new_thread_record, session_meta_line
 from protocol.types import (
     IdleThreadStatus,
@@ -53,11 +52,6 @@ from protocol.types import (
 from protocol.wire_model import WireModel
 
 log = logging.getLogger(__name__)
-
-IDLE_UNLOAD_SECONDS = 30 * 60
-"""A loaded thread with no subscribers and no running turn is unloaded after this long
-(PROTOCOL.md §5); it holds its writer lock and its history in memory until then.
-Config key `idle_thread_unload_seconds` overrides it."""
 
 
 def no_rollout(thread_id: str) -> NotFound:
@@ -88,12 +82,8 @@ class ThreadManager:
         self.server_cwd = server_cwd
         self.sessions = Sessions()
         self._loaded: dict[str, LoadedThread] = {}
-        self._idle_unload_seconds = float(
-            config.get("idle_thread_unload_seconds", IDLE_UNLOAD_SECONDS)
-        )
-        self.approval_timeout_seconds = float(
-            config.get("approval_timeout_seconds", APPROVAL_TIMEOUT_SECONDS)
-        )
+        self._idle_unload_seconds = config.toml.idle_thread_unload_seconds
+        self.approval_timeout_seconds = config.toml.approval_timeout_seconds
         self.bwrap: str | None = None
         """The sandbox executable for commands (found at startup; None: unavailable)."""
 
@@ -162,9 +152,8 @@ class ThreadManager:
         )
 
     # -- creating and loading --------------------------------------------------------------------
-    def _settings(self, base: ThreadSettings, params: object) -> ThreadSettings:
-        overrides = SettingsOverrides.from_params(params)
-        settings = apply_overrides(base, overrides, self.config.values, self.server_cwd)
+    def _settings(self, base: ThreadSettings, overrides: SettingsOverrides) -> ThreadSettings:
+        settings = apply_overrides(base, overrides, self.server_cwd)
         if settings.base_instructions is None:
             settings = replace(settings, base_instructions=default_base_instructions())
         return settings
@@ -178,7 +167,10 @@ class ThreadManager:
         ephemeral: bool,
     ) -> LoadedThread:
         """A new thread, loaded and subscribed by the caller; its file comes with its first turn."""
-        settings = self._settings(default_settings(self.config.values, self.server_cwd), params)
+        overrides = SettingsOverrides.from_params(params)
+        settings = self._settings(
+            default_settings(self.config.effective, self.server_cwd), overrides
+        )
         created_at_ms = now_ms()
         thread_id = uuid7(created_at_ms)
         record = new_thread_record(
@@ -190,7 +182,7 @@ class ThreadManager:
             rollout_path=self.store.rollout_path_for(thread_id, created_at_ms),
         )
         thread = LoadedThread(record, settings, persisted=False, ephemeral=ephemeral)
-        thread.multi_agent_version = multi_agent_version_for(settings.config or {})
+        thread.multi_agent_version = multi_agent_version_for(settings.config.toml)
         self._loaded[thread_id] = thread
         thread.subscribe(session)
         return thread
@@ -215,6 +207,7 @@ class ThreadManager:
 
         Returns the history read while loading (None when the thread was already loaded).
         """
+        overrides = SettingsOverrides.from_params(params)
         loaded = self._loaded.get(thread_id)
         if loaded is not None:
             if session is None:
@@ -250,9 +243,9 @@ class ThreadManager:
             if session is not None:
                 loaded.subscribe(session)
             return loaded, history
-        base = persisted_settings(history.record, self.config.values, self.server_cwd)
+        base = persisted_settings(history.record, self.config.effective, self.server_cwd)
         thread = LoadedThread(
-            history.record, self._settings(base, params), persisted=True, writer=writer
+            history.record, self._settings(base, overrides), persisted=True, writer=writer
         )
         self._loaded[thread_id] = thread
         if session is not None:
@@ -288,6 +281,7 @@ class ThreadManager:
         self, session: ClientSession, source_id: str, params: object, *, ephemeral: bool
     ) -> LoadedThread:
         """A new thread whose history starts with all of the source's (STORAGE.md §3.6)."""
+        overrides = SettingsOverrides.from_params(params)
         source = self._loaded.get(source_id)
         if source is not None and source.writer is not None:
             await source.writer.flush()
@@ -298,9 +292,9 @@ class ThreadManager:
         base = (
             source.settings
             if source is not None
-            else persisted_settings(record, self.config.values, self.server_cwd)
+            else persisted_settings(record, self.config.effective, self.server_cwd)
         )
-        settings = self._settings(base, params)
+        settings = self._settings(base, overrides)
         created_at_ms = now_ms()
         thread_id = uuid7(created_at_ms)
         paginated = record.history_mode == "paginated"
@@ -326,7 +320,7 @@ class ThreadManager:
         thread.multi_agent_version = (
             source.multi_agent_version
             if source is not None and known
-            else multi_agent_version_for(settings.config or {})
+            else multi_agent_version_for(settings.config.toml)
         )
         thread.multi_agent_known = True
         if not ephemeral:

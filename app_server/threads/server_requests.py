@@ -25,12 +25,6 @@ from app_server.session import (
 from protocol.types import ServerRequestResolvedNotification
 from protocol.wire_model import WireModel
 
-APPROVAL_TIMEOUT_SECONDS = 600.0
-"""How long a server request waits for an answer before it counts as unanswered (config key
-`approval_timeout_seconds`; 0 waits forever). A turn waiting on an approval holds its process
-slots and its place in the thread; ten minutes covers a person reading a diff, not a client that
-crashed without closing its connection."""
-
 
 async def ask_subscribers(
     thread_id: str,

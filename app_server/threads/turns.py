@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from app_server.agent.instructions import default_base_instructions
@@ -20,7 +19,8 @@ from app_server.agent.request_builder import auto_compact_limit, effective_conte
 from app_server.agent.tools.catalog import multi_agent_version_for, turn_tools
 from app_server.agent.tools.registry import ToolItem
 from app_server.agent.turn_runner import TurnKind, TurnRunner
-from app_server.agent.turn_setup import DEFAULT_MAX_SAMPLING_STEPS, PendingInput, TurnSetup
+from app_server.agent.turn_setup import PendingInput, TurnSetup
+from app_server.config import TURN_ORIGIN
 from app_server.errors import Conflict
 from app_server.ids import uuid7
 from app_server.rollout import build
@@ -122,7 +122,7 @@ class ThreadTurns:
     def __init__(self, manager: ThreadManager, provider_for: ProviderFactory) -> None:
         self._manager = manager
         self._provider_for = provider_for
-        self._max_steps = int(manager.config.get("max_sampling_steps", DEFAULT_MAX_SAMPLING_STEPS))
+        self._max_steps = manager.config.toml.max_sampling_steps
         self.agents = AgentTree(manager, self)
         """The sub-agents of every session tree; spawned agents' turns start through here."""
 
@@ -146,7 +146,7 @@ class ThreadTurns:
             updates["sandbox"] = params.sandbox_policy
         if params.service_tier is not None:
             updates["service_tier"] = params.service_tier
-        return replace(settings, **updates) if updates else settings
+        return settings.with_requested(TURN_ORIGIN, **updates)
 
     async def start(
         self, session: ClientSession, params: TurnStartParams
@@ -219,7 +219,7 @@ class ThreadTurns:
         writer = await self._manager.writer_for(thread)
         history = await self._model_history(thread)
         _refuse_if_busy(thread)  # a turn may have started while we awaited
-        config = thread.settings.config or {}
+        config = thread.settings.config.toml
         if not thread.multi_agent_known:
             thread.multi_agent_version = history.multi_agent_version or multi_agent_version_for(
                 config

@@ -28,13 +28,14 @@ from app_server.agent.tools.agent_control import (
 from app_server.agent.tools.arguments import BadArguments, json_arguments, required_str
 from app_server.agent.tools.collaboration_specs import COLLABORATION, V2_SPECS
 from app_server.agent.tools.registry import ToolCall, ToolContext, ToolOutput
+from app_server.config.defaults import DEFAULT_MIN_WAIT_TIMEOUT_MS
 from app_server.rollout import core_items
 from app_server.rollout.items import SubAgentActivityItem
 
 DEFAULT_WAIT_MS = 30_000
-MIN_WAIT_MS = 10_000
-"""0.169's floor for `wait_agent` (config `agents.min_wait_timeout_ms` lowers it, for tests):
-shorter waits would have the model poll in a busy loop, paying a sampling step each time."""
+MIN_WAIT_MS = DEFAULT_MIN_WAIT_TIMEOUT_MS
+"""The floor of `wait_agent` timeouts unless config `agents.min_wait_timeout_ms` says otherwise
+(see that default for why)."""
 MAX_WAIT_MS = 3_600_000
 
 
