@@ -25,6 +25,7 @@ from app_server.rollout.lines import RolloutItem
 from app_server.rollout.model_history import ModelHistory
 from app_server.rollout.session_meta import ForkOrigin, SpawnOrigin
 from app_server.store.records import ThreadRecord
+from app_server.threads.lifecycle import Lifecycle
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager
 from app_server.threads.session_meta import new_thread_record, session_meta_line
@@ -131,11 +132,15 @@ async def create_child(
     except BaseException:
         await writer.close()  # release its lock; the reconciliation scan indexes what was written
         raise
-    child = LoadedThread(record, settings, persisted=True, writer=writer)
-    child.initial_window_id = window_id
+    child = LoadedThread(
+        record,
+        settings,
+        Lifecycle.STORED,
+        writer=writer,
+        multi_agent_version=parent.multi_agent_version,
+        opening_context=not request.fork_history,
+        initial_window_id=window_id,
+    )
     child.model_history = ModelHistory(items=prefix, base_instructions=settings.base_instructions)
-    child.multi_agent_version = parent.multi_agent_version
-    child.multi_agent_known = True
-    child.needs_opening_context = not request.fork_history
     manager.adopt(child)
     return child

@@ -39,6 +39,7 @@ from app_server.store.interface import (
     WriterBusy,
 )
 from app_server.threads.fanout import Sessions, publish
+from app_server.threads.lifecycle import Lifecycle
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.session_meta import new_thread_record, session_meta_line
 from protocol.types import (
@@ -58,10 +59,10 @@ def no_rollout(thread_id: str) -> NotFound:
     return NotFound(f"no rollout found for thread id {thread_id}")
 
 
-def _meta_version(thread: LoadedThread) -> str | None:
+def _meta_version(multi_agent_version: str | None) -> str | None:
     """What a root's `session_meta.multi_agent_version` says: 0.169 writes `v2` and leaves the
     key out for v1 (the default a reader assumes)."""
-    return "v2" if thread.multi_agent_version == "v2" else None
+    return "v2" if multi_agent_version == "v2" else None
 
 
 def thread_id_param(value: str) -> str:
@@ -181,8 +182,12 @@ class ThreadManager:
             history_mode=history_mode,
             rollout_path=self.store.rollout_path_for(thread_id, created_at_ms),
         )
-        thread = LoadedThread(record, settings, persisted=False, ephemeral=ephemeral)
-        thread.multi_agent_version = multi_agent_version_for(settings.config.toml)
+        thread = LoadedThread(
+            record,
+            settings,
+            Lifecycle.EPHEMERAL if ephemeral else Lifecycle.UNSAVED,
+            multi_agent_version=multi_agent_version_for(settings.config.toml),
+        )
         self._loaded[thread_id] = thread
         thread.subscribe(session)
         return thread
@@ -245,7 +250,11 @@ class ThreadManager:
             return loaded, history
         base = persisted_settings(history.record, self.config.effective, self.server_cwd)
         thread = LoadedThread(
-            history.record, self._settings(base, overrides), persisted=True, writer=writer
+            history.record,
+            self._settings(base, overrides),
+            Lifecycle.STORED,
+            writer=writer,
+            multi_agent_known=False,
         )
         self._loaded[thread_id] = thread
         if session is not None:
@@ -315,14 +324,13 @@ class ThreadManager:
             preview=record.preview,
             name=record.name,
         )
-        thread = LoadedThread(new_record, settings, persisted=not ephemeral, ephemeral=ephemeral)
-        known = source is not None and source.multi_agent_known
-        thread.multi_agent_version = (
+        multi_agent_version = (
             source.multi_agent_version
-            if source is not None and known
+            if source is not None and source.multi_agent_known
             else multi_agent_version_for(settings.config.toml)
         )
-        thread.multi_agent_known = True
+        window_id = uuid7()
+        writer: ThreadWriter | None = None
         if not ephemeral:
             writer = await self.store.create_writer(
                 thread_id,
@@ -336,18 +344,25 @@ class ThreadManager:
                         new_record,
                         settings,
                         fork,
-                        multi_agent_version=_meta_version(thread),
-                        window_id=thread.initial_window_id,
+                        multi_agent_version=_meta_version(multi_agent_version),
+                        window_id=window_id,
                     )
                 ]
             )
             if not paginated:
                 writer.append(await self.store.copy_lines(source_id))
             await writer.sync()
-            thread.writer = writer
             if record.name:
                 await self.store.set_name(thread_id, record.name)
-            thread.record = await self.store.get(thread_id) or new_record
+            new_record = await self.store.get(thread_id) or new_record
+        thread = LoadedThread(
+            new_record,
+            settings,
+            Lifecycle.EPHEMERAL if ephemeral else Lifecycle.STORED,
+            writer=writer,
+            multi_agent_version=multi_agent_version,
+            initial_window_id=window_id,
+        )
         self._loaded[thread_id] = thread
         thread.subscribe(session)
         return thread
@@ -376,13 +391,12 @@ class ThreadManager:
                         session_meta_line(
                             thread.record,
                             thread.settings,
-                            multi_agent_version=_meta_version(thread),
+                            multi_agent_version=_meta_version(thread.multi_agent_version),
                             window_id=thread.initial_window_id,
                         )
                     ]
                 )
-                thread.writer = writer
-                thread.persisted = True
+                thread.rollout_created(writer)
             return thread.writer
 
     # -- unloading -------------------------------------------------------------------------------
@@ -429,7 +443,7 @@ class ThreadManager:
                 await thread.writer.close()
             except OSError:
                 log.exception("closing the writer of %s failed", thread.id)
-            thread.writer = None
+        thread.released()
 
     def turn_ended(self, thread: LoadedThread) -> None:
         """A turn finished: an idle thread nobody listens to may now be unloaded."""

@@ -221,12 +221,10 @@ class ThreadTurns:
         _refuse_if_busy(thread)  # a turn may have started while we awaited
         config = thread.settings.config.toml
         if not thread.multi_agent_known:
-            thread.multi_agent_version = history.multi_agent_version or multi_agent_version_for(
-                config
+            thread.learn_multi_agent_version(
+                history.multi_agent_version or multi_agent_version_for(config)
             )
-            thread.multi_agent_known = True
-        first_turn = not history.items or thread.needs_opening_context
-        thread.needs_opening_context = False
+        first_turn = thread.take_opening_context() or not history.items
         turn_id = uuid7()
         setup = TurnSetup(
             turn_id=turn_id,
