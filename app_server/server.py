@@ -28,7 +28,7 @@ from app_server.config import ServerConfig
 from app_server.notification import Notification
 from app_server.rpc.dispatcher import Dispatcher, Handler
 from app_server.session import ClientSession
-from app_server.settings import ThreadSettings
+from app_server.settings import ResolvedSettings
 from app_server.store.interface import StoreWarning
 from app_server.store.local.store import LocalThreadStore
 from app_server.threads.manager import ThreadManager
@@ -91,7 +91,7 @@ class AppServer:
         self._store_warnings: list[StoreWarning] = []
         self._sandbox_warnings: list[ConfigWarningNotification] = []
 
-    def _provider_for(self, settings: ThreadSettings) -> ModelProvider:
+    def _provider_for(self, settings: ResolvedSettings) -> ModelProvider:
         """The model provider a thread's turn samples through (raises `ProviderError` with a
         message saying what to configure)."""
         provider = resolve_provider(

@@ -3,7 +3,7 @@
 Layers, lowest first: built-in defaults < `config.toml` < `-c` overrides < the `config` object of
 `thread/start`/`resume`/`fork` < their explicit fields (`model`, `cwd`, …). A resumed thread
 starts from what its rollout last recorded (the last `turn_context`) instead of the defaults.
-The result is one immutable `ThreadSettings`; `turn/start` overrides produce a new one.
+The result is one immutable `ResolvedSettings`; `turn/start` overrides produce a new one.
 
 Config values are read from the typed config only (`app_server.config`). A thread's `config`
 object goes through the same model as `config.toml`, but an invalid value there refuses the
@@ -69,7 +69,7 @@ SETTING_KEYS = {
     "base_instructions": "base_instructions",
     "developer_instructions": "developer_instructions",
 }
-"""`ThreadSettings` fields that a config key also sets → that key, so the origin of a value a
+"""`ResolvedSettings` fields that a config key also sets → that key, so the origin of a value a
 request field set (thread/start `model`, turn/start `effort`) is reported under codex's key."""
 
 _APPROVAL_POLICY: TypeAdapter[AskForApproval] = TypeAdapter(AskForApproval)
@@ -77,8 +77,11 @@ _SANDBOX_POLICY: TypeAdapter[SandboxPolicy] = TypeAdapter(SandboxPolicy)
 
 
 @dataclass(frozen=True, slots=True)
-class ThreadSettings:
-    """Everything a turn needs to know about how the thread runs."""
+class ResolvedSettings:
+    """Everything a turn needs to know about how the thread runs, resolved from every layer.
+
+    Not the wire `protocol.types.ThreadSettings` (what `thread/settings/updated` reports, made
+    from this by `wire_settings`): this one also carries the effective config and origins."""
 
     model: str
     model_provider: str
@@ -105,7 +108,7 @@ class ThreadSettings:
         """Where the thread's value of config `key` came from."""
         return self.requested.get(key) or self.config.origin(key)
 
-    def with_requested(self, origin: Origin, **updates: Any) -> ThreadSettings:
+    def with_requested(self, origin: Origin, **updates: Any) -> ResolvedSettings:
         """These settings with fields a request set, their origins recorded."""
         if not updates:
             return self
@@ -233,10 +236,10 @@ def sandbox_from_disk(value: object) -> SandboxPolicy | None:
         return None
 
 
-def default_settings(config: EffectiveConfig, server_cwd: Path) -> ThreadSettings:
+def default_settings(config: EffectiveConfig, server_cwd: Path) -> ResolvedSettings:
     """Settings of a new thread before any request field is applied."""
     toml = config.toml
-    return ThreadSettings(
+    return ResolvedSettings(
         model=toml.model or DEFAULT_MODEL,
         model_provider=toml.model_provider,
         cwd=str(server_cwd),
@@ -253,7 +256,7 @@ def default_settings(config: EffectiveConfig, server_cwd: Path) -> ThreadSetting
 
 def persisted_settings(
     record: ThreadRecord, config: EffectiveConfig, server_cwd: Path
-) -> ThreadSettings:
+) -> ResolvedSettings:
     """Settings of a stored thread: what its rollout last recorded, over the defaults."""
     base = default_settings(config, server_cwd)
     approval: AskForApproval = base.approval_policy
@@ -274,8 +277,8 @@ def persisted_settings(
 
 
 def apply_overrides(
-    base: ThreadSettings, overrides: SettingsOverrides, server_cwd: Path
-) -> ThreadSettings:
+    base: ResolvedSettings, overrides: SettingsOverrides, server_cwd: Path
+) -> ResolvedSettings:
     """`base` with a request's `config` object and explicit fields applied."""
     settings = base
     if overrides.config is not None:
@@ -303,7 +306,7 @@ def apply_overrides(
     return settings.with_requested(THREAD_ORIGIN, **requested)
 
 
-def _with_thread_config(settings: ThreadSettings, layer: ConfigLayer) -> ThreadSettings:
+def _with_thread_config(settings: ResolvedSettings, layer: ConfigLayer) -> ResolvedSettings:
     """The thread's config layer applied, and the settings its keys decide updated."""
     config = settings.config.with_layer(layer)
     toml = config.toml

@@ -35,7 +35,7 @@ from app_server.agent.tools.registry import ToolCall, ToolContext, ToolItem  # n
 from app_server.agent.tools.workspace import ThreadWorkspace  # noqa: E402
 from app_server.notification import Notification  # noqa: E402
 from app_server.session import UNANSWERED, ServerRequestOutcome  # noqa: E402
-from app_server.settings import ThreadSettings  # noqa: E402
+from app_server.settings import ResolvedSettings  # noqa: E402
 from protocol.types import (  # noqa: E402
     DangerFullAccessSandboxPolicy,
     SandboxPolicy,
@@ -90,7 +90,7 @@ async def through_tool(context: ToolContext, n: int) -> float:
 
 
 def context_for(cwd: str, sandbox: SandboxPolicy, bwrap: str | None) -> ToolContext:
-    settings = ThreadSettings(
+    settings = ResolvedSettings(
         model="bench",
         model_provider="bench",
         cwd=cwd,

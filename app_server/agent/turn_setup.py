@@ -14,7 +14,7 @@ from app_server.agent.tools.registry import ToolHost, ToolRegistry
 from app_server.agent.tools.workspace import ThreadWorkspace
 from app_server.config.defaults import DEFAULT_MAX_SAMPLING_STEPS
 from app_server.rollout.model_history import ModelHistory
-from app_server.settings import ThreadSettings
+from app_server.settings import ResolvedSettings
 from app_server.store.interface import ThreadWriter
 from protocol.types import TurnError, UserInput
 
@@ -33,7 +33,7 @@ class TurnSetup:
 
     turn_id: str
     root_turn_id: str
-    settings: ThreadSettings
+    settings: ResolvedSettings
     history_mode: str
     writer: ThreadWriter | None
     history: ModelHistory

@@ -32,9 +32,9 @@ from app_server.rpc.connection import MAX_CONCURRENT_REQUESTS, Connection
 from app_server.rpc.errors import as_rpc_error, invalid_params, render_error
 from app_server.rpc.experimental import check_experimental_params
 from app_server.rpc.incoming import (
+    ClientNotification,
     ErrorResponse,
     MalformedMessage,
-    Notification,
     Request,
     Response,
     parse_message,
@@ -90,7 +90,7 @@ class Dispatcher:
             return
         if isinstance(message, Request):
             await self._request(conn, message)
-        elif isinstance(message, Notification):
+        elif isinstance(message, ClientNotification):
             self._notification(conn, message)
         elif isinstance(message, Response):
             conn.resolve(message.id, message.result)
@@ -102,7 +102,7 @@ class Dispatcher:
         if conn.initialized and self._on_closed is not None:
             self._on_closed(conn)
 
-    def _notification(self, conn: Connection, message: Notification) -> None:
+    def _notification(self, conn: Connection, message: ClientNotification) -> None:
         # `initialized` is accepted but not required (0.169 serves requests without it); other
         # client notifications do not exist in the protocol and are ignored.
         if message.method != "initialized":

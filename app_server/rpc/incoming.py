@@ -28,7 +28,7 @@ class Request:
 
 
 @dataclass(frozen=True, slots=True)
-class Notification:
+class ClientNotification:
     """A client notification: never answered."""
 
     method: str
@@ -51,7 +51,7 @@ class ErrorResponse:
     error: object
 
 
-Incoming = Request | Notification | Response | ErrorResponse
+Incoming = Request | ClientNotification | Response | ErrorResponse
 
 
 class MalformedMessage(InvalidRequest):
@@ -92,7 +92,7 @@ def parse_message(data: bytes | str) -> Incoming:
             raise MalformedMessage("`method` must be a string", request_id)
         params = message.get("params")
         if not has_id:
-            return Notification(method, params)
+            return ClientNotification(method, params)
         if request_id is None:
             raise MalformedMessage("`id` must be a string or a 64-bit integer")
         return Request(request_id, method, params)

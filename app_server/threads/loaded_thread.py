@@ -19,7 +19,7 @@ from app_server.agent.turn_runner import TurnRunner
 from app_server.ids import uuid7
 from app_server.rollout.model_history import ModelHistory
 from app_server.session import ClientSession
-from app_server.settings import ThreadSettings
+from app_server.settings import ResolvedSettings
 from app_server.store.interface import ThreadWriter
 from app_server.store.records import ThreadRecord, thread_from_record
 from app_server.threads.lifecycle import IllegalTransition, Lifecycle, checked_transition
@@ -40,7 +40,7 @@ class LoadedThread:
     def __init__(
         self,
         record: ThreadRecord,
-        settings: ThreadSettings,
+        settings: ResolvedSettings,
         lifecycle: Lifecycle,
         *,
         writer: ThreadWriter | None = None,
@@ -163,7 +163,7 @@ class LoadedThread:
             self.idle_unload.cancel()
             self.idle_unload = None
 
-    def apply_settings(self, settings: ThreadSettings) -> None:
+    def apply_settings(self, settings: ResolvedSettings) -> None:
         """New settings; the record mirrors model and effort as the wire `Thread` shows them."""
         self.settings = settings
         self.record = replace(

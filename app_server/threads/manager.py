@@ -25,8 +25,8 @@ from app_server.rollout import build
 from app_server.rollout.session_meta import ForkOrigin, history_base
 from app_server.session import ClientSession
 from app_server.settings import (
+    ResolvedSettings,
     SettingsOverrides,
-    ThreadSettings,
     apply_overrides,
     default_settings,
     persisted_settings,
@@ -153,7 +153,7 @@ class ThreadManager:
         )
 
     # -- creating and loading --------------------------------------------------------------------
-    def _settings(self, base: ThreadSettings, overrides: SettingsOverrides) -> ThreadSettings:
+    def _settings(self, base: ResolvedSettings, overrides: SettingsOverrides) -> ResolvedSettings:
         settings = apply_overrides(base, overrides, self.server_cwd)
         if settings.base_instructions is None:
             settings = replace(settings, base_instructions=default_base_instructions())

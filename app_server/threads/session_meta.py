@@ -11,7 +11,7 @@ from app_server.ids import uuid7
 from app_server.rollout import session_meta
 from app_server.rollout.lines import SessionMetaLine
 from app_server.rollout.session_meta import APP_SERVER_SOURCE, ForkOrigin, SpawnOrigin
-from app_server.settings import ThreadSettings
+from app_server.settings import ResolvedSettings
 from app_server.store.records import ThreadRecord
 
 
@@ -19,7 +19,7 @@ def new_thread_record(
     thread_id: str,
     *,
     created_at_ms: int,
-    settings: ThreadSettings,
+    settings: ResolvedSettings,
     originator: str,
     history_mode: str,
     rollout_path: str,
@@ -74,7 +74,7 @@ def new_thread_record(
 
 def session_meta_line(
     record: ThreadRecord,
-    settings: ThreadSettings,
+    settings: ResolvedSettings,
     fork: ForkOrigin | None = None,
     *,
     spawn: SpawnOrigin | None = None,

@@ -27,7 +27,7 @@ from app_server.rollout import build
 from app_server.rollout.context_windows import ContextWindow
 from app_server.rollout.model_history import ModelHistory
 from app_server.session import ClientSession, ServerRequestOutcome
-from app_server.settings import ThreadSettings, resolve_cwd
+from app_server.settings import ResolvedSettings, resolve_cwd
 from app_server.threads.agent_tree import AgentTree
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager
@@ -36,6 +36,7 @@ from app_server.threads.turn_origin import TurnOrigin
 from protocol.types import (
     CollaborationMode,
     Settings,
+    ThreadSettings,
     ThreadSettingsUpdatedNotification,
     ThreadStatus,
     Turn,
@@ -43,12 +44,11 @@ from protocol.types import (
     TurnStartParams,
     TurnSteerParams,
 )
-from protocol.types import ThreadSettings as WireThreadSettings
 from protocol.wire_model import WireModel
 
 log = logging.getLogger(__name__)
 
-ProviderFactory = Callable[[ThreadSettings], ModelProvider]
+ProviderFactory = Callable[[ResolvedSettings], ModelProvider]
 """Returns the model provider for a thread's settings; raises `ProviderError` (missing key,
 unknown provider) so the turn fails with a message that says what to configure."""
 
@@ -94,8 +94,8 @@ class _ThreadTurnHost:
         )
 
 
-def wire_settings(settings: ThreadSettings) -> WireThreadSettings:
-    return WireThreadSettings(
+def wire_settings(settings: ResolvedSettings) -> ThreadSettings:
+    return ThreadSettings(
         approval_policy=settings.approval_policy,
         approvals_reviewer=settings.approvals_reviewer,  # type: ignore[arg-type]
         collaboration_mode=CollaborationMode(
@@ -127,7 +127,7 @@ class ThreadTurns:
         """The sub-agents of every session tree; spawned agents' turns start through here."""
 
     # -- turn/start ----------------------------------------------------------------------------
-    def _sticky_settings(self, thread: LoadedThread, params: TurnStartParams) -> ThreadSettings:
+    def _sticky_settings(self, thread: LoadedThread, params: TurnStartParams) -> ResolvedSettings:
         settings = thread.settings
         updates: dict[str, Any] = {}
         if params.cwd:

@@ -36,7 +36,7 @@ from app_server.rollout.events import LegacyToolEvent
 from app_server.rollout.lines import JsonObject, RolloutLine, WorldStatePayload
 from app_server.rollout.model_history import ModelHistory
 from app_server.rollout.world_state import WorldState
-from app_server.settings import ThreadSettings
+from app_server.settings import ResolvedSettings
 from protocol.types import (
     AgentMessageThreadItem,
     GranularAskForApproval,
@@ -62,7 +62,7 @@ DATE = "2026-11-24"
 TAG = {"internal_chat_message_metadata_passthrough": {"turn_id": TURN}}
 """What every `response_item` of the turn carries besides the model item."""
 
-SETTINGS = ThreadSettings(
+SETTINGS = ResolvedSettings(
     model="gpt-test",
     model_provider="mock",
     cwd=CWD,
@@ -120,7 +120,7 @@ def make_setup(
     *,
     history_mode: str = "paginated",
     first_turn: bool = True,
-    settings: ThreadSettings = SETTINGS,
+    settings: ResolvedSettings = SETTINGS,
     history: ModelHistory | None = None,
     **fields: Any,
 ) -> TurnSetup:
@@ -214,11 +214,11 @@ def environment_context(cwd: str) -> str:
     )
 
 
-def permissions(settings: ThreadSettings) -> str:
+def permissions(settings: ResolvedSettings) -> str:
     return instructions.permissions_text(settings.sandbox, settings.approval_policy)
 
 
-def world(settings: ThreadSettings) -> dict[str, Any]:
+def world(settings: ResolvedSettings) -> dict[str, Any]:
     return {
         "environment": {
             "cwd": settings.cwd,
@@ -248,7 +248,7 @@ def task_started(**attribution: Any) -> dict[str, Any]:
     )
 
 
-def turn_context(settings: ThreadSettings = SETTINGS) -> dict[str, Any]:
+def turn_context(settings: ResolvedSettings = SETTINGS) -> dict[str, Any]:
     return {
         "type": "turn_context",
         "payload": {

@@ -21,7 +21,7 @@ from app_server.agent.tools.workspace import ThreadWorkspace
 from app_server.rollout.events import LegacyToolEvent
 from app_server.rollout.items import CoreItem
 from app_server.session import ServerRequestOutcome
-from app_server.settings import ThreadSettings
+from app_server.settings import ResolvedSettings
 from protocol.types import ThreadStatus
 from protocol.wire_model import WireModel
 
@@ -121,7 +121,7 @@ class ToolContext:
 
     thread_id: str
     turn_id: str
-    settings: ThreadSettings
+    settings: ResolvedSettings
     host: ToolHost
     workspace: ThreadWorkspace
     turn_diff: TurnDiffTracker
