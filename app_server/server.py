@@ -25,7 +25,7 @@ from app_server.api.threads import ThreadLifecycleHandlers
 from app_server.api.turns import TurnHandlers
 from app_server.compression_config import compression_settings
 from app_server.config import ServerConfig
-from app_server.notification import Notification
+from app_server.notification import notification
 from app_server.rpc.dispatcher import Dispatcher, Handler
 from app_server.session import ClientSession
 from app_server.settings import ResolvedSettings
@@ -141,7 +141,7 @@ class AppServer:
             + self._sandbox_warnings
         )
         for warning in warnings:
-            session.notify(Notification("configWarning", warning))
+            session.notify(notification(warning))
 
     async def start(self) -> None:
         """Open the store (recovering a damaged index); reconciliation continues in the

@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 
 from app_server.errors import InvalidParams, InvalidRequest, NotFound
-from app_server.notification import Notification
+from app_server.notification import notification
 from app_server.rollout.history import HistoryLineageError
 from app_server.session import ClientSession
 from app_server.settings import resolve_cwd
@@ -185,8 +185,7 @@ class ThreadQueryHandlers:
         if params.include_turns:
             if record.history_mode == "paginated":
                 session.notify(
-                    Notification(
-                        "deprecationNotice",
+                    notification(
                         DeprecationNoticeNotification(summary=INCLUDE_TURNS_DEPRECATED),
                     )
                 )

@@ -12,7 +12,7 @@ from typing import Any
 
 from app_server.api.reply import Reply
 from app_server.errors import InvalidParams
-from app_server.notification import Notification
+from app_server.notification import notification
 from app_server.session import ClientSession
 from app_server.store.interface import ThreadHistory
 from app_server.store.local.rollout_files import parse_rollout_file_name
@@ -99,7 +99,7 @@ class ThreadLifecycleHandlers:
         turns = []
         if include_turns:
             if thread.record.history_mode == "paginated":
-                session.notify(Notification("deprecationNotice", deprecation(HYDRATION_DEPRECATED)))
+                session.notify(notification(deprecation(HYDRATION_DEPRECATED)))
             turns = [entry.turn for entry in await self._turns(thread, history)]
         response = ThreadResumeResponse(
             thread=thread.thread(self._data_dir, turns=turns), **settings_fields(thread)
@@ -143,7 +143,7 @@ class ThreadLifecycleHandlers:
         turns = []
         if not params.exclude_turns:
             if thread.record.history_mode == "paginated":
-                session.notify(Notification("deprecationNotice", deprecation(HYDRATION_DEPRECATED)))
+                session.notify(notification(deprecation(HYDRATION_DEPRECATED)))
             turns = [entry.turn for entry in await self._turns(thread, None)]
         response = ThreadForkResponse(
             thread=thread.thread(self._data_dir, turns=turns), **settings_fields(thread)

@@ -217,14 +217,12 @@ class AgentTree:
         item = tool_items.wire_item(core, started, started)
         self.manager.publish(
             parent,
-            "item/started",
             ItemStartedNotification(
                 thread_id=parent.id, turn_id=turn_id, started_at_ms=started, item=item
             ),
         )
         self.manager.publish(
             parent,
-            "item/completed",
             ItemCompletedNotification(
                 thread_id=parent.id, turn_id=turn_id, completed_at_ms=started, item=item
             ),

@@ -140,15 +140,16 @@ class ThreadManager:
             parent_id = parent.record.parent_thread_id
         return list(sessions.values())
 
-    def publish(self, thread: LoadedThread, method: str, params: WireModel) -> None:
-        """Send a thread event to its audience."""
-        publish(self.audience(thread), method, params)
+    def publish(
+        self, thread: LoadedThread, params: WireModel, *, method: str | None = None
+    ) -> None:
+        """Send a thread event to its audience (the method is the params type's unless given)."""
+        publish(self.audience(thread), params, method=method)
 
     def set_status(self, thread: LoadedThread, status: ThreadStatus) -> None:
         """Change a thread's runtime status and tell every connection."""
         thread.status = status
         self.sessions.broadcast(
-            "thread/status/changed",
             ThreadStatusChangedNotification(thread_id=thread.id, status=status),
         )
 
@@ -194,9 +195,7 @@ class ThreadManager:
 
     def announce_started(self, thread: LoadedThread) -> None:
         """`thread/started` to every connection (after the creating request was answered)."""
-        self.sessions.broadcast(
-            "thread/started", ThreadStartedNotification(thread=thread.thread(self.data_dir))
-        )
+        self.sessions.broadcast(ThreadStartedNotification(thread=thread.thread(self.data_dir)))
 
     def adopt(self, thread: LoadedThread) -> None:
         """A thread made by the server itself (a spawned sub-agent) is loaded; every connection
@@ -417,7 +416,7 @@ class ThreadManager:
         if thread.subscribers or thread.status.type == "active":
             return
         await self.unload(thread)
-        self.sessions.broadcast("thread/closed", ThreadClosedNotification(thread_id=thread_id))
+        self.sessions.broadcast(ThreadClosedNotification(thread_id=thread_id))
 
     async def unload(self, thread: LoadedThread) -> None:
         """Release a loaded thread (its writer lock too); every connection sees `notLoaded`."""

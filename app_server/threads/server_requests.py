@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 
-from app_server.notification import Notification
+from app_server.notification import notification
 from app_server.session import (
     UNANSWERED,
     ClientGone,
@@ -53,8 +53,7 @@ async def ask_subscribers(
             if not pending.future.done():
                 pending.future.cancel()
             session.notify(
-                Notification(
-                    "serverRequest/resolved",
+                notification(
                     ServerRequestResolvedNotification(thread_id=thread_id, request_id=pending.id),
                 )
             )

@@ -54,7 +54,6 @@ class StoredThreadOperations:
         listeners[session.session_id] = session
         publish(
             listeners.values(),
-            "thread/name/updated",
             ThreadNameUpdatedNotification(thread_id=thread_id, thread_name=name),
         )
 
@@ -73,9 +72,7 @@ class StoredThreadOperations:
             raise no_rollout(thread_id) from None
 
     def announce_archived(self, thread_id: str) -> None:
-        self._manager.sessions.broadcast(
-            "thread/archived", ThreadArchivedNotification(thread_id=thread_id)
-        )
+        self._manager.sessions.broadcast(ThreadArchivedNotification(thread_id=thread_id))
 
     async def unarchive(self, thread_id: str) -> ThreadRecord:
         try:
@@ -84,9 +81,7 @@ class StoredThreadOperations:
             raise NotFound(f"no archived rollout found for thread id {thread_id}") from None
 
     def announce_unarchived(self, thread_id: str) -> None:
-        self._manager.sessions.broadcast(
-            "thread/unarchived", ThreadUnarchivedNotification(thread_id=thread_id)
-        )
+        self._manager.sessions.broadcast(ThreadUnarchivedNotification(thread_id=thread_id))
 
     async def delete(self, thread_id: str) -> list[str]:
         """Delete a thread and its spawned descendants; returns their ids, deepest first."""
@@ -120,6 +115,4 @@ class StoredThreadOperations:
 
     def announce_deleted(self, thread_ids: list[str]) -> None:
         for deleted in thread_ids:
-            self._manager.sessions.broadcast(
-                "thread/deleted", ThreadDeletedNotification(thread_id=deleted)
-            )
+            self._manager.sessions.broadcast(ThreadDeletedNotification(thread_id=deleted))

@@ -64,8 +64,8 @@ class _ThreadTurnHost:
     def thread_id(self) -> str:
         return self._thread.id
 
-    def publish(self, method: str, params: WireModel) -> None:
-        self._manager.publish(self._thread, method, params)
+    def publish(self, params: WireModel, *, method: str | None = None) -> None:
+        self._manager.publish(self._thread, params, method=method)
 
     def set_status(self, status: ThreadStatus) -> None:
         self._manager.set_status(self._thread, status)
@@ -165,7 +165,6 @@ class ThreadTurns:
             thread.apply_settings(settings)
             self._manager.publish(
                 thread,
-                "thread/settings/updated",
                 ThreadSettingsUpdatedNotification(
                     thread_id=thread.id, thread_settings=wire_settings(settings)
                 ),

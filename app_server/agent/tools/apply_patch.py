@@ -247,7 +247,6 @@ async def run_patch(call_id: str, text: str, context: ToolContext, cwd: Path) ->
     diff = context.turn_diff.unified_diff()
     if diff is not None:
         context.publish(
-            "turn/diff/updated",
             TurnDiffUpdatedNotification(
                 thread_id=context.thread_id, turn_id=context.turn_id, diff=diff
             ),

@@ -363,7 +363,6 @@ class _DeltaStream:
         if text:
             context = self._item.context
             context.publish(
-                "item/commandExecution/outputDelta",
                 CommandExecutionOutputDeltaNotification(
                     thread_id=context.thread_id,
                     turn_id=self._item.turn_id,

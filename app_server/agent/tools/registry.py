@@ -95,8 +95,8 @@ class ToolOutput:
 class ToolHost(Protocol):
     """What a running tool needs from its thread (the turn's host)."""
 
-    def publish(self, method: str, params: WireModel) -> None:
-        """Notify the thread's subscribers."""
+    def publish(self, params: WireModel, *, method: str | None = None) -> None:
+        """Notify the thread's subscribers (the method is the params type's unless given)."""
         ...
 
     def set_status(self, status: ThreadStatus) -> None:
@@ -140,8 +140,8 @@ class ToolContext:
     def cwd(self) -> str:
         return self.settings.cwd
 
-    def publish(self, method: str, params: WireModel) -> None:
-        self.host.publish(method, params)
+    def publish(self, params: WireModel, *, method: str | None = None) -> None:
+        self.host.publish(params, method=method)
 
 
 class Tool(Protocol):

@@ -28,7 +28,6 @@ def publish_started(context: ToolContext, core: CoreItem) -> int:
     """`item/started` for an in-progress core item; returns its start time."""
     started = now_ms()
     context.publish(
-        "item/started",
         ItemStartedNotification(
             thread_id=context.thread_id,
             turn_id=context.turn_id,
@@ -45,7 +44,6 @@ def publish_completed(
     """`item/completed` for a finished core item; returns what the rollout records."""
     completed = now_ms()
     context.publish(
-        "item/completed",
         ItemCompletedNotification(
             thread_id=context.thread_id,
             turn_id=context.turn_id,
