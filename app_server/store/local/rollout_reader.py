@@ -12,7 +12,7 @@ Tolerance rules (STORAGE.md §2.3):
 - an unparsable (or non-object) line in the middle is skipped and logged;
 - empty lines are skipped silently.
 
-Blocking I/O: call this from a worker thread (e.g. `anyio.to_thread.run_sync`), never directly
+Blocking I/O: call this from a worker thread (e.g. `asyncio.to_thread`), never directly
 on the event loop.
 """
 
