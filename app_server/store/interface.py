@@ -211,6 +211,8 @@ class ThreadStore(Protocol):
 
     async def delete_tree(self, thread_id: str) -> list[str]:
         """Delete the thread and every thread it spawned, deepest first; returns their ids in
-        that order. Raises `ThreadNotStored`, or `ForkReferenced` (nothing deleted) when a
-        thread outside the tree still references one inside it through its history."""
+        that order. Raises `ThreadNotStored`; `ForkReferenced(thread_id)` (nothing deleted) when a
+        thread outside the tree still references one inside it through its history (a paginated
+        fork's base, or an attached fork); `WriterBusy` when a thread of the tree has an open
+        writer (threads already deleted, deeper ones, stay deleted)."""
         ...

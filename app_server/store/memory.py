@@ -295,8 +295,10 @@ class MemoryThreadStore:
             record = self._record(thread)
             if other_id in doomed_set or record is None:
                 continue
-            if record.history_base_id in doomed_set:
-                raise ForkReferenced(record.history_base_id)
+            if {record.history_base_id, record.attached_to_thread_id} & doomed_set:
+                raise ForkReferenced(thread_id)  # names the requested thread, as local does
+        if busy := sorted(doomed_set & self._writers):
+            raise WriterBusy(f"thread {busy[0]} already has an active writer")
         for deleted in doomed:
             self._threads.pop(deleted, None)
             self._writers.discard(deleted)
