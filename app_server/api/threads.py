@@ -111,9 +111,7 @@ class ThreadLifecycleHandlers:
             return history.turns
         if not thread.persisted:
             return []
-        if thread.writer is not None:
-            await thread.writer.flush()
-        return (await self._manager.store.read_history(thread.id)).turns
+        return (await self._manager.reads.read_history(thread.id)).turns
 
     def _check_resume_path(self, thread_id: str, raw: str) -> None:
         """`path` must be this thread's rollout file: never a directory or an arbitrary file."""

@@ -175,7 +175,7 @@ class Dispatcher:
             model = result.result if isinstance(result, Reply) else result
             response = render_response(request_id, model, experimental=conn.experimental_api)
         except Exception as exc:  # every failure is answered; see rpc/errors.py
-            conn.send_bytes(render_error(request_id, as_rpc_error(exc)))
+            conn.send_bytes(render_error(request_id, as_rpc_error(exc, spec.method)))
             return
         conn.send_bytes(response)
         if reply is not None:

@@ -1,8 +1,9 @@
 """The one place that turns exceptions into JSON-RPC error objects.
 
-Typed `RpcError`s carry their code and a message meant for people; pydantic validation failures
-become -32602 naming the offending field; anything unexpected becomes -32603 with a generic text
-(the traceback goes to the log, never to the client).
+Typed `RpcError`s carry their code and a message meant for people; a store's refusal is answered
+from the table in `app_server.rpc.store_errors` (its text can depend on the method); pydantic
+validation failures become -32602 naming the offending field; anything unexpected becomes -32603
+with a generic text (the traceback goes to the log, never to the client).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import orjson
 from pydantic import ValidationError
 
 from app_server.errors import InternalError, InvalidParams, RpcError
+from app_server.rpc.store_errors import store_rpc_error
 from protocol.types import RequestId
 
 log = logging.getLogger(__name__)
@@ -24,10 +26,13 @@ MAX_REPORTED_VALIDATION_ERRORS = 3
 _FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def as_rpc_error(exc: BaseException) -> RpcError:
-    """Map any exception raised while serving a request to the error the client receives."""
+def as_rpc_error(exc: BaseException, method: str | None = None) -> RpcError:
+    """Map any exception raised while serving a request (of `method`, when known) to the error
+    the client receives."""
     if isinstance(exc, RpcError):
         return exc
+    if (stored := store_rpc_error(exc, method)) is not None:
+        return stored
     if isinstance(exc, ValidationError):
         return invalid_params(exc)
     log.error("internal error while serving a request", exc_info=exc)

@@ -19,6 +19,7 @@ from app_server.rollout.history import HistoryFold
 from app_server.rollout.lines import HistoryMode, RolloutLine, StoredLine
 from app_server.rollout.model_history import ModelHistory, collect_model_history
 from app_server.store.compression_report import CompressionReport
+from app_server.store.errors import ThreadAlreadyStored
 from app_server.store.interface import (
     ForkReferenced,
     StoreWarning,
@@ -214,7 +215,7 @@ class MemoryThreadStore:
         if thread_id in self._writers:
             raise WriterBusy(f"thread {thread_id} already has an active writer")
         if thread_id in self._threads and self._threads[thread_id].lines:
-            raise FileExistsError(f"thread {thread_id} already has a rollout")
+            raise ThreadAlreadyStored(thread_id)
         thread = _Thread(
             thread_id,
             created_at_ms,
@@ -294,8 +295,10 @@ class MemoryThreadStore:
             record = self._record(thread)
             if other_id in doomed_set or record is None:
                 continue
-            if record.history_base_id in doomed_set:
-                raise ForkReferenced(record.history_base_id)
+            if {record.history_base_id, record.attached_to_thread_id} & doomed_set:
+                raise ForkReferenced(thread_id)  # names the requested thread, as local does
+        if busy := sorted(doomed_set & self._writers):
+            raise WriterBusy(f"thread {busy[0]} already has an active writer")
         for deleted in doomed:
             self._threads.pop(deleted, None)
             self._writers.discard(deleted)

@@ -140,7 +140,7 @@ class AgentTree:
                 status: AgentStatus = "completed"
                 last_message: str | None = None
                 try:
-                    history = await self.manager.store.read_history(record.id)
+                    history = await self.manager.reads.read_history(record.id)
                 except Exception:  # an unreadable child is listed, not fatal to the tree
                     log.exception("reading sub-agent %s failed", record.id)
                     history = None

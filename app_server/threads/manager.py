@@ -18,7 +18,7 @@ from app_server.agent.instructions import default_base_instructions
 from app_server.agent.tools.catalog import multi_agent_version_for
 from app_server.agent.tools.workspace import ThreadWorkspace
 from app_server.config import ServerConfig
-from app_server.errors import Conflict, InvalidRequest, NotFound
+from app_server.errors import InvalidRequest, NotFound
 from app_server.ids import parse_thread_id, uuid7
 from app_server.notification import now_ms
 from app_server.rollout import build
@@ -31,17 +31,13 @@ from app_server.settings import (
     default_settings,
     persisted_settings,
 )
-from app_server.store.interface import (
-    ThreadHistory,
-    ThreadNotStored,
-    ThreadStore,
-    ThreadWriter,
-    WriterBusy,
-)
+from app_server.store.errors import ThreadNotStored
+from app_server.store.interface import ThreadHistory, ThreadStore, ThreadWriter
 from app_server.threads.fanout import Sessions, publish
 from app_server.threads.lifecycle import Lifecycle
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.session_meta import new_thread_record, session_meta_line
+from app_server.threads.stored_reads import StoredReads
 from protocol.types import (
     IdleThreadStatus,
     NotLoadedThreadStatus,
@@ -53,10 +49,6 @@ from protocol.types import (
 from protocol.wire_model import WireModel
 
 log = logging.getLogger(__name__)
-
-
-def no_rollout(thread_id: str) -> NotFound:
-    return NotFound(f"no rollout found for thread id {thread_id}")
 
 
 def _meta_version(multi_agent_version: str | None) -> str | None:
@@ -83,6 +75,8 @@ class ThreadManager:
         self.server_cwd = server_cwd
         self.sessions = Sessions()
         self._loaded: dict[str, LoadedThread] = {}
+        self.reads = StoredReads(store, self._live_writer)
+        """Every history read goes through here: it flushes the thread's live writer first."""
         self._idle_unload_seconds = config.toml.idle_thread_unload_seconds
         self.approval_timeout_seconds = config.toml.approval_timeout_seconds
         self.bwrap: str | None = None
@@ -108,6 +102,10 @@ class ThreadManager:
     # -- lookup ----------------------------------------------------------------------------------
     def loaded(self, thread_id: str) -> LoadedThread | None:
         return self._loaded.get(thread_id)
+
+    def _live_writer(self, thread_id: str) -> ThreadWriter | None:
+        loaded = self._loaded.get(thread_id)
+        return loaded.writer if loaded is not None else None
 
     def loaded_ids(self) -> list[str]:
         return list(self._loaded)
@@ -217,25 +215,19 @@ class ThreadManager:
             if session is None:
                 return loaded, None
             if not loaded.persisted and session.session_id not in loaded.subscribers:
-                raise no_rollout(thread_id)  # other sessions see it only once it is on disk
+                raise ThreadNotStored(thread_id)  # others see it only once it is on disk
             loaded.subscribe(session)
             if loaded.writer is not None:  # what its turns wrote: preview, times, usage
-                await loaded.writer.flush()
-                loaded.record = await self.store.get(thread_id) or loaded.record
+                loaded.record = await self.reads.record(thread_id) or loaded.record
             return loaded, None
         record = await self.store.get(thread_id)
         if record is None or record.archived:
-            raise no_rollout(thread_id)
+            raise ThreadNotStored(thread_id)
         # The writer first: opening it repairs a torn last line, and the history read next must
         # be the repaired one.
+        writer = await self.store.open_writer(thread_id)
         try:
-            writer = await self.store.open_writer(thread_id)
-        except ThreadNotStored:
-            raise no_rollout(thread_id) from None
-        except WriterBusy as exc:
-            raise Conflict(str(exc)) from None
-        try:
-            history = await self.store.read_history(thread_id)
+            history = await self.reads.read_history(thread_id)
             if history.turns and history.turns[-1].turn.status == "inProgress":
                 history = await self._close_dangling_turn(writer, history)
         except BaseException:
@@ -283,7 +275,7 @@ class ThreadManager:
             ]
         )
         await writer.sync()
-        return await self.store.read_history(history.record.id)
+        return await self.reads.read_history(history.record.id)
 
     async def fork(
         self, session: ClientSession, source_id: str, params: object, *, ephemeral: bool
@@ -291,12 +283,10 @@ class ThreadManager:
         """A new thread whose history starts with all of the source's (STORAGE.md §3.6)."""
         overrides = SettingsOverrides.from_params(params)
         source = self._loaded.get(source_id)
-        if source is not None and source.writer is not None:
-            await source.writer.flush()
-        record = await self.store.get(source_id)
+        record = await self.reads.record(source_id)
         if record is None or record.archived:
-            raise no_rollout(source_id)
-        history = await self.store.read_history(source_id)
+            raise ThreadNotStored(source_id)
+        history = await self.reads.read_history(source_id)
         base = (
             source.settings
             if source is not None
@@ -349,11 +339,11 @@ class ThreadManager:
                 ]
             )
             if not paginated:
-                writer.append(await self.store.copy_lines(source_id))
+                writer.append(await self.reads.copy_lines(source_id))
             await writer.sync()
             if record.name:
                 await self.store.set_name(thread_id, record.name)
-            new_record = await self.store.get(thread_id) or new_record
+            new_record = await self.reads.record(thread_id) or new_record
         thread = LoadedThread(
             new_record,
             settings,

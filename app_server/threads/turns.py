@@ -274,8 +274,7 @@ class ThreadTurns:
     async def _model_history(self, thread: LoadedThread) -> ModelHistory:
         if thread.model_history is None:
             if thread.has_stored_history and thread.writer is not None:
-                await thread.writer.flush()
-                thread.model_history = await self._manager.store.model_history(thread.id)
+                thread.model_history = await self._manager.reads.model_history(thread.id)
                 if thread.model_history.token_totals:
                     thread.tokens.thread.update(thread.model_history.token_totals)
             else:

@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
+from app_server.store.errors import InvalidCursor
 from app_server.store.local.history_queries import HistoryQueries
 from app_server.store.local.store import LocalThreadStore
 from app_server.store.local.turn_page_reader import read_turn_page
 from app_server.store.thread_query import ThreadQuery
 from app_server.store.turn_pages import (
-    InvalidCursorError,
     TurnPageRequest,
     TurnsPage,
     page_for_request,
@@ -189,7 +189,7 @@ async def test_a_cursor_naming_no_turn_of_the_thread_is_refused(tmp_path: Path) 
     thread_id = uuid7_at(BASE_MS, 5)
     write_rollout(tmp_path, thread_id, paginated_thread(thread_id, 2))
     async with scanned_store(tmp_path) as store:
-        with pytest.raises(InvalidCursorError):
+        with pytest.raises(InvalidCursor):
             await store.turn_page(
                 thread_id, TurnPageRequest(cursor='{"turnId":"nope","includeAnchor":false}')
             )

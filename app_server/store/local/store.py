@@ -31,6 +31,7 @@ from app_server.rollout.history import HistoryFold
 from app_server.rollout.lines import HistoryMode, StoredLine
 from app_server.rollout.model_history import ModelHistory, collect_model_history
 from app_server.store.compression_report import CompressionReport
+from app_server.store.errors import ThreadAlreadyStored
 from app_server.store.interface import (
     ForkReferenced,
     StoreWarning,
@@ -408,7 +409,7 @@ class LocalThreadStore:
         archived = archived_rollout_path(self.data_dir, path.name)
         if await asyncio.to_thread(lambda: rollout_exists(path) or rollout_exists(archived)):
             # A second file would shadow the first (a live copy wins over an archived one).
-            raise FileExistsError(f"thread {thread_id} already has a rollout")
+            raise ThreadAlreadyStored(thread_id)
         writer = await RolloutWriter.open(
             path,
             data_dir=self.data_dir,
