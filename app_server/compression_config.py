@@ -1,4 +1,4 @@
-"""Read the cold-rollout compression switch from the configuration (README, "Storage").
+"""The store's cold-rollout compression settings, from the typed config (README, "Storage").
 
 ```toml
 [rollout_compression]
@@ -9,71 +9,32 @@ min_age_days = 7      # a rollout not modified for this long is compressed
 local_thread_store_compression = false   # codex's own switch: an explicit false turns it off too
 ```
 
-A bad value does not stop the server, as a broken `config.toml` does not: it is logged, its
-default is used, and clients are told with a `configWarning` after `initialize`.
+The keys are checked with every other key when the config is loaded (a bad value is logged, its
+default used, and clients told with a `configWarning`); this module only translates them into
+the store's terms. It sits above both the config and the store, which know nothing of each other.
 """
 
 from __future__ import annotations
 
-import logging
-import math
-from collections.abc import Mapping
-from typing import Any
-
 from app_server.config import ConfigProblem, ServerConfig
-from app_server.store.local.compression_worker import DEFAULT_MIN_AGE_SECONDS, CompressionSettings
-
-log = logging.getLogger(__name__)
+from app_server.store.local.compression_worker import SECONDS_PER_DAY, CompressionSettings
 
 SECTION = "rollout_compression"
 CODEX_FEATURE = "features.local_thread_store_compression"
-DEFAULT_MIN_AGE_DAYS = DEFAULT_MIN_AGE_SECONDS / 86_400
 
 
 def compression_settings(config: ServerConfig) -> tuple[CompressionSettings, list[ConfigProblem]]:
-    """The settings the config asks for, and a problem for each value that was ignored."""
-    problems: list[ConfigProblem] = []
-    section = config.get(SECTION)
-    if section is not None and not isinstance(section, Mapping):
-        problems.append(_problem(SECTION, "a table", section, "using the defaults"))
-        section = None
-    enabled = _value(section, "enabled", True)
-    if not isinstance(enabled, bool):
-        problems.append(_problem(f"{SECTION}.enabled", "true or false", enabled, "using true"))
-        enabled = True
-    days = _value(section, "min_age_days", DEFAULT_MIN_AGE_DAYS)
-    if not _is_age(days):
-        problems.append(
-            _problem(
-                f"{SECTION}.min_age_days", "a number >= 0", days, f"using {DEFAULT_MIN_AGE_DAYS:g}"
-            )
-        )
-        days = DEFAULT_MIN_AGE_DAYS
-    feature = config.get(CODEX_FEATURE)
-    if feature is not None and not isinstance(feature, bool):
-        problems.append(_problem(CODEX_FEATURE, "true or false", feature, "ignored"))
-    elif feature is False:
+    """The settings the config asks for, and the config's problems with these keys (the server
+    reports them with all the others, from `ServerConfig.problems`)."""
+    toml = config.toml
+    enabled = toml.rollout_compression.enabled
+    if toml.features.local_thread_store_compression is False:
         enabled = False
-    for problem in problems:
-        log.warning("%s (%s)", problem.summary, problem.details)
-    return CompressionSettings(enabled=enabled, min_age_seconds=float(days) * 86_400), problems
-
-
-def _value(section: Mapping[str, Any] | None, key: str, default: Any) -> Any:
-    return default if section is None else section.get(key, default)
-
-
-def _is_age(value: Any) -> bool:
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and value >= 0
+    settings = CompressionSettings(
+        enabled=enabled, min_age_seconds=toml.rollout_compression.min_age_days * SECONDS_PER_DAY
     )
+    return settings, [problem for problem in config.problems if _is_ours(problem.key)]
 
 
-def _problem(key: str, expected: str, value: Any, instead: str) -> ConfigProblem:
-    return ConfigProblem(
-        summary=f"Invalid `{key}` in config; {instead}",
-        details=f"expected {expected}, got {value!r}",
-    )
+def _is_ours(key: str | None) -> bool:
+    return key is not None and (key in (SECTION, CODEX_FEATURE) or key.startswith(f"{SECTION}."))

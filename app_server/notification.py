@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 from protocol.jsonrpc import JsonRpcResponse, JsonRpcServerNotification
+from protocol.methods import NOTIFICATION_METHODS
 from protocol.types import RequestId
 from protocol.wire_model import EXPERIMENTAL_CONTEXT_KEY, WireModel
 
@@ -59,3 +60,21 @@ class Notification:
 
     def __repr__(self) -> str:
         return f"Notification({self.method!r})"
+
+
+def method_of(params: WireModel) -> str:
+    """The notification method whose params are of this type (the generated registry's
+    `NOTIFICATION_METHODS`), so a sender cannot pair params with the wrong method. A type no
+    method or several methods use is a bug in the sender: TypeError."""
+    try:
+        return NOTIFICATION_METHODS[type(params)]
+    except KeyError:
+        raise TypeError(
+            f"{type(params).__name__} is not the params of exactly one notification method"
+        ) from None
+
+
+def notification(params: WireModel, *, method: str | None = None) -> Notification:
+    """The notification these params belong to. `method` only for a params type several
+    methods share, or a second name for the same event (see `method_of`)."""
+    return Notification(method or method_of(params), params)

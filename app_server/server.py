@@ -25,10 +25,10 @@ from app_server.api.threads import ThreadLifecycleHandlers
 from app_server.api.turns import TurnHandlers
 from app_server.compression_config import compression_settings
 from app_server.config import ServerConfig
-from app_server.notification import Notification
+from app_server.notification import notification
 from app_server.rpc.dispatcher import Dispatcher, Handler
 from app_server.session import ClientSession
-from app_server.settings import ThreadSettings
+from app_server.settings import ResolvedSettings
 from app_server.store.interface import StoreWarning
 from app_server.store.local.store import LocalThreadStore
 from app_server.threads.manager import ThreadManager
@@ -78,8 +78,8 @@ class AppServer:
     def __init__(self, config: ServerConfig, *, server_cwd: Path | None = None) -> None:
         self.config = config
         config.data_dir.mkdir(parents=True, exist_ok=True)
-        compression, compression_problems = compression_settings(config)
-        self._config_problems = [*config.problems, *compression_problems]
+        compression, _ = compression_settings(config)  # its problems are among config.problems
+        self._config_problems = list(config.problems)
         self.store = LocalThreadStore(config.data_dir, compression=compression)
         self.threads = ThreadManager(self.store, config, server_cwd=server_cwd or Path.cwd())
         self.turns = ThreadTurns(self.threads, self._provider_for)
@@ -91,12 +91,11 @@ class AppServer:
         self._store_warnings: list[StoreWarning] = []
         self._sandbox_warnings: list[ConfigWarningNotification] = []
 
-    def _provider_for(self, settings: ThreadSettings) -> ModelProvider:
+    def _provider_for(self, settings: ResolvedSettings) -> ModelProvider:
         """The model provider a thread's turn samples through (raises `ProviderError` with a
         message saying what to configure)."""
-        values = settings.config or self.config.values
         provider = resolve_provider(
-            values, settings.model_provider, self.config.data_dir, os.environ
+            settings.config.toml, settings.model_provider, self.config.data_dir, os.environ
         )
         return create_provider(provider, self.config.data_dir, os.environ)
 
@@ -142,7 +141,7 @@ class AppServer:
             + self._sandbox_warnings
         )
         for warning in warnings:
-            session.notify(Notification("configWarning", warning))
+            session.notify(notification(warning))
 
     async def start(self) -> None:
         """Open the store (recovering a damaged index); reconciliation continues in the
@@ -153,10 +152,7 @@ class AppServer:
     async def _find_sandbox(self) -> None:
         """Probe bubblewrap once; without it, say so (log and every client) instead of
         pretending commands are sandboxed — they will need approval instead."""
-        configured = self.config.get("bwrap_path")
-        bwrap = await asyncio.to_thread(
-            find_bwrap, str(configured) if isinstance(configured, str) else None
-        )
+        bwrap = await asyncio.to_thread(find_bwrap, self.config.toml.bwrap_path)
         self.threads.bwrap = bwrap
         if bwrap is None:
             log.warning("%s %s", NO_SANDBOX_SUMMARY, NO_SANDBOX_DETAILS)

@@ -3,7 +3,13 @@
 Layers, lowest first: built-in defaults < `config.toml` < `-c` overrides < the `config` object of
 `thread/start`/`resume`/`fork` < their explicit fields (`model`, `cwd`, …). A resumed thread
 starts from what its rollout last recorded (the last `turn_context`) instead of the defaults.
-The result is one immutable `ThreadSettings`; `turn/start` overrides produce a new one.
+The result is one immutable `ResolvedSettings`; `turn/start` overrides produce a new one.
+
+Config values are read from the typed config only (`app_server.config`). A thread's `config`
+object goes through the same model as `config.toml`, but an invalid value there refuses the
+request with -32602 naming the key, instead of a warning and the default: the client that sent
+it is waiting for the answer and can fix it, a thread silently running on other settings than
+asked would be worse, and 0.169 refuses such a request too.
 
 Sandbox policies have two spellings: the wire one (`{"type": "workspaceWrite", "writableRoots":
 …}`) and Codex's on-disk one in `turn_context.sandbox_policy` (`{"type": "workspace-write",
@@ -15,14 +21,25 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
-from app_server.config import lookup, with_overrides
+from app_server.config import (
+    THREAD_ORIGIN,
+    ConfigLayer,
+    EffectiveConfig,
+    Origin,
+    default_config,
+    validate_config,
+)
+from app_server.config.defaults import DEFAULT_MODEL
+from app_server.config.keys import SandboxWorkspaceWriteToml
+from app_server.config.value_types import modern_approval_policy
+from app_server.errors import InvalidParams
 from app_server.store.records import ThreadRecord
 from protocol.types import (
     AskForApproval,
@@ -36,19 +53,35 @@ from protocol.types import (
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "gpt-5.1-codex"
-DEFAULT_MODEL_PROVIDER = "openai"
-DEFAULT_APPROVAL_POLICY: AskForApproval = "on-request"
-DEFAULT_SANDBOX_MODE: SandboxMode = "read-only"
 DEFAULT_APPROVALS_REVIEWER = "user"
+
+MAX_REPORTED_CONFIG_PROBLEMS = 10
+"""Invalid keys of a thread's `config` named in one error; more are counted, so a client that
+sends thousands of bad keys gets a readable message, not a megabyte."""
+
+SETTING_KEYS = {
+    "model": "model",
+    "model_provider": "model_provider",
+    "reasoning_effort": "model_reasoning_effort",
+    "reasoning_summary": "model_reasoning_summary",
+    "approval_policy": "approval_policy",
+    "sandbox": "sandbox_mode",
+    "base_instructions": "base_instructions",
+    "developer_instructions": "developer_instructions",
+}
+"""`ResolvedSettings` fields that a config key also sets → that key, so the origin of a value a
+request field set (thread/start `model`, turn/start `effort`) is reported under codex's key."""
 
 _APPROVAL_POLICY: TypeAdapter[AskForApproval] = TypeAdapter(AskForApproval)
 _SANDBOX_POLICY: TypeAdapter[SandboxPolicy] = TypeAdapter(SandboxPolicy)
 
 
 @dataclass(frozen=True, slots=True)
-class ThreadSettings:
-    """Everything a turn needs to know about how the thread runs."""
+class ResolvedSettings:
+    """Everything a turn needs to know about how the thread runs, resolved from every layer.
+
+    Not the wire `protocol.types.ThreadSettings` (what `thread/settings/updated` reports, made
+    from this by `wire_settings`): this one also carries the effective config and origins."""
 
     model: str
     model_provider: str
@@ -61,12 +94,26 @@ class ThreadSettings:
     service_tier: str | None = None
     base_instructions: str | None = None
     developer_instructions: str | None = None
-    config: Mapping[str, Any] | None = None
-    """The thread's effective config table (server config with the thread's `config` applied)."""
+    config: EffectiveConfig = field(default_factory=default_config)
+    """The thread's effective config: the server's, with the thread's `config` object on top."""
+    requested: Mapping[str, Origin] = field(default_factory=dict, compare=False)
+    """Config keys whose value a request field set (see `SETTING_KEYS`) → that request's layer.
+    Not compared: the same value asked for again is no change of settings."""
 
     @property
     def runtime_workspace_roots(self) -> list[str]:
         return [self.cwd]
+
+    def origin(self, key: str) -> Origin:
+        """Where the thread's value of config `key` came from."""
+        return self.requested.get(key) or self.config.origin(key)
+
+    def with_requested(self, origin: Origin, **updates: Any) -> ResolvedSettings:
+        """These settings with fields a request set, their origins recorded."""
+        if not updates:
+            return self
+        keys = {SETTING_KEYS[name]: origin for name in updates if name in SETTING_KEYS}
+        return replace(self, requested={**self.requested, **keys}, **updates)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,15 +126,36 @@ class SettingsOverrides:
     approval_policy: AskForApproval | None = None
     approvals_reviewer: str | None = None
     sandbox: SandboxMode | None = None
-    config: Mapping[str, Any] | None = None
+    config: ConfigLayer | None = None
+    """The request's `config` object, checked, as a thread layer."""
     base_instructions: str | None = None
     developer_instructions: str | None = None
     service_tier: str | None = None
 
     @classmethod
     def from_params(cls, params: object) -> SettingsOverrides:
-        """Pick the settings fields out of any of the three params models."""
-        return cls(**{name: getattr(params, name, None) for name in cls.__dataclass_fields__})
+        """Pick the settings fields out of any of the three params models; raises
+        `InvalidParams` naming every invalid value of the `config` object (nothing happened yet,
+        so a refused request changes nothing)."""
+        fields = {name: getattr(params, name, None) for name in cls.__dataclass_fields__}
+        fields["config"] = thread_config_layer(fields["config"])
+        return cls(**fields)
+
+
+def thread_config_layer(values: Mapping[str, Any] | None) -> ConfigLayer | None:
+    """A request's `config` object (dotted keys, as `-c`) as a checked thread layer."""
+    if not values:
+        return None
+    layer = ConfigLayer.from_dotted(THREAD_ORIGIN, values)
+    invalid = validate_config(layer.table()).invalid
+    if invalid:
+        parts = [f"`config.{bad.key}`: {bad.details}" for bad in invalid]
+        more = len(parts) - MAX_REPORTED_CONFIG_PROBLEMS
+        parts = parts[:MAX_REPORTED_CONFIG_PROBLEMS]
+        if more > 0:
+            parts.append(f"and {more} more problem(s)")
+        raise InvalidParams("Invalid params: " + "; ".join(parts))
+    return layer
 
 
 def resolve_cwd(value: str | None, server_cwd: Path) -> str:
@@ -97,37 +165,25 @@ def resolve_cwd(value: str | None, server_cwd: Path) -> str:
     return os.path.normpath(server_cwd / Path(value).expanduser())
 
 
-LEGACY_APPROVAL_POLICIES = {"on-failure": "on-request"}
-"""Config spellings older codex versions accepted, and what they mean now (0.169 dropped
-`on-failure`: run sandboxed, ask when the model wants out — which `on-request` does)."""
-
-
 def approval_policy_from(value: object, fallback: AskForApproval) -> AskForApproval:
-    if isinstance(value, str):
-        value = LEGACY_APPROVAL_POLICIES.get(value, value)
+    """A recorded approval policy (a rollout's `approval_mode`); legacy spellings mean 0.169's."""
     try:
-        return _APPROVAL_POLICY.validate_python(value)
+        return _APPROVAL_POLICY.validate_python(modern_approval_policy(value))
     except ValidationError:
         log.warning("ignoring invalid approval policy %r", value)
         return fallback
 
 
-def sandbox_from_mode(mode: str, config: Mapping[str, Any]) -> SandboxPolicy:
+def sandbox_from_mode(mode: SandboxMode, options: SandboxWorkspaceWriteToml) -> SandboxPolicy:
     """The wire policy for a `SandboxMode`, with `[sandbox_workspace_write]` options applied."""
     if mode == "danger-full-access":
         return DangerFullAccessSandboxPolicy()
     if mode == "workspace-write":
-        options = lookup(config, "sandbox_workspace_write", {}) or {}
-        roots = options.get("writable_roots") if isinstance(options, Mapping) else None
         return WorkspaceWriteSandboxPolicy(
-            writable_roots=[str(r) for r in roots] if isinstance(roots, list) else [],
-            network_access=bool(lookup(config, "sandbox_workspace_write.network_access", False)),
-            exclude_tmpdir_env_var=bool(
-                lookup(config, "sandbox_workspace_write.exclude_tmpdir_env_var", False)
-            ),
-            exclude_slash_tmp=bool(
-                lookup(config, "sandbox_workspace_write.exclude_slash_tmp", False)
-            ),
+            writable_roots=list(options.writable_roots),
+            network_access=options.network_access,
+            exclude_tmpdir_env_var=options.exclude_tmpdir_env_var,
+            exclude_slash_tmp=options.exclude_slash_tmp,
         )
     return ReadOnlySandboxPolicy()
 
@@ -180,30 +236,27 @@ def sandbox_from_disk(value: object) -> SandboxPolicy | None:
         return None
 
 
-def default_settings(config: Mapping[str, Any], server_cwd: Path) -> ThreadSettings:
+def default_settings(config: EffectiveConfig, server_cwd: Path) -> ResolvedSettings:
     """Settings of a new thread before any request field is applied."""
-    return ThreadSettings(
-        model=str(lookup(config, "model") or DEFAULT_MODEL),
-        model_provider=str(lookup(config, "model_provider") or DEFAULT_MODEL_PROVIDER),
+    toml = config.toml
+    return ResolvedSettings(
+        model=toml.model or DEFAULT_MODEL,
+        model_provider=toml.model_provider,
         cwd=str(server_cwd),
-        approval_policy=approval_policy_from(
-            lookup(config, "approval_policy", DEFAULT_APPROVAL_POLICY), DEFAULT_APPROVAL_POLICY
-        ),
+        approval_policy=toml.approval_policy,
         approvals_reviewer=DEFAULT_APPROVALS_REVIEWER,
-        sandbox=sandbox_from_mode(
-            str(lookup(config, "sandbox_mode", DEFAULT_SANDBOX_MODE)), config
-        ),
-        reasoning_effort=lookup(config, "model_reasoning_effort"),
-        reasoning_summary=lookup(config, "model_reasoning_summary"),
-        base_instructions=lookup(config, "base_instructions"),
-        developer_instructions=lookup(config, "developer_instructions"),
+        sandbox=sandbox_from_mode(toml.sandbox_mode, toml.sandbox_workspace_write),
+        reasoning_effort=toml.model_reasoning_effort,
+        reasoning_summary=toml.model_reasoning_summary,
+        base_instructions=toml.base_instructions,
+        developer_instructions=toml.developer_instructions,
         config=config,
     )
 
 
 def persisted_settings(
-    record: ThreadRecord, config: Mapping[str, Any], server_cwd: Path
-) -> ThreadSettings:
+    record: ThreadRecord, config: EffectiveConfig, server_cwd: Path
+) -> ResolvedSettings:
     """Settings of a stored thread: what its rollout last recorded, over the defaults."""
     base = default_settings(config, server_cwd)
     approval: AskForApproval = base.approval_policy
@@ -224,52 +277,49 @@ def persisted_settings(
 
 
 def apply_overrides(
-    base: ThreadSettings,
-    overrides: SettingsOverrides,
-    server_config: Mapping[str, Any],
-    server_cwd: Path,
-) -> ThreadSettings:
+    base: ResolvedSettings, overrides: SettingsOverrides, server_cwd: Path
+) -> ResolvedSettings:
     """`base` with a request's `config` object and explicit fields applied."""
     settings = base
-    config: Mapping[str, Any] = base.config or server_config
-    if overrides.config:
-        config = with_overrides(config, overrides.config)
-        settings = replace(
-            settings,
-            config=config,
-            model=str(overrides.config.get("model") or settings.model),
-            model_provider=str(overrides.config.get("model_provider") or settings.model_provider),
-            reasoning_effort=overrides.config.get(
-                "model_reasoning_effort", settings.reasoning_effort
-            ),
-        )
-        if "approval_policy" in overrides.config:
-            settings = replace(
-                settings,
-                approval_policy=approval_policy_from(
-                    overrides.config["approval_policy"], settings.approval_policy
-                ),
-            )
-        if "sandbox_mode" in overrides.config:
-            settings = replace(
-                settings, sandbox=sandbox_from_mode(str(overrides.config["sandbox_mode"]), config)
-            )
+    if overrides.config is not None:
+        settings = _with_thread_config(settings, overrides.config)
+    requested: dict[str, Any] = {}
     if overrides.model:
-        settings = replace(settings, model=overrides.model)
+        requested["model"] = overrides.model
     if overrides.model_provider:
-        settings = replace(settings, model_provider=overrides.model_provider)
+        requested["model_provider"] = overrides.model_provider
     if overrides.cwd:
-        settings = replace(settings, cwd=resolve_cwd(overrides.cwd, server_cwd))
+        requested["cwd"] = resolve_cwd(overrides.cwd, server_cwd)
     if overrides.approval_policy is not None:
-        settings = replace(settings, approval_policy=overrides.approval_policy)
+        requested["approval_policy"] = overrides.approval_policy
     if overrides.approvals_reviewer:
-        settings = replace(settings, approvals_reviewer=overrides.approvals_reviewer)
+        requested["approvals_reviewer"] = overrides.approvals_reviewer
     if overrides.sandbox:
-        settings = replace(settings, sandbox=sandbox_from_mode(overrides.sandbox, config))
+        options = settings.config.toml.sandbox_workspace_write
+        requested["sandbox"] = sandbox_from_mode(overrides.sandbox, options)
     if overrides.base_instructions is not None:
-        settings = replace(settings, base_instructions=overrides.base_instructions)
+        requested["base_instructions"] = overrides.base_instructions
     if overrides.developer_instructions is not None:
-        settings = replace(settings, developer_instructions=overrides.developer_instructions)
+        requested["developer_instructions"] = overrides.developer_instructions
     if overrides.service_tier is not None:
-        settings = replace(settings, service_tier=overrides.service_tier)
-    return settings
+        requested["service_tier"] = overrides.service_tier
+    return settings.with_requested(THREAD_ORIGIN, **requested)
+
+
+def _with_thread_config(settings: ResolvedSettings, layer: ConfigLayer) -> ResolvedSettings:
+    """The thread's config layer applied, and the settings its keys decide updated."""
+    config = settings.config.with_layer(layer)
+    toml = config.toml
+    sets = {path[0] for path, _ in layer.assignments if len(path) == 1}
+    updates: dict[str, Any] = {"config": config}
+    if "model" in sets and toml.model:
+        updates["model"] = toml.model
+    if "model_provider" in sets:
+        updates["model_provider"] = toml.model_provider
+    if "model_reasoning_effort" in sets:
+        updates["reasoning_effort"] = toml.model_reasoning_effort
+    if "approval_policy" in sets:
+        updates["approval_policy"] = toml.approval_policy
+    if "sandbox_mode" in sets:
+        updates["sandbox"] = sandbox_from_mode(toml.sandbox_mode, toml.sandbox_workspace_write)
+    return replace(settings, **updates)

@@ -33,9 +33,9 @@ from app_server.agent.tools.exec.sandbox import SandboxSpec, find_bwrap, sandbox
 from app_server.agent.tools.patch import TurnDiffTracker  # noqa: E402
 from app_server.agent.tools.registry import ToolCall, ToolContext, ToolItem  # noqa: E402
 from app_server.agent.tools.workspace import ThreadWorkspace  # noqa: E402
-from app_server.notification import Notification  # noqa: E402
+from app_server.notification import notification  # noqa: E402
 from app_server.session import UNANSWERED, ServerRequestOutcome  # noqa: E402
-from app_server.settings import ThreadSettings  # noqa: E402
+from app_server.settings import ResolvedSettings  # noqa: E402
 from protocol.types import (  # noqa: E402
     DangerFullAccessSandboxPolicy,
     SandboxPolicy,
@@ -51,8 +51,8 @@ class Host:
     def __init__(self) -> None:
         self.sent = 0
 
-    def publish(self, method: str, params: WireModel) -> None:
-        Notification(method, params).render(experimental=False)
+    def publish(self, params: WireModel, *, method: str | None = None) -> None:
+        notification(params, method=method).render(experimental=False)
         self.sent += 1
 
     def set_status(self, status: ThreadStatus) -> None:
@@ -90,7 +90,7 @@ async def through_tool(context: ToolContext, n: int) -> float:
 
 
 def context_for(cwd: str, sandbox: SandboxPolicy, bwrap: str | None) -> ToolContext:
-    settings = ThreadSettings(
+    settings = ResolvedSettings(
         model="bench",
         model_provider="bench",
         cwd=cwd,

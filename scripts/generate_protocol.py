@@ -590,7 +590,8 @@ def render_methods(roots: dict[str, Any], stable_roots: dict[str, Any]) -> str:
         "from protocol.types import (\n",
     ]
     out.extend(f"    {n},\n" for n in sorted(names))
-    out.append(")\n\n")
+    out.append(")\n")
+    out.append("from protocol.wire_model import WireModel\n\n")
     out.append("CLIENT_REQUESTS: Final[dict[str, ClientRequestSpec]] = {\n")
     for method, (params, result) in roots["client"].items():
         experimental = method not in stable_roots["client"]
@@ -614,6 +615,20 @@ def render_methods(roots: dict[str, Any], stable_roots: dict[str, Any]) -> str:
         out.append(f"    {method!r}: ServerNotificationSpec({method!r}, {params}),\n")
     out.append("}\n")
     out.append('"""Every server→client notification, by method name."""\n\n')
+    methods_of: dict[str, list[str]] = {}
+    for method, params in roots["notifications"].items():
+        methods_of.setdefault(params, []).append(method)
+    shared = sorted(params for params, methods in methods_of.items() if len(methods) > 1)
+    out.append("NOTIFICATION_METHODS: Final[dict[type[WireModel], str]] = {\n")
+    for params, methods in sorted(methods_of.items()):
+        if len(methods) == 1:
+            out.append(f"    {params}: {methods[0]!r},\n")
+    out.append("}\n")
+    out.append(
+        '"""The method of each notification params type, so a sender names only the params.\n'
+        "Types several methods share are left out (their senders name the method):\n"
+        f'{", ".join(shared)}.\n"""\n\n'
+    )
     out.append("UPSTREAM_CLIENT_METHODS: Final[frozenset[str]] = frozenset(\n    {\n")
     out.extend(f"        {m!r},\n" for m in roots["all_client_methods"])
     out.append("    }\n)\n")

@@ -19,7 +19,7 @@ from app_server.agent.stream_mapper import (
     StreamMapper,
     stream_ended_early,
 )
-from app_server.store.compacted_history import message_text
+from app_server.rollout.compacted_history import message_text
 
 SUMMARIZATION_PROMPT = (
     "You are performing a CONTEXT CHECKPOINT COMPACTION. Create a handoff summary for another "

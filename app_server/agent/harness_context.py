@@ -21,22 +21,22 @@ from app_server.agent.instructions import (
     timezone_name,
 )
 from app_server.ids import uuid7
-from app_server.settings import ThreadSettings
-from app_server.store.world_state import JsonObject
+from app_server.rollout.lines import JsonObject
+from app_server.settings import ResolvedSettings
 
 WORLD_STATE_KEYS = ("environment", "permissions")
 """The top-level keys of our world state; a stored state without them was written by another
 program (codex records different keys) and is replaced by a snapshot, not diffed."""
 
 
-def _permissions_text(settings: ThreadSettings) -> str:
+def _permissions_text(settings: ResolvedSettings) -> str:
     text = permissions_text(settings.sandbox, settings.approval_policy)
     if settings.developer_instructions:
         text += "\n\n" + settings.developer_instructions
     return text
 
 
-def world_state_for(settings: ThreadSettings) -> JsonObject:
+def world_state_for(settings: ResolvedSettings) -> dict[str, Any]:
     """The world state the thread's settings and this machine describe now."""
     return {
         "environment": {
@@ -53,7 +53,7 @@ def is_our_world_state(state: JsonObject | None) -> bool:
     return state is not None and all(key in state for key in WORLD_STATE_KEYS)
 
 
-def context_updates(settings: ThreadSettings, patch: JsonObject) -> list[dict[str, Any]]:
+def context_updates(settings: ResolvedSettings, patch: JsonObject) -> list[dict[str, Any]]:
     """The messages that tell the model what a world-state patch changed: permissions
     (developer), then environment (user)."""
     updates: list[dict[str, Any]] = []
@@ -64,6 +64,6 @@ def context_updates(settings: ThreadSettings, patch: JsonObject) -> list[dict[st
     return updates
 
 
-def initial_context(settings: ThreadSettings) -> list[dict[str, Any]]:
+def initial_context(settings: ResolvedSettings) -> list[dict[str, Any]]:
     """The messages that open a context window: all of them, as if everything changed."""
     return context_updates(settings, dict.fromkeys(WORLD_STATE_KEYS))

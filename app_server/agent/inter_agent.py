@@ -83,11 +83,6 @@ Mail = InterAgentMessage | SubAgentNotification
 """What a mailbox holds."""
 
 
-def metadata_line(trigger_turn: bool) -> dict[str, Any]:
-    """The rollout line recorded just before an inter-agent message."""
-    return {"type": "inter_agent_communication_metadata", "payload": {"trigger_turn": trigger_turn}}
-
-
 class Mailbox:
     """Inter-agent messages waiting for a thread's turn (see the module docstring).
 

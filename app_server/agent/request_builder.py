@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from app_server.agent.providers.base import SamplingRequest
+from app_server.config import ConfigToml
 
 INTERNAL_FIELDS = ("internal_chat_message_metadata_passthrough",)
 """Fields codex adds to persisted history items; never sent to the model."""
@@ -31,16 +32,15 @@ def strip_internal(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k not in INTERNAL_FIELDS}
 
 
-def supports_reasoning(model: str, config: Mapping[str, Any]) -> bool:
-    forced = config.get("model_supports_reasoning_summaries")
-    if isinstance(forced, bool):
+def supports_reasoning(model: str, config: ConfigToml) -> bool:
+    forced = config.model_supports_reasoning_summaries
+    if forced is not None:
         return forced
     return model.lower().startswith(REASONING_MODEL_PREFIXES)
 
 
-def effective_context_window(config: Mapping[str, Any]) -> int:
-    window = config.get("model_context_window")
-    base = window if isinstance(window, int) and window > 0 else DEFAULT_CONTEXT_WINDOW
+def effective_context_window(config: ConfigToml) -> int:
+    base = config.model_context_window or DEFAULT_CONTEXT_WINDOW
     return base * EFFECTIVE_CONTEXT_PERCENT // 100
 
 
@@ -50,11 +50,10 @@ the effective window: late enough to keep most context, early enough that the ne
 (the response's output plus new input) still fits."""
 
 
-def auto_compact_limit(config: Mapping[str, Any]) -> int:
+def auto_compact_limit(config: ConfigToml) -> int:
     """Tokens (of the latest response) at which a thread is compacted before sampling again."""
-    limit = config.get("model_auto_compact_token_limit")
-    if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
-        return limit
+    if config.model_auto_compact_token_limit is not None:
+        return config.model_auto_compact_token_limit
     return effective_context_window(config) * AUTO_COMPACT_PERCENT // 100
 
 
@@ -69,7 +68,7 @@ class RequestContext:
     instructions: str | None
     effort: str | None
     summary: str | None
-    config: Mapping[str, Any]
+    config: ConfigToml
     originator: str
     window_number: int = 0
     context_window_id: str | None = None

@@ -59,7 +59,7 @@ class StepEffects:
 
     def apply(self, effect: object, step: StepResult) -> None:
         if isinstance(effect, Emit):
-            self._host.publish(effect.method, effect.params)
+            self._host.publish(effect.params)
         elif isinstance(effect, OutputItemDone):
             self._output_done(effect, step)
         elif isinstance(effect, ResponseCompleted):
@@ -68,7 +68,6 @@ class StepEffects:
             self._safety_buffering(effect)
         elif isinstance(effect, ModerationMetadata):
             self._host.publish(
-                "turn/moderationMetadata",
                 TurnModerationMetadataNotification(
                     thread_id=self._host.thread_id,
                     turn_id=self._setup.turn_id,
@@ -84,7 +83,6 @@ class StepEffects:
             self._recorder.finished(done.item, item, done.started_at_ms, done.completed_at_ms)
         if item is not None:
             self._host.publish(
-                "item/completed",
                 ItemCompletedNotification(
                     thread_id=self._host.thread_id,
                     turn_id=self._setup.turn_id,
@@ -108,7 +106,6 @@ class StepEffects:
         )
         self._recorder.usage(completed.response_id, usage)
         self._host.publish(
-            "thread/tokenUsage/updated",
             ThreadTokenUsageUpdatedNotification(
                 thread_id=self._host.thread_id,
                 turn_id=setup.turn_id,
@@ -131,4 +128,4 @@ class StepEffects:
             faster_model=effect.faster_model,
         )
         for method in SAFETY_BUFFERING_METHODS:
-            self._host.publish(method, params)
+            self._host.publish(params, method=method)

@@ -31,9 +31,8 @@ TOOL_CALL_TYPES = frozenset({"function_call", "custom_tool_call", "local_shell_c
 
 @dataclass(slots=True)
 class Emit:
-    """Send a notification to the thread's subscribers."""
+    """Send a notification to the thread's subscribers (its method is the params type's)."""
 
-    method: str
     params: WireModel
 
 
@@ -133,7 +132,6 @@ class StreamMapper:
         elif kind == "response.reasoning_summary_part.added":
             effects.append(
                 Emit(
-                    "item/reasoning/summaryPartAdded",
                     ReasoningSummaryPartAddedNotification(
                         thread_id=self.thread_id,
                         turn_id=self.turn_id,
@@ -145,7 +143,6 @@ class StreamMapper:
         elif kind == "response.reasoning_summary_text.delta":
             effects.append(
                 Emit(
-                    "item/reasoning/summaryTextDelta",
                     ReasoningSummaryTextDeltaNotification(
                         thread_id=self.thread_id,
                         turn_id=self.turn_id,
@@ -158,7 +155,6 @@ class StreamMapper:
         elif kind == "response.reasoning_text.delta":
             effects.append(
                 Emit(
-                    "item/reasoning/textDelta",
                     ReasoningTextDeltaNotification(
                         thread_id=self.thread_id,
                         turn_id=self.turn_id,
@@ -202,7 +198,6 @@ class StreamMapper:
         open_item.text.append(delta)
         return [
             Emit(
-                "item/agentMessage/delta",
                 AgentMessageDeltaNotification(
                     thread_id=self.thread_id, turn_id=self.turn_id, item_id=item_id, delta=delta
                 ),
@@ -242,7 +237,6 @@ class StreamMapper:
         if started_item is not None:
             effects.append(
                 Emit(
-                    "item/started",
                     ItemStartedNotification(
                         thread_id=self.thread_id,
                         turn_id=self.turn_id,

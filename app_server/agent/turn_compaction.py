@@ -32,8 +32,8 @@ from app_server.agent.turn_recorder import TurnRecorder
 from app_server.agent.turn_setup import TurnHost, TurnSetup
 from app_server.ids import uuid7
 from app_server.notification import now_ms
-from app_server.store.compacted_history import message_text, replacement_history, summary_message
-from app_server.store.context_windows import ContextWindow
+from app_server.rollout.compacted_history import message_text, replacement_history, summary_message
+from app_server.rollout.context_windows import ContextWindow
 from protocol.types import (
     ContextCompactedNotification,
     ContextCompactionThreadItem,
@@ -80,7 +80,6 @@ class TurnCompaction:
         item_id, started = uuid7(), now_ms()
         item = ContextCompactionThreadItem(id=item_id, started_at_ms=started)
         self._host.publish(
-            "item/started",
             ItemStartedNotification(
                 thread_id=thread_id, turn_id=turn_id, started_at_ms=started, item=item
             ),
@@ -101,7 +100,6 @@ class TurnCompaction:
         self._recorder.context_compaction(item_id, started, completed)
         await self._recorder.flush()
         self._host.publish(
-            "item/completed",
             ItemCompletedNotification(
                 thread_id=thread_id,
                 turn_id=turn_id,
@@ -109,9 +107,7 @@ class TurnCompaction:
                 item=item.model_copy(update={"completed_at_ms": completed}),
             ),
         )
-        self._host.publish(
-            "thread/compacted", ContextCompactedNotification(thread_id=thread_id, turn_id=turn_id)
-        )
+        self._host.publish(ContextCompactedNotification(thread_id=thread_id, turn_id=turn_id))
 
     async def _summarize(self, provider: ModelProvider, cause: CompactionCause) -> Summary:
         """The summary; a request too long for the window is retried with less history."""

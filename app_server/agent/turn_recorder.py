@@ -13,33 +13,31 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from app_server.agent import rollout_lines as lines
 from app_server.agent.compaction import Summary
-from app_server.agent.core_items import (
-    core_agent_message,
-    core_reasoning,
-    core_user_message,
-    user_message_text,
-)
 from app_server.agent.harness_context import (
     context_updates,
     initial_context,
     is_our_world_state,
     world_state_for,
 )
-from app_server.agent.inter_agent import InterAgentMessage, Mail, metadata_line
+from app_server.agent.inter_agent import InterAgentMessage, Mail
 from app_server.agent.request_builder import strip_internal
 from app_server.agent.tools.registry import ToolCall, ToolItem, output_item
 from app_server.agent.turn_setup import TurnSetup
 from app_server.ids import uuid7
+from app_server.rollout import build as lines
+from app_server.rollout.context_windows import ContextWindow
+from app_server.rollout.core_items import (
+    context_compaction,
+    core_agent_message,
+    core_reasoning,
+    core_user_message,
+)
+from app_server.rollout.items import CoreItem
+from app_server.rollout.lines import JsonObject, RolloutItem, WorldStatePayload
 from app_server.settings import sandbox_to_disk
-from app_server.store.context_windows import ContextWindow
-from app_server.store.interface import RolloutLine
-from app_server.store.world_state import JsonObject
 from protocol.types import (
     AgentMessageThreadItem,
-    ImageUserInput,
-    LocalImageUserInput,
     ReasoningThreadItem,
     TurnError,
     UserMessageThreadItem,
@@ -59,11 +57,11 @@ class TurnRecorder:
         self._turn_id = setup.turn_id
         self._started_at = started_at
 
-    def _append(self, rollout: list[RolloutLine]) -> None:
+    def _append(self, rollout: list[RolloutItem]) -> None:
         if self._setup.writer is not None and rollout:
             self._setup.writer.append(rollout)
 
-    def _remember(self, model_item: dict[str, Any]) -> None:
+    def _remember(self, model_item: JsonObject) -> None:
         self._setup.model_history.append(strip_internal(model_item))
 
     async def flush(self) -> None:
@@ -81,7 +79,7 @@ class TurnRecorder:
     def opening(self) -> None:
         """`task_started`, the first turn's context, `turn_context` (and settings)."""
         setup, settings = self._setup, self._setup.settings
-        out: list[RolloutLine] = [
+        out: list[RolloutItem] = [
             lines.task_started(
                 self._turn_id,
                 setup.root_turn_id,
@@ -92,8 +90,7 @@ class TurnRecorder:
             )
         ]
         out.extend(self._context(setup.first_turn))
-        policy = settings.approval_policy
-        approval = policy if isinstance(policy, str) else policy.model_dump(mode="json")
+        approval = lines.approval_policy_to_disk(settings.approval_policy)
         out.append(
             lines.turn_context(
                 self._turn_id,
@@ -121,7 +118,7 @@ class TurnRecorder:
             )
         self._append(out)
 
-    def _context(self, first_turn: bool) -> list[RolloutLine]:
+    def _context(self, first_turn: bool) -> list[RolloutItem]:
         """The harness context this turn adds: the initial context and its world-state snapshot
         on a thread's first turn; later, update messages and a patch for what changed. A state
         another program recorded is replaced by a snapshot (nothing to diff it against)."""
@@ -129,13 +126,13 @@ class TurnRecorder:
         current = world_state_for(settings)
         if first_turn:
             items = initial_context(settings)
-            payload: JsonObject | None = world.snapshot(current)
+            payload: WorldStatePayload | None = world.snapshot(current)
         elif not is_our_world_state(world.state):
             items, payload = [], world.snapshot(current)
         else:
             payload = world.update(current)
             items = context_updates(settings, payload["state"]) if payload else []
-        out: list[RolloutLine] = [lines.response_item(item, self._turn_id) for item in items]
+        out: list[RolloutItem] = [lines.response_item(item, self._turn_id) for item in items]
         for item in items:
             self._remember(item)
         if payload is not None:
@@ -148,18 +145,14 @@ class TurnRecorder:
         message: str,
         replacement: list[dict[str, Any]],
         window: ContextWindow,
-        world_state: JsonObject,
+        world_state: WorldStatePayload,
     ) -> None:
         """A compaction's records: the summary response, the `compacted` line that replaces the
         history and starts `window`, and the new window's world-state snapshot."""
-        out: list[RolloutLine] = []
+        out: list[RolloutItem] = []
         if summary.model_item is not None:
             out.append(lines.response_item(summary.model_item, self._turn_id))
-        out.append(
-            lines.compacted(
-                message, replacement, window.lineage_fields(), summary.completed.response_id
-            )
-        )
+        out.append(lines.compacted(message, replacement, window, summary.completed.response_id))
         out.append(lines.world_state(world_state))
         self._append(out)
         self._setup.history.items[:] = replacement
@@ -167,20 +160,20 @@ class TurnRecorder:
     def context_compaction(self, item_id: str, started: int, completed: int) -> None:
         """The `contextCompaction` item's display line."""
         if self._setup.history_mode == "paginated":
-            core = {"type": "ContextCompaction", "id": item_id}
+            core = context_compaction(item_id)
             line = lines.item_completed(self._thread_id, self._turn_id, core, started, completed)
         else:
-            line = lines.event("context_compacted")
+            line = lines.context_compacted()
         self._append([line])
 
     def finished(
         self, model_item: dict[str, Any], item: FinishedItem | None, started: int, completed: int
     ) -> None:
         """A finished item: its display line (paginated or legacy), then its history line."""
-        out: list[RolloutLine] = []
+        out: list[RolloutItem] = []
         if item is not None:
             if self._setup.history_mode == "paginated":
-                core = (
+                core: CoreItem = (
                     core_user_message(item)
                     if isinstance(item, UserMessageThreadItem)
                     else core_agent_message(item)
@@ -191,13 +184,7 @@ class TurnRecorder:
                     lines.item_completed(self._thread_id, self._turn_id, core, started, completed)
                 )
             elif isinstance(item, UserMessageThreadItem):
-                out.append(
-                    lines.legacy_user_message(
-                        user_message_text(item.content),
-                        [v.url for v in item.content if isinstance(v, ImageUserInput)],
-                        [v.path for v in item.content if isinstance(v, LocalImageUserInput)],
-                    )
-                )
+                out.append(lines.legacy_user_message(item))
             elif isinstance(item, AgentMessageThreadItem):
                 out.append(lines.legacy_agent_message(item.text, item.phase))
             else:
@@ -210,9 +197,9 @@ class TurnRecorder:
         """A message from another agent joins history (an agent message after its metadata
         line; a v1 notification as a user message)."""
         model_item = message.model_item()
-        out: list[RolloutLine] = []
+        out: list[RolloutItem] = []
         if isinstance(message, InterAgentMessage):
-            out.append(metadata_line(message.trigger_turn))
+            out.append(lines.inter_agent_metadata(message.trigger_turn))
         out.append(lines.response_item(model_item, self._turn_id))
         self._append(out)
         self._remember(model_item)
@@ -222,7 +209,7 @@ class TurnRecorder:
     ) -> None:
         """A tool call's result: its item's display line (if it showed one), then the output
         the model reads (`function_call_output` / `custom_tool_call_output`)."""
-        out: list[RolloutLine] = []
+        out: list[RolloutItem] = []
         if item is not None:
             if self._setup.history_mode == "paginated":
                 out.append(
@@ -235,7 +222,7 @@ class TurnRecorder:
                     )
                 )
             elif item.legacy is not None:
-                out.append(lines.event_payload(item.legacy))
+                out.append(lines.legacy_event(item.legacy))
         model_item = output_item(call, output)
         out.append(lines.response_item(model_item, self._turn_id))
         self._append(out)
@@ -285,11 +272,7 @@ class TurnRecorder:
                     started_at=self._started_at,
                     completed_at=completed_at,
                     duration_ms=duration_ms,
-                    error={
-                        "message": error.message,
-                        "codex_error_info": lines.codex_error_info_to_disk(error.codex_error_info),
-                        "additional_details": error.additional_details,
-                    },
+                    error=error,
                 )
             ]
         )

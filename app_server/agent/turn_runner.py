@@ -28,7 +28,7 @@ from app_server.agent.compaction import (
     CompactionCause,
     is_window_exceeded,
 )
-from app_server.agent.core_items import model_input_content
+from app_server.agent.model_input import model_input_content
 from app_server.agent.providers.base import ModelProvider, ProviderError, SamplingRequest
 from app_server.agent.request_builder import RequestContext, build_request
 from app_server.agent.retry import with_retries
@@ -178,9 +178,7 @@ class TurnRunner:
     async def _run(self) -> None:
         setup = self.setup
         self.host.set_status(ActiveThreadStatus(active_flags=[]))
-        self.host.publish(
-            "turn/started", TurnStartedNotification(thread_id=self.thread_id, turn=self.wire_turn())
-        )
+        self.host.publish(TurnStartedNotification(thread_id=self.thread_id, turn=self.wire_turn()))
         setup.tokens.start_turn()
         self._recorder.opening()
         if self._interrupted:  # interrupted before the task began
@@ -240,7 +238,6 @@ class TurnRunner:
             id=item_id, content=pending.inputs, client_id=pending.client_id, started_at_ms=started
         )
         self.host.publish(
-            "item/started",
             ItemStartedNotification(
                 thread_id=self.thread_id, turn_id=self.turn_id, started_at_ms=started, item=item
             ),
@@ -254,7 +251,6 @@ class TurnRunner:
         item = item.model_copy(update={"completed_at_ms": completed})
         self._recorder.finished(model_item, item, started, completed)
         self.host.publish(
-            "item/completed",
             ItemCompletedNotification(
                 thread_id=self.thread_id, turn_id=self.turn_id, completed_at_ms=completed, item=item
             ),
@@ -283,7 +279,7 @@ class TurnRunner:
             instructions=setup.instructions,
             effort=settings.reasoning_effort,
             summary=settings.reasoning_summary,
-            config=settings.config or {},
+            config=settings.config.toml,
             originator=setup.originator,
             window_number=window.number if window is not None else 0,
             context_window_id=window.window_id if window is not None else None,
@@ -313,7 +309,6 @@ class TurnRunner:
 
     def _announce_retry(self, error: ProviderError, number: int, budget: int) -> None:
         self.host.publish(
-            "error",
             ErrorNotification(
                 thread_id=self.thread_id,
                 turn_id=self.turn_id,
@@ -393,7 +388,6 @@ class TurnRunner:
         self.outcome = "failed"
         self.host.set_status(SystemErrorThreadStatus())
         self.host.publish(
-            "error",
             ErrorNotification(
                 thread_id=self.thread_id, turn_id=self.turn_id, will_retry=False, error=error
             ),
@@ -426,9 +420,7 @@ class TurnRunner:
         )
 
     def _turn_completed(self, turn: Turn) -> None:
-        self.host.publish(
-            "turn/completed", TurnCompletedNotification(thread_id=self.thread_id, turn=turn)
-        )
+        self.host.publish(TurnCompletedNotification(thread_id=self.thread_id, turn=turn))
 
 
 def _turn_error(error: ProviderError) -> TurnError:

@@ -12,13 +12,11 @@ from app_server.agent.token_usage import TokenTotals
 from app_server.agent.tools.agent_control import AgentControl
 from app_server.agent.tools.registry import ToolHost, ToolRegistry
 from app_server.agent.tools.workspace import ThreadWorkspace
-from app_server.settings import ThreadSettings
-from app_server.store.interface import ModelHistory, ThreadWriter
+from app_server.config.defaults import DEFAULT_MAX_SAMPLING_STEPS
+from app_server.rollout.model_history import ModelHistory
+from app_server.settings import ResolvedSettings
+from app_server.store.interface import ThreadWriter
 from protocol.types import TurnError, UserInput
-
-DEFAULT_MAX_SAMPLING_STEPS = 200
-"""Sampling requests one turn may make before it is stopped (`max_sampling_steps` in config):
-a runaway tool loop costs money and time; 200 is far above any sensible task."""
 
 
 class TurnHost(ToolHost, Protocol):
@@ -35,7 +33,7 @@ class TurnSetup:
 
     turn_id: str
     root_turn_id: str
-    settings: ThreadSettings
+    settings: ResolvedSettings
     history_mode: str
     writer: ThreadWriter | None
     history: ModelHistory

@@ -8,13 +8,11 @@ table with `id`, `display_name`, `description`, `hidden`, `reasoning_efforts`,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from app_server.config import ServerConfig
+from app_server.config import ConfigToml, ServerConfig
+from app_server.config.defaults import DEFAULT_MODEL
+from app_server.config.keys import ModelEntryToml
 from app_server.errors import InvalidRequest
 from app_server.session import ClientSession
-from app_server.settings import DEFAULT_MODEL
 from protocol.types import Model, ModelListParams, ModelListResponse, ReasoningEffortOption
 
 DEFAULT_EFFORTS = ("low", "medium", "high")
@@ -22,19 +20,17 @@ DEFAULT_PAGE_SIZE = 100
 """Models per page when the client gives no limit (catalogs are small)."""
 
 
-def _model(entry: Mapping[str, Any] | str, *, is_default: bool) -> Model:
-    data: Mapping[str, Any] = {"id": entry} if isinstance(entry, str) else entry
-    model_id = str(data.get("id") or data.get("model"))
-    efforts = [str(e) for e in data.get("reasoning_efforts") or DEFAULT_EFFORTS]
-    default_effort = str(
-        data.get("default_reasoning_effort") or ("medium" if "medium" in efforts else efforts[0])
+def _model(model_id: str, data: ModelEntryToml, *, is_default: bool) -> Model:
+    efforts = list(data.reasoning_efforts or DEFAULT_EFFORTS)
+    default_effort = data.default_reasoning_effort or (
+        "medium" if "medium" in efforts else efforts[0]
     )
     return Model(
         id=model_id,
         model=model_id,
-        display_name=str(data.get("display_name") or model_id),
-        description=str(data.get("description") or ""),
-        hidden=bool(data.get("hidden", False)),
+        display_name=data.display_name or model_id,
+        description=data.description or "",
+        hidden=data.hidden,
         is_default=is_default,
         default_reasoning_effort=default_effort,
         supported_reasoning_efforts=[
@@ -44,17 +40,18 @@ def _model(entry: Mapping[str, Any] | str, *, is_default: bool) -> Model:
     )
 
 
-def catalog(config: ServerConfig) -> list[Model]:
-    default = str(config.get("model") or DEFAULT_MODEL)
-    entries = config.get("models") or []
-    models = [_model(default, is_default=True)]
-    for entry in entries if isinstance(entries, list) else []:
-        if isinstance(entry, str | Mapping):
-            model = _model(entry, is_default=False)
-            if model.id != default:
-                models.append(model)
-            else:
-                models[0] = _model(entry, is_default=True)
+def catalog(config: ConfigToml) -> list[Model]:
+    default = config.model or DEFAULT_MODEL
+    models = [_model(default, ModelEntryToml(), is_default=True)]
+    for entry in config.models:
+        data = ModelEntryToml(id=entry) if isinstance(entry, str) else entry
+        model_id = data.id or data.model
+        if not model_id:
+            continue  # a table that names no model
+        if model_id == default:
+            models[0] = _model(model_id, data, is_default=True)
+        else:
+            models.append(_model(model_id, data, is_default=False))
     return models
 
 
@@ -78,7 +75,7 @@ class ModelHandlers:
         self._config = config
 
     async def list(self, session: ClientSession, params: ModelListParams) -> ModelListResponse:
-        models = [m for m in catalog(self._config) if params.include_hidden or not m.hidden]
+        models = [m for m in catalog(self._config.toml) if params.include_hidden or not m.hidden]
         start = 0 if params.cursor is None else _cursor_position(params.cursor, len(models))
         limit = params.limit or DEFAULT_PAGE_SIZE
         page = models[start : start + limit]

@@ -2,8 +2,9 @@
 thread/loaded/list.
 
 None of them loads a thread or subscribes the caller. Stored threads are answered from the
-store; a loaded thread contributes its live status (and flushes its writer first, so what is read
-includes everything it appended).
+store, through the manager's `reads` (which flushes a loaded thread's writer first, so what is
+read includes everything it appended); a loaded thread contributes its live status. Store
+refusals propagate: `app_server.rpc.store_errors` words them as 0.169 does for each method.
 """
 
 from __future__ import annotations
@@ -12,15 +13,14 @@ import uuid
 from pathlib import Path
 
 from app_server.api.path_params import check_home_path, check_home_paths
-from app_server.errors import InvalidParams, InvalidRequest, NotFound
-from app_server.notification import Notification
+from app_server.errors import InvalidParams, InvalidRequest
+from app_server.notification import notification
 from app_server.session import ClientSession
 from app_server.settings import resolve_cwd
-from app_server.store.interface import ThreadHistory, ThreadNotStored
-from app_server.store.local.history import HistoryLineageError
+from app_server.store.errors import ThreadNotStored
 from app_server.store.records import ThreadRecord, thread_from_record
-from app_server.store.thread_query import InvalidCursor, ThreadQuery
-from app_server.store.turn_pages import InvalidCursorError, TurnPageRequest, page_for_request
+from app_server.store.thread_query import ThreadQuery
+from app_server.store.turn_pages import TurnPageRequest, page_for_request
 from app_server.threads.manager import ThreadManager, thread_id_param
 from protocol.types import (
     DeprecationNoticeNotification,
@@ -132,10 +132,7 @@ class ThreadQueryHandlers:
 
     async def list(self, session: ClientSession, params: ThreadListParams) -> ThreadListResponse:
         query = self._query(params)
-        try:
-            page = await self._manager.store.list_threads(query)
-        except InvalidCursor as exc:
-            raise InvalidRequest(str(exc)) from None
+        page = await self._manager.store.list_threads(query)
         threads = [self._listed_thread(record) for record in page.records]
         read_states = {
             thread.id: state
@@ -165,10 +162,7 @@ class ThreadQueryHandlers:
             limit=params.limit,
             cursor=params.cursor,
         )
-        try:
-            found = await self._manager.store.search_threads(query, term)
-        except InvalidCursor as exc:
-            raise InvalidRequest(str(exc)) from None
+        found = await self._manager.store.search_threads(query, term)
         return ThreadSearchResponse(
             data=[
                 ThreadSearchResult(
@@ -181,34 +175,24 @@ class ThreadQueryHandlers:
         )
 
     # -- thread/read -----------------------------------------------------------------------------
-    async def _history(self, thread_id: str) -> ThreadHistory:
-        loaded = self._manager.loaded(thread_id)
-        if loaded is not None and loaded.writer is not None:
-            await loaded.writer.flush()
-        try:
-            return await self._manager.store.read_history(thread_id)
-        except HistoryLineageError as exc:
-            raise InvalidRequest(str(exc)) from None
-
     async def read(self, session: ClientSession, params: ThreadReadParams) -> ThreadReadResponse:
         thread_id = thread_id_param(params.thread_id)
         loaded = self._manager.loaded(thread_id)
         if loaded is not None and not loaded.persisted:
             thread = loaded.thread(self._data_dir)
             return ThreadReadResponse(thread=thread, read_state=initial_read_state(thread))
-        record = await self._manager.store.get(thread_id)
+        record = await self._manager.reads.record(thread_id)
         if record is None:
-            raise NotFound(f"thread not loaded: {thread_id}")
+            raise ThreadNotStored(thread_id)
         turns = []
         if params.include_turns:
             if record.history_mode == "paginated":
                 session.notify(
-                    Notification(
-                        "deprecationNotice",
+                    notification(
                         DeprecationNoticeNotification(summary=INCLUDE_TURNS_DEPRECATED),
                     )
                 )
-            history = await self._history(thread_id)
+            history = await self._manager.reads.read_history(thread_id)
             record = history.record
             turns = [entry.turn for entry in history.turns]
         if loaded is not None:
@@ -230,21 +214,12 @@ class ThreadQueryHandlers:
             sort_direction=params.sort_direction,
             items_view=params.items_view,
         )
-        try:
-            if loaded is not None and not loaded.persisted:  # nothing written yet
-                page = page_for_request(
-                    thread_id, [], history_mode=loaded.record.history_mode, request=request
-                )
-                return page.to_response()
-            if loaded is not None and loaded.writer is not None:
-                await loaded.writer.flush()
-            page = await self._manager.store.turn_page(thread_id, request)
-        except ThreadNotStored:
-            raise NotFound(f"thread not loaded: {thread_id}") from None
-        except HistoryLineageError as exc:
-            raise InvalidRequest(str(exc)) from None
-        except InvalidCursorError as exc:
-            raise InvalidRequest(str(exc)) from None
+        if loaded is not None and not loaded.persisted:  # nothing written yet
+            page = page_for_request(
+                thread_id, [], history_mode=loaded.record.history_mode, request=request
+            )
+        else:
+            page = await self._manager.reads.turn_page(thread_id, request)
         return page.to_response()
 
     # -- thread/loaded/list ----------------------------------------------------------------------

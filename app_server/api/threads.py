@@ -13,7 +13,7 @@ from typing import Any
 from app_server.api.path_params import check_home_path, check_optional_home_path
 from app_server.api.reply import Reply
 from app_server.errors import InvalidParams
-from app_server.notification import Notification
+from app_server.notification import notification
 from app_server.session import ClientSession
 from app_server.store.interface import ThreadHistory
 from app_server.store.local.rollout_files import parse_rollout_file_name
@@ -102,7 +102,7 @@ class ThreadLifecycleHandlers:
         turns = []
         if include_turns:
             if thread.record.history_mode == "paginated":
-                session.notify(Notification("deprecationNotice", deprecation(HYDRATION_DEPRECATED)))
+                session.notify(notification(deprecation(HYDRATION_DEPRECATED)))
             turns = [entry.turn for entry in await self._turns(thread, history)]
         response = ThreadResumeResponse(
             thread=thread.thread(self._data_dir, turns=turns), **settings_fields(thread)
@@ -114,9 +114,7 @@ class ThreadLifecycleHandlers:
             return history.turns
         if not thread.persisted:
             return []
-        if thread.writer is not None:
-            await thread.writer.flush()
-        return (await self._manager.store.read_history(thread.id)).turns
+        return (await self._manager.reads.read_history(thread.id)).turns
 
     def _check_resume_path(self, thread_id: str, raw: str) -> None:
         """`path` must be this thread's rollout file: never a directory or an arbitrary file."""
@@ -153,7 +151,7 @@ class ThreadLifecycleHandlers:
         turns = []
         if not params.exclude_turns:
             if thread.record.history_mode == "paginated":
-                session.notify(Notification("deprecationNotice", deprecation(HYDRATION_DEPRECATED)))
+                session.notify(notification(deprecation(HYDRATION_DEPRECATED)))
             turns = [entry.turn for entry in await self._turns(thread, None)]
         response = ThreadForkResponse(
             thread=thread.thread(self._data_dir, turns=turns), **settings_fields(thread)

@@ -35,10 +35,10 @@ from app_server.rpc.connection import MAX_CONCURRENT_REQUESTS, Connection
 from app_server.rpc.errors import as_rpc_error, invalid_params, render_error
 from app_server.rpc.experimental import check_experimental_params
 from app_server.rpc.incoming import (
+    ClientNotification,
     ErrorResponse,
     Incoming,
     MalformedMessage,
-    Notification,
     NullIdAnswer,
     Request,
     Response,
@@ -106,14 +106,14 @@ class Dispatcher:
         try:
             await self._route(conn, message)
         except Exception as exc:  # after the answer (hooks, `Reply.then`): log it, carry on
-            method = message.method if isinstance(message, Request | Notification) else None
+            method = message.method if isinstance(message, Request | ClientNotification) else None
             request_id = message.id if isinstance(message, Request) else None
             as_rpc_error(exc, method=method, request_id=request_id)
 
     async def _route(self, conn: Connection, message: Incoming) -> None:
         if isinstance(message, Request):
             await self._request(conn, message)
-        elif isinstance(message, Notification):
+        elif isinstance(message, ClientNotification):
             self._notification(conn, message)
         elif isinstance(message, Response):
             conn.resolve(message.id, message.result)
@@ -129,7 +129,7 @@ class Dispatcher:
         if conn.initialized and self._on_closed is not None:
             self._on_closed(conn)
 
-    def _notification(self, conn: Connection, message: Notification) -> None:
+    def _notification(self, conn: Connection, message: ClientNotification) -> None:
         # `initialized` is accepted but not required (0.169 serves requests without it); other
         # client notifications do not exist in the protocol and are ignored.
         if message.method != "initialized":

@@ -1,10 +1,11 @@
 """The one place that turns exceptions into JSON-RPC error objects.
 
-Typed `RpcError`s carry their code and a message meant for people; pydantic validation failures
-become -32602 naming the offending field; anything unexpected becomes -32603 with a generic text.
-A -32603 is a bug of ours, never the answer to bad input (handlers check what a client can get
-wrong and raise a typed error naming the field): it is logged with the request's method and id
-and the traceback, never with the params, and the client gets no details.
+Typed `RpcError`s carry their code and a message meant for people; a store's refusal is answered
+from the table in `app_server.rpc.store_errors` (its text can depend on the method); pydantic
+validation failures become -32602 naming the offending field; anything unexpected becomes -32603
+with a generic text. A -32603 is a bug of ours, never the answer to bad input (handlers check
+what a client can get wrong and raise a typed error naming the field): it is logged with the
+request's method and id and the traceback, never with the params, and the client gets no details.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import orjson
 from pydantic import ValidationError
 
 from app_server.errors import InternalError, InvalidParams, RpcError
+from app_server.rpc.store_errors import store_rpc_error
 from protocol.types import RequestId
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,8 @@ def as_rpc_error(
     """
     if isinstance(exc, RpcError):
         return exc
+    if (stored := store_rpc_error(exc, method)) is not None:
+        return stored
     if isinstance(exc, ValidationError):
         return invalid_params(exc)
     log.error(

@@ -34,7 +34,7 @@ class Request:
 
 
 @dataclass(frozen=True, slots=True)
-class Notification:
+class ClientNotification:
     """A client notification: never answered."""
 
     method: str
@@ -65,7 +65,7 @@ class NullIdAnswer:
     error: object
 
 
-Incoming = Request | Notification | Response | ErrorResponse | NullIdAnswer
+Incoming = Request | ClientNotification | Response | ErrorResponse | NullIdAnswer
 
 TOO_DEEP = (
     f"message nested deeper than {MAX_NESTING_DEPTH} levels of arrays and objects; it was ignored"
@@ -163,7 +163,7 @@ def parse_message(data: bytes | str) -> Incoming:
         if null_id:
             raise MalformedMessage(NULL_ID)
         if raw_id is None:
-            return Notification(method, params)
+            return ClientNotification(method, params)
         if request_id is None:
             raise MalformedMessage("`id` must be a string or a 64-bit integer")
         return Request(request_id, method, params)

@@ -33,9 +33,9 @@ from typing import Any
 import orjson
 import zstandard
 
+from app_server.rollout.thread_metadata import MetadataAccumulator
 from app_server.storage_admin.inventory import RolloutEntry, scan_rollouts
 from app_server.store.local.rollout_reader import CHUNK_SIZE, open_rollout
-from app_server.store.local.thread_metadata import MetadataAccumulator
 
 MAX_FIRST_LINE_BYTES = 64 * 1024 * 1024
 """A `session_meta` line longer than this is not read (the thread's links count as unknown)."""

@@ -30,44 +30,28 @@ Contract
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
+from app_server.rollout.lines import HistoryMode, RolloutLine, StoredLine
+from app_server.rollout.model_history import ModelHistory
+from app_server.rollout.turn_entry import TurnEntry
 from app_server.store.compression_report import CompressionReport
-from app_server.store.context_windows import ContextWindow
+from app_server.store.errors import ForkReferenced, ThreadNotStored, WriterBusy
 from app_server.store.records import ThreadRecord
 from app_server.store.thread_query import ThreadPage, ThreadQuery, ThreadSearchPage
-from app_server.store.turn_entry import TurnEntry
 from app_server.store.turn_pages import TurnPageRequest, TurnsPage
-from app_server.store.world_state import WorldState
 
-HistoryMode = Literal["legacy", "paginated"]
-
-RolloutLine = Mapping[str, Any]
-"""One rollout line as the agent produces it: `{"type": …, "payload": …}` plus optional extra
-members (`metadata`). The writer adds the envelope's `timestamp` (and, paginated, `ordinal`)."""
-
-
-class ThreadNotStored(Exception):
-    """The thread has no rollout in the store (never persisted, deleted, or archived when the
-    operation needs a live thread). Carries the thread id."""
-
-    def __init__(self, thread_id: str) -> None:
-        super().__init__(thread_id)
-        self.thread_id = thread_id
-
-
-class WriterBusy(Exception):
-    """Another writer (in this process or another one) holds the thread."""
-
-
-class ForkReferenced(Exception):
-    """`delete_tree` refused: another thread's paginated history still references this one."""
-
-    def __init__(self, thread_id: str) -> None:
-        super().__init__(thread_id)
-        self.thread_id = thread_id
+__all__ = [
+    "ForkReferenced",
+    "StoreWarning",
+    "ThreadHistory",
+    "ThreadNotStored",
+    "ThreadStore",
+    "ThreadWriter",
+    "WriterBusy",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,26 +60,6 @@ class StoreWarning:
 
     summary: str
     details: str | None = None
-
-
-@dataclass
-class ModelHistory:
-    """A thread's model-visible items in order — exactly as the model is sent them, rollout-only
-    annotations dropped — and the token totals recorded with them (None if never recorded)."""
-
-    items: list[dict[str, Any]] = field(default_factory=list)
-    token_totals: dict[str, int] | None = None
-    base_instructions: str | None = None
-    """The system prompt recorded in the thread's `session_meta` (sent as `instructions`)."""
-    multi_agent_version: str | None = None
-    """`session_meta.multi_agent_version`: which multi-agent tools the thread was made with."""
-    window: ContextWindow | None = None
-    """The context window the thread is in (None: not known yet, a thread without a rollout)."""
-    world_state: WorldState = field(default_factory=WorldState)
-    """What the thread's context last told the model about its environment."""
-    last_usage_tokens: int | None = None
-    """`total_tokens` of the latest model response in the current window (None after a
-    compaction, until the next response): what auto-compaction compares with its limit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +138,7 @@ class ThreadStore(Protocol):
     async def turn_page(self, thread_id: str, request: TurnPageRequest) -> TurnsPage:
         """One page of a stored thread's turns (`thread/turns/list`), reading no more of its
         history than the page needs where the store can. Raises `ThreadNotStored`,
-        `HistoryLineageError`, or `InvalidCursorError` for a cursor naming no turn of it."""
+        `HistoryLineageError`, or `InvalidCursor` for a cursor naming no turn of it."""
         ...
 
     async def read_history(self, thread_id: str) -> ThreadHistory:
@@ -199,8 +163,8 @@ class ThreadStore(Protocol):
         """A writer for a thread that has no rollout yet; the file appears at the first append.
 
         `name`: the name the thread was given before (`set_name(..., unsaved=True)`); the
-        thread is stored with it. Raises `FileExistsError` if the thread has a rollout already
-        (live or archived): a second one would shadow it.
+        thread is stored with it. Raises `ThreadAlreadyStored` (a `FileExistsError`) if the thread
+        has a rollout already (live or archived): a second one would shadow it.
         """
         ...
 
@@ -216,7 +180,7 @@ class ThreadStore(Protocol):
         and its token totals. Raises `ThreadNotStored` or `HistoryLineageError`."""
         ...
 
-    async def copy_lines(self, thread_id: str) -> list[RolloutLine]:
+    async def copy_lines(self, thread_id: str) -> list[StoredLine]:
         """Every line of a live thread's rollout as written (timestamps kept, ordinals dropped),
         for a legacy fork, which copies its source's history. Raises `ThreadNotStored`."""
         ...
@@ -247,6 +211,8 @@ class ThreadStore(Protocol):
 
     async def delete_tree(self, thread_id: str) -> list[str]:
         """Delete the thread and every thread it spawned, deepest first; returns their ids in
-        that order. Raises `ThreadNotStored`, or `ForkReferenced` (nothing deleted) when a
-        thread outside the tree still references one inside it through its history."""
+        that order. Raises `ThreadNotStored`; `ForkReferenced(thread_id)` (nothing deleted) when a
+        thread outside the tree still references one inside it through its history (a paginated
+        fork's base, or an attached fork); `WriterBusy` when a thread of the tree has an open
+        writer (threads already deleted, deeper ones, stay deleted)."""
         ...

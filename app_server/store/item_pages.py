@@ -24,8 +24,13 @@ from dataclasses import dataclass
 
 import orjson
 
-from app_server.store.turn_entry import TurnEntry
-from app_server.store.turn_pages import InvalidCursorError
+from app_server.rollout.turn_entry import TurnEntry
+from app_server.store.errors import (
+    InvalidCursor,
+    ItemAnchorNeedsTurn,
+    ItemsListUnsupported,
+    UnknownAnchorItem,
+)
 from protocol.types import (
     SortDirection,
     ThreadItem,
@@ -43,25 +48,6 @@ MAX_ITEMS_PAGE_LIMIT = 1000
 DEFAULT_ITEMS_SORT_DIRECTION: SortDirection = "asc"
 """The schema's default: oldest first."""
 CURSOR_SCOPE = "itemsByCreatedAtOrdinal"
-
-
-class ItemsListUnsupported(Exception):
-    """The thread has no item ordinals (legacy, or nothing stored): 0.169 answers -32601
-    `thread/items/list is not supported yet`."""
-
-
-class ItemAnchorNeedsTurn(ValueError):
-    """An item anchor without `turnId` (0.169: -32602)."""
-
-    def __init__(self) -> None:
-        super().__init__("turnId is required when cursor is an item anchor")
-
-
-class UnknownAnchorItem(ValueError):
-    """An item anchor naming no item of the requested turn (0.169: -32602)."""
-
-    def __init__(self) -> None:
-        super().__init__("cursor.itemId does not identify an item in the requested history scope")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +108,7 @@ def page_items(
     thread_id: str, turns: Sequence[TurnEntry], request: ItemPageRequest
 ) -> ThreadItemsListResponse:
     """One page of the thread's items (module docstring); raises `ItemsListUnsupported`,
-    `InvalidCursorError`, `ItemAnchorNeedsTurn` or `UnknownAnchorItem`."""
+    `InvalidCursor`, `ItemAnchorNeedsTurn` or `UnknownAnchorItem`."""
     if not has_item_ordinals(turns):
         raise ItemsListUnsupported
     direction = request.sort_direction or DEFAULT_ITEMS_SORT_DIRECTION
@@ -161,13 +147,13 @@ def encode_item_cursor(thread_id: str, ordinal: int, include_anchor: bool) -> st
 
 
 def decode_item_cursor(thread_id: str, cursor: str) -> tuple[int, bool]:
-    """`(ordinal, include_anchor)` of a cursor issued for `thread_id`, else `InvalidCursorError`."""
+    """`(ordinal, include_anchor)` of a cursor issued for `thread_id`, else `InvalidCursor`."""
     try:
         value = orjson.loads(cursor)
     except orjson.JSONDecodeError as error:
-        raise InvalidCursorError(cursor) from error
+        raise InvalidCursor(cursor) from error
     if not isinstance(value, dict):
-        raise InvalidCursorError(cursor)
+        raise InvalidCursor(cursor)
     ordinal = value.get("rolloutOrdinal")
     include_anchor = value.get("includeAnchor")
     scope = value.get("scope")
@@ -179,7 +165,7 @@ def decode_item_cursor(thread_id: str, cursor: str) -> tuple[int, bool]:
         or not isinstance(scope, dict)
         or scope.get("kind") != CURSOR_SCOPE
     ):
-        raise InvalidCursorError(cursor)
+        raise InvalidCursor(cursor)
     return ordinal, include_anchor
 
 

@@ -25,6 +25,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from app_server.store.errors import InvalidCursor
+
 MILLIS_PRECISION = 1
 """`precision_ms` of a cursor written with milliseconds (ours)."""
 SECONDS_PRECISION = 1000
@@ -37,14 +39,6 @@ _THREAD_ID = re.compile(
     r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-class InvalidCursor(ValueError):
-    """A `thread/list` cursor that is not one of the accepted shapes."""
-
-    def __init__(self, cursor: str) -> None:
-        super().__init__(f"invalid cursor: {cursor}")
-        self.cursor = cursor
 
 
 @dataclass(frozen=True, slots=True)

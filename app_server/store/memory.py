@@ -1,33 +1,33 @@
 """`MemoryThreadStore`: the ThreadStore contract kept in memory.
 
 The in-memory twin of `LocalThreadStore`, as codex-rs's thread store has one: it holds each
-thread's rollout lines in a list, folds them with the same `HistoryFold` the local store uses,
-and answers `thread/list` with the same filters, order and cursors, in plain Python. It passes the
-same contract tests, which keeps the contract honest (nothing in it depends on files or SQLite)
-and gives the layers above a fast store for their tests. Nothing survives the process.
+thread's rollout lines in a list, wrapped in the same envelopes (`rollout.envelope`) and folded
+with the same `rollout.history.HistoryFold` the local store uses, and answers `thread/list` with
+the same filters, order and cursors, in plain Python. It passes the same contract tests, which
+keeps the contract honest (nothing in it depends on files, SQLite or `store/local/`) and gives
+the layers above a fast store for their tests. Nothing survives the process.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from app_server.notification import now_ms
+from app_server.rollout.envelope import envelope, format_timestamp_ms
+from app_server.rollout.history import HistoryFold
+from app_server.rollout.lines import HistoryMode, RolloutLine, StoredLine
+from app_server.rollout.model_history import ModelHistory, collect_model_history
 from app_server.store.compression_report import CompressionReport
+from app_server.store.errors import ThreadAlreadyStored
 from app_server.store.interface import (
     ForkReferenced,
-    HistoryMode,
-    ModelHistory,
-    RolloutLine,
     StoreWarning,
     ThreadHistory,
     ThreadNotStored,
     WriterBusy,
 )
-from app_server.store.list_cursor import format_timestamp_ms, parse_cursor
-from app_server.store.local.history import HistoryFold
-from app_server.store.local.model_history import collect_model_history
+from app_server.store.list_cursor import parse_cursor
 from app_server.store.records import ThreadRecord, build_thread_record
 from app_server.store.source_kinds import source_kind_of
 from app_server.store.thread_query import (
@@ -50,7 +50,7 @@ class _Thread:
     thread_id: str
     created_at_ms: int
     history_mode: HistoryMode
-    lines: list[dict[str, Any]] = field(default_factory=list)
+    lines: list[StoredLine] = field(default_factory=list)
     archived: bool = False
     archived_at_ms: int | None = None
     name: str | None = None
@@ -90,7 +90,7 @@ class MemoryThreadStore:
             fold.feed(offset, line)
         return fold
 
-    def _base_lines(self, thread_id: str, end: int | None) -> list[tuple[int, Any]] | None:
+    def _base_lines(self, thread_id: str, end: int | None) -> list[tuple[int, StoredLine]] | None:
         thread = self._threads.get(thread_id)
         if thread is None:
             return None
@@ -131,11 +131,13 @@ class MemoryThreadStore:
             raise ThreadNotStored(thread_id)
         return collect_model_history(enumerate(thread.lines), self._base_lines)
 
-    async def copy_lines(self, thread_id: str) -> list[RolloutLine]:
+    async def copy_lines(self, thread_id: str) -> list[StoredLine]:
         thread = self._threads.get(thread_id)
         if thread is None or not thread.lines:
             raise ThreadNotStored(thread_id)
-        return [{k: v for k, v in line.items() if k != "ordinal"} for line in thread.lines]
+        return [
+            StoredLine({k: v for k, v in line.items() if k != "ordinal"}) for line in thread.lines
+        ]
 
     async def list_threads(self, query: ThreadQuery) -> ThreadPage:
         return self._page(query, lambda _thread: True)
@@ -213,7 +215,7 @@ class MemoryThreadStore:
         if thread_id in self._writers:
             raise WriterBusy(f"thread {thread_id} already has an active writer")
         if thread_id in self._threads and self._threads[thread_id].lines:
-            raise FileExistsError(f"thread {thread_id} already has a rollout")
+            raise ThreadAlreadyStored(thread_id)
         thread = _Thread(
             thread_id,
             created_at_ms,
@@ -293,8 +295,10 @@ class MemoryThreadStore:
             record = self._record(thread)
             if other_id in doomed_set or record is None:
                 continue
-            if record.history_base_id in doomed_set:
-                raise ForkReferenced(record.history_base_id)
+            if {record.history_base_id, record.attached_to_thread_id} & doomed_set:
+                raise ForkReferenced(thread_id)  # names the requested thread, as local does
+        if busy := sorted(doomed_set & self._writers):
+            raise WriterBusy(f"thread {busy[0]} already has an active writer")
         for deleted in doomed:
             self._threads.pop(deleted, None)
             self._writers.discard(deleted)
@@ -330,14 +334,10 @@ class MemoryThreadWriter:
     async def flush(self) -> None:
         thread = self._thread
         for line in self._pending:
-            envelope: dict[str, Any] = {
-                "timestamp": line.get("timestamp") or format_timestamp_ms(now_ms())
-            }
+            stamp = format_timestamp_ms(now_ms())
+            thread.lines.append(envelope(line, stamp, thread.next_ordinal))
             if thread.next_ordinal is not None:
-                envelope["ordinal"] = thread.next_ordinal
                 thread.next_ordinal += 1
-            envelope.update({k: v for k, v in line.items() if k not in ("timestamp", "ordinal")})
-            thread.lines.append(envelope)
             thread.byte_size += 1
         if self._pending:
             thread.updated_at_ms = now_ms()

@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import TypeAdapter
 
-from app_server.store.local.thread_metadata import ThreadMetadata
+from app_server.rollout.lines import HistoryMode
+from app_server.rollout.thread_metadata import ThreadMetadata
 from protocol.types import (
     GitInfo,
     NotLoadedThreadStatus,
@@ -24,8 +25,6 @@ from protocol.types import (
     ThreadStatus,
     Turn,
 )
-
-HistoryMode = Literal["legacy", "paginated"]
 
 DEFAULT_APPROVAL_MODE = "on-request"
 """Used when no `turn_context` recorded an approval policy (codex's default policy)."""

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from app_server.store.errors import InvalidCursor
 from app_server.store.list_cursor import (
-    InvalidCursor,
     format_backwards_cursor,
     format_next_cursor,
 )

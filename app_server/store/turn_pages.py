@@ -19,11 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 
-from app_server.store.turn_entry import TurnEntry
+from app_server.rollout.lines import HistoryMode
+from app_server.rollout.turn_entry import TurnEntry
+from app_server.store.errors import InvalidCursor
 from protocol.types import (
     AgentMessageThreadItem,
     SortDirection,
@@ -34,22 +36,12 @@ from protocol.types import (
     UserMessageThreadItem,
 )
 
-HistoryMode = Literal["legacy", "paginated"]
-
 DEFAULT_TURNS_PAGE_LIMIT = 25
 """Page size when `limit` is omitted (**[UNSURE]** 0.169's value; same policy as thread/list)."""
 MAX_TURNS_PAGE_LIMIT = 200
 """Larger limits are clamped (0 is clamped up to 1)."""
 DEFAULT_ITEMS_VIEW: TurnItemsView = "summary"
 DEFAULT_SORT_DIRECTION: SortDirection = "desc"
-
-
-class InvalidCursorError(ValueError):
-    """A `cursor` that is not one this server issued for this thread: `invalid cursor: <value>`."""
-
-    def __init__(self, value: str) -> None:
-        super().__init__(f"invalid cursor: {value}")
-        self.value = value
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,13 +136,13 @@ def encode_cursor(
 
 
 def decode_cursor(thread_id: str, cursor: str) -> TurnCursor:
-    """Parse a cursor issued for `thread_id`; raises `InvalidCursorError` otherwise."""
+    """Parse a cursor issued for `thread_id`; raises `InvalidCursor` otherwise."""
     try:
         value = orjson.loads(cursor)
     except orjson.JSONDecodeError as error:
-        raise InvalidCursorError(cursor) from error
+        raise InvalidCursor(cursor) from error
     if not isinstance(value, dict) or not isinstance(value.get("includeAnchor"), bool):
-        raise InvalidCursorError(cursor)
+        raise InvalidCursor(cursor)
     include_anchor: bool = value["includeAnchor"]
     if "rolloutOrdinal" in value:
         ordinal = value.get("rolloutOrdinal")
@@ -162,11 +154,11 @@ def decode_cursor(thread_id: str, cursor: str) -> TurnCursor:
             or not isinstance(scope, dict)
             or scope.get("kind") != "turns"
         ):
-            raise InvalidCursorError(cursor)
+            raise InvalidCursor(cursor)
         return TurnCursor(include_anchor=include_anchor, rollout_ordinal=ordinal)
     turn_id = value.get("turnId")
     if not isinstance(turn_id, str):
-        raise InvalidCursorError(cursor)
+        raise InvalidCursor(cursor)
     return TurnCursor(include_anchor=include_anchor, turn_id=turn_id)
 
 
@@ -193,7 +185,7 @@ def page_turns(
 ) -> TurnsPage:
     """One page of `entries` (oldest first, as folded) for `thread/turns/list`.
 
-    Raises `InvalidCursorError` for a cursor that does not decode for this thread or names a
+    Raises `InvalidCursor` for a cursor that does not decode for this thread or names a
     turn the thread does not have.
     """
     direction = sort_direction or DEFAULT_SORT_DIRECTION
@@ -264,7 +256,7 @@ def _start_index(
         for index, entry in enumerate(ordered):
             key = entry.rollout_ordinal
             if key is None:
-                raise InvalidCursorError(raw)
+                raise InvalidCursor(raw)
             if direction == "asc":
                 after = key > ordinal or (anchor.include_anchor and key == ordinal)
             else:
@@ -275,4 +267,4 @@ def _start_index(
     for index, entry in enumerate(ordered):
         if entry.turn.id == anchor.turn_id:
             return index if anchor.include_anchor else index + 1
-    raise InvalidCursorError(raw)
+    raise InvalidCursor(raw)

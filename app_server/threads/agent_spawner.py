@@ -16,21 +16,19 @@ from typing import Any
 
 from app_server.agent.instructions import message
 from app_server.agent.inter_agent import ROOT_AGENT_PATH
-from app_server.agent.rollout_lines import response_item
 from app_server.agent.sub_agent_prompts import INHERITED_CONTEXT_NOTICE, team_instructions
 from app_server.agent.tools.agent_control import AgentInfo, SpawnRequest
 from app_server.ids import uuid7
 from app_server.notification import now_ms
-from app_server.store.interface import ModelHistory, RolloutLine
+from app_server.rollout.build import response_item
+from app_server.rollout.lines import RolloutItem
+from app_server.rollout.model_history import ModelHistory
+from app_server.rollout.session_meta import ForkOrigin, SpawnOrigin
 from app_server.store.records import ThreadRecord
+from app_server.threads.lifecycle import Lifecycle
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager
-from app_server.threads.session_meta import (
-    ForkOrigin,
-    SpawnOrigin,
-    new_thread_record,
-    session_meta_line,
-)
+from app_server.threads.session_meta import new_thread_record, session_meta_line
 
 CALL_TYPES = {
     "function_call": "function_call_output",
@@ -117,7 +115,7 @@ async def create_child(
         planned.thread_id, created_at_ms=created_at_ms, history_mode="paginated"
     )
     window_id = uuid7()
-    lines: list[RolloutLine] = [
+    lines: list[RolloutItem] = [
         session_meta_line(
             record,
             settings,
@@ -134,11 +132,15 @@ async def create_child(
     except BaseException:
         await writer.close()  # release its lock; the reconciliation scan indexes what was written
         raise
-    child = LoadedThread(record, settings, persisted=True, writer=writer)
-    child.initial_window_id = window_id
+    child = LoadedThread(
+        record,
+        settings,
+        Lifecycle.STORED,
+        writer=writer,
+        multi_agent_version=parent.multi_agent_version,
+        opening_context=not request.fork_history,
+        initial_window_id=window_id,
+    )
     child.model_history = ModelHistory(items=prefix, base_instructions=settings.base_instructions)
-    child.multi_agent_version = parent.multi_agent_version
-    child.multi_agent_known = True
-    child.needs_opening_context = not request.fork_history
     manager.adopt(child)
     return child

@@ -17,13 +17,14 @@ import logging
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from app_server.agent import rollout_lines
 from app_server.agent.inter_agent import ROOT_AGENT_PATH, InterAgentMessage, SubAgentNotification
 from app_server.agent.tools import tool_items
 from app_server.agent.tools.agent_control import AgentInfo, AgentStatus
 from app_server.agent.turn_runner import TurnRunner
 from app_server.agent.turn_setup import PendingInput
 from app_server.notification import now_ms
+from app_server.rollout import build, core_items
+from app_server.rollout.items import SubAgentActivityItem
 from app_server.store.thread_query import MAX_LIST_LIMIT, ThreadQuery
 from app_server.threads.agent_spawner import agent_depth
 from app_server.threads.loaded_thread import LoadedThread
@@ -37,15 +38,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_THREADS = 3
-"""`agents.max_threads`: sub-agents of one session tree that may run a turn at the same time
-(0.169's default; with the root that makes four). Each running agent holds a model stream, its
-tools' processes and its history in memory; a spawn or follow-up beyond it is refused."""
-
-DEFAULT_MAX_DEPTH = 1
-"""`agents.max_depth`: how deep agents may nest (the root's children are at depth 1; 0.169's
-default lets only the root spawn). Deeper trees multiply running agents and copies of inherited
-history (each forked child stores one)."""
 
 OUTCOME_STATUS: dict[str, AgentStatus] = {
     "completed": "completed",
@@ -71,8 +63,9 @@ class AgentTree:
     def __init__(self, manager: ThreadManager, turns: ThreadTurns) -> None:
         self.manager = manager
         self.turns = turns
-        self.max_threads = int(manager.config.get("agents.max_threads", DEFAULT_MAX_THREADS))
-        self.max_depth = int(manager.config.get("agents.max_depth", DEFAULT_MAX_DEPTH))
+        agents = manager.config.toml.agents
+        self.max_threads = agents.max_threads
+        self.max_depth = agents.max_depth
         self._agents: dict[str, AgentState] = {}
         self._known_sessions: set[str] = set()
         self._changed = asyncio.Event()
@@ -147,7 +140,7 @@ class AgentTree:
                 status: AgentStatus = "completed"
                 last_message: str | None = None
                 try:
-                    history = await self.manager.store.read_history(record.id)
+                    history = await self.manager.reads.read_history(record.id)
                 except Exception:  # an unreadable child is listed, not fatal to the tree
                     log.exception("reading sub-agent %s failed", record.id)
                     history = None
@@ -194,15 +187,12 @@ class AgentTree:
         elif parent.multi_agent_version == "v2":
             self.report_activity(
                 parent,
-                {
-                    "type": "SubAgentActivity",
-                    "model": None,
-                    "reasoning_effort": None,
-                    "id": f"subagent-completed-{runner.turn_id}",
-                    "kind": "completed",
-                    "agent_thread_id": child.id,
-                    "agent_path": child.record.agent_path,
-                },
+                core_items.sub_agent_activity(
+                    f"subagent-completed-{runner.turn_id}",
+                    "completed",
+                    agent_thread_id=child.id,
+                    agent_path=child.record.agent_path,
+                ),
             )
             parent.mailbox.post(
                 InterAgentMessage(
@@ -214,7 +204,7 @@ class AgentTree:
                 )
             )
 
-    def report_activity(self, parent: LoadedThread, core: dict[str, object]) -> None:
+    def report_activity(self, parent: LoadedThread, core: SubAgentActivityItem) -> None:
         """An item in the parent's current turn that no tool call of it produced (a child
         finished): recorded under the running turn; after that turn ended, only announced
         under the last one, as 0.169 does."""
@@ -224,25 +214,21 @@ class AgentTree:
         if turn_id is None:
             return
         started = now_ms()
-        item = tool_items.wire_item(dict(core), started, started)
+        item = tool_items.wire_item(core, started, started)
         self.manager.publish(
             parent,
-            "item/started",
             ItemStartedNotification(
                 thread_id=parent.id, turn_id=turn_id, started_at_ms=started, item=item
             ),
         )
         self.manager.publish(
             parent,
-            "item/completed",
             ItemCompletedNotification(
                 thread_id=parent.id, turn_id=turn_id, completed_at_ms=started, item=item
             ),
         )
         if running and parent.writer is not None and parent.record.history_mode == "paginated":
-            parent.writer.append(
-                [rollout_lines.item_completed(parent.id, turn_id, dict(core), started, started)]
-            )
+            parent.writer.append([build.item_completed(parent.id, turn_id, core, started, started)])
 
     async def start_task(
         self, child: LoadedThread, message: InterAgentMessage, origin: TurnOrigin

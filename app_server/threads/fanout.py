@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from app_server.notification import Notification
+from app_server.notification import Notification, notification
 from app_server.session import ClientSession
 from protocol.wire_model import WireModel
 
@@ -30,16 +30,19 @@ class Sessions:
     def all(self) -> list[ClientSession]:
         return list(self._sessions.values())
 
-    def broadcast(self, method: str, params: WireModel) -> Notification:
-        """Send to every initialized connection."""
-        notification = Notification(method, params)
+    def broadcast(self, params: WireModel) -> Notification:
+        """Send to every initialized connection (the method is the params type's)."""
+        message = notification(params)
         for session in list(self._sessions.values()):
-            session.notify(notification)
-        return notification
+            session.notify(message)
+        return message
 
 
-def publish(subscribers: Iterable[ClientSession], method: str, params: WireModel) -> None:
-    """Send to the given connections (a thread's subscribers)."""
-    notification = Notification(method, params)
+def publish(
+    subscribers: Iterable[ClientSession], params: WireModel, *, method: str | None = None
+) -> None:
+    """Send to the given connections (a thread's subscribers); the method is the params type's
+    unless given (see `notification`)."""
+    message = notification(params, method=method)
     for session in subscribers:
-        session.notify(notification)
+        session.notify(message)

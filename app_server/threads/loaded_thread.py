@@ -17,10 +17,12 @@ from app_server.agent.token_usage import TokenTotals
 from app_server.agent.tools.workspace import ThreadWorkspace
 from app_server.agent.turn_runner import TurnRunner
 from app_server.ids import uuid7
+from app_server.rollout.model_history import ModelHistory
 from app_server.session import ClientSession
-from app_server.settings import ThreadSettings
-from app_server.store.interface import ModelHistory, ThreadWriter
+from app_server.settings import ResolvedSettings
+from app_server.store.interface import ThreadWriter
 from app_server.store.records import ThreadRecord, thread_from_record
+from app_server.threads.lifecycle import IllegalTransition, Lifecycle, checked_transition
 from protocol.types import (
     IdleThreadStatus,
     Thread,
@@ -38,26 +40,25 @@ class LoadedThread:
     def __init__(
         self,
         record: ThreadRecord,
-        settings: ThreadSettings,
+        settings: ResolvedSettings,
+        lifecycle: Lifecycle,
         *,
-        persisted: bool,
-        ephemeral: bool = False,
         writer: ThreadWriter | None = None,
+        multi_agent_version: str | None = None,
+        multi_agent_known: bool = True,
+        opening_context: bool = False,
+        initial_window_id: str | None = None,
     ) -> None:
         self.record = record
         """Latest known metadata; for a thread without a rollout yet, what it will start with."""
         self.settings = settings
-        self.persisted = persisted
-        """Whether the rollout file exists (new threads get it at their first turn)."""
-        self.ephemeral = ephemeral
-        self.writer = writer
+        self._lifecycle = lifecycle
+        self._writer = writer
         self.status: ThreadStatus = IdleThreadStatus()
         self.subscribers: dict[int, ClientSession] = {}
         self.lock = asyncio.Lock()
         """Serializes lifecycle operations (resume, archive, delete, first write) on the thread."""
         self.idle_unload: asyncio.TimerHandle | None = None
-        self.has_stored_history = persisted
-        """The rollout already holds history (resumed or forked): load it before the first turn."""
         self.active_turn: TurnRunner | None = None
         self.last_turn_id: str | None = None
         """The turn this process started last (late sub-agent activity is reported under it)."""
@@ -66,19 +67,77 @@ class LoadedThread:
         self.tokens = TokenTotals()
         self.workspace: ThreadWorkspace | None = None
         """Tool state (session approvals, background processes), made at the first turn."""
-        self.multi_agent_version: str | None = None
-        """`v1`, `v2` or None (no multi-agent tools); see `multi_agent_known`."""
-        self.multi_agent_known = not persisted
-        """False until the stored `session_meta` was read (a resumed thread learns its version
-        with its model history at its first turn)."""
-        self.needs_opening_context = False
-        """A spawned agent that did not inherit its parent's conversation gets the harness
-        context (permissions, environment) at its first turn, like a new thread."""
-        self.initial_window_id = uuid7()
+        self._multi_agent_version = multi_agent_version
+        self._multi_agent_known = multi_agent_known
+        self._opening_context = opening_context
+        self.initial_window_id = initial_window_id or uuid7()
         """The id of the thread's first context window (written in its `session_meta` if this
         process creates the rollout)."""
         self.mailbox = Mailbox()
         """Messages from other agents of the session tree, waiting for a turn."""
+
+    # -- lifecycle (moved by the thread manager only) ----------------------------------------------
+    @property
+    def lifecycle(self) -> Lifecycle:
+        return self._lifecycle
+
+    @property
+    def writer(self) -> ThreadWriter | None:
+        """The rollout's writer: set while `CREATED` or `STORED` (a `STORED` fork gets it right
+        after its first lines are written), None otherwise."""
+        return self._writer
+
+    @property
+    def persisted(self) -> bool:
+        """Whether the rollout file exists (new threads get it at their first turn)."""
+        return self._lifecycle.persisted
+
+    @property
+    def ephemeral(self) -> bool:
+        return self._lifecycle is Lifecycle.EPHEMERAL
+
+    @property
+    def has_stored_history(self) -> bool:
+        """The rollout already held history when loaded: read it before the first turn."""
+        return self._lifecycle is Lifecycle.STORED
+
+    def rollout_created(self, writer: ThreadWriter) -> None:
+        """`UNSAVED` → `CREATED`: the manager wrote the thread's first line with `writer`."""
+        self._lifecycle = checked_transition(self._lifecycle, Lifecycle.CREATED)
+        self._writer = writer
+
+    def released(self) -> None:
+        """→ `RELEASED`: the manager closed the writer; the thread is never written again."""
+        self._lifecycle = checked_transition(self._lifecycle, Lifecycle.RELEASED)
+        self._writer = None
+
+    # -- what the first turn learns ----------------------------------------------------------------
+    @property
+    def multi_agent_version(self) -> str | None:
+        """`v1`, `v2` or None (no multi-agent tools, or not known yet: see
+        `multi_agent_known`)."""
+        return self._multi_agent_version
+
+    @property
+    def multi_agent_known(self) -> bool:
+        """False until the stored `session_meta` was read (a resumed thread learns its version
+        with its model history at its first turn)."""
+        return self._multi_agent_known
+
+    def learn_multi_agent_version(self, version: str | None) -> None:
+        """The version read with a resumed thread's history; it is learnt once and never
+        changes (a second call is a bug)."""
+        if self._multi_agent_known:
+            raise IllegalTransition("the multi-agent version is already known")
+        self._multi_agent_version = version
+        self._multi_agent_known = True
+
+    def take_opening_context(self) -> bool:
+        """Whether this turn must send the harness context (permissions, environment) even
+        though the model history is not empty: a spawned agent that did not inherit its
+        parent's conversation, at its first turn only. True once, then False."""
+        opening, self._opening_context = self._opening_context, False
+        return opening
 
     @property
     def id(self) -> str:
@@ -104,7 +163,7 @@ class LoadedThread:
             self.idle_unload.cancel()
             self.idle_unload = None
 
-    def apply_settings(self, settings: ThreadSettings) -> None:
+    def apply_settings(self, settings: ResolvedSettings) -> None:
         """New settings; the record mirrors model and effort as the wire `Thread` shows them."""
         self.settings = settings
         self.record = replace(

@@ -14,33 +14,30 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-from app_server.agent import rollout_lines
 from app_server.agent.instructions import default_base_instructions
 from app_server.agent.tools.catalog import multi_agent_version_for
 from app_server.agent.tools.workspace import ThreadWorkspace
 from app_server.config import ServerConfig
-from app_server.errors import Conflict, InvalidRequest, NotFound
+from app_server.errors import InvalidRequest, NotFound
 from app_server.ids import parse_thread_id, uuid7
 from app_server.notification import now_ms
+from app_server.rollout import build
+from app_server.rollout.session_meta import ForkOrigin, history_base
 from app_server.session import ClientSession
 from app_server.settings import (
+    ResolvedSettings,
     SettingsOverrides,
-    ThreadSettings,
     apply_overrides,
     default_settings,
     persisted_settings,
 )
-from app_server.store.interface import (
-    ThreadHistory,
-    ThreadNotStored,
-    ThreadStore,
-    ThreadWriter,
-    WriterBusy,
-)
+from app_server.store.errors import ThreadNotStored
+from app_server.store.interface import ThreadHistory, ThreadStore, ThreadWriter
 from app_server.threads.fanout import Sessions, publish
+from app_server.threads.lifecycle import Lifecycle
 from app_server.threads.loaded_thread import LoadedThread
-from app_server.threads.server_requests import APPROVAL_TIMEOUT_SECONDS
-from app_server.threads.session_meta import ForkOrigin, new_thread_record, session_meta_line
+from app_server.threads.session_meta import new_thread_record, session_meta_line
+from app_server.threads.stored_reads import StoredReads
 from protocol.types import (
     IdleThreadStatus,
     NotLoadedThreadStatus,
@@ -53,20 +50,11 @@ from protocol.wire_model import WireModel
 
 log = logging.getLogger(__name__)
 
-IDLE_UNLOAD_SECONDS = 30 * 60
-"""A loaded thread with no subscribers and no running turn is unloaded after this long
-(PROTOCOL.md §5); it holds its writer lock and its history in memory until then.
-Config key `idle_thread_unload_seconds` overrides it."""
 
-
-def no_rollout(thread_id: str) -> NotFound:
-    return NotFound(f"no rollout found for thread id {thread_id}")
-
-
-def _meta_version(thread: LoadedThread) -> str | None:
+def _meta_version(multi_agent_version: str | None) -> str | None:
     """What a root's `session_meta.multi_agent_version` says: 0.169 writes `v2` and leaves the
     key out for v1 (the default a reader assumes)."""
-    return "v2" if thread.multi_agent_version == "v2" else None
+    return "v2" if multi_agent_version == "v2" else None
 
 
 def thread_id_param(value: str) -> str:
@@ -87,12 +75,10 @@ class ThreadManager:
         self.server_cwd = server_cwd
         self.sessions = Sessions()
         self._loaded: dict[str, LoadedThread] = {}
-        self._idle_unload_seconds = float(
-            config.get("idle_thread_unload_seconds", IDLE_UNLOAD_SECONDS)
-        )
-        self.approval_timeout_seconds = float(
-            config.get("approval_timeout_seconds", APPROVAL_TIMEOUT_SECONDS)
-        )
+        self.reads = StoredReads(store, self._live_writer)
+        """Every history read goes through here: it flushes the thread's live writer first."""
+        self._idle_unload_seconds = config.toml.idle_thread_unload_seconds
+        self.approval_timeout_seconds = config.toml.approval_timeout_seconds
         self.bwrap: str | None = None
         """The sandbox executable for commands (found at startup; None: unavailable)."""
 
@@ -116,6 +102,10 @@ class ThreadManager:
     # -- lookup ----------------------------------------------------------------------------------
     def loaded(self, thread_id: str) -> LoadedThread | None:
         return self._loaded.get(thread_id)
+
+    def _live_writer(self, thread_id: str) -> ThreadWriter | None:
+        loaded = self._loaded.get(thread_id)
+        return loaded.writer if loaded is not None else None
 
     def loaded_ids(self) -> list[str]:
         return list(self._loaded)
@@ -148,22 +138,22 @@ class ThreadManager:
             parent_id = parent.record.parent_thread_id
         return list(sessions.values())
 
-    def publish(self, thread: LoadedThread, method: str, params: WireModel) -> None:
-        """Send a thread event to its audience."""
-        publish(self.audience(thread), method, params)
+    def publish(
+        self, thread: LoadedThread, params: WireModel, *, method: str | None = None
+    ) -> None:
+        """Send a thread event to its audience (the method is the params type's unless given)."""
+        publish(self.audience(thread), params, method=method)
 
     def set_status(self, thread: LoadedThread, status: ThreadStatus) -> None:
         """Change a thread's runtime status and tell every connection."""
         thread.status = status
         self.sessions.broadcast(
-            "thread/status/changed",
             ThreadStatusChangedNotification(thread_id=thread.id, status=status),
         )
 
     # -- creating and loading --------------------------------------------------------------------
-    def _settings(self, base: ThreadSettings, params: object) -> ThreadSettings:
-        overrides = SettingsOverrides.from_params(params)
-        settings = apply_overrides(base, overrides, self.config.values, self.server_cwd)
+    def _settings(self, base: ResolvedSettings, overrides: SettingsOverrides) -> ResolvedSettings:
+        settings = apply_overrides(base, overrides, self.server_cwd)
         if settings.base_instructions is None:
             settings = replace(settings, base_instructions=default_base_instructions())
         return settings
@@ -177,7 +167,10 @@ class ThreadManager:
         ephemeral: bool,
     ) -> LoadedThread:
         """A new thread, loaded and subscribed by the caller; its file comes with its first turn."""
-        settings = self._settings(default_settings(self.config.values, self.server_cwd), params)
+        overrides = SettingsOverrides.from_params(params)
+        settings = self._settings(
+            default_settings(self.config.effective, self.server_cwd), overrides
+        )
         created_at_ms = now_ms()
         thread_id = uuid7(created_at_ms)
         record = new_thread_record(
@@ -188,17 +181,19 @@ class ThreadManager:
             history_mode=history_mode,
             rollout_path=self.store.rollout_path_for(thread_id, created_at_ms),
         )
-        thread = LoadedThread(record, settings, persisted=False, ephemeral=ephemeral)
-        thread.multi_agent_version = multi_agent_version_for(settings.config or {})
+        thread = LoadedThread(
+            record,
+            settings,
+            Lifecycle.EPHEMERAL if ephemeral else Lifecycle.UNSAVED,
+            multi_agent_version=multi_agent_version_for(settings.config.toml),
+        )
         self._loaded[thread_id] = thread
         thread.subscribe(session)
         return thread
 
     def announce_started(self, thread: LoadedThread) -> None:
         """`thread/started` to every connection (after the creating request was answered)."""
-        self.sessions.broadcast(
-            "thread/started", ThreadStartedNotification(thread=thread.thread(self.data_dir))
-        )
+        self.sessions.broadcast(ThreadStartedNotification(thread=thread.thread(self.data_dir)))
 
     def adopt(self, thread: LoadedThread) -> None:
         """A thread made by the server itself (a spawned sub-agent) is loaded; every connection
@@ -214,30 +209,25 @@ class ThreadManager:
 
         Returns the history read while loading (None when the thread was already loaded).
         """
+        overrides = SettingsOverrides.from_params(params)
         loaded = self._loaded.get(thread_id)
         if loaded is not None:
             if session is None:
                 return loaded, None
             if not loaded.persisted and session.session_id not in loaded.subscribers:
-                raise no_rollout(thread_id)  # other sessions see it only once it is on disk
+                raise ThreadNotStored(thread_id)  # others see it only once it is on disk
             loaded.subscribe(session)
             if loaded.writer is not None:  # what its turns wrote: preview, times, usage
-                await loaded.writer.flush()
-                loaded.record = await self.store.get(thread_id) or loaded.record
+                loaded.record = await self.reads.record(thread_id) or loaded.record
             return loaded, None
         record = await self.store.get(thread_id)
         if record is None or record.archived:
-            raise no_rollout(thread_id)
+            raise ThreadNotStored(thread_id)
         # The writer first: opening it repairs a torn last line, and the history read next must
         # be the repaired one.
+        writer = await self.store.open_writer(thread_id)
         try:
-            writer = await self.store.open_writer(thread_id)
-        except ThreadNotStored:
-            raise no_rollout(thread_id) from None
-        except WriterBusy as exc:
-            raise Conflict(str(exc)) from None
-        try:
-            history = await self.store.read_history(thread_id)
+            history = await self.reads.read_history(thread_id)
             if history.turns and history.turns[-1].turn.status == "inProgress":
                 history = await self._close_dangling_turn(writer, history)
         except BaseException:
@@ -249,9 +239,13 @@ class ThreadManager:
             if session is not None:
                 loaded.subscribe(session)
             return loaded, history
-        base = persisted_settings(history.record, self.config.values, self.server_cwd)
+        base = persisted_settings(history.record, self.config.effective, self.server_cwd)
         thread = LoadedThread(
-            history.record, self._settings(base, params), persisted=True, writer=writer
+            history.record,
+            self._settings(base, overrides),
+            Lifecycle.STORED,
+            writer=writer,
+            multi_agent_known=False,
         )
         self._loaded[thread_id] = thread
         if session is not None:
@@ -270,8 +264,8 @@ class ThreadManager:
         completed_at = max(started_at, now_ms() // 1000)
         writer.append(
             [
-                rollout_lines.turn_aborted_notice(turn.id, f"msg_{uuid7()}"),
-                rollout_lines.turn_aborted(
+                build.turn_aborted_notice(turn.id, f"msg_{uuid7()}"),
+                build.turn_aborted(
                     turn.id,
                     turn.root_turn_id or turn.id,
                     started_at=started_at,
@@ -281,35 +275,30 @@ class ThreadManager:
             ]
         )
         await writer.sync()
-        return await self.store.read_history(history.record.id)
+        return await self.reads.read_history(history.record.id)
 
     async def fork(
         self, session: ClientSession, source_id: str, params: object, *, ephemeral: bool
     ) -> LoadedThread:
         """A new thread whose history starts with all of the source's (STORAGE.md §3.6)."""
+        overrides = SettingsOverrides.from_params(params)
         source = self._loaded.get(source_id)
-        if source is not None and source.writer is not None:
-            await source.writer.flush()
-        record = await self.store.get(source_id)
+        record = await self.reads.record(source_id)
         if record is None or record.archived:
-            raise no_rollout(source_id)
-        history = await self.store.read_history(source_id)
+            raise ThreadNotStored(source_id)
+        history = await self.reads.read_history(source_id)
         base = (
             source.settings
             if source is not None
-            else persisted_settings(record, self.config.values, self.server_cwd)
+            else persisted_settings(record, self.config.effective, self.server_cwd)
         )
-        settings = self._settings(base, params)
+        settings = self._settings(base, overrides)
         created_at_ms = now_ms()
         thread_id = uuid7(created_at_ms)
         paginated = record.history_mode == "paginated"
         fork = ForkOrigin(
             source_id,
-            {
-                "thread_id": source_id,
-                "end_ordinal_exclusive": history.next_ordinal or 0,
-                "end_byte_offset": history.byte_size,
-            }
+            history_base(source_id, history.next_ordinal or 0, history.byte_size)
             if paginated
             else None,
         )
@@ -324,14 +313,13 @@ class ThreadManager:
             preview=record.preview,
             name=record.name,
         )
-        thread = LoadedThread(new_record, settings, persisted=not ephemeral, ephemeral=ephemeral)
-        known = source is not None and source.multi_agent_known
-        thread.multi_agent_version = (
+        multi_agent_version = (
             source.multi_agent_version
-            if source is not None and known
-            else multi_agent_version_for(settings.config or {})
+            if source is not None and source.multi_agent_known
+            else multi_agent_version_for(settings.config.toml)
         )
-        thread.multi_agent_known = True
+        window_id = uuid7()
+        writer: ThreadWriter | None = None
         if not ephemeral:
             writer = await self.store.create_writer(
                 thread_id,
@@ -345,18 +333,25 @@ class ThreadManager:
                         new_record,
                         settings,
                         fork,
-                        multi_agent_version=_meta_version(thread),
-                        window_id=thread.initial_window_id,
+                        multi_agent_version=_meta_version(multi_agent_version),
+                        window_id=window_id,
                     )
                 ]
             )
             if not paginated:
-                writer.append(await self.store.copy_lines(source_id))
+                writer.append(await self.reads.copy_lines(source_id))
             await writer.sync()
-            thread.writer = writer
             if record.name:
                 await self.store.set_name(thread_id, record.name)
-            thread.record = await self.store.get(thread_id) or new_record
+            new_record = await self.reads.record(thread_id) or new_record
+        thread = LoadedThread(
+            new_record,
+            settings,
+            Lifecycle.EPHEMERAL if ephemeral else Lifecycle.STORED,
+            writer=writer,
+            multi_agent_version=multi_agent_version,
+            initial_window_id=window_id,
+        )
         self._loaded[thread_id] = thread
         thread.subscribe(session)
         return thread
@@ -385,13 +380,12 @@ class ThreadManager:
                         session_meta_line(
                             thread.record,
                             thread.settings,
-                            multi_agent_version=_meta_version(thread),
+                            multi_agent_version=_meta_version(thread.multi_agent_version),
                             window_id=thread.initial_window_id,
                         )
                     ]
                 )
-                thread.writer = writer
-                thread.persisted = True
+                thread.rollout_created(writer)
             return thread.writer
 
     # -- unloading -------------------------------------------------------------------------------
@@ -412,7 +406,7 @@ class ThreadManager:
         if thread.subscribers or thread.status.type == "active":
             return
         await self.unload(thread)
-        self.sessions.broadcast("thread/closed", ThreadClosedNotification(thread_id=thread_id))
+        self.sessions.broadcast(ThreadClosedNotification(thread_id=thread_id))
 
     async def unload(self, thread: LoadedThread) -> None:
         """Release a loaded thread (its writer lock too); every connection sees `notLoaded`."""
@@ -438,7 +432,7 @@ class ThreadManager:
                 await thread.writer.close()
             except OSError:
                 log.exception("closing the writer of %s failed", thread.id)
-            thread.writer = None
+        thread.released()
 
     def turn_ended(self, thread: LoadedThread) -> None:
         """A turn finished: an idle thread nobody listens to may now be unloaded."""

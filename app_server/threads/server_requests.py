@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 
-from app_server.notification import Notification
+from app_server.notification import notification
 from app_server.session import (
     UNANSWERED,
     ClientGone,
@@ -24,12 +24,6 @@ from app_server.session import (
 )
 from protocol.types import ServerRequestResolvedNotification
 from protocol.wire_model import WireModel
-
-APPROVAL_TIMEOUT_SECONDS = 600.0
-"""How long a server request waits for an answer before it counts as unanswered (config key
-`approval_timeout_seconds`; 0 waits forever). A turn waiting on an approval holds its process
-slots and its place in the thread; ten minutes covers a person reading a diff, not a client that
-crashed without closing its connection."""
 
 
 async def ask_subscribers(
@@ -59,8 +53,7 @@ async def ask_subscribers(
             if not pending.future.done():
                 pending.future.cancel()
             session.notify(
-                Notification(
-                    "serverRequest/resolved",
+                notification(
                     ServerRequestResolvedNotification(thread_id=thread_id, request_id=pending.id),
                 )
             )

@@ -1,64 +1,25 @@
-"""The `session_meta` line that opens every rollout we write, and the record of a new thread.
+"""A new thread before it has a rollout: its record, and the `session_meta` line that opens it.
 
-What goes in it follows codex 0.169 (STORAGE.md §3.3), so codex can read our files: ids,
-creation time, cwd, originator, our version, source (`vscode`, as 0.169 records app-server
-threads), provider, base instructions, history mode, the context window id, and fork lineage.
+The record is what the thread's first lines will say once written; the line itself is built by
+`app_server.rollout.session_meta` (the format), from the record and the thread's settings.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from app_server import __version__
 from app_server.ids import uuid7
-from app_server.settings import ThreadSettings, sandbox_to_disk
-from app_server.store.list_cursor import format_timestamp_ms
+from app_server.rollout import session_meta
+from app_server.rollout.lines import SessionMetaLine
+from app_server.rollout.session_meta import APP_SERVER_SOURCE, ForkOrigin, SpawnOrigin
+from app_server.settings import ResolvedSettings
 from app_server.store.records import ThreadRecord
-
-APP_SERVER_SOURCE = "vscode"
-"""0.169 records threads created through the app-server as `vscode`; we do the same so codex and
-its clients list them alike."""
-
-
-@dataclass(frozen=True, slots=True)
-class ForkOrigin:
-    """Where a fork's history comes from (STORAGE.md §3.6)."""
-
-    source_id: str
-    history_base: dict[str, Any] | None = None
-    """`{thread_id, end_ordinal_exclusive, end_byte_offset}` for a paginated source."""
-
-
-@dataclass(frozen=True, slots=True)
-class SpawnOrigin:
-    """Who spawned a sub-agent thread, and its place in the session tree (STORAGE.md §3.3)."""
-
-    parent_thread_id: str
-    session_id: str
-    """The root of the session tree (the root thread's id)."""
-    depth: int
-    agent_path: str | None
-    nickname: str | None
-    role: str | None = None
-    history_start_ordinal: int | None = None
-    """Where the child's own lines start when it carries a copy of its parent's history."""
-
-    def thread_spawn(self) -> dict[str, Any]:
-        return {
-            "parent_thread_id": self.parent_thread_id,
-            "depth": self.depth,
-            "agent_path": self.agent_path,
-            "agent_nickname": self.nickname,
-            "agent_role": self.role,
-        }
 
 
 def new_thread_record(
     thread_id: str,
     *,
     created_at_ms: int,
-    settings: ThreadSettings,
+    settings: ResolvedSettings,
     originator: str,
     history_mode: str,
     rollout_path: str,
@@ -107,57 +68,34 @@ def new_thread_record(
         originator=originator,
         memory_mode="enabled",
         last_turn_started_at_ms=None,
-        history_base_id=(fork.history_base or {}).get("thread_id") if fork else None,
+        history_base_id=fork.history_base["thread_id"] if fork and fork.history_base else None,
     )
 
 
 def session_meta_line(
     record: ThreadRecord,
-    settings: ThreadSettings,
+    settings: ResolvedSettings,
     fork: ForkOrigin | None = None,
     *,
     spawn: SpawnOrigin | None = None,
     multi_agent_version: str | None = None,
     window_id: str | None = None,
-) -> dict[str, Any]:
-    """The first line of a new rollout; `window_id` names the thread's first context window
-    (the loaded thread's `initial_window_id`)."""
-    payload: dict[str, Any] = {
-        "account_scoped": True,
-        "session_id": record.session_id,
-        "id": record.id,
-        "timestamp": format_timestamp_ms(record.created_at_ms),
-        "cwd": settings.cwd,
-        "runtime_workspace_roots": settings.runtime_workspace_roots,
-        "originator": record.originator,
-        "cli_version": record.cli_version,
-        "source": APP_SERVER_SOURCE,
-        "model_provider": settings.model_provider,
-        "history_mode": record.history_mode,
-        "context_window": {"window_id": window_id or uuid7()},
-    }
-    if spawn is not None:
-        payload["parent_thread_id"] = spawn.parent_thread_id
-        payload["source"] = {"subagent": {"thread_spawn": spawn.thread_spawn()}}
-        payload["thread_source"] = "subagent"
-        payload["agent_nickname"] = spawn.nickname
-        payload["agent_path"] = spawn.agent_path
-        if spawn.role is not None:
-            payload["agent_role"] = spawn.role
-        if spawn.history_start_ordinal is not None:
-            payload["subagent_history_start_ordinal"] = spawn.history_start_ordinal
-    if multi_agent_version is not None:
-        payload["multi_agent_version"] = multi_agent_version
-    if settings.base_instructions:
-        payload["base_instructions"] = {"text": settings.base_instructions}
-    if fork is not None:
-        payload["forked_from_id"] = fork.source_id
-        if fork.history_base is not None:
-            payload["forked_from_ordinal_exclusive"] = fork.history_base["end_ordinal_exclusive"]
-            payload["history_base"] = fork.history_base
-    return {"type": "session_meta", "payload": payload}
-
-
-def sandbox_policy_json(settings: ThreadSettings) -> dict[str, Any]:
-    """The `turn_context.sandbox_policy` value for the thread's current policy."""
-    return sandbox_to_disk(settings.sandbox)
+) -> SessionMetaLine:
+    """The first line of a new thread's rollout, from its record and settings; `window_id`
+    names the thread's first context window (the loaded thread's `initial_window_id`)."""
+    return session_meta.session_meta_line(
+        record.id,
+        session_id=record.session_id,
+        created_at_ms=record.created_at_ms,
+        cwd=settings.cwd,
+        runtime_workspace_roots=settings.runtime_workspace_roots,
+        originator=record.originator,
+        cli_version=record.cli_version,
+        model_provider=settings.model_provider,
+        history_mode=record.history_mode,
+        window_id=window_id or uuid7(),
+        base_instructions=settings.base_instructions,
+        multi_agent_version=multi_agent_version,
+        fork=fork,
+        spawn=spawn,
+    )

@@ -1,19 +1,21 @@
 """Operations on stored threads: name, archive, unarchive, delete (PROTOCOL.md §7.7 to §7.10).
 
-They work whether or not the thread is loaded, and keep 0.169's error texts. A loaded thread is
-unloaded before its file moves or disappears (archive, delete); the store then does the file work.
+They work whether or not the thread is loaded. A loaded thread is unloaded before its file moves
+or disappears (archive, delete); the store then does the file work. A thread that is not stored
+is refused with the store's `ThreadNotStored`, which `app_server.rpc.store_errors` words as 0.169
+does for each method.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from app_server.errors import Conflict, InvalidRequest, NotFound
+from app_server.errors import InvalidRequest
 from app_server.session import ClientSession
-from app_server.store.interface import ForkReferenced, ThreadNotStored
+from app_server.store.errors import ThreadNotStored
 from app_server.store.records import ThreadRecord
 from app_server.threads.fanout import publish
-from app_server.threads.manager import ThreadManager, no_rollout
+from app_server.threads.manager import ThreadManager
 from protocol.types import (
     ThreadArchivedNotification,
     ThreadDeletedNotification,
@@ -38,12 +40,9 @@ class StoredThreadOperations:
         if thread is not None and thread.ephemeral:
             thread.record = replace(thread.record, name=name)
             return
-        try:
-            await self._manager.store.set_name(
-                thread_id, name, unsaved=thread is not None and not thread.persisted
-            )
-        except ThreadNotStored:
-            raise no_rollout(thread_id) from None
+        await self._manager.store.set_name(
+            thread_id, name, unsaved=thread is not None and not thread.persisted
+        )
         if thread is not None:  # a writer the thread gets from now on is created with it
             thread.record = replace(thread.record, name=name)
 
@@ -54,55 +53,37 @@ class StoredThreadOperations:
         listeners[session.session_id] = session
         publish(
             listeners.values(),
-            "thread/name/updated",
             ThreadNameUpdatedNotification(thread_id=thread_id, thread_name=name),
         )
 
     async def archive(self, thread_id: str) -> None:
         thread = self._manager.loaded(thread_id)
         if thread is not None and not thread.persisted:
-            raise no_rollout(thread_id)
+            raise ThreadNotStored(thread_id)
         record = await self._manager.store.get(thread_id)
         if record is None or record.archived:
-            raise no_rollout(thread_id)
+            raise ThreadNotStored(thread_id)
         if thread is not None:
             await self._manager.unload(thread)
-        try:
-            await self._manager.store.archive(thread_id)
-        except ThreadNotStored:
-            raise no_rollout(thread_id) from None
+        await self._manager.store.archive(thread_id)
 
     def announce_archived(self, thread_id: str) -> None:
-        self._manager.sessions.broadcast(
-            "thread/archived", ThreadArchivedNotification(thread_id=thread_id)
-        )
+        self._manager.sessions.broadcast(ThreadArchivedNotification(thread_id=thread_id))
 
     async def unarchive(self, thread_id: str) -> ThreadRecord:
-        try:
-            return await self._manager.store.unarchive(thread_id)
-        except ThreadNotStored:
-            raise NotFound(f"no archived rollout found for thread id {thread_id}") from None
+        return await self._manager.store.unarchive(thread_id)
 
     def announce_unarchived(self, thread_id: str) -> None:
-        self._manager.sessions.broadcast(
-            "thread/unarchived", ThreadUnarchivedNotification(thread_id=thread_id)
-        )
+        self._manager.sessions.broadcast(ThreadUnarchivedNotification(thread_id=thread_id))
 
     async def delete(self, thread_id: str) -> list[str]:
         """Delete a thread and its spawned descendants; returns their ids, deepest first."""
         if await self._manager.store.get(thread_id) is None:
-            raise no_rollout(thread_id)
+            raise ThreadNotStored(thread_id)
         for loaded in self._manager.loaded_threads():
             if loaded.id == thread_id or await self._descends_from(loaded.record, thread_id):
                 await self._manager.unload(loaded)
-        try:
-            return await self._manager.store.delete_tree(thread_id)
-        except ThreadNotStored:
-            raise no_rollout(thread_id) from None
-        except ForkReferenced as exc:
-            raise Conflict(
-                f"cannot delete thread {exc.thread_id}: forked history still references it"
-            ) from None
+        return await self._manager.store.delete_tree(thread_id)
 
     async def _descends_from(self, record: ThreadRecord, ancestor_id: str) -> bool:
         parent = record.parent_thread_id
@@ -120,6 +101,4 @@ class StoredThreadOperations:
 
     def announce_deleted(self, thread_ids: list[str]) -> None:
         for deleted in thread_ids:
-            self._manager.sessions.broadcast(
-                "thread/deleted", ThreadDeletedNotification(thread_id=deleted)
-            )
+            self._manager.sessions.broadcast(ThreadDeletedNotification(thread_id=deleted))

@@ -23,6 +23,8 @@ from app_server.agent.tools.agent_control import (
 )
 from app_server.errors import RpcError
 from app_server.ids import parse_thread_id, uuid7
+from app_server.rpc.errors import as_rpc_error
+from app_server.store.errors import HistoryLineageError, StoreError
 from app_server.threads.agent_spawner import agent_depth, agent_path, create_child
 from app_server.threads.agent_tree import AgentState, AgentTree
 from app_server.threads.loaded_thread import LoadedThread
@@ -174,9 +176,10 @@ class ThreadAgents:
             return loaded
         try:
             thread, _ = await manager.resume(None, info.thread_id, None)
-        except RpcError as error:
+        except (RpcError, StoreError, HistoryLineageError) as error:  # as `thread/resume` says
             name = info.path or info.thread_id
-            raise AgentError(f"agent {name} is unavailable: {error}") from None
+            reason = as_rpc_error(error, method="thread/resume").message
+            raise AgentError(f"agent {name} is unavailable: {reason}") from None
         return thread
 
     async def live_agents(self, path_prefix: str | None) -> list[AgentInfo]:

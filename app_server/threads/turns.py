@@ -11,23 +11,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
-from app_server.agent import rollout_lines
 from app_server.agent.instructions import default_base_instructions
 from app_server.agent.providers.base import ModelProvider
 from app_server.agent.request_builder import auto_compact_limit, effective_context_window
 from app_server.agent.tools.catalog import multi_agent_version_for, turn_tools
 from app_server.agent.tools.registry import ToolItem
 from app_server.agent.turn_runner import TurnKind, TurnRunner
-from app_server.agent.turn_setup import DEFAULT_MAX_SAMPLING_STEPS, PendingInput, TurnSetup
+from app_server.agent.turn_setup import PendingInput, TurnSetup
+from app_server.config import TURN_ORIGIN
 from app_server.errors import Conflict
 from app_server.ids import uuid7
+from app_server.rollout import build
+from app_server.rollout.context_windows import ContextWindow
+from app_server.rollout.model_history import ModelHistory
 from app_server.session import ClientSession, ServerRequestOutcome
-from app_server.settings import ThreadSettings, resolve_cwd
-from app_server.store.context_windows import ContextWindow
-from app_server.store.interface import ModelHistory
+from app_server.settings import ResolvedSettings, resolve_cwd
 from app_server.threads.agent_tree import AgentTree
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager
@@ -36,6 +36,7 @@ from app_server.threads.turn_origin import TurnOrigin
 from protocol.types import (
     CollaborationMode,
     Settings,
+    ThreadSettings,
     ThreadSettingsUpdatedNotification,
     ThreadStatus,
     Turn,
@@ -43,12 +44,11 @@ from protocol.types import (
     TurnStartParams,
     TurnSteerParams,
 )
-from protocol.types import ThreadSettings as WireThreadSettings
 from protocol.wire_model import WireModel
 
 log = logging.getLogger(__name__)
 
-ProviderFactory = Callable[[ThreadSettings], ModelProvider]
+ProviderFactory = Callable[[ResolvedSettings], ModelProvider]
 """Returns the model provider for a thread's settings; raises `ProviderError` (missing key,
 unknown provider) so the turn fails with a message that says what to configure."""
 
@@ -64,8 +64,8 @@ class _ThreadTurnHost:
     def thread_id(self) -> str:
         return self._thread.id
 
-    def publish(self, method: str, params: WireModel) -> None:
-        self._manager.publish(self._thread, method, params)
+    def publish(self, params: WireModel, *, method: str | None = None) -> None:
+        self._manager.publish(self._thread, params, method=method)
 
     def set_status(self, status: ThreadStatus) -> None:
         self._manager.set_status(self._thread, status)
@@ -75,11 +75,11 @@ class _ThreadTurnHost:
         if writer is None:
             return
         if self._thread.record.history_mode == "paginated":
-            line = rollout_lines.item_completed(
+            line = build.item_completed(
                 self._thread.id, turn_id, item.core, item.started_at_ms, item.completed_at_ms
             )
         elif item.legacy is not None:
-            line = rollout_lines.event_payload(item.legacy)
+            line = build.legacy_event(item.legacy)
         else:
             return
         writer.append([line])
@@ -94,8 +94,8 @@ class _ThreadTurnHost:
         )
 
 
-def wire_settings(settings: ThreadSettings) -> WireThreadSettings:
-    return WireThreadSettings(
+def wire_settings(settings: ResolvedSettings) -> ThreadSettings:
+    return ThreadSettings(
         approval_policy=settings.approval_policy,
         approvals_reviewer=settings.approvals_reviewer,  # type: ignore[arg-type]
         collaboration_mode=CollaborationMode(
@@ -122,12 +122,12 @@ class ThreadTurns:
     def __init__(self, manager: ThreadManager, provider_for: ProviderFactory) -> None:
         self._manager = manager
         self._provider_for = provider_for
-        self._max_steps = int(manager.config.get("max_sampling_steps", DEFAULT_MAX_SAMPLING_STEPS))
+        self._max_steps = manager.config.toml.max_sampling_steps
         self.agents = AgentTree(manager, self)
         """The sub-agents of every session tree; spawned agents' turns start through here."""
 
     # -- turn/start ----------------------------------------------------------------------------
-    def _sticky_settings(self, thread: LoadedThread, params: TurnStartParams) -> ThreadSettings:
+    def _sticky_settings(self, thread: LoadedThread, params: TurnStartParams) -> ResolvedSettings:
         settings = thread.settings
         updates: dict[str, Any] = {}
         if params.cwd:
@@ -146,7 +146,7 @@ class ThreadTurns:
             updates["sandbox"] = params.sandbox_policy
         if params.service_tier is not None:
             updates["service_tier"] = params.service_tier
-        return replace(settings, **updates) if updates else settings
+        return settings.with_requested(TURN_ORIGIN, **updates)
 
     async def start(
         self, session: ClientSession, params: TurnStartParams
@@ -165,7 +165,6 @@ class ThreadTurns:
             thread.apply_settings(settings)
             self._manager.publish(
                 thread,
-                "thread/settings/updated",
                 ThreadSettingsUpdatedNotification(
                     thread_id=thread.id, thread_settings=wire_settings(settings)
                 ),
@@ -219,14 +218,12 @@ class ThreadTurns:
         writer = await self._manager.writer_for(thread)
         history = await self._model_history(thread)
         _refuse_if_busy(thread)  # a turn may have started while we awaited
-        config = thread.settings.config or {}
+        config = thread.settings.config.toml
         if not thread.multi_agent_known:
-            thread.multi_agent_version = history.multi_agent_version or multi_agent_version_for(
-                config
+            thread.learn_multi_agent_version(
+                history.multi_agent_version or multi_agent_version_for(config)
             )
-            thread.multi_agent_known = True
-        first_turn = not history.items or thread.needs_opening_context
-        thread.needs_opening_context = False
+        first_turn = thread.take_opening_context() or not history.items
         turn_id = uuid7()
         setup = TurnSetup(
             turn_id=turn_id,
@@ -277,8 +274,7 @@ class ThreadTurns:
     async def _model_history(self, thread: LoadedThread) -> ModelHistory:
         if thread.model_history is None:
             if thread.has_stored_history and thread.writer is not None:
-                await thread.writer.flush()
-                thread.model_history = await self._manager.store.model_history(thread.id)
+                thread.model_history = await self._manager.reads.model_history(thread.id)
                 if thread.model_history.token_totals:
                     thread.tokens.thread.update(thread.model_history.token_totals)
             else:

@@ -25,7 +25,7 @@ from app_server.agent.stream_mapper import (
     StreamMapper,
     stream_ended_early,
 )
-from app_server.notification import render_model
+from app_server.notification import method_of, render_model
 from protocol.wire_model import WireModel
 
 THREAD = "thread-1"
@@ -137,7 +137,7 @@ def shown(effects: list[Effect]) -> list[Any]:
     out: list[Any] = []
     for effect in effects:
         if isinstance(effect, Emit):
-            out.append((effect.method, wire(effect.params)))
+            out.append((method_of(effect.params), wire(effect.params)))
         elif isinstance(effect, OutputItemDone):
             out.append(
                 (

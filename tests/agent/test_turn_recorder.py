@@ -23,17 +23,20 @@ from app_server.agent import harness_context, instructions, inter_agent, turn_re
 from app_server.agent.compaction import Summary
 from app_server.agent.inter_agent import InterAgentMessage, SubAgentNotification
 from app_server.agent.providers.base import ModelProvider
-from app_server.agent.rollout_lines import TURN_ABORTED_NOTICE
 from app_server.agent.stream_mapper import ResponseCompleted
 from app_server.agent.token_usage import TokenTotals
 from app_server.agent.tools.registry import ToolCall, ToolItem, ToolRegistry
 from app_server.agent.tools.workspace import ThreadWorkspace
 from app_server.agent.turn_recorder import TurnRecorder
 from app_server.agent.turn_setup import TurnSetup
-from app_server.settings import ThreadSettings
-from app_server.store.context_windows import ContextWindow
-from app_server.store.interface import ModelHistory, RolloutLine
-from app_server.store.world_state import WorldState
+from app_server.rollout import core_items
+from app_server.rollout.build import TURN_ABORTED_NOTICE
+from app_server.rollout.context_windows import ContextWindow
+from app_server.rollout.events import LegacyToolEvent
+from app_server.rollout.lines import JsonObject, RolloutLine, WorldStatePayload
+from app_server.rollout.model_history import ModelHistory
+from app_server.rollout.world_state import WorldState
+from app_server.settings import ResolvedSettings
 from protocol.types import (
     AgentMessageThreadItem,
     GranularAskForApproval,
@@ -59,7 +62,7 @@ DATE = "2026-11-24"
 TAG = {"internal_chat_message_metadata_passthrough": {"turn_id": TURN}}
 """What every `response_item` of the turn carries besides the model item."""
 
-SETTINGS = ThreadSettings(
+SETTINGS = ResolvedSettings(
     model="gpt-test",
     model_provider="mock",
     cwd=CWD,
@@ -72,10 +75,11 @@ SETTINGS = ThreadSettings(
 
 
 class FakeWriter:
-    """A `ThreadWriter` that keeps every appended line, in order."""
+    """A `ThreadWriter` that keeps every appended line, in order (as JSON objects, to compare
+    them whole with what codex writes)."""
 
     def __init__(self) -> None:
-        self.lines: list[RolloutLine] = []
+        self.lines: list[JsonObject] = []
         self.flushes = 0
         self.syncs = 0
         self.sync_error: OSError | None = None
@@ -116,7 +120,7 @@ def make_setup(
     *,
     history_mode: str = "paginated",
     first_turn: bool = True,
-    settings: ThreadSettings = SETTINGS,
+    settings: ResolvedSettings = SETTINGS,
     history: ModelHistory | None = None,
     **fields: Any,
 ) -> TurnSetup:
@@ -179,7 +183,7 @@ def response_item(item: dict[str, Any]) -> dict[str, Any]:
     return {"type": "response_item", "payload": {**item, **TAG}}
 
 
-def item_completed(core: dict[str, Any], started: int, completed: int) -> dict[str, Any]:
+def item_completed(core: JsonObject, started: int, completed: int) -> dict[str, Any]:
     return event(
         "item_completed",
         thread_id=THREAD,
@@ -210,11 +214,11 @@ def environment_context(cwd: str) -> str:
     )
 
 
-def permissions(settings: ThreadSettings) -> str:
+def permissions(settings: ResolvedSettings) -> str:
     return instructions.permissions_text(settings.sandbox, settings.approval_policy)
 
 
-def world(settings: ThreadSettings) -> dict[str, Any]:
+def world(settings: ResolvedSettings) -> dict[str, Any]:
     return {
         "environment": {
             "cwd": settings.cwd,
@@ -244,7 +248,7 @@ def task_started(**attribution: Any) -> dict[str, Any]:
     )
 
 
-def turn_context(settings: ThreadSettings = SETTINGS) -> dict[str, Any]:
+def turn_context(settings: ResolvedSettings = SETTINGS) -> dict[str, Any]:
     return {
         "type": "turn_context",
         "payload": {
@@ -610,11 +614,13 @@ def test_a_legacy_reasoning_item_without_a_summary_writes_only_its_response_item
 
 
 # -- tool results --------------------------------------------------------------------------------
-COMMAND_CORE = {"type": "CommandExecution", "id": "call_1", "status": "completed"}
-COMMAND_LEGACY = {"type": "exec_command_end", "call_id": "call_1", "exit_code": 0}
+COMMAND_CORE = core_items.command_execution(
+    "call_1", argv=["true"], cwd=CWD, parsed_cmd=[], source="agent", status="completed", exit_code=0
+)
+COMMAND_LEGACY = core_items.legacy_exec_end(COMMAND_CORE, "", "")
 
 
-def command_item(legacy: dict[str, Any] | None = COMMAND_LEGACY) -> ToolItem:
+def command_item(legacy: LegacyToolEvent | None = COMMAND_LEGACY) -> ToolItem:
     return ToolItem(core=COMMAND_CORE, legacy=legacy, started_at_ms=100, completed_at_ms=180)
 
 
@@ -899,7 +905,7 @@ def test_a_compaction_writes_the_summary_then_compacted_then_the_new_world_state
 ) -> None:
     summary_item = assistant_output("msg_c", "summary of everything")
     window = ContextWindow.initial("window-0").successor("window-1")
-    snapshot = {"full": True, "state": world(SETTINGS)}
+    snapshot: WorldStatePayload = {"full": True, "state": world(SETTINGS)}
     recorder.compacted(summary(summary_item), "summary", REPLACEMENT, window, snapshot)
     assert writer.lines == [
         response_item(summary_item),

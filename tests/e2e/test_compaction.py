@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from app_server.agent.compaction import SUMMARIZATION_PROMPT
-from app_server.store.compacted_history import SUMMARY_PREFIX
+from app_server.rollout.compacted_history import SUMMARY_PREFIX
 from tests.conftest import Servers
 from tests.store.rollout_builders import event, line
 from tests.support.client import RpcClient, StdioClient

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import zstandard
 
+from app_server.rollout.lines import StoredLine
+
 STAMP = "2026-11-24T18:57:46.216Z"
+
+
+def as_stored(lines: Iterable[Mapping[str, Any]]) -> list[StoredLine]:
+    """Hand-written lines, to append verbatim as if copied from a rollout codex wrote (they are
+    not built by `app_server.rollout`, which only builds the lines we write ourselves)."""
+    return [StoredLine(dict(line)) for line in lines]
 
 
 def line(kind: str, payload: dict[str, Any], ordinal: int | None = None) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from app_server.store.local.rollout_reader import iter_rollout_lines
 from app_server.store.local.rollout_writer import RolloutWriter
 from app_server.store.local.store import LocalThreadStore
 from app_server.store.local.writer_lock import ThreadWriterBusy
+from tests.store.rollout_builders import as_stored
 
 THREADS = 5
 ROUNDS = 30
@@ -92,7 +93,7 @@ async def test_raw_writers_and_the_compressor_exclude_each_other_through_the_wri
                     break
                 except ThreadWriterBusy:  # the compressor holds it: retry shortly
                     await asyncio.sleep(0.001)
-            writer.append(numbered(round_no))
+            writer.append(as_stored(numbered(round_no)))
             await writer.close()
             await backdate(tmp_path, thread_id)
 
@@ -128,10 +129,10 @@ async def test_store_writers_never_find_their_thread_busy_while_the_store_compre
                         created_at_ms=int(time.time() * 1000),
                         history_mode="paginated",
                     )
-                    writer.append([session_meta(thread_id)])
+                    writer.append(as_stored([session_meta(thread_id)]))
                 else:
                     writer = await store.open_writer(thread_id)  # WriterBusy would fail the test
-                writer.append(numbered(round_no))
+                writer.append(as_stored(numbered(round_no)))
                 await writer.close()
                 await backdate(tmp_path, thread_id)
 

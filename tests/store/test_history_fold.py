@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from app_server.store.local.history import HistoryFold, HistoryLineageError, fold_history
+from app_server.rollout.history import HistoryFold, HistoryLineageError, fold_history
 from app_server.store.local.thread_loader import read_stored_thread
 from tests.store.rollout_builders import (
     event,

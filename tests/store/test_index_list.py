@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from app_server.store.errors import InvalidCursor
 from app_server.store.list_cursor import (
-    InvalidCursor,
     format_next_cursor,
     format_timestamp_ms,
     parse_cursor,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from app_server.store.errors import InvalidCursor
 from app_server.store.list_cursor import (
     SECONDS_PRECISION,
-    InvalidCursor,
     ListCursor,
     format_backwards_cursor,
     format_next_cursor,

@@ -27,7 +27,7 @@ from app_server.store.local.rollout_writer import RolloutWriter
 from app_server.store.local.session_index import read_session_index
 from app_server.store.local.store import LocalThreadStore
 from app_server.store.thread_query import ThreadQuery
-from tests.store.rollout_builders import paginated_turn, session_meta
+from tests.store.rollout_builders import as_stored, paginated_turn, session_meta
 from tests.support.homes import BASE_MS, ThreadSpec, uuid7_at, write_thread
 
 HOOK_WAIT_SECONDS = 0.5
@@ -77,8 +77,8 @@ async def written_thread(store: LocalThreadStore, salt: int) -> tuple[str, Index
     """A thread this store writes: its first turn flushed, its writer still open."""
     thread_id = uuid7_at(BASE_MS, salt)
     writer = await store.create_writer(thread_id, created_at_ms=BASE_MS, history_mode="paginated")
-    writer.append([{"type": "session_meta", "payload": session_meta(thread_id)}])
-    writer.append(turn_lines(thread_id, 1))
+    writer.append(as_stored([{"type": "session_meta", "payload": session_meta(thread_id)}]))
+    writer.append(as_stored(turn_lines(thread_id, 1)))
     await writer.flush()
     return thread_id, writer
 
@@ -199,7 +199,7 @@ async def test_writer_index_update_landing_after_an_archive_keeps_the_thread_arc
     """A cancelled `close` releases the thread while its index update still runs (it must
     finish, see `IndexedThreadWriter._update_index`): an archive can go first."""
     thread_id, writer = await written_thread(store, 1)
-    writer.append(turn_lines(thread_id, 2))
+    writer.append(as_stored(turn_lines(thread_id, 2)))
     held = HeldIndexGet(store.index, monkeypatch)
     upserted = noted(monkeypatch, store.index, "upsert")
     closing = asyncio.create_task(writer.close())
@@ -221,7 +221,7 @@ async def test_rename_while_a_writer_updates_the_index_keeps_the_new_name(
     store: LocalThreadStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     thread_id, writer = await written_thread(store, 1)
-    writer.append(turn_lines(thread_id, 2))
+    writer.append(as_stored(turn_lines(thread_id, 2)))
     held = HeldIndexGet(store.index, monkeypatch)
     flushing = asyncio.create_task(writer.flush())
     await asyncio.wait_for(held.reached.wait(), STEP_TIMEOUT_SECONDS)

@@ -17,7 +17,7 @@ from app_server.store.interface import ThreadStore
 from app_server.store.local.session_index import read_session_index
 from app_server.store.local.store import LocalThreadStore
 from app_server.store.memory import MemoryThreadStore
-from tests.store.rollout_builders import paginated_turn, session_meta
+from tests.store.rollout_builders import as_stored, paginated_turn, session_meta
 from tests.support.homes import BASE_MS, uuid7_at
 
 THREAD_ID = uuid7_at(BASE_MS, 1)
@@ -51,7 +51,7 @@ async def named_after_first_turn(store: ThreadStore, writer_name: str | None) ->
     writer = await store.create_writer(
         THREAD_ID, created_at_ms=BASE_MS, history_mode="paginated", name=writer_name
     )
-    writer.append(first_turn())
+    writer.append(as_stored(first_turn()))
     await writer.flush()
     record = await store.get(THREAD_ID)
     await writer.close()
@@ -72,7 +72,7 @@ async def test_name_given_while_the_writer_has_written_nothing_is_carried_by_its
 ) -> None:
     writer = await store.create_writer(THREAD_ID, created_at_ms=BASE_MS, history_mode="paginated")
     await store.set_name(THREAD_ID, "Early")
-    writer.append(first_turn())
+    writer.append(as_stored(first_turn()))
     await writer.flush()
 
     record = await store.get(THREAD_ID)

@@ -17,9 +17,9 @@ import pytest
 import zstandard
 
 from app_server.ids import uuid7
+from app_server.rollout.lines import StoredLine
 from app_server.store.local.rollout_reader import iter_rollout_lines
 from app_server.store.local.rollout_writer import (
-    RolloutLine,
     RolloutPosition,
     RolloutWriteError,
     RolloutWriter,
@@ -33,8 +33,9 @@ TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 CREATED_AT_MS = 1_795_545_670_000  # 2026-11-24T18:21:10Z
 
 
-def _event(n: int, **extra: Any) -> dict[str, Any]:
-    return {"type": "event_msg", "payload": {"type": "test_event", "n": n}, **extra}
+def _event(n: int, **extra: Any) -> StoredLine:
+    """A line of a kind we do not model: the writer passes it through as it is."""
+    return StoredLine({"type": "event_msg", "payload": {"type": "test_event", "n": n}, **extra})
 
 
 def _rollout(data_dir: Path, thread_id: str) -> Path:
@@ -73,7 +74,9 @@ async def test_lines_come_back_in_order_with_gap_free_ordinals(tmp_path: Path) -
 
 async def test_envelope_has_codex_member_order_and_timestamp_format(tmp_path: Path) -> None:
     writer = await _open(tmp_path, uuid7())
-    writer.append([{"type": "response_item", "payload": {"a": 1}, "metadata": {"m": 2}}])
+    writer.append(
+        [StoredLine({"type": "response_item", "payload": {"a": 1}, "metadata": {"m": 2}})]
+    )
     await writer.close()
     record = json.loads(writer.path.read_bytes())
     assert list(record) == ["timestamp", "ordinal", "type", "payload", "metadata"]
@@ -148,7 +151,7 @@ async def test_line_carrying_an_ordinal_is_refused(tmp_path: Path) -> None:
 async def test_unserializable_line_queues_nothing_and_consumes_no_ordinal(tmp_path: Path) -> None:
     writer = await _open(tmp_path, uuid7())
     with pytest.raises(TypeError):
-        writer.append([_event(0), {"type": "event_msg", "payload": {"bad": object()}}])
+        writer.append([_event(0), StoredLine({"type": "event_msg", "payload": {"bad": object()}})])
     assert (writer.next_ordinal, writer.pending_lines) == (0, 0)
     writer.append([_event(0)])
     await writer.close()
@@ -161,7 +164,7 @@ async def test_concurrent_appends_from_many_tasks_are_written_exactly_once(tmp_p
 
     async def producer(task: int) -> None:
         for n in range(lines_per_task):
-            line: RolloutLine = {"type": "event_msg", "payload": {"task": task, "n": n}}
+            line = StoredLine({"type": "event_msg", "payload": {"task": task, "n": n}})
             writer.append([line])
             if n % 17 == 0:
                 await writer.flush()

@@ -9,7 +9,13 @@ import pytest
 from app_server.store.interface import ThreadStore
 from app_server.store.local.store import LocalThreadStore
 from app_server.store.thread_query import ThreadQuery
-from tests.store.rollout_builders import line, paginated_turn, session_meta, write_rollout
+from tests.store.rollout_builders import (
+    as_stored,
+    line,
+    paginated_turn,
+    session_meta,
+    write_rollout,
+)
 from tests.store.test_store_contract import new_thread, store, stored_thread, turn
 from tests.support.homes import BASE_MS, uuid7_at
 
@@ -28,8 +34,8 @@ async def test_search_matches_user_and_agent_text_case_insensitively(store: Thre
 
 async def test_search_snippet_is_the_first_matching_message(store: ThreadStore) -> None:
     thread_id, writer = await new_thread(store, 1, "first question")
-    writer.append(turn(thread_id, 2, "second question about zebras"))
-    writer.append(turn(thread_id, 3, "third question about zebras"))
+    writer.append(as_stored(turn(thread_id, 2, "second question about zebras")))
+    writer.append(as_stored(turn(thread_id, 3, "third question about zebras")))
     await writer.close()
 
     found = await store.search_threads(ThreadQuery(), "ZEBRAS")
@@ -98,13 +104,15 @@ async def test_search_terms_are_text_not_query_syntax(store: ThreadStore) -> Non
 async def test_tool_output_is_not_searched(store: ThreadStore) -> None:
     _thread_id, writer = await new_thread(store, 1, "hi")
     writer.append(
-        [
-            {
-                "type": "event_msg",
-                "payload": {"type": "exec_command_end", "aggregated_output": "Tool said xyzzy"},
-            },
-            {"type": "response_item", "payload": {"type": "message", "content": "xyzzy"}},
-        ]
+        as_stored(
+            [
+                {
+                    "type": "event_msg",
+                    "payload": {"type": "exec_command_end", "aggregated_output": "Tool said xyzzy"},
+                },
+                {"type": "response_item", "payload": {"type": "message", "content": "xyzzy"}},
+            ]
+        )
     )
     await writer.close()
 

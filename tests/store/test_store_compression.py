@@ -15,6 +15,7 @@ from app_server.store.local.compression_worker import RUN_MARKER, CompressionSet
 from app_server.store.local.rollout_reader import iter_rollout_lines
 from app_server.store.local.store import LocalThreadStore
 from app_server.store.memory import MemoryThreadStore
+from tests.store.rollout_builders import as_stored
 from tests.support.homes import BASE_MS, ThreadSpec, write_thread
 
 DAY = 86_400
@@ -149,7 +150,7 @@ async def test_a_writer_of_a_compressed_thread_appends_to_the_restored_plain_fil
     await store.compress_cold_rollouts(force=True)
     lines = len(list(iter_rollout_lines(plain)))
     writer = await store.open_writer(SPEC.thread_id)
-    writer.append([{"type": "event_msg", "payload": {"type": "note", "n": 1}}])
+    writer.append(as_stored([{"type": "event_msg", "payload": {"type": "note", "n": 1}}]))
     await writer.close()
     assert plain.exists()
     assert not zst_of(plain).exists()

@@ -22,7 +22,7 @@ from app_server.store.interface import (
 from app_server.store.local.store import LocalThreadStore
 from app_server.store.memory import MemoryThreadStore
 from app_server.store.thread_query import ThreadQuery
-from tests.store.rollout_builders import paginated_turn
+from tests.store.rollout_builders import as_stored, paginated_turn
 from tests.support.homes import BASE_MS, uuid7_at
 
 
@@ -72,7 +72,7 @@ async def new_thread(
     writer = await store.create_writer(
         thread_id, created_at_ms=BASE_MS + index * 1000, history_mode="paginated"
     )
-    writer.append([meta(thread_id, **extra), *turn(thread_id, index, text)])
+    writer.append(as_stored([meta(thread_id, **extra), *turn(thread_id, index, text)]))
     await writer.flush()
     return thread_id, writer
 
@@ -87,7 +87,7 @@ async def test_thread_is_stored_once_its_first_lines_are_flushed(store: ThreadSt
     thread_id = uuid7_at(BASE_MS, 1)
     writer = await store.create_writer(thread_id, created_at_ms=BASE_MS, history_mode="paginated")
     assert await store.get(thread_id) is None
-    writer.append([meta(thread_id), *turn(thread_id, 1, "first words")])
+    writer.append(as_stored([meta(thread_id), *turn(thread_id, 1, "first words")]))
     await writer.flush()
     record = await store.get(thread_id)
     assert record is not None
@@ -97,7 +97,7 @@ async def test_thread_is_stored_once_its_first_lines_are_flushed(store: ThreadSt
 
 async def test_appended_turns_read_back_in_order(store: ThreadStore) -> None:
     thread_id, writer = await new_thread(store, 1, "one")
-    writer.append(turn(thread_id, 2, "two"))
+    writer.append(as_stored(turn(thread_id, 2, "two")))
     await writer.sync()
     history = await store.read_history(thread_id)
     texts = [entry.turn.items[0].content[0].text for entry in history.turns]  # type: ignore[union-attr]
@@ -182,7 +182,7 @@ async def test_delete_refuses_a_thread_a_paginated_fork_references(store: Thread
         history_mode="paginated",
         start_ordinal=history.next_ordinal or 0,
     )
-    writer.append([meta(fork_id, forked_from_id=source, history_base=base)])
+    writer.append(as_stored([meta(fork_id, forked_from_id=source, history_base=base)]))
     await writer.close()
     with pytest.raises(ForkReferenced):
         await store.delete_tree(source)
@@ -208,7 +208,7 @@ async def test_listing_pages_return_each_thread_once(store: ThreadStore) -> None
 async def test_threads_without_a_preview_are_not_listed(store: ThreadStore) -> None:
     thread_id = uuid7_at(BASE_MS, 1)
     writer = await store.create_writer(thread_id, created_at_ms=BASE_MS, history_mode="paginated")
-    writer.append([meta(thread_id)])
+    writer.append(as_stored([meta(thread_id)]))
     await writer.close()
     assert (await store.list_threads(ThreadQuery())).records == ()
     assert await store.get(thread_id) is not None

@@ -16,18 +16,19 @@ from typing import Any
 
 import pytest
 
+from app_server.store.errors import InvalidCursor
 from app_server.store.local.history_queries import HistoryQueries
 from app_server.store.local.store import LocalThreadStore
 from app_server.store.local.turn_page_reader import read_turn_page
 from app_server.store.thread_query import ThreadQuery
 from app_server.store.turn_pages import (
-    InvalidCursorError,
     TurnPageRequest,
     TurnsPage,
     page_for_request,
 )
 from tests.store.fixture_data import fixture_calls, fixture_threads, load_json
 from tests.store.rollout_builders import (
+    as_stored,
     encode,
     event,
     line,
@@ -188,7 +189,7 @@ async def test_a_cursor_naming_no_turn_of_the_thread_is_refused(tmp_path: Path) 
     thread_id = uuid7_at(BASE_MS, 5)
     write_rollout(tmp_path, thread_id, paginated_thread(thread_id, 2))
     async with scanned_store(tmp_path) as store:
-        with pytest.raises(InvalidCursorError):
+        with pytest.raises(InvalidCursor):
             await store.turn_page(
                 thread_id, TurnPageRequest(cursor='{"turnId":"nope","includeAnchor":false}')
             )
@@ -238,7 +239,7 @@ async def test_a_flush_cancelled_while_indexing_still_indexes_its_turns(
         lines = [
             {"type": r["type"], "payload": r["payload"]} for r in paginated_thread(thread_id, 2)
         ]
-        writer.append(lines[:5])
+        writer.append(as_stored(lines[:5]))
         flushing = asyncio.create_task(writer.flush())
         for _ in range(100_000):  # until written to the file: the index update comes next
             if writer.byte_size:
@@ -249,7 +250,7 @@ async def test_a_flush_cancelled_while_indexing_still_indexes_its_turns(
         flushing.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await flushing
-        writer.append(lines[5:])
+        writer.append(as_stored(lines[5:]))
         await writer.sync()
 
         assert await walk_and_compare(store, thread_id, limit=1) == 2

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from app_server.store.turn_entry import TurnEntry
+from app_server.rollout.lines import HistoryMode
+from app_server.rollout.turn_entry import TurnEntry
+from app_server.store.errors import InvalidCursor
 from app_server.store.turn_pages import (
     DEFAULT_TURNS_PAGE_LIMIT,
-    HistoryMode,
-    InvalidCursorError,
     page_turns,
     summary_items,
     with_items_view,
@@ -169,7 +169,7 @@ def test_empty_thread_has_no_cursors() -> None:
     ],
 )
 def test_invalid_cursor_is_rejected_with_codex_message(cursor: str) -> None:
-    with pytest.raises(InvalidCursorError) as raised:
+    with pytest.raises(InvalidCursor) as raised:
         page_turns(THREAD, entries(2), history_mode="paginated", cursor=cursor)
 
     assert str(raised.value) == f"invalid cursor: {cursor}"
@@ -186,5 +186,5 @@ def test_ordinal_cursor_on_a_legacy_thread_is_invalid() -> None:
         }
     )
 
-    with pytest.raises(InvalidCursorError):
+    with pytest.raises(InvalidCursor):
         page_turns(THREAD, entries(2, ordinals=False), history_mode="legacy", cursor=cursor)

@@ -13,6 +13,7 @@ import pytest
 
 from app_server.errors import INVALID_REQUEST, Conflict
 from app_server.ids import uuid7
+from app_server.rpc.errors import as_rpc_error
 from app_server.store.interface import WriterBusy
 from app_server.store.local.writer_lock import (
     COORDINATION_LOCK_NAME,
@@ -96,15 +97,17 @@ async def test_second_acquisition_in_the_same_process_is_refused(tmp_path: Path)
     await first.release()
 
 
-async def test_busy_error_names_the_thread_and_is_a_store_and_rpc_error(tmp_path: Path) -> None:
+async def test_busy_error_names_the_thread_and_is_answered_as_a_conflict(tmp_path: Path) -> None:
     thread_id = uuid7()
     async with ThreadWriterLock(tmp_path, thread_id):
         with pytest.raises(ThreadWriterBusy) as caught:
             await ThreadWriterLock(tmp_path, thread_id).acquire()
     assert str(caught.value) == f"thread {thread_id} already has an active writer"
-    assert isinstance(caught.value, Conflict)
-    assert caught.value.code == INVALID_REQUEST
     assert isinstance(caught.value, WriterBusy)  # what the store interface promises
+    answer = as_rpc_error(caught.value, method="thread/resume")  # the store error table's answer
+    assert isinstance(answer, Conflict)
+    assert answer.code == INVALID_REQUEST
+    assert answer.message == f"thread {thread_id} already has an active writer"
 
 
 async def test_acquisition_from_a_second_process_is_refused(tmp_path: Path) -> None:

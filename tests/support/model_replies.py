@@ -26,7 +26,7 @@ import orjson
 
 _counter = itertools.count(1)
 
-JsonObject = dict[str, Any]
+JsonDict = dict[str, Any]
 
 
 def new_id(prefix: str) -> str:
@@ -62,7 +62,7 @@ class Usage:
             else self.total_tokens
         )
 
-    def responses_json(self) -> JsonObject:
+    def responses_json(self) -> JsonDict:
         return {
             "input_tokens": self.input_tokens,
             "input_tokens_details": {"cached_tokens": self.cached_tokens},
@@ -71,7 +71,7 @@ class Usage:
             "total_tokens": self.total,
         }
 
-    def chat_json(self) -> JsonObject:
+    def chat_json(self) -> JsonDict:
         return {
             "prompt_tokens": self.input_tokens,
             "prompt_tokens_details": {"cached_tokens": self.cached_tokens},
@@ -181,9 +181,9 @@ class Reply:
     model: str = "gpt-test"
     response_id: str = field(default_factory=lambda: new_id("resp"))
     status: int = 200
-    error_body: JsonObject | None = None
+    error_body: JsonDict | None = None
     headers: tuple[tuple[str, str], ...] = ()
-    failure: JsonObject | None = None
+    failure: JsonDict | None = None
     incomplete_reason: str | None = None
     event_fields: tuple[tuple[str, str, Any], ...] = ()
     first_byte_delay: float = 0.0
@@ -309,7 +309,7 @@ class Reply:
         self, use_cases: Sequence[str], reasons: Sequence[str], retry_model: str | None = None
     ) -> Reply:
         """`safety_buffering` on `response.created` (AGENT_LOOP §9)."""
-        value: JsonObject = {"use_cases": list(use_cases), "reasons": list(reasons)}
+        value: JsonDict = {"use_cases": list(use_cases), "reasons": list(reasons)}
         if retry_model is not None:
             value["retry_model"] = retry_model
         return self.with_event_field("response.created", "safety_buffering", value)
@@ -332,10 +332,10 @@ class Reply:
 # -- Responses API rendering -------------------------------------------------------------------
 
 
-def responses_events(reply: Reply) -> list[JsonObject]:
+def responses_events(reply: Reply) -> list[JsonDict]:
     """The Responses API events of a streaming reply, in order (without SSE framing)."""
-    events: list[JsonObject] = []
-    response: JsonObject = {
+    events: list[JsonDict] = []
+    response: JsonDict = {
         "id": reply.response_id,
         "object": "response",
         "created_at": int(time.time()),
@@ -346,7 +346,7 @@ def responses_events(reply: Reply) -> list[JsonObject]:
     }
     events.append({"type": "response.created", "response": response})
     events.append({"type": "response.in_progress", "response": response})
-    done_items: list[JsonObject] = []
+    done_items: list[JsonDict] = []
     for index, item in enumerate(reply.items):
         done_items.append(_item_events(events, index, item))
     final = {**response, "output": done_items}
@@ -369,22 +369,22 @@ def responses_events(reply: Reply) -> list[JsonObject]:
     return events
 
 
-def _item_events(events: list[JsonObject], index: int, item: OutputItem) -> JsonObject:
+def _item_events(events: list[JsonDict], index: int, item: OutputItem) -> JsonDict:
     """Append the events streaming one output item; return the item's final JSON."""
-    at: JsonObject = {"item_id": item.id, "output_index": index}
+    at: JsonDict = {"item_id": item.id, "output_index": index}
 
-    def added(started: JsonObject) -> None:
+    def added(started: JsonDict) -> None:
         events.append(
             {"type": "response.output_item.added", "output_index": index, "item": started}
         )
 
-    done: JsonObject
+    done: JsonDict
     if isinstance(item, Message):
         started = {"id": item.id, "type": "message", "role": "assistant", "status": "in_progress"}
         if item.phase is not None:
             started["phase"] = item.phase
         added({**started, "content": []})
-        part: JsonObject = {"type": "output_text", "text": "", "annotations": []}
+        part: JsonDict = {"type": "output_text", "text": "", "annotations": []}
         text_at = {**at, "content_index": 0}
         events.append({"type": "response.content_part.added", **text_at, "part": part})
         for chunk in item.chunks:
@@ -454,20 +454,20 @@ def render_responses(reply: Reply) -> list[bytes]:
 # -- Chat Completions rendering ----------------------------------------------------------------
 
 
-def chat_chunks(reply: Reply) -> list[JsonObject]:
+def chat_chunks(reply: Reply) -> list[JsonDict]:
     """The Chat Completions stream of a reply (reasoning → `delta.reasoning`; usage chunk last).
 
     A `response.failed` reply ends with an `{"error": …}` chunk (what OpenAI streams) instead of
     the finish and usage chunks. Event fields and safety buffering are Responses-only.
     """
-    base: JsonObject = {
+    base: JsonDict = {
         "id": "chatcmpl-" + reply.response_id,
         "object": "chat.completion.chunk",
         "created": int(time.time()),
         "model": reply.model,
     }
 
-    def chunk(delta: JsonObject, finish_reason: str | None = None) -> JsonObject:
+    def chunk(delta: JsonDict, finish_reason: str | None = None) -> JsonDict:
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
         return {**base, "choices": [choice]}
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from app_server.agent.compaction import SUMMARIZATION_PROMPT, summarization_input, trim_oldest
-from app_server.store.compacted_history import (
+from app_server.rollout.compacted_history import (
     COMPACT_USER_MESSAGE_MAX_TOKENS,
     SUMMARY_PREFIX,
     is_user_turn_message,

@@ -6,9 +6,9 @@ import pytest
 
 from app_server.errors import ParseError
 from app_server.rpc.incoming import (
+    ClientNotification,
     ErrorResponse,
     MalformedMessage,
-    Notification,
     NullIdAnswer,
     Request,
     Response,
@@ -28,7 +28,7 @@ def test_jsonrpc_member_is_accepted_and_ignored() -> None:
 
 
 def test_message_without_id_is_a_notification() -> None:
-    assert parse_message(b'{"method": "initialized"}') == Notification("initialized", None)
+    assert parse_message(b'{"method": "initialized"}') == ClientNotification("initialized", None)
 
 
 def test_answer_to_server_request() -> None:

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from app_server.rollout.turn_entry import TurnEntry
+from app_server.store.errors import InvalidCursor, ItemsListUnsupported
 from app_server.store.item_pages import (
     ItemPageRequest,
-    ItemsListUnsupported,
     decode_item_cursor,
     encode_item_cursor,
     page_items,
     positioned_items,
 )
-from app_server.store.turn_entry import TurnEntry
-from app_server.store.turn_pages import InvalidCursorError
 from protocol.types import AgentMessageThreadItem, Turn
 
 THREAD = "01a20eeb-d4ab-7d60-be7d-402cf5f03555"
@@ -67,5 +66,5 @@ def test_a_cursor_is_a_position_not_an_item() -> None:
 
 def test_a_cursor_round_trips_and_names_its_thread() -> None:
     assert decode_item_cursor(THREAD, encode_item_cursor(THREAD, 42, True)) == (42, True)
-    with pytest.raises(InvalidCursorError):
+    with pytest.raises(InvalidCursor):
         decode_item_cursor("another-thread", encode_item_cursor(THREAD, 42, True))

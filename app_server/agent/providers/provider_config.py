@@ -19,14 +19,33 @@ from pathlib import Path
 from typing import Any
 
 from app_server.agent.providers.base import MissingCredentials, ProviderError, WireApi
+from app_server.config import ConfigToml, InvalidValue, validate_config
+from app_server.config.defaults import (
+    DEFAULT_MODEL_PROVIDER,
+    DEFAULT_REQUEST_MAX_RETRIES,
+    DEFAULT_STREAM_IDLE_TIMEOUT_MS,
+    DEFAULT_STREAM_MAX_RETRIES,
+    DEFAULT_WIRE_API,
+)
+from app_server.config.keys import ModelProviderToml
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PROVIDER_ID = "openai"
-DEFAULT_WIRE_API: WireApi = "responses"
-DEFAULT_REQUEST_MAX_RETRIES = 4
-DEFAULT_STREAM_MAX_RETRIES = 5
-DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000
+__all__ = [  # the defaults live with the config keys; callers know them from here too
+    "DEFAULT_PROVIDER_ID",
+    "DEFAULT_REQUEST_MAX_RETRIES",
+    "DEFAULT_STREAM_IDLE_TIMEOUT_MS",
+    "DEFAULT_STREAM_MAX_RETRIES",
+    "DEFAULT_WIRE_API",
+    "ProviderConfig",
+    "known_provider_ids",
+    "provider_from_config",
+    "resolve_api_key",
+    "resolve_headers",
+    "resolve_provider",
+]
+
+DEFAULT_PROVIDER_ID = DEFAULT_MODEL_PROVIDER
 MAX_RETRIES_CAP = 100
 """Codex caps both retry budgets at 100; a larger value is clamped, not rejected."""
 
@@ -39,22 +58,20 @@ AUTH_FILE_NAME = "auth.json"
 OLLAMA_BASE_URL = "http://localhost:11434/v1"
 LMSTUDIO_BASE_URL = "http://localhost:1234/v1"
 
-BUILTIN_PROVIDERS: Mapping[str, Mapping[str, Any]] = {
-    "openai": {
-        "name": "OpenAI",
-        "base_url": OPENAI_BASE_URL,
-        "env_key": OPENAI_API_KEY_ENV,
-        "env_http_headers": {
+BUILTIN_PROVIDERS: Mapping[str, ModelProviderToml] = {
+    "openai": ModelProviderToml(
+        name="OpenAI",
+        base_url=OPENAI_BASE_URL,
+        env_key=OPENAI_API_KEY_ENV,
+        env_http_headers={
             "OpenAI-Organization": "OPENAI_ORGANIZATION",
             "OpenAI-Project": "OPENAI_PROJECT",
         },
-    },
-    "ollama": {"name": "gpt-oss", "base_url": OLLAMA_BASE_URL},
-    "lmstudio": {"name": "gpt-oss", "base_url": LMSTUDIO_BASE_URL},
+    ),
+    "ollama": ModelProviderToml(name="gpt-oss", base_url=OLLAMA_BASE_URL),
+    "lmstudio": ModelProviderToml(name="gpt-oss", base_url=LMSTUDIO_BASE_URL),
 }
 """The providers Codex knows without a `[model_providers.<id>]` table."""
-
-_WIRE_APIS: tuple[WireApi, ...] = ("responses", "chat")
 
 
 @dataclass(frozen=True)
@@ -89,87 +106,87 @@ class ProviderConfig:
         return bool(self.env_key or self.experimental_bearer_token)
 
 
-def known_provider_ids(config_values: Mapping[str, Any]) -> list[str]:
+def known_provider_ids(config: ConfigToml) -> list[str]:
     """Built-in ids plus every `[model_providers.<id>]` table, sorted."""
-    configured = config_values.get("model_providers")
-    ids = set(BUILTIN_PROVIDERS)
-    if isinstance(configured, Mapping):
-        ids.update(str(key) for key in configured)
-    return sorted(ids)
+    return sorted(set(BUILTIN_PROVIDERS) | set(config.model_providers))
 
 
 def resolve_provider(
-    config_values: Mapping[str, Any],
+    config: ConfigToml | Mapping[str, Any],
     provider_id: str | None,
     data_dir: Path,
     environ: Mapping[str, str],
 ) -> ProviderConfig:
-    """The provider `provider_id` (None → `model_provider`, else `openai`), credentials checked.
+    """The provider `provider_id` (None → `model_provider`), credentials checked.
 
-    Raises `ProviderError` when the id is unknown or its table is malformed, and
+    `config` is the typed config (the server's or a thread's: its bad values were reported and
+    dropped when it was loaded), or a plain table (tools, tests), checked here, where a bad value
+    of the provider's table is an error naming it rather than a warning.
+
+    Raises `ProviderError` when the id is unknown or its table is unusable, and
     `MissingCredentials` when it needs a key that is not configured anywhere.
     """
-    if provider_id is None:
-        configured_id = config_values.get("model_provider")
-        provider_id = configured_id if isinstance(configured_id, str) else DEFAULT_PROVIDER_ID
-    config = provider_from_tables(config_values, provider_id, environ)
-    resolve_api_key(config, data_dir, environ)
-    return config
+    if not isinstance(config, ConfigToml):
+        config = _checked_table(config, provider_id)
+    resolved = provider_from_config(config, provider_id or config.model_provider, environ)
+    resolve_api_key(resolved, data_dir, environ)
+    return resolved
 
 
-def provider_from_tables(
-    config_values: Mapping[str, Any], provider_id: str, environ: Mapping[str, str]
+def _checked_table(values: Mapping[str, Any], provider_id: str | None) -> ConfigToml:
+    validated = validate_config(values)
+    table = f"model_providers.{provider_id or validated.toml.model_provider}"
+    for bad in validated.invalid:
+        if bad.key == table or bad.key.startswith(f"{table}."):
+            raise _invalid(bad)
+    return validated.toml
+
+
+def provider_from_config(
+    config: ConfigToml, provider_id: str, environ: Mapping[str, str]
 ) -> ProviderConfig:
-    """Merge the built-in defaults (if any) with `[model_providers.<id>]`; no credential check."""
-    tables = config_values.get("model_providers")
-    table = tables.get(provider_id) if isinstance(tables, Mapping) else None
+    """The built-in defaults (if any) under `[model_providers.<id>]`; no credential check."""
+    table = config.model_providers.get(provider_id)
     builtin = BUILTIN_PROVIDERS.get(provider_id)
     if table is None and builtin is None:
-        known = ", ".join(known_provider_ids(config_values))
+        known = ", ".join(known_provider_ids(config))
         raise ProviderError(
             f'Model provider "{provider_id}" not found: add a [model_providers.{provider_id}] '
             f"table to config.toml or use one of the known providers: {known}.",
             codex_error_info="other",
         )
-    if table is not None and not isinstance(table, Mapping):
-        raise _invalid(provider_id, "", "a table", table)
-    merged: dict[str, Any] = dict(builtin or {})
-    merged.update(table or {})
-    if provider_id == "openai" and "base_url" not in (table or {}):
-        merged["base_url"] = environ.get(OPENAI_BASE_URL_ENV) or OPENAI_BASE_URL
-
-    model = config_values.get("model")
-    base_url = _string(provider_id, merged, "base_url")
+    merged = builtin or ModelProviderToml()
+    if table is not None:
+        merged = merged.model_copy(update={k: getattr(table, k) for k in table.model_fields_set})
+    base_url = merged.base_url
+    if provider_id == "openai" and (table is None or "base_url" not in table.model_fields_set):
+        base_url = environ.get(OPENAI_BASE_URL_ENV) or OPENAI_BASE_URL
     if not base_url:
         raise ProviderError(
             f"model_providers.{provider_id}.base_url is required (e.g. http://127.0.0.1:8080/v1).",
             codex_error_info="other",
         )
-    wire_api = merged.get("wire_api", DEFAULT_WIRE_API)
-    if wire_api not in _WIRE_APIS:
-        raise _invalid(provider_id, "wire_api", '"responses" or "chat"', wire_api)
+    wire_api: WireApi = merged.wire_api or DEFAULT_WIRE_API
     return ProviderConfig(
         id=provider_id,
-        name=_string(provider_id, merged, "name") or provider_id,
+        name=merged.name or provider_id,
         base_url=base_url.rstrip("/"),
         wire_api=wire_api,
-        model=model if isinstance(model, str) and model else None,
-        env_key=_string(provider_id, merged, "env_key") or None,
-        env_key_instructions=_string(provider_id, merged, "env_key_instructions"),
-        experimental_bearer_token=_string(provider_id, merged, "experimental_bearer_token") or None,
-        http_headers=_string_table(provider_id, merged, "http_headers"),
-        env_http_headers=_string_table(provider_id, merged, "env_http_headers"),
-        query_params=_string_table(provider_id, merged, "query_params"),
-        request_max_retries=_count(
-            provider_id, merged, "request_max_retries", DEFAULT_REQUEST_MAX_RETRIES
-        ),
-        stream_max_retries=_count(
-            provider_id, merged, "stream_max_retries", DEFAULT_STREAM_MAX_RETRIES
-        ),
-        stream_idle_timeout_ms=_positive(
-            provider_id, merged, "stream_idle_timeout_ms", DEFAULT_STREAM_IDLE_TIMEOUT_MS
-        ),
+        model=config.model,
+        env_key=merged.env_key or None,
+        env_key_instructions=merged.env_key_instructions,
+        experimental_bearer_token=merged.experimental_bearer_token or None,
+        http_headers=dict(merged.http_headers or {}),
+        env_http_headers=dict(merged.env_http_headers or {}),
+        query_params=dict(merged.query_params or {}),
+        request_max_retries=_capped(merged.request_max_retries, DEFAULT_REQUEST_MAX_RETRIES),
+        stream_max_retries=_capped(merged.stream_max_retries, DEFAULT_STREAM_MAX_RETRIES),
+        stream_idle_timeout_ms=merged.stream_idle_timeout_ms or DEFAULT_STREAM_IDLE_TIMEOUT_MS,
     )
+
+
+def _capped(value: int | None, default: int) -> int:
+    return min(default if value is None else value, MAX_RETRIES_CAP)
 
 
 def resolve_api_key(
@@ -224,40 +241,8 @@ def _auth_file_key(data_dir: Path) -> str | None:
     return key.strip() or None if isinstance(key, str) else None
 
 
-def _invalid(provider_id: str, key: str, expected: str, value: object) -> ProviderError:
-    where = f"model_providers.{provider_id}" + (f".{key}" if key else "")
+def _invalid(bad: InvalidValue) -> ProviderError:
     return ProviderError(
-        f"Invalid config: {where} must be {expected}, got {value!r}.", codex_error_info="other"
+        f"Invalid config: {bad.key} must be {bad.expected}, got {bad.shown_value}.",
+        codex_error_info="other",
     )
-
-
-def _string(provider_id: str, table: Mapping[str, Any], key: str) -> str | None:
-    value = table.get(key)
-    if value is None or isinstance(value, str):
-        return value
-    raise _invalid(provider_id, key, "a string", value)
-
-
-def _string_table(provider_id: str, table: Mapping[str, Any], key: str) -> dict[str, str]:
-    value = table.get(key)
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    ):
-        raise _invalid(provider_id, key, "a table of strings", value)
-    return dict(value)
-
-
-def _count(provider_id: str, table: Mapping[str, Any], key: str, default: int) -> int:
-    value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise _invalid(provider_id, key, "a non-negative integer", value)
-    return min(value, MAX_RETRIES_CAP)
-
-
-def _positive(provider_id: str, table: Mapping[str, Any], key: str, default: int) -> int:
-    value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise _invalid(provider_id, key, "a positive integer", value)
-    return value

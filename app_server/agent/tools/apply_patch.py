@@ -44,6 +44,8 @@ from app_server.agent.tools.registry import (
     ToolOutput,
     aborted_output,
 )
+from app_server.rollout import core_items
+from app_server.rollout.items import CoreFileChange
 from protocol.types import FileChangeRequestApprovalParams, TurnDiffUpdatedNotification
 
 EVERYWHERE = (Path("/"),)
@@ -160,18 +162,11 @@ def paths_needing_approval(
     return outside
 
 
-def _core_changes(plan: PatchPlan) -> dict[str, Any]:
-    changes: dict[str, Any] = {}
-    for summary in file_change_summaries(plan):
-        if summary.kind == "update":
-            changes[summary.path] = {
-                "type": "update",
-                "unified_diff": summary.diff,
-                "move_path": summary.move_path,
-            }
-        else:
-            changes[summary.path] = {"type": summary.kind, "content": summary.diff}
-    return changes
+def _core_changes(plan: PatchPlan) -> dict[str, CoreFileChange]:
+    return {
+        summary.path: core_items.file_change_entry(summary.kind, summary.diff, summary.move_path)
+        for summary in file_change_summaries(plan)
+    }
 
 
 def _plan(text: str, cwd: Path) -> tuple[Patch, PatchPlan]:
@@ -197,13 +192,13 @@ async def run_patch(call_id: str, text: str, context: ToolContext, cwd: Path) ->
         paths=changes.keys(),
         memory=memory,
     )
-    core = tool_items.file_change(call_id, changes, "in_progress")
+    core = core_items.file_change(call_id, changes, "in_progress")
     started = tool_items.publish_started(context, core)
 
     def finish(status: str, stdout: str = "", stderr: str = "") -> ToolItem:
-        final = tool_items.file_change(call_id, changes, status, stdout, stderr)
+        final = core_items.file_change(call_id, changes, status, stdout, stderr)
         return tool_items.publish_completed(
-            context, final, started, tool_items.legacy_patch_end(final)
+            context, final, started, core_items.legacy_patch_end(final)
         )
 
     if verdict == "refuse":
@@ -252,7 +247,6 @@ async def run_patch(call_id: str, text: str, context: ToolContext, cwd: Path) ->
     diff = context.turn_diff.unified_diff()
     if diff is not None:
         context.publish(
-            "turn/diff/updated",
             TurnDiffUpdatedNotification(
                 thread_id=context.thread_id, turn_id=context.turn_id, diff=diff
             ),

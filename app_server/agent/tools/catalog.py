@@ -17,12 +17,9 @@ Config keys (`config.toml`, `-c`, or a thread's `config`):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from app_server.agent.tools.apply_patch import ApplyPatchTool
 from app_server.agent.tools.clock import CurrTimeTool, SleepTool
-from app_server.agent.tools.collaboration import MIN_WAIT_MS, collaboration_tools
+from app_server.agent.tools.collaboration import collaboration_tools
 from app_server.agent.tools.command_tools import (
     ExecCommandTool,
     LocalShellTool,
@@ -34,28 +31,24 @@ from app_server.agent.tools.multi_agent_v1 import multi_agent_v1_tools
 from app_server.agent.tools.registry import Tool, ToolRegistry
 from app_server.agent.tools.update_plan import UpdatePlanTool
 from app_server.agent.tools.view_image import ViewImageTool
-from app_server.config import lookup
-
-SHELL_TOOL_TYPES = ("unified_exec", "shell", "shell_command")
+from app_server.config import ConfigToml
 
 
-def multi_agent_version_for(config: Mapping[str, Any]) -> str | None:
+def multi_agent_version_for(config: ConfigToml) -> str | None:
     """Which multi-agent tools a new thread gets: `v2`, `v1` or None."""
-    if lookup(config, "features.multi_agent_v2", False) is True:
+    if config.features.multi_agent_v2:
         return "v2"
-    if lookup(config, "features.multi_agent", True) is not False:
+    if config.features.multi_agent:
         return "v1"
     return None
 
 
-def turn_tools(config: Mapping[str, Any], multi_agent_version: str | None = None) -> ToolRegistry:
+def turn_tools(config: ConfigToml, multi_agent_version: str | None = None) -> ToolRegistry:
     """The registry for one turn of a thread with the given multi-agent generation."""
-    shell_type = lookup(config, "shell_tool_type", "unified_exec")
-    if shell_type not in SHELL_TOOL_TYPES:
-        shell_type = "unified_exec"
-    freeform = lookup(config, "apply_patch_tool_type", "freeform") != "function"
+    shell_type = config.shell_tool_type
+    freeform = config.apply_patch_tool_type == "freeform"
     unified = shell_type == "unified_exec"
-    min_wait_ms = int(lookup(config, "agents.min_wait_timeout_ms", MIN_WAIT_MS))
+    min_wait_ms = config.agents.min_wait_timeout_ms
     agent_tools: list[Tool] = []
     if multi_agent_version == "v2":
         agent_tools.extend(collaboration_tools(min_wait_ms))

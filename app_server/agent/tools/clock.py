@@ -15,6 +15,7 @@ from typing import Any
 from app_server.agent.tools import tool_items
 from app_server.agent.tools.arguments import BadArguments, json_arguments, optional_int
 from app_server.agent.tools.registry import ToolCall, ToolContext, ToolOutput
+from app_server.rollout import core_items
 
 MAX_SLEEP_MS = 43_200_000
 """The longest wait a model may ask for (12 hours, 0.169's bound); the turn and its thread stay
@@ -69,7 +70,7 @@ class SleepTool:
             return bad.output
         if duration_ms is None or not 1 <= duration_ms <= MAX_SLEEP_MS:
             return ToolOutput(f"duration_ms must be between 1 and {MAX_SLEEP_MS}", success=False)
-        core = tool_items.sleep(call.call_id, duration_ms)
+        core = core_items.sleep(call.call_id, duration_ms)
         started = tool_items.publish_started(context, core)
         clock = time.monotonic()
         with contextlib.suppress(TimeoutError):

@@ -28,11 +28,14 @@ from app_server.agent.tools.agent_control import (
 from app_server.agent.tools.arguments import BadArguments, json_arguments, required_str
 from app_server.agent.tools.collaboration_specs import COLLABORATION, V2_SPECS
 from app_server.agent.tools.registry import ToolCall, ToolContext, ToolOutput
+from app_server.config.defaults import DEFAULT_MIN_WAIT_TIMEOUT_MS
+from app_server.rollout import core_items
+from app_server.rollout.items import SubAgentActivityItem
 
 DEFAULT_WAIT_MS = 30_000
-MIN_WAIT_MS = 10_000
-"""0.169's floor for `wait_agent` (config `agents.min_wait_timeout_ms` lowers it, for tests):
-shorter waits would have the model poll in a busy loop, paying a sampling step each time."""
+MIN_WAIT_MS = DEFAULT_MIN_WAIT_TIMEOUT_MS
+"""The floor of `wait_agent` timeouts unless config `agents.min_wait_timeout_ms` says otherwise
+(see that default for why)."""
 MAX_WAIT_MS = 3_600_000
 
 
@@ -51,31 +54,16 @@ def _optional_str(arguments: dict[str, Any], key: str) -> str | None:
 
 def activity(
     call_id: str, kind: str, agent: AgentInfo, *, with_model: bool = False
-) -> dict[str, Any]:
+) -> SubAgentActivityItem:
     """A core `SubAgentActivity` item."""
-    return {
-        "type": "SubAgentActivity",
-        "model": agent.model if with_model else None,
-        "reasoning_effort": agent.effort if with_model else None,
-        "id": call_id,
-        "kind": kind,
-        "agent_thread_id": agent.thread_id,
-        "agent_path": agent.path,
-    }
-
-
-def wait_item(call_id: str, sender: str, status: str) -> dict[str, Any]:
-    """The core `CollabAgentToolCall` item of a v2 `wait_agent` (no receivers in v2)."""
-    return {
-        "type": "CollabAgentToolCall",
-        "id": call_id,
-        "tool": "wait",
-        "status": status,
-        "sender_thread_id": sender,
-        "receiver_thread_ids": [],
-        "receiver_agents": [],
-        "agents_states": {},
-    }
+    return core_items.sub_agent_activity(
+        call_id,
+        kind,
+        agent_thread_id=agent.thread_id,
+        agent_path=agent.path,
+        model=agent.model if with_model else None,
+        reasoning_effort=agent.effort if with_model else None,
+    )
 
 
 def wait_window_ms(requested: int | None, floor_ms: int) -> tuple[int, str]:
@@ -219,7 +207,7 @@ class CollaborationTool(AgentTool):
         if raw is not None and (isinstance(raw, bool) or not isinstance(raw, int | float)):
             raise BadArguments("invalid type for `timeout_ms`: expected a number")
         wait_ms, note = wait_window_ms(None if raw is None else int(raw), self._min_wait_ms)
-        core = wait_item(call.call_id, context.thread_id, "in_progress")
+        core = core_items.collab_wait(call.call_id, context.thread_id, "in_progress")
         started = tool_items.publish_started(context, core)
         mail = asyncio.ensure_future(agents.mailbox.wait())
         steer = asyncio.ensure_future(context.input_arrived.wait())
@@ -231,7 +219,10 @@ class CollaborationTool(AgentTool):
                 with contextlib.suppress(asyncio.CancelledError):
                     await waiter
         item = tool_items.publish_completed(
-            context, wait_item(call.call_id, context.thread_id, "completed"), started, None
+            context,
+            core_items.collab_wait(call.call_id, context.thread_id, "completed"),
+            started,
+            None,
         )
         if mail.done() and not mail.cancelled():
             result = {"message": f"Wait completed.{note}", "timed_out": False}

@@ -42,6 +42,8 @@ from app_server.agent.tools.exec.sessions import (
     ExecSessionError,
 )
 from app_server.agent.tools.registry import ToolContext, ToolItem, ToolOutput, aborted_output
+from app_server.rollout import core_items
+from app_server.rollout.items import CommandExecutionItem
 from protocol.types import (
     CommandExecutionOutputDeltaNotification,
     CommandExecutionRequestApprovalParams,
@@ -150,8 +152,8 @@ class _CommandItem:
         self.early_exit: ExecExit | None = None
         """An exit reported before the call returned (completed once it is detached)."""
 
-    def core(self, status: str, **fields: Any) -> dict[str, Any]:
-        return tool_items.command_execution(
+    def core(self, status: str, **fields: Any) -> CommandExecutionItem:
+        return core_items.command_execution(
             self.request.call_id,
             argv=self.request.argv,
             cwd=self.request.workdir,
@@ -179,7 +181,7 @@ class _CommandItem:
         if self.process_id is not None:  # no more stdin for this process
             self.context.workspace.command_items.pop(self.process_id, None)
         formatted = outcome.output if outcome is not None else ""
-        legacy = tool_items.legacy_exec_end(core, formatted, formatted)
+        legacy = core_items.legacy_exec_end(core, formatted, formatted)
         self.completed = tool_items.publish_completed(self.context, core, self.started, legacy)
         return self.completed
 
@@ -361,7 +363,6 @@ class _DeltaStream:
         if text:
             context = self._item.context
             context.publish(
-                "item/commandExecution/outputDelta",
                 CommandExecutionOutputDeltaNotification(
                     thread_id=context.thread_id,
                     turn_id=self._item.turn_id,

@@ -153,7 +153,6 @@ class WriteStdinTool:
             raise
         if chars:
             context.publish(
-                "item/commandExecution/terminalInteraction",
                 TerminalInteractionNotification(
                     thread_id=context.thread_id,
                     turn_id=context.turn_id,

@@ -26,6 +26,8 @@ from app_server.agent.tools.collaboration import MIN_WAIT_MS, AgentTool, wait_wi
 from app_server.agent.tools.collaboration_specs import MULTI_AGENT_V1, V1_SPECS
 from app_server.agent.tools.registry import ToolCall, ToolContext, ToolItem, ToolOutput
 from app_server.ids import parse_thread_id
+from app_server.rollout import core_items
+from app_server.rollout.items import CollabAgentToolCallItem
 from protocol.types import UserInput
 
 _USER_INPUT: TypeAdapter[UserInput] = TypeAdapter(UserInput)
@@ -91,23 +93,19 @@ class MultiAgentV1Tool(AgentTool):
         receivers: list[AgentInfo],
         states: dict[str, Any],
         **extra: Any,
-    ) -> dict[str, Any]:
+    ) -> CollabAgentToolCallItem:
         """A core `CollabAgentToolCall`."""
-        return {
-            "type": "CollabAgentToolCall",
-            "id": call.call_id,
-            "tool": _CORE_TOOLS[self.name],
-            "status": status,
-            "sender_thread_id": context.thread_id,
-            "receiver_thread_ids": [r.thread_id for r in receivers],
-            "receiver_agents": [
-                {"thread_id": r.thread_id, "agent_nickname": r.nickname} for r in receivers
-            ],
-            "prompt": extra.get("prompt"),
-            "model": extra.get("model"),
-            "reasoning_effort": extra.get("effort"),
-            "agents_states": states,
-        }
+        return core_items.collab_agent_tool_call(
+            call.call_id,
+            _CORE_TOOLS[self.name],
+            status,
+            sender_thread_id=context.thread_id,
+            receivers=[{"thread_id": r.thread_id, "agent_nickname": r.nickname} for r in receivers],
+            prompt=extra.get("prompt"),
+            model=extra.get("model"),
+            reasoning_effort=extra.get("effort"),
+            agents_states=states,
+        )
 
     async def _target(self, agents: AgentControl, raw: str) -> AgentInfo:
         target = await agents.resolve(agent_id(raw))
@@ -115,7 +113,9 @@ class MultiAgentV1Tool(AgentTool):
             raise AgentError(f"agent with id {target.thread_id} not found")
         return target
 
-    def _finish(self, context: ToolContext, core: dict[str, Any], started: int) -> ToolItem:
+    def _finish(
+        self, context: ToolContext, core: CollabAgentToolCallItem, started: int
+    ) -> ToolItem:
         return tool_items.publish_completed(context, core, started, None)
 
     async def _spawn_agent(

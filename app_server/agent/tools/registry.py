@@ -18,8 +18,10 @@ from typing import Any, Literal, Protocol
 from app_server.agent.tools.agent_control import AgentControl
 from app_server.agent.tools.patch import TurnDiffTracker
 from app_server.agent.tools.workspace import ThreadWorkspace
+from app_server.rollout.events import LegacyToolEvent
+from app_server.rollout.items import CoreItem
 from app_server.session import ServerRequestOutcome
-from app_server.settings import ThreadSettings
+from app_server.settings import ResolvedSettings
 from protocol.types import ThreadStatus
 from protocol.wire_model import WireModel
 
@@ -70,9 +72,9 @@ class ToolCall:
 class ToolItem:
     """The item a call showed clients, as the rollout keeps it."""
 
-    core: dict[str, Any]
+    core: CoreItem
     """Codex's core TurnItem (`CommandExecution`, `FileChange`, …) for `item_completed`."""
-    legacy: dict[str, Any] | None
+    legacy: LegacyToolEvent | None
     """The `event_msg` payload a legacy-mode thread records instead (None: nothing)."""
     started_at_ms: int
     completed_at_ms: int
@@ -93,8 +95,8 @@ class ToolOutput:
 class ToolHost(Protocol):
     """What a running tool needs from its thread (the turn's host)."""
 
-    def publish(self, method: str, params: WireModel) -> None:
-        """Notify the thread's subscribers."""
+    def publish(self, params: WireModel, *, method: str | None = None) -> None:
+        """Notify the thread's subscribers (the method is the params type's unless given)."""
         ...
 
     def set_status(self, status: ThreadStatus) -> None:
@@ -119,7 +121,7 @@ class ToolContext:
 
     thread_id: str
     turn_id: str
-    settings: ThreadSettings
+    settings: ResolvedSettings
     host: ToolHost
     workspace: ThreadWorkspace
     turn_diff: TurnDiffTracker
@@ -138,8 +140,8 @@ class ToolContext:
     def cwd(self) -> str:
         return self.settings.cwd
 
-    def publish(self, method: str, params: WireModel) -> None:
-        self.host.publish(method, params)
+    def publish(self, params: WireModel, *, method: str | None = None) -> None:
+        self.host.publish(params, method=method)
 
 
 class Tool(Protocol):

@@ -69,7 +69,6 @@ class UpdatePlanTool:
             return BadArguments(str(exc)).output
         explanation = arguments.get("explanation")
         context.publish(
-            "turn/plan/updated",
             TurnPlanUpdatedNotification(
                 thread_id=context.thread_id,
                 turn_id=context.turn_id,

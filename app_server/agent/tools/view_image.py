@@ -14,10 +14,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from app_server.agent.core_items import MAX_LOCAL_IMAGE_BYTES
+from app_server.agent.model_input import MAX_LOCAL_IMAGE_BYTES
 from app_server.agent.tools import tool_items
 from app_server.agent.tools.arguments import BadArguments, json_arguments, required_str
 from app_server.agent.tools.registry import ToolCall, ToolContext, ToolOutput
+from app_server.rollout import core_items
 
 SPEC: dict[str, Any] = {
     "type": "function",
@@ -75,8 +76,8 @@ class ViewImageTool:
             url = await asyncio.to_thread(_data_url, path)
         except ValueError as exc:
             return ToolOutput(str(exc), success=False)
-        core = tool_items.image_view(call.call_id, str(path))
+        core = core_items.image_view(call.call_id, str(path))
         started = tool_items.publish_started(context, core)
-        legacy = {"type": "view_image_tool_call", "call_id": call.call_id, "path": str(path)}
+        legacy = core_items.legacy_view_image(call.call_id, str(path))
         item = tool_items.publish_completed(context, core, started, legacy)
         return ToolOutput([{"type": "input_image", "image_url": url, "detail": "high"}], item=item)

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app_server.notification import now_ms
-from app_server.store.local.history import HistoryFold, RolloutLines
+from app_server.rollout.history import HistoryFold, RolloutLines
 from app_server.store.local.history_index_db import IndexedHistory
 from app_server.store.local.index_db import BackfillState, RolloutStamp, RowLocation, ThreadIndex
 from app_server.store.local.rollout_files import (

@@ -44,6 +44,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, Protocol
 
+from app_server.config.defaults import DEFAULT_ROLLOUT_MIN_AGE_DAYS
 from app_server.store.compression_report import (
     CompressionReport,
     FileSkipReason,
@@ -87,10 +88,11 @@ MAX_CONCURRENT_FILES = 2
 """Files compressed at once: each costs one core for zstd and a few MiB of buffers; more would
 compete with turns for CPU and disk."""
 
-DEFAULT_MIN_AGE_SECONDS = 7 * 24 * 3600
-"""A rollout whose mtime is at least this old is cold. A compressed thread costs a full
-decompression (a materialize) the next time it is resumed, so only threads unlikely to be
-resumed soon are compressed."""
+SECONDS_PER_DAY = 86_400
+
+DEFAULT_MIN_AGE_SECONDS = DEFAULT_ROLLOUT_MIN_AGE_DAYS * SECONDS_PER_DAY
+"""A rollout whose mtime is at least this old is cold (config `rollout_compression.min_age_days`,
+whose default says why)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,8 @@ from typing import Any, Final
 
 import aiosqlite
 
-from app_server.store.local.history_index import HistoryIndexDelta
-from app_server.store.local.turn_builder import TurnCheckpoint
+from app_server.rollout.history_index import HistoryIndexDelta
+from app_server.rollout.turn_builder import TurnCheckpoint
 
 MIN_TRIGRAM_TERM_CHARS: Final = 3
 """The FTS5 trigram index only answers terms of at least three characters; shorter terms are

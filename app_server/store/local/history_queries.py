@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from app_server.rollout.history_index import MAX_SEARCHABLE_MESSAGE_CHARS
 from app_server.store.list_cursor import parse_cursor
-from app_server.store.local.history_index import MAX_SEARCHABLE_MESSAGE_CHARS
 from app_server.store.local.history_index_db import (
     COUNT_UNORDERED_TURNS,
     SELECT_SEQ_OF_TURN,

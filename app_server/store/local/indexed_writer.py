@@ -20,12 +20,11 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from app_server.notification import now_ms
-from app_server.store.interface import RolloutLine
+from app_server.rollout.history import HistoryFold
+from app_server.rollout.lines import RolloutLine, StoredLine
 from app_server.store.local.backfill import stamp_of
-from app_server.store.local.history import HistoryFold
 from app_server.store.local.history_index_db import IndexedHistory
 from app_server.store.local.index_db import RolloutStamp, ThreadIndex
 from app_server.store.local.rollout_writer import RolloutWriter
@@ -57,7 +56,7 @@ class IndexedThreadWriter:
         self._on_close = on_close
         # Lines appended but not yet folded into the index, with their byte offsets; they are
         # lines `_indexed_count …` of everything ever appended.
-        self._unindexed: list[tuple[int, int, dict[str, Any]]] = []
+        self._unindexed: list[tuple[int, int, StoredLine]] = []
         self._appended_count = 0
         self._indexed_count = 0
         self._end_offset = writer.byte_size

@@ -4,10 +4,11 @@ Contract
 - **Who appends.** Exactly one `RolloutWriter` per loaded thread, across all processes: it holds
   the thread's writer lock (`writer_lock.ThreadWriterLock`, codex's `thread-writer-locks/`) from
   `open` to `close`, so neither another writer of ours nor codex 0.169 appends meanwhile.
-  Callers `append` lines in order; the writer adds the envelope (`timestamp`, and `ordinal` in
-  paginated threads) and owns the ordinals: 0-based, +1 per line, gap-free, continuing from
-  `start_ordinal` for a new file (0, or a paginated fork's base `end_ordinal_exclusive`) and
-  from the last line's ordinal + 1 for an existing file.
+  Callers `append` lines in order (built by `app_server.rollout`, or copied verbatim); the writer
+  adds the envelope (`rollout.envelope`: `timestamp`, and `ordinal` in paginated threads) and
+  owns the ordinals: 0-based, +1 per line, gap-free, continuing from `start_ordinal` for a new
+  file (0, or a paginated fork's base `end_ordinal_exclusive`) and from the last line's ordinal
+  + 1 for an existing file.
 - **How lines reach the file.** `append` serializes each line (orjson, one object + `"\\n"`) and
   queues it; it never blocks. One writer task takes everything queued and writes it with ONE
   `write(2)` call on an `O_WRONLY | O_APPEND | O_CREAT` descriptor (group commit), in a worker
@@ -50,15 +51,16 @@ import contextlib
 import logging
 import os
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
 
 import orjson
 
+from app_server.rollout.envelope import envelope, format_timestamp
+from app_server.rollout.lines import HistoryMode, RolloutLine, StoredLine
 from app_server.store.local.rollout_file_ops import (
     close_prepared,
     create_file,
@@ -69,18 +71,6 @@ from app_server.store.local.rollout_files import live_rollout_path, plain_rollou
 from app_server.store.local.writer_lock import ThreadWriterLock, to_thread_undo_on_cancel
 
 logger = logging.getLogger(__name__)
-
-HistoryMode = Literal["legacy", "paginated"]
-"""`session_meta.history_mode`: paginated lines carry `ordinal`, legacy lines do not."""
-
-RolloutLine = Mapping[str, Any]
-"""A line to append: `{"type": …, "payload": …}` plus optional extra top-level members
-(`metadata`, …), passed through after `payload`. A `timestamp` string, if present, is kept (to
-copy lines verbatim, e.g. a legacy fork); otherwise the writer stamps the current time. An
-`ordinal` is refused: the writer owns the numbering."""
-
-
-_ENVELOPE_KEYS = frozenset({"timestamp", "ordinal", "type", "payload"})
 
 
 class RolloutWriteError(Exception):
@@ -103,12 +93,6 @@ class RolloutPosition:
     end_ordinal_exclusive: int | None
 
 
-def format_timestamp(moment: datetime) -> str:
-    """RFC 3339 UTC with milliseconds and `Z`, e.g. `2026-11-24T18:21:11.155Z`."""
-    utc = moment.astimezone(UTC)
-    return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
-
-
 def new_rollout_path(data_dir: Path, thread_id: str, created_at_ms: int) -> Path:
     """`sessions/YYYY/MM/DD/rollout-<YYYY-MM-DDThh-mm-ss>-<uuid>.jsonl` for a new thread.
 
@@ -124,7 +108,7 @@ class RolloutWriter:
 
     ```
     writer = await RolloutWriter.open(path, data_dir=home, thread_id=tid, history_mode="paginated")
-    writer.append([{"type": "event_msg", "payload": {"type": "task_started", …}}])
+    writer.append([build.task_started(turn_id, root_turn_id, started_at, window)])
     await writer.flush()   # in the kernel: survives a process crash
     await writer.sync()    # on disk: survives power loss
     await writer.close()   # sync, release the writer lock
@@ -278,7 +262,7 @@ class RolloutWriter:
         """
         self.append_records(lines)
 
-    def append_records(self, lines: Sequence[RolloutLine]) -> list[dict[str, Any]]:
+    def append_records(self, lines: Sequence[RolloutLine]) -> list[StoredLine]:
         """`append`, returning the records exactly as they will be written (with envelope).
 
         For callers that fold what they append (index upkeep) without re-deriving timestamps
@@ -286,7 +270,7 @@ class RolloutWriter:
         """
         return [record for record, _size in self.append_sized(lines)]
 
-    def append_sized(self, lines: Sequence[RolloutLine]) -> list[tuple[dict[str, Any], int]]:
+    def append_sized(self, lines: Sequence[RolloutLine]) -> list[tuple[StoredLine, int]]:
         """`append_records`, with each line's encoded size in bytes (newline included): the
         lines land back to back after everything appended before, so a caller that knows where
         the file ended can tell each line's byte offset."""
@@ -295,10 +279,10 @@ class RolloutWriter:
             return []
         stamp = format_timestamp(datetime.now(UTC))
         ordinal = self._next_ordinal
-        sized: list[tuple[dict[str, Any], int]] = []
+        sized: list[tuple[StoredLine, int]] = []
         encoded: list[bytes] = []
         for line in lines:
-            record = _envelope(line, stamp, ordinal)
+            record = envelope(line, stamp, ordinal)
             data = orjson.dumps(record, option=_DUMPS)
             encoded.append(data)
             sized.append((record, len(data)))
@@ -464,28 +448,3 @@ class RolloutWriter:
 
 
 _DUMPS = orjson.OPT_APPEND_NEWLINE
-
-
-def _envelope(line: RolloutLine, stamp: str, ordinal: int | None) -> dict[str, Any]:
-    """`{"timestamp", "ordinal"?, "type", "payload", <extras>…}` in codex's member order."""
-    try:
-        kind = line["type"]
-        payload = line["payload"]
-    except KeyError as missing:
-        raise ValueError(f"a rollout line needs {missing.args[0]!r}") from None
-    if not isinstance(kind, str):
-        raise ValueError(f"rollout line type must be a string, got {kind!r}")
-    if "ordinal" in line:
-        raise ValueError("rollout lines must not carry an ordinal: the writer assigns it")
-    timestamp = line.get("timestamp", stamp)
-    if not isinstance(timestamp, str):
-        raise ValueError(f"rollout line timestamp must be a string, got {timestamp!r}")
-    record: dict[str, Any] = {"timestamp": timestamp}
-    if ordinal is not None:
-        record["ordinal"] = ordinal
-    record["type"] = kind
-    record["payload"] = payload
-    for key, value in line.items():
-        if key not in _ENVELOPE_KEYS:
-            record[key] = value
-    return record

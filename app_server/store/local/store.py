@@ -27,12 +27,13 @@ from datetime import datetime
 from pathlib import Path
 
 from app_server.notification import now_ms
+from app_server.rollout.history import HistoryFold
+from app_server.rollout.lines import HistoryMode, StoredLine
+from app_server.rollout.model_history import ModelHistory, collect_model_history
 from app_server.store.compression_report import CompressionReport
+from app_server.store.errors import ThreadAlreadyStored
 from app_server.store.interface import (
     ForkReferenced,
-    HistoryMode,
-    ModelHistory,
-    RolloutLine,
     StoreWarning,
     ThreadHistory,
     ThreadNotStored,
@@ -47,12 +48,10 @@ from app_server.store.local.backfill import (
 from app_server.store.local.compression_scheduler import CompressionScheduler
 from app_server.store.local.compression_worker import CompressionSettings
 from app_server.store.local.db_recovery import rebuilt_database_warning
-from app_server.store.local.history import HistoryFold
 from app_server.store.local.history_index_db import IndexedHistory
 from app_server.store.local.history_queries import HistoryQueries
 from app_server.store.local.index_db import RolloutStamp, ThreadIndex
 from app_server.store.local.indexed_writer import IndexedThreadWriter
-from app_server.store.local.model_history import collect_model_history
 from app_server.store.local.rollout_files import (
     RolloutFile,
     archived_rollout_path,
@@ -337,14 +336,14 @@ class LocalThreadStore:
             lambda: collect_model_history(iter_rollout_lines(rollout.path), loader)
         )
 
-    async def copy_lines(self, thread_id: str) -> list[RolloutLine]:
+    async def copy_lines(self, thread_id: str) -> list[StoredLine]:
         _, rollout = await self._locate(thread_id)
         if rollout is None:
             raise ThreadNotStored(thread_id)
 
-        def read() -> list[RolloutLine]:
+        def read() -> list[StoredLine]:
             return [
-                {k: v for k, v in line.items() if k != "ordinal"}
+                StoredLine({k: v for k, v in line.items() if k != "ordinal"})
                 for _, line in iter_rollout_lines(rollout.path)
             ]
 
@@ -410,7 +409,7 @@ class LocalThreadStore:
         archived = archived_rollout_path(self.data_dir, path.name)
         if await asyncio.to_thread(lambda: rollout_exists(path) or rollout_exists(archived)):
             # A second file would shadow the first (a live copy wins over an archived one).
-            raise FileExistsError(f"thread {thread_id} already has a rollout")
+            raise ThreadAlreadyStored(thread_id)
         writer = await RolloutWriter.open(
             path,
             data_dir=self.data_dir,

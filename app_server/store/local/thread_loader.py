@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
 
-from app_server.store.local.history import BaseLoader, HistoryFold, RolloutLines
+from app_server.rollout.history import BaseLoader, HistoryFold, RolloutLines
+from app_server.rollout.turn_entry import TurnEntry
 from app_server.store.local.rollout_files import (
     RolloutFile,
     find_rollout_file,
@@ -22,7 +23,6 @@ from app_server.store.local.rollout_files import (
 )
 from app_server.store.local.rollout_reader import iter_rollout_lines
 from app_server.store.records import ThreadRecord, build_thread_record
-from app_server.store.turn_entry import TurnEntry
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,14 +19,14 @@ import asyncio
 import logging
 from pathlib import Path
 
+from app_server.rollout.lines import HistoryMode
+from app_server.rollout.turn_builder import TurnBuilder
+from app_server.rollout.turn_entry import TurnEntry
+from app_server.store.errors import InvalidCursor
 from app_server.store.local.history_index_db import TurnStartRow
 from app_server.store.local.history_queries import HistoryQueries
 from app_server.store.local.rollout_reader import RolloutLineReader
-from app_server.store.local.turn_builder import TurnBuilder
-from app_server.store.turn_entry import TurnEntry
 from app_server.store.turn_pages import (
-    HistoryMode,
-    InvalidCursorError,
     TurnPageRequest,
     TurnsPage,
     build_turns_page,
@@ -46,7 +46,7 @@ async def read_turn_page(
 ) -> TurnsPage | None:
     """The requested page, or `None` when the index cannot serve it (module docstring).
 
-    Raises `InvalidCursorError` for a cursor that does not name a turn of this thread.
+    Raises `InvalidCursor` for a cursor that does not name a turn of this thread.
     """
     state = await index.state(thread_id)
     if state is None or not state.pageable:
@@ -97,7 +97,7 @@ async def _first_seq(
     anchor = decode_cursor(thread_id, cursor)
     if anchor.rollout_ordinal is not None:
         if history_mode != "paginated" or await index.has_unordered_turns(thread_id):
-            raise InvalidCursorError(cursor)
+            raise InvalidCursor(cursor)
         seq = await index.seq_after_ordinal(
             thread_id,
             anchor.rollout_ordinal,
@@ -110,7 +110,7 @@ async def _first_seq(
     assert anchor.turn_id is not None
     seq = await index.seq_of_turn(thread_id, anchor.turn_id)
     if seq is None:
-        raise InvalidCursorError(cursor)
+        raise InvalidCursor(cursor)
     if anchor.include_anchor:
         return seq
     return seq - 1 if descending else seq + 1

@@ -41,8 +41,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from app_server.errors import Conflict
-from app_server.store.interface import WriterBusy
+from app_server.store.errors import WriterBusy
 
 WRITER_LOCKS_DIR = "thread-writer-locks"
 """Directory of the per-thread writer locks, under the data dir."""
@@ -60,7 +59,7 @@ _THREAD_ID_RE = re.compile(r"\A[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{
 _T = TypeVar("_T")
 
 
-class ThreadWriterBusy(Conflict, WriterBusy):
+class ThreadWriterBusy(WriterBusy):
     """Another writer (this process or another one) holds the thread's writer lock."""
 
     def __init__(self, thread_id: str) -> None:

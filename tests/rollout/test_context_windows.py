@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app_server.store.context_windows import ContextWindow, derived_window_id
+from app_server.rollout.context_windows import ContextWindow, derived_window_id
 
 THREAD = "01a20eeb-0000-7000-8000-0000000000a1"
 

@@ -29,19 +29,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from app_server.store.local.history_index import HistoryIndexCollector, TurnStart
-from app_server.store.local.thread_metadata import (
+from app_server.rollout.history_index import HistoryIndexCollector, TurnStart
+from app_server.rollout.lines import JsonObject
+from app_server.rollout.thread_metadata import (
     HistoryBase,
     MetadataAccumulator,
     ThreadMetadata,
     parse_history_base,
 )
-from app_server.store.local.turn_builder import TurnBuilder
-from app_server.store.turn_entry import TurnEntry
+from app_server.rollout.turn_builder import TurnBuilder
+from app_server.rollout.turn_entry import TurnEntry
 
-JsonObject = Mapping[str, Any]
 RolloutLines = Iterable[tuple[int, JsonObject]]
 
 BaseLoader = Callable[[str, int | None], RolloutLines | None]

@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from app_server.rollout.lines import WindowLineage
+
 _DERIVED_NAMESPACE = uuid.UUID("6f0f4a52-3c1e-4c36-9d55-2a8f8d1c7a10")
 """Namespace of the ids derived for windows whose id was never recorded."""
 
@@ -57,7 +59,7 @@ class ContextWindow:
         """The window a compaction starts after this one."""
         return ContextWindow(self.number + 1, window_id, self.first_window_id, self.window_id)
 
-    def lineage_fields(self) -> dict[str, Any]:
+    def lineage_fields(self) -> WindowLineage:
         """The fields a `compacted` line records for this (new) window."""
         return {
             "window_number": self.number,

@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from app_server.store.local.wire_values import (
+from app_server.rollout.lines import JsonObject
+from app_server.rollout.wire_values import (
     command_actions,
     command_source,
     duration_to_ms,
@@ -44,7 +45,6 @@ logger = logging.getLogger(__name__)
 
 _M = TypeVar("_M", bound=BaseModel)
 
-JsonObject = Mapping[str, Any]
 
 REVIEW_FALLBACK_MESSAGE = "Reviewer failed to output a response."
 

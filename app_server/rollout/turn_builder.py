@@ -27,12 +27,14 @@ only: finished turns drop their items, so a fold of a huge file stays small.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from app_server.store.local import item_mapping, legacy_items, wire_values
-from app_server.store.turn_entry import TurnEntry
+from app_server.rollout import item_mapping, legacy_items, wire_values
+from app_server.rollout.events import EventType
+from app_server.rollout.lines import JsonObject
+from app_server.rollout.turn_entry import TurnEntry
 from protocol.types import (
     ReasoningThreadItem,
     ThreadItem,
@@ -42,8 +44,6 @@ from protocol.types import (
 )
 
 logger = logging.getLogger(__name__)
-
-JsonObject = Mapping[str, Any]
 
 
 @dataclass(slots=True)
@@ -392,7 +392,8 @@ def _set_if_present(turn: _PendingTurn, name: str, value: Any) -> None:
         setattr(turn, name, number)
 
 
-_EVENT_HANDLERS = {
+_EventHandler = Callable[[TurnBuilder, JsonObject, Any], None]
+_TYPED_EVENT_HANDLERS: dict[EventType, _EventHandler] = {
     "task_started": TurnBuilder._task_started,
     "task_complete": TurnBuilder._task_complete,
     "turn_aborted": TurnBuilder._turn_aborted,
@@ -416,3 +417,5 @@ _EVENT_HANDLERS = {
     "entered_review_mode": TurnBuilder._entered_review,
     "exited_review_mode": TurnBuilder._exited_review,
 }
+_EVENT_HANDLERS: dict[str, _EventHandler] = {k: v for k, v in _TYPED_EVENT_HANDLERS.items()}
+"""Looked up by any string read from a file; keyed by the events the format knows."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app_server.store.local.item_mapping import thread_item_from_core
+from app_server.rollout.item_mapping import thread_item_from_core
 
 
 def wire(item: dict[str, Any]) -> dict[str, Any]:

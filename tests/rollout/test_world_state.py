@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app_server.store.world_state import (
+from app_server.rollout.lines import WorldStatePayload
+from app_server.rollout.world_state import (
     WorldState,
     merge_patch,
     merge_patch_between,
@@ -67,12 +68,12 @@ operations = st.lists(
 )
 
 
-def drive(live: WorldState, ops: list[tuple[str, Any]]) -> list[dict[str, Any]]:
+def drive(live: WorldState, ops: list[tuple[str, Any]]) -> list[WorldStatePayload]:
     """Apply `ops` to `live`; returns the payloads it asked to persist."""
-    payloads: list[dict[str, Any]] = []
+    payloads: list[WorldStatePayload] = []
     for kind, value in ops:
         if kind == "snapshot":
-            payload: dict[str, Any] | None = live.snapshot(value)
+            payload: WorldStatePayload | None = live.snapshot(value)
         elif kind == "update":
             payload = live.update(value)
         else:

@@ -18,13 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 
-JsonObject = Mapping[str, Any]
-HistoryMode = Literal["legacy", "paginated"]
+from app_server.rollout.envelope import parse_timestamp_ms
+from app_server.rollout.lines import HistoryMode, JsonObject
 
 INJECTED_USER_TEXT_PREFIXES = (
     "<environment_context>",
@@ -34,8 +33,6 @@ INJECTED_USER_TEXT_PREFIXES = (
     "# AGENTS.md instructions",
 )
 """User-role text that codex injects itself; never a thread's preview."""
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,19 +85,6 @@ class ThreadMetadata:
     has_user_event: bool
     last_turn_started_at_ms: int | None
     last_line_at_ms: int | None
-
-
-def parse_timestamp_ms(value: Any) -> int | None:
-    """RFC 3339 (`2026-11-24T18:57:46.216Z`, any fraction length) → unix milliseconds."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return (parsed - _EPOCH) // timedelta(milliseconds=1)
 
 
 def user_message_text(record: JsonObject) -> str | None:

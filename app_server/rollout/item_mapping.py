@@ -17,7 +17,9 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from app_server.store.local.wire_values import (
+from app_server.rollout.items import SLEEP_EXTENSION_KIND, CoreItemType
+from app_server.rollout.lines import JsonObject
+from app_server.rollout.wire_values import (
     collab_agent_state,
     command_actions,
     command_source,
@@ -37,11 +39,6 @@ from app_server.store.local.wire_values import (
 from protocol.types import ThreadItem
 
 logger = logging.getLogger(__name__)
-
-JsonObject = Mapping[str, Any]
-
-SLEEP_EXTENSION_KIND = "clock.sleep"
-"""The `Extension` item kind that maps to the wire `sleep` item."""
 
 
 def thread_item_from_core(
@@ -236,7 +233,7 @@ def _core_dynamic_tool_call(item: JsonObject) -> dict[str, Any]:
 
 
 _CoreBuilder = Callable[[JsonObject], "dict[str, Any] | None"]
-_CORE_BUILDERS: dict[str, tuple[_CoreBuilder, str]] = {
+_TYPED_CORE_BUILDERS: dict[CoreItemType, tuple[_CoreBuilder, str]] = {
     "UserMessage": (_core_user_message, "userMessage"),
     "AgentMessage": (_core_agent_message, "agentMessage"),
     "Reasoning": (_core_reasoning, "reasoning"),
@@ -255,4 +252,8 @@ _CORE_BUILDERS: dict[str, tuple[_CoreBuilder, str]] = {
     "McpToolCall": (_core_mcp_tool_call, "mcpToolCall"),
     "DynamicToolCall": (_core_dynamic_tool_call, "dynamicToolCall"),
 }
+_CORE_BUILDERS: dict[str, tuple[_CoreBuilder, str]] = {
+    k: v for k, v in _TYPED_CORE_BUILDERS.items()
+}
+"""Looked up by any string read from a file; keyed by the kinds the format knows."""
 _THREAD_ITEM: TypeAdapter[ThreadItem] = TypeAdapter(ThreadItem)

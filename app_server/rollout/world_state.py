@@ -18,7 +18,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-JsonObject = dict[str, Any]
+from app_server.rollout.lines import WorldStatePayload
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -46,10 +46,10 @@ def same_json(left: Any, right: Any) -> bool:
     return bool(left == right)
 
 
-def merge_patch_between(old: Mapping[str, Any], new: Mapping[str, Any]) -> JsonObject:
+def merge_patch_between(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
     """The smallest merge patch that turns `old` into `new` (`{}` when they are the same).
     Objects are patched key by key; any other changed value is replaced whole."""
-    patch: JsonObject = {key: None for key in old if key not in new}
+    patch: dict[str, Any] = {key: None for key in old if key not in new}
     for key, value in new.items():
         if key in old and same_json(old[key], value):
             continue
@@ -61,7 +61,7 @@ def merge_patch_between(old: Mapping[str, Any], new: Mapping[str, Any]) -> JsonO
     return patch
 
 
-def world_state_payload(state: Mapping[str, Any], *, full: bool) -> JsonObject:
+def world_state_payload(state: Mapping[str, Any], *, full: bool) -> WorldStatePayload:
     """The payload of a `world_state` rollout line."""
     return {"full": full, "state": copy.deepcopy(dict(state))}
 
@@ -77,15 +77,17 @@ class WorldState:
     __slots__ = ("state",)
 
     def __init__(self, state: Mapping[str, Any] | None = None) -> None:
-        self.state: JsonObject | None = copy.deepcopy(dict(state)) if state is not None else None
+        self.state: dict[str, Any] | None = (
+            copy.deepcopy(dict(state)) if state is not None else None
+        )
 
-    def snapshot(self, state: Mapping[str, Any]) -> JsonObject:
+    def snapshot(self, state: Mapping[str, Any]) -> WorldStatePayload:
         """Record a full snapshot (initial context, compaction); returns its payload."""
         payload = world_state_payload(state, full=True)
-        self.state = copy.deepcopy(payload["state"])
+        self.state = copy.deepcopy(dict(payload["state"]))
         return payload
 
-    def update(self, state: Mapping[str, Any]) -> JsonObject | None:
+    def update(self, state: Mapping[str, Any]) -> WorldStatePayload | None:
         """Record `state` as a patch against the current one; None when nothing changed."""
         if self.state is None:
             return self.snapshot(state)

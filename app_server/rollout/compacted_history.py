@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from app_server.store.local.thread_metadata import is_real_user_text
+from app_server.rollout.thread_metadata import is_real_user_text
 
 SUMMARY_PREFIX = (
     "Another language model started to solve this problem and produced a summary of its "

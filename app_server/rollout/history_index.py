@@ -16,17 +16,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
-from app_server.store.local.thread_metadata import is_real_user_text, user_message_text
-from app_server.store.local.turn_builder import TurnCheckpoint
+from app_server.rollout.lines import JsonObject
+from app_server.rollout.thread_metadata import is_real_user_text, user_message_text
+from app_server.rollout.turn_builder import TurnCheckpoint
 
 MAX_SEARCHABLE_MESSAGE_CHARS: Final = 32_768
 """Characters of one message that are indexed for search (and returned as its snippet). The FTS5
 trigram index costs about three times the indexed text; longer messages (pasted logs) are cut
 here so one of them cannot dominate the index."""
-
-JsonObject = Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

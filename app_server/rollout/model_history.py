@@ -12,15 +12,37 @@ I/O happens in the loader.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from app_server.store.compacted_history import legacy_replacement
-from app_server.store.context_windows import ContextWindow
-from app_server.store.interface import ModelHistory
-from app_server.store.local.history import BaseLoader, HistoryLineageError
-from app_server.store.local.thread_metadata import parse_history_base
+from app_server.rollout.compacted_history import legacy_replacement
+from app_server.rollout.context_windows import ContextWindow
+from app_server.rollout.history import BaseLoader, HistoryLineageError
+from app_server.rollout.thread_metadata import parse_history_base
+from app_server.rollout.world_state import WorldState
 
 MAX_LINEAGE_DEPTH = 64
+
+
+@dataclass
+class ModelHistory:
+    """A thread's model-visible items in order — exactly as the model is sent them, rollout-only
+    annotations dropped — and the token totals recorded with them (None if never recorded)."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+    token_totals: dict[str, int] | None = None
+    base_instructions: str | None = None
+    """The system prompt recorded in the thread's `session_meta` (sent as `instructions`)."""
+    multi_agent_version: str | None = None
+    """`session_meta.multi_agent_version`: which multi-agent tools the thread was made with."""
+    window: ContextWindow | None = None
+    """The context window the thread is in (None: not known yet, a thread without a rollout)."""
+    world_state: WorldState = field(default_factory=WorldState)
+    """What the thread's context last told the model about its environment."""
+    last_usage_tokens: int | None = None
+    """`total_tokens` of the latest model response in the current window (None after a
+    compaction, until the next response): what auto-compaction compares with its limit."""
+
 
 ROLLOUT_ONLY_FIELDS = frozenset({"internal_chat_message_metadata_passthrough"})
 """Fields codex adds to `response_item` payloads for itself; the model never sees them, so the

@@ -6,10 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from app_server.store.compacted_history import SUMMARY_PREFIX, message_text, summary_message
-from app_server.store.context_windows import ContextWindow, derived_window_id
-from app_server.store.interface import ModelHistory
-from app_server.store.local.model_history import collect_model_history
+from app_server.rollout.compacted_history import SUMMARY_PREFIX, message_text, summary_message
+from app_server.rollout.context_windows import ContextWindow, derived_window_id
+from app_server.rollout.model_history import ModelHistory, collect_model_history
 from tests.store.rollout_builders import event, line, session_meta
 
 THREAD = "01a20eeb-0000-7000-8000-0000000000d1"

@@ -1,0 +1,187 @@
+"""Every config key this server reads, as one typed model (codex's names and TOML spelling).
+
+`ConfigToml` is the only way code reads configuration: `config.toml`, `-c` overrides and a
+thread's `config` object are merged (see `layers.py`) and checked against it once (see
+`validation.py`), at startup and when a thread starts, never per request. A key missing here is
+not read by anything; unknown keys stay in the raw table (for `config/read`) and are ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app_server.config.defaults import (
+    DEFAULT_AGENTS_MAX_DEPTH,
+    DEFAULT_AGENTS_MAX_THREADS,
+    DEFAULT_APPROVAL_POLICY,
+    DEFAULT_APPROVAL_TIMEOUT_SECONDS,
+    DEFAULT_IDLE_THREAD_UNLOAD_SECONDS,
+    DEFAULT_MAX_SAMPLING_STEPS,
+    DEFAULT_MIN_WAIT_TIMEOUT_MS,
+    DEFAULT_MODEL,
+    DEFAULT_MODEL_PROVIDER,
+    DEFAULT_REQUEST_MAX_RETRIES,
+    DEFAULT_ROLLOUT_MIN_AGE_DAYS,
+    DEFAULT_SANDBOX_MODE,
+    DEFAULT_STREAM_IDLE_TIMEOUT_MS,
+    DEFAULT_STREAM_MAX_RETRIES,
+)
+from app_server.config.value_types import (
+    Amount,
+    ApplyPatchToolType,
+    ApprovalPolicyValue,
+    Count,
+    Expect,
+    Flag,
+    Instead,
+    Name,
+    PositiveInt,
+    ReasoningSummaryValue,
+    SandboxModeValue,
+    ShellToolType,
+    Text,
+    TextList,
+    TextTable,
+    WireApiValue,
+)
+
+
+class ConfigTable(BaseModel):
+    """A table of typed keys. Unknown keys are ignored here (the raw table keeps them)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class ModelProviderToml(ConfigTable):
+    """`[model_providers.<id>]`. Every key is optional: a table named like a built-in provider
+    overrides only the built-in's fields it sets."""
+
+    name: Annotated[Text | None, Instead("using the provider id")] = None
+    base_url: Text | None = None
+    wire_api: Annotated[WireApiValue | None, Instead('using "responses"')] = None
+    env_key: Text | None = None
+    env_key_instructions: Text | None = None
+    experimental_bearer_token: Text | None = None
+    http_headers: TextTable | None = None
+    env_http_headers: TextTable | None = None
+    query_params: TextTable | None = None
+    request_max_retries: Annotated[
+        Count | None, Instead(f"using {DEFAULT_REQUEST_MAX_RETRIES}")
+    ] = None
+    stream_max_retries: Annotated[Count | None, Instead(f"using {DEFAULT_STREAM_MAX_RETRIES}")] = (
+        None
+    )
+    stream_idle_timeout_ms: Annotated[
+        PositiveInt | None, Instead(f"using {DEFAULT_STREAM_IDLE_TIMEOUT_MS}")
+    ] = None
+
+
+class ModelEntryToml(ConfigTable):
+    """One `[[models]]` entry of `model/list` (a plain name is an entry with only `id`)."""
+
+    id: Text | None = None
+    model: Text | None = None
+    """Accepted for `id` (the wire calls the same thing `model`)."""
+    display_name: Text | None = None
+    description: Text | None = None
+    hidden: Flag = False
+    reasoning_efforts: Annotated[list[Name], Expect("a list of non-empty strings")] | None = None
+    default_reasoning_effort: Name | None = None
+
+
+ModelListEntry = Annotated[Name | ModelEntryToml, Expect("a model name or a table")]
+
+
+class SandboxWorkspaceWriteToml(ConfigTable):
+    """`[sandbox_workspace_write]`: what `sandbox_mode = "workspace-write"` may touch."""
+
+    writable_roots: TextList = Field(default_factory=list)
+    network_access: Flag = False
+    exclude_tmpdir_env_var: Flag = False
+    exclude_slash_tmp: Flag = False
+
+
+class FeaturesToml(ConfigTable):
+    """`[features]`: codex's feature switches this server honours (others are ignored)."""
+
+    multi_agent: Flag = True
+    """The `multi_agent_v1` tools for new threads (on by default, as in 0.169)."""
+    multi_agent_v2: Flag = False
+    """The `collaboration` tools for new threads (wins over `multi_agent`)."""
+    local_thread_store_compression: Flag | None = None
+    """Codex's compression switch: an explicit false turns our compression off too."""
+
+
+class AgentsToml(ConfigTable):
+    """`[agents]`: limits of sub-agent trees."""
+
+    max_threads: Count = DEFAULT_AGENTS_MAX_THREADS
+    max_depth: Count = DEFAULT_AGENTS_MAX_DEPTH
+    min_wait_timeout_ms: Count = DEFAULT_MIN_WAIT_TIMEOUT_MS
+
+
+class RolloutCompressionToml(ConfigTable):
+    """`[rollout_compression]` (ours): compression of cold rollouts (README, "Storage")."""
+
+    enabled: Flag = True
+    min_age_days: Amount = DEFAULT_ROLLOUT_MIN_AGE_DAYS
+
+
+class ConfigToml(ConfigTable):
+    """Every key this server reads, at the top of `config.toml`."""
+
+    model: Annotated[Name | None, Instead(f"using {DEFAULT_MODEL}")] = None
+    model_provider: Name = DEFAULT_MODEL_PROVIDER
+    model_providers: Annotated[dict[str, ModelProviderToml], Expect("a table")] = Field(
+        default_factory=dict
+    )
+    models: Annotated[list[ModelListEntry], Expect("a list")] = Field(default_factory=list)
+    model_reasoning_effort: Name | None = None
+    model_reasoning_summary: ReasoningSummaryValue | None = None
+    model_context_window: PositiveInt | None = None
+    model_auto_compact_token_limit: PositiveInt | None = None
+    model_supports_reasoning_summaries: Flag | None = None
+    max_sampling_steps: PositiveInt = DEFAULT_MAX_SAMPLING_STEPS
+    approval_policy: ApprovalPolicyValue = DEFAULT_APPROVAL_POLICY
+    sandbox_mode: SandboxModeValue = DEFAULT_SANDBOX_MODE
+    sandbox_workspace_write: SandboxWorkspaceWriteToml = Field(
+        default_factory=SandboxWorkspaceWriteToml
+    )
+    features: FeaturesToml = Field(default_factory=FeaturesToml)
+    agents: AgentsToml = Field(default_factory=AgentsToml)
+    shell_tool_type: ShellToolType = "unified_exec"
+    apply_patch_tool_type: ApplyPatchToolType = "freeform"
+    approval_timeout_seconds: Amount = DEFAULT_APPROVAL_TIMEOUT_SECONDS
+    idle_thread_unload_seconds: Amount = DEFAULT_IDLE_THREAD_UNLOAD_SECONDS
+    bwrap_path: Text | None = None
+    rollout_compression: RolloutCompressionToml = Field(default_factory=RolloutCompressionToml)
+    developer_instructions: Text | None = None
+    base_instructions: Text | None = None
+
+
+KNOWN_TOP_LEVEL_KEYS = frozenset(ConfigToml.model_fields)
+"""Top-level keys some part of this server reads; anything else is kept and ignored."""
+
+PROVIDER_ID_PLACEHOLDER = "<id>"
+"""Stands for the table name in `model_providers.<id>.…` when keys are listed."""
+
+
+def key_paths(table: type[ConfigTable] = ConfigToml, prefix: str = "") -> Iterator[str]:
+    """Every key of the model, dotted (`agents.max_threads`, `model_providers.<id>.name`), in
+    declaration order: tables are walked, lists and plain values are one key each."""
+    for name, field in table.model_fields.items():
+        key = f"{prefix}{name}"
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, ConfigTable):
+            yield from key_paths(annotation, f"{key}.")
+        elif get_origin(annotation) is dict and _is_table(get_args(annotation)[1]):
+            yield from key_paths(get_args(annotation)[1], f"{key}.{PROVIDER_ID_PLACEHOLDER}.")
+        else:
+            yield key
+
+
+def _is_table(value: Any) -> bool:
+    return isinstance(value, type) and issubclass(value, ConfigTable)

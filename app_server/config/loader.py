@@ -1,0 +1,95 @@
+"""Loading the server's configuration: the data dir, `<data dir>/config.toml` and `-c` overrides.
+
+Codex's conventions, so one data dir and one set of habits serve both programs: the data dir is
+`$CODEX_HOME` (else `~/.codex`); `-c key=value` takes a dotted key and a TOML value (falling back
+to a plain string when the value is not valid TOML) and overrides the file. The result is checked
+once against the typed model; what is wrong is logged here and told to clients after
+`initialize`, and never stops the server.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tomllib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from app_server.config.effective import EffectiveConfig
+from app_server.config.keys import ConfigToml
+from app_server.config.layers import ConfigLayer, Origin, session_flags_layer, user_origin
+from app_server.config.problems import CONFIG_FILE_NAME, ConfigProblem, unreadable_file_problem
+
+log = logging.getLogger(__name__)
+
+
+class ServerConfig:
+    """The configuration the server starts with: its data dir and the effective config."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        values: Mapping[str, Any] | None = None,
+        *,
+        layers: Sequence[ConfigLayer] | None = None,
+        problems: Sequence[ConfigProblem] = (),
+    ) -> None:
+        """`values` is a whole `config.toml` table (tests, tools); `load_config` passes the
+        `layers` it read instead, and the `problems` of files it could not read."""
+        if layers is None:
+            layers = [
+                ConfigLayer.from_table(user_origin(data_dir / CONFIG_FILE_NAME), values or {})
+            ]
+        self.data_dir = data_dir
+        self.effective = EffectiveConfig.from_layers(layers)
+        self.problems: tuple[ConfigProblem, ...] = (*problems, *self.effective.problems)
+        """Everything clients are told about after `initialize`, in the order it was found."""
+        for problem in self.effective.problems:
+            log.warning("%s (%s)", problem.summary, problem.details)
+        for key in self.effective.unknown:
+            log.debug("config key %r is not used by this server; ignored", key)
+
+    @property
+    def toml(self) -> ConfigToml:
+        """The typed values: what the server reads."""
+        return self.effective.toml
+
+    def get(self, dotted_key: str, default: Any = None) -> Any:
+        """The raw value at `a.b.c` (for `config/read`, not for settings)."""
+        return self.effective.raw_value(dotted_key, default)
+
+    def origin(self, dotted_key: str) -> Origin:
+        return self.effective.origin(dotted_key)
+
+
+def resolve_data_dir(explicit: str | None, environ: Mapping[str, str] = os.environ) -> Path:
+    """`--data-dir`, else `$CODEX_HOME` (when non-empty), else `~/.codex`; made absolute."""
+    if explicit:
+        chosen = Path(explicit).expanduser()
+    elif environ.get("CODEX_HOME"):
+        chosen = Path(environ["CODEX_HOME"]).expanduser()
+    else:
+        chosen = Path.home() / ".codex"
+    return chosen.absolute()
+
+
+def load_config(data_dir: Path, overrides: list[str]) -> ServerConfig:
+    """`config.toml` (if any) under the `-c` overrides; a broken file becomes a problem.
+
+    A broken `config.toml` does not stop the server: it starts on defaults plus the overrides and
+    clients are told why with a `configWarning`. A malformed `-c` raises `ConfigError`.
+    """
+    path = data_dir / CONFIG_FILE_NAME
+    table: dict[str, Any] = {}
+    problems: list[ConfigProblem] = []
+    try:
+        with path.open("rb") as file:
+            table = tomllib.load(file)
+    except FileNotFoundError:
+        pass
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        log.warning("ignoring %s: %s", path, exc)
+        problems.append(unreadable_file_problem(path, str(exc)))
+    layers = [ConfigLayer.from_table(user_origin(path), table), session_flags_layer(overrides)]
+    return ServerConfig(data_dir, layers=layers, problems=problems)
