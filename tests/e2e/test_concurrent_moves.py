@@ -2,17 +2,13 @@
 
 `thread/archive` moves the rollout between `sessions/` and `archived_sessions/`; a
 `thread/turns/list` or `thread/read` in flight at that moment opens the old path and fails with
-FileNotFoundError, which the client gets as -32603. Pipelined requests from one client are
-enough. The fix belongs in the store (read at the thread's current path, or retry once it
-moved); until then this test is an expected failure, and `strict` makes it fail once fixed so
-the marker is removed.
+FileNotFoundError, which the client got as -32603. Pipelined requests from one client are
+enough. The store now locates a rollout again when it moved while being opened.
 """
 
 from __future__ import annotations
 
 import asyncio
-
-import pytest
 
 from tests.conftest import Servers
 from tests.support.homes import BASE_MS, ThreadSpec, write_thread
@@ -20,7 +16,6 @@ from tests.support.homes import BASE_MS, ThreadSpec, write_thread
 ROUNDS = 10
 
 
-@pytest.mark.xfail(strict=True, reason="store race: a read opens a rollout archive just moved")
 async def test_reads_racing_archive_and_unarchive_never_get_an_internal_error(
     servers: Servers,
 ) -> None:

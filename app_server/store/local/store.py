@@ -21,10 +21,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 from app_server.notification import now_ms
 from app_server.rollout.history import HistoryFold
@@ -84,6 +85,12 @@ from app_server.store.thread_query import ThreadPage, ThreadQuery, ThreadSearchP
 from app_server.store.turn_pages import TurnPageRequest, TurnsPage, page_for_request
 
 log = logging.getLogger(__name__)
+
+MOVED_WHILE_READING_RETRIES = 3
+"""How often a read locates a rollout again after it moved while being opened (each attempt
+costs one lookup; a thread moved more often than this during one read is answered as gone)."""
+
+T = TypeVar("T")
 
 INITIAL_SCAN_WAIT_SECONDS = 2.0
 """How long a listing waits for the startup scan before answering from what is indexed so far:
@@ -301,11 +308,31 @@ class LocalThreadStore:
             await self._relocate(thread_id)
         return not stale
 
-    async def read_history(self, thread_id: str) -> ThreadHistory:
-        record, rollout = await self._locate(thread_id)
-        if rollout is None:
-            raise ThreadNotStored(thread_id)
+    async def _located(
+        self,
+        thread_id: str,
+        read: Callable[[ThreadRecord | None, RolloutFile], Awaitable[T]],
+    ) -> T:
+        """`read` the thread's rollout where it is now. A rollout moved by an archive, an
+        unarchive, a compression or a restore between locating and opening it is located
+        again (at most `MOVED_WHILE_READING_RETRIES` times), so a read racing a move never
+        fails on the path the file just left."""
+        for _ in range(MOVED_WHILE_READING_RETRIES):
+            record, rollout = await self._locate(thread_id)
+            if rollout is None:
+                raise ThreadNotStored(thread_id)
+            try:
+                return await read(record, rollout)
+            except FileNotFoundError:
+                continue
+        raise ThreadNotStored(thread_id)
 
+    async def read_history(self, thread_id: str) -> ThreadHistory:
+        return await self._located(thread_id, self._read_history_at)
+
+    async def _read_history_at(
+        self, record: ThreadRecord | None, rollout: RolloutFile
+    ) -> ThreadHistory:
         def read() -> tuple[HistoryFold, int]:
             reader = RolloutLineReader(rollout.path)
             loader = path_loader(self.data_dir, {})
@@ -328,26 +355,25 @@ class LocalThreadStore:
         return ThreadHistory(fresh, turns, next_ordinal, size)
 
     async def model_history(self, thread_id: str) -> ModelHistory:
-        _, rollout = await self._locate(thread_id)
-        if rollout is None:
-            raise ThreadNotStored(thread_id)
         loader = path_loader(self.data_dir, {})
-        return await asyncio.to_thread(
-            lambda: collect_model_history(iter_rollout_lines(rollout.path), loader)
-        )
+
+        async def read(_: ThreadRecord | None, rollout: RolloutFile) -> ModelHistory:
+            return await asyncio.to_thread(
+                lambda: collect_model_history(iter_rollout_lines(rollout.path), loader)
+            )
+
+        return await self._located(thread_id, read)
 
     async def copy_lines(self, thread_id: str) -> list[StoredLine]:
-        _, rollout = await self._locate(thread_id)
-        if rollout is None:
-            raise ThreadNotStored(thread_id)
+        async def read(_: ThreadRecord | None, rollout: RolloutFile) -> list[StoredLine]:
+            return await asyncio.to_thread(
+                lambda: [
+                    StoredLine({k: v for k, v in line.items() if k != "ordinal"})
+                    for _, line in iter_rollout_lines(rollout.path)
+                ]
+            )
 
-        def read() -> list[StoredLine]:
-            return [
-                StoredLine({k: v for k, v in line.items() if k != "ordinal"})
-                for _, line in iter_rollout_lines(rollout.path)
-            ]
-
-        return await asyncio.to_thread(read)
+        return await self._located(thread_id, read)
 
     async def search_threads(self, query: ThreadQuery, term: str) -> ThreadSearchPage:
         await self._wait_for_initial_scan()
@@ -357,9 +383,18 @@ class LocalThreadStore:
                 return found
 
     async def turn_page(self, thread_id: str, request: TurnPageRequest) -> TurnsPage:
-        record, rollout = await self._locate(thread_id)
-        if rollout is None:
-            raise ThreadNotStored(thread_id)
+        async def read(record: ThreadRecord | None, rollout: RolloutFile) -> TurnsPage:
+            return await self._turn_page_at(thread_id, record, rollout, request)
+
+        return await self._located(thread_id, read)
+
+    async def _turn_page_at(
+        self,
+        thread_id: str,
+        record: ThreadRecord | None,
+        rollout: RolloutFile,
+        request: TurnPageRequest,
+    ) -> TurnsPage:
         if record is None or await self._index_is_stale(rollout):
             record = await self._reindex(rollout)
             if record is None:
@@ -369,7 +404,7 @@ class LocalThreadStore:
         )
         if page is not None:
             return page
-        history = await self.read_history(thread_id)
+        history = await self._read_history_at(record, rollout)
         return page_for_request(
             thread_id, history.turns, history_mode=history.record.history_mode, request=request
         )
