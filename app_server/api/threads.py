@@ -14,9 +14,9 @@ from app_server.api.path_params import check_home_path, check_optional_home_path
 from app_server.api.reply import Reply
 from app_server.errors import InvalidParams
 from app_server.notification import notification
+from app_server.rollout.file_names import parse_rollout_file_name
 from app_server.session import ClientSession
 from app_server.store.interface import ThreadHistory
-from app_server.store.local.rollout_files import parse_rollout_file_name
 from app_server.store.records import thread_from_record
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager, thread_id_param

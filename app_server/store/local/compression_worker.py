@@ -45,12 +45,12 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from app_server.config.defaults import DEFAULT_ROLLOUT_MIN_AGE_DAYS
+from app_server.durable_files import write_all
 from app_server.store.compression_report import (
     CompressionReport,
     FileSkipReason,
     RunSkipReason,
 )
-from app_server.store.local.durable_files import write_all
 from app_server.store.local.materialize import MAINTENANCE_LOCK
 from app_server.store.local.rollout_compressor import (
     CompressOutcome,

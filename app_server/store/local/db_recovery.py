@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from app_server.store.local.durable_files import fsync_dir
+from app_server.durable_files import fsync_dir
 
 BACKUPS_DIR: Final = "db-backups"
 """Folder under the data dir holding quarantined databases."""

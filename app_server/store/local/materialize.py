@@ -46,7 +46,7 @@ from typing import cast
 
 import zstandard
 
-from app_server.store.local.durable_files import fsync_dir, write_all
+from app_server.durable_files import fsync_dir, write_all
 from app_server.store.local.rollout_files import plain_rollout_path, zst_rollout_path
 
 logger = logging.getLogger(__name__)

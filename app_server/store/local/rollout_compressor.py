@@ -45,7 +45,7 @@ from pathlib import Path
 
 import zstandard
 
-from app_server.store.local.durable_files import fsync_dir
+from app_server.durable_files import fsync_dir
 from app_server.store.local.materialize import publish_no_clobber
 from app_server.store.local.rollout_files import plain_rollout_path, zst_rollout_path
 

@@ -20,43 +20,24 @@ All functions are blocking file-system calls (or pure); async callers use a work
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
+
+from app_server.rollout.file_names import PLAIN_SUFFIX as PLAIN_SUFFIX
+from app_server.rollout.file_names import ROLLOUT_FILE_NAME_RE as ROLLOUT_FILE_NAME_RE
+from app_server.rollout.file_names import ZST_SUFFIX as ZST_SUFFIX
+from app_server.rollout.file_names import RolloutFileName as RolloutFileName
+from app_server.rollout.file_names import is_rollout_file_name as is_rollout_file_name
+from app_server.rollout.file_names import parse_rollout_file_name as parse_rollout_file_name
+from app_server.rollout.file_names import rollout_file_name as rollout_file_name
 
 SESSIONS_DIR = "sessions"
 """Live threads: `sessions/YYYY/MM/DD/<rollout file>`."""
 
 ARCHIVED_SESSIONS_DIR = "archived_sessions"
 """Archived threads: `archived_sessions/<rollout file>` (flat, no date folders)."""
-
-PLAIN_SUFFIX = ".jsonl"
-ZST_SUFFIX = ".jsonl.zst"
-
-ROLLOUT_FILE_NAME_RE = re.compile(r"^rollout-.*\.jsonl(\.zst)?$")
-"""What codex accepts as a rollout; anything else in the trees (`*.tmp`, locks) is not a thread."""
-
-_STRUCTURED_NAME_RE = re.compile(
-    r"^rollout-(?P<stamp>\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2})-"
-    r"(?P<id>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
-    r"\.jsonl(?P<zst>\.zst)?$"
-)
-_STAMP_FORMAT = "%Y-%m-%dT%H-%M-%S"
-
-
-@dataclass(frozen=True, slots=True)
-class RolloutFileName:
-    """What a rollout file name says: the thread id and its creation time (second precision).
-
-    `created_at` is naive: codex writes the *local* wall-clock time of the writing machine and
-    the zone is not recorded. Use it only as a fallback when `session_meta.timestamp` is absent.
-    """
-
-    thread_id: str
-    created_at: datetime
-    compressed: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,39 +61,6 @@ class RolloutFile:
     def plain_path(self) -> Path:
         """The plain `.jsonl` path of this rollout (may not exist if compressed)."""
         return plain_rollout_path(self.path)
-
-
-def is_rollout_file_name(name: str) -> bool:
-    """Whether `name` is a rollout file name (`^rollout-.*\\.jsonl(\\.zst)?$`)."""
-    return ROLLOUT_FILE_NAME_RE.match(name) is not None
-
-
-def parse_rollout_file_name(name: str) -> RolloutFileName | None:
-    """Thread id and timestamp encoded in a rollout file name; `None` if it is not one of ours.
-
-    Accepts `rollout-<YYYY-MM-DDThh-mm-ss>-<uuid>.jsonl` and the same with `.zst`.
-    """
-    match = _STRUCTURED_NAME_RE.match(name)
-    if match is None:
-        return None
-    try:
-        created_at = datetime.strptime(match["stamp"], _STAMP_FORMAT)
-    except ValueError:
-        return None
-    return RolloutFileName(
-        thread_id=match["id"].lower(),
-        created_at=created_at,
-        compressed=match["zst"] is not None,
-    )
-
-
-def rollout_file_name(thread_id: str, created_at: datetime) -> str:
-    """The plain file name codex gives a new thread's rollout.
-
-    `created_at` should be the local wall-clock creation time (that is what codex writes); it is
-    formatted as is, to the second.
-    """
-    return f"rollout-{created_at.strftime(_STAMP_FORMAT)}-{thread_id}{PLAIN_SUFFIX}"
 
 
 def live_rollout_relative_path(thread_id: str, created_at: datetime) -> PurePosixPath:

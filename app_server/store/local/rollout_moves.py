@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from app_server.store.local.durable_files import fsync_dir
+from app_server.durable_files import fsync_dir
 from app_server.store.local.rollout_files import plain_rollout_path, zst_rollout_path
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import orjson
 
-from app_server.store.local.durable_files import fsync_dir
+from app_server.durable_files import fsync_dir
 
 logger = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app_server.agent.tools.patch.errors import PatchApplyError
-from app_server.store.local.durable_files import fsync_dir, write_all
+from app_server.durable_files import fsync_dir, write_all
 
 NEW_FILE_MODE = 0o644
 """Mode of a file the patch creates, before the umask (the kernel applies it at creation)."""
