@@ -7,35 +7,19 @@ Both store implementations keep this contract.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from app_server.store.interface import ThreadStore
 from app_server.store.local.session_index import read_session_index
 from app_server.store.local.store import LocalThreadStore
-from app_server.store.memory import MemoryThreadStore
 from tests.store.rollout_builders import as_stored, paginated_turn, session_meta
+from tests.store.test_store_contract import store
 from tests.support.homes import BASE_MS, uuid7_at
 
+__all__ = ["store"]  # the parametrized (local, memory) store fixture
+
 THREAD_ID = uuid7_at(BASE_MS, 1)
-
-
-@pytest.fixture(params=["local", "memory"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ThreadStore]:
-    implementation: ThreadStore
-    if request.param == "local":
-        local = LocalThreadStore(tmp_path / "data")
-        await local.start()
-        await local.wait_until_scanned()
-        implementation = local
-    else:
-        implementation = MemoryThreadStore()
-        await implementation.start()
-    yield implementation
-    await implementation.close()
 
 
 def first_turn() -> list[dict[str, Any]]:
