@@ -570,3 +570,8 @@ def test_an_empty_concatenation_is_not_word_only_like_codex() -> None:
 def test_a_line_starting_with_a_backslash_continues_the_command_before_like_codex() -> None:
     # A tree-sitter-bash quirk codex inherits: bash would run `\rm` as a second command.
     assert word_only_commands("ls\n\\rm x") == ([["ls", "\n\\rm", "x"]], ["ls", "\n\\rm", "x"])
+
+
+def test_a_lone_surrogate_is_not_word_only() -> None:
+    # Valid in a JSON string, not in UTF-8: codex (Rust strings) never sees such a script.
+    assert word_only_commands("echo \ud800") is None

@@ -40,9 +40,6 @@ _WORD_ONLY_KINDS = frozenset(
 """Codex's `ALLOWED_KINDS`: the named nodes a word-only script may contain."""
 _ALLOWED_TOKENS = CONNECTORS | {'"', "'"}
 """Codex's `ALLOWED_PUNCT_TOKENS`: the anonymous tokens allowed besides blank ones."""
-_TEXT_ENCODING = "utf-8"
-_TEXT_ERRORS = "surrogatepass"
-"""tree-sitter reads bytes; a lone surrogate (valid in a JSON string) must survive the trip."""
 
 Split = tuple[list[list[str]], list[str]]
 """Commands (each its words) and the flat token list (words with connectors among them)."""
@@ -82,7 +79,10 @@ def word_only_commands(script: str) -> Split | None:
     None when it uses anything else, exactly as codex's tree-sitter
     `try_parse_word_only_commands_sequence` decides (module docstring).
     """
-    source = script.encode(_TEXT_ENCODING, _TEXT_ERRORS)
+    try:
+        source = script.encode("utf-8")
+    except UnicodeEncodeError:
+        return None  # a lone surrogate (a JSON string may hold one): not text codex could see
     root = _parser().parse(source).root_node
     if root.has_error:
         return None
@@ -158,7 +158,7 @@ def _part(node: Node) -> str:
 
 def _text(node: Node) -> str:
     text = node.text
-    return "" if text is None else text.decode(_TEXT_ENCODING, _TEXT_ERRORS)
+    return "" if text is None else text.decode("utf-8")
 
 
 def split_words(cmd: str) -> list[str] | None:
