@@ -27,6 +27,8 @@ class RpcError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+        self.data: dict[str, str] | None = None
+        """The error's `data` member, where codex 0.169 sends one (clients match on it)."""
 
 
 class ParseError(RpcError):

@@ -16,15 +16,24 @@ from app_server.agent.providers.base import ModelProvider
 from app_server.agent.providers.factory import close_providers, create_provider
 from app_server.agent.providers.provider_config import resolve_provider
 from app_server.agent.tools.exec.sandbox import find_bwrap
+from app_server.api.account import AccountHandlers
+from app_server.api.collaboration_modes import CollaborationModeHandlers
+from app_server.api.config import ConfigReadHandlers
+from app_server.api.config_write import ConfigWriteHandlers
+from app_server.api.experimental_features import ExperimentalFeatureHandlers
+from app_server.api.hooks import HookHandlers
 from app_server.api.initialize import InitializeHandler
 from app_server.api.maintenance import MaintenanceHandlers
+from app_server.api.model_providers import ModelProviderHandlers
 from app_server.api.models import ModelHandlers
+from app_server.api.permission_profiles import PermissionProfileHandlers
 from app_server.api.thread_items import ThreadItemHandlers
 from app_server.api.thread_queries import ThreadQueryHandlers
 from app_server.api.threads import ThreadLifecycleHandlers
 from app_server.api.turns import TurnHandlers
 from app_server.compression_config import compression_settings
 from app_server.config import ServerConfig
+from app_server.config.writer import ConfigWriter
 from app_server.notification import notification
 from app_server.rpc.dispatcher import Dispatcher, Handler
 from app_server.session import ClientSession
@@ -103,6 +112,10 @@ class AppServer:
         lifecycle = ThreadLifecycleHandlers(self.threads, StoredThreadOperations(self.threads))
         queries = ThreadQueryHandlers(self.threads)
         turns = TurnHandlers(self.turns)
+        account = AccountHandlers(self.config, self.threads.rate_limits)
+        config_read = ConfigReadHandlers(self.config)
+        config_write = ConfigWriteHandlers(ConfigWriter(self.config))
+        providers = ModelProviderHandlers(self.config)
         return {
             "initialize": InitializeHandler(self.config.data_dir),
             "thread/start": lifecycle.start,
@@ -125,6 +138,19 @@ class AppServer:
             "thread/compact/start": turns.compact,
             "model/list": ModelHandlers(self.config).list,
             "rollout/compress": MaintenanceHandlers(self.store).rollout_compress,
+            "account/read": account.read,
+            "account/rateLimits/read": account.rate_limits_read,
+            "account/bedrock/checkGovCloudRequirements": account.bedrock_gov_cloud,
+            "config/read": config_read.read,
+            "configRequirements/read": config_read.requirements,
+            "config/value/write": config_write.value_write,
+            "config/batchWrite": config_write.batch_write,
+            "hooks/list": HookHandlers(self.threads).list,
+            "collaborationMode/list": CollaborationModeHandlers().list,
+            "permissionProfile/list": PermissionProfileHandlers().list,
+            "experimentalFeature/list": ExperimentalFeatureHandlers(self.config).list,
+            "modelProvider/list": providers.list,
+            "modelProvider/capabilities/read": providers.capabilities,
         }
 
     def _after_initialize(self, session: ClientSession) -> None:

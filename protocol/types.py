@@ -121,6 +121,31 @@ class AdditionalToolsResponseItem(WireModel):
     type: Literal["additional_tools"] = "additional_tools"
 
 
+class AgentConfiguredHookHandler(WireModel):
+    type: Literal["agent"] = "agent"
+
+
+class AgentHookMetadata(WireModel):
+    handler_type: Literal["agent"] = "agent"
+    additional_context_limit: UInt | None = None
+    """Configured `additionalContext` spill threshold. `null` uses 2,500 tokens; `0` disables spilling."""
+    current_hash: str
+    display_order: Int64
+    enabled: bool
+    environment_id: str | None = None
+    """The owning execution environment, if this hook came from its requirements."""
+    event_name: HookEventName
+    is_managed: bool
+    key: str
+    matcher: str | None = None
+    plugin_id: str | None = None
+    source: HookSource
+    source_path: AbsolutePathBuf
+    status_message: str | None = None
+    timeout_sec: UInt64
+    trust_status: HookTrustStatus
+
+
 class AgentMessageDeltaNotification(WireModel):
     delta: str
     item_id: str
@@ -167,6 +192,20 @@ class AgentMessageThreadItem(WireModel):
     """Unix timestamp in milliseconds when the item completed, if recorded."""
     started_at_ms: Int64 | None = None
     """Unix timestamp in milliseconds when the item started, if recorded."""
+
+
+class AmazonBedrockAccount(WireModel):
+    type: Literal["amazonBedrock"] = "amazonBedrock"
+    uses_codex_managed_credentials: bool = False
+
+
+class AnalyticsConfig(WireModel):
+    model_config = ConfigDict(extra="allow")
+    enabled: bool | None = None
+
+
+class ApiKeyAccount(WireModel):
+    type: Literal["apiKey"] = "apiKey"
 
 
 class AppBranding(WireModel):
@@ -231,6 +270,24 @@ class AppScreenshot(WireModel):
     user_prompt: str
 
 
+class ApplicationNetworkRequirements(WireModel):
+    domains: dict[str, NetworkDomainPermission]
+    enabled: bool
+    """When enabled, only explicitly allowed exact domains may be contacted."""
+
+
+class ApplicationRequirements(WireModel):
+    network: ApplicationNetworkRequirements | None = None
+    storage: ApplicationStorageRequirements | None = None
+
+
+class ApplicationStorageRequirements(WireModel):
+    """Managed storage settings for new Desktop workspaces, not filesystem access restrictions."""
+
+    default_project_parent: LegacyAppPathString | None = None
+    projectless_workspace_root: LegacyAppPathString | None = None
+
+
 class ApplyNetworkPolicyAmendmentCommandExecutionApprovalDecision(WireModel):
     """User chose a persistent network policy rule (allow/deny) for this host."""
 
@@ -248,6 +305,20 @@ class ApplyPatchGuardianApprovalReviewAction(WireModel):
     cwd: LegacyAppPathString
     files: list[LegacyAppPathString]
     type: Literal["applyPatch"] = "applyPatch"
+
+
+class AppsConfig(WireModel):
+    default: AppsDefaultConfig | None = Field(default=None, alias="_default")
+
+
+class AppsDefaultConfig(WireModel):
+    approvals_reviewer: ApprovalsReviewer | None = Field(default=None, alias="approvals_reviewer")
+    default_tools_approval_mode: AppToolApproval | None = Field(
+        default=None, alias="default_tools_approval_mode"
+    )
+    destructive_enabled: bool = Field(default=True, alias="destructive_enabled")
+    enabled: bool = True
+    open_world_enabled: bool = Field(default=True, alias="open_world_enabled")
 
 
 class AsyncUserInputQuestion(WireModel):
@@ -269,6 +340,30 @@ class AuthRecoveryNotification(WireModel):
     turn_id: str
 
 
+class AutoReviewRequirements(WireModel):
+    ignore_rules: list[str] | None = None
+    required_on_models: list[str] | None = None
+
+
+class BedrockCheckGovCloudRequirementsParams(WireModel):
+    pass
+
+
+class BedrockCheckGovCloudRequirementsResponse(WireModel):
+    """Advisory check of the current Bedrock configuration after login or setup."""
+
+    is_gov_cloud: bool
+    """Whether the active Bedrock authentication resolves to a GovCloud region."""
+    should_warn: bool
+    """Whether GovCloud is selected and the managed requirements miss the baseline. A false value is not a general certification of the network configuration."""
+
+
+class BedrockProviderSettings(WireModel):
+    profile: str | None = None
+    region: str | None = None
+    type: Literal["bedrock"] = "bedrock"
+
+
 class BemItemPromotedThreadRealtimeItem(WireModel):
     item_id: str = Field(alias="item_id")
     presentation: ThreadRealtimeBemItemPresentation
@@ -278,9 +373,56 @@ class BemItemPromotedThreadRealtimeItem(WireModel):
     realtime_session_id: str
 
 
+class BrowserUseConfig(WireModel):
+    allow_history_access: bool | None = Field(default=None, alias="allow_history_access")
+    default_origin_policy: BrowserUseOriginPolicyConfig | None = Field(
+        default=None, alias="default_origin_policy"
+    )
+    origins: dict[str, BrowserUseOriginPolicyConfig] | None = None
+
+
+class BrowserUseExtensionRequirements(WireModel):
+    request_headers: list[RequestHeader] | None = None
+
+
+class BrowserUseOriginPolicy(WireModel):
+    access: AllowDenyRequirement | None = None
+    access_approval_lifetime: BrowserUseAccessApprovalLifetime | None = None
+    auto_review: AllowDenyRequirement | None = None
+    downloads: AllowDenyRequirement | None = None
+    full_cdp_access: AllowDenyRequirement | None = None
+    persistent_approval: bool | None = None
+    uploads: AllowDenyRequirement | None = None
+
+
+class BrowserUseOriginPolicyConfig(WireModel):
+    access: AllowDenyRequirement | None = None
+    downloads: AllowDenyRequirement | None = None
+    full_cdp_access: AllowDenyRequirement | None = Field(default=None, alias="full_cdp_access")
+    uploads: AllowDenyRequirement | None = None
+
+
+class BrowserUseRequirements(WireModel):
+    allow_global_persistent_approval: bool | None = None
+    allow_history_access: bool | None = None
+    allow_webmcp: bool | None = None
+    default_origin_policy: BrowserUseOriginPolicy | None = None
+    disable_auto_review: bool | None = None
+    extension: BrowserUseExtensionRequirements | None = None
+    origins: dict[str, BrowserUseOriginPolicy] | None = None
+
+
 class ByteRange(WireModel):
     end: UInt
     start: UInt
+
+
+class ChatgptAccount(WireModel):
+    email: str | None = None
+    plan_type: PlanType
+    type: Literal["chatgpt"] = "chatgpt"
+    workspace_name: str | None = None
+    """Display name of the selected ChatGPT workspace, when available."""
 
 
 class ClientInfo(WireModel):
@@ -325,6 +467,36 @@ class CollaborationMode(WireModel):
 
     mode: ModeKind
     settings: Settings
+
+
+class CollaborationModeListParams(WireModel):
+    """EXPERIMENTAL - list collaboration mode presets."""
+
+
+class CollaborationModeListResponse(WireModel):
+    """EXPERIMENTAL - collaboration mode presets response."""
+
+    data: list[CollaborationModeMask]
+
+
+class CollaborationModeMask(WireModel):
+    """EXPERIMENTAL - collaboration mode preset metadata for clients."""
+
+    mode: ModeKind | None = None
+    model: str | None = None
+    name: str
+    reasoning_effort: ReasoningEffort | None | None = Field(default=None, alias="reasoning_effort")
+
+
+class CommandConfiguredHookHandler(WireModel):
+    additional_context_limit: UInt | None = None
+    """Approximate token threshold for spilling this hook's `additionalContext` to disk. `null` uses 2,500 tokens; `0` disables spilling for this hook. The threshold is evaluated against the original context; a spilled preview also includes recovery metadata."""
+    async_: bool = Field(alias="async")
+    command: str
+    command_windows: str | None = None
+    status_message: str | None = None
+    timeout_sec: UInt64 | None = None
+    type: Literal["command"] = "command"
 
 
 class CommandExecOutputDeltaNotification(WireModel):
@@ -446,6 +618,200 @@ class CompletedThreadPredictionResult(WireModel):
     type: Literal["completed"] = "completed"
 
 
+class ComputerUseConfig(WireModel):
+    default_app_access: AllowDenyRequirement | None = Field(
+        default=None, alias="default_app_access"
+    )
+    macos: ComputerUseMacosConfig | None = None
+    windows: ComputerUseWindowsConfig | None = None
+
+
+class ComputerUseMacosConfig(WireModel):
+    bundle_ids: dict[str, AllowDenyRequirement] | None = Field(default=None, alias="bundle_ids")
+
+
+class ComputerUseMacosRequirements(WireModel):
+    bundle_ids: dict[str, AllowDenyRequirement] | None = None
+
+
+class ComputerUseRequirements(WireModel):
+    allow_locked_computer_use: bool | None = None
+    allow_persistent_approval: bool | None = None
+    default_app_access: AllowDenyRequirement | None = None
+    macos: ComputerUseMacosRequirements | None = None
+    windows: ComputerUseWindowsRequirements | None = None
+
+
+class ComputerUseWindowsConfig(WireModel):
+    aumids: dict[str, AllowDenyRequirement] | None = None
+    exes: list[ComputerUseWindowsExeConfig] | None = None
+
+
+class ComputerUseWindowsExeConfig(WireModel):
+    access: AllowDenyRequirement
+    binary_name: str | None = Field(default=None, alias="binary_name")
+    product_name: str = Field(alias="product_name")
+    publisher_name: str = Field(alias="publisher_name")
+
+
+class ComputerUseWindowsExeRequirement(WireModel):
+    access: AllowDenyRequirement
+    binary_name: str | None = None
+    product_name: str
+    publisher_name: str
+
+
+class ComputerUseWindowsRequirements(WireModel):
+    aumids: dict[str, AllowDenyRequirement] | None = None
+    exes: list[ComputerUseWindowsExeRequirement] | None = None
+
+
+class Config(ExperimentalFieldsModel):
+    model_config = ConfigDict(extra="allow")
+    experimental_fields = frozenset({"apps"})
+    analytics: AnalyticsConfig | None = None
+    approval_policy: AskForApproval | None = Field(default=None, alias="approval_policy")
+    approvals_reviewer: ApprovalsReviewer | None = Field(default=None, alias="approvals_reviewer")
+    """[UNSTABLE] Optional default for where approval requests are routed for review."""
+    apps: AppsConfig | None = None
+    browser_use: BrowserUseConfig | None = Field(default=None, alias="browser_use")
+    client_search_provider: WebSearchProvider | None = Field(
+        default=None, alias="client_search_provider"
+    )
+    """Effective tools.client_search_provider hint. Model-selected providers take precedence."""
+    compact_prompt: str | None = Field(default=None, alias="compact_prompt")
+    computer_use: ComputerUseConfig | None = Field(default=None, alias="computer_use")
+    desktop: dict[str, Any] | None = None
+    developer_instructions: str | None = Field(default=None, alias="developer_instructions")
+    forced_chatgpt_workspace_id: ForcedChatgptWorkspaceIds | None = Field(
+        default=None, alias="forced_chatgpt_workspace_id"
+    )
+    forced_login_method: ForcedLoginMethod | None = Field(default=None, alias="forced_login_method")
+    instructions: str | None = None
+    model: str | None = None
+    model_auto_compact_token_limit: Int64 | None = Field(
+        default=None, alias="model_auto_compact_token_limit"
+    )
+    model_auto_compact_token_limit_scope: AutoCompactTokenLimitScope | None = Field(
+        default=None, alias="model_auto_compact_token_limit_scope"
+    )
+    model_context_window: Int64 | None = Field(default=None, alias="model_context_window")
+    model_provider: str | None = Field(default=None, alias="model_provider")
+    model_reasoning_effort: ReasoningEffort | None = Field(
+        default=None, alias="model_reasoning_effort"
+    )
+    model_reasoning_summary: ReasoningSummary | None = Field(
+        default=None, alias="model_reasoning_summary"
+    )
+    model_verbosity: Verbosity | None = Field(default=None, alias="model_verbosity")
+    review_model: str | None = Field(default=None, alias="review_model")
+    sandbox_mode: SandboxMode | None = Field(default=None, alias="sandbox_mode")
+    sandbox_workspace_write: SandboxWorkspaceWrite | None = Field(
+        default=None, alias="sandbox_workspace_write"
+    )
+    service_tier: str | None = Field(default=None, alias="service_tier")
+    tools: ToolsV2 | None = None
+    web_search: WebSearchMode | None = Field(default=None, alias="web_search")
+
+
+class ConfigBatchWriteParams(WireModel):
+    edits: list[ConfigEdit]
+    expected_version: str | None = None
+    file_path: str | None = None
+    """Path to the config file to write; defaults to the user's `config.toml` when omitted."""
+    reload_user_config: bool | None = Field(default=None, exclude_if=omit_none)
+    """When true, hot-reload updated runtime settings into loaded threads after writing. Session-static model, reasoning-effort, Plan-mode reasoning-effort, and service-tier defaults are not reloaded. The deprecated personality setting is also not reloaded."""
+
+
+class ConfigEdit(WireModel):
+    key_path: str
+    merge_strategy: MergeStrategy
+    value: Any = None
+
+
+class ConfigLayer(WireModel):
+    config: Any = None
+    disabled_reason: str | None = None
+    name: ConfigLayerSource
+    version: str
+
+
+class ConfigLayerMetadata(WireModel):
+    name: ConfigLayerSource
+    version: str
+
+
+class ConfigReadParams(WireModel):
+    cwd: str | None = None
+    """Optional working directory to resolve project config layers. If specified, return the effective config as seen from that directory (i.e., including any project layers between `cwd` and the project/repo root)."""
+    include_layers: bool | None = Field(default=None, exclude_if=omit_none)
+
+
+class ConfigReadResponse(WireModel):
+    config: Config
+    layers: list[ConfigLayer] | None = None
+    origins: dict[str, ConfigLayerMetadata]
+
+
+class ConfigRequirements(ExperimentalFieldsModel):
+    experimental_fields = frozenset(
+        {"allowedApprovalsReviewers", "application", "hooks", "network"}
+    )
+    additional_developer_instructions: str | None = None
+    allow_appshots: bool | None = None
+    allow_browser_and_computer_use: bool | None = None
+    allow_login_shell: bool | None = None
+    allow_managed_hooks_only: bool | None = None
+    allow_remote_control: bool | None = None
+    allowed_approval_policies: list[AskForApproval] | None = None
+    allowed_approvals_reviewers: list[ApprovalsReviewer] | None = None
+    allowed_login_methods: list[ForcedLoginMethod] | None = None
+    """Effective login methods after managed, forced-login, and workspace restrictions. An empty list permits no login method. Older servers may omit this field."""
+    allowed_permission_profiles: dict[str, bool] | None = None
+    allowed_sandbox_modes: list[SandboxMode] | None = None
+    allowed_web_search_modes: list[WebSearchMode] | None = None
+    allowed_windows_sandbox_implementations: list[WindowsSandboxImplementation] | None = None
+    application: ApplicationRequirements | None = None
+    auto_review: AutoReviewRequirements | None = None
+    browser_use: BrowserUseRequirements | None = None
+    chatgpt_base_url: str | None = None
+    check_for_update_on_startup: bool | None = None
+    cli_auth_credentials_store: CliAuthCredentialsStoreMode | None = None
+    computer_use: ComputerUseRequirements | None = None
+    default_permissions: str | None = None
+    enforce_residency: ResidencyRequirement | None = None
+    feature_requirements: dict[str, bool] | None = None
+    feedback: FeedbackRequirements | None = None
+    hooks: ManagedHooksRequirements | None = None
+    in_app_browser: InAppBrowserRequirements | None = None
+    log_dir: str | None = None
+    model_catalog_json: str | None = None
+    model_provider: str | None = None
+    """Exact provider selection required by managed policy."""
+    model_providers: dict[str, Any] | None = None
+    """Complete required provider definitions, using config.toml field names."""
+    models: ModelsRequirements | None = None
+    network: NetworkRequirements | None = None
+    otel: OtelRequirements | None = None
+    sqlite_home: str | None = None
+
+
+class ConfigRequirementsReadResponse(WireModel):
+    requirements: ConfigRequirements | None = None
+    """Null if no requirements are configured (e.g. no requirements.toml/MDM entries)."""
+    supports_independent_speed_modes: bool | None = None
+    """Whether Fast and Ultra Fast requirements are enforced independently. Older servers omit this field and use Fast mode as a shared speed gate."""
+
+
+class ConfigValueWriteParams(WireModel):
+    expected_version: str | None = None
+    file_path: str | None = None
+    """Path to the config file to write; defaults to the user's `config.toml` when omitted."""
+    key_path: str
+    merge_strategy: MergeStrategy
+    value: Any = None
+
+
 class ConfigWarningNotification(WireModel):
     details: str | None = None
     """Optional extra guidance or error details."""
@@ -455,6 +821,14 @@ class ConfigWarningNotification(WireModel):
     """Optional range for the error location inside the config file."""
     summary: str
     """Concise summary of the warning."""
+
+
+class ConfigWriteResponse(WireModel):
+    file_path: AbsolutePathBuf
+    """Canonical path to the config file that was written."""
+    overridden_metadata: OverriddenMetadata | None = None
+    status: WriteStatus
+    version: str
 
 
 class ConfigurationReasoning(WireModel):
@@ -468,6 +842,11 @@ class ConfigurationUpdateResponseItem(WireModel):
 
     reasoning: ConfigurationReasoning
     type: Literal["configuration_update"] = "configuration_update"
+
+
+class ConfiguredHookMatcherGroup(WireModel):
+    hooks: list[ConfiguredHookHandler]
+    matcher: str | None = None
 
 
 class ContextCompactedNotification(WireModel):
@@ -499,6 +878,11 @@ class CreditsSnapshot(WireModel):
     balance: str | None = None
     has_credits: bool
     unlimited: bool
+
+
+class CustomGatewayProviderSettings(WireModel):
+    auth: GatewayAuth
+    type: Literal["customGateway"] = "customGateway"
 
 
 class CustomMultiAgentMode(WireModel):
@@ -602,6 +986,16 @@ class EnteredReviewModeThreadItem(WireModel):
     """Unix timestamp in milliseconds when the item started, if recorded."""
 
 
+class EnterpriseManagedConfigLayerSource(WireModel):
+    """Enterprise-managed config layer delivered by the cloud config bundle."""
+
+    id: str
+    """Stable identifier for the delivered layer."""
+    name: str
+    """Admin-facing name for the delivered layer. This is surfaced in diagnostics so users know which cloud layer needs administrator attention."""
+    type: Literal["enterpriseManaged"] = "enterpriseManaged"
+
+
 class EnvironmentCapabilityRootLocation(WireModel):
     """A path owned by an execution environment."""
 
@@ -650,6 +1044,38 @@ class ExitedReviewModeThreadItem(WireModel):
     """Unix timestamp in milliseconds when the item started, if recorded."""
 
 
+class ExperimentalFeature(WireModel):
+    announcement: str | None = None
+    """Announcement copy shown to users when the feature is introduced. Null when this feature is not in beta."""
+    default_enabled: bool
+    """Whether this feature is enabled by default."""
+    description: str | None = None
+    """Short summary describing what the feature does. Null when this feature is not in beta."""
+    display_name: str | None = None
+    """User-facing display name shown in the experimental features UI. Null when this feature is not in beta."""
+    enabled: bool
+    """Whether this feature is currently enabled in the loaded config."""
+    name: str
+    """Stable key used in config.toml and CLI flag toggles."""
+    stage: ExperimentalFeatureStage
+    """Lifecycle stage of this feature flag."""
+
+
+class ExperimentalFeatureListParams(WireModel):
+    cursor: str | None = None
+    """Opaque pagination cursor returned by a previous call."""
+    limit: UInt32 | None = None
+    """Optional page size; defaults to a reasonable server-side value."""
+    thread_id: str | None = None
+    """Optional loaded thread id. Pass this when showing feature state for an existing thread so enablement is computed from that thread's refreshed config, including project-local config for the thread's cwd."""
+
+
+class ExperimentalFeatureListResponse(WireModel):
+    data: list[ExperimentalFeature]
+    next_cursor: str | None = None
+    """Opaque cursor to pass to the next call to continue after the last item. If None, there are no more items to return."""
+
+
 class ExternalAgentConfigImportCompletedNotification(WireModel):
     import_id: str
     item_type_results: list[ExternalAgentConfigImportTypeResult]
@@ -692,6 +1118,10 @@ class ExternalSandboxSandboxPolicy(WireModel):
 
 class FailedThreadPredictionResult(WireModel):
     type: Literal["failed"] = "failed"
+
+
+class FeedbackRequirements(WireModel):
+    enabled: bool | None = None
 
 
 class FileChangeOutputDeltaNotification(WireModel):
@@ -854,6 +1284,11 @@ class FuzzyFileSearchSessionUpdatedNotification(WireModel):
     session_id: str
 
 
+class GatewayAuthEnvironmentVariable(WireModel):
+    env_key: str
+    mode: Literal["environmentVariable"] = "environmentVariable"
+
+
 class GatewayOAuthChangedNotification(WireModel):
     auth_url: str | None = None
     """Authorization handoff, sent only to the connection that started login."""
@@ -862,6 +1297,60 @@ class GatewayOAuthChangedNotification(WireModel):
     """Identifies the completed device login attempt."""
     provider_id: str
     status: GatewayOAuthStatus
+
+
+class GcpAccount(WireModel):
+    """Google Cloud Vertex AI with externally managed credentials."""
+
+    type: Literal["gcp"] = "gcp"
+
+
+class GcpProviderSettings(WireModel):
+    credential_file: str | None = None
+    """Path on the app-server host, without credential-file contents."""
+    location: str | None = None
+    project_id: str | None = None
+    type: Literal["gcp"] = "gcp"
+
+
+class GetAccountParams(WireModel):
+    refresh_token: bool | None = Field(default=None, exclude_if=omit_none)
+    """When `true`, requests a proactive token refresh before returning.
+
+    In managed auth mode this triggers the normal refresh-token flow. In external auth mode this flag is ignored. Clients should refresh tokens themselves and call `account/login/start` with `chatgptAuthTokens`.
+    """
+
+
+class GetAccountRateLimitsParams(WireModel):
+    """Usage-read capabilities of the requesting client, never inferred from its experiment arm."""
+
+    exclude_reset_credit_details: bool | None = Field(default=None, exclude_if=omit_none)
+    """Skip the separate reset-credit detail lookup for background usage polls. The usage response still includes the available count; omitted/false preserves detailed reads."""
+    supports_luna_reserve: bool | None = Field(default=None, exclude_if=omit_none)
+    """The client supports automatic Luna Reserve fallback. For eligible ChatGPT CLI users, allow the backend to record experiment exposure after ordinary usage is blocked."""
+
+
+class GetAccountRateLimitsResponse(WireModel):
+    account_id: str | None = None
+    """Account associated with this usage snapshot, when supplied by the backend."""
+    ordinary_usage_allowed: bool | None = None
+    """Backend permission for ordinary included usage, validated against the active account. Null means unavailable; clients must not infer recovery from percentages or reset times."""
+    rate_limit_reset_credits: RateLimitResetCreditsSummary | None = None
+    rate_limit_upsell: Any | None = Field(default=None, exclude_if=omit_none)
+    """Optional backend-owned banner from the same usage read. Its nested keys retain the backend's snake_case contract; an absent banner leaves the client's existing UI unchanged."""
+    rate_limits: RateLimitSnapshot
+    """Backward-compatible single-bucket view; mirrors the historical payload."""
+    rate_limits_by_limit_id: dict[str, RateLimitSnapshot] | None = None
+    """Multi-bucket view keyed by metered `limit_id` (for example, `codex`)."""
+
+
+class GetAccountResponse(ExperimentalFieldsModel):
+    experimental_fields = frozenset({"workspaceRouting"})
+    account: Account | None = None
+    requires_openai_auth: bool
+    user_id: str | None = None
+    """ChatGPT user ID belonging to this account response, when available."""
+    workspace_routing: WorkspaceRouting | None = None
 
 
 class GitInfo(WireModel):
@@ -915,6 +1404,57 @@ class HookCompletedNotification(WireModel):
     turn_id: str | None = None
 
 
+class HookErrorInfo(WireModel):
+    message: str
+    path: str
+
+
+class HookMetadataCommand(WireModel):
+    async_: bool = Field(default=False, alias="async")
+    command: str
+    handler_type: Literal["command"] = "command"
+    additional_context_limit: UInt | None = None
+    """Configured `additionalContext` spill threshold. `null` uses 2,500 tokens; `0` disables spilling."""
+    current_hash: str
+    display_order: Int64
+    enabled: bool
+    environment_id: str | None = None
+    """The owning execution environment, if this hook came from its requirements."""
+    event_name: HookEventName
+    is_managed: bool
+    key: str
+    matcher: str | None = None
+    plugin_id: str | None = None
+    source: HookSource
+    source_path: AbsolutePathBuf
+    status_message: str | None = None
+    timeout_sec: UInt64
+    trust_status: HookTrustStatus
+
+
+class HookMetadataMcpTool(WireModel):
+    handler_type: Literal["mcpTool"] = "mcpTool"
+    server: str
+    tool: str
+    additional_context_limit: UInt | None = None
+    """Configured `additionalContext` spill threshold. `null` uses 2,500 tokens; `0` disables spilling."""
+    current_hash: str
+    display_order: Int64
+    enabled: bool
+    environment_id: str | None = None
+    """The owning execution environment, if this hook came from its requirements."""
+    event_name: HookEventName
+    is_managed: bool
+    key: str
+    matcher: str | None = None
+    plugin_id: str | None = None
+    source: HookSource
+    source_path: AbsolutePathBuf
+    status_message: str | None = None
+    timeout_sec: UInt64
+    trust_status: HookTrustStatus
+
+
 class HookOutputEntry(WireModel):
     kind: HookOutputEntryKind
     text: str
@@ -956,6 +1496,24 @@ class HookStartedNotification(WireModel):
     run: HookRunSummary
     thread_id: str
     turn_id: str | None = None
+
+
+class HooksListEntry(WireModel):
+    cwd: str
+    errors: list[HookErrorInfo]
+    hooks: list[HookMetadata]
+    warnings: list[str]
+
+
+class HooksListParams(WireModel):
+    cwds: list[str] | None = Field(default=None, exclude_if=omit_none)
+    """Working directories to inspect when no thread is specified. An empty list uses the session cwd."""
+    thread_id: str | None = None
+    """List a loaded thread's hooks, including its selected environments. Omit `cwds` in this mode."""
+
+
+class HooksListResponse(WireModel):
+    data: list[HooksListEntry]
 
 
 class HttpConnectionFailedCodexErrorInfo(WireModel):
@@ -1031,6 +1589,10 @@ class ImageViewThreadItem(WireModel):
     """Unix timestamp in milliseconds when the item completed, if recorded."""
     started_at_ms: Int64 | None = None
     """Unix timestamp in milliseconds when the item started, if recorded."""
+
+
+class InAppBrowserRequirements(WireModel):
+    allow_external_browser_settings_import: bool | None = None
 
 
 class InitializeCapabilities(WireModel):
@@ -1219,6 +1781,17 @@ class KindFileSystemSpecialPath(WireModel):
     subpath: LegacyAppPathString | None = None
 
 
+class LegacyManagedConfigTomlFromFileConfigLayerSource(WireModel):
+    """`managed_config.toml` was designed to be a config that was loaded as the last layer on top of everything else. This scheme did not quite work out as intended, but we keep this variant as a "best effort" while we phase out `managed_config.toml` in favor of `requirements.toml`."""
+
+    file: AbsolutePathBuf
+    type: Literal["legacyManagedConfigTomlFromFile"] = "legacyManagedConfigTomlFromFile"
+
+
+class LegacyManagedConfigTomlFromMdmConfigLayerSource(WireModel):
+    type: Literal["legacyManagedConfigTomlFromMdm"] = "legacyManagedConfigTomlFromMdm"
+
+
 class ListFilesCommandAction(WireModel):
     command: str
     path: str | None = None
@@ -1248,6 +1821,27 @@ class LocalShellCallResponseItem(WireModel):
     )
     status: LocalShellStatus
     type: Literal["local_shell_call"] = "local_shell_call"
+
+
+class ManagedHooksRequirements(WireModel):
+    interrupt: list[ConfiguredHookMatcherGroup] = Field(default=[], alias="Interrupt")
+    permission_request: list[ConfiguredHookMatcherGroup] = Field(alias="PermissionRequest")
+    post_compact: list[ConfiguredHookMatcherGroup] = Field(alias="PostCompact")
+    post_model_request: list[ConfiguredHookMatcherGroup] = Field(
+        default=[], alias="PostModelRequest"
+    )
+    post_tool_use: list[ConfiguredHookMatcherGroup] = Field(alias="PostToolUse")
+    pre_compact: list[ConfiguredHookMatcherGroup] = Field(alias="PreCompact")
+    pre_model_request: list[ConfiguredHookMatcherGroup] = Field(default=[], alias="PreModelRequest")
+    pre_tool_use: list[ConfiguredHookMatcherGroup] = Field(alias="PreToolUse")
+    session_end: list[ConfiguredHookMatcherGroup] = Field(default=[], alias="SessionEnd")
+    session_start: list[ConfiguredHookMatcherGroup] = Field(alias="SessionStart")
+    stop: list[ConfiguredHookMatcherGroup] = Field(alias="Stop")
+    subagent_start: list[ConfiguredHookMatcherGroup] = Field(alias="SubagentStart")
+    subagent_stop: list[ConfiguredHookMatcherGroup] = Field(alias="SubagentStop")
+    user_prompt_submit: list[ConfiguredHookMatcherGroup] = Field(alias="UserPromptSubmit")
+    managed_dir: str | None = None
+    windows_managed_dir: str | None = None
 
 
 class McpAppUi(WireModel):
@@ -1342,6 +1936,23 @@ class McpToolCallThreadItem(WireModel):
     """Unix timestamp in milliseconds when the item started, if recorded."""
 
 
+class McpToolConfiguredHookHandler(WireModel):
+    input: dict[str, Any]
+    server: str
+    status_message: str | None = None
+    timeout_sec: UInt64 | None = None
+    tool: str
+    type: Literal["mcp_tool"] = "mcp_tool"
+
+
+class MdmConfigLayerSource(WireModel):
+    """Managed preferences layer delivered by MDM (macOS only)."""
+
+    domain: str
+    key: str
+    type: Literal["mdm"] = "mdm"
+
+
 class MemoryCitation(WireModel):
     entries: list[MemoryCitationEntry]
     thread_ids: list[str]
@@ -1390,6 +2001,13 @@ class MisalignmentErrorDetails(WireModel):
 
 class MisalignmentSteer(WireModel):
     message: str
+
+
+class ModeGatewayAuth(WireModel):
+    """Authentication is configured outside the gateway form. Preserve it on edits."""
+
+    env_key: str | None = None
+    mode: Literal["externallyConfigured"] = "externallyConfigured"
 
 
 class Model(WireModel):
@@ -1447,6 +2065,35 @@ class ModelListResponse(WireModel):
     """Opaque cursor to pass to the next call to continue after the last item. If None, there are no more items to return."""
 
 
+class ModelProviderCapabilitiesReadParams(WireModel):
+    pass
+
+
+class ModelProviderCapabilitiesReadResponse(WireModel):
+    image_generation: bool
+    web_search: bool
+
+
+class ModelProviderListParams(WireModel):
+    pass
+
+
+class ModelProviderListResponse(WireModel):
+    can_change_default: bool
+    data: list[ModelProviderSummary]
+    default_provider_id: str
+
+
+class ModelProviderSummary(WireModel):
+    base_url: str | None = None
+    """Null when the endpoint is absent or cannot be safely displayed."""
+    can_edit: bool
+    """Whether a supported configuration field can be edited in the active user layer."""
+    id: str
+    name: str
+    settings: ProviderSettings
+
+
 class ModelReroutedNotification(WireModel):
     from_model: str
     reason: ModelRerouteReason
@@ -1486,6 +2133,10 @@ class ModelVerificationNotification(WireModel):
     verifications: list[ModelVerification]
 
 
+class ModelsRequirements(WireModel):
+    new_thread: NewThreadModelDefaults | None = None
+
+
 class NamespaceDynamicToolSpec(WireModel):
     description: str
     name: str
@@ -1511,6 +2162,40 @@ class NetworkPolicyAmendment(WireModel):
     host: str
 
 
+class NetworkRequirements(WireModel):
+    allow_local_binding: bool | None = None
+    allow_unix_sockets: list[str] | None = None
+    """Legacy compatibility view derived from `unix_sockets`."""
+    allow_upstream_proxy: bool | None = None
+    allowed_domains: list[str] | None = None
+    """Legacy compatibility view derived from `domains`."""
+    dangerously_allow_all_unix_sockets: bool | None = None
+    dangerously_allow_non_loopback_proxy: bool | None = None
+    denied_domains: list[str] | None = None
+    """Legacy compatibility view derived from `domains`."""
+    domains: dict[str, NetworkDomainPermission] | None = None
+    """Canonical managed network permission map."""
+    enabled: bool | None = None
+    http_port: UInt16 | None = None
+    managed_allowed_domains_only: bool | None = None
+    """When true, only managed allowlist entries are respected while managed network enforcement is active."""
+    review_domains: list[str] | None = None
+    """Host patterns routed to network approval before ordinary allow rules."""
+    socks_port: UInt16 | None = None
+    unix_sockets: dict[str, NetworkUnixSocketPermission] | None = None
+    """Canonical managed unix socket permission map."""
+
+
+class NewThreadModelDefaults(WireModel):
+    model: str | None = None
+    model_reasoning_effort: ReasoningEffort | None = None
+    service_tier: str | None = None
+
+
+class NoneGatewayAuth(WireModel):
+    mode: Literal["none"] = "none"
+
+
 class NotLoadedThreadStatus(WireModel):
     type: Literal["notLoaded"] = "notLoaded"
 
@@ -1523,6 +2208,34 @@ class OpenPageResponsesApiWebSearchAction(WireModel):
 class OpenPageWebSearchAction(WireModel):
     type: Literal["openPage"] = "openPage"
     url: str | None = None
+
+
+class OpenaiProviderSettings(WireModel):
+    type: Literal["openai"] = "openai"
+
+
+class OtelRequirements(WireModel):
+    environment: str | None = None
+    exporter: OtelExporter | None = None
+    log_agent_responses: bool | None = Field(default=None, alias="log_agent_responses")
+    log_guardian_assessments: bool | None = Field(default=None, alias="log_guardian_assessments")
+    log_sse_deltas: bool | None = Field(default=None, alias="log_sse_deltas")
+    log_user_prompt: bool | None = Field(default=None, alias="log_user_prompt")
+    metrics_exporter: OtelExporter | None = Field(default=None, alias="metrics_exporter")
+    span_attributes: dict[str, str] | None = Field(default=None, alias="span_attributes")
+    tool_result: OtelToolResultLogConfig | None = Field(default=None, alias="tool_result")
+    trace_exporter: OtelExporter | None = Field(default=None, alias="trace_exporter")
+    tracestate: dict[str, dict[str, str]] | None = None
+
+
+class OtelTlsConfig(WireModel):
+    ca_certificate: str | None = Field(default=None, alias="ca-certificate")
+    client_certificate: str | None = Field(default=None, alias="client-certificate")
+    client_private_key: str | None = Field(default=None, alias="client-private-key")
+
+
+class OtelToolResultLogConfig(WireModel):
+    max_bytes: UInt = Field(alias="max_bytes")
 
 
 class OtherResponseItem(WireModel):
@@ -1542,6 +2255,31 @@ class OtherWebSearchAction(WireModel):
     type: Literal["other"] = "other"
 
 
+class OtlpGrpcOtelExporter(WireModel):
+    model_config = ConfigDict(extra="forbid")
+    otlp_grpc: OtlpGrpcOtelExporterPayload = Field(alias="otlp-grpc")
+
+
+class OtlpGrpcOtelExporterPayload(WireModel):
+    endpoint: str
+    headers: dict[str, str]
+    """Header names are retained; values are redacted by the server."""
+    tls: OtelTlsConfig | None = None
+
+
+class OtlpHttpOtelExporter(WireModel):
+    model_config = ConfigDict(extra="forbid")
+    otlp_http: OtlpHttpOtelExporterPayload = Field(alias="otlp-http")
+
+
+class OtlpHttpOtelExporterPayload(WireModel):
+    endpoint: str
+    headers: dict[str, str]
+    """Header names are retained; values are redacted by the server."""
+    protocol: OtelHttpProtocol
+    tls: OtelTlsConfig | None = None
+
+
 class OutputTextContentItem(WireModel):
     annotations: list[Any] | None = None
     logprobs: list[Any] | None = None
@@ -1549,9 +2287,47 @@ class OutputTextContentItem(WireModel):
     type: Literal["output_text"] = "output_text"
 
 
+class OverriddenMetadata(WireModel):
+    effective_value: Any = None
+    message: str
+    overriding_layer: ConfigLayerMetadata
+
+
+class PackagedDefaultsConfigLayerSource(WireModel):
+    """Default configuration supplied with the installed Codex package."""
+
+    file: AbsolutePathBuf
+    """Path to the packaged default configuration file."""
+    type: Literal["packagedDefaults"] = "packagedDefaults"
+
+
 class PathFileSystemPath(WireModel):
     path: LegacyAppPathString
     type: Literal["path"] = "path"
+
+
+class PermissionProfileListParams(WireModel):
+    cursor: str | None = None
+    """Opaque pagination cursor returned by a previous call."""
+    cwd: str | None = None
+    """Optional working directory to resolve project config layers."""
+    limit: UInt32 | None = None
+    """Optional page size; defaults to the full result set."""
+
+
+class PermissionProfileListResponse(WireModel):
+    data: list[PermissionProfileSummary]
+    next_cursor: str | None = None
+    """Opaque cursor to pass to the next call to continue after the last item. If None, there are no more items to return."""
+
+
+class PermissionProfileSummary(WireModel):
+    allowed: bool
+    """Whether the effective requirements allow selecting this profile."""
+    description: str | None = None
+    """Optional user-facing description for display in clients."""
+    id: str
+    """Available permission profile identifier."""
 
 
 class PermissionsRequestApprovalParams(WireModel):
@@ -1641,6 +2417,62 @@ class ProcessOutputDeltaNotification(WireModel):
 class ProjectChangedNotification(WireModel):
     change_type: ProjectChangeType
     project_id: str
+
+
+class ProjectConfigLayerSource(WireModel):
+    """Path to a .codex/ folder within a project. There could be multiple of these between `cwd` and the project/repo root."""
+
+    dot_codex_folder: AbsolutePathBuf
+    type: Literal["project"] = "project"
+
+
+class PromptConfiguredHookHandler(WireModel):
+    type: Literal["prompt"] = "prompt"
+
+
+class PromptHookMetadata(WireModel):
+    handler_type: Literal["prompt"] = "prompt"
+    additional_context_limit: UInt | None = None
+    """Configured `additionalContext` spill threshold. `null` uses 2,500 tokens; `0` disables spilling."""
+    current_hash: str
+    display_order: Int64
+    enabled: bool
+    environment_id: str | None = None
+    """The owning execution environment, if this hook came from its requirements."""
+    event_name: HookEventName
+    is_managed: bool
+    key: str
+    matcher: str | None = None
+    plugin_id: str | None = None
+    source: HookSource
+    source_path: AbsolutePathBuf
+    status_message: str | None = None
+    timeout_sec: UInt64
+    trust_status: HookTrustStatus
+
+
+class RateLimitResetCredit(WireModel):
+    description: str | None = None
+    """Backend-provided display description for this credit, or `null` when unavailable."""
+    expires_at: Int64 | None = None
+    """Unix timestamp in seconds when the credit expires, or `null` if it does not expire."""
+    granted_at: Int64
+    """Unix timestamp in seconds when the credit was granted."""
+    id: str
+    """Opaque backend identifier for this reset credit."""
+    reset_type: RateLimitResetType
+    status: RateLimitResetCreditStatus
+    title: str | None = None
+    """Backend-provided display title for this credit, or `null` when unavailable."""
+
+
+class RateLimitResetCreditsSummary(WireModel):
+    available_count: Int64
+    credits: list[RateLimitResetCredit] | None = None
+    """Detail rows for available reset credits, when the backend provides them.
+
+    `null` means only `availableCount` is known, while an empty array means details were fetched and no available credits were returned. The backend may cap this list, so its length can be less than `availableCount`.
+    """
 
 
 class RateLimitSnapshot(WireModel):
@@ -1753,6 +2585,11 @@ class RemoteControlStatusChangedNotification(WireModel):
     status: RemoteControlConnectionStatus
 
 
+class RequestHeader(WireModel):
+    name: str
+    value: str
+
+
 class RequestPermissionProfile(WireModel):
     model_config = ConfigDict(extra="forbid")
     file_system: AdditionalFileSystemPermissions | None = None
@@ -1806,6 +2643,13 @@ class RootFileSystemSpecialPath(WireModel):
     kind: Literal["root"] = "root"
 
 
+class SandboxWorkspaceWrite(WireModel):
+    exclude_slash_tmp: bool = Field(default=False, alias="exclude_slash_tmp")
+    exclude_tmpdir_env_var: bool = Field(default=False, alias="exclude_tmpdir_env_var")
+    network_access: bool = Field(default=False, alias="network_access")
+    writable_roots: list[str] = Field(default=[], alias="writable_roots")
+
+
 class SearchCommandAction(WireModel):
     command: str
     path: str | None = None
@@ -1837,6 +2681,12 @@ class SelectedCapabilityRoot(WireModel):
 class ServerRequestResolvedNotification(WireModel):
     request_id: RequestId
     thread_id: str
+
+
+class SessionFlagsConfigLayerSource(WireModel):
+    """Session-layer overrides supplied via `-c`/`--config`."""
+
+    type: Literal["sessionFlags"] = "sessionFlags"
 
 
 class Settings(WireModel):
@@ -1919,6 +2769,14 @@ class SubAgentSessionSource(WireModel):
 class SummaryTextReasoningItemReasoningSummary(WireModel):
     text: str
     type: Literal["summary_text"] = "summary_text"
+
+
+class SystemConfigLayerSource(WireModel):
+    """Managed config layer from a file (usually `managed_config.toml`)."""
+
+    file: AbsolutePathBuf
+    """This is the path to the system config.toml file, though it is not guaranteed to exist."""
+    type: Literal["system"] = "system"
 
 
 class SystemErrorThreadStatus(WireModel):
@@ -2902,6 +3760,10 @@ class ToolSearchOutputResponseItem(WireModel):
     type: Literal["tool_search_output"] = "tool_search_output"
 
 
+class ToolsV2(WireModel):
+    web_search: WebSearchToolConfig | None = Field(default=None, alias="web_search")
+
+
 class TranscriptSegmentThreadRealtimeItem(WireModel):
     role: ThreadRealtimeTranscriptRole
     text: str
@@ -3142,6 +4004,16 @@ class UsageLimitExceededImageGenerationFailure(WireModel):
     type: Literal["usageLimitExceeded"] = "usageLimitExceeded"
 
 
+class UserConfigLayerSource(WireModel):
+    """User config layer from $CODEX_HOME/config.toml. This layer is special in that it is expected to be: - writable by the user - generally outside the workspace directory"""
+
+    file: AbsolutePathBuf
+    """This is the path to the user's config.toml file, though it is not guaranteed to exist."""
+    profile: str | None = None
+    """Name of the selected profile-v2 config layered on top of the base user config, when this layer represents one."""
+    type: Literal["user"] = "user"
+
+
 class UserMessageThreadItem(WireModel):
     client_id: str | None = None
     content: list[UserInput]
@@ -3171,6 +4043,14 @@ class WebSearchCallResponseItem(WireModel):
     type: Literal["web_search_call"] = "web_search_call"
 
 
+class WebSearchLocation(WireModel):
+    model_config = ConfigDict(extra="forbid")
+    city: str | None = None
+    country: str | None = None
+    region: str | None = None
+    timezone: str | None = None
+
+
 class WebSearchThreadItem(WireModel):
     action: WebSearchAction | None = None
     id: str
@@ -3187,6 +4067,13 @@ class WebSearchThreadItem(WireModel):
     """Unix timestamp in milliseconds when the item started, if recorded."""
 
 
+class WebSearchToolConfig(WireModel):
+    model_config = ConfigDict(extra="forbid")
+    allowed_domains: list[str] | None = Field(default=None, alias="allowed_domains")
+    context_size: WebSearchContextSize | None = Field(default=None, alias="context_size")
+    location: WebSearchLocation | None = None
+
+
 class WholeItemThreadRealtimeBemItemPresentation(WireModel):
     type: Literal["wholeItem"] = "wholeItem"
 
@@ -3201,6 +4088,12 @@ class WindowsWorldWritableWarningNotification(WireModel):
     extra_count: UInt
     failed_scan: bool
     sample_paths: list[str]
+
+
+class WorkspaceRouting(WireModel):
+    account_routing_override: AccountRoutingOverride
+    backend_origin: str
+    chatgpt_account_id: str
 
 
 class WorkspaceWriteSandboxPolicy(WireModel):
@@ -3228,6 +4121,13 @@ AbsolutePathBuf = str
 IMPORTANT: When deserializing an `AbsolutePathBuf`, a base path must be set using [AbsolutePathBufGuard::new]. If no base path is set, the deserialization will fail unless the path being deserialized is already absolute.
 """
 
+Account = Annotated[
+    ApiKeyAccount | ChatgptAccount | AmazonBedrockAccount | GcpAccount, Field(discriminator="type")
+]
+
+AccountRoutingOverride = Literal["NO_CONSTRAINT", "us", "us_cr"]
+"""Backend routing policy. Wire values match the accounts/check contract."""
+
 AdditionalContextKind = Literal["untrusted", "application"]
 
 AgentMessageDelivery = Literal["async"]
@@ -3238,6 +4138,10 @@ AgentMessageInputContent = Annotated[
 ]
 
 AgentPath = str
+
+AllowDenyRequirement = Literal["allow", "deny"]
+
+AppToolApproval = Literal["auto", "prompt", "writes", "approve"]
 
 ApprovalsReviewer = Literal["user", "auto_review", "guardian_subagent"]
 """Configures who approval requests are routed to for review. Examples include sandbox escapes, blocked network access, MCP approval prompts, and ARC escalations. Defaults to `user`. `auto_review` uses a carefully prompted subagent to gather relevant context and apply a risk-based decision framework before approving or denying the request. The legacy value `guardian_subagent` is accepted for compatibility."""
@@ -3256,11 +4160,18 @@ AuthMode = Literal[
 ]
 """Authentication mode for OpenAI-backed providers."""
 
+AutoCompactTokenLimitScope = Literal["total", "body_after_prefix"]
+"""Selects which part of the active context is charged against `model_auto_compact_token_limit`."""
+
 AutoReviewDecisionSource = Literal["agent"]
 """[UNSTABLE] Source that produced a terminal approval auto-review decision."""
 
+BrowserUseAccessApprovalLifetime = Literal["turn", "thread"]
+
 CapabilityRootLocation = EnvironmentCapabilityRootLocation
 """Location used to resolve a selected capability root."""
+
+CliAuthCredentialsStoreMode = Literal["file", "keyring", "auto", "ephemeral"]
 
 CodexErrorInfo = (
     Literal[
@@ -3337,6 +4248,27 @@ CommandExecutionSource = Literal[
 
 CommandExecutionStatus = Literal["inProgress", "completed", "failed", "declined"]
 
+ConfigLayerSource = Annotated[
+    PackagedDefaultsConfigLayerSource
+    | MdmConfigLayerSource
+    | SystemConfigLayerSource
+    | EnterpriseManagedConfigLayerSource
+    | UserConfigLayerSource
+    | ProjectConfigLayerSource
+    | SessionFlagsConfigLayerSource
+    | LegacyManagedConfigTomlFromFileConfigLayerSource
+    | LegacyManagedConfigTomlFromMdmConfigLayerSource,
+    Field(discriminator="type"),
+]
+
+ConfiguredHookHandler = Annotated[
+    CommandConfiguredHookHandler
+    | McpToolConfiguredHookHandler
+    | PromptConfiguredHookHandler
+    | AgentConfiguredHookHandler,
+    Field(discriminator="type"),
+]
+
 ContentItem = Annotated[
     InputTextContentItem | InputImageContentItem | InputAudioContentItem | OutputTextContentItem,
     Field(discriminator="type"),
@@ -3361,6 +4293,8 @@ DynamicToolNamespaceTool = FunctionDynamicToolNamespaceTool
 DynamicToolSpec = Annotated[
     FunctionDynamicToolSpec | NamespaceDynamicToolSpec, Field(discriminator="type")
 ]
+
+ExperimentalFeatureStage = Literal["beta", "underDevelopment", "stable", "deprecated", "removed"]
 
 ExternalAgentConfigMigrationItemType = Literal[
     "AGENTS_MD",
@@ -3394,6 +4328,11 @@ FileSystemSpecialPath = Annotated[
     Field(discriminator="kind"),
 ]
 
+ForcedChatgptWorkspaceIds = str | list[str]
+"""Backward-compatible API shape for ChatGPT workspace login restrictions."""
+
+ForcedLoginMethod = Literal["chatgpt", "api"]
+
 FunctionCallOutputContentItem = Annotated[
     InputTextFunctionCallOutputContentItem
     | InputImageFunctionCallOutputContentItem
@@ -3406,6 +4345,10 @@ FunctionCallOutputContentItem = Annotated[
 FunctionCallOutputBody = str | list[FunctionCallOutputContentItem]
 
 FuzzyFileSearchMatchType = Literal["file", "directory"]
+
+GatewayAuth = Annotated[
+    NoneGatewayAuth | GatewayAuthEnvironmentVariable | ModeGatewayAuth, Field(discriminator="mode")
+]
 
 GatewayOAuthStatus = Literal["notReady", "started", "succeeded", "failed"]
 
@@ -3452,6 +4395,11 @@ HookExecutionMode = Literal["sync", "async"]
 
 HookHandlerType = Literal["command", "mcpTool", "prompt", "agent"]
 
+HookMetadata = Annotated[
+    HookMetadataCommand | HookMetadataMcpTool | PromptHookMetadata | AgentHookMetadata,
+    Field(discriminator="handler_type"),
+]
+
 HookOutputEntryKind = Literal["warning", "stop", "feedback", "context", "error"]
 
 HookRunStatus = Literal["running", "completed", "failed", "blocked", "stopped"]
@@ -3471,6 +4419,8 @@ HookSource = Literal[
     "legacyManagedConfigMdm",
     "unknown",
 ]
+
+HookTrustStatus = Literal["managed", "untrusted", "trusted", "modified"]
 
 ImageDetail = Literal["auto", "low", "high", "original"]
 
@@ -3492,6 +4442,8 @@ McpServerStartupFailureReason = Literal["reauthenticationRequired"]
 McpServerStartupState = Literal["starting", "ready", "failed", "cancelled"]
 
 McpToolCallStatus = Literal["inProgress", "completed", "failed"]
+
+MergeStrategy = Literal["replace", "upsert"]
 
 MessagePhase = Literal["commentary", "partial_answer", "final_answer"]
 """Classifies assistant text as commentary, a partial answer, or a terminal answer.
@@ -3516,9 +4468,17 @@ NetworkAccess = Literal["restricted", "enabled"]
 
 NetworkApprovalProtocol = Literal["http", "https", "socks5Tcp", "socks5Udp"]
 
+NetworkDomainPermission = Literal["allow", "deny"]
+
 NetworkPolicyRuleAction = Literal["allow", "deny"]
 
+NetworkUnixSocketPermission = Literal["allow", "deny"]
+
 NonSteerableTurnKind = Literal["review", "compact"]
+
+OtelExporter = Literal["none", "statsig"] | OtlpHttpOtelExporter | OtlpGrpcOtelExporter
+
+OtelHttpProtocol = Literal["binary", "json"]
 
 PatchApplyStatus = Literal["inProgress", "completed", "failed", "declined"]
 
@@ -3559,6 +4519,14 @@ ProcessOutputStream = Literal["stdout", "stderr"]
 
 ProjectChangeType = Literal["created", "updated", "deleted"]
 
+ProviderSettings = Annotated[
+    OpenaiProviderSettings
+    | CustomGatewayProviderSettings
+    | BedrockProviderSettings
+    | GcpProviderSettings,
+    Field(discriminator="type"),
+]
+
 RateLimitReachedType = Literal[
     "rate_limit_reached",
     "workspace_owner_credits_depleted",
@@ -3566,6 +4534,10 @@ RateLimitReachedType = Literal[
     "workspace_owner_usage_limit_reached",
     "workspace_member_usage_limit_reached",
 ]
+
+RateLimitResetCreditStatus = Literal["available", "redeeming", "redeemed", "unknown"]
+
+RateLimitResetType = Literal["codexRateLimits", "unknown"]
 
 RealtimeConversationVersion = Literal["v1", "v2", "v3"]
 
@@ -3582,6 +4554,8 @@ ReasoningSummary = Literal["auto", "concise", "detailed", "none"]
 """A summary of the reasoning performed by the model. This can be useful for debugging and understanding the model's reasoning process. See https://platform.openai.com/docs/guides/reasoning?api-mode=responses#reasoning-summaries"""
 
 RemoteControlConnectionStatus = Literal["disabled", "connecting", "connected", "errored"]
+
+ResidencyRequirement = Literal["us"]
 
 ResponseItem = Annotated[
     AdditionalToolsResponseItem
@@ -3758,6 +4732,9 @@ UserInput = Annotated[
     Field(discriminator="type"),
 ]
 
+Verbosity = Literal["low", "medium", "high"]
+"""Controls output length/detail on GPT-5 models via the Responses API. Serialized with lowercase values to match the OpenAI API."""
+
 WebSearchAction = Annotated[
     SearchWebSearchAction
     | OpenPageWebSearchAction
@@ -3766,4 +4743,15 @@ WebSearchAction = Annotated[
     Field(discriminator="type"),
 ]
 
+WebSearchContextSize = Literal["low", "medium", "high"]
+
+WebSearchMode = Literal["disabled", "cached", "indexed", "live"]
+
+WebSearchProvider = Literal["standalone", "search_mcp"]
+"""Provider preference selected by the resolved model catalog entry."""
+
+WindowsSandboxImplementation = Literal["elevated", "unelevated", "mxc"]
+
 WindowsSandboxSetupMode = Literal["elevated", "unelevated"]
+
+WriteStatus = Literal["ok", "okOverridden"]

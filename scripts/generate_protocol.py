@@ -57,6 +57,19 @@ CLIENT_METHODS: tuple[str, ...] = (
     "turn/steer",
     "turn/interrupt",
     "model/list",
+    "account/read",
+    "account/rateLimits/read",
+    "account/bedrock/checkGovCloudRequirements",
+    "config/read",
+    "config/value/write",
+    "config/batchWrite",
+    "configRequirements/read",
+    "hooks/list",
+    "collaborationMode/list",
+    "permissionProfile/list",
+    "experimentalFeature/list",
+    "modelProvider/list",
+    "modelProvider/capabilities/read",
 )
 
 # Server→client requests in scope (PROTOCOL.md §4).
@@ -140,7 +153,7 @@ def snake_case(name: str) -> str:
     """`threadId` → `thread_id`; already snake names stay as they are."""
     out = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name)
     out = re.sub(r"(?<=[A-Z])([A-Z][a-z])", r"_\1", out)
-    out = out.lower().lstrip("_")
+    out = out.lower().lstrip("_").replace("-", "_")  # `ca-certificate` (OtelTlsConfig)
     if not out or out[0].isdigit():
         out = "f_" + out
     if keyword.iskeyword(out) or out in RESERVED_NAMES:
@@ -469,12 +482,24 @@ def method_table(defs: dict[str, Any], union: str) -> dict[str, str | None]:
     table: dict[str, str | None] = {}
     for arm in defs[union]["oneOf"]:
         method = arm["properties"]["method"]["enum"][0]
-        params = arm["properties"].get("params", {}).get("$ref")
+        schema = arm["properties"].get("params", {})
+        params = schema.get("$ref") or next(
+            (alt["$ref"] for alt in schema.get("anyOf", ()) if "$ref" in alt), None
+        )  # `anyOf: [{$ref}, {type: null}]`: optional params (`account/rateLimits/read`)
         table[method] = params.rsplit("/", 1)[-1] if params else None
     return table
 
 
-def response_name(params: str) -> str:
+RESULT_NAMES = {
+    "config/value/write": "ConfigWriteResponse",
+    "config/batchWrite": "ConfigWriteResponse",
+}
+"""Methods whose result type is not named after their params type."""
+
+
+def response_name(params: str, method: str = "") -> str:
+    if method in RESULT_NAMES:
+        return RESULT_NAMES[method]
     if not params.endswith("Params"):
         raise ValueError(f"cannot derive response type of {params}")
     return params[: -len("Params")] + "Response"
@@ -493,7 +518,8 @@ def build(defs: dict[str, Any]) -> tuple[Generator, dict[str, Any]]:
         if params is None:  # the method takes no params (`"params": {"type": "null"}`)
             roots["client"][method] = (None, gen.require(pascal_case(method) + "Response"))
         else:
-            roots["client"][method] = (gen.require(params), gen.require(response_name(params)))
+            result = response_name(params, method)
+            roots["client"][method] = (gen.require(params), gen.require(result))
     for method in SERVER_REQUEST_METHODS:
         params = server.get(method)
         if params is None:

@@ -350,6 +350,8 @@ class TurnRunner:
                     break
         finally:
             self._mapper = None
+            if mapper.headers:
+                self.host.response_headers_seen(mapper.headers)
             await stream.aclose()  # type: ignore[attr-defined]
         if not mapper.completed and not step.steered:
             raise stream_ended_early()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -25,6 +25,10 @@ class TurnHost(ToolHost, Protocol):
 
     @property
     def thread_id(self) -> str: ...
+
+    def response_headers_seen(self, headers: Mapping[str, str]) -> None:
+        """A model response arrived with these (lower-case) headers (rate limits live there)."""
+        ...
 
 
 @dataclass

@@ -18,7 +18,13 @@ from typing import Any
 
 from app_server.config.effective import EffectiveConfig
 from app_server.config.keys import ConfigToml
-from app_server.config.layers import ConfigLayer, Origin, session_flags_layer, user_origin
+from app_server.config.layers import (
+    ConfigLayer,
+    LayerKind,
+    Origin,
+    session_flags_layer,
+    user_origin,
+)
 from app_server.config.problems import CONFIG_FILE_NAME, ConfigProblem, unreadable_file_problem
 
 log = logging.getLogger(__name__)
@@ -49,6 +55,24 @@ class ServerConfig:
             log.warning("%s (%s)", problem.summary, problem.details)
         for key in self.effective.unknown:
             log.debug("config key %r is not used by this server; ignored", key)
+
+    @property
+    def user_file(self) -> Path:
+        """The `config.toml` this server reads and `config/value/write` edits."""
+        return self.data_dir / CONFIG_FILE_NAME
+
+    def replace_user_table(self, table: Mapping[str, Any]) -> None:
+        """Take a new `config.toml` table (after a write): the effective config is rebuilt with
+        it in place of the old user layer, under the same `-c` flags. Threads started from now
+        on use it; running threads keep the config they started with."""
+        user = ConfigLayer.from_table(user_origin(self.user_file), table)
+        layers = [
+            user if layer.origin.kind == LayerKind.USER else layer
+            for layer in self.effective.layers
+        ]
+        if not any(layer.origin.kind == LayerKind.USER for layer in layers):
+            layers.insert(0, user)
+        self.effective = EffectiveConfig.from_layers(layers)
 
     @property
     def toml(self) -> ConfigToml:

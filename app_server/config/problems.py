@@ -8,9 +8,12 @@ argument is fatal (`ConfigError`), because the person who typed it is there to f
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from app_server.errors import InvalidRequest
 
 CONFIG_FILE_NAME = "config.toml"
 
@@ -21,6 +24,24 @@ table pasted under the wrong key does not flood every client."""
 
 class ConfigError(Exception):
     """A config layer could not be read; the message says which and why."""
+
+
+class ConfigWriteErrorCode(enum.StrEnum):
+    """Codex's `config_write_error_code` values (the `data` of a refused config write)."""
+
+    LAYER_READONLY = "configLayerReadonly"
+    VERSION_CONFLICT = "configVersionConflict"
+    VALIDATION = "configValidationError"
+
+
+class ConfigWriteError(InvalidRequest):
+    """A config write was refused and the file left untouched: -32600 with
+    `data.config_write_error_code`, as codex 0.169 answers."""
+
+    def __init__(self, code: ConfigWriteErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.write_code = code
+        self.data = {"config_write_error_code": code.value}
 
 
 @dataclass(frozen=True)

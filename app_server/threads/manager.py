@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from app_server.agent.instructions import default_base_instructions
+from app_server.agent.rate_limits import RateLimitBoard
 from app_server.agent.tools.catalog import multi_agent_version_for
 from app_server.agent.tools.workspace import ThreadWorkspace
 from app_server.config import ServerConfig
@@ -80,6 +81,8 @@ class ThreadManager:
         self._idle_unload_seconds = config.toml.idle_thread_unload_seconds
         self.approval_timeout_seconds = config.toml.approval_timeout_seconds
         self.bwrap: str | None = None
+        self.rate_limits = RateLimitBoard()
+        """The latest rate limits model responses reported (`account/rateLimits/read`)."""
         """The sandbox executable for commands (found at startup; None: unavailable)."""
 
     def workspace(self, thread: LoadedThread) -> ThreadWorkspace:

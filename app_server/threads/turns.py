@@ -10,7 +10,7 @@ subscribers).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from app_server.agent.instructions import default_base_instructions
@@ -66,6 +66,9 @@ class _ThreadTurnHost:
 
     def publish(self, params: WireModel, *, method: str | None = None) -> None:
         self._manager.publish(self._thread, params, method=method)
+
+    def response_headers_seen(self, headers: Mapping[str, str]) -> None:
+        self._manager.rate_limits.record(headers)
 
     def set_status(self, status: ThreadStatus) -> None:
         self._manager.set_status(self._thread, status)
