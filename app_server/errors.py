@@ -23,6 +23,8 @@ class RpcError(Exception):
     """A request failed for a reason the client can understand; `message` is shown to people."""
 
     code: ClassVar[int] = INTERNAL_ERROR
+    data: object = None
+    """`error.data` when not None (JSON-ready), e.g. the current state a conflict refused."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

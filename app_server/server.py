@@ -20,6 +20,7 @@ from app_server.api.initialize import InitializeHandler
 from app_server.api.maintenance import MaintenanceHandlers
 from app_server.api.models import ModelHandlers
 from app_server.api.thread_items import ThreadItemHandlers
+from app_server.api.thread_marks import ThreadMarkHandlers
 from app_server.api.thread_queries import ThreadQueryHandlers
 from app_server.api.threads import ThreadLifecycleHandlers
 from app_server.api.turns import TurnHandlers
@@ -103,6 +104,7 @@ class AppServer:
         lifecycle = ThreadLifecycleHandlers(self.threads, StoredThreadOperations(self.threads))
         queries = ThreadQueryHandlers(self.threads)
         turns = TurnHandlers(self.turns)
+        marks = ThreadMarkHandlers(self.threads)
         return {
             "initialize": InitializeHandler(self.config.data_dir),
             "thread/start": lifecycle.start,
@@ -125,6 +127,10 @@ class AppServer:
             "thread/compact/start": turns.compact,
             "model/list": ModelHandlers(self.config).list,
             "rollout/compress": MaintenanceHandlers(self.store).rollout_compress,
+            "thread/readState/update": marks.read_state_update,
+            "thread/goal/set": marks.goal_set,
+            "thread/goal/get": marks.goal_get,
+            "thread/goal/clear": marks.goal_clear,
         }
 
     def _after_initialize(self, session: ClientSession) -> None:

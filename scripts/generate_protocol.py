@@ -57,6 +57,13 @@ CLIENT_METHODS: tuple[str, ...] = (
     "turn/steer",
     "turn/interrupt",
     "model/list",
+    "thread/readState/update",
+    "thread/goal/set",
+    "thread/goal/get",
+    "thread/goal/clear",
+    "thread/settings/update",
+    "turn/settings/update",
+    "thread/metadata/update",
 )
 
 # Server→client requests in scope (PROTOCOL.md §4).

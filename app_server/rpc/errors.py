@@ -166,5 +166,7 @@ def _scalar(value: object, limit: int) -> str:
 
 def render_error(request_id: RequestId | None, error: RpcError) -> bytes:
     """The JSON text of an error response (`id` null when the request's id was unreadable)."""
-    body = {"code": error.code, "message": error.message}
+    body: dict[str, object] = {"code": error.code, "message": error.message}
+    if error.data is not None:
+        body["data"] = error.data
     return orjson.dumps({"id": request_id, "error": body})
