@@ -184,7 +184,7 @@ async def test_invalid_goals_are_refused_with_codex_texts(
 ) -> None:
     client = await start_client(servers, model_server, experimental=True)
     thread_id = await new_thread(client)
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"objective": "  "}, "goal objective must not be empty"),
         ({"objective": "x", "tokenBudget": 0}, "goal budgets must be positive when provided"),
         ({"status": "paused"}, f"cannot update goal for thread {thread_id}: no goal exists"),
