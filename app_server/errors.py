@@ -23,12 +23,13 @@ class RpcError(Exception):
     """A request failed for a reason the client can understand; `message` is shown to people."""
 
     code: ClassVar[int] = INTERNAL_ERROR
+    data: object = None
+    """`error.data` when not None (JSON-ready), where codex 0.169 sends one (clients match on
+    it), e.g. the current state a conflict refused."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-        self.data: dict[str, str] | None = None
-        """The error's `data` member, where codex 0.169 sends one (clients match on it)."""
 
 
 class ParseError(RpcError):

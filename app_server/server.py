@@ -28,6 +28,7 @@ from app_server.api.model_providers import ModelProviderHandlers
 from app_server.api.models import ModelHandlers
 from app_server.api.permission_profiles import PermissionProfileHandlers
 from app_server.api.thread_items import ThreadItemHandlers
+from app_server.api.thread_marks import ThreadMarkHandlers
 from app_server.api.thread_queries import ThreadQueryHandlers
 from app_server.api.threads import ThreadLifecycleHandlers
 from app_server.api.turns import TurnHandlers
@@ -116,6 +117,7 @@ class AppServer:
         config_read = ConfigReadHandlers(self.config)
         config_write = ConfigWriteHandlers(ConfigWriter(self.config))
         providers = ModelProviderHandlers(self.config)
+        marks = ThreadMarkHandlers(self.threads)
         return {
             "initialize": InitializeHandler(self.config.data_dir),
             "thread/start": lifecycle.start,
@@ -151,6 +153,10 @@ class AppServer:
             "experimentalFeature/list": ExperimentalFeatureHandlers(self.config).list,
             "modelProvider/list": providers.list,
             "modelProvider/capabilities/read": providers.capabilities,
+            "thread/readState/update": marks.read_state_update,
+            "thread/goal/set": marks.goal_set,
+            "thread/goal/get": marks.goal_get,
+            "thread/goal/clear": marks.goal_clear,
         }
 
     def _after_initialize(self, session: ClientSession) -> None:

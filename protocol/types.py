@@ -2508,6 +2508,10 @@ class ReadOnlySandboxPolicy(WireModel):
     type: Literal["readOnly"] = "readOnly"
 
 
+class ReadThreadReadStateOperation(WireModel):
+    type: Literal["read"] = "read"
+
+
 class RealtimeSessionClosedThreadRealtimeItem(WireModel):
     outcome: ThreadRealtimeSessionOutcome
     type: Literal["realtimeSessionClosed"] = "realtimeSessionClosed"
@@ -3051,8 +3055,39 @@ class ThreadGoal(WireModel):
     updated_at: Int64
 
 
+class ThreadGoalClearParams(WireModel):
+    origin: ThreadGoalMutationOrigin | None = None
+    """Missing provenance does not supply user authorization."""
+    thread_id: str
+
+
+class ThreadGoalClearResponse(WireModel):
+    cleared: bool
+
+
 class ThreadGoalClearedNotification(WireModel):
     thread_id: str
+
+
+class ThreadGoalGetParams(WireModel):
+    thread_id: str
+
+
+class ThreadGoalGetResponse(WireModel):
+    goal: ThreadGoal | None = None
+
+
+class ThreadGoalSetParams(WireModel):
+    objective: str | None = None
+    origin: ThreadGoalMutationOrigin | None = None
+    """Missing provenance does not supply user authorization."""
+    status: ThreadGoalStatus | None = None
+    thread_id: str
+    token_budget: Int64 | None = None
+
+
+class ThreadGoalSetResponse(WireModel):
+    goal: ThreadGoal
 
 
 class ThreadGoalUpdatedNotification(WireModel):
@@ -3222,6 +3257,17 @@ class ThreadReadState(WireModel):
 class ThreadReadStateChangedNotification(WireModel):
     read_state: ThreadReadState
     thread_id: str
+
+
+class ThreadReadStateUpdateParams(WireModel):
+    expected_revision: str
+    """Revision of the row or transcript actually seen. Conflicts require a fresh user action."""
+    operation: ThreadReadStateOperation
+    thread_id: str
+
+
+class ThreadReadStateUpdateResponse(WireModel):
+    read_state: ThreadReadState
 
 
 class ThreadRealtimeAudioChunk(WireModel):
@@ -3993,6 +4039,10 @@ class UnknownCommandAction(WireModel):
     type: Literal["unknown"] = "unknown"
 
 
+class UnreadThreadReadStateOperation(WireModel):
+    type: Literal["unread"] = "unread"
+
+
 class UpdatePatchChangeKind(WireModel):
     move_path: str | None = Field(default=None, alias="move_path")
     type: Literal["update"] = "update"
@@ -4618,6 +4668,9 @@ ThreadActiveFlag = Literal["waitingOnApproval", "waitingOnUserInput"]
 ThreadAttachmentOperation = Literal["created", "deleted"]
 """The persisted attachment change represented by a notification."""
 
+ThreadGoalMutationOrigin = Literal["user", "automatic"]
+"""Distinguishes explicit user actions from automatic goal lifecycle mutations."""
+
 ThreadGoalStatus = Literal[
     "active", "paused", "blocked", "usageLimited", "budgetLimited", "complete"
 ]
@@ -4660,6 +4713,10 @@ ThreadListCwdFilter = str | list[str]
 
 ThreadPredictionResult = Annotated[
     CompletedThreadPredictionResult | FailedThreadPredictionResult, Field(discriminator="type")
+]
+
+ThreadReadStateOperation = Annotated[
+    ReadThreadReadStateOperation | UnreadThreadReadStateOperation, Field(discriminator="type")
 ]
 
 ThreadRealtimeBemItemPresentation = Annotated[

@@ -70,6 +70,10 @@ CLIENT_METHODS: tuple[str, ...] = (
     "experimentalFeature/list",
     "modelProvider/list",
     "modelProvider/capabilities/read",
+    "thread/readState/update",
+    "thread/goal/set",
+    "thread/goal/get",
+    "thread/goal/clear",
 )
 
 # Server→client requests in scope (PROTOCOL.md §4).

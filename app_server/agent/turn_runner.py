@@ -380,6 +380,8 @@ class TurnRunner:
                 "duration_ms": duration_ms,
             }
         )
+        if self.kind == "turn":
+            await self.host.turn_result_ready(self.turn_id)
         self.host.set_status(IdleThreadStatus())
         self._turn_completed(turn)
 

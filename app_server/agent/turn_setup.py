@@ -30,6 +30,11 @@ class TurnHost(ToolHost, Protocol):
         """A model response arrived with these (lower-case) headers (rate limits live there)."""
         ...
 
+    async def turn_result_ready(self, turn_id: str) -> None:
+        """A turn completed with a result for the user (before the thread goes idle): the
+        thread records it as unread and says so (`thread/readState/changed`)."""
+        ...
+
 
 @dataclass
 class TurnSetup:

@@ -22,6 +22,7 @@ from app_server.store.records import ThreadRecord, thread_from_record
 from app_server.store.thread_query import ThreadQuery
 from app_server.store.turn_pages import TurnPageRequest, page_for_request
 from app_server.threads.manager import ThreadManager, thread_id_param
+from app_server.threads.thread_marks import ThreadMarks
 from protocol.types import (
     DeprecationNoticeNotification,
     Thread,
@@ -31,7 +32,6 @@ from protocol.types import (
     ThreadLoadedListResponse,
     ThreadReadParams,
     ThreadReadResponse,
-    ThreadReadState,
     ThreadSearchParams,
     ThreadSearchResponse,
     ThreadSearchResult,
@@ -60,12 +60,10 @@ def _check_filter_size(field: str, values: list[str]) -> None:
         )
 
 
-def initial_read_state(thread: Thread) -> ThreadReadState | None:
-    """Read receipts are not tracked: every thread reads as codex's rebuilt initial state.
-    Sub-agent threads have none (codex answers `null`)."""
-    if thread.parent_thread_id is not None:
-        return None
-    return ThreadReadState(first_unread=None, revision=f"initial:{thread.id}")
+def has_read_state(thread: Thread) -> bool:
+    """Codex keeps read receipts for durable threads that are not sub-agents (others read
+    `readState: null` and are left out of `readStates`)."""
+    return thread.parent_thread_id is None and not thread.ephemeral
 
 
 class ThreadQueryHandlers:
@@ -73,6 +71,7 @@ class ThreadQueryHandlers:
 
     def __init__(self, manager: ThreadManager) -> None:
         self._manager = manager
+        self._marks = ThreadMarks(manager)
 
     @property
     def _data_dir(self) -> Path:
@@ -134,11 +133,9 @@ class ThreadQueryHandlers:
         query = self._query(params)
         page = await self._manager.store.list_threads(query)
         threads = [self._listed_thread(record) for record in page.records]
-        read_states = {
-            thread.id: state
-            for thread in threads
-            if (state := initial_read_state(thread)) is not None
-        }
+        read_states = await self._marks.read_states(
+            [thread.id for thread in threads if has_read_state(thread)]
+        )
         return ThreadListResponse(
             data=threads,
             next_cursor=page.next_cursor,
@@ -180,7 +177,7 @@ class ThreadQueryHandlers:
         loaded = self._manager.loaded(thread_id)
         if loaded is not None and not loaded.persisted:
             thread = loaded.thread(self._data_dir)
-            return ThreadReadResponse(thread=thread, read_state=initial_read_state(thread))
+            return ThreadReadResponse(thread=thread, read_state=None)
         record = await self._manager.reads.record(thread_id)
         if record is None:
             raise ThreadNotStored(thread_id)
@@ -200,7 +197,8 @@ class ThreadQueryHandlers:
             thread = loaded.thread(self._data_dir, turns=turns)
         else:
             thread = thread_from_record(record, self._data_dir, turns=turns)
-        return ThreadReadResponse(thread=thread, read_state=initial_read_state(thread))
+        state = await self._marks.read_state(thread_id) if has_read_state(thread) else None
+        return ThreadReadResponse(thread=thread, read_state=state)
 
     # -- thread/turns/list -----------------------------------------------------------------------
     async def turns_list(

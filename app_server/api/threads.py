@@ -21,6 +21,7 @@ from app_server.store.records import thread_from_record
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager, thread_id_param
 from app_server.threads.stored_operations import StoredThreadOperations
+from app_server.threads.thread_marks import ThreadMarks
 from protocol.types import (
     DeprecationNoticeNotification,
     IdleThreadStatus,
@@ -70,6 +71,7 @@ class ThreadLifecycleHandlers:
     def __init__(self, manager: ThreadManager, stored: StoredThreadOperations) -> None:
         self._manager = manager
         self._stored = stored
+        self._marks = ThreadMarks(manager)
 
     @property
     def _data_dir(self) -> Path:
@@ -107,7 +109,10 @@ class ThreadLifecycleHandlers:
         response = ThreadResumeResponse(
             thread=thread.thread(self._data_dir, turns=turns), **settings_fields(thread)
         )
-        return Reply(response, then=lambda: None)
+        goal = await self._marks.goal(thread_id)
+        return Reply(
+            response, then=lambda: self._marks.announce_resumed_goal(session, thread_id, goal)
+        )
 
     async def _turns(self, thread: LoadedThread, history: ThreadHistory | None) -> list[Any]:
         if history is not None:

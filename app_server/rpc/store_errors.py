@@ -45,6 +45,7 @@ STORE_ERROR_TABLE: Final[dict[tuple[type, str | None], tuple[type[RpcError], str
     (ThreadNotStored, None): (NotFound, NO_ROLLOUT),
     (ThreadNotStored, "thread/read"): (NotFound, "thread not loaded: {thread_id}"),
     (ThreadNotStored, "thread/turns/list"): (NotFound, "thread not loaded: {thread_id}"),
+    (ThreadNotStored, "thread/readState/update"): (NotFound, "thread not loaded: {thread_id}"),
     (ThreadNotStored, "thread/unarchive"): (
         NotFound,
         "no archived rollout found for thread id {thread_id}",

@@ -24,6 +24,9 @@ Contract
   (`compress_cold_rollouts`, and in the background if configured). It never changes what is
   read (content, ordinals, timestamps, the reported plain `path`) and never touches a thread
   while a writer holds it; `open_writer` restores the plain file first.
+- **Marks.** Read receipts and goals (`store.thread_marks`) are kept per thread beside its
+  history, survive a restart, and go when the thread is deleted. A receipt update is atomic: of
+  two updates naming the same revision, one succeeds and the other gets `ReadStateConflict`.
 - **Who decides.** The store enforces nothing about policy (who may archive what, which client
   is told): that is the thread manager's job. It only refuses what would corrupt history.
 """
@@ -40,6 +43,7 @@ from app_server.rollout.turn_entry import TurnEntry
 from app_server.store.compression_report import CompressionReport
 from app_server.store.errors import ForkReferenced, ThreadNotStored, WriterBusy
 from app_server.store.records import ThreadRecord
+from app_server.store.thread_marks import GoalRecord, ReadMark, ReadReceipt
 from app_server.store.thread_query import ThreadPage, ThreadQuery, ThreadSearchPage
 from app_server.store.turn_pages import TurnPageRequest, TurnsPage
 
@@ -215,4 +219,35 @@ class ThreadStore(Protocol):
         thread outside the tree still references one inside it through its history (a paginated
         fork's base, or an attached fork); `WriterBusy` when a thread of the tree has an open
         writer (threads already deleted, deeper ones, stay deleted)."""
+        ...
+
+    # -- marks (read receipts, goals; `store.thread_marks`) --------------------------------------
+    async def read_receipts(self, thread_ids: Sequence[str]) -> dict[str, ReadReceipt]:
+        """The receipt of each thread (the initial one where nothing was marked yet). Does not
+        check that the threads are stored."""
+        ...
+
+    async def mark_read_state(
+        self, thread_id: str, expected_revision: str, mark: ReadMark
+    ) -> ReadReceipt:
+        """Mark a stored thread read or unread. Raises `ThreadNotStored`, or `ReadStateConflict`
+        (nothing changed) when `expected_revision` is not the current revision."""
+        ...
+
+    async def receipt_turn_completed(self, thread_id: str, turn_id: str) -> ReadReceipt:
+        """Record that a turn of the thread completed (it becomes the first unread position
+        unless one is set already)."""
+        ...
+
+    async def goal(self, thread_id: str) -> GoalRecord | None:
+        """The thread's goal, if one is set."""
+        ...
+
+    async def put_goal(self, goal: GoalRecord) -> None:
+        """Set (replace) the goal of `goal.thread_id` (also before the thread's rollout
+        exists: codex lets a new thread have a goal)."""
+        ...
+
+    async def clear_goal(self, thread_id: str) -> bool:
+        """Remove the thread's goal; whether there was one."""
         ...

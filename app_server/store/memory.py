@@ -28,6 +28,8 @@ from app_server.store.interface import (
     WriterBusy,
 )
 from app_server.store.list_cursor import parse_cursor
+from app_server.store.marks_delegate import ThreadMarksMixin
+from app_server.store.memory_marks import MemoryThreadMarks
 from app_server.store.records import ThreadRecord, build_thread_record
 from app_server.store.source_kinds import source_kind_of
 from app_server.store.thread_query import (
@@ -63,12 +65,17 @@ class _Thread:
         return f"memory/rollout-{self.thread_id}.jsonl"
 
 
-class MemoryThreadStore:
+class MemoryThreadStore(ThreadMarksMixin):
     """The ThreadStore contract in memory (see the module docstring)."""
 
     def __init__(self) -> None:
         self._threads: dict[str, _Thread] = {}
         self._writers: set[str] = set()
+        self._memory_marks = MemoryThreadMarks()
+
+    @property
+    def _marks(self) -> MemoryThreadMarks:
+        return self._memory_marks
 
     async def start(self) -> list[StoreWarning]:
         return []
@@ -302,6 +309,7 @@ class MemoryThreadStore:
         for deleted in doomed:
             self._threads.pop(deleted, None)
             self._writers.discard(deleted)
+            self._memory_marks.forget(deleted)
         return doomed
 
 

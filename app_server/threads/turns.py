@@ -32,6 +32,7 @@ from app_server.threads.agent_tree import AgentTree
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager
 from app_server.threads.server_requests import ask_subscribers
+from app_server.threads.thread_marks import ThreadMarks
 from app_server.threads.turn_origin import TurnOrigin
 from protocol.types import (
     CollaborationMode,
@@ -72,6 +73,9 @@ class _ThreadTurnHost:
 
     def set_status(self, status: ThreadStatus) -> None:
         self._manager.set_status(self._thread, status)
+
+    async def turn_result_ready(self, turn_id: str) -> None:
+        await ThreadMarks(self._manager).turn_completed(self._thread, turn_id)
 
     def record_item(self, turn_id: str, item: ToolItem) -> None:
         writer = self._thread.writer

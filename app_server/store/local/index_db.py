@@ -16,7 +16,7 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -44,6 +44,7 @@ from app_server.store.local.index_schema import (
     row_to_record,
 )
 from app_server.store.local.list_sql import build_list_sql
+from app_server.store.local.thread_marks_schema import DELETE_MARKS_SQL
 from app_server.store.records import ThreadRecord
 from app_server.store.thread_query import ThreadPage, ThreadQuery, normalize_limit, page_from_rows
 
@@ -230,6 +231,8 @@ class ThreadIndex:
             )
             await db.execute(f"DELETE FROM rollout_stamps WHERE thread_id IN ({_IDS})", (id_list,))
             await delete_history(db, id_values)
+            for sql in DELETE_MARKS_SQL:
+                await db.execute(sql, (id_list,))
         return deleted
 
     async def stamps(self) -> dict[str, RolloutStamp]:
@@ -391,6 +394,11 @@ class ThreadIndex:
             except BaseException:
                 await asyncio.shield(self._rollback())
                 raise
+
+    def transaction(self) -> AbstractAsyncContextManager[aiosqlite.Connection]:
+        """`BEGIN IMMEDIATE … COMMIT` under the connection's lock (for the per-thread marks,
+        `thread_marks_db`)."""
+        return self._transaction()
 
     async def _rollback(self) -> None:
         """`ROLLBACK` of the open transaction, if any (a failed `BEGIN` or `COMMIT`, or one

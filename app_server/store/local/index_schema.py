@@ -27,6 +27,7 @@ from typing import Any, Final
 import aiosqlite
 import orjson
 
+from app_server.store.local.thread_marks_schema import MARKS_SCHEMA_SQL
 from app_server.store.records import ThreadRecord
 from app_server.store.source_kinds import source_kind_of
 
@@ -177,6 +178,7 @@ CREATE TRIGGER IF NOT EXISTS thread_messages_ad AFTER DELETE ON thread_messages 
   INSERT INTO thread_messages_fts(thread_messages_fts, rowid, text)
     VALUES ('delete', old.id, old.text);
 END;
+{MARKS_SCHEMA_SQL}
 INSERT OR IGNORE INTO backfill_state (id, status, last_watermark, last_success_at, updated_at)
   VALUES (1, 'pending', NULL, NULL, 0);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '{SCHEMA_NAME}');

@@ -77,9 +77,11 @@ from app_server.store.local.session_index import (
     thread_name,
 )
 from app_server.store.local.thread_loader import record_for_rollout
+from app_server.store.local.thread_marks_db import IndexThreadMarks
 from app_server.store.local.turn_page_reader import read_turn_page
 from app_server.store.local.writer_gate import WriterGate
 from app_server.store.local.writer_lock import ThreadWriterLock
+from app_server.store.marks_delegate import ThreadMarksMixin
 from app_server.store.records import ThreadRecord
 from app_server.store.thread_query import ThreadPage, ThreadQuery, ThreadSearchPage
 from app_server.store.turn_pages import TurnPageRequest, TurnsPage, page_for_request
@@ -106,7 +108,7 @@ def _local_datetime(unix_ms: int) -> datetime:
     return datetime.fromtimestamp(unix_ms / 1000)
 
 
-class LocalThreadStore:
+class LocalThreadStore(ThreadMarksMixin):
     """The ThreadStore over a data dir (see the module docstring)."""
 
     def __init__(self, data_dir: Path, *, compression: CompressionSettings | None = None) -> None:
@@ -128,6 +130,11 @@ class LocalThreadStore:
         self._reconciler: Reconciler | None = None
         self._scan_task: asyncio.Task[object] | None = None
         self._last_scan_started = 0.0
+        self._index_marks = IndexThreadMarks(lambda: self.index)
+
+    @property
+    def _marks(self) -> IndexThreadMarks:
+        return self._index_marks
 
     @property
     def index(self) -> ThreadIndex:
