@@ -1,5 +1,5 @@
 """Stage one of the composition root: a stdio client's `initialize` is answered before the
-server proper is even imported (README, "Startup").
+server proper is even imported.
 
 A CLI frontend spawns the server for every session, so spawn → `initialize` answer is what its
 user waits for. Importing the server proper (pydantic, ~400 protocol models, store, agent) takes
@@ -17,6 +17,7 @@ several hundred milliseconds; `initialize` needs none of it. So, over stdio:
    to any later request: requests that arrive meanwhile wait in the pipe.
 
 Anything unusual (not `initialize`, unusual params, EOF) is left to the server proper unanswered.
+WebSocket listeners load the server proper first, as before (no client waits on a spawn there).
 """
 
 from __future__ import annotations

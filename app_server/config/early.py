@@ -1,9 +1,9 @@
 """Reading `config.toml` and the `-c` overrides into layers, before anything is validated.
 
-Why apart from `loader`: the process answers `initialize` before it imports pydantic and the typed
-config model (README, "Startup"). What it needs that early — refusing a malformed `-c` with a usage
-error, and the `bwrap_path` to probe — comes from the raw layers read here; `load_config` then
-validates the same layers, so the file is read once.
+Why apart from `loader`: the process answers `initialize` before it imports pydantic and the
+typed config model (`app_server.startup`). What it needs that early (refusing a malformed `-c`
+with a usage error, the `bwrap_path` to probe) comes from the raw layers read here;
+`load_config` then validates the same layers, so the file is read once.
 """
 
 from __future__ import annotations

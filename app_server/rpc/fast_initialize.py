@@ -1,4 +1,4 @@
-"""`initialize` answered before the protocol models are imported (README, "Startup").
+"""`initialize` answered before the protocol models are imported (`app_server.startup`).
 
 A stdio client's first line is `initialize`, and its answer is what a CLI user waits for. Through
 the dispatcher it would first import pydantic and the ~400 generated protocol models (~200 ms);

@@ -1,5 +1,5 @@
 """The `initialize` fast path answers byte for byte what the dispatcher would, and declines
-whatever it cannot prove valid (README, "Startup")."""
+whatever it cannot prove valid (`app_server.startup`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What answers a stdio client's `initialize` imports nothing heavy (README, "Startup"): the
+"""What answers a stdio client's `initialize` imports nothing heavy (`app_server.startup`): the
 model SDK and HTTP clients, pydantic and the protocol models, SQLite, the server proper."""
 
 from __future__ import annotations
