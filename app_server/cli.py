@@ -8,16 +8,21 @@ It must be a drop-in for the `codex` binary as client SDKs launch it (`<bin> app
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app_server import PROTOCOL_VERSION, __version__
-from app_server.config import ConfigError, load_config, resolve_data_dir
+from app_server.config.data_dir import resolve_data_dir
+from app_server.config.early import RawConfig, read_layers
+from app_server.config.problems import ConfigError
 from app_server.storage_admin.command import add_storage_arguments, run_storage, usage_problem
-from app_server.transport.auth import ListenerConfigError, listener_token
+from app_server.transport.listen_address import ListenAddress
+
+if TYPE_CHECKING:
+    from app_server.transport.auth import CapabilityToken
 
 EXIT_USAGE = 2
 
@@ -118,25 +123,50 @@ def _generate_json_schema(parser: argparse.ArgumentParser, out: Path | None) -> 
 
 
 def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from app_server.server import AppServer, ListenAddress
-
     try:
         listen = ListenAddress.parse("stdio://" if args.stdio else args.listen)
-        token = None
-        if listen.host is not None:
-            token = listener_token(
-                listen.host,
-                auth_mode=args.ws_auth,
-                token_file=args.ws_token_file,
-                token_sha256=args.ws_token_sha256,
-            )
-        config = load_config(resolve_data_dir(args.data_dir), args.config)
-    except (ValueError, ConfigError, ListenerConfigError) as exc:
+        token = None if listen.host is None else _websocket_token(listen.host, args)
+        data_dir = resolve_data_dir(args.data_dir)
+        raw = read_layers(data_dir, args.config)
+    except (ValueError, ConfigError) as exc:
         print(f"app-server: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        asyncio.run(AppServer(config).run(listen, token))
+        if listen.host is None:  # `initialize` first, then the server (app_server.startup)
+            from app_server.startup import serve_stdio_process
+
+            serve_stdio_process(data_dir, raw)
+        else:
+            _serve_websocket(data_dir, raw, listen, token)
     except OSError as exc:
         print(f"app-server: error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _websocket_token(host: str, args: argparse.Namespace) -> CapabilityToken | None:
+    """The listener's token (imported here: stdio serving never needs `transport.auth`);
+    a `ListenerConfigError` is a usage error like a bad `--listen` (ValueError)."""
+    from app_server.transport.auth import ListenerConfigError, listener_token
+
+    try:
+        return listener_token(
+            host,
+            auth_mode=args.ws_auth,
+            token_file=args.ws_token_file,
+            token_sha256=args.ws_token_sha256,
+        )
+    except ListenerConfigError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _serve_websocket(
+    data_dir: Path, raw: RawConfig, listen: ListenAddress, token: CapabilityToken | None
+) -> None:
+    import asyncio
+
+    from app_server.config.loader import ServerConfig
+    from app_server.server import AppServer
+
+    config = ServerConfig(data_dir, layers=raw.layers, problems=raw.problems)
+    asyncio.run(AppServer(config).run(listen, token))

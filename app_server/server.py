@@ -6,15 +6,15 @@ This is the only module that knows every layer; each layer below receives what i
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import os
 import signal
-from dataclasses import dataclass
+import sys
+import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from app_server.agent.providers.base import ModelProvider
-from app_server.agent.providers.factory import close_providers, create_provider
-from app_server.agent.providers.provider_config import resolve_provider
 from app_server.agent.tools.exec.sandbox import find_bwrap
 from app_server.api.account import AccountHandlers
 from app_server.api.collaboration_modes import CollaborationModeHandlers
@@ -37,6 +37,7 @@ from app_server.config import ServerConfig
 from app_server.config.writer import ConfigWriter
 from app_server.notification import notification
 from app_server.rpc.dispatcher import Dispatcher, Handler
+from app_server.sandbox_notice import NO_SANDBOX_DETAILS, NO_SANDBOX_SUMMARY
 from app_server.session import ClientSession
 from app_server.settings import ResolvedSettings
 from app_server.store.interface import StoreWarning
@@ -45,41 +46,23 @@ from app_server.threads.manager import ThreadManager
 from app_server.threads.stored_operations import StoredThreadOperations
 from app_server.threads.turns import ThreadTurns
 from app_server.transport.auth import CapabilityToken
+from app_server.transport.listen_address import ListenAddress
 from app_server.transport.stdio import claim_stdout, serve_stdio
+from app_server.transport.stdio_start import StdioStart
 from app_server.transport.websocket import WebSocketListener
 from protocol.types import ConfigWarningNotification
 
+if TYPE_CHECKING:
+    from app_server.agent.providers.base import ModelProvider
+
 log = logging.getLogger(__name__)
 
+__all__ = ["NO_SANDBOX_DETAILS", "NO_SANDBOX_SUMMARY", "AppServer", "ListenAddress"]
 
-@dataclass(frozen=True, slots=True)
-class ListenAddress:
-    """Where to serve: stdio (`host` None) or a WebSocket listener."""
-
-    host: str | None = None
-    port: int = 0
-
-    @classmethod
-    def parse(cls, text: str) -> ListenAddress:
-        """`stdio://` (or `stdio`) or `ws://IP:PORT`; raises ValueError otherwise."""
-        if text in ("stdio", "stdio://"):
-            return cls()
-        if text.startswith("ws://"):
-            hostport = text[len("ws://") :].rstrip("/")
-            host, sep, port = hostport.rpartition(":")
-            if sep and host and port.isdigit() and int(port) < 65536:
-                return cls(host.strip("[]"), int(port))
-        raise ValueError(f"invalid --listen {text!r}: expected stdio:// or ws://IP:PORT")
-
-
-NO_SANDBOX_SUMMARY = (
-    "Could not find a working bubblewrap (bwrap): commands cannot be sandboxed on this machine."
-)
-NO_SANDBOX_DETAILS = (
-    "Install the `bubblewrap` package (or set `bwrap_path` in config.toml). Until then, every "
-    "command under a read-only or workspace-write sandbox policy asks for your approval and "
-    "runs unsandboxed once approved; under `approvalPolicy: never` such commands are refused."
-)
+PROVIDER_FACTORY = "app_server.agent.providers.factory"
+"""The model-provider machinery (and the HTTP client it imports): the heaviest import of all,
+loaded in a worker thread once the store is open so that neither `initialize` nor
+`thread/start` waits for it, and normally loaded by the time the first turn needs it."""
 
 
 class AppServer:
@@ -100,10 +83,16 @@ class AppServer:
         )
         self._store_warnings: list[StoreWarning] = []
         self._sandbox_warnings: list[ConfigWarningNotification] = []
+        self._told_early: frozenset[str] = frozenset()
+        """Warnings the stdio fast path already sent after its `initialize` answer."""
+        self._warming: threading.Thread | None = None
 
     def _provider_for(self, settings: ResolvedSettings) -> ModelProvider:
         """The model provider a thread's turn samples through (raises `ProviderError` with a
         message saying what to configure)."""
+        from app_server.agent.providers.factory import create_provider
+        from app_server.agent.providers.provider_config import resolve_provider
+
         provider = resolve_provider(
             settings.config.toml, settings.model_provider, self.config.data_dir, os.environ
         )
@@ -172,6 +161,8 @@ class AppServer:
             ]
             + self._sandbox_warnings
         )
+        told, self._told_early = self._told_early, frozenset()
+        warnings = [warning for warning in warnings if warning.summary not in told]
         for warning in warnings:
             session.notify(notification(warning))
 
@@ -180,6 +171,11 @@ class AppServer:
         background, so this returns before any large scan."""
         self._store_warnings = await self.store.start()
         await self._find_sandbox()
+        if PROVIDER_FACTORY not in sys.modules:
+            self._warming = threading.Thread(
+                target=_import, args=(PROVIDER_FACTORY,), name="warm providers", daemon=True
+            )
+            self._warming.start()
 
     async def _find_sandbox(self) -> None:
         """Probe bubblewrap once; without it, say so (log and every client) instead of
@@ -196,18 +192,36 @@ class AppServer:
         """Close every writer (fsync) and the store."""
         await self.threads.close()
         await self.store.close()
-        await close_providers()
+        if self._warming is not None:
+            await asyncio.to_thread(self._warming.join)
+        if PROVIDER_FACTORY in sys.modules:  # else no provider was ever made
+            from app_server.agent.providers.factory import close_providers
 
-    async def run(self, listen: ListenAddress, token: CapabilityToken | None = None) -> None:
-        """Serve until the client leaves (stdio) or SIGTERM/SIGINT arrives."""
+            await close_providers()
+
+    async def run(
+        self,
+        listen: ListenAddress,
+        token: CapabilityToken | None = None,
+        *,
+        stdio_start: StdioStart | None = None,
+    ) -> None:
+        """Serve until the client leaves (stdio) or SIGTERM/SIGINT arrives. `stdio_start`: what
+        `app_server.startup` did on stdio before this server existed (already answered
+        `initialize`, claimed stdout, read input)."""
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
+        if stdio_start is not None and stdio_start.stop_requested():
+            stop.set()
         await self.start()
         try:
             if listen.host is None:
-                await serve_stdio(self.dispatcher, stop, stdout_fd=claim_stdout())
+                start = stdio_start or StdioStart()
+                self._told_early = start.told
+                stdout_fd = claim_stdout() if start.protocol_fd is None else start.protocol_fd
+                await serve_stdio(self.dispatcher, stop, stdout_fd=stdout_fd, start=start)
             else:
                 listener = WebSocketListener(self.dispatcher, token)
                 await listener.serve(listen.host, listen.port, stop)
@@ -216,3 +230,11 @@ class AppServer:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(signum)
         log.info("app-server stopped")
+
+
+def _import(module: str) -> None:
+    """Import `module` (in a worker thread); a failure shows again where it is used."""
+    try:
+        importlib.import_module(module)
+    except Exception:
+        log.debug("warming %s failed", module, exc_info=True)

@@ -5,58 +5,11 @@ The dispatcher owns the handshake state (gate, capabilities); this handler only 
 
 from __future__ import annotations
 
-import os
-import platform
-import sys
-from functools import cache
 from pathlib import Path
 
-from app_server import PROTOCOL_VERSION
+from app_server.api.identity import platform_family, platform_os, user_agent
 from app_server.session import ClientSession
 from protocol.types import InitializeParams, InitializeResponse
-
-
-@cache
-def _os_description() -> str:
-    """`Debian 12`, `Mac OS 14.5`, … as in codex's user agent."""
-    if sys.platform.startswith("linux"):
-        try:
-            release = platform.freedesktop_os_release()
-            name = release.get("NAME", "Linux").split(" ")[0]
-            return f"{name} {release.get('VERSION_ID', platform.release())}"
-        except OSError:
-            return f"Linux {platform.release()}"
-    if sys.platform == "darwin":
-        return f"Mac OS {platform.mac_ver()[0]}"
-    return f"{platform.system()} {platform.release()}"
-
-
-def _terminal() -> str:
-    return os.environ.get("TERM_PROGRAM") or os.environ.get("TERM") or "unknown"
-
-
-def platform_family() -> str:
-    return "windows" if sys.platform == "win32" else "unix"
-
-
-def platform_os() -> str:
-    if sys.platform == "darwin":
-        return "macos"
-    if sys.platform == "win32":
-        return "windows"
-    return "linux"
-
-
-def user_agent(client_name: str, client_version: str) -> str:
-    """`<originator>/<version> (<os> <os version>; <arch>) <terminal> (<client>; <version>)`.
-
-    0.169 takes the originator from the first client that initialized in the process; we use the
-    connection's own client name (README, "Compatibility").
-    """
-    return (
-        f"{client_name}/{PROTOCOL_VERSION} ({_os_description()}; {platform.machine()}) "
-        f"{_terminal()} ({client_name}; {client_version})"
-    )
 
 
 class InitializeHandler:

@@ -10,22 +10,21 @@ once against the typed model; what is wrong is logged here and told to clients a
 from __future__ import annotations
 
 import logging
-import os
-import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from app_server.config.data_dir import resolve_data_dir
+from app_server.config.early import read_layers
 from app_server.config.effective import EffectiveConfig
 from app_server.config.keys import ConfigToml
 from app_server.config.layers import (
     ConfigLayer,
     LayerKind,
     Origin,
-    session_flags_layer,
     user_origin,
 )
-from app_server.config.problems import CONFIG_FILE_NAME, ConfigProblem, unreadable_file_problem
+from app_server.config.problems import CONFIG_FILE_NAME, ConfigProblem
 
 log = logging.getLogger(__name__)
 
@@ -87,33 +86,14 @@ class ServerConfig:
         return self.effective.origin(dotted_key)
 
 
-def resolve_data_dir(explicit: str | None, environ: Mapping[str, str] = os.environ) -> Path:
-    """`--data-dir`, else `$CODEX_HOME` (when non-empty), else `~/.codex`; made absolute."""
-    if explicit:
-        chosen = Path(explicit).expanduser()
-    elif environ.get("CODEX_HOME"):
-        chosen = Path(environ["CODEX_HOME"]).expanduser()
-    else:
-        chosen = Path.home() / ".codex"
-    return chosen.absolute()
-
-
 def load_config(data_dir: Path, overrides: list[str]) -> ServerConfig:
     """`config.toml` (if any) under the `-c` overrides; a broken file becomes a problem.
 
     A broken `config.toml` does not stop the server: it starts on defaults plus the overrides and
     clients are told why with a `configWarning`. A malformed `-c` raises `ConfigError`.
     """
-    path = data_dir / CONFIG_FILE_NAME
-    table: dict[str, Any] = {}
-    problems: list[ConfigProblem] = []
-    try:
-        with path.open("rb") as file:
-            table = tomllib.load(file)
-    except FileNotFoundError:
-        pass
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        log.warning("ignoring %s: %s", path, exc)
-        problems.append(unreadable_file_problem(path, str(exc)))
-    layers = [ConfigLayer.from_table(user_origin(path), table), session_flags_layer(overrides)]
-    return ServerConfig(data_dir, layers=layers, problems=problems)
+    raw = read_layers(data_dir, overrides)
+    return ServerConfig(data_dir, layers=raw.layers, problems=raw.problems)
+
+
+__all__ = ["ServerConfig", "load_config", "resolve_data_dir"]

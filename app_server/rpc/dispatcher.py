@@ -47,7 +47,7 @@ from app_server.rpc.incoming import (
 from app_server.session import ClientSession
 from protocol.method_spec import ClientRequestSpec
 from protocol.methods import CLIENT_REQUESTS, UPSTREAM_CLIENT_METHODS
-from protocol.types import RequestId
+from protocol.types import InitializeParams, RequestId
 from protocol.wire_model import WireModel
 
 log = logging.getLogger(__name__)
@@ -123,6 +123,21 @@ class Dispatcher:
             # The client could not read a request of ours; which one is unknown, so its
             # approval (if it was one) ends by timeout or disconnect.
             log.info("%s: client answered a request it could not read (id null)", conn.label)
+
+    def adopt_initialize(self, conn: Connection, params: object) -> None:
+        """Record an `initialize` that was answered before this dispatcher existed (the stdio
+        fast path, `rpc.fast_initialize`), as if it had been served here: the handshake state,
+        then the `on_initialized` hook. `params` must be valid (ValueError otherwise)."""
+        spec = self._specs["initialize"]
+        try:
+            validated = self._validate(spec, params)
+        except InvalidParams as exc:
+            raise ValueError(f"an adopted initialize must be valid: {exc}") from None
+        if not isinstance(validated, InitializeParams):
+            raise ValueError("an adopted initialize must have params")
+        conn.accept_initialize(validated)
+        if self._on_initialized is not None:
+            self._on_initialized(conn)
 
     def closed(self, conn: Connection) -> None:
         """The transport calls this once when a connection has ended."""

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import orjson
 
 from app_server.errors import InvalidRequest, ParseError
 from app_server.transport.limits import MAX_NESTING_DEPTH
-from protocol.types import RequestId
+
+if TYPE_CHECKING:
+    from protocol.types import RequestId
 
 JSON_RPC_INT_MIN = -(2**63)
 JSON_RPC_INT_MAX = 2**63 - 1

@@ -14,11 +14,11 @@ Exit codes: 0 done (skips are not errors), 1 the data dir does not exist or a de
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 
-from app_server.config import ConfigError, load_config, resolve_data_dir
+from app_server.config.data_dir import resolve_data_dir
+from app_server.config.problems import ConfigError
 from app_server.storage_admin.durations import DURATION_HELP, InvalidDuration, parse_duration
 
 STORAGE_COMMAND = "storage"
@@ -94,6 +94,10 @@ def usage_problem(words: list[str], args: argparse.Namespace) -> str | None:
 
 def run_storage(action: str, args: argparse.Namespace) -> int:
     """Run `storage <action>` (after `usage_problem` found nothing); the exit code."""
+    import asyncio
+
+    from app_server.config.loader import load_config
+
     try:
         config = load_config(resolve_data_dir(args.data_dir), args.config)
     except ConfigError as exc:

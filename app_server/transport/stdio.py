@@ -21,6 +21,9 @@ from app_server.rpc.dispatcher import Dispatcher
 from app_server.rpc.errors import render_error
 from app_server.transport.limits import MAX_MESSAGE_BYTES, STDIO_READ_CHUNK_BYTES, too_large_message
 from app_server.transport.line_framer import LineFramer, Oversized
+from app_server.transport.stdio_start import StdioStart, claim_stdout, write_all
+
+__all__ = ["SHUTDOWN_GRACE_SECONDS", "StdoutSink", "claim_stdout", "serve_stdio"]
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +53,7 @@ class _ThreadWriter:
         self._file = file  # owns the descriptor: keep it referenced
 
     async def write(self, data: bytes) -> None:
-        await asyncio.to_thread(_write_all, self._file.fileno(), data)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+        await asyncio.to_thread(write_all, self._file.fileno(), data)
 
 
 class StdoutSink:
@@ -75,13 +71,6 @@ class StdoutSink:
 
     async def close(self, reason: str) -> None:
         log.warning("closing the stdio session: %s", reason)
-
-
-def claim_stdout() -> int:
-    """Reserve the real stdout for protocol lines and send everything else on fd 1 to stderr."""
-    protocol_fd = os.dup(1)
-    os.dup2(2, 1)
-    return protocol_fd
 
 
 async def _open_writer(fd: int) -> _ByteWriter:
@@ -107,16 +96,28 @@ async def _chunks(fd: int) -> asyncio.StreamReader | None:
 
 
 async def serve_stdio(
-    dispatcher: Dispatcher, stop: asyncio.Event, *, stdin_fd: int = 0, stdout_fd: int
+    dispatcher: Dispatcher,
+    stop: asyncio.Event,
+    *,
+    stdin_fd: int = 0,
+    stdout_fd: int,
+    start: StdioStart | None = None,
 ) -> None:
-    """Serve one client on stdin/stdout until EOF or until `stop` is set."""
+    """Serve one client on stdin/stdout until EOF or until `stop` is set; `start` is what
+    happened before (an `initialize` already answered, bytes read but not served)."""
     writer = await _open_writer(stdout_fd)
     conn = Connection(StdoutSink(writer), label="stdio")
     conn.start()
     reader = await _chunks(stdin_fd)
     framer = LineFramer(MAX_MESSAGE_BYTES)
+    start = start or StdioStart()
+    if start.initialize_params is not None:
+        dispatcher.adopt_initialize(conn, start.initialize_params)
+    unread = [start.unread] if start.unread else []
 
     async def read_chunk() -> bytes:
+        if unread:
+            return unread.pop()
         if reader is not None:
             return await reader.read(STDIO_READ_CHUNK_BYTES)
         return await asyncio.to_thread(os.read, stdin_fd, STDIO_READ_CHUNK_BYTES)
