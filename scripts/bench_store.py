@@ -247,6 +247,7 @@ class Server:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
             env=env,
+            cwd=SERVER.root,  # `-m` imports from the working directory first
             limit=1 << 30,
         )
         server = cls(process)
@@ -495,6 +496,7 @@ async def bench_only_big_reads(big_mb: int, workdir: Path, runs: int) -> None:
     with `--keep`, so two checkouts measure the same file)."""
     data_dir, home = workdir / "big", workdir / "home"
     home.mkdir(parents=True, exist_ok=True)
+    report("server measured", f"{SERVER.root} ({SERVER.python})")
     marker = workdir / "big-id"
     if marker.exists():
         big_id = marker.read_text()
