@@ -8,6 +8,7 @@ A turn streaming 20,000 deltas to five subscribers must not serialize each delta
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from protocol.jsonrpc import JsonRpcResponse, JsonRpcServerNotification
 from protocol.methods import NOTIFICATION_METHODS
@@ -33,6 +34,34 @@ def render_response(request_id: RequestId, result: WireModel, *, experimental: b
     """The whole JSON text of a successful response, serialized in one pass (a `thread/read`
     of a huge thread is tens of MB: no intermediate copy is made)."""
     return render_model(JsonRpcResponse(id=request_id, result=result), experimental=experimental)
+
+
+TURNS_PLACEHOLDER = b'"turns":[]'
+"""Where `render_response_with_turns` puts the turns: a key can only be followed by `:` after
+its closing quote and a string's own quotes are escaped, so these bytes occur only as the key
+`turns` with an empty list, which in these responses is `thread.turns` alone."""
+
+
+def render_response_with_turns(
+    request_id: RequestId, result: WireModel, turns: Sequence[bytes], *, experimental: bool
+) -> bytes:
+    """`render_response` of a result whose `thread.turns` is empty, with `turns` (each one
+    turn's wire JSON, see `rollout.turn_entry`) placed there: one allocation of the answer's
+    size, and no model of any turn, so a huge history costs about twice its JSON at the peak
+    (the parts and the answer), not the 2.5-fold of its models plus pydantic's buffers.
+    Turns have no experimental fields, so the parts suit every connection."""
+    empty = render_response(request_id, result, experimental=experimental)
+    at = empty.find(TURNS_PLACEHOLDER)
+    if at < 0 or empty.find(TURNS_PLACEHOLDER, at + 1) >= 0:
+        raise ValueError("the response must hold exactly one empty `turns` list")
+    pieces: list[bytes] = [empty[:at], b'"turns":[']
+    for index, turn in enumerate(turns):
+        if index:
+            pieces.append(b",")
+        pieces.append(turn)
+    pieces.append(b"]")
+    pieces.append(empty[at + len(TURNS_PLACEHOLDER) :])
+    return b"".join(pieces)
 
 
 class Notification:

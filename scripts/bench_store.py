@@ -12,6 +12,10 @@ server over stdio, and prints:
 - on the huge rollout, after a restart with a warm index: `thread/read` (metadata) and
   `thread/turns/list` (the last page, and a page from the middle), and the server's peak RSS;
 - `thread/read` with every turn of the large rollout, and the peak RSS after it;
+- per operation, each in a fresh server on the warm index (VmHWM is a high-water mark over the
+  process's life, so only a fresh process measures one operation): `thread/read` includeTurns
+  and cold `thread/resume` of the large rollout: time, the server's peak RSS after
+  `initialize` and after the operation, and their difference (what the operation cost);
 - cold compression (`rollout/compress`) of a separate home of N threads with realistic content
   (a base-instructions `session_meta`, several turns with command output): time, files, and
   compressed size as a share of the plain size.
@@ -19,9 +23,15 @@ server over stdio, and prints:
 Targets: list page < 20 ms and initialize < 300 ms at 10,000 threads (issue 3); read of a 100 MB
 rollout < 2 s with peak RSS < 4x the returned page + 100 MB (issue 3); search < 100 ms at 10,000
 threads, last page of a 1 GB thread < 200 ms and < 150 MB peak RSS, compressed size <= 20 % of
-plain (issue 7).
+plain (issue 7); `thread/read` includeTurns of the 100 MB rollout <= 0.8 s and <= 160 MB peak RSS,
+its cold `thread/resume` <= 1 s and <= 200 MB (issue 17).
+
+`--root DIR` measures the server of another checkout (its `.venv`), so an old commit can be run
+side by side with the same homes (`--keep DIR` builds them once); `--only big-reads` runs just
+the per-operation read and resume figures.
 
 Usage: scripts/bench_store.py [--threads 10000] [--huge-mb 1024] [--big-mb 100] [--keep DIR]
+                              [--root CHECKOUT] [--only big-reads] [--runs 3]
 """
 
 from __future__ import annotations
@@ -35,6 +45,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -192,6 +203,23 @@ def build_big_rollout(data_dir: Path, megabytes: int, salt: int = 424242) -> str
     return thread_id
 
 
+@dataclass(frozen=True)
+class ServerCommand:
+    """Which checkout's server is measured: its interpreter and its source root."""
+
+    python: str
+    root: Path
+
+    @classmethod
+    def for_checkout(cls, root: Path) -> ServerCommand:
+        venv = root / ".venv" / "bin" / "python"
+        return cls(str(venv) if venv.exists() else sys.executable, root)
+
+
+SERVER = ServerCommand(sys.executable, ROOT)
+"""The server the benchmark starts (`--root` points it at another checkout)."""
+
+
 class Server:
     """The server process on stdio, with a minimal client."""
 
@@ -206,9 +234,9 @@ class Server:
         """Start and initialize; background compression stays off unless asked for, so it
         never competes with what is being measured."""
         started = time.perf_counter()
-        env = {"PATH": os.environ["PATH"], "HOME": str(home), "PYTHONPATH": str(ROOT)}
+        env = {"PATH": os.environ["PATH"], "HOME": str(home), "PYTHONPATH": str(SERVER.root)}
         process = await asyncio.create_subprocess_exec(
-            sys.executable,
+            SERVER.python,
             "-m",
             "app_server",
             "--data-dir",
@@ -219,6 +247,7 @@ class Server:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
             env=env,
+            cwd=SERVER.root,  # `-m` imports from the working directory first
             limit=1 << 30,
         )
         server = cls(process)
@@ -388,6 +417,48 @@ async def bench_full_read(server: Server, big_id: str, big_mb: int) -> None:
     )
 
 
+async def measure_fresh(
+    data_dir: Path, home: Path, method: str, params: dict[str, Any]
+) -> tuple[float, float, float, int]:
+    """One call in a fresh server on the warm index: (seconds, peak RSS after `initialize`,
+    peak RSS after the call, response bytes)."""
+    server, _ = await Server.start(data_dir, home, experimental=True)
+    try:
+        baseline = server.peak_rss_mb()
+        start = time.perf_counter()
+        _, size = await server.call(method, params)
+        elapsed = time.perf_counter() - start
+        return elapsed, baseline, server.peak_rss_mb(), size
+    finally:
+        await server.stop()
+
+
+async def bench_big_reads(data_dir: Path, home: Path, big_id: str, big_mb: int, runs: int) -> None:
+    """`thread/read` includeTurns and cold `thread/resume` of the large rollout, each in its
+    own fresh server (see the module docstring), `runs` times each."""
+    operations: dict[str, tuple[str, dict[str, Any]]] = {
+        "thread/read includeTurns": ("thread/read", {"threadId": big_id, "includeTurns": True}),
+        "cold thread/resume": ("thread/resume", {"threadId": big_id}),
+    }
+    targets = {"thread/read includeTurns": (0.8, 160), "cold thread/resume": (1.0, 200)}
+    for label, (method, params) in operations.items():
+        samples = [await measure_fresh(data_dir, home, method, params) for _ in range(runs)]
+        times = [sample[0] for sample in samples]
+        peaks = [sample[2] for sample in samples]
+        deltas = [sample[2] - sample[1] for sample in samples]
+        seconds, megabytes = targets[label]
+        report(
+            f"{label}, {big_mb} MB rollout, {runs} fresh servers",
+            f"{statistics.median(times):5.2f} s (max {max(times):.2f}; target <= {seconds} s), "
+            f"response {samples[0][3] / 1e6:.1f} MB",
+        )
+        report(
+            "  peak RSS after it / its increase over `initialize`",
+            f"{statistics.median(peaks):4.0f} MB (max {max(peaks):.0f}; target <= {megabytes}) "
+            f"/ +{statistics.median(deltas):.0f} MB (baseline {samples[0][1]:.0f} MB)",
+        )
+
+
 async def bench_compression(workdir: Path, threads: int) -> None:
     data_dir, home = workdir / "cold", workdir / "home"
     print(f"building a cold home of {threads} threads …", flush=True)
@@ -420,7 +491,26 @@ async def wait_for_index(server: Server, thread_id: str) -> None:
             await asyncio.sleep(0.2)
 
 
-async def bench(threads: int, huge_mb: int, big_mb: int, workdir: Path) -> None:
+async def bench_only_big_reads(big_mb: int, workdir: Path, runs: int) -> None:
+    """Just the per-operation figures of the large rollout (its home is kept between runs
+    with `--keep`, so two checkouts measure the same file)."""
+    data_dir, home = workdir / "big", workdir / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    report("server measured", f"{SERVER.root} ({SERVER.python})")
+    marker = workdir / "big-id"
+    if marker.exists():
+        big_id = marker.read_text()
+    else:
+        print(f"building a {big_mb} MB rollout …", flush=True)
+        big_id = build_big_rollout(data_dir, big_mb)
+        marker.write_text(big_id)
+    server, _ = await Server.start(data_dir, home)
+    await wait_for_index(server, big_id)
+    await server.stop()
+    await bench_big_reads(data_dir, home, big_id, big_mb, runs)
+
+
+async def bench(threads: int, huge_mb: int, big_mb: int, workdir: Path, runs: int) -> None:
     data_dir, home = workdir / "data", workdir / "home"
     home.mkdir(parents=True, exist_ok=True)
     print(
@@ -452,6 +542,7 @@ async def bench(threads: int, huge_mb: int, big_mb: int, workdir: Path) -> None:
     await bench_huge(server, huge_id, huge_mb)
     await bench_full_read(server, big_id, big_mb)
     await server.stop()
+    await bench_big_reads(data_dir, home, big_id, big_mb, runs)
     await bench_compression(workdir, threads)
 
 
@@ -461,10 +552,19 @@ def main() -> int:
     parser.add_argument("--huge-mb", type=int, default=1024)
     parser.add_argument("--big-mb", type=int, default=100)
     parser.add_argument("--keep", type=Path, help="build the homes here and keep them")
+    parser.add_argument("--root", type=Path, help="measure this checkout's server instead")
+    parser.add_argument("--only", choices=["big-reads"], help="run only these figures")
+    parser.add_argument("--runs", type=int, default=3, help="fresh servers per big read")
     args = parser.parse_args()
+    global SERVER
+    if args.root is not None:
+        SERVER = ServerCommand.for_checkout(args.root.resolve())
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="bench-store-"))
     try:
-        asyncio.run(bench(args.threads, args.huge_mb, args.big_mb, workdir))
+        if args.only == "big-reads":
+            asyncio.run(bench_only_big_reads(args.big_mb, workdir, args.runs))
+        else:
+            asyncio.run(bench(args.threads, args.huge_mb, args.big_mb, workdir, args.runs))
     finally:
         if args.keep is None:
             shutil.rmtree(workdir, ignore_errors=True)

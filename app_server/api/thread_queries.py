@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 
 from app_server.api.path_params import check_home_path, check_home_paths
+from app_server.api.reply import Reply
 from app_server.errors import InvalidParams, InvalidRequest
 from app_server.notification import notification
 from app_server.session import ClientSession
@@ -172,7 +173,12 @@ class ThreadQueryHandlers:
         )
 
     # -- thread/read -----------------------------------------------------------------------------
-    async def read(self, session: ClientSession, params: ThreadReadParams) -> ThreadReadResponse:
+    async def read(
+        self, session: ClientSession, params: ThreadReadParams
+    ) -> ThreadReadResponse | Reply:
+        """The thread, with every turn if asked. The turns stay the JSON the store kept them
+        as and go into the response as is (`Reply.turns_json`): a huge history is never held
+        as models (issue 17)."""
         thread_id = thread_id_param(params.thread_id)
         loaded = self._manager.loaded(thread_id)
         if loaded is not None and not loaded.persisted:
@@ -181,7 +187,7 @@ class ThreadQueryHandlers:
         record = await self._manager.reads.record(thread_id)
         if record is None:
             raise ThreadNotStored(thread_id)
-        turns = []
+        turns_json: list[bytes] | None = None
         if params.include_turns:
             if record.history_mode == "paginated":
                 session.notify(
@@ -191,14 +197,18 @@ class ThreadQueryHandlers:
                 )
             history = await self._manager.reads.read_history(thread_id)
             record = history.record
-            turns = [entry.turn for entry in history.turns]
+            turns_json = [entry.turn_json() for entry in history.turns]
+            del history  # the entries hold the same JSON; only the list of parts is kept
         if loaded is not None:
             loaded.record = record
-            thread = loaded.thread(self._data_dir, turns=turns)
+            thread = loaded.thread(self._data_dir)
         else:
-            thread = thread_from_record(record, self._data_dir, turns=turns)
+            thread = thread_from_record(record, self._data_dir)
         state = await self._marks.read_state(thread_id) if has_read_state(thread) else None
-        return ThreadReadResponse(thread=thread, read_state=state)
+        response = ThreadReadResponse(thread=thread, read_state=state)
+        if turns_json is None:
+            return response
+        return Reply(response, turns_json=turns_json)
 
     # -- thread/turns/list -----------------------------------------------------------------------
     async def turns_list(

@@ -101,25 +101,30 @@ class ThreadLifecycleHandlers:
         if history is not None:
             self._manager.set_status(thread, IdleThreadStatus())
         include_turns = not params.exclude_turns
-        turns = []
+        turns_json: list[bytes] | None = None
         if include_turns:
             if thread.record.history_mode == "paginated":
                 session.notify(notification(deprecation(HYDRATION_DEPRECATED)))
-            turns = [entry.turn for entry in await self._turns(thread, history)]
+            turns_json = await self._turns_json(thread, history)
+        del history  # only the turns' JSON is kept (see `_turns_json`)
         response = ThreadResumeResponse(
-            thread=thread.thread(self._data_dir, turns=turns), **settings_fields(thread)
+            thread=thread.thread(self._data_dir), **settings_fields(thread)
         )
         goal = await self._marks.goal(thread_id)
         return Reply(
-            response, then=lambda: self._marks.announce_resumed_goal(session, thread_id, goal)
+            response,
+            then=lambda: self._marks.announce_resumed_goal(session, thread_id, goal),
+            turns_json=turns_json,
         )
 
-    async def _turns(self, thread: LoadedThread, history: ThreadHistory | None) -> list[Any]:
-        if history is not None:
-            return history.turns
-        if not thread.persisted:
-            return []
-        return (await self._manager.reads.read_history(thread.id)).turns
+    async def _turns_json(self, thread: LoadedThread, history: ThreadHistory | None) -> list[bytes]:
+        """The thread's turns as the wire JSON the store kept them as: they go into the
+        response as is (`Reply.turns_json`), never built into models (issue 17)."""
+        if history is None:
+            if not thread.persisted:
+                return []
+            history = await self._manager.reads.read_history(thread.id)
+        return [entry.turn_json() for entry in history.turns]
 
     def _check_resume_path(self, thread_id: str, raw: str) -> None:
         """`path` must be this thread's rollout file: never a directory or an arbitrary file."""
@@ -153,15 +158,19 @@ class ThreadLifecycleHandlers:
         thread = await self._manager.fork(
             session, source_id, params, ephemeral=bool(params.ephemeral)
         )
-        turns = []
+        turns_json: list[bytes] | None = None
         if not params.exclude_turns:
             if thread.record.history_mode == "paginated":
                 session.notify(notification(deprecation(HYDRATION_DEPRECATED)))
-            turns = [entry.turn for entry in await self._turns(thread, None)]
+            turns_json = await self._turns_json(thread, None)
         response = ThreadForkResponse(
-            thread=thread.thread(self._data_dir, turns=turns), **settings_fields(thread)
+            thread=thread.thread(self._data_dir), **settings_fields(thread)
         )
-        return Reply(response, then=lambda: self._manager.announce_started(thread))
+        return Reply(
+            response,
+            then=lambda: self._manager.announce_started(thread),
+            turns_json=turns_json,
+        )
 
     async def archive(self, session: ClientSession, params: ThreadArchiveParams) -> Reply:
         thread_id = thread_id_param(params.thread_id)

@@ -30,7 +30,7 @@ from app_server.errors import (
     ParseError,
     ServerOverloaded,
 )
-from app_server.notification import render_response
+from app_server.notification import render_response, render_response_with_turns
 from app_server.rpc.connection import MAX_CONCURRENT_REQUESTS, Connection
 from app_server.rpc.errors import as_rpc_error, invalid_params, render_error
 from app_server.rpc.experimental import check_experimental_params
@@ -214,16 +214,27 @@ class Dispatcher:
             conn.accept_initialize(params)
         try:
             result = await self._handlers[spec.method](conn, params)
-            reply = result if isinstance(result, Reply) else None
-            model = result.result if isinstance(result, Reply) else result
-            response = render_response(request_id, model, experimental=conn.experimental_api)
+            then = result.then if isinstance(result, Reply) else None
+            response = _render(request_id, result, experimental=conn.experimental_api)
+            del result  # a reply's rendered turns may be tens of MB: gone before the write
         except Exception as exc:  # every failure is answered; see rpc/errors.py
             error = as_rpc_error(exc, method=spec.method, request_id=request_id)
             conn.send_bytes(render_error(request_id, error))
             return
         conn.send_bytes(response)
-        if reply is not None:
+        if then is not None:
             try:
-                reply.then()
+                then()
             except Exception as exc:  # answered already: only the log can tell
                 as_rpc_error(exc, method=spec.method, request_id=request_id)
+
+
+def _render(request_id: RequestId, result: WireModel | Reply, *, experimental: bool) -> bytes:
+    """The response's JSON text; a reply's pre-rendered turns go into its `thread.turns`."""
+    if not isinstance(result, Reply):
+        return render_response(request_id, result, experimental=experimental)
+    if result.turns_json is None:
+        return render_response(request_id, result.result, experimental=experimental)
+    return render_response_with_turns(
+        request_id, result.result, result.turns_json, experimental=experimental
+    )

@@ -89,12 +89,13 @@ def positioned_items(turns: Sequence[TurnEntry], turn_id: str | None) -> list[Po
     for entry in turns:
         if entry.rollout_ordinal is not None:
             last = max(last, entry.rollout_ordinal)
-        for item in entry.turn.items:
+        turn = entry.turn  # built once per entry (a compact entry parses its JSON)
+        for item in turn.items:
             own = entry.item_ordinals.get(item.id)
             position = last if own is None else own
             last = max(last, position)
-            if turn_id is None or entry.turn.id == turn_id:
-                out.append(PositionedItem(entry.turn.id, item, position))
+            if turn_id is None or turn.id == turn_id:
+                out.append(PositionedItem(turn.id, item, position))
     out.sort(key=lambda positioned: positioned.ordinal)  # stable: ties keep fold order
     return out
 

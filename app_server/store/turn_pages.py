@@ -131,7 +131,7 @@ def encode_cursor(
             "scope": {"kind": "turns"},
         }
     else:
-        value = {"turnId": entry.turn.id, "includeAnchor": include_anchor}
+        value = {"turnId": entry.turn_id, "includeAnchor": include_anchor}
     return orjson.dumps(value).decode()
 
 
@@ -265,6 +265,6 @@ def _start_index(
                 return index
         return len(ordered)
     for index, entry in enumerate(ordered):
-        if entry.turn.id == anchor.turn_id:
+        if entry.turn_id == anchor.turn_id:
             return index if anchor.include_anchor else index + 1
     raise InvalidCursor(raw)

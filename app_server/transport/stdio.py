@@ -30,6 +30,15 @@ log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 5.0
 """How long requests in flight may still answer after stdin closed or a signal arrived."""
 
+PIPE_WRITE_CHUNK_BYTES = 1 << 20
+"""A pipe write hands the transport at most this much at a time and waits for it to drain:
+asyncio copies whatever the pipe does not take at once into its own buffer, so a 40 MB answer
+written whole would be held twice. Each chunk costs one drain wait."""
+
+BATCH_JOIN_MAX_BYTES = 1 << 20
+"""Queued messages up to this size are joined into one write (20,000 streamed deltas must not
+cost 20,000 writes); a bigger one is written on its own, never copied into a joined batch."""
+
 
 class _ByteWriter(Protocol):
     async def write(self, data: bytes) -> None: ...
@@ -42,8 +51,14 @@ class _PipeWriter:
         self._writer = writer
 
     async def write(self, data: bytes) -> None:
-        self._writer.write(data)
-        await self._writer.drain()
+        if len(data) <= PIPE_WRITE_CHUNK_BYTES:
+            self._writer.write(data)
+            await self._writer.drain()
+            return
+        view = memoryview(data)
+        for start in range(0, len(view), PIPE_WRITE_CHUNK_BYTES):
+            self._writer.write(view[start : start + PIPE_WRITE_CHUNK_BYTES])
+            await self._writer.drain()
 
 
 class _ThreadWriter:
@@ -63,11 +78,21 @@ class StdoutSink:
         self._writer = writer
 
     async def send(self, messages: list[bytes]) -> None:
-        if len(messages) == 1:  # no join: a single response may be tens of MB
-            await self._writer.write(messages[0])
+        """Small messages are joined into one write; a big one (a response may be tens of MB)
+        is written as is, never copied (`BATCH_JOIN_MAX_BYTES`)."""
+        batch: list[bytes] = []
+        for message in messages:
+            if len(message) <= BATCH_JOIN_MAX_BYTES:
+                batch.append(message)
+                batch.append(b"\n")
+                continue
+            if batch:
+                await self._writer.write(b"".join(batch))
+                batch = []
+            await self._writer.write(message)
             await self._writer.write(b"\n")
-        else:
-            await self._writer.write(b"\n".join(messages) + b"\n")
+        if batch:
+            await self._writer.write(b"".join(batch))
 
     async def close(self, reason: str) -> None:
         log.warning("closing the stdio session: %s", reason)

@@ -14,6 +14,9 @@ writing back what it read before a concurrent change: `_names` (a rename's appen
 update; a delete's rewrite of `session_index.jsonl`; the scan's name sync; a read repair's first
 row) and `_locations` (a move and its row update; every repair of a row whose file moved; the
 scan's row updates). When both are needed, `_names` is taken first.
+
+This class locates files, repairs rows and lists; it hands located rollouts to `history_reads`,
+opens writers through `thread_writers`, and moves or removes files through `thread_moves`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
@@ -30,11 +32,9 @@ from typing import TypeVar
 from app_server.notification import now_ms
 from app_server.rollout.history import HistoryFold
 from app_server.rollout.lines import HistoryMode, StoredLine
-from app_server.rollout.model_history import ModelHistory, collect_model_history
+from app_server.rollout.model_history import ModelHistory
 from app_server.store.compression_report import CompressionReport
-from app_server.store.errors import ThreadAlreadyStored
 from app_server.store.interface import (
-    ForkReferenced,
     StoreWarning,
     ThreadHistory,
     ThreadNotStored,
@@ -51,40 +51,30 @@ from app_server.store.local.compression_worker import CompressionSettings
 from app_server.store.local.db_recovery import rebuilt_database_warning
 from app_server.store.local.history_index_db import IndexedHistory
 from app_server.store.local.history_queries import HistoryQueries
+from app_server.store.local.history_reads import HistoryReader
 from app_server.store.local.index_db import RolloutStamp, ThreadIndex
 from app_server.store.local.indexed_writer import IndexedThreadWriter
 from app_server.store.local.rollout_files import (
     RolloutFile,
-    archived_rollout_path,
     find_rollout_file,
-    live_rollout_path,
     live_rollout_relative_path,
     relative_rollout_path,
     rollout_exists,
-    unarchived_rollout_path,
     zst_rollout_path,
 )
-from app_server.store.local.rollout_moves import (
-    deepest_first,
-    move_rollout_files,
-    unlink_rollout_files,
-)
-from app_server.store.local.rollout_reader import RolloutLineReader, iter_rollout_lines
-from app_server.store.local.rollout_writer import RolloutWriter
 from app_server.store.local.session_index import (
     append_thread_name,
-    rewrite_session_index_without,
     thread_name,
 )
 from app_server.store.local.thread_loader import record_for_rollout
 from app_server.store.local.thread_marks_db import IndexThreadMarks
-from app_server.store.local.turn_page_reader import read_turn_page
+from app_server.store.local.thread_moves import ThreadMoves
+from app_server.store.local.thread_writers import ThreadWriters
 from app_server.store.local.writer_gate import WriterGate
-from app_server.store.local.writer_lock import ThreadWriterLock
 from app_server.store.marks_delegate import ThreadMarksMixin
 from app_server.store.records import ThreadRecord
 from app_server.store.thread_query import ThreadPage, ThreadQuery, ThreadSearchPage
-from app_server.store.turn_pages import TurnPageRequest, TurnsPage, page_for_request
+from app_server.store.turn_pages import TurnPageRequest, TurnsPage
 
 log = logging.getLogger(__name__)
 
@@ -117,10 +107,17 @@ class LocalThreadStore(ThreadMarksMixin):
         self.data_dir = data_dir
         self._index: ThreadIndex | None = None
         self._writers: set[str] = set()
-        self._open: dict[str, IndexedThreadWriter] = {}
-        """The open writers by thread id (`_writers` holds the same ids, for the gate)."""
+        """The ids of the threads being written (`ThreadWriters`)."""
         self._locks = MetadataLocks(names=asyncio.Lock(), locations=asyncio.Lock())
         self._gate = WriterGate(self._writers)
+        index = lambda: self.index  # noqa: E731  (read when used: the index opens at `start`)
+        self._reads = HistoryReader(data_dir, index, self._writers.__contains__, self._reindex)
+        self._thread_writers = ThreadWriters(
+            data_dir, index, self._gate, self._writers, self._locate
+        )
+        self._moves = ThreadMoves(
+            data_dir, index, self._gate, self._locks, self._writers, self._locate, self.get
+        )
         self._compression = CompressionScheduler(
             data_dir,
             compression or CompressionSettings(enabled=False),
@@ -335,50 +332,17 @@ class LocalThreadStore(ThreadMarksMixin):
         raise ThreadNotStored(thread_id)
 
     async def read_history(self, thread_id: str) -> ThreadHistory:
-        return await self._located(thread_id, self._read_history_at)
-
-    async def _read_history_at(
-        self, record: ThreadRecord | None, rollout: RolloutFile
-    ) -> ThreadHistory:
-        def read() -> tuple[HistoryFold, int]:
-            reader = RolloutLineReader(rollout.path)
-            loader = path_loader(self.data_dir, {})
-            fold = HistoryFold(loader, collect_index=False).feed_lines(reader)
-            return fold, reader.next_offset
-
-        fold, size = await asyncio.to_thread(read)
-        fresh = record_for_rollout(
-            self.data_dir, rollout, fold, name=record.name if record else None
-        )
-        if record is not None:  # keep the live timestamps the index holds
-            fresh = replace(
-                fresh,
-                updated_at_ms=record.updated_at_ms,
-                recency_at_ms=record.recency_at_ms,
-                archived_at_ms=record.archived_at_ms,
-            )
-        turns = fold.turns()
-        next_ordinal = None if fold.last_ordinal is None else fold.last_ordinal + 1
-        return ThreadHistory(fresh, turns, next_ordinal, size)
+        return await self._located(thread_id, self._reads.history)
 
     async def model_history(self, thread_id: str) -> ModelHistory:
-        loader = path_loader(self.data_dir, {})
-
         async def read(_: ThreadRecord | None, rollout: RolloutFile) -> ModelHistory:
-            return await asyncio.to_thread(
-                lambda: collect_model_history(iter_rollout_lines(rollout.path), loader)
-            )
+            return await self._reads.model_history(rollout)
 
         return await self._located(thread_id, read)
 
     async def copy_lines(self, thread_id: str) -> list[StoredLine]:
         async def read(_: ThreadRecord | None, rollout: RolloutFile) -> list[StoredLine]:
-            return await asyncio.to_thread(
-                lambda: [
-                    StoredLine({k: v for k, v in line.items() if k != "ordinal"})
-                    for _, line in iter_rollout_lines(rollout.path)
-                ]
-            )
+            return await self._reads.copy_lines(rollout)
 
         return await self._located(thread_id, read)
 
@@ -391,53 +355,11 @@ class LocalThreadStore(ThreadMarksMixin):
 
     async def turn_page(self, thread_id: str, request: TurnPageRequest) -> TurnsPage:
         async def read(record: ThreadRecord | None, rollout: RolloutFile) -> TurnsPage:
-            return await self._turn_page_at(thread_id, record, rollout, request)
+            return await self._reads.turn_page(thread_id, record, rollout, request)
 
         return await self._located(thread_id, read)
 
-    async def _turn_page_at(
-        self,
-        thread_id: str,
-        record: ThreadRecord | None,
-        rollout: RolloutFile,
-        request: TurnPageRequest,
-    ) -> TurnsPage:
-        if record is None or await self._index_is_stale(rollout):
-            record = await self._reindex(rollout)
-            if record is None:
-                raise ThreadNotStored(thread_id)
-        page = await read_turn_page(
-            HistoryQueries(self.index), rollout.path, thread_id, record.history_mode, request
-        )
-        if page is not None:
-            return page
-        history = await self._read_history_at(record, rollout)
-        return page_for_request(
-            thread_id, history.turns, history_mode=history.record.history_mode, request=request
-        )
-
-    async def _index_is_stale(self, rollout: RolloutFile) -> bool:
-        """Whether the rollout changed since it was indexed (another program appended to it,
-        or a crash lost an index update). A thread we are writing is always current."""
-        if rollout.thread_id in self._writers:
-            return False
-        try:
-            stamp = await asyncio.to_thread(stamp_of, rollout.thread_id, rollout.path)
-        except FileNotFoundError:
-            return False  # compressed or restored meanwhile: the reader finds the other name
-        indexed = await self.index.stamp(rollout.thread_id)
-        history = await HistoryQueries(self.index).state(rollout.thread_id)
-        return indexed != stamp or history is None
-
     # -- writing ---------------------------------------------------------------------------------
-    def _release(self, thread_id: str) -> None:
-        self._writers.discard(thread_id)
-        self._open.pop(thread_id, None)
-
-    def _opened(self, writer: IndexedThreadWriter) -> IndexedThreadWriter:
-        self._open[writer.thread_id] = writer
-        return writer
-
     async def create_writer(
         self,
         thread_id: str,
@@ -447,167 +369,37 @@ class LocalThreadStore(ThreadMarksMixin):
         start_ordinal: int = 0,
         name: str | None = None,
     ) -> IndexedThreadWriter:
-        path = live_rollout_path(self.data_dir, thread_id, _local_datetime(created_at_ms))
-        archived = archived_rollout_path(self.data_dir, path.name)
-        if await asyncio.to_thread(lambda: rollout_exists(path) or rollout_exists(archived)):
-            # A second file would shadow the first (a live copy wins over an archived one).
-            raise ThreadAlreadyStored(thread_id)
-        writer = await RolloutWriter.open(
-            path,
-            data_dir=self.data_dir,
-            thread_id=thread_id,
+        return await self._thread_writers.create(
+            thread_id,
+            created_at=_local_datetime(created_at_ms),
+            created_at_ms=created_at_ms,
             history_mode=history_mode,
             start_ordinal=start_ordinal,
-        )
-        self._writers.add(thread_id)
-        return self._opened(
-            IndexedThreadWriter(
-                writer,
-                HistoryFold(path_loader(self.data_dir, {}), keep_items=False),
-                self.index,
-                rollout_path=relative_rollout_path(self.data_dir, path),
-                created_at_ms=created_at_ms,
-                on_close=self._release,
-                name=name,
-            )
+            name=name,
         )
 
     async def open_writer(self, thread_id: str) -> IndexedThreadWriter:
-        record, rollout = await self._locate(thread_id)
-        if rollout is None or rollout.archived or record is None:
-            raise ThreadNotStored(thread_id)
-        async with self._gate.exclusive(thread_id):  # waits for a compression of this thread
-            try:
-                writer = await RolloutWriter.open(
-                    rollout.path,
-                    data_dir=self.data_dir,
-                    thread_id=thread_id,
-                    history_mode=record.history_mode,
-                    must_exist=True,
-                )
-            except FileNotFoundError:  # archived (or deleted) since it was located
-                raise ThreadNotStored(thread_id) from None
-            self._writers.add(thread_id)
-        try:
-            fold, history = await asyncio.to_thread(
-                fold_for_index, writer.path, path_loader(self.data_dir, {})
-            )
-            if history is not None and not await self._history_is_current(history):
-                stamp = await asyncio.to_thread(stamp_of, thread_id, writer.path)
-                await self.index.upsert([], [stamp], [history])
-        except BaseException:
-            self._release(thread_id)
-            await writer.close()
-            raise
-        return self._opened(
-            IndexedThreadWriter(
-                writer,
-                fold,
-                self.index,
-                rollout_path=relative_rollout_path(self.data_dir, writer.path),
-                created_at_ms=record.created_at_ms,
-                on_close=self._release,
-            )
-        )
-
-    async def _history_is_current(self, history: IndexedHistory) -> bool:
-        """Whether the stored history index already says what a fresh fold says (then a huge
-        thread's rows are not rewritten every time it is resumed)."""
-        state = await HistoryQueries(self.index).state(history.thread_id)
-        return (
-            state is not None
-            and state.indexed_through == history.indexed_through
-            and state.turn_count == len(history.delta.turn_starts)
-            and state.pageable == history.delta.pageable
-        )
+        return await self._thread_writers.reopen(thread_id)
 
     # -- metadata operations ---------------------------------------------------------------------
     async def set_name(self, thread_id: str, name: str, *, unsaved: bool = False) -> None:
         """The name line is appended and fsynced first (the commit point), the row follows;
         a writer that has not created the row yet gets the name for it."""
-        if not unsaved and thread_id not in self._open and await self.get(thread_id) is None:
+        writers = self._thread_writers.open
+        if not unsaved and thread_id not in writers and await self.get(thread_id) is None:
             raise ThreadNotStored(thread_id)
         async with self._locks.names:
             await asyncio.to_thread(append_thread_name, self.data_dir, thread_id, name)
-            writer = self._open.get(thread_id)
+            writer = self._thread_writers.open.get(thread_id)
             if writer is not None:
                 writer.name = name
             await self.index.set_name(thread_id, name)
 
-    async def _move(
-        self, thread_id: str, rollout: RolloutFile, target_plain: Path, *, archived: bool
-    ) -> None:
-        """Move a thread's file(s) (plain and/or `.zst`) under its writer lock, and record the
-        move in its row. The rename is the commit point; the row follows under `_locations`,
-        so no repair or scan can write the old place back in between (a kill in between is
-        settled by the next start's scan)."""
-        async with (
-            self._gate.exclusive(thread_id),
-            ThreadWriterLock(self.data_dir, thread_id),
-            self._locks.locations,
-        ):
-            try:
-                await asyncio.to_thread(move_rollout_files, rollout.path, target_plain)
-            except FileNotFoundError:  # moved or deleted since it was located
-                raise ThreadNotStored(thread_id) from None
-            await self.index.set_archived(
-                thread_id,
-                archived,
-                now_ms() if archived else None,
-                relative_rollout_path(self.data_dir, target_plain),
-            )
-
     async def archive(self, thread_id: str) -> ThreadRecord:
-        _, rollout = await self._locate(thread_id)
-        if rollout is None or rollout.archived or thread_id in self._writers:
-            raise ThreadNotStored(thread_id)
-        target = archived_rollout_path(self.data_dir, rollout.plain_path.name)
-        await self._move(thread_id, rollout, target, archived=True)
-        archived = await self.get(thread_id)
-        if archived is None:
-            raise ThreadNotStored(thread_id)
-        return archived
+        return await self._moves.archive(thread_id)
 
     async def unarchive(self, thread_id: str) -> ThreadRecord:
-        _, rollout = await self._locate(thread_id)
-        if rollout is None or not rollout.archived:
-            raise ThreadNotStored(thread_id)
-        target = unarchived_rollout_path(self.data_dir, rollout.plain_path.name)
-        if target is None:
-            raise ThreadNotStored(thread_id)
-        await self._move(thread_id, rollout, target, archived=False)
-        restored = await self.get(thread_id)
-        if restored is None:
-            raise ThreadNotStored(thread_id)
-        return restored
+        return await self._moves.unarchive(thread_id)
 
     async def delete_tree(self, thread_id: str) -> list[str]:
-        if await self.get(thread_id) is None:
-            raise ThreadNotStored(thread_id)
-        tree = {thread_id} | await self.index.descendant_ids(thread_id)
-        if await self.index.history_dependents(tree):
-            raise ForkReferenced(thread_id)
-        order = await self._deepest_first(thread_id, tree)
-        for doomed in order:
-            await self._delete_one(doomed)
-        async with self._locks.names:  # a rename appended meanwhile must not be dropped
-            await asyncio.to_thread(rewrite_session_index_without, self.data_dir, set(order))
-        return order
-
-    async def _deepest_first(self, root: str, tree: set[str]) -> list[str]:
-        parents: dict[str, str | None] = {}
-        for thread_id in tree:
-            record = await self.index.get(thread_id)
-            parents[thread_id] = record.parent_thread_id if record else None
-        return deepest_first(root, tree, parents)
-
-    async def _delete_one(self, thread_id: str) -> None:
-        """Remove one thread's file(s) then its rows; unlinking the file is the commit point."""
-        _, rollout = await self._locate(thread_id)
-        if rollout is not None:
-            async with (
-                self._gate.exclusive(thread_id),
-                ThreadWriterLock(self.data_dir, thread_id),
-            ):
-                await asyncio.to_thread(unlink_rollout_files, rollout.path)
-        await self.index.delete([thread_id])
+        return await self._moves.delete_tree(thread_id)

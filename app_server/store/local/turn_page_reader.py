@@ -74,7 +74,7 @@ async def read_turn_page(
         return None
     end = rows[wanted].byte_offset if len(rows) > wanted else state.indexed_through
     entries = await asyncio.to_thread(_fold_window, path, rows[0], end, state.hidden_before_ordinal)
-    if [entry.turn.id for entry in entries] != [row.turn_id for row in rows[:wanted]]:
+    if [entry.turn_id for entry in entries] != [row.turn_id for row in rows[:wanted]]:
         log.warning("turn index of %s disagrees with its rollout; reading it whole", thread_id)
         return None
     page = list(reversed(entries)) if descending else entries

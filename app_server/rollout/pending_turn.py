@@ -1,0 +1,106 @@
+"""One turn while the history fold builds it, and how a finished turn is kept small.
+
+A fold of a 100 MB rollout has thousands of finished turns. Held as pydantic items they cost
+about 2.5 times their JSON, so a finished turn is frozen into its wire JSON (`freeze`), which is
+also what the answer of `thread/read` is made of (see `turn_entry`). A later line that changes a
+finished turn (an `item_completed` or end event naming an older turn, which codex files rarely
+have) thaws it back into models first (`thaw`), so the result is the same as if it had never
+been frozen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from app_server.rollout.turn_entry import TurnEntry, render_turn
+from protocol.types import ThreadItem, Turn, TurnError, TurnStatus
+
+
+@dataclass(slots=True)
+class PendingTurn:
+    """A turn being folded: its wire fields, items and where its lines are in the rollout."""
+
+    id: str
+    root_turn_id: str | None
+    rollout_ordinal: int | None
+    status: TurnStatus = "completed"
+    error: TurnError | None = None
+    started_at: int | None = None
+    completed_at: int | None = None
+    duration_ms: int | None = None
+    items: list[ThreadItem] = field(default_factory=list)
+    item_ordinals: dict[str, int] = field(default_factory=dict)
+    opened_explicitly: bool = False
+    saw_compaction: bool = False
+    frozen: bytes | None = None
+    """The whole turn as wire JSON while frozen (then `items` is empty and the wire fields
+    above may be stale: `thaw` restores them)."""
+    frozen_item_count: int = 0
+
+    @property
+    def item_count(self) -> int:
+        """How many items the turn has (frozen or not)."""
+        return self.frozen_item_count if self.frozen is not None else len(self.items)
+
+    def to_turn(self) -> Turn:
+        """The wire turn now (`itemsView: full`; items copied)."""
+        self.thaw()
+        return Turn(
+            id=self.id,
+            root_turn_id=self.root_turn_id,
+            items=list(self.items),
+            items_view="full",
+            status=self.status,
+            error=self.error,
+            started_at=self.started_at,
+            completed_at=self.completed_at,
+            duration_ms=self.duration_ms,
+        )
+
+    def freeze(self) -> None:
+        """Keep the finished turn as its wire JSON only (module docstring)."""
+        if self.frozen is not None:
+            return
+        self.frozen = render_turn(self.to_turn())
+        self.frozen_item_count = len(self.items)
+        self.items = []
+
+    def thaw(self) -> None:
+        """Make the turn's fields and items models again, before a line changes them."""
+        if self.frozen is None:
+            return
+        turn = Turn.model_validate_json(self.frozen)
+        self.frozen = None
+        self.items = list(turn.items)
+        self.status = turn.status
+        self.error = turn.error
+        self.started_at = turn.started_at
+        self.completed_at = turn.completed_at
+        self.duration_ms = turn.duration_ms
+        # Entries taken while frozen share the ordinals dict; changes from here on must not
+        # show through them.
+        self.item_ordinals = dict(self.item_ordinals)
+
+    def to_entry(self) -> TurnEntry:
+        """A snapshot of this turn: its frozen JSON as is, else a copy of its model."""
+        if self.frozen is not None:
+            return TurnEntry.from_json(
+                self.frozen,
+                turn_id=self.id,
+                rollout_ordinal=self.rollout_ordinal,
+                item_ordinals=self.item_ordinals,
+            )
+        return TurnEntry(
+            self.to_turn(),
+            rollout_ordinal=self.rollout_ordinal,
+            item_ordinals=dict(self.item_ordinals),
+        )
+
+
+def upsert_item(items: list[ThreadItem], item: ThreadItem) -> None:
+    """Replace the item with the same id, or append (codex's `upsert_turn_item`)."""
+    for index, existing in enumerate(items):
+        if existing.id == item.id:
+            items[index] = item
+            return
+    items.append(item)

@@ -1,0 +1,153 @@
+"""The local store's open writers: creating a thread's rollout, reopening one to append.
+
+A thread has at most one writer in this process (`ThreadAlreadyStored` / the writer lock keep
+other processes out). `writers` is the set of thread ids being written, shared with the gate,
+the reconciler and compression, which leave those threads alone; `open` maps the ids to their
+writers (a rename reaches a writer that has not created its row yet through it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+
+from app_server.rollout.history import HistoryFold
+from app_server.rollout.lines import HistoryMode
+from app_server.store.errors import ThreadAlreadyStored
+from app_server.store.interface import ThreadNotStored
+from app_server.store.local.backfill import fold_for_index, path_loader, stamp_of
+from app_server.store.local.history_index_db import IndexedHistory
+from app_server.store.local.history_queries import HistoryQueries
+from app_server.store.local.index_db import ThreadIndex
+from app_server.store.local.indexed_writer import IndexedThreadWriter
+from app_server.store.local.rollout_files import (
+    RolloutFile,
+    archived_rollout_path,
+    live_rollout_path,
+    relative_rollout_path,
+    rollout_exists,
+)
+from app_server.store.local.rollout_writer import RolloutWriter
+from app_server.store.local.writer_gate import WriterGate
+from app_server.store.records import ThreadRecord
+
+Locate = Callable[[str], Awaitable[tuple[ThreadRecord | None, RolloutFile | None]]]
+"""The thread's record and its current file (the store's lookup)."""
+
+
+class ThreadWriters:
+    """Opens writers and keeps track of them (see the module docstring)."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        index: Callable[[], ThreadIndex],
+        gate: WriterGate,
+        writers: set[str],
+        locate: Locate,
+    ) -> None:
+        self._data_dir = data_dir
+        self._index = index
+        self._gate = gate
+        self.writers = writers
+        """The ids of the threads being written (shared, see the module docstring)."""
+        self.open: dict[str, IndexedThreadWriter] = {}
+        """The open writers by thread id (`writers` holds the same ids, for the gate)."""
+        self._locate = locate
+
+    def _release(self, thread_id: str) -> None:
+        self.writers.discard(thread_id)
+        self.open.pop(thread_id, None)
+
+    def _opened(self, writer: IndexedThreadWriter) -> IndexedThreadWriter:
+        self.open[writer.thread_id] = writer
+        return writer
+
+    async def create(
+        self,
+        thread_id: str,
+        *,
+        created_at: datetime,
+        created_at_ms: int,
+        history_mode: HistoryMode,
+        start_ordinal: int,
+        name: str | None,
+    ) -> IndexedThreadWriter:
+        """A writer of a new thread's rollout; `ThreadAlreadyStored` when it has one."""
+        path = live_rollout_path(self._data_dir, thread_id, created_at)
+        archived = archived_rollout_path(self._data_dir, path.name)
+        if await asyncio.to_thread(lambda: rollout_exists(path) or rollout_exists(archived)):
+            # A second file would shadow the first (a live copy wins over an archived one).
+            raise ThreadAlreadyStored(thread_id)
+        writer = await RolloutWriter.open(
+            path,
+            data_dir=self._data_dir,
+            thread_id=thread_id,
+            history_mode=history_mode,
+            start_ordinal=start_ordinal,
+        )
+        self.writers.add(thread_id)
+        return self._opened(
+            IndexedThreadWriter(
+                writer,
+                HistoryFold(path_loader(self._data_dir, {}), keep_items=False),
+                self._index(),
+                rollout_path=relative_rollout_path(self._data_dir, path),
+                created_at_ms=created_at_ms,
+                on_close=self._release,
+                name=name,
+            )
+        )
+
+    async def reopen(self, thread_id: str) -> IndexedThreadWriter:
+        """A writer appending to a stored, unarchived thread (its history index refreshed
+        when the file says more than the index)."""
+        record, rollout = await self._locate(thread_id)
+        if rollout is None or rollout.archived or record is None:
+            raise ThreadNotStored(thread_id)
+        async with self._gate.exclusive(thread_id):  # waits for a compression of this thread
+            try:
+                writer = await RolloutWriter.open(
+                    rollout.path,
+                    data_dir=self._data_dir,
+                    thread_id=thread_id,
+                    history_mode=record.history_mode,
+                    must_exist=True,
+                )
+            except FileNotFoundError:  # archived (or deleted) since it was located
+                raise ThreadNotStored(thread_id) from None
+            self.writers.add(thread_id)
+        try:
+            fold, history = await asyncio.to_thread(
+                fold_for_index, writer.path, path_loader(self._data_dir, {})
+            )
+            if history is not None and not await self._history_is_current(history):
+                stamp = await asyncio.to_thread(stamp_of, thread_id, writer.path)
+                await self._index().upsert([], [stamp], [history])
+        except BaseException:
+            self._release(thread_id)
+            await writer.close()
+            raise
+        return self._opened(
+            IndexedThreadWriter(
+                writer,
+                fold,
+                self._index(),
+                rollout_path=relative_rollout_path(self._data_dir, writer.path),
+                created_at_ms=record.created_at_ms,
+                on_close=self._release,
+            )
+        )
+
+    async def _history_is_current(self, history: IndexedHistory) -> bool:
+        """Whether the stored history index already says what a fresh fold says (then a huge
+        thread's rows are not rewritten every time it is resumed)."""
+        state = await HistoryQueries(self._index()).state(history.thread_id)
+        return (
+            state is not None
+            and state.indexed_through == history.indexed_through
+            and state.turn_count == len(history.delta.turn_starts)
+            and state.pageable == history.delta.pageable
+        )
