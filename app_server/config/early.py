@@ -17,8 +17,8 @@ from typing import Any
 from app_server.config.layers import (
     ConfigLayer,
     apply_layer,
+    cli_overrides_layer,
     lookup,
-    session_flags_layer,
     user_origin,
 )
 from app_server.config.problems import CONFIG_FILE_NAME, ConfigProblem, unreadable_file_problem
@@ -61,5 +61,5 @@ def read_layers(data_dir: Path, overrides: list[str]) -> RawConfig:
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         log.warning("ignoring %s: %s", path, exc)
         problems.append(unreadable_file_problem(path, str(exc)))
-    layers = (ConfigLayer.from_table(user_origin(path), table), session_flags_layer(overrides))
+    layers = (ConfigLayer.from_table(user_origin(path), table), cli_overrides_layer(overrides))
     return RawConfig(layers, tuple(problems))

@@ -107,7 +107,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return parts, value
 
 
-def session_flags_layer(overrides: list[str]) -> ConfigLayer:
+def cli_overrides_layer(overrides: list[str]) -> ConfigLayer:
     """The `-c` arguments as one layer; raises `ConfigError` for a malformed one."""
     assignments = []
     for text in overrides:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from app_server.agent.tools.exec.background_terminals import BackgroundTerminals, ExecChunk
 from app_server.agent.tools.exec.output import (
     format_exec_output,
     format_exec_response,
@@ -22,7 +23,6 @@ from app_server.agent.tools.exec.output import (
 )
 from app_server.agent.tools.exec.parse_command import parse_command_actions, to_command_actions
 from app_server.agent.tools.exec.process import shell_argv
-from app_server.agent.tools.exec.sessions import ExecChunk, ExecSessions
 
 EXITED = re.compile(
     r"Chunk ID: [0-9a-f]{6}\nWall time: \d+\.\d{4} seconds\nProcess exited with code 0\n"
@@ -68,7 +68,7 @@ async def test_real_command_output_formats_like_codex(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
     env = {"PATH": "/usr/bin:/bin", "HOME": str(home)}
-    sessions = ExecSessions()
+    sessions = BackgroundTerminals()
     result = await sessions.start(
         shell_argv("touch t.txt && echo touched", "/bin/bash", login=True), tmp_path, env, 10_000
     )

@@ -2,8 +2,8 @@
 
 Covers `run_process` (streaming, merged output, exit codes, timeouts and cancellation killing
 the whole process group, the output cap), the shell argv and display string, and
-`ExecSessions` (yielding into a session, polling, writing to a tty, exit codes, killing). Ends
-with a spawn-overhead measurement (`measure_spawn_overhead`, printed; run with `-s`).
+`BackgroundTerminals` (yielding into a terminal, polling, writing to a tty, exit codes, killing).
+Ends with a spawn-overhead measurement (`measure_spawn_overhead`, printed; run with `-s`).
 """
 
 from __future__ import annotations
@@ -19,17 +19,17 @@ from pathlib import Path
 
 import pytest
 
+from app_server.agent.tools.exec.background_terminals import (
+    BackgroundTerminals,
+    ExecExit,
+    StdinClosed,
+    UnknownTerminal,
+)
 from app_server.agent.tools.exec.process import (
     AGGREGATED_OUTPUT_MAX_BYTES,
     display_command,
     run_process,
     shell_argv,
-)
-from app_server.agent.tools.exec.sessions import (
-    ExecExit,
-    ExecSessions,
-    StdinClosed,
-    UnknownSession,
 )
 
 BWRAP = shutil.which("bwrap")
@@ -314,7 +314,7 @@ def test_display_command_quotes_like_codex() -> None:
 async def test_short_command_finishes_within_its_first_yield(
     tmp_path: Path, env: dict[str, str]
 ) -> None:
-    sessions = ExecSessions()
+    sessions = BackgroundTerminals()
     chunk = await sessions.start(["bash", "-c", "echo hi"], tmp_path, env, yield_time_ms=5000)
     assert (chunk.output, chunk.exit_code, chunk.session_id) == (b"hi\n", 0, None)
     assert chunk.wall_time_s < 2
@@ -325,7 +325,7 @@ async def test_short_command_finishes_within_its_first_yield(
 async def test_command_outliving_its_yield_becomes_a_session(
     tmp_path: Path, env: dict[str, str]
 ) -> None:
-    sessions = ExecSessions()
+    sessions = BackgroundTerminals()
     chunk = await sessions.start(
         ["bash", "-c", "echo first; sleep 1; echo second"], tmp_path, env, yield_time_ms=250
     )
@@ -334,12 +334,12 @@ async def test_command_outliving_its_yield_becomes_a_session(
     assert chunk.session_id is not None
     assert chunk.session_id == chunk.process_id
     assert 0.2 <= chunk.wall_time_s < 1
-    assert sessions.session_ids() == [chunk.session_id]
+    assert sessions.terminal_ids() == [chunk.session_id]
     await sessions.close_all()
 
 
 async def test_session_ids_are_small_increasing_ints(tmp_path: Path, env: dict[str, str]) -> None:
-    sessions = ExecSessions()
+    sessions = BackgroundTerminals()
     first = await sessions.start(["sleep", "5"], tmp_path, env, yield_time_ms=250)
     second = await sessions.start(["sleep", "5"], tmp_path, env, yield_time_ms=250)
     assert first.session_id is not None
@@ -350,7 +350,7 @@ async def test_session_ids_are_small_increasing_ints(tmp_path: Path, env: dict[s
 async def test_polling_a_session_reports_its_output_and_exit_code(
     tmp_path: Path, env: dict[str, str]
 ) -> None:
-    sessions = ExecSessions()
+    sessions = BackgroundTerminals()
     chunk = await sessions.start(
         ["bash", "-c", "echo first; sleep 0.5; echo second; exit 5"],
         tmp_path,
@@ -367,7 +367,7 @@ async def test_polling_a_session_reports_its_output_and_exit_code(
 
 
 async def test_write_stdin_to_cat_in_a_tty_echoes(tmp_path: Path, env: dict[str, str]) -> None:
-    sessions = ExecSessions()
+    sessions = BackgroundTerminals()
     chunk = await sessions.start(["cat"], tmp_path, env, yield_time_ms=250, tty=True)
     assert chunk.session_id is not None
     echoed = await sessions.write_stdin(chunk.session_id, "hello\n", yield_time_ms=500)
@@ -379,20 +379,20 @@ async def test_write_stdin_to_cat_in_a_tty_echoes(tmp_path: Path, env: dict[str,
 
 
 async def test_tty_session_runs_in_a_pseudo_terminal(tmp_path: Path, env: dict[str, str]) -> None:
-    sessions = ExecSessions()
+    sessions = BackgroundTerminals()
     chunk = await sessions.start(["tty"], tmp_path, env, yield_time_ms=2000, tty=True)
     assert chunk.exit_code == 0
     assert chunk.output.startswith(b"/dev/pts/")
 
 
 async def test_pipe_session_has_no_terminal(tmp_path: Path, env: dict[str, str]) -> None:
-    sessions = ExecSessions()
+    sessions = BackgroundTerminals()
     chunk = await sessions.start(["tty"], tmp_path, env, yield_time_ms=2000)
     assert (chunk.exit_code, chunk.output) == (1, b"not a tty\n")
 
 
 async def test_writing_to_a_non_tty_session_is_refused(tmp_path: Path, env: dict[str, str]) -> None:
-    sessions = ExecSessions()
+    sessions = BackgroundTerminals()
     chunk = await sessions.start(["sleep", "5"], tmp_path, env, yield_time_ms=250)
     assert chunk.session_id is not None
     with pytest.raises(StdinClosed, match="rerun exec_command with tty=true"):
@@ -401,22 +401,22 @@ async def test_writing_to_a_non_tty_session_is_refused(tmp_path: Path, env: dict
 
 
 async def test_unknown_session_is_a_clear_error(env: dict[str, str]) -> None:
-    sessions = ExecSessions()
-    with pytest.raises(UnknownSession, match="Unknown process id 4242"):
+    sessions = BackgroundTerminals()
+    with pytest.raises(UnknownTerminal, match="Unknown process id 4242"):
         await sessions.write_stdin(4242, "")
 
 
 async def test_exited_session_is_forgotten_once_polled(tmp_path: Path, env: dict[str, str]) -> None:
-    sessions = ExecSessions()
+    sessions = BackgroundTerminals()
     chunk = await sessions.start(["sleep", "0.4"], tmp_path, env, yield_time_ms=250)
     assert chunk.session_id is not None
     await sessions.write_stdin(chunk.session_id, "", yield_time_ms=5000)
-    with pytest.raises(UnknownSession):
+    with pytest.raises(UnknownTerminal):
         await sessions.write_stdin(chunk.session_id, "")
 
 
 async def test_close_all_kills_every_session(tmp_path: Path, env: dict[str, str]) -> None:
-    sessions = ExecSessions()
+    sessions = BackgroundTerminals()
     pids = []
     for tty in (False, True):
         chunk = await sessions.start(
@@ -432,7 +432,7 @@ async def test_close_all_kills_every_session(tmp_path: Path, env: dict[str, str]
 
 async def test_session_output_streams_between_polls(tmp_path: Path, env: dict[str, str]) -> None:
     streamed = bytearray()
-    sessions = ExecSessions()
+    sessions = BackgroundTerminals()
     chunk = await sessions.start(
         ["bash", "-c", "sleep 0.3; echo later"],
         tmp_path,
@@ -449,7 +449,7 @@ async def test_on_exit_reports_a_background_sessions_end(
     tmp_path: Path, env: dict[str, str]
 ) -> None:
     ended: list[ExecExit] = []
-    sessions = ExecSessions()
+    sessions = BackgroundTerminals()
     chunk = await sessions.start(
         ["bash", "-c", "echo a; sleep 0.4; echo b; exit 3"],
         tmp_path,
@@ -466,7 +466,7 @@ async def test_on_exit_reports_a_background_sessions_end(
 
 async def test_cancelling_start_kills_the_command(tmp_path: Path, env: dict[str, str]) -> None:
     output = bytearray()
-    sessions = ExecSessions()
+    sessions = BackgroundTerminals()
     task = asyncio.create_task(
         sessions.start(
             ["bash", "-c", "echo $$; sleep 100"],
@@ -487,9 +487,9 @@ async def test_cancelling_start_kills_the_command(tmp_path: Path, env: dict[str,
 async def test_session_cap_prunes_the_least_recently_used(
     tmp_path: Path, env: dict[str, str]
 ) -> None:
-    sessions = ExecSessions(max_sessions=2)
+    sessions = BackgroundTerminals(max_terminals=2)
     chunks = [await sessions.start(["sleep", "100"], tmp_path, env, 250) for _ in range(3)]
-    assert sessions.session_ids() == [c.session_id for c in chunks[1:]]
+    assert sessions.terminal_ids() == [c.session_id for c in chunks[1:]]
     assert chunks[0].pid is not None
     assert await wait_gone([chunks[0].pid]) == []
     await sessions.close_all()
@@ -498,7 +498,7 @@ async def test_session_cap_prunes_the_least_recently_used(
 async def test_yield_time_is_clamped_to_at_least_250_ms(
     tmp_path: Path, env: dict[str, str]
 ) -> None:
-    sessions = ExecSessions()
+    sessions = BackgroundTerminals()
     chunk = await sessions.start(["sleep", "5"], tmp_path, env, yield_time_ms=1)
     assert chunk.wall_time_s >= 0.24
     await sessions.close_all()
@@ -511,7 +511,7 @@ async def measure_spawn_overhead(
     cwd: Path, env: dict[str, str], runs: int = 50
 ) -> dict[str, float]:
     """Mean milliseconds to run `true`: `subprocess.run`, `run_process`, `run_process` under
-    bubblewrap (read-only sandbox flags) and an `ExecSessions.start` (when bwrap is missing,
+    bubblewrap (read-only sandbox flags) and an `BackgroundTerminals.start` (when bwrap is missing,
     the bwrap figure is NaN)."""
 
     async def timed(run: Callable[[], object]) -> float:
@@ -525,7 +525,7 @@ async def measure_spawn_overhead(
     true = shutil.which("true") or "/bin/true"
     sandboxed = [BWRAP or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--unshare-pid"]
     sandboxed += ["--unshare-net", "--die-with-parent", "--proc", "/proc", "--", true]
-    sessions = ExecSessions()
+    sessions = BackgroundTerminals()
     return {
         "subprocess.run": await timed(lambda: subprocess.run([true], check=True)),
         "run_process": await timed(
@@ -540,7 +540,7 @@ async def measure_spawn_overhead(
             if BWRAP
             else float("nan")
         ),
-        "ExecSessions.start": await timed(lambda: sessions.start([true], cwd, env, 5000)),
+        "BackgroundTerminals.start": await timed(lambda: sessions.start([true], cwd, env, 5000)),
     }
 
 

@@ -27,6 +27,12 @@ from typing import Any, Literal
 
 from app_server.agent import approvals
 from app_server.agent.tools import tool_items
+from app_server.agent.tools.exec.background_terminals import (
+    UNIFIED_EXEC_ENV,
+    BackgroundTerminalError,
+    ExecChunk,
+    ExecExit,
+)
 from app_server.agent.tools.exec.output import decode_output
 from app_server.agent.tools.exec.parse_command import (
     parse_command_actions,
@@ -35,12 +41,6 @@ from app_server.agent.tools.exec.parse_command import (
 )
 from app_server.agent.tools.exec.process import display_command, run_process
 from app_server.agent.tools.exec.sandbox import SandboxSpec, sandbox_argv
-from app_server.agent.tools.exec.sessions import (
-    UNIFIED_EXEC_ENV,
-    ExecChunk,
-    ExecExit,
-    ExecSessionError,
-)
 from app_server.agent.tools.registry import ToolContext, ToolItem, ToolOutput, aborted_output
 from app_server.rollout import core_items
 from app_server.rollout.items import CommandExecutionItem
@@ -93,7 +93,7 @@ class Outcome:
     timed_out: bool = False
 
 
-class _SpawnError(ExecSessionError):
+class _SpawnError(BackgroundTerminalError):
     def __init__(self, message: str) -> None:
         super().__init__(f"Failed to spawn the command: {message}")
 
@@ -305,7 +305,7 @@ class _CommandRun:
                 outcome = await _run_session(item, argv, env)
             else:
                 outcome = await _run_oneshot(item, argv, env)
-        except ExecSessionError as error:
+        except BackgroundTerminalError as error:
             completed = item.complete("failed")
             return ToolOutput(f"exec_command failed: {error}", success=False, item=completed)
         if outcome.chunk is not None and outcome.chunk.session_id is not None:

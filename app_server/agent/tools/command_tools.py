@@ -27,9 +27,9 @@ from app_server.agent.tools.command_flow import (
     Outcome,
     run_command,
 )
+from app_server.agent.tools.exec.background_terminals import BackgroundTerminalError
 from app_server.agent.tools.exec.output import format_exec_output
 from app_server.agent.tools.exec.process import shell_argv
-from app_server.agent.tools.exec.sessions import ExecSessionError
 from app_server.agent.tools.patch import extract_heredoc_patch
 from app_server.agent.tools.registry import ToolCall, ToolContext, ToolOutput
 from app_server.agent.tools.shell_specs import (
@@ -144,11 +144,11 @@ class WriteStdinTool:
         origin = context.workspace.command_items.get(session_id)  # before it may exit
         try:
             chunk = await sessions.write_stdin(session_id, chars, yield_ms)
-        except ExecSessionError as error:
+        except BackgroundTerminalError as error:
             return ToolOutput(f"write_stdin failed: {error}", success=False)
         except asyncio.CancelledError:
             # `turn/interrupt` while the model waits on this process: stop it too.
-            with contextlib.suppress(ExecSessionError):
+            with contextlib.suppress(BackgroundTerminalError):
                 await asyncio.shield(sessions.terminate(session_id))
             raise
         if chars:

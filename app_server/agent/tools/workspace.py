@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from app_server.agent.approvals import ApprovalMemory
-from app_server.agent.tools.exec import ExecSessions
+from app_server.agent.tools.exec import BackgroundTerminals
 
 
 @dataclass
@@ -21,7 +21,7 @@ class ThreadWorkspace:
     """The bubblewrap executable that sandboxes commands, or None when unavailable (then every
     command under a read-only or workspace-write policy needs the client's approval)."""
     approvals: ApprovalMemory = field(default_factory=ApprovalMemory)
-    sessions: ExecSessions = field(default_factory=ExecSessions)
+    sessions: BackgroundTerminals = field(default_factory=BackgroundTerminals)
     command_items: dict[int, str] = field(default_factory=dict)
     """The `commandExecution` item (call id) of each process id, for `terminalInteraction`."""
 

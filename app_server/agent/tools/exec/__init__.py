@@ -5,7 +5,7 @@
 - `sandbox`: the bubblewrap command line for `read-only` / `workspace-write` /
   `danger-full-access`.
 - `sessions`: unified-exec sessions — commands that outlive their yield keep running and are
-  polled with `write_stdin`; `session_process` is the process under one (spawn, output, exit).
+  polled with `write_stdin`; `terminal_process` is the process under one (spawn, output, exit).
 - `output`: the text the model gets back (codex 0.169 format, truncation).
 - `parse_command`: codex's `parsed_cmd` / `commandActions` for a script, built on
   `shell_words` (splitting), `command_summary` (classifying) and `command_operands`.
@@ -13,6 +13,10 @@
 No protocol or approval logic lives here.
 """
 
-from app_server.agent.tools.exec.sessions import ExecChunk, ExecExit, ExecSessions
+from app_server.agent.tools.exec.background_terminals import (
+    BackgroundTerminals,
+    ExecChunk,
+    ExecExit,
+)
 
-__all__ = ["ExecChunk", "ExecExit", "ExecSessions"]
+__all__ = ["BackgroundTerminals", "ExecChunk", "ExecExit"]

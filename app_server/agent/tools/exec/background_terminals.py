@@ -1,9 +1,12 @@
-"""Unified-exec sessions: `exec_command` processes that outlive their yield, and `write_stdin`.
+"""Background terminals: `exec_command` processes that outlive their yield, and `write_stdin`.
 
-`ExecSessions.start` spawns a command (in a pty when `tty`, else with pipes and stdin on
+Codex calls them unified-exec sessions, and its protocol background terminals
+(`thread/backgroundTerminals/*`); the model still names one by its `session_id`.
+
+`BackgroundTerminals.start` spawns a command (in a pty when `tty`, else with pipes and stdin on
 /dev/null, as codex does) in its own process group and collects its output until it exits or
-`yield_time_ms` passes. A command still running then stays alive as a session the model polls
-with `write_stdin(session_id, chars)`; writing needs a tty session (codex: "stdin is closed for
+`yield_time_ms` passes. A command still running then stays alive as a terminal the model polls
+with `write_stdin(session_id, chars)`; writing needs a tty terminal (codex: "stdin is closed for
 this session; rerun exec_command with tty=true to keep stdin open").
 
 Ids: every started command gets a process id (increasing from `FIRST_PROCESS_ID`, like codex's
@@ -11,24 +14,23 @@ deterministic mode; codex 0.169 in production draws random ids in 1000..100000).
 `session_id` the model sees while the command runs, and what codex reports as the item's
 `processId` even for commands that finish within their first yield.
 
-Output: each session keeps its unread output (at most `SESSION_OUTPUT_MAX_BYTES`, head and
+Output: each terminal keeps its unread output (at most `TERMINAL_OUTPUT_MAX_BYTES`, head and
 tail) for the next poll, a transcript (same cap) for `ExecExit.aggregated_output`, and calls
 `on_output` with every chunk as it arrives — also while nobody is polling — so the caller can
 stream `outputDelta`s. `on_exit` is called once when the process has exited (after a short
-drain of its trailing output), whether or not it ever became a session.
+drain of its trailing output), whether or not it ever became a terminal.
 
-Lifetime: a session ends when a poll observes its exit (it is then forgotten — polling it again
-is `UnknownSession` — and whatever it left running in its process group is killed, as codex
+Lifetime: a terminal ends when a poll observes its exit (it is then forgotten — polling it again
+is `UnknownTerminal` — and whatever it left running in its process group is killed, as codex
 does when it drops the process), when `terminate`/`close_all`/`kill_all` kill it, or when it
-is pruned to stay under
-`MAX_SESSIONS` (least recently used first, exited ones first, never the 8 most recent). A task
-cancelled inside `start` kills the command (the model never learnt its id); cancelled inside
-`write_stdin` it leaves the session running. Killing is by process group: SIGTERM, then SIGKILL
-after `KILL_GRACE_S`.
+is pruned to stay under `MAX_BACKGROUND_TERMINALS` (least recently used first, exited ones
+first, never the 8 most recent). A task cancelled inside `start` kills the command (the model
+never learnt its id); cancelled inside `write_stdin` it leaves the terminal running. Killing is
+by process group: SIGTERM, then SIGKILL after `KILL_GRACE_S`.
 
 This module owns the ids, yields, bookkeeping and the errors the model is told; the process
-under a session — spawning it, reading its output, watching its exit, killing its group — is
-`session_process`'s (its constants, such as `SESSION_OUTPUT_MAX_BYTES`, are re-exported here).
+under a terminal — spawning it, reading its output, watching its exit, killing its group — is
+`terminal_process`'s (its constants, such as `TERMINAL_OUTPUT_MAX_BYTES`, are re-exported here).
 """
 
 from __future__ import annotations
@@ -42,23 +44,23 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from app_server.agent.tools.exec.process import signal_group
-from app_server.agent.tools.exec.session_process import (
+from app_server.agent.tools.exec.terminal_process import (
     EXIT_DRAIN_TIMEOUT_S as EXIT_DRAIN_TIMEOUT_S,
 )
-from app_server.agent.tools.exec.session_process import (
+from app_server.agent.tools.exec.terminal_process import (
     POST_EXIT_CLOSE_WAIT_S as POST_EXIT_CLOSE_WAIT_S,
 )
-from app_server.agent.tools.exec.session_process import PTY_COLS as PTY_COLS
-from app_server.agent.tools.exec.session_process import PTY_ROWS as PTY_ROWS
-from app_server.agent.tools.exec.session_process import (
-    SESSION_OUTPUT_MAX_BYTES as SESSION_OUTPUT_MAX_BYTES,
+from app_server.agent.tools.exec.terminal_process import PTY_COLS as PTY_COLS
+from app_server.agent.tools.exec.terminal_process import PTY_ROWS as PTY_ROWS
+from app_server.agent.tools.exec.terminal_process import (
+    TERMINAL_OUTPUT_MAX_BYTES as TERMINAL_OUTPUT_MAX_BYTES,
 )
-from app_server.agent.tools.exec.session_process import (
-    SessionProcess,
+from app_server.agent.tools.exec.terminal_process import (
+    TerminalProcess,
     collect,
     kill,
     open_process,
-    watch_session,
+    watch_terminal,
     write_all,
 )
 
@@ -73,12 +75,12 @@ MIN_EMPTY_YIELD_TIME_MS = 5_000
 MAX_EMPTY_YIELD_TIME_MS = 300_000
 """...and at most this long (codex's `background_terminal_max_timeout` default)."""
 WRITE_SETTLE_S = 0.1
-"""Pause after writing to a session before collecting, so the reaction is in the same chunk."""
+"""Pause after writing to a terminal before collecting, so the reaction is in the same chunk."""
 
-MAX_SESSIONS = 64
-"""Most sessions kept at once (codex's `MAX_UNIFIED_EXEC_PROCESSES`); beyond it one is pruned."""
-PROTECTED_RECENT_SESSIONS = 8
-"""The most recently used sessions are never pruned (fewer if `max_sessions` is smaller)."""
+MAX_BACKGROUND_TERMINALS = 64
+"""Most terminals kept at once (codex's `MAX_UNIFIED_EXEC_PROCESSES`); beyond it one is pruned."""
+PROTECTED_RECENT_TERMINALS = 8
+"""The most recently used terminals are never pruned (fewer if `max_terminals` is smaller)."""
 FIRST_PROCESS_ID = 1000
 
 UNIFIED_EXEC_ENV: dict[str, str] = {
@@ -102,29 +104,29 @@ def unified_exec_env(env: Mapping[str, str]) -> dict[str, str]:
     return {**env, **UNIFIED_EXEC_ENV}
 
 
-class ExecSessionError(Exception):
-    """A session operation failed; the message is what the model is told."""
+class BackgroundTerminalError(Exception):
+    """A terminal operation failed; the message is what the model is told."""
 
 
-class UnknownSession(ExecSessionError):
+class UnknownTerminal(BackgroundTerminalError):
     def __init__(self, session_id: int) -> None:
         super().__init__(f"Unknown process id {session_id}")
         self.session_id = session_id
 
 
-class StdinClosed(ExecSessionError):
+class StdinClosed(BackgroundTerminalError):
     def __init__(self) -> None:
         super().__init__(
             "stdin is closed for this session; rerun exec_command with tty=true to keep stdin open"
         )
 
 
-class WriteToStdinFailed(ExecSessionError):
+class WriteToStdinFailed(BackgroundTerminalError):
     def __init__(self) -> None:
         super().__init__("failed to write to stdin")
 
 
-class SpawnFailed(ExecSessionError):
+class SpawnFailed(BackgroundTerminalError):
     def __init__(self, message: str) -> None:
         super().__init__(f"Failed to create unified exec process: {message}")
 
@@ -155,7 +157,7 @@ class ExecExit:
     process_id: int
     exit_code: int | None
     aggregated_output: bytes
-    """Everything it printed, capped at `SESSION_OUTPUT_MAX_BYTES` (head and tail kept)."""
+    """Everything it printed, capped at `TERMINAL_OUTPUT_MAX_BYTES` (head and tail kept)."""
     duration_s: float
     pid: int | None
 
@@ -181,18 +183,21 @@ def approx_token_count(text: str) -> int:
     return (len(text.encode("utf-8", errors="surrogatepass")) + 3) // 4
 
 
-class ExecSessions:
-    """The unified-exec sessions of one thread."""
+class BackgroundTerminals:
+    """The unified-exec terminals of one thread."""
 
     def __init__(
-        self, *, max_sessions: int = MAX_SESSIONS, first_process_id: int = FIRST_PROCESS_ID
+        self,
+        *,
+        max_terminals: int = MAX_BACKGROUND_TERMINALS,
+        first_process_id: int = FIRST_PROCESS_ID,
     ) -> None:
-        self._sessions: dict[int, SessionProcess] = {}
-        self._max_sessions = max_sessions
+        self._terminals: dict[int, TerminalProcess] = {}
+        self._max_terminals = max_terminals
         self._next_id = first_process_id
 
     def __len__(self) -> int:
-        return len(self._sessions)
+        return len(self._terminals)
 
     def reserve_process_id(self) -> int:
         """A new process id, for a command about to be started."""
@@ -200,9 +205,9 @@ class ExecSessions:
         self._next_id += 1
         return process_id
 
-    def session_ids(self) -> list[int]:
-        """Ids of the sessions kept (running, or exited and not yet polled)."""
-        return sorted(self._sessions)
+    def terminal_ids(self) -> list[int]:
+        """Ids of the terminals kept (running, or exited and not yet polled)."""
+        return sorted(self._terminals)
 
     async def start(
         self,
@@ -227,102 +232,102 @@ class ExecSessions:
         if process_id is None:
             process_id = self.reserve_process_id()
         deadline_s = clamp_yield_time(yield_time_ms) / 1000
-        session = await self._spawn(process_id, list(argv), cwd, env, tty, on_output, on_exit)
-        self._store(session)
+        terminal = await self._spawn(process_id, list(argv), cwd, env, tty, on_output, on_exit)
+        self._store(terminal)
         started = time.monotonic()
         try:
-            collected = await collect(session, started + deadline_s)
+            collected = await collect(terminal, started + deadline_s)
         except BaseException:
-            self._sessions.pop(process_id, None)
-            await kill(session)
+            self._terminals.pop(process_id, None)
+            await kill(terminal)
             raise
-        return self._chunk(session, collected, time.monotonic() - started)
+        return self._chunk(terminal, collected, time.monotonic() - started)
 
     async def write_stdin(
         self, session_id: int, chars: str = "", yield_time_ms: int | None = None
     ) -> ExecChunk:
-        """Write `chars` to a tty session (none: just poll) and collect its output for the
-        (clamped) yield or until it exits. Raises `UnknownSession`, `StdinClosed` (writing to
-        a non-tty session) or `WriteToStdinFailed`."""
-        session = self._sessions.get(session_id)
-        if session is None:
-            raise UnknownSession(session_id)
-        session.last_used = time.monotonic()
+        """Write `chars` to a tty terminal (none: just poll) and collect its output for the
+        (clamped) yield or until it exits. Raises `UnknownTerminal`, `StdinClosed` (writing to
+        a non-tty terminal) or `WriteToStdinFailed`."""
+        terminal = self._terminals.get(session_id)
+        if terminal is None:
+            raise UnknownTerminal(session_id)
+        terminal.last_used = time.monotonic()
         if chars:
-            if not session.tty or session.master_fd is None:
+            if not terminal.tty or terminal.master_fd is None:
                 raise StdinClosed()
             try:
-                await write_all(session.master_fd, chars.encode("utf-8"))
+                await write_all(terminal.master_fd, chars.encode("utf-8"))
             except OSError as error:
                 raise WriteToStdinFailed() from error
             await asyncio.sleep(WRITE_SETTLE_S)
         deadline_s = clamp_write_stdin_yield_time(yield_time_ms, chars) / 1000
         started = time.monotonic()
-        collected = await collect(session, started + deadline_s)
-        return self._chunk(session, collected, time.monotonic() - started)
+        collected = await collect(terminal, started + deadline_s)
+        return self._chunk(terminal, collected, time.monotonic() - started)
 
     async def terminate(self, session_id: int) -> None:
-        """Kill one session's process group and forget it. Raises `UnknownSession`."""
-        session = self._sessions.pop(session_id, None)
-        if session is None:
-            raise UnknownSession(session_id)
-        await kill(session)
+        """Kill one terminal's process group and forget it. Raises `UnknownTerminal`."""
+        terminal = self._terminals.pop(session_id, None)
+        if terminal is None:
+            raise UnknownTerminal(session_id)
+        await kill(terminal)
 
     async def close_all(self) -> None:
-        """Kill every session's process group (SIGTERM, then SIGKILL) and forget them all."""
-        sessions = list(self._sessions.values())
-        self._sessions.clear()
-        await asyncio.gather(*(kill(session) for session in sessions))
+        """Kill every terminal's process group (SIGTERM, then SIGKILL) and forget them all."""
+        terminals = list(self._terminals.values())
+        self._terminals.clear()
+        await asyncio.gather(*(kill(terminal) for terminal in terminals))
 
     def kill_all(self) -> None:
-        """`close_all` for synchronous callers: SIGKILL every session's process group now and
+        """`close_all` for synchronous callers: SIGKILL every terminal's process group now and
         forget them all (asyncio's child watcher still reaps the leaders; `on_exit` still runs
         if the event loop keeps running)."""
-        sessions = list(self._sessions.values())
-        self._sessions.clear()
-        for session in sessions:
-            signal_group(session.pgid, signal.SIGKILL)
-            session.release_fds()
-            if session.pump_task is not None and not session.pump_task.done():
-                session.pump_task.cancel()
+        terminals = list(self._terminals.values())
+        self._terminals.clear()
+        for terminal in terminals:
+            signal_group(terminal.pgid, signal.SIGKILL)
+            terminal.release_fds()
+            if terminal.pump_task is not None and not terminal.pump_task.done():
+                terminal.pump_task.cancel()
 
-    def _chunk(self, session: SessionProcess, collected: bytes, wall_time_s: float) -> ExecChunk:
-        exited = session.exited
-        if exited and self._sessions.get(session.process_id) is session:
+    def _chunk(self, terminal: TerminalProcess, collected: bytes, wall_time_s: float) -> ExecChunk:
+        exited = terminal.exited
+        if exited and self._terminals.get(terminal.process_id) is terminal:
             # Seen exited: forget it, and (like codex dropping the process handle) kill what
             # it left running in its group.
-            del self._sessions[session.process_id]
-            signal_group(session.pgid, signal.SIGKILL)
-            session.release_fds()
+            del self._terminals[terminal.process_id]
+            signal_group(terminal.pgid, signal.SIGKILL)
+            terminal.release_fds()
         text = collected.decode("utf-8", errors="replace")
         return ExecChunk(
             output=collected,
-            exit_code=session.exit_code if exited else None,
-            session_id=None if exited else session.process_id,
+            exit_code=terminal.exit_code if exited else None,
+            session_id=None if exited else terminal.process_id,
             wall_time_s=wall_time_s,
             original_token_estimate=approx_token_count(text),
-            process_id=session.process_id,
-            pid=session.proc.pid,
+            process_id=terminal.process_id,
+            pid=terminal.proc.pid,
         )
 
-    def _store(self, session: SessionProcess) -> None:
-        if len(self._sessions) >= self._max_sessions:
+    def _store(self, terminal: TerminalProcess) -> None:
+        if len(self._terminals) >= self._max_terminals:
             victim = self._prune_candidate()
             if victim is not None:
-                pruned = self._sessions.pop(victim)
+                pruned = self._terminals.pop(victim)
                 task = asyncio.get_running_loop().create_task(kill(pruned))
                 _BACKGROUND.add(task)
                 task.add_done_callback(_BACKGROUND.discard)
-        self._sessions[session.process_id] = session
+        self._terminals[terminal.process_id] = terminal
 
     def _prune_candidate(self) -> int | None:
-        by_recency = sorted(self._sessions.values(), key=lambda s: s.last_used, reverse=True)
-        keep = min(PROTECTED_RECENT_SESSIONS, self._max_sessions - 1)
+        by_recency = sorted(self._terminals.values(), key=lambda s: s.last_used, reverse=True)
+        keep = min(PROTECTED_RECENT_TERMINALS, self._max_terminals - 1)
         protected = {s.process_id for s in by_recency[:keep]}
         lru = [s for s in reversed(by_recency) if s.process_id not in protected]
-        for session in lru:
-            if session.exited:
-                return session.process_id
+        for terminal in lru:
+            if terminal.exited:
+                return terminal.process_id
         return lru[0].process_id if lru else None
 
     async def _spawn(
@@ -334,13 +339,13 @@ class ExecSessions:
         tty: bool,
         on_output: Callable[[bytes], None] | None,
         on_exit: Callable[[ExecExit], None] | None,
-    ) -> SessionProcess:
+    ) -> TerminalProcess:
         spawned_at = time.monotonic()
         try:
             proc, master_fd = await open_process(argv, cwd, env, tty)
         except (OSError, subprocess.SubprocessError) as error:
             raise SpawnFailed(str(error)) from error
-        session = SessionProcess(
+        terminal = TerminalProcess(
             process_id=process_id,
             argv=argv,
             tty=tty,
@@ -350,21 +355,21 @@ class ExecSessions:
             on_exit=None if on_exit is None else _exit_reporter(on_exit),
             master_fd=master_fd,
         )
-        watch_session(session)
-        return session
+        watch_terminal(terminal)
+        return terminal
 
 
-def _exit_reporter(on_exit: Callable[[ExecExit], None]) -> Callable[[SessionProcess], None]:
-    """The session's exit hook: `on_exit` with the command's `ExecExit`."""
+def _exit_reporter(on_exit: Callable[[ExecExit], None]) -> Callable[[TerminalProcess], None]:
+    """The terminal's exit hook: `on_exit` with the command's `ExecExit`."""
 
-    def report(session: SessionProcess) -> None:
+    def report(terminal: TerminalProcess) -> None:
         on_exit(
             ExecExit(
-                process_id=session.process_id,
-                exit_code=session.exit_code,
-                aggregated_output=session.transcript.to_bytes(),
-                duration_s=time.monotonic() - session.started,
-                pid=session.proc.pid,
+                process_id=terminal.process_id,
+                exit_code=terminal.exit_code,
+                aggregated_output=terminal.transcript.to_bytes(),
+                duration_s=time.monotonic() - terminal.started,
+                pid=terminal.proc.pid,
             )
         )
 
@@ -372,4 +377,4 @@ def _exit_reporter(on_exit: Callable[[ExecExit], None]) -> Callable[[SessionProc
 
 
 _BACKGROUND: set[asyncio.Task[None]] = set()
-"""Kills of pruned sessions in flight (kept referenced until done)."""
+"""Kills of pruned terminals in flight (kept referenced until done)."""

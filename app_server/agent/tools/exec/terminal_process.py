@@ -1,13 +1,13 @@
-"""The process under a unified-exec session: spawning it, reading its output, its exit.
+"""The process under a unified-exec terminal: spawning it, reading its output, its exit.
 
 `open_process` spawns a command in its own process group — in a pty (the child's controlling
-terminal, sized `PTY_ROWS`x`PTY_COLS`) or with pipes and stdin on /dev/null. `watch_session`
-starts reading its output into the `SessionProcess` record (a pty reader callback, or a pipe
+terminal, sized `PTY_ROWS`x`PTY_COLS`) or with pipes and stdin on /dev/null. `watch_terminal`
+starts reading its output into the `TerminalProcess` record (a pty reader callback, or a pipe
 pump task) and watching for its exit. `collect` waits for output until a deadline or the end,
 `write_all` writes to a pty, `kill` ends the process group.
 
-This is the low-level half of `sessions`: it does not hand out ids, clamp yields, keep the
-session table or word errors for the model (`ExecSessions` does), so its failures are plain
+This is the low-level half of `terminals`: it does not hand out ids, clamp yields, keep the
+terminal table or word errors for the model (`BackgroundTerminals` does), so its failures are plain
 `OSError`s (spawning: also `subprocess.SubprocessError`), and `on_exit` gets the record itself.
 """
 
@@ -38,8 +38,8 @@ from app_server.agent.tools.exec.process import (
     terminate_group,
 )
 
-SESSION_OUTPUT_MAX_BYTES = AGGREGATED_OUTPUT_MAX_BYTES
-"""Cap of a session's unread output and of its transcript (1 MiB each, head and tail kept)."""
+TERMINAL_OUTPUT_MAX_BYTES = AGGREGATED_OUTPUT_MAX_BYTES
+"""Cap of a terminal's unread output and of its transcript (1 MiB each, head and tail kept)."""
 POST_EXIT_CLOSE_WAIT_S = 0.05
 """After the process exits, how long a collection still waits for the output to close."""
 EXIT_DRAIN_TIMEOUT_S = 0.1
@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(eq=False)
-class SessionProcess:
+class TerminalProcess:
     """One spawned command: its process, output buffers and exit state."""
 
     process_id: int
@@ -61,15 +61,15 @@ class SessionProcess:
     proc: asyncio.subprocess.Process
     started: float
     on_output: Callable[[bytes], None] | None
-    on_exit: Callable[[SessionProcess], None] | None
+    on_exit: Callable[[TerminalProcess], None] | None
     """Called once by the exit watcher, after the trailing output has drained."""
     master_fd: int | None = None
     last_used: float = field(default_factory=time.monotonic)
     pending: HeadTailBuffer = field(
-        default_factory=lambda: HeadTailBuffer(SESSION_OUTPUT_MAX_BYTES)
+        default_factory=lambda: HeadTailBuffer(TERMINAL_OUTPUT_MAX_BYTES)
     )
     transcript: HeadTailBuffer = field(
-        default_factory=lambda: HeadTailBuffer(SESSION_OUTPUT_MAX_BYTES)
+        default_factory=lambda: HeadTailBuffer(TERMINAL_OUTPUT_MAX_BYTES)
     )
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     output_closed: bool = False
@@ -114,7 +114,7 @@ class SessionProcess:
 async def open_process(
     argv: list[str], cwd: str | os.PathLike[str], env: Mapping[str, str] | None, tty: bool
 ) -> tuple[asyncio.subprocess.Process, int | None]:
-    """Spawn `argv` in a new session (process group): the process, and the non-blocking pty
+    """Spawn `argv` in a new terminal (process group): the process, and the non-blocking pty
     master when `tty`. Raises `OSError` / `subprocess.SubprocessError` (the pty closed)."""
     env_dict = dict(env) if env is not None else None
     master_fd: int | None = None
@@ -155,14 +155,14 @@ async def open_process(
     return proc, master_fd
 
 
-def watch_session(session: SessionProcess) -> None:
-    """Start reading the session's output (pty reader or pipe pump) and watching its exit."""
+def watch_terminal(terminal: TerminalProcess) -> None:
+    """Start reading the terminal's output (pty reader or pipe pump) and watching its exit."""
     loop = asyncio.get_running_loop()
-    if session.master_fd is not None:
-        loop.add_reader(session.master_fd, _read_pty, session)
+    if terminal.master_fd is not None:
+        loop.add_reader(terminal.master_fd, _read_pty, terminal)
     else:
-        session.pump_task = loop.create_task(_pump_pipe(session))
-    session.watch_task = loop.create_task(_watch_exit(session))
+        terminal.pump_task = loop.create_task(_pump_pipe(terminal))
+    terminal.watch_task = loop.create_task(_watch_exit(terminal))
 
 
 def _take_controlling_tty() -> None:
@@ -170,81 +170,81 @@ def _take_controlling_tty() -> None:
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
-def _read_pty(session: SessionProcess) -> None:
-    assert session.master_fd is not None
+def _read_pty(terminal: TerminalProcess) -> None:
+    assert terminal.master_fd is not None
     try:
-        chunk = os.read(session.master_fd, READ_CHUNK_BYTES)
+        chunk = os.read(terminal.master_fd, READ_CHUNK_BYTES)
     except BlockingIOError:
         return
     except OSError as error:
         # EIO: every slave end is closed. Anything else: the pty is unusable; stop reading.
         if error.errno != errno.EIO:
-            log.warning("reading the pty of exec process %s failed: %s", session.process_id, error)
+            log.warning("reading the pty of exec process %s failed: %s", terminal.process_id, error)
         chunk = b""
     if chunk:
-        session.received(chunk)
+        terminal.received(chunk)
     else:
-        session.close_output()
+        terminal.close_output()
 
 
-async def _pump_pipe(session: SessionProcess) -> None:
-    stdout = session.proc.stdout
+async def _pump_pipe(terminal: TerminalProcess) -> None:
+    stdout = terminal.proc.stdout
     assert stdout is not None
     try:
         while chunk := await stdout.read(READ_CHUNK_BYTES):
-            session.received(chunk)
+            terminal.received(chunk)
     finally:
-        session.close_output()
+        terminal.close_output()
 
 
-async def _watch_exit(session: SessionProcess) -> None:
-    returncode = await session.proc.wait()
-    session.exit_code = exit_code_of(returncode)
-    session.exited = True
-    session.changed.set()
+async def _watch_exit(terminal: TerminalProcess) -> None:
+    returncode = await terminal.proc.wait()
+    terminal.exit_code = exit_code_of(returncode)
+    terminal.exited = True
+    terminal.changed.set()
     # Let trailing output arrive (a background grandchild may keep the output open: then
     # whatever it prints later still streams to `on_output`).
     deadline = time.monotonic() + EXIT_DRAIN_TIMEOUT_S
-    while not session.output_closed and (remaining := deadline - time.monotonic()) > 0:
-        session.changed.clear()
+    while not terminal.output_closed and (remaining := deadline - time.monotonic()) > 0:
+        terminal.changed.clear()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(session.changed.wait(), remaining)
-    if session.on_exit is not None:
+            await asyncio.wait_for(terminal.changed.wait(), remaining)
+    if terminal.on_exit is not None:
         try:
-            session.on_exit(session)
+            terminal.on_exit(terminal)
         except Exception:
-            log.exception("on_exit failed for exec process %s", session.process_id)
+            log.exception("on_exit failed for exec process %s", terminal.process_id)
 
 
-async def collect(session: SessionProcess, deadline: float) -> bytes:
+async def collect(terminal: TerminalProcess, deadline: float) -> bytes:
     """Output until the deadline, or until the process has exited and its output closed (at
     most `POST_EXIT_CLOSE_WAIT_S` after the exit), like codex's `collect_output_until_deadline`."""
     collected = bytearray()
     post_exit_deadline: float | None = None
     while True:
-        data = session.pending.drain()
+        data = terminal.pending.drain()
         now = time.monotonic()
         if data:
             collected += data
             if now >= deadline:
                 break
             continue
-        if session.exited and session.output_closed:
+        if terminal.exited and terminal.output_closed:
             break
         remaining = deadline - now
         if remaining <= 0:
             break
-        if session.exited:
+        if terminal.exited:
             if post_exit_deadline is None:
                 post_exit_deadline = now + min(remaining, POST_EXIT_CLOSE_WAIT_S)
             remaining = post_exit_deadline - now
             if remaining <= 0:
                 break
-        session.changed.clear()
+        terminal.changed.clear()
         try:
-            await asyncio.wait_for(session.changed.wait(), remaining)
+            await asyncio.wait_for(terminal.changed.wait(), remaining)
         except TimeoutError:
-            collected += session.pending.drain()
+            collected += terminal.pending.drain()
             break
     return bytes(collected)
 
@@ -261,18 +261,18 @@ async def write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-async def kill(session: SessionProcess) -> None:
-    """Kill the session's process group and reap its leader; release its output.
+async def kill(terminal: TerminalProcess) -> None:
+    """Kill the terminal's process group and reap its leader; release its output.
 
     The exit watcher is left to finish, so `on_exit` still reports the (killed) command.
     """
     try:
-        if session.proc.returncode is None:
-            await terminate_group(session.pgid, session.proc.wait, KILL_GRACE_S)
+        if terminal.proc.returncode is None:
+            await terminate_group(terminal.pgid, terminal.proc.wait, KILL_GRACE_S)
         else:
             # The leader is gone; anything it left in the group dies now.
-            signal_group(session.pgid, signal.SIGKILL)
+            signal_group(terminal.pgid, signal.SIGKILL)
     finally:
-        session.release_fds()
-        if session.pump_task is not None and not session.pump_task.done():
-            session.pump_task.cancel()
+        terminal.release_fds()
+        if terminal.pump_task is not None and not terminal.pump_task.done():
+            terminal.pump_task.cancel()
