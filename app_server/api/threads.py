@@ -12,6 +12,7 @@ from typing import Any
 
 from app_server.api.path_params import check_home_path, check_optional_home_path
 from app_server.api.reply import Reply
+from app_server.api.resume_cursors import resume_cursors
 from app_server.errors import InvalidParams
 from app_server.notification import notification
 from app_server.rollout.file_names import parse_rollout_file_name
@@ -104,8 +105,12 @@ class ThreadLifecycleHandlers:
             if thread.record.history_mode == "paginated":
                 session.notify(notification(deprecation(HYDRATION_DEPRECATED)))
             turns = [entry.turn for entry in await self._turns(thread, history)]
+        turns_cursor, items_cursor = await resume_cursors(self._manager, thread, history)
         response = ThreadResumeResponse(
-            thread=thread.thread(self._data_dir, turns=turns), **settings_fields(thread)
+            thread=thread.thread(self._data_dir, turns=turns),
+            turns_backwards_cursor=turns_cursor,
+            items_backwards_cursor=items_cursor,
+            **settings_fields(thread),
         )
         return Reply(response, then=lambda: None)
 
