@@ -3,10 +3,11 @@
 A turn compacts before sampling when the latest response used `auto_compact_limit` tokens or
 more (before its user input, or between two sampling steps), when the model rejected a request
 as too long for its window, and — as the whole turn — when a client asked (`thread/compact/
-start`). Each compaction is shown to clients as one `contextCompaction` item (and the deprecated
-`thread/compacted` notification), and persisted as the summary response, a `compacted` line
-(replacement history plus the new window's lineage) and a full world-state snapshot, in that
-order, then flushed: a crash leaves either the old context or the new one.
+start`). Each compaction is shown to clients as one `contextCompaction` item (not the deprecated
+`thread/compacted` notification, which codex 0.169 no longer sends), and persisted as the
+summary response, a `compacted` line (replacement history plus the new window's lineage) and a
+full world-state snapshot, in that order, then flushed: a crash leaves either the old context
+or the new one.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ from app_server.notification import now_ms
 from app_server.rollout.compacted_history import message_text, replacement_history, summary_message
 from app_server.rollout.context_windows import ContextWindow
 from protocol.types import (
-    ContextCompactedNotification,
     ContextCompactionThreadItem,
     ItemCompletedNotification,
     ItemStartedNotification,
@@ -107,7 +107,6 @@ class TurnCompaction:
                 item=item.model_copy(update={"completed_at_ms": completed}),
             ),
         )
-        self._host.publish(ContextCompactedNotification(thread_id=thread_id, turn_id=turn_id))
 
     async def _summarize(self, provider: ModelProvider, cause: CompactionCause) -> Summary:
         """The summary; a request too long for the window is retried with less history."""

@@ -82,6 +82,8 @@ class ThreadQueryHandlers:
     def _query(self, params: ThreadListParams) -> ThreadQuery:
         if params.parent_thread_id is not None and params.ancestor_thread_id is not None:
             raise InvalidRequest("parentThreadId and ancestorThreadId are mutually exclusive")
+        if params.sort_key == "section_position" and "section_id" not in params.model_fields_set:
+            raise InvalidRequest("section-position sorting requires a section filter")
         if params.originators:
             raise InvalidParams("originator filtering is not supported by the local app-server")
         excluded = tuple(params.excluded_thread_ids or ())

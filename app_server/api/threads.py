@@ -12,6 +12,7 @@ from typing import Any
 
 from app_server.api.path_params import check_home_path, check_optional_home_path
 from app_server.api.reply import Reply
+from app_server.api.resume_cursors import resume_cursors
 from app_server.errors import InvalidParams
 from app_server.notification import notification
 from app_server.rollout.file_names import parse_rollout_file_name
@@ -106,9 +107,13 @@ class ThreadLifecycleHandlers:
             if thread.record.history_mode == "paginated":
                 session.notify(notification(deprecation(HYDRATION_DEPRECATED)))
             turns_json = await self._turns_json(thread, history)
+        turns_cursor, items_cursor = await resume_cursors(self._manager, thread, history)
         del history  # only the turns' JSON is kept (see `_turns_json`)
         response = ThreadResumeResponse(
-            thread=thread.thread(self._data_dir), **settings_fields(thread)
+            thread=thread.thread(self._data_dir),
+            turns_backwards_cursor=turns_cursor,
+            items_backwards_cursor=items_cursor,
+            **settings_fields(thread),
         )
         goal = await self._marks.goal(thread_id)
         return Reply(

@@ -85,8 +85,11 @@ def session_meta_line(
     multi_agent_version: str | None = None,
     fork: ForkOrigin | None = None,
     spawn: SpawnOrigin | None = None,
+    thread_source: str | None = None,
 ) -> SessionMetaLine:
-    """The first line of a new rollout; `window_id` names the thread's first context window."""
+    """The first line of a new rollout; `window_id` names the thread's first context window;
+    `thread_source` is the client's classification (`thread/start.threadSource`, e.g. `"user"`),
+    written right after `source` as codex 0.169 does."""
     payload: SessionMetaPayload = {
         "account_scoped": True,
         "session_id": session_id,
@@ -101,6 +104,10 @@ def session_meta_line(
         "history_mode": history_mode,
         "context_window": {"window_id": window_id},
     }
+    if thread_source is not None:
+        payload["thread_source"] = thread_source
+        for later in ("model_provider", "history_mode", "context_window"):
+            payload[later] = payload.pop(later)  # type: ignore[misc]
     if spawn is not None:
         payload["parent_thread_id"] = spawn.parent_thread_id
         payload["source"] = {"subagent": {"thread_spawn": spawn.thread_spawn()}}

@@ -6,12 +6,16 @@ recorded answers (`expected/thread-list*.json`) match byte for byte (PROTOCOL.md
 - `nextCursor` = `"<RFC 3339 UTC, milliseconds>|<thread id>"` of the page's **last** row, e.g.
   `2026-11-24T18:24:28.201Z|01a20ecd-…`: an **exclusive** keyset bound on `(sort value, id)` in
   the query's direction; the next page starts right after that row.
-- `backwardsCursor` = `"<RFC 3339 UTC, milliseconds>"`, a timestamp-only cursor for a client that
-  reverses `sortDirection`. A timestamp-only cursor is an **exclusive** bound on the sort value
-  (as in codex), so codex anchors it one millisecond *before* the page's first row (desc pages;
-  one after for asc pages): the reversed listing then starts at, and includes, the first row's
-  instant, and rows sharing that instant are not skipped. Observed: first row created at
-  `18:57:51.084`, `backwardsCursor` `2026-11-24T18:57:51.083Z`.
+- `backwardsCursor` = `"<RFC 3339 UTC, milliseconds>"`, a timestamp-only cursor, one
+  millisecond *before* the page's first row (codex's text for descending pages; observed: first
+  row created at `18:57:51.084`, `backwardsCursor` `2026-11-24T18:57:51.083Z`). It splits the
+  listing right after the first row's instant: read descending it yields the first row and
+  older ones (the page again), read ascending the rows newer than the first row, i.e. the page
+  before it in a descending listing. That is what codex 0.169 answers when rows lie in
+  different seconds (codex compares whole seconds, so within one second it skips or repeats
+  rows; we compare milliseconds). Codex writes one millisecond *after* the first row for an
+  ascending page; we write the same "before" text for both directions, so the cursor means
+  the same instant whichever direction produced it (an opaque difference of 2 ms).
 
 On input we also accept whole seconds (`2026-11-24T18:24:28Z|<id>`, the shape codex 0.169 writes
 for `nextCursor`). Such a keyset cursor only knows the row's second, so it is compared at second
@@ -32,6 +36,9 @@ MILLIS_PRECISION = 1
 SECONDS_PRECISION = 1000
 """`precision_ms` of a cursor written with whole seconds (codex 0.169's `nextCursor`)."""
 
+BACKWARDS_OFFSET_MS = 1
+"""How far before its page's first row a `backwardsCursor` is written (codex's text)."""
+
 _TIMESTAMP = re.compile(
     r"(?P<date>\d{4}-\d{2}-\d{2})T(?P<time>\d{2}:\d{2}:\d{2})(?:\.(?P<millis>\d{3}))?Z"
 )
@@ -49,13 +56,19 @@ class ListCursor:
       query's direction. At seconds precision the row's exact millisecond is unknown, so the
       timestamp stands for its whole second `[sort_ms, last_ms]`: rows of a later second, or of
       that second with an id beyond `thread_id`.
-    - Without (a `backwardsCursor`): rows whose sort value is strictly beyond `sort_ms` in the
-      query's direction.
+    - Without (a `backwardsCursor`, written one ms before its page's first row): the split
+      point is that first row's instant `sort_ms + 1`; descending admits it and older rows,
+      ascending only newer ones.
     """
 
     sort_ms: int
     precision_ms: int = MILLIS_PRECISION
     thread_id: str | None = None
+
+    @property
+    def split_ms(self) -> int:
+        """A timestamp-only cursor's split instant: its page's first row (see the module)."""
+        return self.sort_ms + BACKWARDS_OFFSET_MS
 
     @property
     def last_ms(self) -> int:
@@ -70,7 +83,8 @@ class ListCursor:
         """
         first, last = self.sort_ms, self.last_ms
         if self.thread_id is None:
-            return sort_ms < first if descending else sort_ms > first
+            split = self.split_ms
+            return sort_ms <= split if descending else sort_ms > split
         if descending:
             return sort_ms < first or (sort_ms <= last and thread_id < self.thread_id)
         return sort_ms > last or (sort_ms >= first and thread_id > self.thread_id)
@@ -88,13 +102,10 @@ def format_next_cursor(sort_ms: int, thread_id: str) -> str:
     return f"{format_timestamp_ms(sort_ms)}|{thread_id}"
 
 
-def format_backwards_cursor(first_sort_ms: int, *, descending: bool) -> str:
-    """The `backwardsCursor` of a page whose first row sorts at `first_sort_ms`.
-
-    One millisecond before it for a descending page (after it for an ascending one), so the
-    exclusive bound, read in the reversed direction, includes the first row's instant.
-    """
-    return format_timestamp_ms(first_sort_ms - 1 if descending else first_sort_ms + 1)
+def format_backwards_cursor(first_sort_ms: int) -> str:
+    """The `backwardsCursor` of a page whose first row sorts at `first_sort_ms`: one
+    millisecond before it, whatever the page's direction (see the module)."""
+    return format_timestamp_ms(first_sort_ms - BACKWARDS_OFFSET_MS)
 
 
 def parse_cursor(text: str) -> ListCursor:

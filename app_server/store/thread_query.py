@@ -119,8 +119,9 @@ class ThreadPage:
     next_cursor: str | None
     """After the last record, same direction; `None` on the last page."""
     backwards_cursor: str | None
-    """Just before the first record's sort instant, for the reversed direction (the reversed
-    listing includes that instant); `None` if the page is empty."""
+    """One millisecond before the first record's sort instant (see `list_cursor`): the
+    reversed listing starts right after the first record, the same direction re-reads the
+    page from it; `None` if the page is empty."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +134,9 @@ class ThreadSearchPage:
 
 
 def normalize_limit(limit: int | None) -> int:
-    """`None`/0 ⇒ `DEFAULT_LIST_LIMIT`; otherwise clamped to `[MIN, MAX]_LIST_LIMIT`."""
-    if not limit:
+    """`None` ⇒ `DEFAULT_LIST_LIMIT`; otherwise clamped to `[MIN, MAX]_LIST_LIMIT` (so `0`
+    lists one thread, as codex 0.169 does)."""
+    if limit is None:
         return DEFAULT_LIST_LIMIT
     return max(MIN_LIST_LIMIT, min(MAX_LIST_LIMIT, limit))
 
@@ -159,6 +161,5 @@ def page_from_rows(query: ThreadQuery, records: Sequence[ThreadRecord], limit: i
         next_cursor = format_next_cursor(getattr(last, field), last.id)
     backwards_cursor = None
     if shown:
-        descending = query.sort_direction == "desc"
-        backwards_cursor = format_backwards_cursor(getattr(shown[0], field), descending=descending)
+        backwards_cursor = format_backwards_cursor(getattr(shown[0], field))
     return ThreadPage(shown, next_cursor, backwards_cursor)

@@ -183,6 +183,7 @@ class ThreadManager:
             originator=session.client_name,
             history_mode=history_mode,
             rollout_path=self.store.rollout_path_for(thread_id, created_at_ms),
+            thread_source=getattr(params, "thread_source", None),
         )
         thread = LoadedThread(
             record,
@@ -315,6 +316,7 @@ class ThreadManager:
             fork=fork,
             preview=record.preview,
             name=record.name,
+            thread_source=getattr(params, "thread_source", None),
         )
         multi_agent_version = (
             source.multi_agent_version

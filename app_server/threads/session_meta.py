@@ -27,8 +27,10 @@ def new_thread_record(
     preview: str = "",
     name: str | None = None,
     spawn: SpawnOrigin | None = None,
+    thread_source: str | None = None,
 ) -> ThreadRecord:
-    """The metadata of a thread that has no rollout yet (what its first lines will say)."""
+    """The metadata of a thread that has no rollout yet (what its first lines will say);
+    `thread_source` is the client's `threadSource` (a spawned sub-agent's is `"subagent"`)."""
     return ThreadRecord(
         id=thread_id,
         session_id=spawn.session_id if spawn else thread_id,
@@ -37,7 +39,7 @@ def new_thread_record(
         updated_at_ms=created_at_ms,
         recency_at_ms=created_at_ms,
         source={"subAgent": {"thread_spawn": spawn.thread_spawn()}} if spawn else APP_SERVER_SOURCE,
-        thread_source="subagent" if spawn else None,
+        thread_source="subagent" if spawn else thread_source,
         parent_thread_id=spawn.parent_thread_id if spawn else None,
         forked_from_id=fork.source_id if fork else None,
         attached_to_thread_id=None,
@@ -98,4 +100,5 @@ def session_meta_line(
         multi_agent_version=multi_agent_version,
         fork=fork,
         spawn=spawn,
+        thread_source=None if spawn else record.thread_source,
     )

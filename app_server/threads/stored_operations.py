@@ -77,9 +77,16 @@ class StoredThreadOperations:
         self._manager.sessions.broadcast(ThreadUnarchivedNotification(thread_id=thread_id))
 
     async def delete(self, thread_id: str) -> list[str]:
-        """Delete a thread and its spawned descendants; returns their ids, deepest first."""
+        """Delete a thread and its spawned descendants; returns their ids, deepest first.
+
+        A loaded thread that has no rollout yet (no turn) is only unloaded, as codex 0.169 does:
+        it answers `{}` and announces `thread/status/changed` and `thread/deleted`."""
         if await self._manager.store.get(thread_id) is None:
-            raise ThreadNotStored(thread_id)
+            unsaved = self._manager.loaded(thread_id)
+            if unsaved is None or unsaved.persisted:
+                raise ThreadNotStored(thread_id)
+            await self._manager.unload(unsaved)
+            return [thread_id]
         for loaded in self._manager.loaded_threads():
             if loaded.id == thread_id or await self._descends_from(loaded.record, thread_id):
                 await self._manager.unload(loaded)

@@ -119,29 +119,34 @@ async def test_rows_inserted_between_pages_cause_no_duplicates_or_gaps(index: Th
 
 
 @pytest.mark.parametrize("direction", DIRECTIONS)
-async def test_backwards_cursor_reversed_starts_at_and_includes_its_instant(
+async def test_backwards_cursor_splits_the_listing_right_after_the_pages_first_row(
     index: ThreadIndex, direction: SortDirection
 ) -> None:
-    records = [make_record(n, created_at_ms=BASE_MS + (n // 3) * 1000) for n in range(30)]
+    # Codex 0.169 (observed): from a page's backwardsCursor, a descending read starts at the
+    # page's first row, an ascending read right after it. The old expectation (the reversed
+    # read includes the first row) gave, paging back from a descending page, the page shifted
+    # by one thread. Rows here lie at distinct instants (a bare timestamp cannot split a tie).
+    records = [make_record(n, created_at_ms=BASE_MS + n * 1000) for n in range(30)]
     await index.upsert(records)
     first = await index.list_threads(ThreadQuery(sort_direction=direction, limit=4))
     second = await index.list_threads(
         ThreadQuery(sort_direction=direction, limit=4, cursor=first.next_cursor)
     )
     anchor = second.records[0].created_at_ms
-    assert first.records[-1].created_at_ms == anchor  # the pages split a tie of 3
 
-    reverse: SortDirection = "asc" if direction == "desc" else "desc"
-    reversed_page = await index.list_threads(
-        ThreadQuery(sort_direction=reverse, limit=50, cursor=second.backwards_cursor)
+    ascending = await index.list_threads(
+        ThreadQuery(sort_direction="asc", limit=50, cursor=second.backwards_cursor)
+    )
+    descending = await index.list_threads(
+        ThreadQuery(sort_direction="desc", limit=50, cursor=second.backwards_cursor)
     )
 
-    if reverse == "asc":
-        expected = [r for r in records if r.created_at_ms >= anchor]
-    else:
-        expected = [r for r in records if r.created_at_ms <= anchor]
-    assert [r.id for r in reversed_page.records] == in_order(expected, "created_at", reverse)
-    assert reversed_page.records[0].created_at_ms == anchor
+    newer = [r for r in records if r.created_at_ms > anchor]
+    rest = [r for r in records if r.created_at_ms <= anchor]
+    assert [r.id for r in ascending.records] == in_order(newer, "created_at", "asc")
+    assert [r.id for r in descending.records] == in_order(rest, "created_at", "desc")
+    if direction == "desc":
+        assert [r.id for r in ascending.records][:4] == [r.id for r in reversed(first.records)]
 
 
 async def test_backwards_cursor_is_anchored_just_before_the_first_row(
@@ -222,7 +227,8 @@ async def test_garbage_cursor_is_rejected(index: ThreadIndex) -> None:
 
 @pytest.mark.parametrize(
     ("limit", "served"),
-    [(None, DEFAULT_LIST_LIMIT), (0, DEFAULT_LIST_LIMIT), (1, 1), (100_000, MAX_LIST_LIMIT)],
+    # `0` lists one thread, as codex 0.169 does (observed); it used to mean the default 25.
+    [(None, DEFAULT_LIST_LIMIT), (0, 1), (1, 1), (100_000, MAX_LIST_LIMIT)],
 )
 async def test_limit_defaults_and_clamps(
     index: ThreadIndex, limit: int | None, served: int

@@ -21,18 +21,18 @@ def test_next_cursor_is_millisecond_timestamp_pipe_id() -> None:
     assert format_next_cursor(MS, THREAD) == f"2026-11-24T18:57:51.083Z|{THREAD}"
 
 
-def test_backwards_cursor_of_a_descending_page_is_one_ms_before_its_first_row() -> None:
-    assert format_backwards_cursor(MS, descending=True) == "2026-11-24T18:57:51.082Z"
+def test_backwards_cursor_is_one_ms_before_the_first_row() -> None:
+    assert format_backwards_cursor(MS) == "2026-11-24T18:57:51.082Z"
 
 
-def test_backwards_cursor_of_an_ascending_page_is_one_ms_after_its_first_row() -> None:
-    assert format_backwards_cursor(MS, descending=False) == "2026-11-24T18:57:51.084Z"
+def test_backwards_cursor_of_an_ascending_page_is_also_one_ms_before_its_first_row() -> None:
+    # Was "one ms after" (codex's text for ascending pages). The cursor now names the same
+    # split instant whichever direction wrote it, so reading it back needs no direction.
+    assert parse_cursor(format_backwards_cursor(MS)).split_ms == MS
 
 
 def test_whole_seconds_still_show_three_digits() -> None:
-    assert format_backwards_cursor(1_795_546_671_001, descending=True) == (
-        "2026-11-24T18:57:51.000Z"
-    )
+    assert format_backwards_cursor(1_795_546_671_001) == ("2026-11-24T18:57:51.000Z")
 
 
 def test_next_cursor_parses_back_to_an_exclusive_millisecond_bound() -> None:
@@ -52,7 +52,7 @@ def test_codex_seconds_cursor_covers_the_whole_second() -> None:
 
 def test_epoch_and_early_dates_round_trip() -> None:
     for ms in (0, 1, 999, 86_400_000):
-        assert parse_cursor(format_backwards_cursor(ms + 1, descending=True)).sort_ms == ms
+        assert parse_cursor(format_backwards_cursor(ms + 1)).sort_ms == ms
 
 
 def test_garbage_cursor_is_rejected_with_its_text() -> None:
@@ -98,13 +98,18 @@ def test_keyset_cursor_admits_rows_strictly_after_it() -> None:
     assert not cursor.admits(MS, before, descending=False)
 
 
-def test_timestamp_only_cursor_admits_rows_strictly_beyond_its_instant() -> None:
-    cursor = ListCursor(MS)
+def test_timestamp_only_cursor_splits_right_after_the_first_rows_instant() -> None:
+    # Codex 0.169 (observed, rows in different seconds): read descending, a page's
+    # backwardsCursor yields the page again (its first row included); read ascending, the rows
+    # newer than its first row. The old expectation (strictly beyond the cursor's own instant)
+    # made the ascending read start at the first row: a page shifted by one thread.
+    cursor = ListCursor(MS - 1)
 
     assert cursor.admits(MS + 1, THREAD, descending=False)
     assert not cursor.admits(MS, THREAD, descending=False)
+    assert cursor.admits(MS, THREAD, descending=True)
     assert cursor.admits(MS - 1, THREAD, descending=True)
-    assert not cursor.admits(MS, THREAD, descending=True)
+    assert not cursor.admits(MS + 1, THREAD, descending=True)
 
 
 def test_seconds_cursor_admits_its_second_by_id() -> None:

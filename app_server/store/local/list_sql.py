@@ -97,8 +97,8 @@ def _add_keyset(
     values where the bound is one millisecond, so SQLite seeks the sort index)."""
     first, last = cursor.sort_ms, cursor.last_ms
     if cursor.thread_id is None:
-        where.append(f"{column} {'<' if descending else '>'} ?")
-        params.append(first)
+        where.append(f"{column} {'<=' if descending else '>'} ?")
+        params.append(cursor.split_ms)
     elif first == last:
         where.append(f"({column}, t.id) {'<' if descending else '>'} (?, ?)")
         params.extend((first, cursor.thread_id))

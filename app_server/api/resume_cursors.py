@@ -1,0 +1,36 @@
+"""The `turnsBackwardsCursor` / `itemsBackwardsCursor` of a `thread/resume` answer.
+
+Clients that resume without turns (the Codex TUI: `excludeTurns: true`) hydrate the thread
+backwards: they pass these to `thread/turns/list` and `thread/items/list` with
+`sortDirection: "desc"`. Codex 0.169 answers, for each, the `backwardsCursor` of the newest-first
+first page (observed: the anchor on the newest turn, and on the newest item, `includeAnchor:
+true`), so the first page read with it starts at, and includes, the newest entry. A thread with
+nothing written yet has neither; a legacy thread (no item ordinals) has no items cursor.
+"""
+
+from __future__ import annotations
+
+from app_server.store.interface import ThreadHistory
+from app_server.store.item_pages import ItemPageRequest, has_item_ordinals, page_items
+from app_server.store.turn_pages import TurnPageRequest
+from app_server.threads.loaded_thread import LoadedThread
+from app_server.threads.manager import ThreadManager
+
+NEWEST_FIRST = TurnPageRequest(limit=1, sort_direction="desc", items_view="notLoaded")
+"""The turns page whose `backwardsCursor` is the answer's (one turn: nothing else is used)."""
+
+
+async def resume_cursors(
+    manager: ThreadManager, thread: LoadedThread, history: ThreadHistory | None
+) -> tuple[str | None, str | None]:
+    """`(turnsBackwardsCursor, itemsBackwardsCursor)` for a resumed `thread`."""
+    if not thread.persisted:
+        return None, None
+    turns = (await manager.reads.turn_page(thread.id, NEWEST_FIRST)).backwards_cursor
+    if history is None:
+        history = await manager.reads.read_history(thread.id)
+    items = None
+    if has_item_ordinals(history.turns):
+        page = page_items(thread.id, history.turns, ItemPageRequest(limit=1, sort_direction="desc"))
+        items = page.backwards_cursor
+    return turns, items
