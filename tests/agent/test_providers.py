@@ -695,6 +695,13 @@ async def test_sse_decoding_handles_framing_variants() -> None:
     ]
 
 
+async def test_sse_decoding_ignores_a_wrong_content_type() -> None:
+    """Codex reads any 200 body as SSE; httpx-sse alone would refuse a mislabelled one."""
+    frames = b'data: {"type": "response.created"}\n\n'
+    body = httpx.Response(200, headers={"content-type": "application/json"}, content=frames)
+    assert [event async for event in sse_payloads(body)] == [{"type": "response.created"}]
+
+
 # -- throughput ----------------------------------------------------------------------------------
 
 THROUGHPUT_DELTAS = 20_000
