@@ -17,6 +17,7 @@ built: a server that never samples never pays for it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
@@ -137,8 +138,9 @@ class SseProvider:
             headers_event = {k.lower(): v for k, v in response.headers.items()}
             yield {"type": RESPONSE_HEADERS_EVENT, "headers": headers_event}
             try:
-                async for event in sse_payloads(response):
-                    yield event
+                async with contextlib.aclosing(sse_payloads(response)) as events:
+                    async for event in events:
+                        yield event
             except httpx.ReadTimeout:
                 raise idle_timeout_error() from None
             except httpx.RequestError as exc:
