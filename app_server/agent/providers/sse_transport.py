@@ -11,7 +11,9 @@ request's own headers, the configured query parameters. Failures become `Provide
 (`provider_errors`); the turn runner owns the retries, so nothing here retries.
 
 This module imports `httpx` (~65 ms), so `factory` imports it only when the first provider is
-built: a server that never samples never pays for it.
+built: a server that never samples never pays for it. Decoding with `httpx-sse` costs about 5 µs
+per event (one async step per SSE line) where the hand-written bytes decoder it replaced cost 2;
+at 20,000 text deltas that is ~60 ms more per stream, the price of a maintained parser.
 """
 
 from __future__ import annotations
@@ -40,7 +42,10 @@ from app_server.agent.providers.provider_errors import (
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_SECONDS = 30.0
+"""How long opening a connection (TCP + TLS) may take before the request fails as a connection
+error (retried under `request_max_retries`). Reading is bounded by `stream_idle_timeout_ms`."""
 WRITE_TIMEOUT_SECONDS = 60.0
+"""How long sending one piece of the request body may stall (a long history is megabytes)."""
 POOL_TIMEOUT_SECONDS = 30.0
 """How long a request waits for a free pooled connection before failing as a connection error."""
 MAX_CONNECTIONS = 1000
