@@ -2,7 +2,8 @@
 
 Covers the Responses provider (event pass-through, request shape, error classification, idle
 timeout, cancellation, connection reuse, throughput), the Chat Completions provider (request
-translation and equivalent Responses events), the factory's caching, and the SSE decoder.
+translation and equivalent Responses events), the factory's caching (and its lazy HTTP stack),
+and SSE decoding.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from openai import AsyncOpenAI
 
 from app_server.agent.providers.base import (
     RESPONSE_HEADERS_EVENT,
@@ -31,10 +34,8 @@ from app_server.agent.providers.provider_config import (
     resolve_headers,
     resolve_provider,
 )
-from app_server.agent.providers.responses_provider import (
-    ResponsesProvider,
-    SseDecoder,
-)
+from app_server.agent.providers.responses_provider import ResponsesProvider
+from app_server.agent.providers.sse_transport import sse_payloads
 from tests.support.model_replies import (
     Reply,
     Usage,
@@ -667,8 +668,7 @@ async def test_factory_caches_one_provider_per_config_and_key(
 # -- SSE decoding --------------------------------------------------------------------------------
 
 
-def test_sse_decoder_handles_framing_variants() -> None:
-    decoder = SseDecoder()
+async def test_sse_decoding_handles_framing_variants() -> None:
     stream = (
         b": keep-alive comment\r\n\r\n"
         b'event: custom.unknown\r\ndata: {"a": 1}\r\n\r\n'
@@ -679,10 +679,13 @@ def test_sse_decoder_handles_framing_variants() -> None:
         b"data: [DONE]\n\n"
         b'data: {"type": "tail"}'
     )
-    events: list[dict[str, Any]] = []
-    for index in range(0, len(stream), 7):  # frames split across arbitrary chunk boundaries
-        events.extend(decoder.feed(stream[index : index + 7]))
-    events.extend(decoder.flush())
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for index in range(0, len(stream), 7):  # frames split across arbitrary chunk boundaries
+            yield stream[index : index + 7]
+
+    body = httpx.Response(200, headers={"content-type": "text/event-stream"}, content=chunks())
+    events = [event async for event in sse_payloads(body)]
     assert events == [
         {"a": 1, "type": "custom.unknown"},
         {"type": "x", "b": 2},
@@ -690,6 +693,13 @@ def test_sse_decoder_handles_framing_variants() -> None:
         {"type": "[DONE]"},
         {"type": "tail"},
     ]
+
+
+async def test_sse_decoding_ignores_a_wrong_content_type() -> None:
+    """Codex reads any 200 body as SSE; httpx-sse alone would refuse a mislabelled one."""
+    frames = b'data: {"type": "response.created"}\n\n'
+    body = httpx.Response(200, headers={"content-type": "application/json"}, content=frames)
+    assert [event async for event in sse_payloads(body)] == [{"type": "response.created"}]
 
 
 # -- throughput ----------------------------------------------------------------------------------
@@ -700,7 +710,8 @@ THROUGHPUT_DELTAS = 20_000
 async def test_text_delta_throughput(
     model_server: ModelServer, make_provider: MakeProvider, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Raw orjson decoding vs the SDK's typed events, 20,000 deltas over loopback."""
+    """httpx-sse + orjson decoding vs the official SDK's typed events, 20,000 deltas over
+    loopback."""
     text = "ab" * THROUGHPUT_DELTAS
     provider = make_provider()
     model_server.enqueue(Reply.text(text, deltas=THROUGHPUT_DELTAS))
@@ -715,11 +726,15 @@ async def test_text_delta_throughput(
     assert deltas == THROUGHPUT_DELTAS
 
     model_server.enqueue(Reply.text(text, deltas=THROUGHPUT_DELTAS))
+    sdk = AsyncOpenAI(api_key=ENV[API_KEY_ENV], base_url=model_server.base_url, max_retries=0)
     started = time.perf_counter()
     typed = 0
-    sdk_stream = await provider.client.responses.create(model="gpt-test", input="hi", stream=True)
-    async for sdk_event in sdk_stream:
-        typed += sdk_event.type == "response.output_text.delta"
+    try:
+        sdk_stream = await sdk.responses.create(model="gpt-test", input="hi", stream=True)
+        async for sdk_event in sdk_stream:
+            typed += sdk_event.type == "response.output_text.delta"
+    finally:
+        await sdk.close()
     typed_seconds = time.perf_counter() - started
     assert typed == THROUGHPUT_DELTAS
     with capsys.disabled():

@@ -20,13 +20,10 @@ from typing import Any
 import orjson
 
 from app_server.agent.providers.base import RESPONSE_HEADERS_EVENT, ProviderError, SamplingRequest
-from app_server.agent.providers.responses_provider import (
-    SSE_DONE_TYPE,
-    SdkProvider,
-    failure_event_error,
-    stream_error,
-)
+from app_server.agent.providers.provider_errors import failure_event_error, stream_error
+from app_server.agent.providers.sse_transport import SSE_DONE_TYPE, SseProvider
 
+CHAT_COMPLETIONS_PATH = "/chat/completions"
 NAMESPACE_SEPARATOR = "__"
 """Chat function names allow `[a-zA-Z0-9_-]`, so `clock.now` travels as `clock__now`."""
 CUSTOM_INPUT_PARAMETER = "input"
@@ -35,20 +32,14 @@ INCOMPLETE_FINISH_REASONS = {"length": "max_output_tokens", "content_filter": "c
 _TEXT_PARTS = frozenset({"input_text", "output_text", "text"})
 
 
-class ChatCompletionsProvider(SdkProvider):
+class ChatCompletionsProvider(SseProvider):
     """`POST {base_url}/chat/completions` with `stream: true`, translated to Responses events."""
 
     async def stream(self, request: SamplingRequest) -> AsyncGenerator[dict[str, Any], None]:
         """Headers event, then Responses events up to `response.completed` (see module doc)."""
         tools = ChatTools(request.tools)
-        opening = self.client.chat.completions.with_streaming_response.create(
-            model=request.model,
-            messages=[],  # the real ones ride in extra_body: no SDK re-validation of history
-            stream=True,
-            extra_body=chat_body(request, tools),
-            extra_headers=self._headers(request),
-        )
-        events = self._sse(opening)
+        body = {"model": request.model, "stream": True, **chat_body(request, tools)}
+        events = self._sse(CHAT_COMPLETIONS_PATH, body, request.headers)
         translator = ChatStreamTranslator(tools)
         done = False
         try:

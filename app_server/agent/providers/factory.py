@@ -1,9 +1,13 @@
 """Build the provider for a `ProviderConfig`, reusing it (and its HTTP connections) across turns.
 
 Opening a TLS connection costs more than a short turn, so providers are cached: the same config,
-key and headers on the same event loop get the same provider object, whose SDK client keeps a
-connection pool. The cache is per event loop because pooled connections belong to the loop that
+key and headers on the same event loop get the same provider object, whose `httpx` client keeps
+a connection pool. The cache is per event loop because pooled connections belong to the loop that
 opened them.
+
+The provider modules (and `httpx` under them) are imported when the first provider is built, not
+with this module: the server imports it at startup, and a process that only lists threads or
+answers `initialize` should not pay for an HTTP stack it never uses (issue 17).
 """
 
 from __future__ import annotations
@@ -13,20 +17,24 @@ import weakref
 from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 
 import orjson
 
 from app_server.agent.providers.base import ModelProvider
-from app_server.agent.providers.chat_provider import ChatCompletionsProvider
 from app_server.agent.providers.provider_config import (
     ProviderConfig,
     resolve_api_key,
     resolve_headers,
 )
-from app_server.agent.providers.responses_provider import ResponsesProvider
+
+if TYPE_CHECKING:
+    from app_server.agent.providers.chat_provider import ChatCompletionsProvider
+    from app_server.agent.providers.responses_provider import ResponsesProvider
+
+    _Provider: TypeAlias = ResponsesProvider | ChatCompletionsProvider
 
 _CacheKey = tuple[str, str, str | None, bytes]
-_Provider = ResponsesProvider | ChatCompletionsProvider
 _caches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[_CacheKey, _Provider]] = (
     weakref.WeakKeyDictionary()
 )
@@ -48,8 +56,12 @@ def create_provider(
     provider = cache.get(key)
     if provider is None:
         if config.wire_api == "chat":
+            from app_server.agent.providers.chat_provider import ChatCompletionsProvider
+
             provider = ChatCompletionsProvider(config, api_key, headers=headers)
         else:
+            from app_server.agent.providers.responses_provider import ResponsesProvider
+
             provider = ResponsesProvider(config, api_key, headers=headers)
         cache[key] = provider
     return provider
