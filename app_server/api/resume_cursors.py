@@ -6,13 +6,20 @@ backwards: they pass these to `thread/turns/list` and `thread/items/list` with
 first page (observed: the anchor on the newest turn, and on the newest item, `includeAnchor:
 true`), so the first page read with it starts at, and includes, the newest entry. A thread with
 nothing written yet has neither; a legacy thread (no item ordinals) has no items cursor.
+
+Both come from the history the resume just read when there is one (a huge thread is not read
+again, and of its turns only the newest with items is parsed: issue 17).
 """
 
 from __future__ import annotations
 
 from app_server.store.interface import ThreadHistory
-from app_server.store.item_pages import ItemPageRequest, has_item_ordinals, page_items
-from app_server.store.turn_pages import TurnPageRequest
+from app_server.store.item_pages import (
+    encode_item_cursor,
+    has_item_ordinals,
+    newest_item_ordinal,
+)
+from app_server.store.turn_pages import TurnPageRequest, page_for_request
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager
 
@@ -26,11 +33,19 @@ async def resume_cursors(
     """`(turnsBackwardsCursor, itemsBackwardsCursor)` for a resumed `thread`."""
     if not thread.persisted:
         return None, None
-    turns = (await manager.reads.turn_page(thread.id, NEWEST_FIRST)).backwards_cursor
     if history is None:
+        turns = (await manager.reads.turn_page(thread.id, NEWEST_FIRST)).backwards_cursor
         history = await manager.reads.read_history(thread.id)
+    else:
+        turns = page_for_request(
+            thread.id,
+            history.turns,
+            history_mode=history.record.history_mode,
+            request=NEWEST_FIRST,
+        ).backwards_cursor
     items = None
     if has_item_ordinals(history.turns):
-        page = page_items(thread.id, history.turns, ItemPageRequest(limit=1, sort_direction="desc"))
-        items = page.backwards_cursor
+        newest = newest_item_ordinal(history.turns)
+        if newest is not None:
+            items = encode_item_cursor(thread.id, newest, True)
     return turns, items

@@ -61,14 +61,40 @@ def format_timestamp_ms(epoch_ms: int) -> str:
     return f"{stamp}.{millis:03d}Z"
 
 
+_last_second: tuple[str, int] = ("", 0)
+"""The `YYYY-MM-DDTHH:MM:SS` of the last canonical timestamp parsed and its unix milliseconds.
+A fold reads one timestamp per line, and consecutive lines mostly share their second: the memo
+turns a `fromisoformat` per line into a slice and an `int` (issue 17). One tuple, replaced whole,
+so folds in several threads can share it."""
+
+
 def parse_timestamp_ms(value: Any) -> int | None:
     """RFC 3339 (`2026-11-24T18:57:46.216Z`, any fraction length) → unix milliseconds."""
     if not isinstance(value, str) or not value:
         return None
+    canonical = (
+        len(value) == 24
+        and value[19] == "."
+        and value[23] == "Z"
+        and value[20:23].isascii()
+        and value[20:23].isdigit()
+    )
+    if canonical:
+        second, second_ms = _last_second
+        if value[:19] == second:
+            return second_ms + int(value[20:23])
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return (parsed - _EPOCH) // timedelta(milliseconds=1)
+    epoch_ms = (parsed - _EPOCH) // timedelta(milliseconds=1)
+    if canonical:
+        _remember_second(value[:19], epoch_ms - int(value[20:23]))
+    return epoch_ms
+
+
+def _remember_second(second: str, epoch_ms: int) -> None:
+    global _last_second
+    _last_second = (second, epoch_ms)

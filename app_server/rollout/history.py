@@ -154,6 +154,11 @@ class HistoryFold:
             raise self._lineage_error
         return self._turns.snapshot()
 
+    def stop_keeping_items(self) -> None:
+        """Let the finished turns' items go, as `keep_items=False` would have (after `turns()`
+        was taken for a read that wanted them)."""
+        self._turns.stop_keeping_items()
+
     # ---------------------------------------------------------------------------------------
     # Internals
 
@@ -171,6 +176,11 @@ class HistoryFold:
             and ordinal is not None
             and ordinal < self._hidden_before_ordinal
         ):
+            return
+        if record.get("type") == "response_item":
+            # Half the lines of a rollout, and only their time counts: turns, the history index
+            # and the other metadata read event lines, `turn_context` and `compacted` (issue 17).
+            self._meta.apply_line_time(record, own=segment.own)
             return
         if segment.own and self._collect_index:
             self._apply_own(record, ordinal)
@@ -192,7 +202,7 @@ class HistoryFold:
 
     def _apply_session_meta(self, record: JsonObject, segment: _Segment) -> None:
         payload = record.get("payload")
-        if not isinstance(payload, Mapping) or not isinstance(payload.get("id"), str):
+        if not isinstance(payload, (dict, Mapping)) or not isinstance(payload.get("id"), str):
             return
         meta_id: str = payload["id"]
         first_of_segment = segment.owner_id is None

@@ -95,7 +95,7 @@ def searchable_text(record: JsonObject) -> str | None:
     if user is not None:
         return user if is_real_user_text(user) else None
     payload = record.get("payload")
-    if not isinstance(payload, Mapping):
+    if not isinstance(payload, (dict, Mapping)):
         return None
     kind = payload.get("type")
     if kind == "agent_message":
@@ -103,11 +103,11 @@ def searchable_text(record: JsonObject) -> str | None:
         return message if isinstance(message, str) else None
     if kind == "item_completed":
         item = payload.get("item")
-        if isinstance(item, Mapping) and item.get("type") == "AgentMessage":
+        if isinstance(item, (dict, Mapping)) and item.get("type") == "AgentMessage":
             texts = [
                 entry["text"]
                 for entry in item.get("content") or []
-                if isinstance(entry, Mapping) and isinstance(entry.get("text"), str)
+                if isinstance(entry, (dict, Mapping)) and isinstance(entry.get("text"), str)
             ]
             return "".join(texts)
     return None

@@ -76,7 +76,7 @@ def _core_agent_message(item: JsonObject) -> dict[str, Any]:
     text = "".join(
         str(entry.get("text", ""))
         for entry in item.get("content") or []
-        if isinstance(entry, Mapping) and entry.get("type") in {"Text", "text"}
+        if isinstance(entry, (dict, Mapping)) and entry.get("type") in {"Text", "text"}
     )
     return {
         "id": item["id"],
@@ -125,7 +125,7 @@ def _core_file_change(item: JsonObject) -> dict[str, Any]:
 def _core_collab_agent_tool_call(item: JsonObject) -> dict[str, Any]:
     states: dict[str, Any] = {}
     raw_states = item.get("agents_states")
-    if isinstance(raw_states, Mapping):
+    if isinstance(raw_states, (dict, Mapping)):
         for thread_id, state in raw_states.items():
             converted = collab_agent_state(state)
             if converted is not None:

@@ -96,7 +96,7 @@ def user_message_text(record: JsonObject) -> str | None:
     if record.get("type") != "event_msg":
         return None
     payload = record.get("payload")
-    if not isinstance(payload, Mapping):
+    if not isinstance(payload, (dict, Mapping)):
         return None
     kind = payload.get("type")
     if kind == "user_message":
@@ -104,11 +104,11 @@ def user_message_text(record: JsonObject) -> str | None:
         return message if isinstance(message, str) else ""
     if kind == "item_completed":
         item = payload.get("item")
-        if isinstance(item, Mapping) and item.get("type") == "UserMessage":
+        if isinstance(item, (dict, Mapping)) and item.get("type") == "UserMessage":
             texts = [
                 entry["text"]
                 for entry in item.get("content") or []
-                if isinstance(entry, Mapping)
+                if isinstance(entry, (dict, Mapping))
                 and entry.get("type") == "text"
                 and isinstance(entry.get("text"), str)
             ]
@@ -158,6 +158,14 @@ class MetadataAccumulator:
             if key in payload:
                 self._mutable[key] = payload[key]
 
+    def apply_line_time(self, record: JsonObject, *, own: bool) -> None:
+        """A line that tells nothing but its time (a `response_item`): what `apply_line` would
+        make of it, without looking for settings, usage or user messages."""
+        if own:
+            timestamp_ms = parse_timestamp_ms(record.get("timestamp"))
+            if timestamp_ms is not None:
+                self._last_line_at_ms = timestamp_ms
+
     def apply_line(self, record: JsonObject, *, own: bool) -> None:
         """Any non-`session_meta` line of the visible history (`own`: from this thread's file)."""
         timestamp_ms = parse_timestamp_ms(record.get("timestamp"))
@@ -165,7 +173,7 @@ class MetadataAccumulator:
             self._last_line_at_ms = timestamp_ms
         kind = record.get("type")
         payload = record.get("payload")
-        if not isinstance(payload, Mapping):
+        if not isinstance(payload, (dict, Mapping)):
             return
         if kind == "turn_context":
             self._apply_settings(payload)
@@ -173,7 +181,7 @@ class MetadataAccumulator:
             event = payload.get("type")
             if event == "thread_settings_applied":
                 settings = payload.get("thread_settings")
-                if isinstance(settings, Mapping):
+                if isinstance(settings, (dict, Mapping)):
                     self._apply_settings(settings)
                     provider = settings.get("model_provider_id")
                     if isinstance(provider, str):
@@ -201,7 +209,7 @@ class MetadataAccumulator:
         source = mutable.get("source")
         spawn = _thread_spawn(source)
         git = mutable.get("git")
-        git = git if isinstance(git, Mapping) else {}
+        git = git if isinstance(git, (dict, Mapping)) else {}
         forked_from_id = _str(first.get("forked_from_id"))
         return ThreadMetadata(
             thread_id=thread_id,
@@ -249,16 +257,16 @@ class MetadataAccumulator:
         if "effort" in settings:
             effort, has_effort = settings.get("effort"), True
         mode = settings.get("collaboration_mode")
-        if not has_effort and isinstance(mode, Mapping):
+        if not has_effort and isinstance(mode, (dict, Mapping)):
             inner = mode.get("settings")
-            if isinstance(inner, Mapping) and "reasoning_effort" in inner:
+            if isinstance(inner, (dict, Mapping)) and "reasoning_effort" in inner:
                 effort, has_effort = inner.get("reasoning_effort"), True
         if has_effort:
             self._reasoning_effort = effort if isinstance(effort, str) and effort else None
         approval = settings.get("approval_policy")
         if isinstance(approval, str):
             self._approval_mode = approval
-        elif isinstance(approval, Mapping):
+        elif isinstance(approval, (dict, Mapping)):
             self._approval_mode = _compact_json(approval)
         for key in ("permission_profile", "sandbox_policy"):
             policy = settings.get(key)
@@ -268,10 +276,10 @@ class MetadataAccumulator:
 
     def _apply_token_count(self, payload: JsonObject) -> None:
         info = payload.get("info")
-        if not isinstance(info, Mapping):
+        if not isinstance(info, (dict, Mapping)):
             return
         total = info.get("total_token_usage")
-        if isinstance(total, Mapping):
+        if isinstance(total, (dict, Mapping)):
             tokens = _int(total.get("total_tokens"))
             if tokens is not None:
                 self._tokens_used = tokens
@@ -302,7 +310,7 @@ def parse_history_base(value: Any) -> HistoryBase | None:
     """
     if value is None:
         return None
-    if not isinstance(value, Mapping) or not isinstance(value.get("thread_id"), str):
+    if not isinstance(value, (dict, Mapping)) or not isinstance(value.get("thread_id"), str):
         raise ValueError(f"malformed history_base: {value!r}")
     end_ordinal = value.get("end_ordinal_exclusive")
     end_offset = value.get("end_byte_offset")
@@ -319,13 +327,13 @@ def parse_history_base(value: Any) -> HistoryBase | None:
 
 def _thread_spawn(source: Any) -> JsonObject:
     """`source.subagent.thread_spawn` (disk) or `source.subAgent.thread_spawn` (wire), or `{}`."""
-    if not isinstance(source, Mapping):
+    if not isinstance(source, (dict, Mapping)):
         return {}
     sub_agent = source.get("subagent", source.get("subAgent"))
-    if not isinstance(sub_agent, Mapping):
+    if not isinstance(sub_agent, (dict, Mapping)):
         return {}
     spawn = sub_agent.get("thread_spawn")
-    return spawn if isinstance(spawn, Mapping) else {}
+    return spawn if isinstance(spawn, (dict, Mapping)) else {}
 
 
 def _str(value: Any) -> str | None:

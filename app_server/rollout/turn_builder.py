@@ -78,7 +78,7 @@ class TurnBuilder:
         """Fold one rollout line (`{"type", "payload", "ordinal"?, …}`) into the turns."""
         kind = record.get("type")
         payload = record.get("payload")
-        if not isinstance(payload, Mapping):
+        if not isinstance(payload, (dict, Mapping)):
             return
         if kind == "event_msg":
             self._apply_event(payload, record.get("ordinal"))
@@ -98,6 +98,17 @@ class TurnBuilder:
         ):
             entries.append(current.to_entry())
         return entries
+
+    def stop_keeping_items(self) -> None:
+        """From now on fold as `keep_items=False` would have: the finished turns' items (their
+        frozen JSON) are let go. A writer's fold that also served a resume's history keeps
+        only what later appends need."""
+        self._keep_items = False
+        for turn in self._turns:
+            turn.frozen = None
+            turn.frozen_item_count = 0
+            turn.items = []
+            turn.item_ordinals = dict(turn.item_ordinals)  # entries handed out keep theirs
 
     def checkpoint(self) -> TurnCheckpoint:
         """The counters now: start a builder here to fold the following lines alone."""
@@ -176,7 +187,11 @@ class TurnBuilder:
         root = payload.get("root_turn_id")
         if not isinstance(root, str):
             attribution = payload.get("turn_attribution")
-            root = attribution.get("root_turn_id") if isinstance(attribution, Mapping) else None
+            root = (
+                attribution.get("root_turn_id")
+                if isinstance(attribution, (dict, Mapping))
+                else None
+            )
         self.opened_turns += 1
         self._current = PendingTurn(
             id=turn_id,
@@ -254,7 +269,7 @@ class TurnBuilder:
 
     def _item_completed(self, payload: JsonObject, ordinal: Any) -> None:
         item = payload.get("item")
-        if not isinstance(item, Mapping):
+        if not isinstance(item, (dict, Mapping)):
             return
         mapped = item_mapping.thread_item_from_core(
             item,

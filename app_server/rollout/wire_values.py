@@ -40,7 +40,7 @@ def path_from_uri(value: str) -> str:
 
 def duration_to_ms(value: Any) -> int | None:
     """Core `Duration` (`{secs, nanos}`) → whole milliseconds (truncated, like Rust `as_millis`)."""
-    if isinstance(value, Mapping):
+    if isinstance(value, (dict, Mapping)):
         secs = value.get("secs")
         nanos = value.get("nanos", 0)
         if isinstance(secs, int) and isinstance(nanos, int):
@@ -73,7 +73,7 @@ def codex_error_info_to_wire(value: Any) -> Any:
     """
     if isinstance(value, str):
         return snake_to_camel(value)
-    if isinstance(value, Mapping):
+    if isinstance(value, (dict, Mapping)):
         return {
             snake_to_camel(str(key)): codex_error_info_to_wire(inner)
             for key, inner in value.items()
@@ -90,7 +90,7 @@ def error_affects_turn_status(codex_error_info: Any) -> bool:
         return True
     if isinstance(codex_error_info, str):
         return codex_error_info not in {"thread_rollback_failed", "threadRollbackFailed"}
-    if isinstance(codex_error_info, Mapping):
+    if isinstance(codex_error_info, (dict, Mapping)):
         return not any(
             key in {"active_turn_not_steerable", "activeTurnNotSteerable"}
             for key in codex_error_info
@@ -102,7 +102,7 @@ def turn_error_from_payload(payload: Any) -> TurnError | None:
     """A `TurnError` from an `error` event or a `task_complete.error` object (`{message, …}`)."""
     if isinstance(payload, str):
         return TurnError(message=payload)
-    if not isinstance(payload, Mapping) or not isinstance(payload.get("message"), str):
+    if not isinstance(payload, (dict, Mapping)) or not isinstance(payload.get("message"), str):
         return None
     data: dict[str, Any] = {"message": payload["message"]}
     if payload.get("codex_error_info") is not None:
@@ -130,7 +130,7 @@ def user_inputs_from_core(content: Any) -> list[dict[str, Any]]:
     if not isinstance(content, list):
         return inputs
     for entry in content:
-        if not isinstance(entry, Mapping):
+        if not isinstance(entry, (dict, Mapping)):
             continue
         kind = entry.get("type")
         if kind == "text" and isinstance(entry.get("text"), str):
@@ -164,7 +164,7 @@ def command_actions(parsed_cmd: Any, cwd: str) -> list[dict[str, Any]]:
     if not isinstance(parsed_cmd, list):
         return actions
     for parsed in parsed_cmd:
-        if not isinstance(parsed, Mapping):
+        if not isinstance(parsed, (dict, Mapping)):
             continue
         kind = parsed.get("type")
         command = parsed.get("cmd", parsed.get("command"))
@@ -199,10 +199,10 @@ def command_actions(parsed_cmd: Any, cwd: str) -> list[dict[str, Any]]:
 def file_changes(changes: Any) -> list[dict[str, Any]]:
     """Core `{path: FileChange}` → wire `FileUpdateChange[]`, sorted by path like codex."""
     converted: list[dict[str, Any]] = []
-    if not isinstance(changes, Mapping):
+    if not isinstance(changes, (dict, Mapping)):
         return converted
     for path, change in changes.items():
-        if not isinstance(change, Mapping):
+        if not isinstance(change, (dict, Mapping)):
             continue
         kind = change.get("type")
         if kind in {"add", "delete"}:
@@ -232,7 +232,7 @@ def collab_agent_state(value: Any) -> dict[str, Any] | None:
     """
     if isinstance(value, str):
         return {"status": snake_to_camel(value), "message": None}
-    if isinstance(value, Mapping):
+    if isinstance(value, (dict, Mapping)):
         if "status" in value:
             status = value["status"]
             return {
@@ -247,7 +247,7 @@ def collab_agent_state(value: Any) -> dict[str, Any] | None:
 
 def web_search_action(value: Any) -> dict[str, Any] | None:
     """Core/Responses web-search action (`search`, `open_page`, `find_in_page`) → wire action."""
-    if not isinstance(value, Mapping):
+    if not isinstance(value, (dict, Mapping)):
         return None
     kind = value.get("type")
     if kind == "search":
@@ -279,7 +279,7 @@ def wire_status(value: Any, default: str) -> str:
 
 def memory_citation(value: Any) -> dict[str, Any] | None:
     """Core memory citation (`{entries, rollout_ids}`) → wire (`{entries, threadIds}`)."""
-    if not isinstance(value, Mapping):
+    if not isinstance(value, (dict, Mapping)):
         return None
     return {
         "entries": list(value.get("entries") or []),
@@ -289,7 +289,7 @@ def memory_citation(value: Any) -> dict[str, Any] | None:
 
 def mcp_result(value: Any) -> dict[str, Any] | None:
     """MCP `CallToolResult` (`{content, structured_content|structuredContent, _meta}`) → wire."""
-    if not isinstance(value, Mapping):
+    if not isinstance(value, (dict, Mapping)):
         return None
     return {
         "content": list(value.get("content") or []),
@@ -300,6 +300,6 @@ def mcp_result(value: Any) -> dict[str, Any] | None:
 
 def mcp_error(value: Any) -> dict[str, Any] | None:
     """An MCP error object `{message}` → wire `McpToolCallError`; anything else → `None`."""
-    if isinstance(value, Mapping) and isinstance(value.get("message"), str):
+    if isinstance(value, (dict, Mapping)) and isinstance(value.get("message"), str):
         return {"message": value["message"]}
     return None

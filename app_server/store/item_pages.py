@@ -105,6 +105,40 @@ def has_item_ordinals(turns: Sequence[TurnEntry]) -> bool:
     return any(entry.item_ordinals for entry in turns)
 
 
+def newest_item_ordinal(turns: Sequence[TurnEntry]) -> int | None:
+    """The creation ordinal of the thread's newest item (`positioned_items`' largest), or None
+    when it has no item: what the first newest-first page's `backwardsCursor` anchors on.
+
+    A cold `thread/resume` of a huge thread answers that cursor; `positioned_items` would parse
+    every turn for it. The positions before the last turn with items are bounded by the largest
+    ordinal recorded so far (turn starts and item ordinals, which name items of their turn), so
+    only that last turn is parsed; should its items all sort below that bound (a file whose
+    ordinals go back), the full walk decides.
+    """
+    bound = -1
+    for index in range(len(turns) - 1, -1, -1):
+        entry = turns[index]
+        turn = entry.turn
+        if not turn.items:
+            continue
+        for earlier in turns[:index]:
+            if earlier.rollout_ordinal is not None:
+                bound = max(bound, earlier.rollout_ordinal)
+            if earlier.item_ordinals:
+                bound = max(bound, max(earlier.item_ordinals.values()))
+        last = bound if entry.rollout_ordinal is None else max(bound, entry.rollout_ordinal)
+        newest = -1
+        for item in turn.items:
+            own = entry.item_ordinals.get(item.id)
+            position = last if own is None else own
+            last = max(last, position)
+            newest = max(newest, position)
+        if newest >= bound:
+            return newest
+        return max(positioned.ordinal for positioned in positioned_items(turns, None))
+    return None
+
+
 def page_items(
     thread_id: str, turns: Sequence[TurnEntry], request: ItemPageRequest
 ) -> ThreadItemsListResponse:

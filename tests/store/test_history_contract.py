@@ -146,3 +146,30 @@ async def test_a_paginated_fork_sees_its_sources_model_history(store: ThreadStor
         "from the source",
         "in the fork",
     ]
+
+
+async def test_history_read_right_after_reopening_is_the_files_history(store: ThreadStore) -> None:
+    thread_id = await thread_with_turns(store, ["one", "two"])
+    before = await store.read_history(thread_id)
+    writer = await store.open_writer(thread_id)
+
+    right_after = await store.read_history(thread_id)
+    again = await store.read_history(thread_id)
+
+    assert right_after == before
+    assert again == before
+    await writer.close()
+
+
+async def test_history_read_after_reopening_and_appending_has_the_new_turn(
+    store: ThreadStore,
+) -> None:
+    thread_id = await thread_with_turns(store, ["one"])
+    writer = await store.open_writer(thread_id)
+    writer.append(as_stored(turn(thread_id, 2, "two")))
+    await writer.flush()
+
+    history = await store.read_history(thread_id)
+
+    assert [first_text(entry.turn) for entry in history.turns] == ["one", "two"]
+    await writer.close()

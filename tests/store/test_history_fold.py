@@ -298,3 +298,36 @@ def test_legacy_tool_events_become_items() -> None:
     assert command["durationMs"] == 1002
     assert command["status"] == "completed"
     assert turns[0].turn.id == "turn-1"
+
+
+def test_a_trailing_response_item_still_dates_the_last_line_and_counts_its_ordinal() -> None:
+    records = [
+        line("session_meta", session_meta(BASE), 0),
+        *paginated_turn(BASE, "t1", 1, "question", "answer"),
+        {
+            "timestamp": "2026-11-24T19:00:00.500Z",
+            "ordinal": 5,
+            "type": "response_item",
+            "payload": {"type": "message", "role": "assistant", "content": []},
+        },
+    ]
+
+    fold = fold_history(lines_of(records))
+
+    assert fold.metadata().last_line_at_ms == 1795546800500
+    assert fold.last_ordinal == 5
+    assert [entry.turn.id for entry in fold.turns()] == ["t1"]
+
+
+def test_a_fold_that_stops_keeping_items_keeps_the_turns_it_handed_out() -> None:
+    fold = fold_history(lines_of(base_records()))
+    handed_out = fold.turns()
+
+    fold.stop_keeping_items()
+    fold.feed_lines(lines_of(paginated_turn(BASE, "t2", 5, "later question", "later answer")))
+
+    assert [len(entry.turn.items) for entry in handed_out] == [2]
+    assert [(entry.turn.id, len(entry.turn.items)) for entry in fold.turns()] == [
+        ("t1", 0),
+        ("t2", 0),
+    ]

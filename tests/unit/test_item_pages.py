@@ -10,6 +10,7 @@ from app_server.store.item_pages import (
     ItemPageRequest,
     decode_item_cursor,
     encode_item_cursor,
+    newest_item_ordinal,
     page_items,
     positioned_items,
 )
@@ -68,3 +69,39 @@ def test_a_cursor_round_trips_and_names_its_thread() -> None:
     assert decode_item_cursor(THREAD, encode_item_cursor(THREAD, 42, True)) == (42, True)
     with pytest.raises(InvalidCursor):
         decode_item_cursor("another-thread", encode_item_cursor(THREAD, 42, True))
+
+
+def newest_backwards_cursor(turns: list[TurnEntry]) -> str | None:
+    """What `page_items` answers as the first newest-first page's `backwardsCursor`."""
+    page = page_items(THREAD, turns, ItemPageRequest(limit=1, sort_direction="desc"))
+    return page.backwards_cursor
+
+
+@pytest.mark.parametrize(
+    "turns",
+    [
+        [turn("t1", 1, {"a": 3, "b": 5}), turn("t2", 10, {"c": 12})],
+        [turn("t1", 1, {"a": 3}), turn("t2", 10, {"legacy": None}), turn("t3", 20, {})],
+        [turn("t1", 1, {"a": 3, "late": 30}), turn("t2", 10, {"b": 4})],
+        [turn("t1", 1, {"a": 3}), turn("t2", 2, {"b": None, "c": 1})],
+    ],
+    ids=["in-order", "legacy-last-and-empty-turn", "older-turn-sorts-last", "ordinals-go-back"],
+)
+def test_newest_item_ordinal_is_what_the_newest_first_page_anchors_on(
+    turns: list[TurnEntry],
+) -> None:
+    newest = newest_item_ordinal(turns)
+
+    assert newest is not None
+    assert encode_item_cursor(THREAD, newest, True) == newest_backwards_cursor(turns)
+
+
+def test_a_thread_without_items_has_no_newest_item_ordinal() -> None:
+    assert newest_item_ordinal([turn("t1", 1, {}), turn("t2", 5, {})]) is None
+
+
+def test_newest_item_ordinal_parses_only_the_last_turn_with_items() -> None:
+    older = TurnEntry.from_json(b"not json: never parsed", turn_id="t0", rollout_ordinal=0)
+    turns = [older, turn("t1", 1, {"a": 3}), turn("t2", 5, {})]
+
+    assert newest_item_ordinal(turns) == 3

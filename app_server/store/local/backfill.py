@@ -118,13 +118,17 @@ def path_loader(
 
 
 def fold_for_index(
-    rollout_path: Path, load_base: Callable[[str, int | None], RolloutLines | None]
+    rollout_path: Path,
+    load_base: Callable[[str, int | None], RolloutLines | None],
+    *,
+    keep_items: bool = False,
 ) -> tuple[HistoryFold, IndexedHistory | None]:
     """Fold a whole rollout for the index (blocking): metadata and history-index rows, without
-    keeping turn items, so memory stays at one turn whatever the file's size. The history is
-    `None` when the rollout has no `session_meta` (the fold's `metadata()` raises then)."""
+    keeping turn items (unless asked: a resume also wants the turns), so memory stays at one
+    turn whatever the file's size. The history is `None` when the rollout has no
+    `session_meta` (the fold's `metadata()` raises then)."""
     reader = RolloutLineReader(rollout_path)
-    fold = HistoryFold(load_base, keep_items=False).feed_lines(reader)
+    fold = HistoryFold(load_base, keep_items=keep_items).feed_lines(reader)
     thread_id = fold.thread_id
     if thread_id is None:
         return fold, None

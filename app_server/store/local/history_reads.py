@@ -31,6 +31,24 @@ Reindex = Callable[[RolloutFile], Awaitable[ThreadRecord | None]]
 """Fold a rollout and write its index rows (the store's read repair); None when it is gone."""
 
 
+def history_of_fold(
+    data_dir: Path, record: ThreadRecord | None, rollout: RolloutFile, fold: HistoryFold, size: int
+) -> ThreadHistory:
+    """The `ThreadHistory` of a whole-rollout fold that kept its items (`size`: the bytes
+    folded); `record` is the index row, whose live timestamps and name are kept."""
+    fresh = record_for_rollout(data_dir, rollout, fold, name=record.name if record else None)
+    if record is not None:  # keep the live timestamps the index holds
+        fresh = replace(
+            fresh,
+            updated_at_ms=record.updated_at_ms,
+            recency_at_ms=record.recency_at_ms,
+            archived_at_ms=record.archived_at_ms,
+        )
+    turns = fold.turns()
+    next_ordinal = None if fold.last_ordinal is None else fold.last_ordinal + 1
+    return ThreadHistory(fresh, turns, next_ordinal, size)
+
+
 class HistoryReader:
     """The reads of a rollout the store has located (see the module docstring)."""
 
@@ -57,19 +75,7 @@ class HistoryReader:
             return fold, reader.next_offset
 
         fold, size = await asyncio.to_thread(read)
-        fresh = record_for_rollout(
-            self._data_dir, rollout, fold, name=record.name if record else None
-        )
-        if record is not None:  # keep the live timestamps the index holds
-            fresh = replace(
-                fresh,
-                updated_at_ms=record.updated_at_ms,
-                recency_at_ms=record.recency_at_ms,
-                archived_at_ms=record.archived_at_ms,
-            )
-        turns = fold.turns()
-        next_ordinal = None if fold.last_ordinal is None else fold.last_ordinal + 1
-        return ThreadHistory(fresh, turns, next_ordinal, size)
+        return history_of_fold(self._data_dir, record, rollout, fold, size)
 
     async def model_history(self, rollout: RolloutFile) -> ModelHistory:
         """What the model has seen: streamed, and cut back to the replacement history at each

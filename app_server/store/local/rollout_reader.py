@@ -72,10 +72,9 @@ class RolloutLineReader:
                     # A torn tail: ignore it and leave `next_offset` before it.
                     return
                 self.next_offset = offset + len(raw)
-                body = raw.rstrip(b"\r\n")
-                if not body.strip():
+                if raw.isspace():  # empty or blank (the newline is whitespace too)
                     continue
-                record = _parse(body)
+                record = _parse(raw)  # JSON allows the trailing newline: no stripped copy
                 if record is None:
                     self.skipped_lines += 1
                     logger.warning(

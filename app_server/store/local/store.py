@@ -332,6 +332,9 @@ class LocalThreadStore(ThreadMarksMixin):
         raise ThreadNotStored(thread_id)
 
     async def read_history(self, thread_id: str) -> ThreadHistory:
+        reopened = self._thread_writers.take_reopened_history(thread_id)
+        if reopened is not None:
+            return reopened
         return await self._located(thread_id, self._reads.history)
 
     async def model_history(self, thread_id: str) -> ModelHistory:

@@ -16,10 +16,11 @@ from pathlib import Path
 from app_server.rollout.history import HistoryFold
 from app_server.rollout.lines import HistoryMode
 from app_server.store.errors import ThreadAlreadyStored
-from app_server.store.interface import ThreadNotStored
+from app_server.store.interface import ThreadHistory, ThreadNotStored
 from app_server.store.local.backfill import fold_for_index, path_loader, stamp_of
 from app_server.store.local.history_index_db import IndexedHistory
 from app_server.store.local.history_queries import HistoryQueries
+from app_server.store.local.history_reads import history_of_fold
 from app_server.store.local.index_db import ThreadIndex
 from app_server.store.local.indexed_writer import IndexedThreadWriter
 from app_server.store.local.rollout_files import (
@@ -56,10 +57,25 @@ class ThreadWriters:
         self.open: dict[str, IndexedThreadWriter] = {}
         """The open writers by thread id (`writers` holds the same ids, for the gate)."""
         self._locate = locate
+        self._reopened: dict[str, ThreadHistory] = {}
+        """The history the fold of `reopen` also gave, until `take_reopened_history` hands it
+        to the read that follows (a resume), or the writer closes."""
 
     def _release(self, thread_id: str) -> None:
         self.writers.discard(thread_id)
         self.open.pop(thread_id, None)
+        self._reopened.pop(thread_id, None)
+
+    def take_reopened_history(self, thread_id: str) -> ThreadHistory | None:
+        """The history folded when the thread's writer was reopened, once, if the writer has
+        appended nothing since (else None: the caller reads the file). A resume opens the
+        writer and then reads the history; this way a huge rollout is folded once, not twice
+        (issue 17)."""
+        history = self._reopened.pop(thread_id, None)
+        writer = self.open.get(thread_id)
+        if history is None or writer is None or writer.byte_size != history.byte_size:
+            return None
+        return history
 
     def _opened(self, writer: IndexedThreadWriter) -> IndexedThreadWriter:
         self.open[writer.thread_id] = writer
@@ -121,11 +137,17 @@ class ThreadWriters:
             self.writers.add(thread_id)
         try:
             fold, history = await asyncio.to_thread(
-                fold_for_index, writer.path, path_loader(self._data_dir, {})
+                fold_for_index, writer.path, path_loader(self._data_dir, {}), keep_items=True
             )
             if history is not None and not await self._history_is_current(history):
                 stamp = await asyncio.to_thread(stamp_of, thread_id, writer.path)
                 await self._index().upsert([], [stamp], [history])
+            if history is not None and fold.lineage_error is None:
+                plain = RolloutFile(thread_id, writer.path, rollout.archived)
+                self._reopened[thread_id] = history_of_fold(
+                    self._data_dir, record, plain, fold, history.indexed_through
+                )
+            fold.stop_keeping_items()  # the writer's fold keeps one turn, as before
         except BaseException:
             self._release(thread_id)
             await writer.close()
