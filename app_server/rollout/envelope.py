@@ -66,12 +66,18 @@ _last_second: tuple[str, int] = ("", 0)
 A fold reads one timestamp per line, and consecutive lines mostly share their second: the memo
 turns a `fromisoformat` per line into a slice and an `int` (issue 17). One tuple, replaced whole,
 so folds in several threads can share it."""
+_last_stamp: tuple[str, int] = ("", 0)
+"""The last timestamp parsed (not `""`, which is refused first) and its unix milliseconds:
+lines written together carry the same millisecond."""
 
 
 def parse_timestamp_ms(value: Any) -> int | None:
     """RFC 3339 (`2026-11-24T18:57:46.216Z`, any fraction length) → unix milliseconds."""
     if not isinstance(value, str) or not value:
         return None
+    last_value, last_ms = _last_stamp
+    if value == last_value:
+        return last_ms
     canonical = (
         len(value) == 24
         and value[19] == "."
@@ -82,7 +88,9 @@ def parse_timestamp_ms(value: Any) -> int | None:
     if canonical:
         second, second_ms = _last_second
         if value[:19] == second:
-            return second_ms + int(value[20:23])
+            epoch_ms = second_ms + int(value[20:23])
+            _remember_stamp(value, epoch_ms)
+            return epoch_ms
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
@@ -92,9 +100,15 @@ def parse_timestamp_ms(value: Any) -> int | None:
     epoch_ms = (parsed - _EPOCH) // timedelta(milliseconds=1)
     if canonical:
         _remember_second(value[:19], epoch_ms - int(value[20:23]))
+    _remember_stamp(value, epoch_ms)
     return epoch_ms
 
 
 def _remember_second(second: str, epoch_ms: int) -> None:
     global _last_second
     _last_second = (second, epoch_ms)
+
+
+def _remember_stamp(value: str, epoch_ms: int) -> None:
+    global _last_stamp
+    _last_stamp = (value, epoch_ms)
