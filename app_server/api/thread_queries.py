@@ -120,6 +120,7 @@ class ThreadQueryHandlers:
             sort_direction=params.sort_direction or "desc",
             limit=params.limit,
             cursor=params.cursor,
+            state_db_only=bool(params.use_state_db_only),
         )
 
     def _listed_thread(self, record: ThreadRecord) -> Thread:

@@ -93,6 +93,9 @@ class ThreadQuery:
     sort_key: ThreadSortKey = "created_at"
     sort_direction: SortDirection = "desc"
     limit: int | None = None
+    state_db_only: bool = False
+    """`useStateDbOnly`: answer from the index as it is (after a clean shutdown, without
+    waiting for the startup scan; see `store/local/clean_runs.py`)."""
     """Page size; see `normalize_limit`."""
     cursor: str | None = None
     """A `next_cursor` (same direction) or `backwards_cursor` (reversed direction)."""

@@ -46,6 +46,13 @@ from app_server.store.local.backfill import (
     path_loader,
     stamp_of,
 )
+from app_server.store.local.clean_runs import (
+    RunGuard,
+    begin_run,
+    end_run,
+    forget_dead_runs,
+    new_run_key,
+)
 from app_server.store.local.compression_scheduler import CompressionScheduler
 from app_server.store.local.compression_worker import CompressionSettings
 from app_server.store.local.db_recovery import rebuilt_database_warning
@@ -109,6 +116,11 @@ class LocalThreadStore(ThreadMarksMixin):
         self._writers: set[str] = set()
         """The ids of the threads being written (`ThreadWriters`)."""
         self._locks = MetadataLocks(names=asyncio.Lock(), locations=asyncio.Lock())
+        self._run_key = new_run_key()
+        self._guard = RunGuard()
+        self._clean_start = False
+        """Whether every earlier process using the index shut down cleanly (`clean_runs`): an
+        index-only listing then needs no wait for the startup scan's settling."""
         self._gate = WriterGate(self._writers)
         index = lambda: self.index  # noqa: E731  (read when used: the index opens at `start`)
         self._reads = HistoryReader(data_dir, index, self._writers.__contains__, self._reindex)
@@ -143,6 +155,7 @@ class LocalThreadStore(ThreadMarksMixin):
     async def start(self) -> list[StoreWarning]:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._index = await ThreadIndex.open(self.data_dir)
+        self._clean_start = await begin_run(self._index, self._run_key)
         self._reconciler = Reconciler(
             self.data_dir, self._index, self._writers.__contains__, self._locks
         )
@@ -164,6 +177,9 @@ class LocalThreadStore(ThreadMarksMixin):
             with contextlib.suppress(asyncio.CancelledError, Exception):  # failures were logged
                 await self._scan_task
         if self._index is not None:
+            if self._guard.clean:
+                with contextlib.suppress(Exception):  # then the next start settles first
+                    await end_run(self._index, self._run_key)
             await self._index.close()
             self._index = None
 
@@ -181,14 +197,19 @@ class LocalThreadStore(ThreadMarksMixin):
         self._last_scan_started = asyncio.get_running_loop().time()
         self._scan_task = asyncio.create_task(self._run_scan(self._reconciler), name="rollout scan")
 
-    @staticmethod
-    async def _run_scan(reconciler: Reconciler) -> object:
+    async def _run_scan(self, reconciler: Reconciler) -> object:
         try:
-            return await reconciler.scan()
+            report = await reconciler.scan()
         except Exception:
             log.exception("rollout scan failed")
             reconciler.completed.set()
             return None
+        if self._index is not None:  # what dead runs may have left stale is settled now
+            try:
+                await forget_dead_runs(self._index, self._run_key)
+            except Exception:
+                log.warning("could not forget the runs of dead processes", exc_info=True)
+        return report
 
     # -- locating files --------------------------------------------------------------------------
     def rollout_path_for(self, thread_id: str, created_at_ms: int) -> str:
@@ -280,12 +301,13 @@ class LocalThreadStore(ThreadMarksMixin):
             await self.index.upsert([record], [stamp], [history] if history is not None else [])
         return await self.index.get(thread_id)
 
-    async def _wait_for_initial_scan(self) -> None:
+    async def _wait_for_initial_scan(self, *, state_db_only: bool = False) -> None:
         """Wait until the startup scan has settled names and locations (a listing never shows
         a row a crash left stale), give it a moment more to finish (listings are complete
-        after it), and rescan now and then for rollouts other programs wrote."""
+        after it), and rescan now and then for rollouts other programs wrote. An index-only
+        listing after a clean shutdown skips the settling: no crash left anything to settle."""
         reconciler = self._reconciler
-        if reconciler is not None:
+        if reconciler is not None and not (state_db_only and self._clean_start):
             await reconciler.located.wait()
         if reconciler is not None and not reconciler.completed.is_set():
             with contextlib.suppress(TimeoutError):
@@ -295,7 +317,7 @@ class LocalThreadStore(ThreadMarksMixin):
             self._schedule_scan()
 
     async def list_threads(self, query: ThreadQuery) -> ThreadPage:
-        await self._wait_for_initial_scan()
+        await self._wait_for_initial_scan(state_db_only=query.state_db_only)
         while True:
             page = await self.index.list_threads(query)
             if await self._rows_in_place(page.records):
@@ -391,6 +413,9 @@ class LocalThreadStore(ThreadMarksMixin):
         writers = self._thread_writers.open
         if not unsaved and thread_id not in writers and await self.get(thread_id) is None:
             raise ThreadNotStored(thread_id)
+        await self._guarded(self._append_name(thread_id, name))
+
+    async def _append_name(self, thread_id: str, name: str) -> None:
         async with self._locks.names:
             await asyncio.to_thread(append_thread_name, self.data_dir, thread_id, name)
             writer = self._thread_writers.open.get(thread_id)
@@ -399,10 +424,22 @@ class LocalThreadStore(ThreadMarksMixin):
             await self.index.set_name(thread_id, name)
 
     async def archive(self, thread_id: str) -> ThreadRecord:
-        return await self._moves.archive(thread_id)
+        return await self._guarded(self._moves.archive(thread_id))
 
     async def unarchive(self, thread_id: str) -> ThreadRecord:
-        return await self._moves.unarchive(thread_id)
+        return await self._guarded(self._moves.unarchive(thread_id))
 
     async def delete_tree(self, thread_id: str) -> list[str]:
-        return await self._moves.delete_tree(thread_id)
+        return await self._guarded(self._moves.delete_tree(thread_id))
+
+    async def _guarded(self, operation: Awaitable[T]) -> T:
+        """Run a file-then-row operation; one that does not finish makes this run unclean
+        (`clean_runs`), so the next start settles before listing."""
+        self._guard.enter()
+        finished = False
+        try:
+            result = await operation
+            finished = True
+            return result
+        finally:
+            self._guard.leave(finished=finished)
