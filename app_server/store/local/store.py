@@ -95,13 +95,6 @@ INITIAL_SCAN_WAIT_SECONDS = 2.0
 """How long a listing waits for the startup scan before answering from what is indexed so far:
 small homes get complete answers from the first request, huge ones a fast partial page."""
 
-CLEAN_START_SCAN_DELAY_SECONDS = 2.0
-"""After a clean shutdown nothing is stale, so the startup scan (which only looks for rollouts
-other programs wrote meanwhile) waits this long, or until a listing that waits for it comes:
-the index-only listings a client sends right after starting are not queued behind its 10,000
-row comparisons. Costs: rollouts another program wrote while we were down are listed this much
-later by index-only listings."""
-
 RESCAN_INTERVAL_SECONDS = 5.0
 """A listing triggers a background rescan (for rollouts other programs wrote) at most this
 often; each rescan costs one `stat` per rollout."""
@@ -126,8 +119,6 @@ class LocalThreadStore(ThreadMarksMixin):
         self._run_key = new_run_key()
         self._guard = RunGuard()
         self._clean_start = False
-        self._scan_now = asyncio.Event()
-        """Set when something waits for the startup scan: a delayed one starts at once."""
         """Whether every earlier process using the index shut down cleanly (`clean_runs`): an
         index-only listing then needs no wait for the startup scan's settling."""
         self._gate = WriterGate(self._writers)
@@ -172,7 +163,7 @@ class LocalThreadStore(ThreadMarksMixin):
             # A warm index already lists everything it last saw: serve it at once while the
             # scan looks for what changed since.
             self._reconciler.completed.set()
-        self._schedule_scan(CLEAN_START_SCAN_DELAY_SECONDS if self._clean_start else 0.0)
+        self._schedule_scan()
         self._compression.start(after=self._scan_task)
         if self._index.recovery is None:
             return []
@@ -198,21 +189,15 @@ class LocalThreadStore(ThreadMarksMixin):
     async def wait_until_scanned(self) -> None:
         """Wait for the first reconciliation scan (listings are complete after it)."""
         assert self._reconciler is not None
-        self._scan_now.set()
         await self._reconciler.completed.wait()
 
-    def _schedule_scan(self, delay: float = 0.0) -> None:
+    def _schedule_scan(self) -> None:
         if self._reconciler is None or (self._scan_task and not self._scan_task.done()):
             return
         self._last_scan_started = asyncio.get_running_loop().time()
-        self._scan_task = asyncio.create_task(
-            self._run_scan(self._reconciler, delay), name="rollout scan"
-        )
+        self._scan_task = asyncio.create_task(self._run_scan(self._reconciler), name="rollout scan")
 
-    async def _run_scan(self, reconciler: Reconciler, delay: float = 0.0) -> object:
-        if delay > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._scan_now.wait(), delay)
+    async def _run_scan(self, reconciler: Reconciler) -> object:
         try:
             report = await reconciler.scan()
         except Exception:
@@ -323,7 +308,6 @@ class LocalThreadStore(ThreadMarksMixin):
         listing after a clean shutdown skips the settling: no crash left anything to settle."""
         reconciler = self._reconciler
         if reconciler is not None and not (state_db_only and self._clean_start):
-            self._scan_now.set()
             await reconciler.located.wait()
         if reconciler is not None and not reconciler.completed.is_set():
             with contextlib.suppress(TimeoutError):
