@@ -27,6 +27,7 @@ from app_server.api.maintenance import MaintenanceHandlers
 from app_server.api.model_providers import ModelProviderHandlers
 from app_server.api.models import ModelHandlers
 from app_server.api.permission_profiles import PermissionProfileHandlers
+from app_server.api.skills import SkillHandlers
 from app_server.api.thread_items import ThreadItemHandlers
 from app_server.api.thread_marks import ThreadMarkHandlers
 from app_server.api.thread_queries import ThreadQueryHandlers
@@ -137,6 +138,7 @@ class AppServer:
             "config/value/write": config_write.value_write,
             "config/batchWrite": config_write.batch_write,
             "hooks/list": HookHandlers(self.threads).list,
+            "skills/list": SkillHandlers(self.config.data_dir, self.threads.server_cwd).list,
             "collaborationMode/list": CollaborationModeHandlers().list,
             "permissionProfile/list": PermissionProfileHandlers().list,
             "experimentalFeature/list": ExperimentalFeatureHandlers(self.config).list,
