@@ -1,0 +1,79 @@
+"""`skills/list`: codex's skill discovery (`SKILL.md` with a front matter), per working dir."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import Servers
+
+
+def write_skill(folder: Path, front_matter: str) -> Path:
+    folder.mkdir(parents=True)
+    path = folder / "SKILL.md"
+    path.write_text(f"---\n{front_matter}---\n\nInstructions.\n")
+    return path
+
+
+async def test_skills_list_finds_user_and_repo_skills_for_a_cwd(
+    servers: Servers, tmp_path: Path
+) -> None:
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    cwd = repo / "pkg"
+    cwd.mkdir()
+    repo_skill = write_skill(
+        repo / ".agents" / "skills" / "deploy", 'name: deploy\ndescription: "Ship it"\n'
+    )
+    user_skill = write_skill(
+        servers.dirs.data_dir / "skills" / "notes",
+        "name: release-notes\ndescription: Write release notes.\n"
+        "metadata:\n  short-description: Notes\n",
+    )
+    client = await servers.stdio()
+    await client.initialize()
+
+    listed = await client.call("skills/list", {"cwds": [str(cwd)]})
+
+    (entry,) = listed["data"]
+    assert entry["cwd"] == str(cwd)
+    assert entry["errors"] == []
+    found = {(s["name"], s["scope"], s["path"], s["description"]) for s in entry["skills"]}
+    assert found == {
+        ("deploy", "repo", str(repo_skill), "Ship it"),
+        ("release-notes", "user", str(user_skill), "Write release notes."),
+    }
+    notes = next(s for s in entry["skills"] if s["name"] == "release-notes")
+    assert (notes["shortDescription"], notes["enabled"]) == ("Notes", True)
+
+
+async def test_skills_list_reports_a_skill_without_front_matter_as_an_error(
+    servers: Servers, tmp_path: Path
+) -> None:
+    broken = servers.dirs.data_dir / "skills" / "broken"
+    broken.mkdir(parents=True)
+    (broken / "SKILL.md").write_text("no front matter here\n")
+    client = await servers.stdio()
+    await client.initialize()
+
+    listed = await client.call("skills/list", {"cwds": [str(tmp_path)]})
+
+    (entry,) = listed["data"]
+    assert entry["skills"] == []
+    assert entry["errors"] == [
+        {"path": str(broken / "SKILL.md"), "message": "missing YAML frontmatter delimited by ---"}
+    ]
+
+
+async def test_skills_list_does_not_see_another_repository_s_skills(
+    servers: Servers, tmp_path: Path
+) -> None:
+    write_skill(tmp_path / "a" / ".codex" / "skills" / "only-a", "name: only-a\ndescription: A.\n")
+    (tmp_path / "a" / ".git").mkdir()
+    other = tmp_path / "b"
+    (other / ".git").mkdir(parents=True)
+    client = await servers.stdio()
+    await client.initialize()
+
+    listed = await client.call("skills/list", {"cwds": [str(tmp_path / "a"), str(other)]})
+
+    assert [[s["name"] for s in entry["skills"]] for entry in listed["data"]] == [["only-a"], []]
