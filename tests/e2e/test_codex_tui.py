@@ -110,20 +110,22 @@ async def test_tui_turn_shows_the_streamed_answer(tui: TuiEnv) -> None:
     await screen.wait_for(FRUIT_ANSWER)
 
 
+def _escalated_command(marker: Path) -> Reply:
+    """The model asks to run a command outside the sandbox (the TUI's read-only default would
+    not let it write), which needs the user's approval under on-request."""
+    return Reply.function_call(
+        "exec_command",
+        {
+            "cmd": f"echo approved-run > {marker}",
+            "sandbox_permissions": "require_escalated",
+            "justification": "write the marker file",
+        },
+    )
+
+
 async def test_tui_runs_an_escalated_command_once_approved(tui: TuiEnv) -> None:
     marker = tui.tmp / "work" / "ran.txt"
-    command = f"echo approved-run > {marker}"
-    tui.model.enqueue_for(
-        "runit",
-        Reply.function_call(
-            "exec_command",
-            {
-                "cmd": command,
-                "sandbox_permissions": "require_escalated",
-                "justification": "write the marker file",
-            },
-        ),
-    )
+    tui.model.enqueue_for("runit", _escalated_command(marker))
     tui.model.enqueue_for("tool_output", Reply.text(COMMAND_DONE))
     server = await tui.start_server()
     assert server.url is not None
@@ -137,6 +139,23 @@ async def test_tui_runs_an_escalated_command_once_approved(tui: TuiEnv) -> None:
 
     await screen.wait_for(COMMAND_DONE)
     assert marker.read_text() == "approved-run\n"
+
+
+async def test_tui_does_not_run_a_declined_command(tui: TuiEnv) -> None:
+    marker = tui.tmp / "work" / "ran.txt"
+    tui.model.enqueue_for("runit", _escalated_command(marker))
+    server = await tui.start_server()
+    assert server.url is not None
+    screen = await tui.open_tui("--remote", server.url)
+    await screen.wait_for("OpenAI Codex (v0.169.0)")
+
+    await screen.submit("please runit now")
+    await screen.wait_for("Would you like to run the following command?")
+    await screen.press("Escape")
+
+    await screen.wait_for("You canceled the request to run")
+    await screen.wait_for("Conversation interrupted")
+    assert not marker.exists()
 
 
 async def test_tui_resume_last_after_a_server_restart_shows_the_conversation(
