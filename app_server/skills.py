@@ -11,6 +11,8 @@ names it and says what it is for:
     ---
     (instructions the model reads when it uses the skill)
 
+Without a `name` the skill is named after its folder; `description` is required.
+
 Where codex looks, in its order (earlier roots win when two skills share a path):
 - repo: `.codex/skills/` and `.agents/skills/` in the working dir and each parent up to the
   repository root (the nearest dir holding `.git`; without one, the working dir only);
@@ -121,10 +123,8 @@ def read_skill(path: Path, scope: SkillScope) -> Skill:
     with path.open("rb") as file:
         text = file.read(MAX_SKILL_FILE_BYTES).decode("utf-8")
     fields = parse_front_matter(text)
-    name = fields.get("name", "").strip()
+    name = fields.get("name", "").strip() or path.parent.name  # codex: the folder's name
     description = fields.get("description", "").strip()
-    if not name:
-        raise InvalidSkill("missing field `name`")
     if not description:
         raise InvalidSkill("missing field `description`")
     if len(name) > MAX_NAME_CHARS:

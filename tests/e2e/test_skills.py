@@ -77,3 +77,15 @@ async def test_skills_list_does_not_see_another_repository_s_skills(
     listed = await client.call("skills/list", {"cwds": [str(tmp_path / "a"), str(other)]})
 
     assert [[s["name"] for s in entry["skills"]] for entry in listed["data"]] == [["only-a"], []]
+
+
+async def test_skills_list_names_a_skill_without_a_name_after_its_folder(
+    servers: Servers, tmp_path: Path
+) -> None:
+    write_skill(servers.dirs.data_dir / "skills" / "folder-name", "description: Unnamed.\n")
+    client = await servers.stdio()
+    await client.initialize()
+
+    listed = await client.call("skills/list", {"cwds": [str(tmp_path)]})
+
+    assert [s["name"] for s in listed["data"][0]["skills"]] == ["folder-name"]
