@@ -24,12 +24,16 @@ server bundles none). A file whose front matter is missing or invalid is reporte
 entry's `errors` rather than listed.
 
 Discovery reads the disk, so callers run it in a worker thread (`list_skills` is blocking).
+
+`skills_instructions` renders what codex tells the model about the enabled skills: a
+`<skills_instructions>` text that opens the thread's permissions developer message, listing each
+skill as `name: description (file: rN/…/SKILL.md)` against a table of the roots they live in.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -51,15 +55,25 @@ ADMIN_SKILLS_DIR = Path("/etc/codex/skills")
 REPO_SKILL_DIRS = (Path(".codex") / "skills", Path(".agents") / "skills")
 
 
+SKILLS_INTRO = (
+    "A skill is a set of local instructions to follow that is stored in a `SKILL.md` file. "
+    "Below is the list of skills that can be used. Each entry includes a name, description, and "
+    "a short path that can be expanded into an absolute path using the skill roots table."
+)
+ANNOUNCE_ORDER: tuple[SkillScope, ...] = ("system", "repo", "user", "admin")
+"""The order codex 0.169 lists skills to the model (observed), unlike `skills/list`'s."""
+
+
 @dataclass(frozen=True, slots=True)
 class Skill:
-    """One valid skill."""
+    """One valid skill, and the root folder it was found under."""
 
     name: str
     description: str
     short_description: str | None
     path: Path
     scope: SkillScope
+    root: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,10 +126,28 @@ def list_skills(cwd: Path, data_dir: Path, home: Path | None) -> SkillListing:
                 continue
             seen.add(resolved)
             try:
-                skills.append(read_skill(path, scope))
+                skills.append(replace(read_skill(path, scope), root=root))
             except (InvalidSkill, OSError, UnicodeDecodeError) as exc:
                 problems.append(SkillProblem(path, str(exc)))
     return SkillListing(cwd, tuple(skills), tuple(problems))
+
+
+def skills_instructions(listing: SkillListing) -> str | None:
+    """What codex tells the model about these skills (None when there are none)."""
+    if not listing.skills:
+        return None
+    roots = sorted({str(skill.root or skill.path.parent.parent) for skill in listing.skills})
+    alias = {root: f"r{index}" for index, root in enumerate(roots)}
+    lines = ["<skills_instructions>", "## Skills", SKILLS_INTRO, "### Skill roots"]
+    lines += [f"- `{alias[root]}` = `{root}`" for root in roots]
+    lines.append("### Available skills")
+    for scope in ANNOUNCE_ORDER:
+        for skill in (s for s in listing.skills if s.scope == scope):
+            root = Path(str(skill.root or skill.path.parent.parent))
+            short = f"{alias[str(root)]}/{skill.path.relative_to(root).as_posix()}"
+            lines.append(f"- {skill.name}: {skill.description} (file: {short})")
+    lines.append("</skills_instructions>")
+    return "\n".join(lines)
 
 
 def read_skill(path: Path, scope: SkillScope) -> Skill:

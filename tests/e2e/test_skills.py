@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import Servers
+from tests.support.model_replies import Reply
+from tests.support.model_server import ModelServer
+from tests.support.tool_env import start_thread, tool_client, turn
 
 
 def write_skill(folder: Path, front_matter: str) -> Path:
@@ -89,3 +92,29 @@ async def test_skills_list_names_a_skill_without_a_name_after_its_folder(
     listed = await client.call("skills/list", {"cwds": [str(tmp_path)]})
 
     assert [s["name"] for s in listed["data"][0]["skills"]] == ["folder-name"]
+
+
+async def test_skills_are_announced_to_the_model_before_the_permissions(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    (tmp_path / ".git").mkdir()
+    write_skill(tmp_path / ".agents" / "skills" / "deploy", "name: deploy\ndescription: Ship.\n")
+    model_server.enqueue(Reply.text("ok"))
+    client = await tool_client(servers, model_server)
+    thread_id = await start_thread(client, tmp_path)
+    await turn(client, thread_id)
+
+    (request,) = await model_server.wait_for_requests(1)
+    developer = next(i for i in request.body["input"] if i.get("role") == "developer")
+    skills, permissions = (part["text"] for part in developer["content"])
+    assert skills == (
+        "<skills_instructions>\n## Skills\n"
+        "A skill is a set of local instructions to follow that is stored in a `SKILL.md` file. "
+        "Below is the list of skills that can be used. Each entry includes a name, description, "
+        "and a short path that can be expanded into an absolute path using the skill roots "
+        "table.\n### Skill roots\n"
+        f"- `r0` = `{tmp_path / '.agents' / 'skills'}`\n"
+        "### Available skills\n- deploy: Ship. (file: r0/deploy/SKILL.md)\n"
+        "</skills_instructions>"
+    )
+    assert permissions.startswith("<permissions instructions>")
