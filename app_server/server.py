@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from app_server.agent.tools.exec.sandbox import find_bwrap
 from app_server.api.account import AccountHandlers
+from app_server.api.background_terminals import BackgroundTerminalHandlers
 from app_server.api.collaboration_modes import CollaborationModeHandlers
 from app_server.api.config import ConfigReadHandlers
 from app_server.api.config_write import ConfigWriteHandlers
@@ -27,6 +28,7 @@ from app_server.api.maintenance import MaintenanceHandlers
 from app_server.api.model_providers import ModelProviderHandlers
 from app_server.api.models import ModelHandlers
 from app_server.api.permission_profiles import PermissionProfileHandlers
+from app_server.api.skills import SkillHandlers
 from app_server.api.thread_items import ThreadItemHandlers
 from app_server.api.thread_marks import ThreadMarkHandlers
 from app_server.api.thread_queries import ThreadQueryHandlers
@@ -137,6 +139,8 @@ class AppServer:
             "config/value/write": config_write.value_write,
             "config/batchWrite": config_write.batch_write,
             "hooks/list": HookHandlers(self.threads).list,
+            "thread/backgroundTerminals/list": BackgroundTerminalHandlers(self.threads).list,
+            "skills/list": SkillHandlers(self.config.data_dir, self.threads.server_cwd).list,
             "collaborationMode/list": CollaborationModeHandlers().list,
             "permissionProfile/list": PermissionProfileHandlers().list,
             "experimentalFeature/list": ExperimentalFeatureHandlers(self.config).list,

@@ -2701,6 +2701,51 @@ class Settings(WireModel):
     reasoning_effort: ReasoningEffort | None = Field(default=None, alias="reasoning_effort")
 
 
+class SkillDependencies(WireModel):
+    tools: list[SkillToolDependency]
+
+
+class SkillErrorInfo(WireModel):
+    message: str
+    path: str
+
+
+class SkillInterface(WireModel):
+    brand_color: str | None = None
+    default_prompt: str | None = None
+    display_name: str | None = None
+    icon_large: AbsolutePathBuf | None = None
+    icon_large_url: str | None = None
+    """Remote large icon URL from the plugin catalog."""
+    icon_small: AbsolutePathBuf | None = None
+    icon_small_url: str | None = None
+    """Remote small icon URL from the plugin catalog."""
+    short_description: str | None = None
+
+
+class SkillMetadata(WireModel):
+    dependencies: SkillDependencies | None = None
+    description: str
+    enabled: bool
+    interface: SkillInterface | None = None
+    name: str
+    path: LegacyAppPathString
+    plugin_id: str | None = None
+    """Owning plugin ID, matching `PluginSummary.id`, when known."""
+    scope: SkillScope
+    short_description: str | None = None
+    """Legacy short_description from SKILL.md. Prefer SKILL.json interface.short_description."""
+
+
+class SkillToolDependency(WireModel):
+    command: str | None = None
+    description: str | None = None
+    transport: str | None = None
+    type: str
+    url: str | None = None
+    value: str
+
+
 class SkillUserInput(WireModel):
     name: str
     path: str
@@ -2712,6 +2757,23 @@ class SkillsChangedNotification(WireModel):
 
     Treat this as an invalidation signal and re-run `skills/list` with the client's current parameters when refreshed skill metadata is needed.
     """
+
+
+class SkillsListEntry(WireModel):
+    cwd: str
+    errors: list[SkillErrorInfo]
+    skills: list[SkillMetadata]
+
+
+class SkillsListParams(WireModel):
+    cwds: list[str] | None = Field(default=None, exclude_if=omit_none)
+    """When empty, defaults to the current session working directory."""
+    force_reload: bool | None = Field(default=None, exclude_if=omit_none)
+    """When true, bypass the skills cache and re-scan skills from disk."""
+
+
+class SkillsListResponse(WireModel):
+    data: list[SkillsListEntry]
 
 
 class SlashTmpFileSystemSpecialPath(WireModel):
@@ -2918,6 +2980,30 @@ class ThreadAttachmentUpdatedNotification(WireModel):
     identity_key: str
     operation: ThreadAttachmentOperation
     thread_id: str
+
+
+class ThreadBackgroundTerminal(WireModel):
+    command: str
+    cpu_percent: float | None = None
+    cwd: LegacyAppPathString
+    item_id: str
+    os_pid: UInt32 | None = None
+    process_id: str
+    rss_kb: UInt64 | None = None
+
+
+class ThreadBackgroundTerminalsListParams(WireModel):
+    cursor: str | None = None
+    """Opaque pagination cursor returned by a previous call."""
+    limit: UInt32 | None = None
+    """Optional page size."""
+    thread_id: str
+
+
+class ThreadBackgroundTerminalsListResponse(WireModel):
+    data: list[ThreadBackgroundTerminal]
+    next_cursor: str | None = None
+    """Opaque cursor to pass to the next call to continue after the last item. If None, there are no more items to return."""
 
 
 class ThreadClosedNotification(WireModel):
@@ -4652,6 +4738,8 @@ SessionSource = (
     | CustomSessionSource
     | SubAgentSessionSource
 )
+
+SkillScope = Literal["user", "repo", "system", "admin"]
 
 SortDirection = Literal["asc", "desc"]
 

@@ -74,6 +74,8 @@ CLIENT_METHODS: tuple[str, ...] = (
     "thread/goal/set",
     "thread/goal/get",
     "thread/goal/clear",
+    "skills/list",
+    "thread/backgroundTerminals/list",
 )
 
 # Server→client requests in scope (PROTOCOL.md §4).

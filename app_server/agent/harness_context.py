@@ -1,10 +1,11 @@
 """The harness context a thread's model is told: initial context, world state and its updates.
 
-The initial context (the permissions note, then the environment) opens a thread's history and is
-written again, fresh, into every compaction's replacement history. What it said is recorded as
-the thread's world state; a later turn whose settings or environment differ from that state
-tells the model with update messages (only the parts that changed) and records a merge patch.
-The state holds hashes of long texts, not the texts (they are in the history already).
+The initial context (the skills and permissions notes, then the environment) opens a thread's
+history and is written again, fresh, into every compaction's replacement history. What it said
+is recorded as the thread's world state; a later turn whose settings or environment differ from
+that state tells the model with update messages (only the parts that changed) and records a
+merge patch. The state holds hashes of long texts, not the texts (they are in the history
+already). Skills are announced in the initial context only (a skill added later is not told).
 """
 
 from __future__ import annotations
@@ -53,17 +54,24 @@ def is_our_world_state(state: JsonObject | None) -> bool:
     return state is not None and all(key in state for key in WORLD_STATE_KEYS)
 
 
-def context_updates(settings: ResolvedSettings, patch: JsonObject) -> list[dict[str, Any]]:
+def context_updates(
+    settings: ResolvedSettings, patch: JsonObject, skills: str | None = None
+) -> list[dict[str, Any]]:
     """The messages that tell the model what a world-state patch changed: permissions
-    (developer), then environment (user)."""
+    (developer, opened by the `skills` announcement when given, as codex does), then
+    environment (user)."""
     updates: list[dict[str, Any]] = []
     if "permissions" in patch:
-        updates.append(message("developer", _permissions_text(settings), f"msg_{uuid7()}"))
+        permissions = message("developer", _permissions_text(settings), f"msg_{uuid7()}")
+        if skills:
+            permissions["content"].insert(0, {"type": "input_text", "text": skills})
+        updates.append(permissions)
     if "environment" in patch:
         updates.append(message("user", environment_context_text(settings.cwd), f"msg_{uuid7()}"))
     return updates
 
 
-def initial_context(settings: ResolvedSettings) -> list[dict[str, Any]]:
-    """The messages that open a context window: all of them, as if everything changed."""
-    return context_updates(settings, dict.fromkeys(WORLD_STATE_KEYS))
+def initial_context(settings: ResolvedSettings, skills: str | None = None) -> list[dict[str, Any]]:
+    """The messages that open a context window: all of them, as if everything changed; the
+    enabled `skills` (`app_server.skills.skills_instructions`) are announced here only."""
+    return context_updates(settings, dict.fromkeys(WORLD_STATE_KEYS), skills)

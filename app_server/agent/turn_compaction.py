@@ -88,7 +88,7 @@ class TurnCompaction:
         self._on_usage(summary.completed)
         summary_item = summary_message(summary.text, f"msg_{uuid7()}")
         replacement = replacement_history(
-            history.items, summary_item, initial_context(setup.settings)
+            history.items, summary_item, initial_context(setup.settings, setup.skills_instructions)
         )
         current = history.window or ContextWindow.initial(uuid7())
         window = current.successor(uuid7())

@@ -125,7 +125,7 @@ class TurnRecorder:
         settings, world = self._setup.settings, self._setup.history.world_state
         current = world_state_for(settings)
         if first_turn:
-            items = initial_context(settings)
+            items = initial_context(settings, self._setup.skills_instructions)
             payload: WorldStatePayload | None = world.snapshot(current)
         elif not is_our_world_state(world.state):
             items, payload = [], world.snapshot(current)

@@ -70,6 +70,9 @@ class TurnSetup:
     parent_turn_id: str | None = None
     """For a sub-agent's turn: the parent's turn that caused it (recorded in `task_started`)."""
     initiating_agent_path: str | None = None
+    skills_instructions: str | None = None
+    """What the model is told about the skills its cwd sees (None: no skills), in the initial
+    context of a first turn or a compaction."""
 
     @property
     def model_history(self) -> list[dict[str, Any]]:

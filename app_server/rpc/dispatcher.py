@@ -151,6 +151,7 @@ class Dispatcher:
             log.debug("%s: ignoring client notification %s", conn.label, message.method)
 
     async def _request(self, conn: Connection, request: Request) -> None:
+        log.debug("%s: request %s", conn.label, request.method)
         try:
             spec, params = self._prepare(conn, request)
         except Exception as exc:  # typed refusals, or a bug of ours while validating

@@ -9,8 +9,11 @@ subscribers).
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from app_server.agent.instructions import default_base_instructions
@@ -28,6 +31,7 @@ from app_server.rollout.context_windows import ContextWindow
 from app_server.rollout.model_history import ModelHistory
 from app_server.session import ClientSession, ServerRequestOutcome
 from app_server.settings import ResolvedSettings, resolve_cwd
+from app_server.skills import list_skills, skills_instructions
 from app_server.threads.agent_tree import AgentTree
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager
@@ -224,6 +228,7 @@ class ThreadTurns:
         _refuse_if_busy(thread)
         writer = await self._manager.writer_for(thread)
         history = await self._model_history(thread)
+        skills = await self._skills_instructions(thread.settings.cwd)
         _refuse_if_busy(thread)  # a turn may have started while we awaited
         config = thread.settings.config.toml
         if not thread.multi_agent_known:
@@ -258,11 +263,20 @@ class ThreadTurns:
             mailbox=thread.mailbox,
             parent_turn_id=origin.parent_turn_id,
             initiating_agent_path=origin.initiating_agent_path,
+            skills_instructions=skills,
         )
         runner = TurnRunner(_ThreadTurnHost(self._manager, thread), setup, pending, kind=kind)
         thread.active_turn = runner
         thread.last_turn_id = turn_id
         return runner
+
+    async def _skills_instructions(self, cwd: str) -> str | None:
+        """The skill announcement for `cwd` (discovery reads the disk: in a worker thread)."""
+        home = os.environ.get("HOME")
+        listing = await asyncio.to_thread(
+            list_skills, Path(cwd), self._manager.data_dir, Path(home) if home else None
+        )
+        return skills_instructions(listing)
 
     def launch(self, thread_id: str, runner: TurnRunner) -> None:
         """Run the turn (after its `turn/start` response went out)."""

@@ -387,6 +387,7 @@ async def _run_session(item: _CommandItem, argv: list[str], env: dict[str, str])
         on_output=_DeltaStream(item),
         on_exit=item.exited,
         process_id=item.process_id,
+        command=display_command(request.argv),
     )
     return Outcome(chunk.exit_code, decode_output(chunk.output), chunk.wall_time_s, chunk)
 

@@ -43,7 +43,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from app_server.agent.tools.exec.process import signal_group
+from app_server.agent.tools.exec.process import display_command, signal_group
 from app_server.agent.tools.exec.terminal_process import (
     EXIT_DRAIN_TIMEOUT_S as EXIT_DRAIN_TIMEOUT_S,
 )
@@ -183,6 +183,16 @@ def approx_token_count(text: str) -> int:
     return (len(text.encode("utf-8", errors="surrogatepass")) + 3) // 4
 
 
+@dataclass(frozen=True, slots=True)
+class RunningTerminal:
+    """What a client is shown of a terminal still running."""
+
+    process_id: int
+    command: str
+    cwd: str
+    os_pid: int
+
+
 class BackgroundTerminals:
     """The unified-exec terminals of one thread."""
 
@@ -209,6 +219,14 @@ class BackgroundTerminals:
         """Ids of the terminals kept (running, or exited and not yet polled)."""
         return sorted(self._terminals)
 
+    def running(self) -> list[RunningTerminal]:
+        """The terminals whose process still runs, by id (`thread/backgroundTerminals/list`)."""
+        return [
+            RunningTerminal(process_id, t.command, t.cwd, t.proc.pid)
+            for process_id, t in sorted(self._terminals.items())
+            if not t.exited
+        ]
+
     async def start(
         self,
         argv: Sequence[str],
@@ -220,12 +238,14 @@ class BackgroundTerminals:
         *,
         on_exit: Callable[[ExecExit], None] | None = None,
         process_id: int | None = None,
+        command: str | None = None,
     ) -> ExecChunk:
         """Spawn `argv` and collect its output until it exits or the (clamped) yield passes.
 
         Raises `SpawnFailed` if it cannot be spawned. See the module docstring for ids,
         callbacks and cancellation; `process_id` is one from `reserve_process_id` (a caller
-        that must show the id before the command starts), else a new one.
+        that must show the id before the command starts), else a new one; `command` is how
+        clients are shown it (default: `argv` quoted as codex displays it).
         """
         if not argv:
             raise SpawnFailed("missing command line for unified exec request")
@@ -233,6 +253,7 @@ class BackgroundTerminals:
             process_id = self.reserve_process_id()
         deadline_s = clamp_yield_time(yield_time_ms) / 1000
         terminal = await self._spawn(process_id, list(argv), cwd, env, tty, on_output, on_exit)
+        terminal.command = command if command is not None else display_command(argv)
         self._store(terminal)
         started = time.monotonic()
         try:
@@ -354,6 +375,7 @@ class BackgroundTerminals:
             on_output=on_output,
             on_exit=None if on_exit is None else _exit_reporter(on_exit),
             master_fd=master_fd,
+            cwd=os.fspath(cwd),
         )
         watch_terminal(terminal)
         return terminal

@@ -64,6 +64,10 @@ class TerminalProcess:
     on_exit: Callable[[TerminalProcess], None] | None
     """Called once by the exit watcher, after the trailing output has drained."""
     master_fd: int | None = None
+    cwd: str = ""
+    command: str = ""
+    """Where it was started and the command as the model gave it (what
+    `thread/backgroundTerminals/list` shows)."""
     last_used: float = field(default_factory=time.monotonic)
     pending: HeadTailBuffer = field(
         default_factory=lambda: HeadTailBuffer(TERMINAL_OUTPUT_MAX_BYTES)
