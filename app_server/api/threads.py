@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from app_server.api.path_params import check_home_path, check_optional_home_path
+from app_server.api.permission_profiles import active_permission_profile
 from app_server.api.reply import Reply
 from app_server.api.resume_cursors import resume_cursors
 from app_server.errors import InvalidParams
@@ -24,8 +25,10 @@ from app_server.threads.manager import ThreadManager, thread_id_param
 from app_server.threads.stored_operations import StoredThreadOperations
 from app_server.threads.thread_marks import ThreadMarks
 from protocol.types import (
+    CollaborationMode,
     DeprecationNoticeNotification,
     IdleThreadStatus,
+    Settings,
     ThreadArchiveParams,
     ThreadArchiveResponse,
     ThreadDeleteParams,
@@ -63,7 +66,22 @@ def settings_fields(thread: LoadedThread) -> dict[str, Any]:
         "approvals_reviewer": settings.approvals_reviewer,
         "sandbox": settings.sandbox,
         "runtime_workspace_roots": settings.runtime_workspace_roots,
+        "active_permission_profile": active_permission_profile(settings.sandbox),
     }
+
+
+def collaboration_mode(thread: LoadedThread) -> CollaborationMode:
+    """`thread/resume`'s `collaborationMode` (codex 0.169 fills it there, not on start or
+    fork): the default mode with the thread's model and effort."""
+    settings = thread.settings
+    return CollaborationMode(
+        mode="default",
+        settings=Settings(
+            model=settings.model,
+            reasoning_effort=settings.reasoning_effort,
+            developer_instructions=settings.developer_instructions,
+        ),
+    )
 
 
 class ThreadLifecycleHandlers:
@@ -113,6 +131,7 @@ class ThreadLifecycleHandlers:
             thread=thread.thread(self._data_dir),
             turns_backwards_cursor=turns_cursor,
             items_backwards_cursor=items_cursor,
+            collaboration_mode=collaboration_mode(thread),
             **settings_fields(thread),
         )
         goal = await self._marks.goal(thread_id)

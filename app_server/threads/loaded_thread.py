@@ -173,14 +173,18 @@ class LoadedThread:
             reasoning_effort=settings.reasoning_effort,
         )
 
-    def thread(self, data_dir: Path, *, turns: list[Turn] | None = None) -> Thread:
-        """The wire view of the loaded thread (status, environments, current model)."""
-        thread = thread_from_record(self.record, data_dir, status=self.status, turns=turns or [])
-        environment = ThreadEnvironment(
+    def environment(self) -> ThreadEnvironment:
+        """The local environment the thread runs in (its cwd and workspace roots)."""
+        return ThreadEnvironment(
             environment_id=LOCAL_ENVIRONMENT_ID,
             cwd=self.settings.cwd,
             runtime_workspace_roots=self.settings.runtime_workspace_roots,
         )
+
+    def thread(self, data_dir: Path, *, turns: list[Turn] | None = None) -> Thread:
+        """The wire view of the loaded thread (status, environments, current model)."""
+        thread = thread_from_record(self.record, data_dir, status=self.status, turns=turns or [])
+        environment = self.environment()
         return thread.model_copy(
             update={
                 "session_id": self.record.session_id,

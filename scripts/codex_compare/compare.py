@@ -9,6 +9,10 @@ from typing import Any
 from scripts.codex_compare.peer import Observation
 from scripts.codex_compare.shapes import shape_diff, shape_of
 
+# Order differences shown per step; a runaway sequence (e.g. goal continuation turns) would
+# otherwise print thousands of methods.
+MAX_ORDER_DELTA = 12
+
 
 def step_differences(ours: Observation, codex: Observation) -> list[str]:
     """Result shape, error code, notification order and params shape, server requests."""
@@ -38,7 +42,9 @@ def _messages(kind: str, ours: list[tuple[str, Any]], codex: list[tuple[str, Any
     ours_order, codex_order = _collapsed(ours), _collapsed(codex)
     if ours_order != codex_order:
         delta = [line for line in difflib.ndiff(codex_order, ours_order) if line[:1] in "+-"]
-        lines.append(f"{kind} order (- codex only, + ours only): " + ", ".join(delta))
+        shown = ", ".join(delta[:MAX_ORDER_DELTA])
+        more = f", ... {len(delta) - MAX_ORDER_DELTA} more" if len(delta) > MAX_ORDER_DELTA else ""
+        lines.append(f"{kind} order (- codex only, + ours only): {shown}{more}")
     by_method_ours, by_method_codex = _grouped(ours), _grouped(codex)
     for method in sorted(by_method_ours.keys() & by_method_codex.keys()):
         pairs = zip(by_method_ours[method], by_method_codex[method], strict=False)

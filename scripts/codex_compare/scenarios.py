@@ -157,9 +157,10 @@ MARKS = Scenario(
             {"threadId": TID, "expectedRevision": "stale", "operation": {"type": "unread"}},
         ),
         Call("thread/list", {}),
-        Call("thread/goal/set", {"threadId": TID, "objective": "ship it"}),
+        # paused: an active goal makes codex start continuation turns on its own
+        Call("thread/goal/set", {"threadId": TID, "objective": "ship it", "status": "paused"}),
         Call("thread/goal/get", {"threadId": TID}),
-        Call("thread/goal/set", {"threadId": TID, "status": "paused"}),
+        Call("thread/goal/set", {"threadId": TID, "tokenBudget": 1000}),
         Call("thread/goal/clear", {"threadId": TID}),
         Call("thread/goal/get", {"threadId": TID}),
         Call("rollout/compress", {"threadId": TID}),

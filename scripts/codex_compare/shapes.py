@@ -8,7 +8,11 @@ they send the same fields.
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+# Map keys that are ids (e.g. `readStates` keyed by thread id) differ between runs: one shape.
+ID_KEY = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 # Keys whose string values are enum-like and part of the contract (kept in the shape); every
 # other string is reduced to "str".
@@ -43,7 +47,7 @@ def shape_of(value: Any, key: str | None = None) -> Shape:
     if isinstance(value, list):
         return [shape_of(item, key) for item in value]
     if isinstance(value, dict):
-        return {k: shape_of(v, k) for k, v in value.items()}
+        return {("<id>" if ID_KEY.match(k) else k): shape_of(v, k) for k, v in value.items()}
     return type(value).__name__
 
 

@@ -1,0 +1,116 @@
+"""Fields codex 0.169.0 fills that clients read (issue 16 point 3), found by
+`scripts/compare_with_codex.py`: the active permission profile and collaboration mode of
+thread/start, resume and fork, item start times, a loaded thread's environments in listings,
+and the token usage replayed on resume."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import Servers
+from tests.support.client import RpcClient
+from tests.support.model_replies import Reply
+from tests.support.model_server import ModelServer
+from tests.support.turn_env import MODEL, MODEL_ENV, run_turn, write_model_config
+
+
+async def started(servers: Servers, model_server: ModelServer) -> RpcClient:
+    write_model_config(servers.dirs.data_dir, model_server.base_url)
+    client = await servers.stdio(env=MODEL_ENV)
+    await client.initialize(experimental=True)  # these fields are experimental in 0.169
+    return client
+
+
+async def new_thread(client: RpcClient, cwd: Path, **params: object) -> str:
+    result = await client.call("thread/start", {"cwd": str(cwd), **params})
+    thread_id: str = result["thread"]["id"]
+    return thread_id
+
+
+async def test_thread_start_reports_the_read_only_profile_by_default(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    client = await started(servers, model_server)
+
+    result = await client.call("thread/start", {"cwd": str(tmp_path)})
+
+    assert result["activePermissionProfile"] == {"id": ":read-only", "extends": None}
+
+
+async def test_thread_start_reports_the_workspace_profile_of_a_workspace_write_sandbox(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    client = await started(servers, model_server)
+
+    result = await client.call("thread/start", {"cwd": str(tmp_path), "sandbox": "workspace-write"})
+
+    assert result["activePermissionProfile"] == {"id": ":workspace", "extends": None}
+
+
+async def test_resume_and_fork_report_the_active_permission_profile(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    model_server.enqueue(Reply.text("hi"))
+    client = await started(servers, model_server)
+    thread_id = await new_thread(client, tmp_path)
+    await run_turn(client, thread_id, "hello")
+    await client.call("thread/unsubscribe", {"threadId": thread_id})
+
+    resumed = await client.call("thread/resume", {"threadId": thread_id})
+    forked = await client.call("thread/fork", {"threadId": thread_id})
+
+    assert resumed["activePermissionProfile"] == {"id": ":read-only", "extends": None}
+    assert forked["activePermissionProfile"] == {"id": ":read-only", "extends": None}
+
+
+async def test_resume_reports_the_default_collaboration_mode_with_the_threads_model(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    model_server.enqueue(Reply.text("hi"))
+    client = await started(servers, model_server)
+    thread_id = await new_thread(client, tmp_path)
+    await run_turn(client, thread_id, "hello")
+    await client.call("thread/unsubscribe", {"threadId": thread_id})
+
+    resumed = await client.call("thread/resume", {"threadId": thread_id})
+
+    assert resumed["collaborationMode"] == {
+        "mode": "default",
+        "settings": {"model": MODEL, "reasoning_effort": None, "developer_instructions": None},
+    }
+
+
+async def test_an_agent_message_item_started_carries_its_start_time(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    model_server.enqueue(Reply.text("hi"))
+    client = await started(servers, model_server)
+    thread_id = await new_thread(client, tmp_path)
+
+    await run_turn(client, thread_id, "hello")
+
+    (started_note,) = [
+        note
+        for note in client.notifications_named("item/started")
+        if note["params"]["item"]["type"] == "agentMessage"
+    ]
+    params = started_note["params"]
+    assert isinstance(params["item"]["startedAtMs"], int)
+    assert params["item"]["startedAtMs"] == params["startedAtMs"]
+
+
+async def test_a_loaded_thread_lists_its_environment(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    model_server.enqueue(Reply.text("hi"))
+    client = await started(servers, model_server)
+    thread_id = await new_thread(client, tmp_path)
+    await run_turn(client, thread_id, "hello")
+
+    listed = await client.call("thread/list", {})
+
+    (thread,) = listed["data"]
+    assert thread["id"] == thread_id
+    assert thread["environments"] == [
+        {"environmentId": "local", "cwd": str(tmp_path), "runtimeWorkspaceRoots": [str(tmp_path)]}
+    ]
