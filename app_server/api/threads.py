@@ -24,6 +24,7 @@ from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager, thread_id_param
 from app_server.threads.stored_operations import StoredThreadOperations
 from app_server.threads.thread_marks import ThreadMarks
+from app_server.threads.token_replay import replayed_token_usage
 from protocol.types import (
     CollaborationMode,
     DeprecationNoticeNotification,
@@ -126,6 +127,8 @@ class ThreadLifecycleHandlers:
                 session.notify(notification(deprecation(HYDRATION_DEPRECATED)))
             turns_json = await self._turns_json(thread, history)
         turns_cursor, items_cursor = await resume_cursors(self._manager, thread, history)
+        last_turn = history.turns[-1].turn_id if history is not None and history.turns else None
+        usage = await replayed_token_usage(self._manager, thread, last_turn)
         del history  # only the turns' JSON is kept (see `_turns_json`)
         response = ThreadResumeResponse(
             thread=thread.thread(self._data_dir),
@@ -135,11 +138,13 @@ class ThreadLifecycleHandlers:
             **settings_fields(thread),
         )
         goal = await self._marks.goal(thread_id)
-        return Reply(
-            response,
-            then=lambda: self._marks.announce_resumed_goal(session, thread_id, goal),
-            turns_json=turns_json,
-        )
+
+        def then() -> None:
+            if usage is not None:
+                session.notify(notification(usage))
+            self._marks.announce_resumed_goal(session, thread_id, goal)
+
+        return Reply(response, then=then, turns_json=turns_json)
 
     async def _turns_json(self, thread: LoadedThread, history: ThreadHistory | None) -> list[bytes]:
         """The thread's turns as the wire JSON the store kept them as: they go into the
@@ -183,18 +188,24 @@ class ThreadLifecycleHandlers:
             session, source_id, params, ephemeral=bool(params.ephemeral)
         )
         turns_json: list[bytes] | None = None
+        history = await self._manager.reads.read_history(thread.id) if thread.persisted else None
         if not params.exclude_turns:
             if thread.record.history_mode == "paginated":
                 session.notify(notification(deprecation(HYDRATION_DEPRECATED)))
-            turns_json = await self._turns_json(thread, None)
+            turns_json = await self._turns_json(thread, history)
+        last_turn = history.turns[-1].turn_id if history is not None and history.turns else None
+        del history
+        usage = await replayed_token_usage(self._manager, thread, last_turn)
         response = ThreadForkResponse(
             thread=thread.thread(self._data_dir), **settings_fields(thread)
         )
-        return Reply(
-            response,
-            then=lambda: self._manager.announce_started(thread),
-            turns_json=turns_json,
-        )
+
+        def then() -> None:
+            self._manager.announce_started(thread)
+            if usage is not None:
+                session.notify(notification(usage))
+
+        return Reply(response, then=then, turns_json=turns_json)
 
     async def archive(self, session: ClientSession, params: ThreadArchiveParams) -> Reply:
         thread_id = thread_id_param(params.thread_id)

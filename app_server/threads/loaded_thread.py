@@ -28,6 +28,7 @@ from protocol.types import (
     Thread,
     ThreadEnvironment,
     ThreadStatus,
+    ThreadTokenUsageUpdatedNotification,
     Turn,
 )
 
@@ -61,6 +62,8 @@ class LoadedThread:
         self.idle_unload: asyncio.TimerHandle | None = None
         self.active_turn: TurnRunner | None = None
         self.last_turn_id: str | None = None
+        self.last_token_usage: ThreadTokenUsageUpdatedNotification | None = None
+        """The latest `thread/tokenUsage/updated` published for the thread (replayed on resume)."""
         """The turn this process started last (late sub-agent activity is reported under it)."""
         self.model_history: ModelHistory | None = None
         """What the model has seen, loaded at the first turn and extended by every turn."""

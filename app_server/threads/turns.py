@@ -24,7 +24,6 @@ from app_server.config import TURN_ORIGIN
 from app_server.errors import Conflict
 from app_server.ids import uuid7
 from app_server.rollout import build
-from app_server.rollout.context_windows import ContextWindow
 from app_server.rollout.model_history import ModelHistory
 from app_server.session import ClientSession, ServerRequestOutcome
 from app_server.settings import ResolvedSettings, resolve_cwd
@@ -33,6 +32,7 @@ from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager
 from app_server.threads.server_requests import ask_subscribers
 from app_server.threads.thread_marks import ThreadMarks
+from app_server.threads.token_replay import load_model_history
 from app_server.threads.turn_origin import TurnOrigin
 from protocol.types import (
     CollaborationMode,
@@ -279,16 +279,7 @@ class ThreadTurns:
                 self.agents.turn_ended(thread, runner)
 
     async def _model_history(self, thread: LoadedThread) -> ModelHistory:
-        if thread.model_history is None:
-            if thread.has_stored_history and thread.writer is not None:
-                thread.model_history = await self._manager.reads.model_history(thread.id)
-                if thread.model_history.token_totals:
-                    thread.tokens.thread.update(thread.model_history.token_totals)
-            else:
-                thread.model_history = ModelHistory()
-            if thread.model_history.window is None:
-                thread.model_history.window = ContextWindow.initial(thread.initial_window_id)
-        return thread.model_history
+        return await load_model_history(self._manager, thread)
 
     # -- turn/steer, turn/interrupt ------------------------------------------------------------
     def _active(self, thread_id: str, action: str) -> TurnRunner:

@@ -114,3 +114,44 @@ async def test_a_loaded_thread_lists_its_environment(
     assert thread["environments"] == [
         {"environmentId": "local", "cwd": str(tmp_path), "runtimeWorkspaceRoots": [str(tmp_path)]}
     ]
+
+
+async def test_resume_replays_the_threads_last_token_usage_after_the_response(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    model_server.enqueue(Reply.text("hi").with_usage(input_tokens=100, output_tokens=10))
+    client = await started(servers, model_server)
+    thread_id = await new_thread(client, tmp_path)
+    turn = await run_turn(client, thread_id, "hello")
+    during = client.notifications_named("thread/tokenUsage/updated")[-1]["params"]
+    await client.call("thread/unsubscribe", {"threadId": thread_id})
+    since = len(client.received)
+
+    await client.call("thread/resume", {"threadId": thread_id})
+    replayed = await client.wait_notification(
+        "thread/tokenUsage/updated",
+        where=lambda m: client.received.index(m) >= since,
+        timeout=10,
+    )
+
+    assert replayed["params"]["threadId"] == thread_id
+    assert replayed["params"]["turnId"] == turn["id"]
+    assert replayed["params"]["tokenUsage"] == during["tokenUsage"]
+
+
+async def test_resume_after_a_restart_replays_the_token_usage_recorded_in_the_rollout(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    model_server.enqueue(Reply.text("hi").with_usage(input_tokens=100, output_tokens=10))
+    client = await started(servers, model_server)
+    thread_id = await new_thread(client, tmp_path)
+    turn = await run_turn(client, thread_id, "hello")
+    during = client.notifications_named("thread/tokenUsage/updated")[-1]["params"]
+    await client.close()
+    again = await started(servers, model_server)
+
+    await again.call("thread/resume", {"threadId": thread_id})
+    replayed = await again.wait_notification("thread/tokenUsage/updated", timeout=10)
+
+    assert replayed["params"]["turnId"] == turn["id"]
+    assert replayed["params"]["tokenUsage"] == during["tokenUsage"]
