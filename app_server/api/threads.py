@@ -18,6 +18,7 @@ from app_server.errors import InvalidParams
 from app_server.notification import notification
 from app_server.rollout.file_names import parse_rollout_file_name
 from app_server.session import ClientSession
+from app_server.settings import default_settings
 from app_server.store.interface import ThreadHistory
 from app_server.store.records import thread_from_record
 from app_server.threads.loaded_thread import LoadedThread
@@ -29,6 +30,7 @@ from protocol.types import (
     CollaborationMode,
     DeprecationNoticeNotification,
     IdleThreadStatus,
+    SandboxPolicy,
     Settings,
     ThreadArchiveParams,
     ThreadArchiveResponse,
@@ -54,8 +56,10 @@ HYDRATION_DEPRECATED = (
 )
 
 
-def settings_fields(thread: LoadedThread) -> dict[str, Any]:
-    """The fields thread/start, resume and fork responses share, from the thread's settings."""
+def settings_fields(thread: LoadedThread, manager: ThreadManager) -> dict[str, Any]:
+    """The fields thread/start, resume and fork responses share, from the thread's settings.
+    `activePermissionProfile` is null when the thread's sandbox is not the configured default
+    (chosen by the request, or when the thread started), as codex 0.169 answers."""
     settings = thread.settings
     return {
         "model": settings.model,
@@ -67,8 +71,17 @@ def settings_fields(thread: LoadedThread) -> dict[str, Any]:
         "approvals_reviewer": settings.approvals_reviewer,
         "sandbox": settings.sandbox,
         "runtime_workspace_roots": settings.runtime_workspace_roots,
-        "active_permission_profile": active_permission_profile(settings.sandbox),
+        "active_permission_profile": (
+            active_permission_profile(settings.sandbox)
+            if settings.sandbox.type == default_sandbox(manager).type
+            else None
+        ),
     }
+
+
+def default_sandbox(manager: ThreadManager) -> SandboxPolicy:
+    """The sandbox a thread gets when nobody chooses one (config.toml's `sandbox_mode`)."""
+    return default_settings(manager.config.effective, manager.server_cwd).sandbox
 
 
 def collaboration_mode(thread: LoadedThread) -> CollaborationMode:
@@ -106,7 +119,8 @@ class ThreadLifecycleHandlers:
             ephemeral=bool(params.ephemeral),
         )
         response = ThreadStartResponse(
-            thread=thread.thread(self._data_dir), **settings_fields(thread)
+            thread=thread.thread(self._data_dir),
+            **settings_fields(thread, self._manager),
         )
         return Reply(response, then=lambda: self._manager.announce_started(thread))
 
@@ -135,7 +149,7 @@ class ThreadLifecycleHandlers:
             turns_backwards_cursor=turns_cursor,
             items_backwards_cursor=items_cursor,
             collaboration_mode=collaboration_mode(thread),
-            **settings_fields(thread),
+            **settings_fields(thread, self._manager),
         )
         goal = await self._marks.goal(thread_id)
 
@@ -197,13 +211,14 @@ class ThreadLifecycleHandlers:
         del history
         usage = await replayed_token_usage(self._manager, thread, last_turn)
         response = ThreadForkResponse(
-            thread=thread.thread(self._data_dir), **settings_fields(thread)
+            thread=thread.thread(self._data_dir),
+            **settings_fields(thread, self._manager),
         )
 
-        def then() -> None:
-            self._manager.announce_started(thread)
+        def then() -> None:  # codex replays the usage before it announces the fork
             if usage is not None:
                 session.notify(notification(usage))
+            self._manager.announce_started(thread)
 
         return Reply(response, then=then, turns_json=turns_json)
 

@@ -94,6 +94,8 @@ APPROVALS = Scenario(
         Turn(TID, "touch it", (touch("call_1"), Reply.text("done")), decision="accept"),
         Turn(TID, "touch again", (touch("call_2"), Reply.text("declined")), decision="decline"),
         Call("thread/read", {"threadId": TID, "includeTurns": True}),
+        Call("thread/unsubscribe", {"threadId": TID}),
+        Call("thread/resume", {"threadId": TID}),
     ),
 )
 

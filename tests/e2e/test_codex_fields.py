@@ -37,14 +37,14 @@ async def test_thread_start_reports_the_read_only_profile_by_default(
     assert result["activePermissionProfile"] == {"id": ":read-only", "extends": None}
 
 
-async def test_thread_start_reports_the_workspace_profile_of_a_workspace_write_sandbox(
+async def test_thread_start_reports_no_profile_when_the_request_chooses_the_sandbox(
     servers: Servers, model_server: ModelServer, tmp_path: Path
 ) -> None:
     client = await started(servers, model_server)
 
     result = await client.call("thread/start", {"cwd": str(tmp_path), "sandbox": "workspace-write"})
 
-    assert result["activePermissionProfile"] == {"id": ":workspace", "extends": None}
+    assert result["activePermissionProfile"] is None
 
 
 async def test_resume_and_fork_report_the_active_permission_profile(
@@ -155,3 +155,18 @@ async def test_resume_after_a_restart_replays_the_token_usage_recorded_in_the_ro
 
     assert replayed["params"]["turnId"] == turn["id"]
     assert replayed["params"]["tokenUsage"] == during["tokenUsage"]
+
+
+async def test_resuming_a_thread_started_with_another_sandbox_reports_no_profile(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    model_server.enqueue(Reply.text("hi"))
+    client = await started(servers, model_server)
+    thread_id = await new_thread(client, tmp_path, sandbox="workspace-write")
+    await run_turn(client, thread_id, "hello")
+    await client.call("thread/unsubscribe", {"threadId": thread_id})
+
+    resumed = await client.call("thread/resume", {"threadId": thread_id})
+
+    assert resumed["sandbox"]["type"] == "workspaceWrite"
+    assert resumed["activePermissionProfile"] is None
