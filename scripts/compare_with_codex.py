@@ -13,6 +13,7 @@ Usage: scripts/compare_with_codex.py [SCENARIO-SUBSTRING ...] [--quiet] [--progr
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from scripts.codex_compare.scenarios import SCENARIOS  # noqa: E402
 from scripts.codex_compare.steps import Call, Scenario  # noqa: E402
 from tests.support.model_server import ModelServer  # noqa: E402
 
+TURN_METADATA = "x-codex-turn-metadata"
 CODEX_VERSION = "0.169.0"
 KNOWN_CODEX = Path("/tmp/codexref/node_modules/.bin/codex")
 OURS = ROOT / ".venv" / "bin" / "app-server"
@@ -52,6 +54,15 @@ def codex_binary() -> Path:
     return binary
 
 
+def model_requests(model: ModelServer) -> Observation:
+    """The requests the model saw, as one observation: path and `x-codex-turn-metadata`."""
+    seen = []
+    for request in model.requests:
+        raw = request.headers.get(TURN_METADATA)
+        seen.append({"endpoint": request.path, TURN_METADATA: json.loads(raw) if raw else None})
+    return Observation(label="model requests", result=seen)
+
+
 async def observe(name: str, command: list[str], scenario: Scenario) -> list[Observation]:
     """Run the scenario against one server; one observation per step (handshake first)."""
     with tempfile.TemporaryDirectory(prefix=f"compare-{name}-") as root:
@@ -69,6 +80,7 @@ async def observe(name: str, command: list[str], scenario: Scenario) -> list[Obs
                 observations.append(Observation(label="(timed out)"))
             finally:
                 await peer.stop()
+            observations.append(model_requests(model))
             return observations
 
 

@@ -70,6 +70,8 @@ class TurnSetup:
     parent_turn_id: str | None = None
     """For a sub-agent's turn: the parent's turn that caused it (recorded in `task_started`)."""
     initiating_agent_path: str | None = None
+    history_initialization: str = "new"
+    """See `RequestContext.history_initialization`."""
 
     @property
     def model_history(self) -> list[dict[str, Any]]:

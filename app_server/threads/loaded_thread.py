@@ -62,6 +62,9 @@ class LoadedThread:
         self.idle_unload: asyncio.TimerHandle | None = None
         self.active_turn: TurnRunner | None = None
         self.last_turn_id: str | None = None
+        self.history_initialization = "new"
+        """How the history got into memory, for the turn metadata (`RequestContext`); the
+        manager sets `cold_resume` / `warm_fork` / `cold_fork`."""
         self.last_token_usage: ThreadTokenUsageUpdatedNotification | None = None
         """The latest `thread/tokenUsage/updated` published for the thread (replayed on resume)."""
         """The turn this process started last (late sub-agent activity is reported under it)."""

@@ -255,6 +255,7 @@ class ThreadManager:
             writer=writer,
             multi_agent_known=False,
         )
+        thread.history_initialization = "cold_resume"
         self._loaded[thread_id] = thread
         if session is not None:
             thread.subscribe(session)
@@ -361,6 +362,7 @@ class ThreadManager:
             multi_agent_version=multi_agent_version,
             initial_window_id=window_id,
         )
+        thread.history_initialization = "warm_fork" if source is not None else "cold_fork"
         self._loaded[thread_id] = thread
         thread.subscribe(session)
         return thread

@@ -258,6 +258,7 @@ class ThreadTurns:
             mailbox=thread.mailbox,
             parent_turn_id=origin.parent_turn_id,
             initiating_agent_path=origin.initiating_agent_path,
+            history_initialization=thread.history_initialization,
         )
         runner = TurnRunner(_ThreadTurnHost(self._manager, thread), setup, pending, kind=kind)
         thread.active_turn = runner

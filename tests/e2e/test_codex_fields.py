@@ -1,16 +1,17 @@
 """Fields codex 0.169.0 fills that clients read (issue 16 point 3), found by
 `scripts/compare_with_codex.py`: the active permission profile and collaboration mode of
 thread/start, resume and fork, item start times, a loaded thread's environments in listings,
-and the token usage replayed on resume."""
+the token usage replayed on resume, and `history_initialization` in the turn metadata."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.conftest import Servers
 from tests.support.client import RpcClient
 from tests.support.model_replies import Reply
-from tests.support.model_server import ModelServer
+from tests.support.model_server import ModelServer, RecordedRequest
 from tests.support.turn_env import MODEL, MODEL_ENV, run_turn, write_model_config
 
 
@@ -170,3 +171,50 @@ async def test_resuming_a_thread_started_with_another_sandbox_reports_no_profile
 
     assert resumed["sandbox"]["type"] == "workspaceWrite"
     assert resumed["activePermissionProfile"] is None
+
+
+def history_initialization(request: RecordedRequest) -> str:
+    metadata: dict[str, str] = json.loads(request.headers["x-codex-turn-metadata"])
+    return metadata["history_initialization"]
+
+
+async def test_turn_metadata_says_a_thread_started_here_is_new(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    model_server.enqueue(Reply.text("hi"))
+    client = await started(servers, model_server)
+    thread_id = await new_thread(client, tmp_path)
+
+    await run_turn(client, thread_id, "hello")
+
+    assert [history_initialization(r) for r in model_server.requests] == ["new"]
+
+
+async def test_turn_metadata_says_a_thread_read_back_after_a_restart_is_a_cold_resume(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    model_server.enqueue(Reply.text("hi"), Reply.text("again"))
+    client = await started(servers, model_server)
+    thread_id = await new_thread(client, tmp_path)
+    await run_turn(client, thread_id, "hello")
+    await client.close()
+    again = await started(servers, model_server)
+    await again.call("thread/resume", {"threadId": thread_id})
+
+    await run_turn(again, thread_id, "more")
+
+    assert history_initialization(model_server.requests[-1]) == "cold_resume"
+
+
+async def test_turn_metadata_says_a_fork_of_a_loaded_thread_is_a_warm_fork(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    model_server.enqueue(Reply.text("hi"), Reply.text("forked"))
+    client = await started(servers, model_server)
+    thread_id = await new_thread(client, tmp_path)
+    await run_turn(client, thread_id, "hello")
+    fork = await client.call("thread/fork", {"threadId": thread_id})
+
+    await run_turn(client, fork["thread"]["id"], "more")
+
+    assert history_initialization(model_server.requests[-1]) == "warm_fork"
