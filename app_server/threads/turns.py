@@ -15,6 +15,7 @@ from typing import Any
 
 from app_server.agent.instructions import default_base_instructions
 from app_server.agent.providers.base import ModelProvider
+from app_server.agent.rate_limits import DEFAULT_LIMIT_ID
 from app_server.agent.request_builder import auto_compact_limit, effective_context_window
 from app_server.agent.tools.catalog import multi_agent_version_for, turn_tools
 from app_server.agent.tools.registry import ToolItem
@@ -35,7 +36,9 @@ from app_server.threads.thread_marks import ThreadMarks
 from app_server.threads.token_replay import load_model_history
 from app_server.threads.turn_origin import TurnOrigin
 from protocol.types import (
+    AccountRateLimitsUpdatedNotification,
     CollaborationMode,
+    RateLimitSnapshot,
     Settings,
     ThreadSettings,
     ThreadSettingsUpdatedNotification,
@@ -70,6 +73,13 @@ class _ThreadTurnHost:
 
     def response_headers_seen(self, headers: Mapping[str, str]) -> None:
         self._manager.rate_limits.record(headers)
+
+    def response_completed(self) -> None:
+        """`account/rateLimits/updated` with the `codex` limit seen last (codex sends it, all
+        null, when the responses carry no rate-limit headers)."""
+        latest = self._manager.rate_limits.latest
+        snapshot = latest.get(DEFAULT_LIMIT_ID) or RateLimitSnapshot(limit_id=DEFAULT_LIMIT_ID)
+        self.publish(AccountRateLimitsUpdatedNotification(rate_limits=snapshot))
 
     def set_status(self, status: ThreadStatus) -> None:
         self._manager.set_status(self._thread, status)

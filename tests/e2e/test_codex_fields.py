@@ -218,3 +218,19 @@ async def test_turn_metadata_says_a_fork_of_a_loaded_thread_is_a_warm_fork(
     await run_turn(client, fork["thread"]["id"], "more")
 
     assert history_initialization(model_server.requests[-1]) == "warm_fork"
+
+
+async def test_each_model_response_is_followed_by_the_latest_rate_limits(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    model_server.enqueue(Reply.text("hi"))
+    client = await started(servers, model_server)
+    thread_id = await new_thread(client, tmp_path)
+
+    await run_turn(client, thread_id, "hello")
+
+    methods = [m.get("method") for m in client.received]
+    usage_at = methods.index("thread/tokenUsage/updated")
+    assert methods[usage_at + 1] == "account/rateLimits/updated"
+    (update,) = client.notifications_named("account/rateLimits/updated")
+    assert update["params"]["rateLimits"]["limitId"] == "codex"
