@@ -78,6 +78,9 @@ class RequestContext:
     """`turn`, or `compaction` for a summarization request."""
     compaction: Mapping[str, str] | None = None
     """For a compaction request: its trigger, reason and phase (turn metadata)."""
+    history_initialization: str = "new"
+    """How the thread's history came to be in memory (turn metadata, as codex 0.169): `new`
+    (started here), `cold_resume` (read back from disk), `warm_fork` / `cold_fork`."""
 
 
 def build_request(
@@ -115,6 +118,7 @@ def build_request(
     if context.context_window_id is not None:
         metadata["context_window_id"] = context.context_window_id
     metadata["request_kind"] = context.request_kind
+    metadata["history_initialization"] = context.history_initialization
     metadata["root_turn_id"] = context.root_turn_id
     if context.compaction is not None:
         metadata["compaction"] = dict(context.compaction)

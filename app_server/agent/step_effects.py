@@ -112,6 +112,7 @@ class StepEffects:
                 token_usage=setup.tokens.wire(setup.context_window),
             ),
         )
+        self._host.response_completed()
 
     def _safety_buffering(self, effect: SafetyBuffering) -> None:
         key = (tuple(effect.use_cases), tuple(effect.reasons), effect.faster_model)

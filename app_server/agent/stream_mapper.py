@@ -231,9 +231,13 @@ class StreamMapper:
         self._open[item_id] = _Open(kind, started)
         started_item: ThreadItem | None = None
         if kind == "message":
-            started_item = AgentMessageThreadItem(id=item_id, text="", phase=item.get("phase"))
+            started_item = AgentMessageThreadItem(
+                id=item_id, text="", phase=item.get("phase"), started_at_ms=started
+            )
         elif kind == "reasoning":
-            started_item = ReasoningThreadItem(id=item_id, summary=[], content=[])
+            started_item = ReasoningThreadItem(
+                id=item_id, summary=[], content=[], started_at_ms=started
+            )
         if started_item is not None:
             effects.append(
                 Emit(

@@ -286,6 +286,7 @@ class TurnRunner:
             output_schema=setup.output_schema if compaction is None else None,
             request_kind="compaction" if compaction is not None else "turn",
             compaction=compaction.metadata() if compaction is not None else None,
+            history_initialization=setup.history_initialization,
         )
 
     async def _sample(self, provider: ModelProvider) -> StepResult:

@@ -30,6 +30,11 @@ class TurnHost(ToolHost, Protocol):
         """A model response arrived with these (lower-case) headers (rate limits live there)."""
         ...
 
+    def response_completed(self) -> None:
+        """A model response completed (after its token usage went out): the thread tells its
+        clients the latest rate limits, as codex 0.169 does after every response."""
+        ...
+
     async def turn_result_ready(self, turn_id: str) -> None:
         """A turn completed with a result for the user (before the thread goes idle): the
         thread records it as unread and says so (`thread/readState/changed`)."""
@@ -73,6 +78,8 @@ class TurnSetup:
     skills_instructions: str | None = None
     """What the model is told about the skills its cwd sees (None: no skills), in the initial
     context of a first turn or a compaction."""
+    history_initialization: str = "new"
+    """See `RequestContext.history_initialization`."""
 
     @property
     def model_history(self) -> list[dict[str, Any]]:

@@ -125,12 +125,13 @@ class ThreadQueryHandlers:
 
     def _listed_thread(self, record: ThreadRecord) -> Thread:
         """A thread as `thread/list` shows it (0.169 leaves `forkedFromId` and `threadSource`
-        null in listings; `thread/read` has them)."""
+        null in listings; `thread/read` has them; a loaded thread lists its `environments`)."""
         loaded = self._manager.loaded(record.id)
         thread = thread_from_record(record, self._data_dir)
         update: dict[str, object] = {"forked_from_id": None, "thread_source": None}
         if loaded is not None:
             update["status"] = loaded.status
+            update["environments"] = [loaded.environment()]
         return thread.model_copy(update=update)
 
     async def list(self, session: ClientSession, params: ThreadListParams) -> ThreadListResponse:

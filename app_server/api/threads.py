@@ -11,21 +11,27 @@ from pathlib import Path
 from typing import Any
 
 from app_server.api.path_params import check_home_path, check_optional_home_path
+from app_server.api.permission_profiles import active_permission_profile
 from app_server.api.reply import Reply
 from app_server.api.resume_cursors import resume_cursors
 from app_server.errors import InvalidParams
 from app_server.notification import notification
 from app_server.rollout.file_names import parse_rollout_file_name
 from app_server.session import ClientSession
+from app_server.settings import default_settings
 from app_server.store.interface import ThreadHistory
 from app_server.store.records import thread_from_record
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager, thread_id_param
 from app_server.threads.stored_operations import StoredThreadOperations
 from app_server.threads.thread_marks import ThreadMarks
+from app_server.threads.token_replay import replayed_token_usage
 from protocol.types import (
+    CollaborationMode,
     DeprecationNoticeNotification,
     IdleThreadStatus,
+    SandboxPolicy,
+    Settings,
     ThreadArchiveParams,
     ThreadArchiveResponse,
     ThreadDeleteParams,
@@ -50,8 +56,10 @@ HYDRATION_DEPRECATED = (
 )
 
 
-def settings_fields(thread: LoadedThread) -> dict[str, Any]:
-    """The fields thread/start, resume and fork responses share, from the thread's settings."""
+def settings_fields(thread: LoadedThread, manager: ThreadManager) -> dict[str, Any]:
+    """The fields thread/start, resume and fork responses share, from the thread's settings.
+    `activePermissionProfile` is null when the thread's sandbox is not the configured default
+    (chosen by the request, or when the thread started), as codex 0.169 answers."""
     settings = thread.settings
     return {
         "model": settings.model,
@@ -63,7 +71,31 @@ def settings_fields(thread: LoadedThread) -> dict[str, Any]:
         "approvals_reviewer": settings.approvals_reviewer,
         "sandbox": settings.sandbox,
         "runtime_workspace_roots": settings.runtime_workspace_roots,
+        "active_permission_profile": (
+            active_permission_profile(settings.sandbox)
+            if settings.sandbox.type == default_sandbox(manager).type
+            else None
+        ),
     }
+
+
+def default_sandbox(manager: ThreadManager) -> SandboxPolicy:
+    """The sandbox a thread gets when nobody chooses one (config.toml's `sandbox_mode`)."""
+    return default_settings(manager.config.effective, manager.server_cwd).sandbox
+
+
+def collaboration_mode(thread: LoadedThread) -> CollaborationMode:
+    """`thread/resume`'s `collaborationMode` (codex 0.169 fills it there, not on start or
+    fork): the default mode with the thread's model and effort."""
+    settings = thread.settings
+    return CollaborationMode(
+        mode="default",
+        settings=Settings(
+            model=settings.model,
+            reasoning_effort=settings.reasoning_effort,
+            developer_instructions=settings.developer_instructions,
+        ),
+    )
 
 
 class ThreadLifecycleHandlers:
@@ -87,7 +119,8 @@ class ThreadLifecycleHandlers:
             ephemeral=bool(params.ephemeral),
         )
         response = ThreadStartResponse(
-            thread=thread.thread(self._data_dir), **settings_fields(thread)
+            thread=thread.thread(self._data_dir),
+            **settings_fields(thread, self._manager),
         )
         return Reply(response, then=lambda: self._manager.announce_started(thread))
 
@@ -108,19 +141,24 @@ class ThreadLifecycleHandlers:
                 session.notify(notification(deprecation(HYDRATION_DEPRECATED)))
             turns_json = await self._turns_json(thread, history)
         turns_cursor, items_cursor = await resume_cursors(self._manager, thread, history)
+        last_turn = history.turns[-1].turn_id if history is not None and history.turns else None
+        usage = await replayed_token_usage(self._manager, thread, last_turn)
         del history  # only the turns' JSON is kept (see `_turns_json`)
         response = ThreadResumeResponse(
             thread=thread.thread(self._data_dir),
             turns_backwards_cursor=turns_cursor,
             items_backwards_cursor=items_cursor,
-            **settings_fields(thread),
+            collaboration_mode=collaboration_mode(thread),
+            **settings_fields(thread, self._manager),
         )
         goal = await self._marks.goal(thread_id)
-        return Reply(
-            response,
-            then=lambda: self._marks.announce_resumed_goal(session, thread_id, goal),
-            turns_json=turns_json,
-        )
+
+        def then() -> None:
+            if usage is not None:
+                session.notify(notification(usage))
+            self._marks.announce_resumed_goal(session, thread_id, goal)
+
+        return Reply(response, then=then, turns_json=turns_json)
 
     async def _turns_json(self, thread: LoadedThread, history: ThreadHistory | None) -> list[bytes]:
         """The thread's turns as the wire JSON the store kept them as: they go into the
@@ -164,18 +202,25 @@ class ThreadLifecycleHandlers:
             session, source_id, params, ephemeral=bool(params.ephemeral)
         )
         turns_json: list[bytes] | None = None
+        history = await self._manager.reads.read_history(thread.id) if thread.persisted else None
         if not params.exclude_turns:
             if thread.record.history_mode == "paginated":
                 session.notify(notification(deprecation(HYDRATION_DEPRECATED)))
-            turns_json = await self._turns_json(thread, None)
+            turns_json = await self._turns_json(thread, history)
+        last_turn = history.turns[-1].turn_id if history is not None and history.turns else None
+        del history
+        usage = await replayed_token_usage(self._manager, thread, last_turn)
         response = ThreadForkResponse(
-            thread=thread.thread(self._data_dir), **settings_fields(thread)
+            thread=thread.thread(self._data_dir),
+            **settings_fields(thread, self._manager),
         )
-        return Reply(
-            response,
-            then=lambda: self._manager.announce_started(thread),
-            turns_json=turns_json,
-        )
+
+        def then() -> None:  # codex replays the usage before it announces the fork
+            if usage is not None:
+                session.notify(notification(usage))
+            self._manager.announce_started(thread)
+
+        return Reply(response, then=then, turns_json=turns_json)
 
     async def archive(self, session: ClientSession, params: ThreadArchiveParams) -> Reply:
         thread_id = thread_id_param(params.thread_id)

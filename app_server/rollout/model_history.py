@@ -42,6 +42,10 @@ class ModelHistory:
     last_usage_tokens: int | None = None
     """`total_tokens` of the latest model response in the current window (None after a
     compaction, until the next response): what auto-compaction compares with its limit."""
+    last_token_usage: dict[str, int] | None = None
+    """The latest `token_count`'s `last_token_usage` (replayed to a resuming client)."""
+    model_context_window: int | None = None
+    """The latest `token_count`'s `model_context_window`."""
 
 
 ROLLOUT_ONLY_FIELDS = frozenset({"internal_chat_message_metadata_passthrough"})
@@ -131,5 +135,10 @@ def _token_count(history: ModelHistory, payload: Mapping[str, Any]) -> None:
     if isinstance(total, Mapping):
         history.token_totals = {str(k): int(v) for k, v in total.items() if isinstance(v, int)}
     last = info.get("last_token_usage")
-    if isinstance(last, Mapping) and isinstance(last.get("total_tokens"), int):
-        history.last_usage_tokens = last["total_tokens"]
+    if isinstance(last, Mapping):
+        history.last_token_usage = {str(k): int(v) for k, v in last.items() if isinstance(v, int)}
+        if isinstance(last.get("total_tokens"), int):
+            history.last_usage_tokens = last["total_tokens"]
+    window = info.get("model_context_window")
+    if isinstance(window, int):
+        history.model_context_window = window

@@ -28,6 +28,7 @@ from protocol.types import (
     Thread,
     ThreadEnvironment,
     ThreadStatus,
+    ThreadTokenUsageUpdatedNotification,
     Turn,
 )
 
@@ -61,6 +62,11 @@ class LoadedThread:
         self.idle_unload: asyncio.TimerHandle | None = None
         self.active_turn: TurnRunner | None = None
         self.last_turn_id: str | None = None
+        self.history_initialization = "new"
+        """How the history got into memory, for the turn metadata (`RequestContext`); the
+        manager sets `cold_resume` / `warm_fork` / `cold_fork`."""
+        self.last_token_usage: ThreadTokenUsageUpdatedNotification | None = None
+        """The latest `thread/tokenUsage/updated` published for the thread (replayed on resume)."""
         """The turn this process started last (late sub-agent activity is reported under it)."""
         self.model_history: ModelHistory | None = None
         """What the model has seen, loaded at the first turn and extended by every turn."""
@@ -173,14 +179,18 @@ class LoadedThread:
             reasoning_effort=settings.reasoning_effort,
         )
 
-    def thread(self, data_dir: Path, *, turns: list[Turn] | None = None) -> Thread:
-        """The wire view of the loaded thread (status, environments, current model)."""
-        thread = thread_from_record(self.record, data_dir, status=self.status, turns=turns or [])
-        environment = ThreadEnvironment(
+    def environment(self) -> ThreadEnvironment:
+        """The local environment the thread runs in (its cwd and workspace roots)."""
+        return ThreadEnvironment(
             environment_id=LOCAL_ENVIRONMENT_ID,
             cwd=self.settings.cwd,
             runtime_workspace_roots=self.settings.runtime_workspace_roots,
         )
+
+    def thread(self, data_dir: Path, *, turns: list[Turn] | None = None) -> Thread:
+        """The wire view of the loaded thread (status, environments, current model)."""
+        thread = thread_from_record(self.record, data_dir, status=self.status, turns=turns or [])
+        environment = self.environment()
         return thread.model_copy(
             update={
                 "session_id": self.record.session_id,

@@ -46,6 +46,7 @@ from protocol.types import (
     ThreadStartedNotification,
     ThreadStatus,
     ThreadStatusChangedNotification,
+    ThreadTokenUsageUpdatedNotification,
 )
 from protocol.wire_model import WireModel
 
@@ -144,7 +145,10 @@ class ThreadManager:
     def publish(
         self, thread: LoadedThread, params: WireModel, *, method: str | None = None
     ) -> None:
-        """Send a thread event to its audience (the method is the params type's unless given)."""
+        """Send a thread event to its audience (the method is the params type's unless given).
+        The latest token usage is kept: a client resuming the loaded thread is told it."""
+        if isinstance(params, ThreadTokenUsageUpdatedNotification):
+            thread.last_token_usage = params
         publish(self.audience(thread), params, method=method)
 
     def set_status(self, thread: LoadedThread, status: ThreadStatus) -> None:
@@ -251,6 +255,7 @@ class ThreadManager:
             writer=writer,
             multi_agent_known=False,
         )
+        thread.history_initialization = "cold_resume"
         self._loaded[thread_id] = thread
         if session is not None:
             thread.subscribe(session)
@@ -357,6 +362,7 @@ class ThreadManager:
             multi_agent_version=multi_agent_version,
             initial_window_id=window_id,
         )
+        thread.history_initialization = "warm_fork" if source is not None else "cold_fork"
         self._loaded[thread_id] = thread
         thread.subscribe(session)
         return thread

@@ -18,6 +18,7 @@ from typing import Any
 
 from app_server.agent.instructions import default_base_instructions
 from app_server.agent.providers.base import ModelProvider
+from app_server.agent.rate_limits import DEFAULT_LIMIT_ID
 from app_server.agent.request_builder import auto_compact_limit, effective_context_window
 from app_server.agent.tools.catalog import multi_agent_version_for, turn_tools
 from app_server.agent.tools.registry import ToolItem
@@ -27,7 +28,6 @@ from app_server.config import TURN_ORIGIN
 from app_server.errors import Conflict
 from app_server.ids import uuid7
 from app_server.rollout import build
-from app_server.rollout.context_windows import ContextWindow
 from app_server.rollout.model_history import ModelHistory
 from app_server.session import ClientSession, ServerRequestOutcome
 from app_server.settings import ResolvedSettings, resolve_cwd
@@ -37,9 +37,12 @@ from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager
 from app_server.threads.server_requests import ask_subscribers
 from app_server.threads.thread_marks import ThreadMarks
+from app_server.threads.token_replay import load_model_history
 from app_server.threads.turn_origin import TurnOrigin
 from protocol.types import (
+    AccountRateLimitsUpdatedNotification,
     CollaborationMode,
+    RateLimitSnapshot,
     Settings,
     ThreadSettings,
     ThreadSettingsUpdatedNotification,
@@ -74,6 +77,13 @@ class _ThreadTurnHost:
 
     def response_headers_seen(self, headers: Mapping[str, str]) -> None:
         self._manager.rate_limits.record(headers)
+
+    def response_completed(self) -> None:
+        """`account/rateLimits/updated` with the `codex` limit seen last (codex sends it, all
+        null, when the responses carry no rate-limit headers)."""
+        latest = self._manager.rate_limits.latest
+        snapshot = latest.get(DEFAULT_LIMIT_ID) or RateLimitSnapshot(limit_id=DEFAULT_LIMIT_ID)
+        self.publish(AccountRateLimitsUpdatedNotification(rate_limits=snapshot))
 
     def set_status(self, status: ThreadStatus) -> None:
         self._manager.set_status(self._thread, status)
@@ -264,6 +274,7 @@ class ThreadTurns:
             parent_turn_id=origin.parent_turn_id,
             initiating_agent_path=origin.initiating_agent_path,
             skills_instructions=skills,
+            history_initialization=thread.history_initialization,
         )
         runner = TurnRunner(_ThreadTurnHost(self._manager, thread), setup, pending, kind=kind)
         thread.active_turn = runner
@@ -293,16 +304,7 @@ class ThreadTurns:
                 self.agents.turn_ended(thread, runner)
 
     async def _model_history(self, thread: LoadedThread) -> ModelHistory:
-        if thread.model_history is None:
-            if thread.has_stored_history and thread.writer is not None:
-                thread.model_history = await self._manager.reads.model_history(thread.id)
-                if thread.model_history.token_totals:
-                    thread.tokens.thread.update(thread.model_history.token_totals)
-            else:
-                thread.model_history = ModelHistory()
-            if thread.model_history.window is None:
-                thread.model_history.window = ContextWindow.initial(thread.initial_window_id)
-        return thread.model_history
+        return await load_model_history(self._manager, thread)
 
     # -- turn/steer, turn/interrupt ------------------------------------------------------------
     def _active(self, thread_id: str, action: str) -> TurnRunner:

@@ -237,13 +237,15 @@ def test_a_message_item_added_emits_item_started_with_an_empty_agent_message(
 ) -> None:
     clock.ms = 5_000
     assert feed_all(mapper, added(message("msg_1"))) == [
-        item_started(agent_message("msg_1", ""), at=5_000)
+        item_started(agent_message("msg_1", "", started=5_000), at=5_000)
     ]
 
 
 def test_a_started_agent_message_keeps_the_phase_of_its_item(mapper: StreamMapper) -> None:
     effects = feed_all(mapper, added(message("msg_1", phase="commentary")))
-    assert effects == [item_started(agent_message("msg_1", "", phase="commentary"), at=1_000)]
+    assert effects == [
+        item_started(agent_message("msg_1", "", phase="commentary", started=1_000), at=1_000)
+    ]
 
 
 def test_a_text_delta_of_an_open_message_is_emitted_as_an_agent_message_delta(
@@ -318,7 +320,7 @@ def test_an_item_completed_without_deltas_still_emits_started_then_completed(
 ) -> None:
     final = message("msg_1", "Hi")
     assert feed_all(mapper, added(message("msg_1")), done(final)) == [
-        item_started(agent_message("msg_1", ""), at=1_000),
+        item_started(agent_message("msg_1", "", started=1_000), at=1_000),
         ("done", final, agent_message("msg_1", "Hi", started=1_000, completed=1_000), 1_000, 1_000),
     ]
 
@@ -331,7 +333,7 @@ def test_an_item_completed_without_being_added_still_emits_started_then_complete
     clock.ms = 2_000
     final = message("msg_1", "Hi")
     assert feed_all(mapper, done(final)) == [
-        item_started(agent_message("msg_1", ""), at=2_000),
+        item_started(agent_message("msg_1", "", started=2_000), at=2_000),
         ("done", final, agent_message("msg_1", "Hi", started=2_000, completed=2_000), 2_000, 2_000),
     ]
 
@@ -358,7 +360,7 @@ def test_a_reasoning_item_added_emits_item_started_with_empty_summary_and_conten
 ) -> None:
     clock.ms = 3_000
     assert feed_all(mapper, added(reasoning("rs_1"))) == [
-        item_started(reasoning_item("rs_1", [], []), at=3_000)
+        item_started(reasoning_item("rs_1", [], [], started=3_000), at=3_000)
     ]
 
 
@@ -448,7 +450,7 @@ def test_reasoning_then_message_then_tool_call_map_in_stream_order(
         added(call),
         done(call),
     ) == [
-        item_started(reasoning_item("rs_1", [], []), at=1_000),
+        item_started(reasoning_item("rs_1", [], [], started=1_000), at=1_000),
         part_added("rs_1", 0),
         summary_text("rs_1", 0, "s"),
         (
@@ -458,7 +460,7 @@ def test_reasoning_then_message_then_tool_call_map_in_stream_order(
             1_000,
             1_000,
         ),
-        item_started(agent_message("msg_1", ""), at=1_000),
+        item_started(agent_message("msg_1", "", started=1_000), at=1_000),
         message_delta("msg_1", "ok"),
         (
             "done",

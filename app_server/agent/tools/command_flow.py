@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 from app_server.agent import approvals
 from app_server.agent.tools import tool_items
+from app_server.agent.tools.approval_params import CommandApprovalParams
 from app_server.agent.tools.exec.background_terminals import (
     UNIFIED_EXEC_ENV,
     BackgroundTerminalError,
@@ -46,7 +47,6 @@ from app_server.rollout import core_items
 from app_server.rollout.items import CommandExecutionItem
 from protocol.types import (
     CommandExecutionOutputDeltaNotification,
-    CommandExecutionRequestApprovalParams,
 )
 
 SHELL_OPERATORS = frozenset({"&&", "||", "|", ";", "&", ">", ">>", "<", "(", ")"})
@@ -331,7 +331,7 @@ async def _ask(
             {"acceptWithExecpolicyAmendment": {"execpolicy_amendment": list(amendment)}}
         )
     decisions.append("cancel")
-    params = CommandExecutionRequestApprovalParams.model_validate(
+    params = CommandApprovalParams.model_validate(
         {
             "kind": "command",
             "threadId": context.thread_id,

@@ -1,0 +1,172 @@
+"""The scenarios the differential check runs, as data: together they call every method
+`app_server/server.py` serves (`_handlers()`)."""
+
+from __future__ import annotations
+
+from scripts.codex_compare.steps import Call, Queue, Scenario, Turn, WaitFor
+from tests.support.model_replies import Reply
+
+NO_THREAD = "00000000-0000-0000-0000-000000000000"
+START = Call("thread/start", {"cwd": "$cwd"}, save="t")
+TID = "$t.thread.id"
+
+
+def touch(call_id: str) -> Reply:
+    return Reply.function_call("exec_command", {"cmd": "touch x.txt"}, call_id=call_id)
+
+
+HANDSHAKE = Scenario(
+    "handshake and catalogs",
+    (
+        Call("model/list", {}),
+        Call("account/read", {}),
+        Call("account/rateLimits/read", None),
+        Call("account/bedrock/checkGovCloudRequirements", None),
+        Call("config/read", {"includeLayers": True, "cwd": "$cwd"}),
+        Call("configRequirements/read", None),
+        Call("hooks/list", {"cwds": ["$cwd"]}),
+        Call("collaborationMode/list", {}),
+        Call("permissionProfile/list", {}),
+        Call("experimentalFeature/list", {}),
+        Call("modelProvider/list", {}),
+        Call("modelProvider/capabilities/read", {}),
+        Call(
+            "config/value/write", {"keyPath": "model", "value": "gpt-x", "mergeStrategy": "replace"}
+        ),
+        Call(
+            "config/batchWrite",
+            {
+                "edits": [
+                    {
+                        "keyPath": "model_reasoning_effort",
+                        "value": "high",
+                        "mergeStrategy": "replace",
+                    }
+                ]
+            },
+        ),
+        Call("config/read", {}),
+    ),
+)
+
+LIFECYCLE = Scenario(
+    "thread lifecycle",
+    (
+        START,
+        Call("thread/read", {"threadId": TID}),
+        Call("thread/loaded/list", {}),
+        Turn(TID, "hello", (Reply.text("hi there"),)),
+        Call("thread/read", {"threadId": TID, "includeTurns": True}),
+        Call("thread/turns/list", {"threadId": TID}),
+        Call(
+            "thread/turns/list",
+            {"threadId": TID, "limit": 5, "sortDirection": "desc", "itemsView": "notLoaded"},
+        ),
+        Call("thread/items/list", {"threadId": TID}),
+        Call("thread/items/list", {"threadId": TID, "limit": 100, "sortDirection": "desc"}),
+        Call("thread/name/set", {"threadId": TID, "name": "named"}),
+        Call("thread/list", {}),
+        Call("thread/search", {"searchTerm": "hello"}),
+        Call("thread/fork", {"threadId": TID}, save="f"),
+        Call("thread/read", {"threadId": "$f.thread.id", "includeTurns": True}),
+        Call("thread/unsubscribe", {"threadId": TID}),
+        Call("thread/read", {"threadId": TID}),
+        Call("thread/resume", {"threadId": TID}),
+        Turn(TID, "again", (Reply.text("second"),)),
+        Call("thread/archive", {"threadId": TID}),
+        Call("thread/list", {"archived": True}),
+        Call("thread/read", {"threadId": TID}),
+        Call("thread/unarchive", {"threadId": TID}),
+        Call("thread/delete", {"threadId": "$f.thread.id"}),
+        Call("thread/loaded/list", {}),
+        Call("thread/read", {"threadId": NO_THREAD}),
+    ),
+)
+
+APPROVALS = Scenario(
+    "command approvals",
+    (
+        Call(
+            "thread/start",
+            {"cwd": "$cwd", "approvalPolicy": "untrusted", "sandbox": "workspace-write"},
+            save="t",
+        ),
+        Turn(TID, "touch it", (touch("call_1"), Reply.text("done")), decision="accept"),
+        Turn(TID, "touch again", (touch("call_2"), Reply.text("declined")), decision="decline"),
+        Call("thread/read", {"threadId": TID, "includeTurns": True}),
+        Call("thread/unsubscribe", {"threadId": TID}),
+        Call("thread/resume", {"threadId": TID}),
+    ),
+)
+
+COMPACTION = Scenario(
+    "compaction",
+    (
+        START,
+        Turn(TID, "hello", (Reply.text("hi").with_usage(input_tokens=100, output_tokens=10),)),
+        Queue((Reply.text("SUMMARY"),)),
+        Call("thread/compact/start", {"threadId": TID}),
+        WaitFor("turn/completed"),
+        Call("thread/read", {"threadId": TID, "includeTurns": True}),
+        Call("thread/unsubscribe", {"threadId": TID}),
+        Call("thread/resume", {"threadId": TID}),
+    ),
+)
+
+INTERRUPT = Scenario(
+    "steer and interrupt",
+    (
+        START,
+        Turn(
+            TID,
+            "slow",
+            (Reply.text("a long answer " * 20, deltas=40).delayed(between_frames=0.05),),
+            wait=False,
+            save="slow",
+        ),
+        WaitFor("item/agentMessage/delta"),
+        Call(
+            "turn/steer",
+            {
+                "threadId": TID,
+                "expectedTurnId": "$slow.turn.id",
+                "input": [{"type": "text", "text": "shorter", "text_elements": []}],
+            },
+        ),
+        Queue((Reply.text("a shorter answer " * 5, deltas=40).delayed(between_frames=0.05),)),
+        Call("turn/interrupt", {"threadId": TID, "turnId": "$slow.turn.id"}),
+        WaitFor("turn/completed"),
+        Turn(TID, "next", (Reply.text("fine"),)),
+    ),
+)
+
+MARKS = Scenario(
+    "read state and goals",
+    (
+        START,
+        Turn(TID, "hello", (Reply.text("hi"),)),
+        Call("thread/read", {"threadId": TID}, save="r"),
+        Call(
+            "thread/readState/update",
+            {
+                "threadId": TID,
+                "expectedRevision": "$r.readState.revision",
+                "operation": {"type": "read"},
+            },
+        ),
+        Call(
+            "thread/readState/update",
+            {"threadId": TID, "expectedRevision": "stale", "operation": {"type": "unread"}},
+        ),
+        Call("thread/list", {}),
+        # paused: an active goal makes codex start continuation turns on its own
+        Call("thread/goal/set", {"threadId": TID, "objective": "ship it", "status": "paused"}),
+        Call("thread/goal/get", {"threadId": TID}),
+        Call("thread/goal/set", {"threadId": TID, "tokenBudget": 1000}),
+        Call("thread/goal/clear", {"threadId": TID}),
+        Call("thread/goal/get", {"threadId": TID}),
+        Call("rollout/compress", {"threadId": TID}),
+    ),
+)
+
+SCENARIOS = (HANDSHAKE, LIFECYCLE, APPROVALS, COMPACTION, INTERRUPT, MARKS)

@@ -1,0 +1,74 @@
+"""Scenario steps as data: what to send, which scripted model replies to queue, how to answer the
+server's approval requests. `$name.path` strings in params refer to a result saved earlier
+(`save=`); `$cwd` is the peer's workspace directory."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.support.model_replies import Reply
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request; its result is saved under `save` for later `$save.path` references."""
+
+    method: str
+    params: Any = field(default_factory=dict)
+    save: str | None = None
+
+
+@dataclass(frozen=True)
+class Turn:
+    """`turn/start` with `text`, the model answering `replies`; waits for `turn/completed`.
+    `decision` answers every approval request of the turn."""
+
+    thread: str
+    text: str
+    replies: tuple[Reply, ...]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    decision: str = "accept"
+    save: str | None = None
+    wait: bool = True
+
+
+@dataclass(frozen=True)
+class WaitFor:
+    """Wait until a notification with this method arrives (a first delta, `turn/completed`)."""
+
+    method: str
+
+
+@dataclass(frozen=True)
+class Queue:
+    """Queue model replies without sending anything (for compaction and steering)."""
+
+    replies: tuple[Reply, ...]
+
+
+Step = Call | Turn | WaitFor | Queue
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    steps: tuple[Step, ...]
+
+
+def resolve(value: Any, saved: Mapping[str, Any], cwd: str) -> Any:
+    """`value` with every `$cwd` and `$name.path.to.field` string replaced."""
+    if isinstance(value, str) and value.startswith("$"):
+        if value == "$cwd":
+            return cwd
+        name, *path = value[1:].split(".")
+        current = saved[name]
+        for part in path:
+            current = current[int(part)] if isinstance(current, list) else current[part]
+        return current
+    if isinstance(value, list):
+        return [resolve(item, saved, cwd) for item in value]
+    if isinstance(value, dict):
+        return {key: resolve(item, saved, cwd) for key, item in value.items()}
+    return value
