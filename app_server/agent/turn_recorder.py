@@ -169,7 +169,8 @@ class TurnRecorder:
     def finished(
         self, model_item: dict[str, Any], item: FinishedItem | None, started: int, completed: int
     ) -> None:
-        """A finished item: its display line (paginated or legacy), then its history line."""
+        """A finished item: its display line (paginated or legacy), then its history line; a
+        user message's history line comes first, as codex writes it."""
         out: list[RolloutItem] = []
         if item is not None:
             if self._setup.history_mode == "paginated":
@@ -189,7 +190,11 @@ class TurnRecorder:
                 out.append(lines.legacy_agent_message(item.text, item.phase))
             else:
                 out.extend(lines.legacy_agent_reasoning(text) for text in item.summary)
-        out.append(lines.response_item(model_item, self._turn_id))
+        history = lines.response_item(model_item, self._turn_id)
+        if isinstance(item, UserMessageThreadItem):
+            out.insert(0, history)
+        else:
+            out.append(history)
         self._append(out)
         self._remember(model_item)
 
