@@ -2,7 +2,8 @@
 
 The turn runner decides *when*; this module decides *what*: the opening lines (task start, the
 first turn's harness context, the turn context), each finished item as a display line (paginated
-`item_completed` or the legacy events) followed by its model-visible `response_item`, token
+`item_completed` or the legacy events) followed by its model-visible `response_item` (a user
+message's `response_item` comes first, as codex writes it), token
 records, and the closing lines of a completed, failed or interrupted turn. Every model-visible
 item is also appended to the thread's in-memory model history, in the same order as in the file,
 so what the next request sends is what a resumed thread will send.
