@@ -235,7 +235,12 @@ class TurnRecorder:
         self._remember(model_item)
 
     def usage(self, response_id: str | None, usage: dict[str, int]) -> None:
-        """The token records written after every model response."""
+        """Both token records of a model response, written together (a compaction's)."""
+        self.usage_record(response_id, usage)
+        self.token_count(usage)
+
+    def usage_record(self, response_id: str | None, usage: dict[str, int]) -> None:
+        """The `token_usage_record` written as a model response completes."""
         setup = self._setup
         self._append(
             [
@@ -247,10 +252,15 @@ class TurnRecorder:
                     usage,
                     dict(setup.tokens.turn),
                     dict(setup.tokens.thread),
-                ),
-                lines.token_count(dict(setup.tokens.thread), usage, setup.context_window),
+                )
             ]
         )
+
+    def token_count(self, usage: dict[str, int]) -> None:
+        """The `token_count` event of a sampling step, written once its tool calls have their
+        outputs (codex's order: record, tool outputs, count)."""
+        setup = self._setup
+        self._append([lines.token_count(dict(setup.tokens.thread), usage, setup.context_window)])
 
     def completed(
         self, last_agent_message: str | None, completed_at: int, duration_ms: int

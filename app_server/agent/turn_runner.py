@@ -203,6 +203,8 @@ class TurnRunner:
             # (an unanswered call would make the next request invalid), steered input included.
             for call in step.tool_calls:
                 await self._run_tool(call)
+            if step.usage is not None:  # reported once the calls have their outputs, as codex
+                self._effects.report_usage(step.usage)
             if self._pending:
                 await self._consume_input()
                 continue
