@@ -202,11 +202,11 @@ async def steer_mid_reply(
     reply: Reply,
     hang_after_event: str,
     *,
-    announced: bool = True,
+    announced_by: str | None = "item/agentMessage/delta",
 ) -> tuple[str, str]:
     """Start a turn whose reply holds its stream open just after the first `hang_after_event`
-    (the test never releases it), steer "also this" into it once the streaming item has been
-    announced (`item/started`; a function call has no such notification, so `announced=False`
+    (the test never releases it), steer "also this" into it once the client has seen
+    `announced_by` (the notification of that last event; call arguments have none, so `None`
     steers as soon as the model server has sent the frames), and wait until the turn has
     completed with the model's next answer ("after the steer"). Returns (thread id, turn id)."""
     release, reached = asyncio.Event(), asyncio.Event()
@@ -217,10 +217,8 @@ async def steer_mid_reply(
     result = await client.call("turn/start", {"threadId": thread_id, "input": text_input("go")})
     turn_id = result["turn"]["id"]
     await asyncio.wait_for(reached.wait(), 10)
-    if announced:  # the stream is held open: the steer arrives while the item is half streamed
-        await client.wait_notification(
-            "item/started", where=lambda m: m["params"]["item"]["type"] != "userMessage"
-        )
+    if announced_by is not None:  # the stream is held: the steer lands mid-item
+        await client.wait_notification(announced_by)
     steered = await client.call(
         "turn/steer",
         {"threadId": thread_id, "expectedTurnId": turn_id, "input": text_input("also this")},
@@ -349,7 +347,7 @@ async def test_steer_while_call_arguments_stream_drops_the_call_unrun(
     reply = Reply.of(function_call("nope", {"a": "bcdefgh"}, call_id="call_x", deltas=3))
     client = await start_client(servers, model_server)
     arguments_delta = "response.function_call_arguments.delta"
-    await steer_mid_reply(client, model_server, reply, arguments_delta, announced=False)
+    await steer_mid_reply(client, model_server, reply, arguments_delta, announced_by=None)
     second = (await model_server.wait_for_requests(2))[1]
     assert "call_x" not in str(second.body["input"])
     assert input_texts(second)[-1] == "also this"
