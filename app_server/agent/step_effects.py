@@ -41,6 +41,9 @@ class StepResult:
 
     tool_calls: list[ToolCall] = field(default_factory=list)
     steered: bool = False
+    usage: dict[str, int] | None = None
+    """The completed response's token usage, reported (`token_count`, `thread/tokenUsage/
+    updated`) by `StepEffects.report_usage` once the step's tool calls have run, as codex."""
 
 
 class StepEffects:
@@ -63,7 +66,7 @@ class StepEffects:
         elif isinstance(effect, OutputItemDone):
             self._output_done(effect, step)
         elif isinstance(effect, ResponseCompleted):
-            self.usage(effect)
+            step.usage = self._count(effect)
         elif isinstance(effect, SafetyBuffering):
             self._safety_buffering(effect)
         elif isinstance(effect, ModerationMetadata):
@@ -96,15 +99,25 @@ class StepEffects:
             self._tool_calls.recorded(call)
 
     def usage(self, completed: ResponseCompleted) -> None:
-        """A response's token usage: counted, recorded, reported, and remembered as the size
-        of the context (what auto-compaction compares with its limit)."""
+        """A response's token usage counted, recorded and reported at once (a compaction's)."""
+        self.report_usage(self._count(completed))
+
+    def _count(self, completed: ResponseCompleted) -> dict[str, int]:
+        """A response's token usage: counted, its `token_usage_record` written, and remembered
+        as the size of the context (what auto-compaction compares with its limit)."""
         setup = self._setup
         usage = from_response_usage(completed.usage)
         setup.tokens.add(usage)
         setup.history.last_usage_tokens = usage["total_tokens"] or (
             usage["input_tokens"] + usage["output_tokens"]
         )
-        self._recorder.usage(completed.response_id, usage)
+        self._recorder.usage_record(completed.response_id, usage)
+        return usage
+
+    def report_usage(self, usage: dict[str, int]) -> None:
+        """The `token_count` line and `thread/tokenUsage/updated` for a counted response."""
+        setup = self._setup
+        self._recorder.token_count(usage)
         self._host.publish(
             ThreadTokenUsageUpdatedNotification(
                 thread_id=self._host.thread_id,

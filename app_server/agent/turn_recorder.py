@@ -2,7 +2,8 @@
 
 The turn runner decides *when*; this module decides *what*: the opening lines (task start, the
 first turn's harness context, the turn context), each finished item as a display line (paginated
-`item_completed` or the legacy events) followed by its model-visible `response_item`, token
+`item_completed` or the legacy events) followed by its model-visible `response_item` (a user
+message's `response_item` comes first, as codex writes it), token
 records, and the closing lines of a completed, failed or interrupted turn. Every model-visible
 item is also appended to the thread's in-memory model history, in the same order as in the file,
 so what the next request sends is what a resumed thread will send.
@@ -169,7 +170,8 @@ class TurnRecorder:
     def finished(
         self, model_item: dict[str, Any], item: FinishedItem | None, started: int, completed: int
     ) -> None:
-        """A finished item: its display line (paginated or legacy), then its history line."""
+        """A finished item: its display line (paginated or legacy), then its history line; a
+        user message's history line comes first, as codex writes it."""
         out: list[RolloutItem] = []
         if item is not None:
             if self._setup.history_mode == "paginated":
@@ -189,7 +191,11 @@ class TurnRecorder:
                 out.append(lines.legacy_agent_message(item.text, item.phase))
             else:
                 out.extend(lines.legacy_agent_reasoning(text) for text in item.summary)
-        out.append(lines.response_item(model_item, self._turn_id))
+        history = lines.response_item(model_item, self._turn_id)
+        if isinstance(item, UserMessageThreadItem):
+            out.insert(0, history)
+        else:
+            out.append(history)
         self._append(out)
         self._remember(model_item)
 
@@ -229,7 +235,12 @@ class TurnRecorder:
         self._remember(model_item)
 
     def usage(self, response_id: str | None, usage: dict[str, int]) -> None:
-        """The token records written after every model response."""
+        """Both token records of a model response, written together (a compaction's)."""
+        self.usage_record(response_id, usage)
+        self.token_count(usage)
+
+    def usage_record(self, response_id: str | None, usage: dict[str, int]) -> None:
+        """The `token_usage_record` written as a model response completes."""
         setup = self._setup
         self._append(
             [
@@ -241,10 +252,15 @@ class TurnRecorder:
                     usage,
                     dict(setup.tokens.turn),
                     dict(setup.tokens.thread),
-                ),
-                lines.token_count(dict(setup.tokens.thread), usage, setup.context_window),
+                )
             ]
         )
+
+    def token_count(self, usage: dict[str, int]) -> None:
+        """The `token_count` event of a sampling step, written once its tool calls have their
+        outputs (codex's order: record, tool outputs, count)."""
+        setup = self._setup
+        self._append([lines.token_count(dict(setup.tokens.thread), usage, setup.context_window)])
 
     def completed(
         self, last_agent_message: str | None, completed_at: int, duration_ms: int

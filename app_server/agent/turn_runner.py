@@ -3,9 +3,11 @@
 `TurnRunner.run` is the whole state machine: persist and announce the input, then sample the
 model again and again — streaming its output to clients, persisting every finished item, running
 tool calls — until a response asks for nothing more. Steered input (`turn/steer`, or
-`turn/start` on an active turn) joins at the next safe boundary: the item being streamed
-finishes, the rest of that response is abandoned, and the model is sampled again with the new
-input. `interrupt()` cancels the turn's task, which stops the HTTP stream at once and records the
+`turn/start` on an active turn) drops the response being streamed at once, as codex 0.169 does:
+an item half streamed is never completed (no `item/completed`, nothing recorded, absent from the
+next request), the items that finished before stay, tool calls that finished are still run (and
+a running tool finishes), then the input is recorded and the model is sampled again.
+`interrupt()` cancels the turn's task, which stops the HTTP stream at once and records the
 interruption. Retryable failures are retried with backoff, each retry announced with an `error`
 notification carrying `willRetry`.
 
@@ -87,7 +89,6 @@ class TurnRunner:
         self._pending: list[PendingInput] = [first_input] if first_input is not None else []
         self._steer = asyncio.Event()
         self._interrupted = False
-        self._mapper: StreamMapper | None = None
         self._sampling: asyncio.Task[StepResult] | None = None
         self._started_ms = now_ms()
         self._recorder = TurnRecorder(setup, self.thread_id, self._started_ms // 1000)
@@ -115,13 +116,13 @@ class TurnRunner:
         return self.task
 
     def add_input(self, pending: PendingInput) -> None:
-        """Steer: the input joins the turn at the next safe boundary."""
+        """Steer: the response being streamed is dropped at once (its half-streamed item with
+        it) and the input joins before the next sampling; a running tool finishes first."""
         self._pending.append(pending)
         self._steer.set()
-        mapper, sampling = self._mapper, self._sampling
-        nothing_half_streamed = mapper is None or not mapper.open_item_ids
-        if sampling is not None and not sampling.done() and nothing_half_streamed:
-            sampling.cancel()  # abandon the response right away
+        sampling = self._sampling
+        if sampling is not None and not sampling.done():
+            sampling.cancel()
 
     def interrupt(self) -> None:
         """Stop the turn now (`turn/interrupt`); a running command is killed with it. A turn
@@ -202,6 +203,8 @@ class TurnRunner:
             # (an unanswered call would make the next request invalid), steered input included.
             for call in step.tool_calls:
                 await self._run_tool(call)
+            if step.usage is not None:  # reported once the calls have their outputs, as codex
+                self._effects.report_usage(step.usage)
             if self._pending:
                 await self._consume_input()
                 continue
@@ -325,36 +328,39 @@ class TurnRunner:
         )
 
     async def _sample_once(self, provider: ModelProvider, request: SamplingRequest) -> StepResult:
-        self._sampling = asyncio.create_task(self._stream(provider, request))
+        """Stream one response. Steered input cancels the stream (see `add_input`): the step
+        then carries only what finished before, tool calls included (they must be answered)."""
+        step = StepResult()
+        if self._steer.is_set():  # input arrived while no stream ran (e.g. a retry's backoff)
+            step.steered = True
+            return step
+        self._sampling = asyncio.create_task(self._stream(provider, request, step))
         try:
             return await self._sampling
         except asyncio.CancelledError:
             task = asyncio.current_task()
             steered = self._sampling.cancelled() and self._steer.is_set()
             if steered and task is not None and not task.cancelling():
-                return StepResult(steered=True)  # abandoned between items for steered input
+                step.steered = True
+                return step
             raise
         finally:
             self._sampling = None
 
-    async def _stream(self, provider: ModelProvider, request: SamplingRequest) -> StepResult:
-        step = StepResult()
+    async def _stream(
+        self, provider: ModelProvider, request: SamplingRequest, step: StepResult
+    ) -> StepResult:
         mapper = StreamMapper(self.thread_id, self.turn_id)
-        self._mapper = mapper
         stream = provider.stream(request)
         try:
             async for event in stream:
                 for effect in mapper.feed(event):
                     self._effects.apply(effect, step)
-                if self._steer.is_set() and not mapper.open_item_ids:
-                    step.steered = True
-                    break
         finally:
-            self._mapper = None
             if mapper.headers:
                 self.host.response_headers_seen(mapper.headers)
             await stream.aclose()  # type: ignore[attr-defined]
-        if not mapper.completed and not step.steered:
+        if not mapper.completed:
             raise stream_ended_early()
         return step
 

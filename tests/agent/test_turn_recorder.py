@@ -1,7 +1,8 @@
 """`TurnRecorder`, record by record: the rollout lines a turn writes (STORAGE.md §3.4, §3.5).
 
 The recorder decides *what* a turn writes: its opening lines, each finished item (a paginated
-`item_completed` line or the legacy events, then the model-visible `response_item`), tool
+`item_completed` line or the legacy events, then the model-visible `response_item`; the other
+way round for a user message), tool
 outputs, inter-agent messages, token records, compactions and the closing lines of a completed,
 failed or interrupted turn. A fake writer keeps what was appended; ids and the environment are
 fixed so every line can be compared whole.
@@ -495,7 +496,8 @@ def test_a_paginated_user_message_is_a_core_user_message_with_its_inputs_and_cli
         TextUserInput(text="hi"), ImageUserInput(url="https://x/cat.png"), client_id="c-1"
     )
     recorder.finished(model_item, item, 10, 11)
-    assert writer.lines[0] == item_completed(
+    assert writer.lines[0] == response_item(model_item)  # history first, as codex writes it
+    assert writer.lines[1] == item_completed(
         {
             "type": "UserMessage",
             "id": "user-1",
@@ -554,7 +556,8 @@ def test_a_legacy_user_message_is_a_user_message_event_with_its_text(
     item = user_message(TextUserInput(text="first"), TextUserInput(text="second"))
     model_item = input_message("msg_u", "user", "first")
     legacy_recorder(writer).finished(model_item, item, 1, 2)
-    assert writer.lines == [
+    assert writer.lines == [  # history first, as codex 0.169 writes it (fixtures' rollouts)
+        response_item(model_item),
         event(
             "user_message",
             message="first\nsecond",
@@ -564,7 +567,6 @@ def test_a_legacy_user_message_is_a_user_message_event_with_its_text(
             local_audio=[],
             text_elements=[],
         ),
-        response_item(model_item),
     ]
 
 
@@ -576,7 +578,7 @@ def test_a_legacy_user_message_keeps_its_images_and_local_images(writer: FakeWri
         LocalImageUserInput(path="dog.png"),
     )
     legacy_recorder(writer).finished(input_message("msg_u", "user", "look"), item, 1, 2)
-    payload = writer.lines[0]["payload"]
+    payload = writer.lines[1]["payload"]
     assert (payload["images"], payload["local_images"]) == (["https://x/cat.png"], ["dog.png"])
 
 

@@ -112,6 +112,25 @@ async def test_sleep_ends_early_when_new_input_arrives(
     assert "wake up" in str(requests[1].body["input"][-1])
 
 
+async def test_token_usage_of_a_tool_step_is_reported_after_the_tool_item_completes(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    """codex 0.169 reports a response's usage once its tool calls have their outputs."""
+    model_server.enqueue(sleep_call(50), Reply.text("rested"))
+    client = await tool_client(servers, model_server)
+    thread_id = await start_thread(client, tmp_path)
+    await turn(client, thread_id)
+    methods = [
+        "sleep done"
+        if note["method"] == "item/completed" and note["params"]["item"]["type"] == "sleep"
+        else note["method"]
+        for note in client.notifications
+    ]
+    first_usage = methods.index("thread/tokenUsage/updated")
+    assert methods.index("sleep done") < first_usage
+    assert methods.count("thread/tokenUsage/updated") == 2
+
+
 async def test_curr_time_returns_the_utc_time(
     servers: Servers, model_server: ModelServer, tmp_path: Path
 ) -> None:

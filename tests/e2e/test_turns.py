@@ -9,8 +9,14 @@ from typing import Any
 
 from tests.conftest import Servers
 from tests.support.client import RpcClient, StdioClient
-from tests.support.model_replies import Reply, function_call, message, responses_events
-from tests.support.model_server import ModelServer
+from tests.support.model_replies import (
+    Reply,
+    function_call,
+    message,
+    reasoning,
+    responses_events,
+)
+from tests.support.model_server import ModelServer, RecordedRequest
 from tests.support.turn_env import (
     MODEL,
     MODEL_ENV,
@@ -190,41 +196,177 @@ async def test_interrupt_mid_stream_stops_the_model_stream_at_once(
     release.set()
 
 
-async def test_steer_mid_stream_adds_the_input_and_resamples(
-    servers: Servers, model_server: ModelServer
-) -> None:
+async def steer_mid_reply(
+    client: StdioClient,
+    model_server: ModelServer,
+    reply: Reply,
+    hang_after_event: str,
+    *,
+    announced_by: str | None = "item/agentMessage/delta",
+) -> tuple[str, str]:
+    """Start a turn whose reply holds its stream open just after the first `hang_after_event`
+    (the test never releases it), steer "also this" into it once the client has seen
+    `announced_by` (the notification of that last event; call arguments have none, so `None`
+    steers as soon as the model server has sent the frames), and wait until the turn has
+    completed with the model's next answer ("after the steer"). Returns (thread id, turn id)."""
     release, reached = asyncio.Event(), asyncio.Event()
-    reply = Reply.of(message("part one"), message("abandoned"))
     events = responses_events(reply)
-    first_done = next(i for i, e in enumerate(events) if e["type"] == "response.output_item.done")
-    # Hang while the first message is still streaming: the steer must wait for it to finish.
-    model_server.enqueue(
-        reply.hang_after(first_done - 1, release, reached), Reply.text("after the steer")
-    )
-    client = await start_client(servers, model_server)
+    at = next(i for i, event in enumerate(events) if event["type"] == hang_after_event) + 1
+    model_server.enqueue(reply.hang_after(at, release, reached), Reply.text("after the steer"))
     thread_id = await new_thread(client)
     result = await client.call("turn/start", {"threadId": thread_id, "input": text_input("go")})
     turn_id = result["turn"]["id"]
     await asyncio.wait_for(reached.wait(), 10)
+    if announced_by is not None:  # the stream is held: the steer lands mid-item
+        await client.wait_notification(announced_by)
     steered = await client.call(
         "turn/steer",
         {"threadId": thread_id, "expectedTurnId": turn_id, "input": text_input("also this")},
     )
     assert steered == {"turnId": turn_id}
-    await asyncio.sleep(0.2)
-    release.set()  # the open item finishes; the rest of that response is abandoned
     done = await client.wait_notification("turn/completed", timeout=30)
     assert done["params"]["turn"]["status"] == "completed"
     assert done["params"]["turn"]["items"][0]["text"] == "after the steer"
-    second = (await model_server.wait_for_requests(2))[1].body
-    texts = [
-        part.get("text")
-        for item in second["input"]
+    return thread_id, turn_id
+
+
+PARTIAL_ANSWER = Reply.of(reasoning("thinking"), message("part one of a long answer", deltas=3))
+"""A reply whose message is cut after its first delta by `steer_mid_reply`."""
+
+TEXT_DELTA = "response.output_text.delta"
+
+
+def input_texts(request: RecordedRequest) -> list[str]:
+    return [
+        part.get("text", "")
+        for item in request.body["input"]
         if item.get("type") == "message"
         for part in item["content"]
     ]
-    assert texts[-2:] == ["part one", "also this"]
-    assert "abandoned" not in texts
+
+
+async def test_steer_mid_stream_drops_the_model_stream_at_once(
+    servers: Servers, model_server: ModelServer
+) -> None:
+    client = await start_client(servers, model_server)
+    await steer_mid_reply(client, model_server, PARTIAL_ANSWER, TEXT_DELTA)
+    # The held stream was never released: the turn could only finish by dropping it.
+    await model_server.wait_for_aborted_streams(1)
+    assert len(model_server.requests) == 2
+
+
+async def test_steer_mid_stream_keeps_the_partial_answer_out_of_the_next_request(
+    servers: Servers, model_server: ModelServer
+) -> None:
+    client = await start_client(servers, model_server)
+    await steer_mid_reply(client, model_server, PARTIAL_ANSWER, TEXT_DELTA)
+    second = (await model_server.wait_for_requests(2))[1]
+    assert not any("part one" in text for text in input_texts(second))
+    assert all(item.get("role") != "assistant" for item in second.body["input"])
+
+
+async def test_steer_mid_stream_sends_the_steered_input_after_what_finished_before(
+    servers: Servers, model_server: ModelServer
+) -> None:
+    client = await start_client(servers, model_server)
+    await steer_mid_reply(client, model_server, PARTIAL_ANSWER, TEXT_DELTA)
+    first, second = await model_server.wait_for_requests(2)
+    added = second.body["input"][len(first.body["input"]) :]
+    assert [item["type"] for item in added] == ["reasoning", "message"]
+    assert added[0]["summary"] == [{"type": "summary_text", "text": "thinking"}]
+    assert (added[1]["role"], input_texts(second)[-1]) == ("user", "also this")
+
+
+async def test_steer_mid_stream_notifies_as_codex_without_completing_the_partial_item(
+    servers: Servers, model_server: ModelServer
+) -> None:
+    client = await start_client(servers, model_server)
+    _, turn_id = await steer_mid_reply(client, model_server, PARTIAL_ANSWER, TEXT_DELTA)
+    items = [
+        (note["method"], note["params"]["item"]["type"], note["params"]["item"]["id"])
+        for note in client.notifications
+        if note["method"] in ("item/started", "item/completed")
+        and note["params"]["turnId"] == turn_id
+    ]
+    partial = next(item_id for _, kind, item_id in items if kind == "agentMessage")
+    assert [(method, kind) for method, kind, _ in items] == [
+        ("item/started", "userMessage"),
+        ("item/completed", "userMessage"),
+        ("item/started", "reasoning"),
+        ("item/completed", "reasoning"),
+        ("item/started", "agentMessage"),  # the partial answer: never completed
+        ("item/started", "userMessage"),
+        ("item/completed", "userMessage"),
+        ("item/started", "agentMessage"),
+        ("item/completed", "agentMessage"),
+    ]
+    assert ("item/completed", "agentMessage", partial) not in items
+    assert methods_for_turn(client, turn_id) == [  # codex 0.169's sequence, observed
+        "turn/started",
+        "item/started",
+        "item/completed",
+        "item/started",
+        "item/reasoning/summaryPartAdded",
+        "item/reasoning/summaryTextDelta",
+        "item/completed",
+        "item/started",
+        "item/agentMessage/delta",  # the stream is dropped here
+        "item/started",
+        "item/completed",
+        "item/started",
+        "item/agentMessage/delta",
+        "item/completed",
+        "thread/tokenUsage/updated",
+        "turn/completed",
+    ]
+
+
+async def test_steer_mid_stream_reads_back_without_the_partial_answer(
+    servers: Servers, model_server: ModelServer
+) -> None:
+    client = await start_client(servers, model_server)
+    thread_id, _ = await steer_mid_reply(client, model_server, PARTIAL_ANSWER, TEXT_DELTA)
+    read = await client.call("thread/read", {"threadId": thread_id, "includeTurns": True})
+    (turn,) = read["thread"]["turns"]
+    assert [(item["type"], item.get("text")) for item in turn["items"]] == [
+        ("userMessage", None),
+        ("reasoning", None),
+        ("userMessage", None),
+        ("agentMessage", "after the steer"),
+    ]
+    assert turn["items"][2]["content"] == text_input("also this")
+    rollout = read["thread"]["path"]
+    assert rollout is not None
+    with open(rollout, encoding="utf-8") as lines:
+        assert "part one" not in lines.read()
+
+
+async def test_steer_while_call_arguments_stream_drops_the_call_unrun(
+    servers: Servers, model_server: ModelServer
+) -> None:
+    reply = Reply.of(function_call("nope", {"a": "bcdefgh"}, call_id="call_x", deltas=3))
+    client = await start_client(servers, model_server)
+    arguments_delta = "response.function_call_arguments.delta"
+    await steer_mid_reply(client, model_server, reply, arguments_delta, announced_by=None)
+    second = (await model_server.wait_for_requests(2))[1]
+    assert "call_x" not in str(second.body["input"])
+    assert input_texts(second)[-1] == "also this"
+
+
+async def test_steer_after_a_finished_call_answers_the_call_before_the_steered_input(
+    servers: Servers, model_server: ModelServer
+) -> None:
+    reply = Reply.of(function_call("nope", {}, call_id="call_x"), message("more", deltas=2))
+    client = await start_client(servers, model_server)
+    await steer_mid_reply(client, model_server, reply, TEXT_DELTA)
+    first, second = await model_server.wait_for_requests(2)
+    added = second.body["input"][len(first.body["input"]) :]
+    assert [(item["type"], item.get("call_id")) for item in added] == [
+        ("function_call", "call_x"),
+        ("function_call_output", "call_x"),
+        ("message", None),
+    ]
+    assert input_texts(second)[-1] == "also this"
 
 
 async def test_steer_without_active_turn_is_refused(
