@@ -74,6 +74,9 @@ CLIENT_METHODS: tuple[str, ...] = (
     "thread/goal/set",
     "thread/goal/get",
     "thread/goal/clear",
+    "thread/settings/update",
+    "turn/settings/update",
+    "thread/metadata/update",
 )
 
 # Server→client requests in scope (PROTOCOL.md §4).

@@ -130,6 +130,8 @@ class DiskThreadSettings(TypedDict):
     requested_approvals_reviewer: str
     cwd: str
     runtime_workspace_roots: list[str]
+    reasoning_effort: NotRequired[str]
+    """Only when the thread has an effort set."""
     collaboration_mode: CollaborationMode
     disabled_plugin_ids: list[str]
 
