@@ -40,7 +40,7 @@ class ThreadSettingsHandlers:
     async def settings_update(
         self, session: ClientSession, params: ThreadSettingsUpdateParams
     ) -> Reply:
-        announce = self._settings.update(thread_id_param(params.thread_id), params)
+        announce = await self._settings.update(thread_id_param(params.thread_id), params)
         return Reply(ThreadSettingsUpdateResponse(), then=announce)
 
     async def turn_settings_update(

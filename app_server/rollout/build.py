@@ -169,6 +169,16 @@ def thread_settings_applied(
     }
 
 
+def thread_goal_updated(goal: BaseModel) -> EventLine:
+    """A goal set or changed: the wire `ThreadGoal` as codex records it (null fields left out,
+    camelCase keys)."""
+    wire = goal.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return {
+        "type": "event_msg",
+        "payload": {"type": "thread_goal_updated", "threadId": wire["threadId"], "goal": wire},
+    }
+
+
 def item_completed(
     thread_id: str, turn_id: str, item: CoreItem, started_at_ms: int, completed_at_ms: int
 ) -> EventLine:

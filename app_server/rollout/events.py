@@ -24,6 +24,7 @@ EventType = Literal[
     "item_completed",
     "token_count",
     "thread_settings_applied",
+    "thread_goal_updated",
     "user_message",
     "agent_message",
     "agent_reasoning",
@@ -142,6 +143,15 @@ class ThreadSettingsAppliedEvent(TypedDict):
     thread_settings: DiskThreadSettings
 
 
+class ThreadGoalUpdatedEvent(TypedDict):
+    """A goal set or changed (never a clear: codex 0.169 records none). Unlike the other
+    events its keys are camelCase, and `goal` is the wire `ThreadGoal` without null fields."""
+
+    type: Literal["thread_goal_updated"]
+    threadId: str
+    goal: JsonObject
+
+
 class UserMessageEvent(TypedDict):
     """Legacy threads: a user message (image URLs and local paths rebuild its images)."""
 
@@ -217,6 +227,7 @@ EventPayload = (
     | ItemCompletedEvent
     | TokenCountEvent
     | ThreadSettingsAppliedEvent
+    | ThreadGoalUpdatedEvent
     | UserMessageEvent
     | AgentMessageEvent
     | AgentReasoningEvent

@@ -74,7 +74,9 @@ class ThreadSettingsUpdates:
     def __init__(self, manager: ThreadManager) -> None:
         self._manager = manager
 
-    def update(self, thread_id: str, params: ThreadSettingsUpdateParams) -> Callable[[], None]:
+    async def update(
+        self, thread_id: str, params: ThreadSettingsUpdateParams
+    ) -> Callable[[], None]:
         """Apply the request to the loaded thread; returns what to do once answered (announce
         the new settings, when they changed). Refused, changing nothing, for a thread not
         loaded or an invalid combination."""
@@ -85,8 +87,9 @@ class ThreadSettingsUpdates:
         if settings == thread.settings:
             return lambda: None
         thread.apply_settings(settings)
-        if thread.writer is not None:
-            thread.writer.append(
+        writer = thread.writer
+        if writer is not None:
+            writer.append(
                 [
                     build.thread_settings_applied(
                         thread.id,
@@ -99,6 +102,7 @@ class ThreadSettingsUpdates:
                     )
                 ]
             )
+            await writer.flush()  # answered means recorded: a restart right after keeps it
 
         def announce() -> None:
             self._manager.publish(
