@@ -32,6 +32,12 @@ PERMISSION_PROFILE_MODES: dict[str, SandboxMode] = {
 }
 """The built-in permission profiles (`permissionProfile/list`) → the sandbox mode each means."""
 
+UNKNOWN_PROFILE_MESSAGE = (
+    "failed to load configuration: default_permissions requires a `[permissions]` table"
+)
+"""Codex 0.169's refusal of a profile id that is not built in (named `[permissions]` profiles
+are not supported here, so every other id gets it)."""
+
 CLEARED_SERVICE_TIER = "default"
 """What codex 0.169 reports as the service tier after a `serviceTier: null` update."""
 
@@ -59,7 +65,7 @@ def _requested(
     if params.permissions is not None:
         mode = PERMISSION_PROFILE_MODES.get(params.permissions)
         if mode is None:
-            raise InvalidRequest(f"unknown permissions profile: {params.permissions}")
+            raise InvalidRequest(UNKNOWN_PROFILE_MESSAGE)
         updates["sandbox"] = sandbox_from_mode(mode, settings.config.toml.sandbox_workspace_write)
     if "service_tier" in params.model_fields_set:
         updates["service_tier"] = params.service_tier or CLEARED_SERVICE_TIER

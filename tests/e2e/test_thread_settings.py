@@ -199,3 +199,18 @@ async def test_invalid_metadata_updates_are_refused_with_codex_texts(
         assert (reply.code, reply.message) == (-32600, message)
     reply = await metadata(client, MISSING, daybreakEnabled=True)
     assert (reply.code, reply.message) == (-32600, f"thread not found: {MISSING}")
+
+
+async def test_a_built_in_permissions_profile_selects_its_sandbox(
+    servers: Servers, model_server: ModelServer
+) -> None:
+    client = await start_client(servers, model_server, experimental=True)
+    thread_id = await new_thread(client)
+    await update(client, thread_id, permissions=":workspace")
+    note = await client.wait_notification("thread/settings/updated")
+    assert note["params"]["threadSettings"]["sandboxPolicy"]["type"] == "workspaceWrite"
+    reply = await update(client, thread_id, permissions="nope")
+    assert (reply.code, reply.message) == (
+        -32600,
+        "failed to load configuration: default_permissions requires a `[permissions]` table",
+    )
