@@ -32,10 +32,11 @@ class ThreadMetadataUpdates:
     async def update(
         self, thread_id: str, *, git: GitInfoPatch | None, daybreak_enabled: bool | None
     ) -> Thread:
-        """The thread as codex answers it (the stored view: no runtime-only fields)."""
+        """The thread as codex answers it: the stored view (`canAcceptDirectInput` null), with
+        a loaded thread's status and environments."""
+        loaded = self._manager.loaded(thread_id)
         record = await self._manager.reads.record(thread_id)
         if record is None:
-            loaded = self._manager.loaded(thread_id)
             if loaded is None:
                 raise NotFound(f"thread not found: {thread_id}")
             record = loaded.record
@@ -48,6 +49,9 @@ class ThreadMetadataUpdates:
             )
         thread = thread_from_record(record, self._manager.data_dir)
         update: dict[str, object] = {}
+        if loaded is not None:  # a loaded thread's status and environments, as codex answers
+            live = loaded.thread(self._manager.data_dir)
+            update.update(status=live.status, environments=live.environments)
         if git is not None:
             update["git_info"] = GitInfo(
                 branch=record.git_branch, sha=record.git_sha, origin_url=record.git_origin_url

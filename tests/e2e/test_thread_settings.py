@@ -178,6 +178,8 @@ async def test_a_metadata_update_answers_the_patched_thread_without_notifying(
     assert thread["id"] == thread_id
     assert thread["gitInfo"] == {"branch": "dev", "sha": "abc", "originUrl": None}
     assert thread["daybreakEnabled"] is True
+    assert thread["status"] == {"type": "idle"}
+    assert thread["environments"][0]["environmentId"] == "local"
     await client.call("thread/loaded/list", {})  # a round trip after the answer
     assert client.notifications[seen:] == []
 
@@ -214,3 +216,18 @@ async def test_a_built_in_permissions_profile_selects_its_sandbox(
         -32600,
         "failed to load configuration: default_permissions requires a `[permissions]` table",
     )
+
+
+async def test_settings_of_a_thread_that_is_not_loaded_are_refused(
+    servers: Servers, model_server: ModelServer
+) -> None:
+    client = await start_client(servers, model_server, experimental=True)
+    thread_id = await thread_with_a_turn(client, model_server)
+    await client.close()
+    again = await servers.stdio(env=MODEL_ENV)
+    await again.initialize(experimental=True)
+    reply = await update(again, thread_id, model="x")
+    assert (reply.code, reply.message) == (-32600, f"thread not found: {thread_id}")
+    patched = await metadata(again, thread_id, gitInfo={"branch": "b"})
+    assert patched.result["thread"]["status"] == {"type": "notLoaded"}
+    assert patched.result["thread"]["environments"] is None
