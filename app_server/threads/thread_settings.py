@@ -11,6 +11,7 @@ After a restart the recorded line gives `thread/resume` the model, effort and ap
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from app_server.config.layers import TURN_ORIGIN
@@ -43,7 +44,7 @@ CLEARED_SERVICE_TIER = "default"
 
 
 def _requested(
-    settings: ResolvedSettings, params: ThreadSettingsUpdateParams, server_cwd: Any
+    settings: ResolvedSettings, params: ThreadSettingsUpdateParams, server_cwd: Path
 ) -> dict[str, Any]:
     """The `ResolvedSettings` fields the request sets (omitted and null fields keep theirs,
     except `serviceTier`, which null clears)."""
