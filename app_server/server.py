@@ -32,6 +32,7 @@ from app_server.api.skills import SkillHandlers
 from app_server.api.thread_items import ThreadItemHandlers
 from app_server.api.thread_marks import ThreadMarkHandlers
 from app_server.api.thread_queries import ThreadQueryHandlers
+from app_server.api.thread_settings import ThreadSettingsHandlers
 from app_server.api.threads import ThreadLifecycleHandlers
 from app_server.api.turns import TurnHandlers
 from app_server.compression_config import compression_settings
@@ -109,6 +110,7 @@ class AppServer:
         config_write = ConfigWriteHandlers(ConfigWriter(self.config))
         providers = ModelProviderHandlers(self.config)
         marks = ThreadMarkHandlers(self.threads)
+        thread_settings = ThreadSettingsHandlers(self.threads)
         return {
             "initialize": InitializeHandler(self.config.data_dir),
             "thread/start": lifecycle.start,
@@ -150,6 +152,9 @@ class AppServer:
             "thread/goal/set": marks.goal_set,
             "thread/goal/get": marks.goal_get,
             "thread/goal/clear": marks.goal_clear,
+            "thread/settings/update": thread_settings.settings_update,
+            "turn/settings/update": thread_settings.turn_settings_update,
+            "thread/metadata/update": thread_settings.metadata_update,
         }
 
     def _after_initialize(self, session: ClientSession) -> None:

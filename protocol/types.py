@@ -3300,6 +3300,30 @@ class ThreadLoadedListResponse(WireModel):
     """Opaque cursor to pass to the next call to continue after the last item. if None, there are no more items to return."""
 
 
+class ThreadMetadataGitInfoUpdateParams(WireModel):
+    branch: str | None = None
+    """Omit to leave the stored branch unchanged, set to `null` to clear it, or provide a non-empty string to replace it."""
+    origin_url: str | None = None
+    """Omit to leave the stored origin URL unchanged, set to `null` to clear it, or provide a non-empty string to replace it."""
+    sha: str | None = None
+    """Omit to leave the stored commit unchanged, set to `null` to clear it, or provide a non-empty string to replace it."""
+
+
+class ThreadMetadataUpdateParams(ExperimentalFieldsModel):
+    experimental_fields = frozenset({"daybreakEnabled", "projectId"})
+    daybreak_enabled: bool | None = None
+    """Save the client's Daybreak choice for this persistent thread. Omitted or null leaves it unchanged. This does not select a turn's `cyberAccessProgram` or grant access."""
+    git_info: ThreadMetadataGitInfoUpdateParams | None = None
+    """Patch the stored Git metadata for this thread. Omit a field to leave it unchanged, set it to `null` to clear it, or provide a string to replace the stored value."""
+    project_id: str | None = None
+    """Omit to leave the project unchanged, use an empty string to clear it, or provide an existing project ID to assign it."""
+    thread_id: str
+
+
+class ThreadMetadataUpdateResponse(WireModel):
+    thread: Thread
+
+
 class ThreadNameUpdatedNotification(WireModel):
     thread_id: str
     thread_name: str | None = None
@@ -3635,6 +3659,45 @@ class ThreadSettings(ExperimentalFieldsModel):
     sandbox_policy: SandboxPolicy
     service_tier: str | None = None
     summary: ReasoningSummary | None = None
+
+
+class ThreadSettingsUpdateParams(WireModel):
+    approval_policy: AskForApproval | None = None
+    """Override the approval policy for subsequent turns."""
+    approvals_reviewer: ApprovalsReviewer | None = None
+    """Override where approval requests are routed for subsequent turns."""
+    collaboration_mode: CollaborationMode | None = None
+    """EXPERIMENTAL - Set a pre-set collaboration mode for subsequent turns.
+
+    For `collaboration_mode.settings.developer_instructions`, `null` means "use the built-in instructions for the selected mode".
+    """
+    cwd: str | None = None
+    """Override the working directory for subsequent turns."""
+    disabled_plugin_ids: list[str] | None = None
+    """Replace this thread's disabled plugin IDs. Omitted/null preserves the list; [] clears it."""
+    effort: ReasoningEffort | None = None
+    """Override the reasoning effort for subsequent turns."""
+    environments: list[TurnEnvironmentParams] | None = None
+    """Replace the environments for future turns without changing the running turn. Omitted/null preserves the selection unless `cwd` is also provided, which selects the default environments for that directory. [] clears the selection."""
+    model: str | None = None
+    """Override the model for subsequent turns."""
+    multi_agent_mode: MultiAgentMode | None = None
+    """@deprecated Ignored. Use `effort: "ultra"` for proactive multi-agent behavior."""
+    permissions: str | None = None
+    """Select a named permissions profile id for subsequent turns. Cannot be combined with `sandboxPolicy`."""
+    personality: Personality | None = None
+    """@deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not rewrite the thread's existing instructions."""
+    sandbox_policy: SandboxPolicy | None = None
+    """Override the sandbox policy for subsequent turns."""
+    service_tier: str | None = None
+    """Override the service tier for subsequent turns. `null` clears the current service tier; omission leaves it unchanged."""
+    summary: ReasoningSummary | None = None
+    """Override the reasoning summary for subsequent turns."""
+    thread_id: str
+
+
+class ThreadSettingsUpdateResponse(WireModel):
+    pass
 
 
 class ThreadSettingsUpdatedNotification(WireModel):
@@ -3977,6 +4040,30 @@ class TurnPlanUpdatedNotification(WireModel):
     plan: list[TurnPlanStep]
     thread_id: str
     turn_id: str
+
+
+class TurnSettingsUpdateParams(WireModel):
+    """Experimental settings changes for one running turn, not future turns. Unsupported fields are rejected rather than silently ignored. Any live task kind may accept publication. Child sessions and consumers of frozen initial settings are unchanged."""
+
+    model_config = ConfigDict(extra="forbid")
+    approvals_reviewer: ApprovalsReviewer | None = None
+    """Changes the active turn's reviewer without changing future thread settings. Already captured steps and pending approvals retain their original reviewer."""
+    effort: ReasoningEffort | None = None
+    """Omission or `null` leaves the effort unchanged."""
+    environments: list[TurnEnvironmentParams] | None = None
+    """Replace the environments for subsequent steps of this turn, not future turns. Omitted/null preserves the selection; [] clears it. An already-started step is unchanged."""
+    model: str | None = None
+    """Omission or `null` leaves the model unchanged."""
+    service_tier: str | None = None
+    """`null` clears the requested tier; omission leaves it unchanged."""
+    summary: ReasoningSummary | None = None
+    """Omission or `null` leaves the summary preference unchanged."""
+    thread_id: str
+    turn_id: str
+
+
+class TurnSettingsUpdateResponse(WireModel):
+    status: TurnSettingsUpdateStatus
 
 
 class TurnStartParams(ExperimentalFieldsModel):
@@ -4863,6 +4950,8 @@ ThreadUnsubscribeStatus = Literal["notLoaded", "notSubscribed", "unsubscribed"]
 TurnItemsView = Literal["notLoaded", "summary", "full"]
 
 TurnPlanStepStatus = Literal["pending", "inProgress", "completed"]
+
+TurnSettingsUpdateStatus = Literal["applied", "targetUnavailable"]
 
 TurnStatus = Literal["completed", "interrupted", "failed", "inProgress"]
 

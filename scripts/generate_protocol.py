@@ -76,6 +76,9 @@ CLIENT_METHODS: tuple[str, ...] = (
     "thread/goal/clear",
     "skills/list",
     "thread/backgroundTerminals/list",
+    "thread/settings/update",
+    "turn/settings/update",
+    "thread/metadata/update",
 )
 
 # Server→client requests in scope (PROTOCOL.md §4).

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any, cast
 
 from pydantic import BaseModel
 
 from app_server.rollout.context_windows import ContextWindow
-from app_server.rollout.events import LegacyToolEvent, TaskCompleteEvent
+from app_server.rollout.events import DiskThreadSettings, LegacyToolEvent, TaskCompleteEvent
 from app_server.rollout.items import CoreItem
 from app_server.rollout.lines import (
     ApprovalPolicyValue,
@@ -143,24 +144,38 @@ def thread_settings_applied(
     cwd: str,
     effort: str | None,
 ) -> EventLine:
-    """The thread's settings, recorded with its first turn."""
+    """The thread's settings, recorded with its first turn and on each `thread/settings/update`
+    that changes them. `reasoning_effort` is written only when set, as codex does."""
+    settings: dict[str, Any] = {
+        "model": model,
+        "model_provider_id": model_provider,
+        "approval_policy": approval_policy,
+        "approvals_reviewer": approvals_reviewer,
+        "requested_approvals_reviewer": approvals_reviewer,
+        "cwd": cwd,
+        "runtime_workspace_roots": [cwd],
+    }
+    if effort is not None:
+        settings["reasoning_effort"] = effort
+    settings["collaboration_mode"] = _collaboration_mode(model, effort)
+    settings["disabled_plugin_ids"] = []
     return {
         "type": "event_msg",
         "payload": {
             "type": "thread_settings_applied",
             "thread_id": thread_id,
-            "thread_settings": {
-                "model": model,
-                "model_provider_id": model_provider,
-                "approval_policy": approval_policy,
-                "approvals_reviewer": approvals_reviewer,
-                "requested_approvals_reviewer": approvals_reviewer,
-                "cwd": cwd,
-                "runtime_workspace_roots": [cwd],
-                "collaboration_mode": _collaboration_mode(model, effort),
-                "disabled_plugin_ids": [],
-            },
+            "thread_settings": cast(DiskThreadSettings, settings),
         },
+    }
+
+
+def thread_goal_updated(goal: BaseModel) -> EventLine:
+    """A goal set or changed: the wire `ThreadGoal` as codex records it (null fields left out,
+    camelCase keys)."""
+    wire = goal.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return {
+        "type": "event_msg",
+        "payload": {"type": "thread_goal_updated", "threadId": wire["threadId"], "goal": wire},
     }
 
 

@@ -24,6 +24,7 @@ EventType = Literal[
     "item_completed",
     "token_count",
     "thread_settings_applied",
+    "thread_goal_updated",
     "user_message",
     "agent_message",
     "agent_reasoning",
@@ -130,6 +131,8 @@ class DiskThreadSettings(TypedDict):
     requested_approvals_reviewer: str
     cwd: str
     runtime_workspace_roots: list[str]
+    reasoning_effort: NotRequired[str]
+    """Only when the thread has an effort set."""
     collaboration_mode: CollaborationMode
     disabled_plugin_ids: list[str]
 
@@ -138,6 +141,15 @@ class ThreadSettingsAppliedEvent(TypedDict):
     type: Literal["thread_settings_applied"]
     thread_id: str
     thread_settings: DiskThreadSettings
+
+
+class ThreadGoalUpdatedEvent(TypedDict):
+    """A goal set or changed (never a clear: codex 0.169 records none). Unlike the other
+    events its keys are camelCase, and `goal` is the wire `ThreadGoal` without null fields."""
+
+    type: Literal["thread_goal_updated"]
+    threadId: str
+    goal: JsonObject
 
 
 class UserMessageEvent(TypedDict):
@@ -215,6 +227,7 @@ EventPayload = (
     | ItemCompletedEvent
     | TokenCountEvent
     | ThreadSettingsAppliedEvent
+    | ThreadGoalUpdatedEvent
     | UserMessageEvent
     | AgentMessageEvent
     | AgentReasoningEvent

@@ -13,6 +13,7 @@ import logging
 
 from app_server.errors import InvalidRequest, NotFound
 from app_server.notification import notification
+from app_server.rollout import build
 from app_server.session import ClientSession
 from app_server.store.thread_marks import (
     THREAD_START,
@@ -140,8 +141,15 @@ class ThreadMarks:
         return None if goal is None else wire_goal(goal)
 
     async def put_goal(self, goal: GoalRecord) -> ThreadGoal:
+        """Store the goal; a loaded thread with a rollout also records it there, as codex does
+        (a thread without a rollout yet, or not loaded, has it in the index only)."""
         await self._manager.store.put_goal(goal)
-        return wire_goal(goal)
+        wire = wire_goal(goal)
+        loaded = self._manager.loaded(goal.thread_id)
+        if loaded is not None and loaded.writer is not None:
+            loaded.writer.append([build.thread_goal_updated(wire)])
+            await loaded.writer.flush()
+        return wire
 
     async def clear_goal(self, thread_id: str) -> bool:
         return await self._manager.store.clear_goal(thread_id)

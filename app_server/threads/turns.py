@@ -33,7 +33,7 @@ from app_server.session import ClientSession, ServerRequestOutcome
 from app_server.settings import ResolvedSettings, resolve_cwd
 from app_server.skills import list_skills, skills_instructions
 from app_server.threads.agent_tree import AgentTree
-from app_server.threads.loaded_thread import LoadedThread
+from app_server.threads.loaded_thread import LOCAL_ENVIRONMENT_ID, LoadedThread
 from app_server.threads.manager import ThreadManager
 from app_server.threads.server_requests import ask_subscribers
 from app_server.threads.thread_marks import ThreadMarks
@@ -44,6 +44,7 @@ from protocol.types import (
     CollaborationMode,
     RateLimitSnapshot,
     Settings,
+    ThreadEnvironment,
     ThreadSettings,
     ThreadSettingsUpdatedNotification,
     ThreadStatus,
@@ -116,6 +117,7 @@ class _ThreadTurnHost:
 
 
 def wire_settings(settings: ResolvedSettings) -> ThreadSettings:
+    """`thread/settings/updated`'s settings, with the one local environment as codex lists it."""
     return ThreadSettings(
         approval_policy=settings.approval_policy,
         approvals_reviewer=settings.approvals_reviewer,  # type: ignore[arg-type]
@@ -129,6 +131,13 @@ def wire_settings(settings: ResolvedSettings) -> ThreadSettings:
         ),
         cwd=settings.cwd,
         effort=settings.reasoning_effort,
+        environments=[
+            ThreadEnvironment(
+                environment_id=LOCAL_ENVIRONMENT_ID,
+                cwd=settings.cwd,
+                runtime_workspace_roots=settings.runtime_workspace_roots,
+            )
+        ],
         model=settings.model,
         model_provider=settings.model_provider,
         sandbox_policy=settings.sandbox,

@@ -322,6 +322,7 @@ def test_the_first_turn_opens_with_task_started_context_world_state_turn_context
                 "requested_approvals_reviewer": "user",
                 "cwd": CWD,
                 "runtime_workspace_roots": [CWD],
+                "reasoning_effort": "low",  # codex 0.169 writes it when the effort is set
                 "collaboration_mode": {
                     "mode": "default",
                     "settings": {

@@ -6,6 +6,8 @@ against the upstream schema by the client."""
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 from typing import Any
 
 from tests.conftest import Servers
@@ -223,3 +225,47 @@ async def test_resuming_a_thread_without_a_goal_says_goal_cleared(
     await again.call("thread/resume", {"threadId": thread_id, "excludeTurns": True})
     cleared = await again.wait_notification("thread/goal/cleared")
     assert cleared["params"] == {"threadId": thread_id}
+
+
+def goal_lines(path: str) -> list[dict[str, Any]]:
+    records = [json.loads(line) for line in Path(path).read_text().splitlines() if line]
+    return [
+        r["payload"]
+        for r in records
+        if r["type"] == "event_msg" and r["payload"]["type"] == "thread_goal_updated"
+    ]
+
+
+async def test_goal_changes_are_recorded_in_the_rollout_as_codex_does(
+    servers: Servers, model_server: ModelServer
+) -> None:
+    client = await start_client(servers, model_server, experimental=True)
+    thread_id, _ = await thread_with_a_turn(client, model_server)
+    first = await client.call(
+        "thread/goal/set", {"threadId": thread_id, "objective": "ship it", "status": "paused"}
+    )
+    second = await client.call("thread/goal/set", {"threadId": thread_id, "tokenBudget": 1000})
+    await client.call("thread/goal/clear", {"threadId": thread_id})
+    path = (await client.call("thread/read", {"threadId": thread_id}))["thread"]["path"]
+    lines = goal_lines(path)
+    assert len(lines) == 2  # codex records no line for a clear
+    unset = {k: v for k, v in first["goal"].items() if v is not None}
+    assert lines[0] == {"type": "thread_goal_updated", "threadId": thread_id, "goal": unset}
+    assert lines[1]["goal"] == second["goal"]
+
+
+async def test_a_rollout_with_goal_lines_resumes_after_a_restart(
+    servers: Servers, model_server: ModelServer
+) -> None:
+    client = await start_client(servers, model_server, experimental=True)
+    thread_id, turn_id = await thread_with_a_turn(client, model_server)
+    await client.call(
+        "thread/goal/set", {"threadId": thread_id, "objective": "ship it", "status": "paused"}
+    )
+    await client.close()
+    again = await servers.stdio()
+    await again.initialize(experimental=True)
+    resumed = await again.call("thread/resume", {"threadId": thread_id})
+    assert [turn["id"] for turn in resumed["thread"]["turns"]] == [turn_id]
+    got = await again.call("thread/goal/get", {"threadId": thread_id})
+    assert got["goal"]["objective"] == "ship it"

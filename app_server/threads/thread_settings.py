@@ -1,0 +1,122 @@
+"""`thread/settings/update`: change a loaded thread's settings for its next turns.
+
+Codex 0.169 answers `{}` and then, only when a value really changed, sends
+`thread/settings/updated` with the whole new settings and appends a `thread_settings_applied`
+line to the thread's rollout (when the rollout exists: a thread without a turn records its
+settings with its first turn). The change reaches the model with the next turn (its
+`turn_context` line, world-state update and model request); a running turn keeps what it has.
+After a restart the recorded line gives `thread/resume` the model, effort and approval policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from app_server.config.layers import TURN_ORIGIN
+from app_server.errors import InvalidRequest
+from app_server.rollout import build
+from app_server.settings import ResolvedSettings, resolve_cwd, sandbox_from_mode
+from app_server.threads.manager import ThreadManager
+from app_server.threads.turns import wire_settings
+from protocol.types import (
+    SandboxMode,
+    ThreadSettingsUpdatedNotification,
+    ThreadSettingsUpdateParams,
+)
+
+PERMISSION_PROFILE_MODES: dict[str, SandboxMode] = {
+    ":read-only": "read-only",
+    ":workspace": "workspace-write",
+    ":danger-full-access": "danger-full-access",
+}
+"""The built-in permission profiles (`permissionProfile/list`) → the sandbox mode each means."""
+
+UNKNOWN_PROFILE_MESSAGE = (
+    "failed to load configuration: default_permissions requires a `[permissions]` table"
+)
+"""Codex 0.169's refusal of a profile id that is not built in (named `[permissions]` profiles
+are not supported here, so every other id gets it)."""
+
+CLEARED_SERVICE_TIER = "default"
+"""What codex 0.169 reports as the service tier after a `serviceTier: null` update."""
+
+
+def _requested(
+    settings: ResolvedSettings, params: ThreadSettingsUpdateParams, server_cwd: Path
+) -> dict[str, Any]:
+    """The `ResolvedSettings` fields the request sets (omitted and null fields keep theirs,
+    except `serviceTier`, which null clears)."""
+    if params.permissions is not None and params.sandbox_policy is not None:
+        raise InvalidRequest("`permissions` cannot be combined with `sandboxPolicy`")
+    updates: dict[str, Any] = {}
+    if params.model is not None:
+        updates["model"] = params.model
+    if params.effort is not None:
+        updates["reasoning_effort"] = params.effort
+    if params.summary is not None:
+        updates["reasoning_summary"] = params.summary
+    if params.approval_policy is not None:
+        updates["approval_policy"] = params.approval_policy
+    if params.approvals_reviewer is not None:
+        updates["approvals_reviewer"] = params.approvals_reviewer
+    if params.sandbox_policy is not None:
+        updates["sandbox"] = params.sandbox_policy
+    if params.permissions is not None:
+        mode = PERMISSION_PROFILE_MODES.get(params.permissions)
+        if mode is None:
+            raise InvalidRequest(UNKNOWN_PROFILE_MESSAGE)
+        updates["sandbox"] = sandbox_from_mode(mode, settings.config.toml.sandbox_workspace_write)
+    if "service_tier" in params.model_fields_set:
+        updates["service_tier"] = params.service_tier or CLEARED_SERVICE_TIER
+    if params.cwd is not None:
+        updates["cwd"] = resolve_cwd(params.cwd, server_cwd)
+    return updates
+
+
+class ThreadSettingsUpdates:
+    """Applies `thread/settings/update` to loaded threads."""
+
+    def __init__(self, manager: ThreadManager) -> None:
+        self._manager = manager
+
+    async def update(
+        self, thread_id: str, params: ThreadSettingsUpdateParams
+    ) -> Callable[[], None]:
+        """Apply the request to the loaded thread; returns what to do once answered (announce
+        the new settings, when they changed). Refused, changing nothing, for a thread not
+        loaded or an invalid combination."""
+        thread = self._manager.require_loaded(thread_id)
+        settings = thread.settings.with_requested(
+            TURN_ORIGIN, **_requested(thread.settings, params, self._manager.server_cwd)
+        )
+        if settings == thread.settings:
+            return lambda: None
+        thread.apply_settings(settings)
+        writer = thread.writer
+        if writer is not None:
+            writer.append(
+                [
+                    build.thread_settings_applied(
+                        thread.id,
+                        model=settings.model,
+                        model_provider=settings.model_provider,
+                        approval_policy=build.approval_policy_to_disk(settings.approval_policy),
+                        approvals_reviewer=settings.approvals_reviewer,
+                        cwd=settings.cwd,
+                        effort=settings.reasoning_effort,
+                    )
+                ]
+            )
+            await writer.flush()  # answered means recorded: a restart right after keeps it
+
+        def announce() -> None:
+            self._manager.publish(
+                thread,
+                ThreadSettingsUpdatedNotification(
+                    thread_id=thread.id, thread_settings=wire_settings(settings)
+                ),
+            )
+
+        return announce
