@@ -35,13 +35,13 @@ from app_server.api.thread_queries import ThreadQueryHandlers
 from app_server.api.thread_settings import ThreadSettingsHandlers
 from app_server.api.threads import ThreadLifecycleHandlers
 from app_server.api.turns import TurnHandlers
+from app_server.client_connection import ClientConnection
 from app_server.compression_config import compression_settings
 from app_server.config import ServerConfig
 from app_server.config.writer import ConfigWriter
 from app_server.notification import notification
 from app_server.rpc.dispatcher import Dispatcher, Handler
 from app_server.sandbox_notice import NO_SANDBOX_DETAILS, NO_SANDBOX_SUMMARY
-from app_server.session import ClientSession
 from app_server.settings import ResolvedSettings
 from app_server.store.interface import StoreWarning
 from app_server.store.local.store import LocalThreadStore
@@ -82,7 +82,7 @@ class AppServer:
         self.dispatcher = Dispatcher(
             self._handlers(),
             on_initialized=self._after_initialize,
-            on_closed=self.threads.session_closed,
+            on_closed=self.threads.connection_closed,
         )
         self._store_warnings: list[StoreWarning] = []
         self._sandbox_warnings: list[ConfigWarningNotification] = []
@@ -157,8 +157,8 @@ class AppServer:
             "thread/metadata/update": thread_settings.metadata_update,
         }
 
-    def _after_initialize(self, session: ClientSession) -> None:
-        self.threads.session_opened(session)
+    def _after_initialize(self, connection: ClientConnection) -> None:
+        self.threads.connection_opened(connection)
         warnings = (
             [
                 ConfigWarningNotification(summary=p.summary, details=p.details, path=p.path)
@@ -173,7 +173,7 @@ class AppServer:
         told, self._told_early = self._told_early, frozenset()
         warnings = [warning for warning in warnings if warning.summary not in told]
         for warning in warnings:
-            session.notify(notification(warning))
+            connection.notify(notification(warning))
 
     async def start(self) -> None:
         """Open the store (recovering a damaged index); reconciliation continues in the

@@ -33,8 +33,8 @@ from app_server.agent.tools.exec.sandbox import SandboxSpec, find_bwrap, sandbox
 from app_server.agent.tools.patch import TurnDiffTracker  # noqa: E402
 from app_server.agent.tools.registry import ToolCall, ToolContext, ToolItem  # noqa: E402
 from app_server.agent.tools.workspace import ThreadWorkspace  # noqa: E402
+from app_server.client_connection import UNANSWERED, ServerRequestOutcome  # noqa: E402
 from app_server.notification import notification  # noqa: E402
-from app_server.session import UNANSWERED, ServerRequestOutcome  # noqa: E402
 from app_server.settings import ResolvedSettings  # noqa: E402
 from protocol.types import (  # noqa: E402
     DangerFullAccessSandboxPolicy,

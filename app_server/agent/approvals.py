@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal
 
-from app_server.session import ServerRequestOutcome
+from app_server.client_connection import ServerRequestOutcome
 from protocol.types import (
     AcceptWithExecpolicyAmendmentCommandExecutionApprovalDecision,
     ActiveThreadStatus,

@@ -20,8 +20,8 @@ from app_server.agent.providers.provider_config import (
     resolve_api_key,
 )
 from app_server.agent.rate_limits import DEFAULT_LIMIT_ID, RateLimitBoard
+from app_server.client_connection import ClientConnection
 from app_server.config import ServerConfig
-from app_server.session import ClientSession
 from protocol.types import (
     ApiKeyAccount,
     BedrockCheckGovCloudRequirementsParams,
@@ -45,7 +45,9 @@ class AccountHandlers:
         self._config = config
         self._rate_limits = rate_limits
 
-    async def read(self, session: ClientSession, params: GetAccountParams) -> GetAccountResponse:
+    async def read(
+        self, connection: ClientConnection, params: GetAccountParams
+    ) -> GetAccountResponse:
         return await asyncio.to_thread(self._account)  # may read auth.json
 
     def _account(self) -> GetAccountResponse:
@@ -72,7 +74,7 @@ class AccountHandlers:
         return GetAccountResponse(account=account, requires_openai_auth=False)
 
     async def rate_limits_read(
-        self, session: ClientSession, params: GetAccountRateLimitsParams
+        self, connection: ClientConnection, params: GetAccountRateLimitsParams
     ) -> GetAccountRateLimitsResponse:
         latest = self._rate_limits.latest
         if not latest:
@@ -81,6 +83,6 @@ class AccountHandlers:
         return GetAccountRateLimitsResponse(rate_limits=main, rate_limits_by_limit_id=latest)
 
     async def bedrock_gov_cloud(
-        self, session: ClientSession, params: BedrockCheckGovCloudRequirementsParams
+        self, connection: ClientConnection, params: BedrockCheckGovCloudRequirementsParams
     ) -> BedrockCheckGovCloudRequirementsResponse:
         return BedrockCheckGovCloudRequirementsResponse(is_gov_cloud=False, should_warn=False)

@@ -7,8 +7,8 @@ none (unloading kills them). Paged by process id: the cursor is the last id of t
 
 from __future__ import annotations
 
+from app_server.client_connection import ClientConnection
 from app_server.errors import InvalidRequest, NotFound
-from app_server.session import ClientSession
 from app_server.threads.manager import ThreadManager, thread_id_param
 from protocol.types import (
     ThreadBackgroundTerminal,
@@ -24,7 +24,7 @@ class BackgroundTerminalHandlers:
         self._manager = manager
 
     async def list(
-        self, session: ClientSession, params: ThreadBackgroundTerminalsListParams
+        self, connection: ClientConnection, params: ThreadBackgroundTerminalsListParams
     ) -> ThreadBackgroundTerminalsListResponse:
         thread_id = thread_id_param(params.thread_id)
         thread = self._manager.loaded(thread_id)
@@ -36,7 +36,7 @@ class BackgroundTerminalHandlers:
         if workspace is None:  # no command ran yet
             return ThreadBackgroundTerminalsListResponse(data=[], next_cursor=None)
         after = _cursor(params.cursor)
-        page = [t for t in workspace.sessions.running() if t.process_id > after]
+        page = [t for t in workspace.terminals.running() if t.process_id > after]
         more = params.limit is not None and len(page) > params.limit
         if params.limit is not None:
             page = page[: params.limit]

@@ -5,7 +5,7 @@ Plan (medium reasoning, no model of its own) and Default (the thread's settings 
 
 from __future__ import annotations
 
-from app_server.session import ClientSession
+from app_server.client_connection import ClientConnection
 from protocol.types import (
     CollaborationModeListParams,
     CollaborationModeListResponse,
@@ -23,6 +23,6 @@ class CollaborationModeHandlers:
     """Handler of `collaborationMode/list`."""
 
     async def list(
-        self, session: ClientSession, params: CollaborationModeListParams
+        self, connection: ClientConnection, params: CollaborationModeListParams
     ) -> CollaborationModeListResponse:
         return CollaborationModeListResponse(data=list(PRESETS))

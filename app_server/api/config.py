@@ -8,9 +8,9 @@ this server, so `configRequirements/read` answers `requirements: null`, as codex
 
 from __future__ import annotations
 
+from app_server.client_connection import ClientConnection
 from app_server.config import ServerConfig
 from app_server.config.wire_view import config_read_response
-from app_server.session import ClientSession
 from protocol.types import ConfigReadParams, ConfigReadResponse, ConfigRequirementsReadResponse
 
 
@@ -20,13 +20,15 @@ class ConfigReadHandlers:
     def __init__(self, config: ServerConfig) -> None:
         self._config = config
 
-    async def read(self, session: ClientSession, params: ConfigReadParams) -> ConfigReadResponse:
+    async def read(
+        self, connection: ClientConnection, params: ConfigReadParams
+    ) -> ConfigReadResponse:
         return config_read_response(
             self._config.effective, include_layers=bool(params.include_layers)
         )
 
     async def requirements(
-        self, session: ClientSession, params: None
+        self, connection: ClientConnection, params: None
     ) -> ConfigRequirementsReadResponse:
         return ConfigRequirementsReadResponse(
             requirements=None, supports_independent_speed_modes=True

@@ -7,9 +7,9 @@ threads started afterwards). A refusal is -32600 with `data.config_write_error_c
 
 from __future__ import annotations
 
+from app_server.client_connection import ClientConnection
 from app_server.config.edits import ConfigEdit
 from app_server.config.writer import ConfigWriter
-from app_server.session import ClientSession
 from protocol.types import ConfigBatchWriteParams, ConfigValueWriteParams, ConfigWriteResponse
 
 
@@ -20,7 +20,7 @@ class ConfigWriteHandlers:
         self._writer = writer
 
     async def value_write(
-        self, session: ClientSession, params: ConfigValueWriteParams
+        self, connection: ClientConnection, params: ConfigValueWriteParams
     ) -> ConfigWriteResponse:
         edit = ConfigEdit.parse(
             params.key_path, params.value, upsert=params.merge_strategy == "upsert"
@@ -30,7 +30,7 @@ class ConfigWriteHandlers:
         )
 
     async def batch_write(
-        self, session: ClientSession, params: ConfigBatchWriteParams
+        self, connection: ClientConnection, params: ConfigBatchWriteParams
     ) -> ConfigWriteResponse:
         edits = [
             ConfigEdit.parse(edit.key_path, edit.value, upsert=edit.merge_strategy == "upsert")

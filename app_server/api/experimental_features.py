@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app_server.api.list_page import list_page
+from app_server.client_connection import ClientConnection
 from app_server.config import ConfigToml, ServerConfig
-from app_server.session import ClientSession
 from protocol.types import (
     ExperimentalFeature,
     ExperimentalFeatureListParams,
@@ -55,7 +55,7 @@ class ExperimentalFeatureHandlers:
         self._config = config
 
     async def list(
-        self, session: ClientSession, params: ExperimentalFeatureListParams
+        self, connection: ClientConnection, params: ExperimentalFeatureListParams
     ) -> ExperimentalFeatureListResponse:
         toml = self._config.toml
         features = [

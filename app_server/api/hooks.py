@@ -7,7 +7,7 @@ working directory when none is given (the thread's when a loaded `threadId` is).
 
 from __future__ import annotations
 
-from app_server.session import ClientSession
+from app_server.client_connection import ClientConnection
 from app_server.threads.manager import ThreadManager
 from protocol.types import HooksListEntry, HooksListParams, HooksListResponse
 
@@ -18,7 +18,9 @@ class HookHandlers:
     def __init__(self, threads: ThreadManager) -> None:
         self._threads = threads
 
-    async def list(self, session: ClientSession, params: HooksListParams) -> HooksListResponse:
+    async def list(
+        self, connection: ClientConnection, params: HooksListParams
+    ) -> HooksListResponse:
         cwds = list(params.cwds or ())
         if not cwds:
             thread = self._threads.loaded(params.thread_id) if params.thread_id else None

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from app_server.api.identity import platform_family, platform_os, user_agent
-from app_server.session import ClientSession
+from app_server.client_connection import ClientConnection
 from protocol.types import InitializeParams, InitializeResponse
 
 
@@ -19,7 +19,7 @@ class InitializeHandler:
         self._data_dir = data_dir
 
     async def __call__(
-        self, session: ClientSession, params: InitializeParams
+        self, connection: ClientConnection, params: InitializeParams
     ) -> InitializeResponse:
         return InitializeResponse(
             user_agent=user_agent(params.client_info.name, params.client_info.version),

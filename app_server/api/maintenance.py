@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 
-from app_server.session import ClientSession
+from app_server.client_connection import ClientConnection
 from app_server.store.interface import ThreadStore
 from protocol.types import RolloutCompressResponse
 
@@ -27,9 +27,9 @@ class MaintenanceHandlers:
         self._store = store
 
     async def rollout_compress(
-        self, session: ClientSession, params: None
+        self, connection: ClientConnection, params: None
     ) -> RolloutCompressResponse:
         """Force a compression run and answer `{}` once it is over."""
         report = await self._store.compress_cold_rollouts(force=True)
-        log.info("rollout/compress from %s: %s", session.session_id, report)
+        log.info("rollout/compress from %s: %s", connection.connection_id, report)
         return RolloutCompressResponse()

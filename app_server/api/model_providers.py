@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from app_server.agent.providers.provider_config import BUILTIN_PROVIDERS
 from app_server.api.account import OPENAI_PROVIDER_ID, REQUIRES_OPENAI_AUTH_KEY
+from app_server.client_connection import ClientConnection
 from app_server.config import ServerConfig
 from app_server.config.keys import ModelProviderToml
-from app_server.session import ClientSession
 from protocol.types import (
     CustomGatewayProviderSettings,
     GatewayAuth,
@@ -37,7 +37,7 @@ class ModelProviderHandlers:
         self._config = config
 
     async def list(
-        self, session: ClientSession, params: ModelProviderListParams
+        self, connection: ClientConnection, params: ModelProviderListParams
     ) -> ModelProviderListResponse:
         toml = self._config.toml
         data = [
@@ -79,6 +79,6 @@ class ModelProviderHandlers:
         )
 
     async def capabilities(
-        self, session: ClientSession, params: ModelProviderCapabilitiesReadParams
+        self, connection: ClientConnection, params: ModelProviderCapabilitiesReadParams
     ) -> ModelProviderCapabilitiesReadResponse:
         return ModelProviderCapabilitiesReadResponse(image_generation=False, web_search=False)

@@ -8,11 +8,11 @@ table with `id`, `display_name`, `description`, `hidden`, `reasoning_efforts`,
 
 from __future__ import annotations
 
+from app_server.client_connection import ClientConnection
 from app_server.config import ConfigToml, ServerConfig
 from app_server.config.defaults import DEFAULT_MODEL
 from app_server.config.keys import ModelEntryToml
 from app_server.errors import InvalidRequest
-from app_server.session import ClientSession
 from protocol.types import Model, ModelListParams, ModelListResponse, ReasoningEffortOption
 
 DEFAULT_EFFORTS = ("low", "medium", "high")
@@ -74,7 +74,9 @@ class ModelHandlers:
     def __init__(self, config: ServerConfig) -> None:
         self._config = config
 
-    async def list(self, session: ClientSession, params: ModelListParams) -> ModelListResponse:
+    async def list(
+        self, connection: ClientConnection, params: ModelListParams
+    ) -> ModelListResponse:
         models = [m for m in catalog(self._config.toml) if params.include_hidden or not m.hidden]
         start = 0 if params.cursor is None else _cursor_position(params.cursor, len(models))
         limit = params.limit or DEFAULT_PAGE_SIZE

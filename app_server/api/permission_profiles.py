@@ -7,7 +7,7 @@ under (`sandbox_mode`); all are allowed, as no managed requirements restrict the
 from __future__ import annotations
 
 from app_server.api.list_page import list_page
-from app_server.session import ClientSession
+from app_server.client_connection import ClientConnection
 from protocol.types import (
     ActivePermissionProfile,
     DangerFullAccessSandboxPolicy,
@@ -43,7 +43,7 @@ class PermissionProfileHandlers:
     """Handler of `permissionProfile/list`."""
 
     async def list(
-        self, session: ClientSession, params: PermissionProfileListParams
+        self, connection: ClientConnection, params: PermissionProfileListParams
     ) -> PermissionProfileListResponse:
         profiles = [
             PermissionProfileSummary(id=profile, description=None, allowed=True)

@@ -6,7 +6,7 @@ import asyncio
 import os
 from pathlib import Path
 
-from app_server.session import ClientSession
+from app_server.client_connection import ClientConnection
 from app_server.skills import SkillListing, list_skills
 from protocol.types import (
     SkillErrorInfo,
@@ -24,7 +24,9 @@ class SkillHandlers:
         self._data_dir = data_dir
         self._server_cwd = server_cwd
 
-    async def list(self, session: ClientSession, params: SkillsListParams) -> SkillsListResponse:
+    async def list(
+        self, connection: ClientConnection, params: SkillsListParams
+    ) -> SkillsListResponse:
         cwds = [Path(cwd) for cwd in params.cwds or ()] or [self._server_cwd]
         home_env = os.environ.get("HOME")
         home = Path(home_env) if home_env else None

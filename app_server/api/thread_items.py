@@ -9,7 +9,7 @@ are store errors, worded by `app_server.rpc.store_errors`.
 
 from __future__ import annotations
 
-from app_server.session import ClientSession
+from app_server.client_connection import ClientConnection
 from app_server.store.errors import ItemsListUnsupported
 from app_server.store.item_pages import ItemPageRequest, page_items
 from app_server.threads.manager import ThreadManager, thread_id_param
@@ -23,7 +23,7 @@ class ThreadItemHandlers:
         self._manager = manager
 
     async def items_list(
-        self, session: ClientSession, params: ThreadItemsListParams
+        self, connection: ClientConnection, params: ThreadItemsListParams
     ) -> ThreadItemsListResponse:
         thread_id = thread_id_param(params.thread_id)
         request = ItemPageRequest(

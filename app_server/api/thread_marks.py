@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from app_server.api.reply import Reply
+from app_server.client_connection import ClientConnection
 from app_server.errors import InvalidRequest, NotFound
 from app_server.ids import uuid7
 from app_server.notification import now_ms
-from app_server.session import ClientSession
 from app_server.store.thread_marks import GoalRecord
 from app_server.threads.manager import ThreadManager, thread_id_param
 from app_server.threads.thread_marks import ThreadMarks
@@ -37,11 +37,11 @@ class ThreadMarkHandlers:
         self._marks = ThreadMarks(manager)
 
     async def read_state_update(
-        self, session: ClientSession, params: ThreadReadStateUpdateParams
+        self, connection: ClientConnection, params: ThreadReadStateUpdateParams
     ) -> ThreadReadStateUpdateResponse:
         thread_id = thread_id_param(params.thread_id)
         state = await self._marks.mark(
-            session, thread_id, params.expected_revision, params.operation.type
+            connection, thread_id, params.expected_revision, params.operation.type
         )
         return ThreadReadStateUpdateResponse(read_state=state)
 
@@ -54,13 +54,13 @@ class ThreadMarkHandlers:
             raise NotFound(f"thread not found: {thread_id}")
 
     async def goal_get(
-        self, session: ClientSession, params: ThreadGoalGetParams
+        self, connection: ClientConnection, params: ThreadGoalGetParams
     ) -> ThreadGoalGetResponse:
         thread_id = thread_id_param(params.thread_id)
         await self._require_thread(thread_id)
         return ThreadGoalGetResponse(goal=await self._marks.goal(thread_id))
 
-    async def goal_set(self, session: ClientSession, params: ThreadGoalSetParams) -> Reply:
+    async def goal_set(self, connection: ClientConnection, params: ThreadGoalSetParams) -> Reply:
         thread_id = thread_id_param(params.thread_id)
         await self._require_thread(thread_id)
         if params.objective is not None and not params.objective.strip():
@@ -96,16 +96,18 @@ class ThreadMarkHandlers:
         wire = await self._marks.put_goal(goal)
         return Reply(
             ThreadGoalSetResponse(goal=wire),
-            then=lambda: self._marks.announce_goal(session, wire),
+            then=lambda: self._marks.announce_goal(connection, wire),
         )
 
-    async def goal_clear(self, session: ClientSession, params: ThreadGoalClearParams) -> Reply:
+    async def goal_clear(
+        self, connection: ClientConnection, params: ThreadGoalClearParams
+    ) -> Reply:
         thread_id = thread_id_param(params.thread_id)
         await self._require_thread(thread_id)
         cleared = await self._marks.clear_goal(thread_id)
 
         def announce() -> None:
             if cleared:
-                self._marks.announce_cleared(session, thread_id)
+                self._marks.announce_cleared(connection, thread_id)
 
         return Reply(ThreadGoalClearResponse(cleared=cleared), then=announce)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from app_server.api.path_params import check_home_path, check_home_paths
 from app_server.api.reply import Reply
+from app_server.client_connection import ClientConnection
 from app_server.errors import InvalidParams, InvalidRequest
 from app_server.notification import notification
-from app_server.session import ClientSession
 from app_server.settings import resolve_cwd
 from app_server.store.errors import ThreadNotStored
 from app_server.store.records import ThreadRecord, thread_from_record
@@ -134,7 +134,9 @@ class ThreadQueryHandlers:
             update["environments"] = [loaded.environment()]
         return thread.model_copy(update=update)
 
-    async def list(self, session: ClientSession, params: ThreadListParams) -> ThreadListResponse:
+    async def list(
+        self, connection: ClientConnection, params: ThreadListParams
+    ) -> ThreadListResponse:
         query = self._query(params)
         page = await self._manager.store.list_threads(query)
         threads = [self._listed_thread(record) for record in page.records]
@@ -150,7 +152,7 @@ class ThreadQueryHandlers:
 
     # -- thread/search ---------------------------------------------------------------------------
     async def search(
-        self, session: ClientSession, params: ThreadSearchParams
+        self, connection: ClientConnection, params: ThreadSearchParams
     ) -> ThreadSearchResponse:
         term = params.search_term.strip()
         if not term:
@@ -178,7 +180,7 @@ class ThreadQueryHandlers:
 
     # -- thread/read -----------------------------------------------------------------------------
     async def read(
-        self, session: ClientSession, params: ThreadReadParams
+        self, connection: ClientConnection, params: ThreadReadParams
     ) -> ThreadReadResponse | Reply:
         """The thread, with every turn if asked. The turns stay the JSON the store kept them
         as and go into the response as is (`Reply.turns_json`): a huge history is never held
@@ -194,7 +196,7 @@ class ThreadQueryHandlers:
         turns_json: list[bytes] | None = None
         if params.include_turns:
             if record.history_mode == "paginated":
-                session.notify(
+                connection.notify(
                     notification(
                         DeprecationNoticeNotification(summary=INCLUDE_TURNS_DEPRECATED),
                     )
@@ -216,7 +218,7 @@ class ThreadQueryHandlers:
 
     # -- thread/turns/list -----------------------------------------------------------------------
     async def turns_list(
-        self, session: ClientSession, params: ThreadTurnsListParams
+        self, connection: ClientConnection, params: ThreadTurnsListParams
     ) -> ThreadTurnsListResponse:
         thread_id = thread_id_param(params.thread_id)
         loaded = self._manager.loaded(thread_id)
@@ -236,7 +238,7 @@ class ThreadQueryHandlers:
 
     # -- thread/loaded/list ----------------------------------------------------------------------
     async def loaded_list(
-        self, session: ClientSession, params: ThreadLoadedListParams
+        self, connection: ClientConnection, params: ThreadLoadedListParams
     ) -> ThreadLoadedListResponse:
         ids = sorted(self._manager.loaded_ids())
         if params.cursor:

@@ -12,8 +12,8 @@ Thin: canonical thread ids and codex 0.169's validation texts, then the threads 
 from __future__ import annotations
 
 from app_server.api.reply import Reply
+from app_server.client_connection import ClientConnection
 from app_server.errors import InvalidRequest
-from app_server.session import ClientSession
 from app_server.threads.manager import ThreadManager, thread_id_param
 from app_server.threads.thread_metadata import GitInfoPatch, ThreadMetadataUpdates
 from app_server.threads.thread_settings import ThreadSettingsUpdates
@@ -38,19 +38,19 @@ class ThreadSettingsHandlers:
         self._metadata = ThreadMetadataUpdates(manager)
 
     async def settings_update(
-        self, session: ClientSession, params: ThreadSettingsUpdateParams
+        self, connection: ClientConnection, params: ThreadSettingsUpdateParams
     ) -> Reply:
         announce = await self._settings.update(thread_id_param(params.thread_id), params)
         return Reply(ThreadSettingsUpdateResponse(), then=announce)
 
     async def turn_settings_update(
-        self, session: ClientSession, params: TurnSettingsUpdateParams
+        self, connection: ClientConnection, params: TurnSettingsUpdateParams
     ) -> TurnSettingsUpdateResponse:
         thread_id_param(params.thread_id)
         raise InvalidRequest("turn settings updates require the step_model_switching feature")
 
     async def metadata_update(
-        self, session: ClientSession, params: ThreadMetadataUpdateParams
+        self, connection: ClientConnection, params: ThreadMetadataUpdateParams
     ) -> ThreadMetadataUpdateResponse:
         thread_id = thread_id_param(params.thread_id)
         if (

@@ -14,10 +14,10 @@ from app_server.api.path_params import check_home_path, check_optional_home_path
 from app_server.api.permission_profiles import active_permission_profile
 from app_server.api.reply import Reply
 from app_server.api.resume_cursors import resume_cursors
+from app_server.client_connection import ClientConnection
 from app_server.errors import InvalidParams
 from app_server.notification import notification
 from app_server.rollout.file_names import parse_rollout_file_name
-from app_server.session import ClientSession
 from app_server.settings import default_settings
 from app_server.store.interface import ThreadHistory
 from app_server.store.records import thread_from_record
@@ -110,10 +110,10 @@ class ThreadLifecycleHandlers:
     def _data_dir(self) -> Path:
         return self._manager.data_dir
 
-    async def start(self, session: ClientSession, params: ThreadStartParams) -> Reply:
+    async def start(self, connection: ClientConnection, params: ThreadStartParams) -> Reply:
         check_optional_home_path("cwd", params.cwd)
         thread = self._manager.start(
-            session,
+            connection,
             params,
             history_mode=params.history_mode or "paginated",
             ephemeral=bool(params.ephemeral),
@@ -124,21 +124,21 @@ class ThreadLifecycleHandlers:
         )
         return Reply(response, then=lambda: self._manager.announce_started(thread))
 
-    async def resume(self, session: ClientSession, params: ThreadResumeParams) -> Reply:
+    async def resume(self, connection: ClientConnection, params: ThreadResumeParams) -> Reply:
         thread_id = thread_id_param(params.thread_id)
         check_optional_home_path("cwd", params.cwd)
         if params.path is not None:
             self._check_resume_path(thread_id, params.path)
         if params.history is not None:
             raise InvalidParams("thread/resume.history is not supported by this server")
-        thread, history = await self._manager.resume(session, thread_id, params)
+        thread, history = await self._manager.resume(connection, thread_id, params)
         if history is not None:
             self._manager.set_status(thread, IdleThreadStatus())
         include_turns = not params.exclude_turns
         turns_json: list[bytes] | None = None
         if include_turns:
             if thread.record.history_mode == "paginated":
-                session.notify(notification(deprecation(HYDRATION_DEPRECATED)))
+                connection.notify(notification(deprecation(HYDRATION_DEPRECATED)))
             turns_json = await self._turns_json(thread, history)
         turns_cursor, items_cursor = await resume_cursors(self._manager, thread, history)
         last_turn = history.turns[-1].turn_id if history is not None and history.turns else None
@@ -155,8 +155,8 @@ class ThreadLifecycleHandlers:
 
         def then() -> None:
             if usage is not None:
-                session.notify(notification(usage))
-            self._marks.announce_resumed_goal(session, thread_id, goal)
+                connection.notify(notification(usage))
+            self._marks.announce_resumed_goal(connection, thread_id, goal)
 
         return Reply(response, then=then, turns_json=turns_json)
 
@@ -191,7 +191,7 @@ class ThreadLifecycleHandlers:
         if not resolved.is_relative_to(data_dir):
             raise InvalidParams(f"thread/resume.path must be inside the data dir {data_dir}")
 
-    async def fork(self, session: ClientSession, params: ThreadForkParams) -> Reply:
+    async def fork(self, connection: ClientConnection, params: ThreadForkParams) -> Reply:
         source_id = thread_id_param(params.thread_id)
         check_optional_home_path("cwd", params.cwd)
         if params.last_turn_id is not None or params.before_turn_id is not None:
@@ -199,13 +199,13 @@ class ThreadLifecycleHandlers:
         if params.attach_to_source:
             raise InvalidParams("thread/fork.attachToSource is not supported by this server")
         thread = await self._manager.fork(
-            session, source_id, params, ephemeral=bool(params.ephemeral)
+            connection, source_id, params, ephemeral=bool(params.ephemeral)
         )
         turns_json: list[bytes] | None = None
         history = await self._manager.reads.read_history(thread.id) if thread.persisted else None
         if not params.exclude_turns:
             if thread.record.history_mode == "paginated":
-                session.notify(notification(deprecation(HYDRATION_DEPRECATED)))
+                connection.notify(notification(deprecation(HYDRATION_DEPRECATED)))
             turns_json = await self._turns_json(thread, history)
         last_turn = history.turns[-1].turn_id if history is not None and history.turns else None
         del history
@@ -217,41 +217,41 @@ class ThreadLifecycleHandlers:
 
         def then() -> None:  # codex replays the usage before it announces the fork
             if usage is not None:
-                session.notify(notification(usage))
+                connection.notify(notification(usage))
             self._manager.announce_started(thread)
 
         return Reply(response, then=then, turns_json=turns_json)
 
-    async def archive(self, session: ClientSession, params: ThreadArchiveParams) -> Reply:
+    async def archive(self, connection: ClientConnection, params: ThreadArchiveParams) -> Reply:
         thread_id = thread_id_param(params.thread_id)
         await self._stored.archive(thread_id)
         return Reply(
             ThreadArchiveResponse(), then=lambda: self._stored.announce_archived(thread_id)
         )
 
-    async def unarchive(self, session: ClientSession, params: ThreadUnarchiveParams) -> Reply:
+    async def unarchive(self, connection: ClientConnection, params: ThreadUnarchiveParams) -> Reply:
         thread_id = thread_id_param(params.thread_id)
         record = await self._stored.unarchive(thread_id)
         response = ThreadUnarchiveResponse(thread=thread_from_record(record, self._data_dir))
         return Reply(response, then=lambda: self._stored.announce_unarchived(thread_id))
 
-    async def set_name(self, session: ClientSession, params: ThreadSetNameParams) -> Reply:
+    async def set_name(self, connection: ClientConnection, params: ThreadSetNameParams) -> Reply:
         thread_id = thread_id_param(params.thread_id)
         await self._stored.set_name(thread_id, params.name)
         return Reply(
             ThreadSetNameResponse(),
-            then=lambda: self._stored.announce_renamed(session, thread_id, params.name),
+            then=lambda: self._stored.announce_renamed(connection, thread_id, params.name),
         )
 
-    async def delete(self, session: ClientSession, params: ThreadDeleteParams) -> Reply:
+    async def delete(self, connection: ClientConnection, params: ThreadDeleteParams) -> Reply:
         thread_id = thread_id_param(params.thread_id)
         deleted = await self._stored.delete(thread_id)
         return Reply(ThreadDeleteResponse(), then=lambda: self._stored.announce_deleted(deleted))
 
     async def unsubscribe(
-        self, session: ClientSession, params: ThreadUnsubscribeParams
+        self, connection: ClientConnection, params: ThreadUnsubscribeParams
     ) -> ThreadUnsubscribeResponse:
-        status = self._manager.unsubscribe(session, thread_id_param(params.thread_id))
+        status = self._manager.unsubscribe(connection, thread_id_param(params.thread_id))
         return ThreadUnsubscribeResponse(status=status)  # type: ignore[arg-type]
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from app_server.api.path_params import check_optional_home_path, check_path, check_paths
 from app_server.api.reply import Reply
-from app_server.session import ClientSession
+from app_server.client_connection import ClientConnection
 from app_server.threads.manager import thread_id_param
 from app_server.threads.turns import ThreadTurns
 from protocol.types import (
@@ -52,11 +52,11 @@ class TurnHandlers:
         self._turns = turns
 
     async def start(
-        self, session: ClientSession, params: TurnStartParams
+        self, connection: ClientConnection, params: TurnStartParams
     ) -> Reply | TurnStartResponse:
         params = params.model_copy(update={"thread_id": thread_id_param(params.thread_id)})
         check_turn_start_paths(params)
-        turn, runner = await self._turns.start(session, params)
+        turn, runner = await self._turns.start(connection, params)
         if runner is None:  # the input joined the active turn
             return TurnStartResponse(turn=turn)
         # The response carries the new turn without its start time (set in `turn/started`).
@@ -64,22 +64,24 @@ class TurnHandlers:
         return Reply(response, then=lambda: self._turns.launch(params.thread_id, runner))
 
     async def compact(
-        self, session: ClientSession, params: ThreadCompactStartParams
+        self, connection: ClientConnection, params: ThreadCompactStartParams
     ) -> Reply | ThreadCompactStartResponse:
         """`thread/compact/start`: answers `{}`, then runs a turn that only compacts."""
         thread_id = thread_id_param(params.thread_id)
-        runner = await self._turns.compact(session, thread_id)
+        runner = await self._turns.compact(connection, thread_id)
         return Reply(
             ThreadCompactStartResponse(), then=lambda: self._turns.launch(thread_id, runner)
         )
 
-    async def steer(self, session: ClientSession, params: TurnSteerParams) -> TurnSteerResponse:
+    async def steer(
+        self, connection: ClientConnection, params: TurnSteerParams
+    ) -> TurnSteerResponse:
         params = params.model_copy(update={"thread_id": thread_id_param(params.thread_id)})
         check_input_paths(params.input)
         return TurnSteerResponse(turn_id=self._turns.steer(params))
 
     async def interrupt(
-        self, session: ClientSession, params: TurnInterruptParams
+        self, connection: ClientConnection, params: TurnInterruptParams
     ) -> TurnInterruptResponse:
         params = params.model_copy(update={"thread_id": thread_id_param(params.thread_id)})
         self._turns.interrupt(params)

@@ -1,4 +1,4 @@
-"""One client session: handshake state, the outbound queue and its writer, pending server requests.
+"""One client connection: handshake state, outbound queue and writer, pending server requests.
 
 Every transport connection (the stdio pipe, each WebSocket) gets one `Connection`. It never blocks
 the code that sends to it: messages go into a bounded in-memory queue drained by one writer task,
@@ -18,8 +18,8 @@ from typing import Any, Protocol
 
 import orjson
 
+from app_server.client_connection import ClientGone, PendingServerRequest
 from app_server.notification import Notification, render_model
-from app_server.session import ClientGone, PendingServerRequest
 from protocol.types import InitializeParams, RequestId
 from protocol.wire_model import WireModel
 
@@ -55,14 +55,14 @@ class MessageSink(Protocol):
 
 
 class Connection:
-    """A client session over one transport connection (implements `ClientSession`)."""
+    """A client connection over one transport (implements `ClientConnection`)."""
 
     _numbers = itertools.count(1)
 
     def __init__(self, sink: MessageSink, *, label: str) -> None:
         self._sink = sink
         self.label = label
-        self._session_id = next(self._numbers)
+        self._connection_id = next(self._numbers)
         self.initialized = False
         self._client_name = ""
         self._experimental_api = False
@@ -76,10 +76,10 @@ class Connection:
         self._tasks: set[asyncio.Task[None]] = set()
         self._writer: asyncio.Task[None] | None = None
 
-    # -- ClientSession --------------------------------------------------------------------------
+    # -- ClientConnection -----------------------------------------------------------------------
     @property
-    def session_id(self) -> int:
-        return self._session_id
+    def connection_id(self) -> int:
+        return self._connection_id
 
     @property
     def client_name(self) -> str:

@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from app_server.api.reply import Reply
+from app_server.client_connection import ClientConnection
 from app_server.errors import (
     InvalidParams,
     InvalidRequest,
@@ -44,7 +45,6 @@ from app_server.rpc.incoming import (
     Response,
     parse_message,
 )
-from app_server.session import ClientSession
 from protocol.method_spec import ClientRequestSpec
 from protocol.methods import CLIENT_REQUESTS, UPSTREAM_CLIENT_METHODS
 from protocol.types import InitializeParams, RequestId
@@ -52,12 +52,12 @@ from protocol.wire_model import WireModel
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[ClientSession, Any], Awaitable[WireModel | Reply]]
-"""Serves one method: receives the calling session and the validated params model (None for
+Handler = Callable[[ClientConnection, Any], Awaitable[WireModel | Reply]]
+"""Serves one method: receives the calling connection and the validated params model (None for
 methods without params) and returns the result model (or a `Reply` when something must follow
 the response)."""
 
-SessionHook = Callable[[ClientSession], None]
+ConnectionHook = Callable[[ClientConnection], None]
 """Runs right after a connection's `initialize` response is queued (e.g. to register it for
 broadcasts and push `configWarning`), or when an initialized connection closes."""
 
@@ -69,8 +69,8 @@ class Dispatcher:
         self,
         handlers: Mapping[str, Handler],
         *,
-        on_initialized: SessionHook | None = None,
-        on_closed: SessionHook | None = None,
+        on_initialized: ConnectionHook | None = None,
+        on_closed: ConnectionHook | None = None,
         specs: Mapping[str, ClientRequestSpec] = CLIENT_REQUESTS,
     ) -> None:
         unknown = set(handlers) - set(specs)

@@ -10,39 +10,39 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from app_server.client_connection import ClientConnection
 from app_server.notification import Notification, notification
-from app_server.session import ClientSession
 from protocol.wire_model import WireModel
 
 
-class Sessions:
+class Connections:
     """The initialized client connections of the process."""
 
     def __init__(self) -> None:
-        self._sessions: dict[int, ClientSession] = {}
+        self._connections: dict[int, ClientConnection] = {}
 
-    def add(self, session: ClientSession) -> None:
-        self._sessions[session.session_id] = session
+    def add(self, connection: ClientConnection) -> None:
+        self._connections[connection.connection_id] = connection
 
-    def remove(self, session: ClientSession) -> None:
-        self._sessions.pop(session.session_id, None)
+    def remove(self, connection: ClientConnection) -> None:
+        self._connections.pop(connection.connection_id, None)
 
-    def all(self) -> list[ClientSession]:
-        return list(self._sessions.values())
+    def all(self) -> list[ClientConnection]:
+        return list(self._connections.values())
 
     def broadcast(self, params: WireModel) -> Notification:
         """Send to every initialized connection (the method is the params type's)."""
         message = notification(params)
-        for session in list(self._sessions.values()):
-            session.notify(message)
+        for connection in list(self._connections.values()):
+            connection.notify(message)
         return message
 
 
 def publish(
-    subscribers: Iterable[ClientSession], params: WireModel, *, method: str | None = None
+    subscribers: Iterable[ClientConnection], params: WireModel, *, method: str | None = None
 ) -> None:
     """Send to the given connections (a thread's subscribers); the method is the params type's
     unless given (see `notification`)."""
     message = notification(params, method=method)
-    for session in subscribers:
-        session.notify(message)
+    for connection in subscribers:
+        connection.notify(message)

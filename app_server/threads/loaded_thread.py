@@ -16,9 +16,9 @@ from app_server.agent.inter_agent import Mailbox
 from app_server.agent.token_usage import TokenTotals
 from app_server.agent.tools.workspace import ThreadWorkspace
 from app_server.agent.turn_runner import TurnRunner
+from app_server.client_connection import ClientConnection
 from app_server.ids import uuid7
 from app_server.rollout.model_history import ModelHistory
-from app_server.session import ClientSession
 from app_server.settings import ResolvedSettings
 from app_server.store.interface import ThreadWriter
 from app_server.store.records import ThreadRecord, thread_from_record
@@ -56,7 +56,7 @@ class LoadedThread:
         self._lifecycle = lifecycle
         self._writer = writer
         self.status: ThreadStatus = IdleThreadStatus()
-        self.subscribers: dict[int, ClientSession] = {}
+        self.subscribers: dict[int, ClientConnection] = {}
         self.lock = asyncio.Lock()
         """Serializes lifecycle operations (resume, archive, delete, first write) on the thread."""
         self.idle_unload: asyncio.TimerHandle | None = None
@@ -153,16 +153,16 @@ class LoadedThread:
     def is_sub_agent(self) -> bool:
         return self.record.parent_thread_id is not None
 
-    def subscribe(self, session: ClientSession) -> bool:
+    def subscribe(self, connection: ClientConnection) -> bool:
         """Add a subscriber; False if it already was one."""
-        if session.session_id in self.subscribers:
+        if connection.connection_id in self.subscribers:
             return False
-        self.subscribers[session.session_id] = session
+        self.subscribers[connection.connection_id] = connection
         self.cancel_idle_unload()
         return True
 
-    def unsubscribe(self, session_id: int) -> bool:
-        return self.subscribers.pop(session_id, None) is not None
+    def unsubscribe(self, connection_id: int) -> bool:
+        return self.subscribers.pop(connection_id, None) is not None
 
     def cancel_idle_unload(self) -> None:
         if self.idle_unload is not None:

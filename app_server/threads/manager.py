@@ -18,13 +18,13 @@ from app_server.agent.instructions import default_base_instructions
 from app_server.agent.rate_limits import RateLimitBoard
 from app_server.agent.tools.catalog import multi_agent_version_for
 from app_server.agent.tools.workspace import ThreadWorkspace
+from app_server.client_connection import ClientConnection
 from app_server.config import ServerConfig
 from app_server.errors import InvalidRequest, NotFound
 from app_server.ids import parse_thread_id, uuid7
 from app_server.notification import now_ms
 from app_server.rollout import build
 from app_server.rollout.session_meta import ForkOrigin, history_base
-from app_server.session import ClientSession
 from app_server.settings import (
     ResolvedSettings,
     SettingsOverrides,
@@ -34,7 +34,7 @@ from app_server.settings import (
 )
 from app_server.store.errors import ThreadNotStored
 from app_server.store.interface import ThreadHistory, ThreadStore, ThreadWriter
-from app_server.threads.fanout import Sessions, publish
+from app_server.threads.fanout import Connections, publish
 from app_server.threads.lifecycle import Lifecycle
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.session_meta import new_thread_record, session_meta_line
@@ -75,7 +75,7 @@ class ThreadManager:
         self.config = config
         self.data_dir = config.data_dir
         self.server_cwd = server_cwd
-        self.sessions = Sessions()
+        self.connections = Connections()
         self._loaded: dict[str, LoadedThread] = {}
         self.reads = StoredReads(store, self._live_writer)
         """Every history read goes through here: it flushes the thread's live writer first."""
@@ -93,14 +93,14 @@ class ThreadManager:
         return thread.workspace
 
     # -- connections -----------------------------------------------------------------------------
-    def session_opened(self, session: ClientSession) -> None:
-        self.sessions.add(session)
+    def connection_opened(self, connection: ClientConnection) -> None:
+        self.connections.add(connection)
 
-    def session_closed(self, session: ClientSession) -> None:
+    def connection_closed(self, connection: ClientConnection) -> None:
         """A connection ended: it is no longer anyone's subscriber."""
-        self.sessions.remove(session)
+        self.connections.remove(connection)
         for thread in list(self._loaded.values()):
-            if thread.unsubscribe(session.session_id):
+            if thread.unsubscribe(connection.connection_id):
                 self._schedule_idle_unload(thread)
 
     # -- lookup ----------------------------------------------------------------------------------
@@ -125,12 +125,12 @@ class ThreadManager:
         return thread
 
     # -- notifications ---------------------------------------------------------------------------
-    def audience(self, thread: LoadedThread) -> list[ClientSession]:
+    def audience(self, thread: LoadedThread) -> list[ClientConnection]:
         """Who hears a thread's events and answers its approvals: its subscribers and, for a
         sub-agent, those of its loaded ancestors (PROTOCOL.md §5)."""
         if thread.record.parent_thread_id is None:
             return list(thread.subscribers.values())
-        sessions = dict(thread.subscribers)
+        connections = dict(thread.subscribers)
         seen = {thread.id}
         parent_id: str | None = thread.record.parent_thread_id
         while parent_id is not None and parent_id not in seen:
@@ -138,9 +138,9 @@ class ThreadManager:
             parent = self._loaded.get(parent_id)
             if parent is None:
                 break
-            sessions.update(parent.subscribers)
+            connections.update(parent.subscribers)
             parent_id = parent.record.parent_thread_id
-        return list(sessions.values())
+        return list(connections.values())
 
     def publish(
         self, thread: LoadedThread, params: WireModel, *, method: str | None = None
@@ -154,7 +154,7 @@ class ThreadManager:
     def set_status(self, thread: LoadedThread, status: ThreadStatus) -> None:
         """Change a thread's runtime status and tell every connection."""
         thread.status = status
-        self.sessions.broadcast(
+        self.connections.broadcast(
             ThreadStatusChangedNotification(thread_id=thread.id, status=status),
         )
 
@@ -167,7 +167,7 @@ class ThreadManager:
 
     def start(
         self,
-        session: ClientSession,
+        connection: ClientConnection,
         params: object,
         *,
         history_mode: str,
@@ -184,7 +184,7 @@ class ThreadManager:
             thread_id,
             created_at_ms=created_at_ms,
             settings=settings,
-            originator=session.client_name,
+            originator=connection.client_name,
             history_mode=history_mode,
             rollout_path=self.store.rollout_path_for(thread_id, created_at_ms),
             thread_source=getattr(params, "thread_source", None),
@@ -196,12 +196,12 @@ class ThreadManager:
             multi_agent_version=multi_agent_version_for(settings.config.toml),
         )
         self._loaded[thread_id] = thread
-        thread.subscribe(session)
+        thread.subscribe(connection)
         return thread
 
     def announce_started(self, thread: LoadedThread) -> None:
         """`thread/started` to every connection (after the creating request was answered)."""
-        self.sessions.broadcast(ThreadStartedNotification(thread=thread.thread(self.data_dir)))
+        self.connections.broadcast(ThreadStartedNotification(thread=thread.thread(self.data_dir)))
 
     def adopt(self, thread: LoadedThread) -> None:
         """A thread made by the server itself (a spawned sub-agent) is loaded; every connection
@@ -210,7 +210,7 @@ class ThreadManager:
         self.set_status(thread, IdleThreadStatus())
 
     async def resume(
-        self, session: ClientSession | None, thread_id: str, params: object
+        self, connection: ClientConnection | None, thread_id: str, params: object
     ) -> tuple[LoadedThread, ThreadHistory | None]:
         """Load a stored thread (or join a loaded one) and subscribe the caller (no caller: the
         server loads it for itself, e.g. a sub-agent its parent talks to).
@@ -220,11 +220,11 @@ class ThreadManager:
         overrides = SettingsOverrides.from_params(params)
         loaded = self._loaded.get(thread_id)
         if loaded is not None:
-            if session is None:
+            if connection is None:
                 return loaded, None
-            if not loaded.persisted and session.session_id not in loaded.subscribers:
+            if not loaded.persisted and connection.connection_id not in loaded.subscribers:
                 raise ThreadNotStored(thread_id)  # others see it only once it is on disk
-            loaded.subscribe(session)
+            loaded.subscribe(connection)
             if loaded.writer is not None:  # what its turns wrote: preview, times, usage
                 loaded.record = await self.reads.record(thread_id) or loaded.record
             return loaded, None
@@ -244,8 +244,8 @@ class ThreadManager:
         loaded = self._loaded.get(thread_id)
         if loaded is not None:  # loaded concurrently by another request
             await writer.close()
-            if session is not None:
-                loaded.subscribe(session)
+            if connection is not None:
+                loaded.subscribe(connection)
             return loaded, history
         base = persisted_settings(history.record, self.config.effective, self.server_cwd)
         thread = LoadedThread(
@@ -257,8 +257,8 @@ class ThreadManager:
         )
         thread.history_initialization = "cold_resume"
         self._loaded[thread_id] = thread
-        if session is not None:
-            thread.subscribe(session)
+        if connection is not None:
+            thread.subscribe(connection)
         else:
             self._schedule_idle_unload(thread)
         return thread, history
@@ -287,7 +287,7 @@ class ThreadManager:
         return await self.reads.read_history(history.record.id)
 
     async def fork(
-        self, session: ClientSession, source_id: str, params: object, *, ephemeral: bool
+        self, connection: ClientConnection, source_id: str, params: object, *, ephemeral: bool
     ) -> LoadedThread:
         """A new thread whose history starts with all of the source's (STORAGE.md §3.6)."""
         overrides = SettingsOverrides.from_params(params)
@@ -315,7 +315,7 @@ class ThreadManager:
             thread_id,
             created_at_ms=created_at_ms,
             settings=settings,
-            originator=session.client_name,
+            originator=connection.client_name,
             history_mode=record.history_mode,
             rollout_path=self.store.rollout_path_for(thread_id, created_at_ms),
             fork=fork,
@@ -364,7 +364,7 @@ class ThreadManager:
         )
         thread.history_initialization = "warm_fork" if source is not None else "cold_fork"
         self._loaded[thread_id] = thread
-        thread.subscribe(session)
+        thread.subscribe(connection)
         return thread
 
     async def writer_for(self, thread: LoadedThread) -> ThreadWriter | None:
@@ -417,7 +417,7 @@ class ThreadManager:
         if thread.subscribers or thread.status.type == "active":
             return
         await self.unload(thread)
-        self.sessions.broadcast(ThreadClosedNotification(thread_id=thread_id))
+        self.connections.broadcast(ThreadClosedNotification(thread_id=thread_id))
 
     async def unload(self, thread: LoadedThread) -> None:
         """Release a loaded thread (its writer lock too); every connection sees `notLoaded`."""
@@ -449,12 +449,12 @@ class ThreadManager:
         """A turn finished: an idle thread nobody listens to may now be unloaded."""
         self._schedule_idle_unload(thread)
 
-    def unsubscribe(self, session: ClientSession, thread_id: str) -> str:
+    def unsubscribe(self, connection: ClientConnection, thread_id: str) -> str:
         """`thread/unsubscribe`: `unsubscribed`, `notSubscribed` or `notLoaded`."""
         thread = self._loaded.get(thread_id)
         if thread is None:
             return "notLoaded"
-        if not thread.unsubscribe(session.session_id):
+        if not thread.unsubscribe(connection.connection_id):
             return "notSubscribed"
         self._schedule_idle_unload(thread)
         return "unsubscribed"

@@ -14,31 +14,31 @@ from __future__ import annotations
 
 import asyncio
 
-from app_server.notification import notification
-from app_server.session import (
+from app_server.client_connection import (
     UNANSWERED,
+    ClientConnection,
     ClientGone,
-    ClientSession,
     PendingServerRequest,
     ServerRequestOutcome,
 )
+from app_server.notification import notification
 from protocol.types import ServerRequestResolvedNotification
 from protocol.wire_model import WireModel
 
 
 async def ask_subscribers(
     thread_id: str,
-    subscribers: list[ClientSession],
+    subscribers: list[ClientConnection],
     method: str,
     params: WireModel,
     *,
     timeout_seconds: float,
 ) -> ServerRequestOutcome:
     """Send `method` to every subscriber and wait for the first answer (module docstring)."""
-    sent: list[tuple[ClientSession, PendingServerRequest]] = []
-    for session in subscribers:
+    sent: list[tuple[ClientConnection, PendingServerRequest]] = []
+    for connection in subscribers:
         try:
-            sent.append((session, session.send_request(method, params)))
+            sent.append((connection, connection.send_request(method, params)))
         except ClientGone:
             continue
     if not sent:
@@ -49,10 +49,10 @@ async def ask_subscribers(
     except TimeoutError:
         return UNANSWERED
     finally:
-        for session, pending in sent:
+        for connection, pending in sent:
             if not pending.future.done():
                 pending.future.cancel()
-            session.notify(
+            connection.notify(
                 notification(
                     ServerRequestResolvedNotification(thread_id=thread_id, request_id=pending.id),
                 )

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from app_server.client_connection import ClientConnection
 from app_server.errors import InvalidRequest
-from app_server.session import ClientSession
 from app_server.store.errors import ThreadNotStored
 from app_server.store.records import ThreadRecord
 from app_server.threads.fanout import publish
@@ -46,11 +46,11 @@ class StoredThreadOperations:
         if thread is not None:  # a writer the thread gets from now on is created with it
             thread.record = replace(thread.record, name=name)
 
-    def announce_renamed(self, session: ClientSession, thread_id: str, name: str) -> None:
+    def announce_renamed(self, connection: ClientConnection, thread_id: str, name: str) -> None:
         """`thread/name/updated` to the thread's subscribers and the caller."""
         thread = self._manager.loaded(thread_id)
         listeners = dict(thread.subscribers) if thread is not None else {}
-        listeners[session.session_id] = session
+        listeners[connection.connection_id] = connection
         publish(
             listeners.values(),
             ThreadNameUpdatedNotification(thread_id=thread_id, thread_name=name),
@@ -68,13 +68,13 @@ class StoredThreadOperations:
         await self._manager.store.archive(thread_id)
 
     def announce_archived(self, thread_id: str) -> None:
-        self._manager.sessions.broadcast(ThreadArchivedNotification(thread_id=thread_id))
+        self._manager.connections.broadcast(ThreadArchivedNotification(thread_id=thread_id))
 
     async def unarchive(self, thread_id: str) -> ThreadRecord:
         return await self._manager.store.unarchive(thread_id)
 
     def announce_unarchived(self, thread_id: str) -> None:
-        self._manager.sessions.broadcast(ThreadUnarchivedNotification(thread_id=thread_id))
+        self._manager.connections.broadcast(ThreadUnarchivedNotification(thread_id=thread_id))
 
     async def delete(self, thread_id: str) -> list[str]:
         """Delete a thread and its spawned descendants; returns their ids, deepest first.
@@ -108,4 +108,4 @@ class StoredThreadOperations:
 
     def announce_deleted(self, thread_ids: list[str]) -> None:
         for deleted in thread_ids:
-            self._manager.sessions.broadcast(ThreadDeletedNotification(thread_id=deleted))
+            self._manager.connections.broadcast(ThreadDeletedNotification(thread_id=deleted))

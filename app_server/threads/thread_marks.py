@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 
+from app_server.client_connection import ClientConnection
 from app_server.errors import InvalidRequest, NotFound
 from app_server.notification import notification
 from app_server.rollout import build
-from app_server.session import ClientSession
 from app_server.store.thread_marks import (
     THREAD_START,
     GoalRecord,
@@ -94,7 +94,7 @@ class ThreadMarks:
         return states.get(thread_id)
 
     async def mark(
-        self, session: ClientSession, thread_id: str, expected_revision: str, mark: ReadMark
+        self, connection: ClientConnection, thread_id: str, expected_revision: str, mark: ReadMark
     ) -> ThreadReadState:
         """`thread/readState/update`: the new state, announced before the answer (codex's
         order). Raises `ReadStateConflictError` on a stale revision."""
@@ -107,7 +107,7 @@ class ThreadMarks:
             raise ReadStateConflictError(wire_read_state(conflict.current)) from None
         state = wire_read_state(receipt)
         self._tell(
-            session,
+            connection,
             thread_id,
             ThreadReadStateChangedNotification(thread_id=thread_id, read_state=state),
         )
@@ -154,33 +154,33 @@ class ThreadMarks:
     async def clear_goal(self, thread_id: str) -> bool:
         return await self._manager.store.clear_goal(thread_id)
 
-    def announce_goal(self, session: ClientSession, goal: ThreadGoal) -> None:
+    def announce_goal(self, connection: ClientConnection, goal: ThreadGoal) -> None:
         self._tell(
-            session,
+            connection,
             goal.thread_id,
             ThreadGoalUpdatedNotification(thread_id=goal.thread_id, goal=goal, turn_id=None),
         )
 
     def announce_resumed_goal(
-        self, session: ClientSession, thread_id: str, goal: ThreadGoal | None
+        self, connection: ClientConnection, thread_id: str, goal: ThreadGoal | None
     ) -> None:
         """After `thread/resume`, codex tells the resuming client the thread's goal, or that it
         has none (`thread/goal/cleared`), so a client's goal view starts in step."""
         if goal is None:
-            session.notify(notification(ThreadGoalClearedNotification(thread_id=thread_id)))
+            connection.notify(notification(ThreadGoalClearedNotification(thread_id=thread_id)))
         else:
-            session.notify(
+            connection.notify(
                 notification(
                     ThreadGoalUpdatedNotification(thread_id=thread_id, goal=goal, turn_id=None)
                 )
             )
 
-    def announce_cleared(self, session: ClientSession, thread_id: str) -> None:
-        self._tell(session, thread_id, ThreadGoalClearedNotification(thread_id=thread_id))
+    def announce_cleared(self, connection: ClientConnection, thread_id: str) -> None:
+        self._tell(connection, thread_id, ThreadGoalClearedNotification(thread_id=thread_id))
 
     def _tell(
         self,
-        session: ClientSession,
+        connection: ClientConnection,
         thread_id: str,
         params: WireModel,
     ) -> None:
@@ -188,6 +188,6 @@ class ThreadMarks:
         loaded = self._manager.loaded(thread_id)
         if loaded is not None:
             self._manager.publish(loaded, params)
-            if session.session_id in loaded.subscribers:
+            if connection.connection_id in loaded.subscribers:
                 return
-        session.notify(notification(params))
+        connection.notify(notification(params))

@@ -24,12 +24,12 @@ from app_server.agent.tools.catalog import multi_agent_version_for, turn_tools
 from app_server.agent.tools.registry import ToolItem
 from app_server.agent.turn_runner import TurnKind, TurnRunner
 from app_server.agent.turn_setup import PendingInput, TurnSetup
+from app_server.client_connection import ClientConnection, ServerRequestOutcome
 from app_server.config import TURN_ORIGIN
 from app_server.errors import Conflict
 from app_server.ids import uuid7
 from app_server.rollout import build
 from app_server.rollout.model_history import ModelHistory
-from app_server.session import ClientSession, ServerRequestOutcome
 from app_server.settings import ResolvedSettings, resolve_cwd
 from app_server.skills import list_skills, skills_instructions
 from app_server.threads.agent_tree import AgentTree
@@ -179,7 +179,7 @@ class ThreadTurns:
         return settings.with_requested(TURN_ORIGIN, **updates)
 
     async def start(
-        self, session: ClientSession, params: TurnStartParams
+        self, connection: ClientConnection, params: TurnStartParams
     ) -> tuple[Turn, TurnRunner | None]:
         """The turn the input went to, and the new runner to start once answered (None when the
         input joined an active turn)."""
@@ -202,7 +202,7 @@ class ThreadTurns:
         runner = await self._new_runner(
             thread,
             pending,
-            TurnOrigin(root_turn_id=params.root_turn_id, originator=session.client_name),
+            TurnOrigin(root_turn_id=params.root_turn_id, originator=connection.client_name),
             output_schema=params.output_schema,
         )
         return runner.wire_turn(), runner
@@ -224,14 +224,14 @@ class ThreadTurns:
         self.launch(thread.id, runner)
         return runner
 
-    async def compact(self, session: ClientSession, thread_id: str) -> TurnRunner:
+    async def compact(self, connection: ClientConnection, thread_id: str) -> TurnRunner:
         """`thread/compact/start`: a turn that only compacts the thread's context, started once
         answered. Refused while a turn runs (compacting under it would lose its work)."""
         thread = self._manager.require_loaded(thread_id)
         return await self._new_runner(
             thread,
             None,
-            TurnOrigin(root_turn_id=None, originator=session.client_name),
+            TurnOrigin(root_turn_id=None, originator=connection.client_name),
             kind="compact",
         )
 

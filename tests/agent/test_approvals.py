@@ -15,7 +15,7 @@ from app_server.agent.approvals import (
     patch_verdict,
     read_answer,
 )
-from app_server.session import UNANSWERED, ServerRequestOutcome
+from app_server.client_connection import UNANSWERED, ServerRequestOutcome
 from protocol.types import AskForApproval, GranularAskForApproval, GranularAskForApprovalPayload
 
 BASH = "/bin/bash"

@@ -8,10 +8,10 @@ from typing import Any
 import orjson
 import pytest
 
+from app_server.client_connection import ClientConnection, ClientGone
 from app_server.notification import Notification
 from app_server.rpc.connection import Connection
 from app_server.rpc.dispatcher import Dispatcher, Handler
-from app_server.session import ClientGone, ClientSession
 from protocol.types import (
     InitializeParams,
     InitializeResponse,
@@ -45,7 +45,7 @@ class CollectingSink:
 
 
 async def initialize_handler(
-    session: ClientSession, params: InitializeParams
+    connection: ClientConnection, params: InitializeParams
 ) -> InitializeResponse:
     return InitializeResponse(
         codex_home="/tmp/x", platform_family="unix", platform_os="linux", user_agent="t"
@@ -91,11 +91,11 @@ def sample_thread(**overrides: Any) -> Thread:
 async def test_slow_request_does_not_block_a_fast_one() -> None:
     release = asyncio.Event()
 
-    async def slow(session: ClientSession, params: object) -> ThreadStartResponse:
+    async def slow(connection: ClientConnection, params: object) -> ThreadStartResponse:
         await release.wait()
         raise AssertionError("not reached in this test")
 
-    async def fast(session: ClientSession, params: object) -> ThreadListResponse:
+    async def fast(connection: ClientConnection, params: object) -> ThreadListResponse:
         return ThreadListResponse(data=[], next_cursor=None)
 
     dispatcher, conn, sink = make({"thread/start": slow, "thread/list": fast})
@@ -108,7 +108,7 @@ async def test_slow_request_does_not_block_a_fast_one() -> None:
 
 
 async def test_all_optional_params_may_be_omitted() -> None:
-    async def listing(session: ClientSession, params: Any) -> ThreadListResponse:
+    async def listing(connection: ClientConnection, params: Any) -> ThreadListResponse:
         assert params.limit is None
         return ThreadListResponse(data=[], next_cursor=None)
 
@@ -123,7 +123,7 @@ async def test_all_optional_params_may_be_omitted() -> None:
 
 
 async def test_handler_crash_is_internal_error_without_traceback() -> None:
-    async def broken(session: ClientSession, params: object) -> ThreadListResponse:
+    async def broken(connection: ClientConnection, params: object) -> ThreadListResponse:
         raise KeyError("secret internals")
 
     dispatcher, conn, sink = make({"thread/list": broken})
@@ -189,7 +189,7 @@ async def test_notification_is_rendered_once_per_flavour() -> None:
 async def test_too_many_requests_in_flight_are_refused_as_overloaded() -> None:
     release = asyncio.Event()
 
-    async def slow(session: ClientSession, params: object) -> ThreadListResponse:
+    async def slow(connection: ClientConnection, params: object) -> ThreadListResponse:
         await release.wait()
         return ThreadListResponse(data=[], next_cursor=None)
 

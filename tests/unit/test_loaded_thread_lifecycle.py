@@ -14,7 +14,7 @@ from app_server.threads.lifecycle import IllegalTransition, Lifecycle
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager
 from protocol.types import ThreadStartParams
-from tests.unit.test_manager_unloaded_writer import QuietSession
+from tests.unit.test_manager_unloaded_writer import QuietConnection
 
 
 async def _manager(tmp_path: Path) -> ThreadManager:
@@ -27,14 +27,14 @@ async def _thread(tmp_path: Path, lifecycle: Lifecycle, **kwargs: Any) -> Loaded
     """A thread in `lifecycle`, with the record and settings the manager gives a new one."""
     manager = await _manager(tmp_path)
     thread = manager.start(
-        QuietSession(), ThreadStartParams(), history_mode="paginated", ephemeral=False
+        QuietConnection(), ThreadStartParams(), history_mode="paginated", ephemeral=False
     )
     return LoadedThread(thread.record, thread.settings, lifecycle, **kwargs)
 
 
 async def test_a_new_thread_is_unsaved(tmp_path: Path) -> None:
     thread = (await _manager(tmp_path)).start(
-        QuietSession(), ThreadStartParams(), history_mode="paginated", ephemeral=False
+        QuietConnection(), ThreadStartParams(), history_mode="paginated", ephemeral=False
     )
     assert thread.lifecycle is Lifecycle.UNSAVED
     assert not thread.persisted
@@ -42,7 +42,7 @@ async def test_a_new_thread_is_unsaved(tmp_path: Path) -> None:
 
 async def test_an_ephemeral_thread_is_ephemeral(tmp_path: Path) -> None:
     thread = (await _manager(tmp_path)).start(
-        QuietSession(), ThreadStartParams(), history_mode="paginated", ephemeral=True
+        QuietConnection(), ThreadStartParams(), history_mode="paginated", ephemeral=True
     )
     assert thread.lifecycle is Lifecycle.EPHEMERAL
     assert thread.ephemeral
@@ -52,7 +52,7 @@ async def test_an_ephemeral_thread_is_ephemeral(tmp_path: Path) -> None:
 async def test_the_first_write_creates_the_rollout(tmp_path: Path) -> None:
     manager = await _manager(tmp_path)
     thread = manager.start(
-        QuietSession(), ThreadStartParams(), history_mode="paginated", ephemeral=False
+        QuietConnection(), ThreadStartParams(), history_mode="paginated", ephemeral=False
     )
     writer = await manager.writer_for(thread)
     assert thread.lifecycle is Lifecycle.CREATED
@@ -64,7 +64,7 @@ async def test_the_first_write_creates_the_rollout(tmp_path: Path) -> None:
 async def test_an_ephemeral_thread_gets_no_writer(tmp_path: Path) -> None:
     manager = await _manager(tmp_path)
     thread = manager.start(
-        QuietSession(), ThreadStartParams(), history_mode="paginated", ephemeral=True
+        QuietConnection(), ThreadStartParams(), history_mode="paginated", ephemeral=True
     )
     assert await manager.writer_for(thread) is None
     assert thread.lifecycle is Lifecycle.EPHEMERAL
@@ -73,7 +73,7 @@ async def test_an_ephemeral_thread_gets_no_writer(tmp_path: Path) -> None:
 async def test_unloading_releases_the_thread(tmp_path: Path) -> None:
     manager = await _manager(tmp_path)
     thread = manager.start(
-        QuietSession(), ThreadStartParams(), history_mode="paginated", ephemeral=False
+        QuietConnection(), ThreadStartParams(), history_mode="paginated", ephemeral=False
     )
     await manager.writer_for(thread)
     await manager.unload(thread)
@@ -85,7 +85,7 @@ async def test_unloading_releases_the_thread(tmp_path: Path) -> None:
 async def test_shutdown_releases_every_thread(tmp_path: Path) -> None:
     manager = await _manager(tmp_path)
     thread = manager.start(
-        QuietSession(), ThreadStartParams(), history_mode="paginated", ephemeral=True
+        QuietConnection(), ThreadStartParams(), history_mode="paginated", ephemeral=True
     )
     await manager.close()
     assert thread.lifecycle is Lifecycle.RELEASED
@@ -94,11 +94,13 @@ async def test_shutdown_releases_every_thread(tmp_path: Path) -> None:
 async def test_a_resumed_thread_has_stored_history(tmp_path: Path) -> None:
     manager = await _manager(tmp_path)
     thread = manager.start(
-        QuietSession(), ThreadStartParams(), history_mode="paginated", ephemeral=False
+        QuietConnection(), ThreadStartParams(), history_mode="paginated", ephemeral=False
     )
     await manager.writer_for(thread)
     await manager.unload(thread)
-    resumed, _ = await manager.resume(QuietSession(session_id=2), thread.id, ThreadStartParams())
+    resumed, _ = await manager.resume(
+        QuietConnection(connection_id=2), thread.id, ThreadStartParams()
+    )
     assert resumed.lifecycle is Lifecycle.STORED
     assert resumed.has_stored_history
     assert not resumed.multi_agent_known

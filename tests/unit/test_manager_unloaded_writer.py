@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from app_server.client_connection import ClientGone, PendingServerRequest
 from app_server.config import ServerConfig
 from app_server.errors import NotFound
 from app_server.notification import Notification
-from app_server.session import ClientGone, PendingServerRequest
 from app_server.store.memory import MemoryThreadStore
 from app_server.threads.manager import ThreadManager
 from app_server.threads.stored_operations import StoredThreadOperations
@@ -26,10 +26,10 @@ from tests.store.rollout_builders import paginated_turn
 
 
 @dataclass
-class QuietSession:
+class QuietConnection:
     """A client connection that only collects what it is sent."""
 
-    session_id: int = 1
+    connection_id: int = 1
     client_name: str = "tests"
     experimental_api: bool = False
     is_open: bool = True
@@ -47,7 +47,7 @@ async def test_writer_for_a_thread_archived_meanwhile_is_refused(tmp_path: Path)
     await store.start()
     manager = ThreadManager(store, ServerConfig(tmp_path), server_cwd=tmp_path)
     thread = manager.start(
-        QuietSession(), ThreadStartParams(), history_mode="paginated", ephemeral=False
+        QuietConnection(), ThreadStartParams(), history_mode="paginated", ephemeral=False
     )
     writer = await manager.writer_for(thread)
     assert writer is not None

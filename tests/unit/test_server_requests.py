@@ -6,14 +6,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 
-from app_server.notification import Notification
-from app_server.session import (
+from app_server.client_connection import (
     UNANSWERED,
+    ClientConnection,
     ClientGone,
-    ClientSession,
     PendingServerRequest,
     ServerRequestOutcome,
 )
+from app_server.notification import Notification
 from app_server.threads.server_requests import ask_subscribers
 from protocol.types import ServerRequestResolvedNotification
 from protocol.wire_model import WireModel
@@ -21,13 +21,13 @@ from protocol.wire_model import WireModel
 PARAMS = ServerRequestResolvedNotification(thread_id="t", request_id=0)  # any wire model
 
 
-class FakeSession:
+class FakeConnection:
     """A connection that records what it is sent and lets the test answer."""
 
     _ids = itertools.count(1)
 
     def __init__(self, *, open_: bool = True) -> None:
-        self.session_id = next(self._ids)
+        self.connection_id = next(self._ids)
         self.client_name = "fake"
         self.experimental_api = False
         self.is_open = open_
@@ -54,9 +54,9 @@ class FakeSession:
 
 
 async def ask(
-    sessions: list[FakeSession], timeout: float = 5.0
+    connections: list[FakeConnection], timeout: float = 5.0
 ) -> asyncio.Task[ServerRequestOutcome]:
-    recipients: list[ClientSession] = list(sessions)
+    recipients: list[ClientConnection] = list(connections)
     task = asyncio.create_task(
         ask_subscribers("t", recipients, "m", PARAMS, timeout_seconds=timeout)
     )
@@ -65,7 +65,7 @@ async def ask(
 
 
 async def test_the_first_answer_wins_and_every_recipient_hears_it_is_resolved() -> None:
-    first, second = FakeSession(), FakeSession()
+    first, second = FakeConnection(), FakeConnection()
     task = await ask([first, second])
     second.asked[0].future.set_result({"decision": "accept"})
     outcome = await task
@@ -76,15 +76,15 @@ async def test_the_first_answer_wins_and_every_recipient_hears_it_is_resolved() 
 
 
 async def test_an_error_answer_counts_as_answered_and_failed() -> None:
-    session = FakeSession()
-    task = await ask([session])
-    session.asked[0].future.set_exception(RuntimeError("client error"))
+    connection = FakeConnection()
+    task = await ask([connection])
+    connection.asked[0].future.set_exception(RuntimeError("client error"))
     outcome = await task
     assert (outcome.answered, outcome.failed) == (True, True)
 
 
 async def test_a_recipient_leaving_does_not_end_the_request_while_another_remains() -> None:
-    leaving, staying = FakeSession(), FakeSession()
+    leaving, staying = FakeConnection(), FakeConnection()
     task = await ask([leaving, staying])
     leaving.asked[0].future.set_exception(ClientGone("gone"))
     await asyncio.sleep(0.01)
@@ -94,29 +94,29 @@ async def test_a_recipient_leaving_does_not_end_the_request_while_another_remain
 
 
 async def test_when_every_recipient_leaves_the_request_is_unanswered() -> None:
-    only = FakeSession()
+    only = FakeConnection()
     task = await ask([only])
     only.asked[0].future.set_exception(ClientGone("gone"))
     assert await task == UNANSWERED
 
 
 async def test_without_subscribers_the_request_ends_at_once() -> None:
-    assert await (await ask([FakeSession(open_=False)])) == UNANSWERED
+    assert await (await ask([FakeConnection(open_=False)])) == UNANSWERED
     assert await (await ask([])) == UNANSWERED
 
 
 async def test_a_request_nobody_answers_times_out() -> None:
-    session = FakeSession()
-    task = await ask([session], timeout=0.05)
+    connection = FakeConnection()
+    task = await ask([connection], timeout=0.05)
     assert await task == UNANSWERED
-    assert session.asked[0].future.cancelled()
-    assert session.resolved_ids() == [0]
+    assert connection.asked[0].future.cancelled()
+    assert connection.resolved_ids() == [0]
 
 
 async def test_cancelling_the_asker_resolves_the_request_for_clients() -> None:
-    session = FakeSession()
-    task = await ask([session])
+    connection = FakeConnection()
+    task = await ask([connection])
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
-    assert session.asked[0].future.cancelled()
-    assert session.resolved_ids() == [0]
+    assert connection.asked[0].future.cancelled()
+    assert connection.resolved_ids() == [0]

@@ -374,11 +374,11 @@ class _DeltaStream:
 
 async def _run_session(item: _CommandItem, argv: list[str], env: dict[str, str]) -> Outcome:
     request, context = item.request, item.context
-    sessions = context.workspace.sessions
-    item.process_id = sessions.reserve_process_id()
+    terminals = context.workspace.terminals
+    item.process_id = terminals.reserve_process_id()
     context.workspace.command_items[item.process_id] = request.call_id
     item.start()
-    chunk = await sessions.start(
+    chunk = await terminals.start(
         argv,
         request.workdir,
         env,

@@ -140,16 +140,16 @@ class WriteStdinTool:
         if session_id is None:
             return BadArguments("missing field `session_id`").output
         chars = _optional_str(arguments, "chars") or ""
-        sessions = context.workspace.sessions
+        terminals = context.workspace.terminals
         origin = context.workspace.command_items.get(session_id)  # before it may exit
         try:
-            chunk = await sessions.write_stdin(session_id, chars, yield_ms)
+            chunk = await terminals.write_stdin(session_id, chars, yield_ms)
         except BackgroundTerminalError as error:
             return ToolOutput(f"write_stdin failed: {error}", success=False)
         except asyncio.CancelledError:
             # `turn/interrupt` while the model waits on this process: stop it too.
             with contextlib.suppress(BackgroundTerminalError):
-                await asyncio.shield(sessions.terminate(session_id))
+                await asyncio.shield(terminals.terminate(session_id))
             raise
         if chars:
             context.publish(

@@ -18,9 +18,9 @@ from typing import Any, Literal, Protocol
 from app_server.agent.tools.agent_control import AgentControl
 from app_server.agent.tools.patch import TurnDiffTracker
 from app_server.agent.tools.workspace import ThreadWorkspace
+from app_server.client_connection import ServerRequestOutcome
 from app_server.rollout.events import LegacyToolEvent
 from app_server.rollout.items import CoreItem
-from app_server.session import ServerRequestOutcome
 from app_server.settings import ResolvedSettings
 from protocol.types import ThreadStatus
 from protocol.wire_model import WireModel

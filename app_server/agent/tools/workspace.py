@@ -21,10 +21,10 @@ class ThreadWorkspace:
     """The bubblewrap executable that sandboxes commands, or None when unavailable (then every
     command under a read-only or workspace-write policy needs the client's approval)."""
     approvals: ApprovalMemory = field(default_factory=ApprovalMemory)
-    sessions: BackgroundTerminals = field(default_factory=BackgroundTerminals)
+    terminals: BackgroundTerminals = field(default_factory=BackgroundTerminals)
     command_items: dict[int, str] = field(default_factory=dict)
     """The `commandExecution` item (call id) of each process id, for `terminalInteraction`."""
 
     def close(self) -> None:
         """The thread is unloaded: kill its background processes."""
-        self.sessions.kill_all()
+        self.terminals.kill_all()

@@ -45,11 +45,11 @@ UNANSWERED = ServerRequestOutcome()
 """Nobody answered: no recipient, every recipient disconnected, or the wait timed out."""
 
 
-class ClientSession(Protocol):
+class ClientConnection(Protocol):
     """One initialized client connection, as seen by handlers and the thread manager."""
 
     @property
-    def session_id(self) -> int:
+    def connection_id(self) -> int:
         """Process-unique number of the connection (for logs and subscription sets)."""
         ...
 
