@@ -1,4 +1,5 @@
-"""One page of a short, fixed catalog (`permissionProfile/list`, `experimentalFeature/list`).
+"""One page of a short, fixed catalog (`model/list`, `permissionProfile/list`,
+`experimentalFeature/list`).
 
 The cursor is the position of the next entry in ASCII digits, checked as text before it is
 converted (a million-digit or non-ASCII "digit" cursor is refused, not converted).

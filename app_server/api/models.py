@@ -8,11 +8,11 @@ table with `id`, `display_name`, `description`, `hidden`, `reasoning_efforts`,
 
 from __future__ import annotations
 
+from app_server.api.list_page import list_page
 from app_server.client_connection import ClientConnection
 from app_server.config import ConfigToml, ServerConfig
 from app_server.config.defaults import DEFAULT_MODEL
 from app_server.config.keys import ModelEntryToml
-from app_server.errors import InvalidRequest
 from protocol.types import Model, ModelListParams, ModelListResponse, ReasoningEffortOption
 
 DEFAULT_EFFORTS = ("low", "medium", "high")
@@ -55,19 +55,6 @@ def catalog(config: ConfigToml) -> list[Model]:
     return models
 
 
-def _cursor_position(cursor: str, count: int) -> int:
-    """The list position a cursor names (our cursors are positions in ASCII digits). Checked as
-    text first: `"²".isdigit()` holds but `int("²")` raises, and `int()` of a million digits
-    is refused too."""
-    digits = cursor.lstrip("0") or "0"
-    if not (cursor.isascii() and cursor.isdigit()) or len(digits) > len(str(count)):
-        raise InvalidRequest(f"invalid cursor: {cursor}")
-    position = int(digits)
-    if position > count:
-        raise InvalidRequest(f"invalid cursor: {cursor}")
-    return position
-
-
 class ModelHandlers:
     """Handler of `model/list`."""
 
@@ -78,8 +65,5 @@ class ModelHandlers:
         self, connection: ClientConnection, params: ModelListParams
     ) -> ModelListResponse:
         models = [m for m in catalog(self._config.toml) if params.include_hidden or not m.hidden]
-        start = 0 if params.cursor is None else _cursor_position(params.cursor, len(models))
-        limit = params.limit or DEFAULT_PAGE_SIZE
-        page = models[start : start + limit]
-        end = start + len(page)
-        return ModelListResponse(data=page, next_cursor=str(end) if end < len(models) else None)
+        page, next_cursor = list_page(models, params.cursor, params.limit, DEFAULT_PAGE_SIZE)
+        return ModelListResponse(data=page, next_cursor=next_cursor)

@@ -19,6 +19,7 @@ from app_server.errors import InvalidRequest
 from app_server.rollout import build
 from app_server.settings import ResolvedSettings, resolve_cwd, sandbox_from_mode
 from app_server.threads.manager import ThreadManager
+from app_server.threads.setting_updates import shared_updates
 from app_server.threads.turns import wire_settings
 from protocol.types import (
     SandboxMode,
@@ -50,19 +51,9 @@ def _requested(
     except `serviceTier`, which null clears)."""
     if params.permissions is not None and params.sandbox_policy is not None:
         raise InvalidRequest("`permissions` cannot be combined with `sandboxPolicy`")
-    updates: dict[str, Any] = {}
+    updates = shared_updates(params)
     if params.model is not None:
         updates["model"] = params.model
-    if params.effort is not None:
-        updates["reasoning_effort"] = params.effort
-    if params.summary is not None:
-        updates["reasoning_summary"] = params.summary
-    if params.approval_policy is not None:
-        updates["approval_policy"] = params.approval_policy
-    if params.approvals_reviewer is not None:
-        updates["approvals_reviewer"] = params.approvals_reviewer
-    if params.sandbox_policy is not None:
-        updates["sandbox"] = params.sandbox_policy
     if params.permissions is not None:
         mode = PERMISSION_PROFILE_MODES.get(params.permissions)
         if mode is None:

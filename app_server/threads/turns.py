@@ -36,6 +36,7 @@ from app_server.threads.agent_tree import AgentTree
 from app_server.threads.loaded_thread import LOCAL_ENVIRONMENT_ID, LoadedThread
 from app_server.threads.manager import ThreadManager
 from app_server.threads.server_requests import ask_subscribers
+from app_server.threads.setting_updates import shared_updates
 from app_server.threads.thread_marks import ThreadMarks
 from app_server.threads.token_replay import load_model_history
 from app_server.threads.turn_origin import TurnOrigin
@@ -159,21 +160,11 @@ class ThreadTurns:
     # -- turn/start ----------------------------------------------------------------------------
     def _sticky_settings(self, thread: LoadedThread, params: TurnStartParams) -> ResolvedSettings:
         settings = thread.settings
-        updates: dict[str, Any] = {}
+        updates = shared_updates(params)
         if params.cwd:
             updates["cwd"] = resolve_cwd(params.cwd, self._manager.server_cwd)
         if params.model:
             updates["model"] = params.model
-        if params.effort is not None:
-            updates["reasoning_effort"] = params.effort
-        if params.summary is not None:
-            updates["reasoning_summary"] = params.summary
-        if params.approval_policy is not None:
-            updates["approval_policy"] = params.approval_policy
-        if params.approvals_reviewer is not None:
-            updates["approvals_reviewer"] = params.approvals_reviewer
-        if params.sandbox_policy is not None:
-            updates["sandbox"] = params.sandbox_policy
         if params.service_tier is not None:
             updates["service_tier"] = params.service_tier
         return settings.with_requested(TURN_ORIGIN, **updates)
