@@ -20,32 +20,25 @@ from app_server.store.item_pages import (
     newest_item_ordinal,
 )
 from app_server.store.turn_pages import TurnPageRequest, page_for_request
-from app_server.threads.loaded_thread import LoadedThread
-from app_server.threads.manager import ThreadManager
 
 NEWEST_FIRST = TurnPageRequest(limit=1, sort_direction="desc", items_view="notLoaded")
 """The turns page whose `backwardsCursor` is the answer's (one turn: nothing else is used)."""
 
 
-async def resume_cursors(
-    manager: ThreadManager, thread: LoadedThread, history: ThreadHistory | None
-) -> tuple[str | None, str | None]:
-    """`(turnsBackwardsCursor, itemsBackwardsCursor)` for a resumed `thread`."""
-    if not thread.persisted:
-        return None, None
+def resume_cursors(thread_id: str, history: ThreadHistory | None) -> tuple[str | None, str | None]:
+    """`(turnsBackwardsCursor, itemsBackwardsCursor)` for a resumed thread with this stored
+    `history` (None: nothing stored yet, so neither)."""
     if history is None:
-        turns = (await manager.reads.turn_page(thread.id, NEWEST_FIRST)).backwards_cursor
-        history = await manager.reads.read_history(thread.id)
-    else:
-        turns = page_for_request(
-            thread.id,
-            history.turns,
-            history_mode=history.record.history_mode,
-            request=NEWEST_FIRST,
-        ).backwards_cursor
+        return None, None
+    turns = page_for_request(
+        thread_id,
+        history.turns,
+        history_mode=history.record.history_mode,
+        request=NEWEST_FIRST,
+    ).backwards_cursor
     items = None
     if has_item_ordinals(history.turns):
         newest = newest_item_ordinal(history.turns)
         if newest is not None:
-            items = encode_item_cursor(thread.id, newest, True)
+            items = encode_item_cursor(thread_id, newest, True)
     return turns, items

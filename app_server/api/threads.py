@@ -98,6 +98,12 @@ def collaboration_mode(thread: LoadedThread) -> CollaborationMode:
     )
 
 
+def turns_json_of(history: ThreadHistory | None) -> list[bytes]:
+    """A history's turns as the wire JSON the store kept them as (none without a history): they
+    go into the response as is (`Reply.turns_json`), never built into models (issue 17)."""
+    return [entry.turn_json() for entry in history.turns] if history is not None else []
+
+
 class ThreadLifecycleHandlers:
     """Handlers of the methods that load, create or change threads."""
 
@@ -134,16 +140,17 @@ class ThreadLifecycleHandlers:
         thread, history = await self._manager.resume(connection, thread_id, params)
         if history is not None:
             self._manager.set_status(thread, IdleThreadStatus())
-        include_turns = not params.exclude_turns
+        last_turn = history.turns[-1].turn_id if history is not None and history.turns else None
+        if history is None and thread.persisted:  # already loaded: read once, for all below
+            history = await self._manager.reads.read_history(thread.id)
         turns_json: list[bytes] | None = None
-        if include_turns:
+        if not params.exclude_turns:
             if thread.record.history_mode == "paginated":
                 connection.notify(notification(deprecation(HYDRATION_DEPRECATED)))
-            turns_json = await self._turns_json(thread, history)
-        turns_cursor, items_cursor = await resume_cursors(self._manager, thread, history)
-        last_turn = history.turns[-1].turn_id if history is not None and history.turns else None
+            turns_json = turns_json_of(history)
+        turns_cursor, items_cursor = resume_cursors(thread.id, history)
         usage = await replayed_token_usage(self._manager, thread, last_turn)
-        del history  # only the turns' JSON is kept (see `_turns_json`)
+        del history  # only the turns' JSON is kept
         response = ThreadResumeResponse(
             thread=thread.thread(self._data_dir),
             turns_backwards_cursor=turns_cursor,
@@ -159,15 +166,6 @@ class ThreadLifecycleHandlers:
             self._marks.announce_resumed_goal(connection, thread_id, goal)
 
         return Reply(response, then=then, turns_json=turns_json)
-
-    async def _turns_json(self, thread: LoadedThread, history: ThreadHistory | None) -> list[bytes]:
-        """The thread's turns as the wire JSON the store kept them as: they go into the
-        response as is (`Reply.turns_json`), never built into models (issue 17)."""
-        if history is None:
-            if not thread.persisted:
-                return []
-            history = await self._manager.reads.read_history(thread.id)
-        return [entry.turn_json() for entry in history.turns]
 
     def _check_resume_path(self, thread_id: str, raw: str) -> None:
         """`path` must be this thread's rollout file: never a directory or an arbitrary file."""
@@ -206,7 +204,7 @@ class ThreadLifecycleHandlers:
         if not params.exclude_turns:
             if thread.record.history_mode == "paginated":
                 connection.notify(notification(deprecation(HYDRATION_DEPRECATED)))
-            turns_json = await self._turns_json(thread, history)
+            turns_json = turns_json_of(history)
         last_turn = history.turns[-1].turn_id if history is not None and history.turns else None
         del history
         usage = await replayed_token_usage(self._manager, thread, last_turn)

@@ -139,7 +139,11 @@ class Peer:
         observation = Observation(label=_label(step))
         response: dict[str, Any] | None = None
         if isinstance(step, Call):
-            params = resolve(step.params, self.saved, str(self.cwd))
+            try:
+                params = resolve(step.params, self.saved, str(self.cwd))
+            except KeyError as missing:  # the step that saves it failed on this side
+                observation.error = {"code": None, "message": f"skipped: ${missing} not saved"}
+                return observation
             response = await self.request(step.method, params)
         elif isinstance(step, Turn):
             self.model.enqueue(*step.replies)
