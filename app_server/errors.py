@@ -89,3 +89,15 @@ class ServerOverloaded(RpcError):
 
     def __init__(self, message: str = "Server overloaded; retry later.") -> None:
         super().__init__(message)
+
+
+class PathError(InvalidRequest):
+    """An operation on a path the client named failed (missing, a directory where a file was
+    expected, not empty, no permission). codex 0.169 answers these -32603 with the bare OS
+    text; -32603 is reserved here for bugs of ours, so this is -32600 (as `NotFound`) and the
+    message names the path: "`/w/a.txt`: No such file or directory (os error 2)"."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"`{path}`: {reason}")
+        self.path = path
+        self.reason = reason

@@ -19,15 +19,18 @@ from app_server.agent.tools.exec.sandbox import find_bwrap
 from app_server.api.account import AccountHandlers
 from app_server.api.background_terminals import BackgroundTerminalHandlers
 from app_server.api.collaboration_modes import CollaborationModeHandlers
+from app_server.api.command_exec import CommandExecHandlers
 from app_server.api.config import ConfigReadHandlers
 from app_server.api.config_write import ConfigWriteHandlers
 from app_server.api.experimental_features import ExperimentalFeatureHandlers
+from app_server.api.fs import FsHandlers
 from app_server.api.hooks import HookHandlers
 from app_server.api.initialize import InitializeHandler
 from app_server.api.maintenance import MaintenanceHandlers
 from app_server.api.model_providers import ModelProviderHandlers
 from app_server.api.models import ModelHandlers
 from app_server.api.permission_profiles import PermissionProfileHandlers
+from app_server.api.processes import ProcessHandlers
 from app_server.api.skills import SkillHandlers
 from app_server.api.thread_items import ThreadItemHandlers
 from app_server.api.thread_marks import ThreadMarkHandlers
@@ -40,9 +43,10 @@ from app_server.compression_config import compression_settings
 from app_server.config import ServerConfig
 from app_server.config.writer import ConfigWriter
 from app_server.notification import notification
+from app_server.processes.table import ProcessTable
 from app_server.rpc.dispatcher import Dispatcher, Handler
 from app_server.sandbox_notice import NO_SANDBOX_DETAILS, NO_SANDBOX_SUMMARY
-from app_server.settings import ResolvedSettings
+from app_server.settings import ResolvedSettings, sandbox_from_mode
 from app_server.store.interface import StoreWarning
 from app_server.store.local.store import LocalThreadStore
 from app_server.threads.manager import ThreadManager
@@ -79,10 +83,12 @@ class AppServer:
         self.store = LocalThreadStore(config.data_dir, compression=compression)
         self.threads = ThreadManager(self.store, config, server_cwd=server_cwd or Path.cwd())
         self.turns = ThreadTurns(self.threads, self._provider_for)
+        self.fs = FsHandlers()
+        self.processes = ProcessTable()
         self.dispatcher = Dispatcher(
             self._handlers(),
             on_initialized=self._after_initialize,
-            on_closed=self.threads.connection_closed,
+            on_closed=self._connection_closed,
         )
         self._store_warnings: list[StoreWarning] = []
         self._sandbox_warnings: list[ConfigWarningNotification] = []
@@ -111,6 +117,14 @@ class AppServer:
         providers = ModelProviderHandlers(self.config)
         marks = ThreadMarkHandlers(self.threads)
         thread_settings = ThreadSettingsHandlers(self.threads)
+        toml = self.config.toml
+        command_exec = CommandExecHandlers(
+            self.processes,
+            self.threads.server_cwd,
+            lambda: sandbox_from_mode(toml.sandbox_mode, toml.sandbox_workspace_write),
+            lambda: self.threads.bwrap,
+        )
+        processes = ProcessHandlers(self.processes)
         return {
             "initialize": InitializeHandler(self.config.data_dir),
             "thread/start": lifecycle.start,
@@ -155,7 +169,31 @@ class AppServer:
             "thread/settings/update": thread_settings.settings_update,
             "turn/settings/update": thread_settings.turn_settings_update,
             "thread/metadata/update": thread_settings.metadata_update,
+            "fs/readFile": self.fs.read_file,
+            "fs/writeFile": self.fs.write_file,
+            "fs/createDirectory": self.fs.create_directory,
+            "fs/getMetadata": self.fs.get_metadata,
+            "fs/readDirectory": self.fs.read_directory,
+            "fs/remove": self.fs.remove,
+            "fs/copy": self.fs.copy,
+            "fs/watch": self.fs.watch,
+            "fs/unwatch": self.fs.unwatch,
+            "command/exec": command_exec.exec,
+            "command/exec/write": command_exec.write,
+            "command/exec/resize": command_exec.resize,
+            "command/exec/terminate": command_exec.terminate,
+            "process/spawn": processes.spawn,
+            "process/writeStdin": processes.write_stdin,
+            "process/resizePty": processes.resize_pty,
+            "process/kill": processes.kill,
         }
+
+    def _connection_closed(self, connection: ClientConnection) -> None:
+        """What a connection owned ends with it: its thread subscriptions, its watches, its
+        processes (killed)."""
+        self.threads.connection_closed(connection)
+        self.fs.connection_closed(connection)
+        self.processes.connection_closed(connection.connection_id)
 
     def _after_initialize(self, connection: ClientConnection) -> None:
         self.threads.connection_opened(connection)
@@ -198,7 +236,10 @@ class AppServer:
             ]
 
     async def stop(self) -> None:
-        """Close every writer (fsync) and the store."""
+        """Kill every standalone process, stop every watch, close every writer (fsync) and
+        the store."""
+        await self.processes.close()
+        await self.fs.close()
         await self.threads.close()
         await self.store.close()
         if self._warming is not None:

@@ -515,6 +515,141 @@ class CommandExecOutputDeltaNotification(WireModel):
     """Output stream for this chunk."""
 
 
+class CommandExecParams(ExperimentalFieldsModel):
+    """Run a standalone command (argv vector) in the server sandbox without creating a thread or turn.
+
+    The final `command/exec` response is deferred until the process exits and is sent only after all `command/exec/outputDelta` notifications for that connection have been emitted.
+    """
+
+    experimental_fields = frozenset({"permissionProfile"})
+    command: list[str]
+    """Command argv vector. Empty arrays are rejected."""
+    cwd: str | None = None
+    """Optional working directory. Defaults to the server cwd."""
+    disable_output_cap: bool | None = Field(default=None, exclude_if=omit_none)
+    """Disable stdout/stderr capture truncation for this request.
+
+    Cannot be combined with `outputBytesCap`.
+    """
+    disable_timeout: bool | None = Field(default=None, exclude_if=omit_none)
+    """Disable the timeout entirely for this request.
+
+    Cannot be combined with `timeoutMs`.
+    """
+    env: dict[str, str | None] | None = None
+    """Optional environment overrides merged into the server-computed environment.
+
+    Matching names override inherited values. Set a key to `null` to unset an inherited variable.
+    """
+    output_bytes_cap: UInt | None = None
+    """Optional per-stream stdout/stderr capture cap in bytes.
+
+    When omitted, the server default applies. Cannot be combined with `disableOutputCap`.
+    """
+    permission_profile: str | None = None
+    """Optional active permissions profile id for this command.
+
+    Defaults to the user's configured permissions when omitted. Cannot be combined with `sandboxPolicy`.
+    """
+    process_id: str | None = None
+    """Optional client-supplied, connection-scoped process id.
+
+    Required for `tty`, `streamStdin`, `streamStdoutStderr`, and follow-up `command/exec/write`, `command/exec/resize`, and `command/exec/terminate` calls. When omitted, buffered execution gets an internal id that is not exposed to the client.
+    """
+    sandbox_policy: SandboxPolicy | None = None
+    """Optional sandbox policy for this command.
+
+    Uses the same shape as thread/turn execution sandbox configuration and defaults to the user's configured policy when omitted. Cannot be combined with `permissionProfile`.
+    """
+    size: CommandExecTerminalSize | None = None
+    """Optional initial PTY size in character cells. Only valid when `tty` is true."""
+    stream_stdin: bool | None = Field(default=None, exclude_if=omit_none)
+    """Allow follow-up `command/exec/write` requests to write stdin bytes.
+
+    Requires a client-supplied `processId`.
+    """
+    stream_stdout_stderr: bool | None = Field(default=None, exclude_if=omit_none)
+    """Stream stdout/stderr via `command/exec/outputDelta` notifications.
+
+    Streamed bytes are not duplicated into the final response and require a client-supplied `processId`.
+    """
+    timeout_ms: Int64 | None = None
+    """Optional timeout in milliseconds.
+
+    When omitted, the server default applies. Cannot be combined with `disableTimeout`.
+    """
+    tty: bool | None = Field(default=None, exclude_if=omit_none)
+    """Enable PTY mode.
+
+    This implies `streamStdin` and `streamStdoutStderr`.
+    """
+
+
+class CommandExecResizeParams(WireModel):
+    """Resize a running PTY-backed `command/exec` session."""
+
+    process_id: str
+    """Client-supplied, connection-scoped `processId` from the original `command/exec` request."""
+    size: CommandExecTerminalSize
+    """New PTY size in character cells."""
+
+
+class CommandExecResizeResponse(WireModel):
+    """Empty success response for `command/exec/resize`."""
+
+
+class CommandExecResponse(WireModel):
+    """Final buffered result for `command/exec`."""
+
+    exit_code: Int32
+    """Process exit code."""
+    stderr: str
+    """Buffered stderr capture.
+
+    Empty when stderr was streamed via `command/exec/outputDelta`.
+    """
+    stdout: str
+    """Buffered stdout capture.
+
+    Empty when stdout was streamed via `command/exec/outputDelta`.
+    """
+
+
+class CommandExecTerminalSize(WireModel):
+    """PTY size in character cells for `command/exec` PTY sessions."""
+
+    cols: UInt16
+    """Terminal width in character cells."""
+    rows: UInt16
+    """Terminal height in character cells."""
+
+
+class CommandExecTerminateParams(WireModel):
+    """Terminate a running `command/exec` session."""
+
+    process_id: str
+    """Client-supplied, connection-scoped `processId` from the original `command/exec` request."""
+
+
+class CommandExecTerminateResponse(WireModel):
+    """Empty success response for `command/exec/terminate`."""
+
+
+class CommandExecWriteParams(WireModel):
+    """Write stdin bytes to a running `command/exec` session, close stdin, or both."""
+
+    close_stdin: bool | None = Field(default=None, exclude_if=omit_none)
+    """Close stdin after writing `deltaBase64`, if present."""
+    delta_base64: str | None = None
+    """Optional base64-encoded stdin bytes to write."""
+    process_id: str
+    """Client-supplied, connection-scoped `processId` from the original `command/exec` request."""
+
+
+class CommandExecWriteResponse(WireModel):
+    """Empty success response for `command/exec/write`."""
+
+
 class CommandExecutionOutputDeltaNotification(WireModel):
     delta: str
     item_id: str
@@ -1208,6 +1343,150 @@ class FsChangedNotification(WireModel):
     """Watch identifier previously provided to `fs/watch`."""
 
 
+class FsCopyParams(WireModel):
+    """Copy a file or directory tree on the host filesystem."""
+
+    destination_path: AbsolutePathBuf
+    """Absolute destination path."""
+    recursive: bool | None = Field(default=None, exclude_if=omit_none)
+    """Required for directory copies; ignored for file copies."""
+    source_path: AbsolutePathBuf
+    """Absolute source path."""
+
+
+class FsCopyResponse(WireModel):
+    """Successful response for `fs/copy`."""
+
+
+class FsCreateDirectoryParams(WireModel):
+    """Create a directory on the host filesystem."""
+
+    path: AbsolutePathBuf
+    """Absolute directory path to create."""
+    recursive: bool | None = None
+    """Whether parent directories should also be created. Defaults to `true`."""
+
+
+class FsCreateDirectoryResponse(WireModel):
+    """Successful response for `fs/createDirectory`."""
+
+
+class FsGetMetadataParams(WireModel):
+    """Request metadata for an absolute path."""
+
+    path: AbsolutePathBuf
+    """Absolute path to inspect."""
+
+
+class FsGetMetadataResponse(WireModel):
+    """Metadata returned by `fs/getMetadata`."""
+
+    created_at_ms: Int64
+    """File creation time in Unix milliseconds when available, otherwise `0`."""
+    is_directory: bool
+    """Whether the path resolves to a directory."""
+    is_file: bool
+    """Whether the path resolves to a regular file."""
+    is_symlink: bool
+    """Whether the path itself is a symbolic link."""
+    modified_at_ms: Int64
+    """File modification time in Unix milliseconds when available, otherwise `0`."""
+
+
+class FsReadDirectoryEntry(WireModel):
+    """A directory entry returned by `fs/readDirectory`."""
+
+    file_name: str
+    """Direct child entry name only, not an absolute or relative path."""
+    is_directory: bool
+    """Whether this entry resolves to a directory."""
+    is_file: bool
+    """Whether this entry resolves to a regular file."""
+
+
+class FsReadDirectoryParams(WireModel):
+    """List direct child names for a directory."""
+
+    path: AbsolutePathBuf
+    """Absolute directory path to read."""
+
+
+class FsReadDirectoryResponse(WireModel):
+    """Directory entries returned by `fs/readDirectory`."""
+
+    entries: list[FsReadDirectoryEntry]
+    """Direct child entries in the requested directory."""
+
+
+class FsReadFileParams(WireModel):
+    """Read a file from the host filesystem."""
+
+    path: AbsolutePathBuf
+    """Absolute path to read."""
+
+
+class FsReadFileResponse(WireModel):
+    """Base64-encoded file contents returned by `fs/readFile`."""
+
+    data_base64: str
+    """File contents encoded as base64."""
+
+
+class FsRemoveParams(WireModel):
+    """Remove a file or directory tree from the host filesystem."""
+
+    force: bool | None = None
+    """Whether missing paths should be ignored. Defaults to `true`."""
+    path: AbsolutePathBuf
+    """Absolute path to remove."""
+    recursive: bool | None = None
+    """Whether directory removal should recurse. Defaults to `true`."""
+
+
+class FsRemoveResponse(WireModel):
+    """Successful response for `fs/remove`."""
+
+
+class FsUnwatchParams(WireModel):
+    """Stop filesystem watch notifications for a prior `fs/watch`."""
+
+    watch_id: str
+    """Watch identifier previously provided to `fs/watch`."""
+
+
+class FsUnwatchResponse(WireModel):
+    """Successful response for `fs/unwatch`."""
+
+
+class FsWatchParams(WireModel):
+    """Start filesystem watch notifications for an absolute path."""
+
+    path: AbsolutePathBuf
+    """Absolute file or directory path to watch."""
+    watch_id: str
+    """Connection-scoped watch identifier used for `fs/unwatch` and `fs/changed`."""
+
+
+class FsWatchResponse(WireModel):
+    """Successful response for `fs/watch`."""
+
+    path: AbsolutePathBuf
+    """Canonicalized path associated with the watch."""
+
+
+class FsWriteFileParams(WireModel):
+    """Write a file on the host filesystem."""
+
+    data_base64: str
+    """File contents encoded as base64."""
+    path: AbsolutePathBuf
+    """Absolute path to write."""
+
+
+class FsWriteFileResponse(WireModel):
+    """Successful response for `fs/writeFile`."""
+
+
 class FunctionCallOutputResponseItem(WireModel):
     call_id: str | None = Field(default=None, alias="call_id")
     id: str | None = None
@@ -1263,6 +1542,16 @@ class FunctionDynamicToolSpec(WireModel):
     type: Literal["function"] = "function"
 
 
+class FuzzyFileSearchParams(WireModel):
+    cancellation_token: str | None = None
+    query: str
+    roots: list[str]
+
+
+class FuzzyFileSearchResponse(WireModel):
+    files: list[FuzzyFileSearchResult]
+
+
 class FuzzyFileSearchResult(WireModel):
     """Superset of [`codex_file_search::FileMatch`]"""
 
@@ -1276,6 +1565,32 @@ class FuzzyFileSearchResult(WireModel):
 
 class FuzzyFileSearchSessionCompletedNotification(WireModel):
     session_id: str
+
+
+class FuzzyFileSearchSessionStartParams(WireModel):
+    roots: list[str]
+    session_id: str
+
+
+class FuzzyFileSearchSessionStartResponse(WireModel):
+    pass
+
+
+class FuzzyFileSearchSessionStopParams(WireModel):
+    session_id: str
+
+
+class FuzzyFileSearchSessionStopResponse(WireModel):
+    pass
+
+
+class FuzzyFileSearchSessionUpdateParams(WireModel):
+    query: str
+    session_id: str
+
+
+class FuzzyFileSearchSessionUpdateResponse(WireModel):
+    pass
 
 
 class FuzzyFileSearchSessionUpdatedNotification(WireModel):
@@ -2401,6 +2716,17 @@ class ProcessExitedNotification(WireModel):
     """
 
 
+class ProcessKillParams(WireModel):
+    """Terminate a running `process/spawn` session."""
+
+    process_handle: str
+    """Client-supplied, connection-scoped `processHandle` from `process/spawn`."""
+
+
+class ProcessKillResponse(WireModel):
+    """Empty success response for `process/kill`."""
+
+
 class ProcessOutputDeltaNotification(WireModel):
     """Base64-encoded output chunk emitted for a streaming `process/spawn` request."""
 
@@ -2412,6 +2738,93 @@ class ProcessOutputDeltaNotification(WireModel):
     """Client-supplied, connection-scoped `processHandle` from `process/spawn`."""
     stream: ProcessOutputStream
     """Output stream this chunk belongs to."""
+
+
+class ProcessResizePtyParams(WireModel):
+    """Resize a running PTY-backed `process/spawn` session."""
+
+    process_handle: str
+    """Client-supplied, connection-scoped `processHandle` from `process/spawn`."""
+    size: ProcessTerminalSize
+    """New PTY size in character cells."""
+
+
+class ProcessResizePtyResponse(WireModel):
+    """Empty success response for `process/resizePty`."""
+
+
+class ProcessSpawnParams(WireModel):
+    """Spawn a standalone process (argv vector) without a Codex sandbox on the host where the app server is running.
+
+    `process/spawn` returns after the process has started and the connection-scoped `processHandle` has been registered. Process output and exit are reported via `process/outputDelta` and `process/exited` notifications.
+    """
+
+    command: list[str]
+    """Command argv vector. Empty arrays are rejected."""
+    cwd: AbsolutePathBuf
+    """Absolute working directory for the process."""
+    env: dict[str, str | None] | None = None
+    """Optional environment overrides merged into the app-server process environment.
+
+    Matching names override inherited values. Set a key to `null` to unset an inherited variable.
+    """
+    output_bytes_cap: UInt | None = None
+    """Optional per-stream stdout/stderr capture cap in bytes.
+
+    When omitted, the server default applies. Set to `null` to disable the cap.
+    """
+    process_handle: str
+    """Client-supplied, connection-scoped process handle.
+
+    Duplicate active handles are rejected on the same connection. The same handle can be reused after the prior process exits.
+    """
+    size: ProcessTerminalSize | None = None
+    """Optional initial PTY size in character cells. Only valid when `tty` is true."""
+    stream_stdin: bool | None = Field(default=None, exclude_if=omit_none)
+    """Allow follow-up `process/writeStdin` requests to write stdin bytes."""
+    stream_stdout_stderr: bool | None = Field(default=None, exclude_if=omit_none)
+    """Stream stdout/stderr via `process/outputDelta` notifications.
+
+    Streamed bytes are not duplicated into the `process/exited` notification.
+    """
+    timeout_ms: Int64 | None = None
+    """Optional timeout in milliseconds.
+
+    When omitted, the server default applies. Set to `null` to disable the timeout.
+    """
+    tty: bool | None = Field(default=None, exclude_if=omit_none)
+    """Enable PTY mode.
+
+    This implies `streamStdin` and `streamStdoutStderr`.
+    """
+
+
+class ProcessSpawnResponse(WireModel):
+    """Successful response for `process/spawn`."""
+
+
+class ProcessTerminalSize(WireModel):
+    """PTY size in character cells for `process/spawn` PTY sessions."""
+
+    cols: UInt16
+    """Terminal width in character cells."""
+    rows: UInt16
+    """Terminal height in character cells."""
+
+
+class ProcessWriteStdinParams(WireModel):
+    """Write stdin bytes to a running `process/spawn` session, close stdin, or both."""
+
+    close_stdin: bool | None = Field(default=None, exclude_if=omit_none)
+    """Close stdin after writing `deltaBase64`, if present."""
+    delta_base64: str | None = None
+    """Optional base64-encoded stdin bytes to write."""
+    process_handle: str
+    """Client-supplied, connection-scoped `processHandle` from `process/spawn`."""
+
+
+class ProcessWriteStdinResponse(WireModel):
+    """Empty success response for `process/writeStdin`."""
 
 
 class ProjectChangedNotification(WireModel):

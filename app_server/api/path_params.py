@@ -63,3 +63,14 @@ def check_home_paths(field: str, values: Sequence[str]) -> None:
     """`check_home_path` for each item of a list field, named `field[i]`."""
     for index, value in enumerate(values):
         check_home_path(f"{field}[{index}]", value)
+
+
+def absolute_path(field: str, value: str) -> str:
+    """`value` normalized lexically (`a/../b` → `b`, no trailing `/`, symlinks untouched) if it
+    is absolute and a file could have it; else `InvalidParams` naming `field`. codex 0.169 reads
+    these fields as `AbsolutePathBuf`, which refuses a relative path with -32600 ("AbsolutePathBuf
+    deserialized without a base path") and normalizes the same way."""
+    check_path(field, value)
+    if not os.path.isabs(value):
+        raise InvalidParams(f"Invalid params: `{field}`: must be an absolute path, got `{value}`")
+    return os.path.normpath(value)
