@@ -24,6 +24,7 @@ from app_server.api.config import ConfigReadHandlers
 from app_server.api.config_write import ConfigWriteHandlers
 from app_server.api.experimental_features import ExperimentalFeatureHandlers
 from app_server.api.fs import FsHandlers
+from app_server.api.fuzzy_file_search import FuzzyFileSearchHandlers
 from app_server.api.hooks import HookHandlers
 from app_server.api.initialize import InitializeHandler
 from app_server.api.maintenance import MaintenanceHandlers
@@ -85,6 +86,7 @@ class AppServer:
         self.turns = ThreadTurns(self.threads, self._provider_for)
         self.fs = FsHandlers()
         self.processes = ProcessTable()
+        self.file_search = FuzzyFileSearchHandlers()
         self.dispatcher = Dispatcher(
             self._handlers(),
             on_initialized=self._after_initialize,
@@ -186,14 +188,19 @@ class AppServer:
             "process/writeStdin": processes.write_stdin,
             "process/resizePty": processes.resize_pty,
             "process/kill": processes.kill,
+            "fuzzyFileSearch": self.file_search.search,
+            "fuzzyFileSearch/sessionStart": self.file_search.session_start,
+            "fuzzyFileSearch/sessionUpdate": self.file_search.session_update,
+            "fuzzyFileSearch/sessionStop": self.file_search.session_stop,
         }
 
     def _connection_closed(self, connection: ClientConnection) -> None:
         """What a connection owned ends with it: its thread subscriptions, its watches, its
-        processes (killed)."""
+        processes (killed), its file-search sessions."""
         self.threads.connection_closed(connection)
         self.fs.connection_closed(connection)
         self.processes.connection_closed(connection.connection_id)
+        self.file_search.connection_closed(connection)
 
     def _after_initialize(self, connection: ClientConnection) -> None:
         self.threads.connection_opened(connection)

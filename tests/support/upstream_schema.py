@@ -65,8 +65,11 @@ def result_schema_path(method: str, experimental: bool) -> Path | None:
     folder = EXPERIMENTAL if experimental else STABLE
     name = spec.result.__name__
     sub = "v1" if method == "initialize" else "v2"
-    path = folder / sub / f"{name}.json"
-    return path if path.exists() else None
+    for path in (folder / sub / f"{name}.json", folder / f"{name}.json"):
+        # A few v1-era types (`FuzzyFileSearchResponse`) sit at the top of the folder.
+        if path.exists():
+            return path
+    return None
 
 
 def check_response(method: str, message: dict[str, Any], experimental: bool) -> list[str]:
