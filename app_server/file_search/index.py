@@ -14,7 +14,17 @@ from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from app_server.file_search.matcher import Query, score
+from app_server.file_search.matcher import (
+    BONUS_BOUNDARY_WHITE,
+    BONUS_FIRST_CHAR_MULTIPLIER,
+    PENALTY_GAP_EXTENSION,
+    PENALTY_GAP_START,
+    SCORE_MATCH,
+    Query,
+    char_classes,
+    score_at,
+    score_value_at,
+)
 from app_server.file_search.walk import Entry, walk
 
 MATCH_LIMIT = 50
@@ -45,6 +55,7 @@ class FileIndex:
         self._entries = entries
         self._text = "\n".join(e.path for e in entries)
         self._lower = self._text.lower()
+        self._classes = char_classes(self._text)
         self._starts: list[int] = []
         offset = 0
         for entry in entries:
@@ -63,20 +74,59 @@ class FileIndex:
     ) -> list[Match]:
         """The best `limit` matches, best first (ties by path)."""
         haystack = self._text if query.case_sensitive else self._lower
-        scored: list[tuple[int, str, int, list[int]]] = []
+        classes, pattern = self._classes, query.chars
+        rfind = haystack.rfind
+        size = len(pattern)
+        best_case = upper_bound(size, 0)
+        # Pass 1 (cheap): each candidate's window (earliest end, shrunk from the right) and the
+        # best score a window that long could reach.
+        windows: list[tuple[int, int, int]] = []  # (bound, line start, match end)
         for n, found in enumerate(query.prefilter.finditer(haystack)):
             if n % 4096 == 0 and cancelled():
                 return []
-            line = bisect_right(self._starts, found.start()) - 1
-            entry = self._entries[line]
-            result = score(entry.path, query)
-            if result is not None:
-                scored.append((result[0], entry.path, line, result[1]))
-        best = heapq.nsmallest(limit, scored, key=lambda s: (-s[0], s[1]))
-        return [
-            Match(self.root, path, self._entries[line].is_directory, value, indices)
-            for value, path, line, indices in best
-        ]
+            line_start = rfind("\n", 0, found.start()) + 1
+            end = found.end(1) - 1
+            pos = end + 1
+            for ch in reversed(pattern):
+                pos = rfind(ch, line_start, pos)
+            gaps = end - pos + 1 - size
+            windows.append((best_case - gaps - 2 if gaps else best_case, line_start, end))
+        # Pass 2: exact scores, best bounds first, until no remaining bound can reach the
+        # `limit`-th best score found (ties included: they compete on path).
+        windows.sort(key=lambda w: -w[0])
+        floor: list[int] = []  # min-heap of the best `limit` scores so far
+        scored: list[tuple[int, int, int]] = []
+        for bound, line_start, end in windows:
+            if len(floor) == limit and bound < floor[0]:
+                break
+            value = score_value_at(haystack, classes, pattern, line_start, end)
+            scored.append((value, line_start, end))
+            if len(floor) < limit:
+                heapq.heappush(floor, value)
+            elif value > floor[0]:
+                heapq.heapreplace(floor, value)
+        if not scored:
+            return []
+        # The best `limit` by score; every candidate tied with the last of them competes on path.
+        cut = heapq.nlargest(limit, scored, key=lambda s: s[0])[-1][0]
+        finalists = []
+        for value, line_start, end in scored:
+            if value >= cut:
+                line = bisect_right(self._starts, line_start) - 1
+                finalists.append((value, self._entries[line], line_start, end))
+        finalists.sort(key=lambda f: (-f[0], f[1].path))
+        matches = []
+        for value, entry, line_start, end in finalists[:limit]:
+            _, indices = score_at(self._text, haystack, classes, pattern, line_start, end)
+            matches.append(Match(self.root, entry.path, entry.is_directory, value, indices))
+        return matches
+
+
+def upper_bound(size: int, gaps: int) -> int:
+    """The most a match of `size` characters over a window with `gaps` unmatched characters can
+    score: every character matched with the largest bonus, the gaps in one run."""
+    best = size * SCORE_MATCH + BONUS_BOUNDARY_WHITE * (BONUS_FIRST_CHAR_MULTIPLIER + size - 1)
+    return best - (gaps + PENALTY_GAP_START - PENALTY_GAP_EXTENSION if gaps else 0)
 
 
 def merge(results: list[list[Match]], limit: int = MATCH_LIMIT) -> list[Match]:

@@ -75,64 +75,75 @@ def parse_query(text: str) -> Query:
     chars = "".join(text.split())
     case_sensitive = any(c.isupper() for c in chars)
     needle = chars if case_sensitive else chars.lower()
-    gap = "[^\n]*?"
-    body = gap.join(re.escape(c) for c in needle)
-    pattern = re.compile(f"^[^\n]*?{body}[^\n]*$", re.MULTILINE)
-    return Query(text=text, chars=needle, case_sensitive=case_sensitive, prefilter=pattern)
+    return Query(
+        text=text, chars=needle, case_sensitive=case_sensitive, prefilter=_prefilter(needle)
+    )
 
 
-def score(path: str, query: Query) -> tuple[int, list[int]] | None:
-    """The path's score for the query and the matched character indices, or None."""
-    text = path if query.case_sensitive else path.lower()
-    pattern = query.chars
-    if not pattern:
-        return None
-    # Forward: leftmost end of an in-order match.
-    pidx = 0
-    end = -1
-    for i, ch in enumerate(text):
-        if ch == pattern[pidx]:
-            pidx += 1
-            if pidx == len(pattern):
-                end = i
-                break
-    if end < 0:
-        return None
-    # Backward: the latest start of a match ending there (the shortest window).
-    pidx = len(pattern) - 1
-    start = end
-    for i in range(end, -1, -1):
-        if text[i] == pattern[pidx]:
-            pidx -= 1
-            if pidx < 0:
-                start = i
-                break
-    return _window_score(path, text, pattern, start, end)
+def _prefilter(needle: str) -> re.Pattern[str]:
+    """Finds, in newline-separated paths, the lines holding `needle`'s characters in order: the
+    earliest such occurrence (each gap a negated class, so the engine never backtracks), then
+    the rest of the line, so that each matching line is found once and its earliest match end
+    is `group(1)`'s end."""
+    if not needle:
+        return re.compile("(?!)")
+    parts = [re.escape(needle[0])]
+    for ch in needle[1:]:
+        parts.append(f"[^{_in_class(ch)}\n]*{re.escape(ch)}")
+    return re.compile(f"({''.join(parts)})[^\n]*")
 
 
-def _window_score(
-    original: str, text: str, pattern: str, start: int, end: int
+def _in_class(ch: str) -> str:
+    return "\\" + ch if ch in "]\\^-[" else ch
+
+
+_BONUS = [[_bonus(prev, cur) for cur in range(6)] for prev in range(6)]
+"""`_bonus` for every (previous class, class) pair."""
+
+_CLASS_TABLE = {code: str(_char_class(chr(code))) for code in range(128)}
+
+
+def char_classes(text: str) -> str:
+    """`text` with each ASCII character replaced by its class digit (one C pass); other
+    characters are kept and classified when scored."""
+    return text.translate(_CLASS_TABLE)
+
+
+def _class_at(classes: str, i: int) -> int:
+    code = classes[i]
+    return int(code) if "0" <= code <= "5" else _char_class(code)
+
+
+def score_at(
+    original: str, haystack: str, classes: str, pattern: str, line_start: int, end: int
 ) -> tuple[int, list[int]]:
+    """Score the match of `pattern` that ends earliest at `end` (absolute) on the line starting
+    at `line_start` of the joined texts: shrink it from the right to its shortest window (fzf
+    v1), then sweep the window. Indices are relative to the line."""
+    pos = end + 1
+    for ch in reversed(pattern):
+        pos = haystack.rfind(ch, line_start, pos)
+    start = pos
     total = 0
     pidx = 0
     consecutive = 0
     first_bonus = 0
     in_gap = False
     indices: list[int] = []
-    prev_class = _char_class(original[start - 1]) if start > 0 else _WHITE
+    prev_class = _class_at(classes, start - 1) if start > line_start else _WHITE
+    size = len(pattern)
     for i in range(start, end + 1):
-        cls = _char_class(original[i])
-        if pidx < len(pattern) and text[i] == pattern[pidx]:
-            total += SCORE_MATCH
-            bonus = _bonus(prev_class, cls)
+        cls = _class_at(classes, i)
+        if pidx < size and haystack[i] == pattern[pidx]:
+            bonus = _BONUS[prev_class][cls]
             if consecutive == 0:
                 first_bonus = bonus
             else:
                 if bonus >= BONUS_BOUNDARY and bonus > first_bonus:
                     first_bonus = bonus
                 bonus = max(bonus, first_bonus, BONUS_CONSECUTIVE)
-            total += bonus * BONUS_FIRST_CHAR_MULTIPLIER if pidx == 0 else bonus
-            indices.append(i)
+            total += SCORE_MATCH + (bonus * BONUS_FIRST_CHAR_MULTIPLIER if pidx == 0 else bonus)
+            indices.append(i - line_start)
             in_gap = False
             consecutive += 1
             pidx += 1
@@ -143,3 +154,50 @@ def _window_score(
             first_bonus = 0
         prev_class = cls
     return max(total, 0), indices
+
+
+def score_value_at(haystack: str, classes: str, pattern: str, line_start: int, end: int) -> int:
+    """`score_at` without the indices: the hot path, run for every candidate (no allocation)."""
+    pos = end + 1
+    for ch in reversed(pattern):
+        pos = haystack.rfind(ch, line_start, pos)
+    total = 0
+    pidx = 0
+    consecutive = 0
+    first_bonus = 0
+    in_gap = False
+    prev_class = _class_at(classes, pos - 1) if pos > line_start else _WHITE
+    size = len(pattern)
+    bonuses = _BONUS
+    for i in range(pos, end + 1):
+        code = classes[i]
+        cls = int(code) if "0" <= code <= "5" else _char_class(code)
+        if pidx < size and haystack[i] == pattern[pidx]:
+            bonus = bonuses[prev_class][cls]
+            if consecutive == 0:
+                first_bonus = bonus
+            else:
+                if bonus >= BONUS_BOUNDARY and bonus > first_bonus:
+                    first_bonus = bonus
+                bonus = max(bonus, first_bonus, BONUS_CONSECUTIVE)
+            total += SCORE_MATCH + (bonus * BONUS_FIRST_CHAR_MULTIPLIER if pidx == 0 else bonus)
+            in_gap = False
+            consecutive += 1
+            pidx += 1
+        else:
+            total -= PENALTY_GAP_EXTENSION if in_gap else PENALTY_GAP_START
+            in_gap = True
+            consecutive = 0
+            first_bonus = 0
+        prev_class = cls
+    return max(total, 0)
+
+
+def score(path: str, query: Query) -> tuple[int, list[int]] | None:
+    """The path's score for the query and the matched character indices, or None (one path;
+    the index scores many at once with `score_at`)."""
+    haystack = path if query.case_sensitive else path.lower()
+    found = query.prefilter.search(haystack)
+    if found is None:
+        return None
+    return score_at(path, haystack, char_classes(path), query.chars, 0, found.end(1) - 1)

@@ -49,8 +49,8 @@ def walk(root: str) -> list[Entry]:
         except OSError:
             continue
         for child in children:
-            if child.name in ALWAYS_SKIPPED:
-                continue
+            if child.name in ALWAYS_SKIPPED or "\n" in child.name:
+                continue  # the index separates paths with newlines
             try:
                 is_dir = child.is_dir(follow_symlinks=False)
             except OSError:
