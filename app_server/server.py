@@ -127,6 +127,7 @@ class AppServer:
             lambda: self.threads.bwrap,
         )
         processes = ProcessHandlers(self.processes)
+        terminals = BackgroundTerminalHandlers(self.threads)
         return {
             "initialize": InitializeHandler(self.config.data_dir),
             "thread/start": lifecycle.start,
@@ -157,7 +158,9 @@ class AppServer:
             "config/value/write": config_write.value_write,
             "config/batchWrite": config_write.batch_write,
             "hooks/list": HookHandlers(self.threads).list,
-            "thread/backgroundTerminals/list": BackgroundTerminalHandlers(self.threads).list,
+            "thread/backgroundTerminals/list": terminals.list,
+            "thread/backgroundTerminals/terminate": terminals.terminate,
+            "thread/backgroundTerminals/clean": terminals.clean,
             "skills/list": SkillHandlers(self.config.data_dir, self.threads.server_cwd).list,
             "collaborationMode/list": CollaborationModeHandlers().list,
             "permissionProfile/list": PermissionProfileHandlers().list,

@@ -3405,6 +3405,14 @@ class ThreadBackgroundTerminal(WireModel):
     rss_kb: UInt64 | None = None
 
 
+class ThreadBackgroundTerminalsCleanParams(WireModel):
+    thread_id: str
+
+
+class ThreadBackgroundTerminalsCleanResponse(WireModel):
+    pass
+
+
 class ThreadBackgroundTerminalsListParams(WireModel):
     cursor: str | None = None
     """Opaque pagination cursor returned by a previous call."""
@@ -3417,6 +3425,15 @@ class ThreadBackgroundTerminalsListResponse(WireModel):
     data: list[ThreadBackgroundTerminal]
     next_cursor: str | None = None
     """Opaque cursor to pass to the next call to continue after the last item. If None, there are no more items to return."""
+
+
+class ThreadBackgroundTerminalsTerminateParams(WireModel):
+    process_id: str
+    thread_id: str
+
+
+class ThreadBackgroundTerminalsTerminateResponse(WireModel):
+    terminated: bool
 
 
 class ThreadClosedNotification(WireModel):

@@ -100,6 +100,8 @@ CLIENT_METHODS: tuple[str, ...] = (
     "fuzzyFileSearch/sessionStart",
     "fuzzyFileSearch/sessionUpdate",
     "fuzzyFileSearch/sessionStop",
+    "thread/backgroundTerminals/terminate",
+    "thread/backgroundTerminals/clean",
 )
 
 # Server→client requests in scope (PROTOCOL.md §4).

@@ -1,24 +1,33 @@
-"""`thread/backgroundTerminals/list`: the commands a thread keeps running in the background.
+"""`thread/backgroundTerminals/list|terminate|clean`: the commands a thread keeps running in the
+background.
 
 They are the thread's `exec_command` processes that outlived their yield (codex's unified-exec
 sessions); the TUI lists them after a resume. A thread that is stored but not loaded keeps
 none (unloading kills them). Paged by process id: the cursor is the last id of the page.
+`terminate` kills one (its whole process group) and answers whether there was one to kill;
+`clean` kills them all.
 """
 
 from __future__ import annotations
 
+from app_server.agent.tools.exec.background_terminals import UnknownTerminal
+from app_server.agent.tools.workspace import ThreadWorkspace
 from app_server.client_connection import ClientConnection
 from app_server.errors import InvalidRequest, NotFound
 from app_server.threads.manager import ThreadManager, thread_id_param
 from protocol.types import (
     ThreadBackgroundTerminal,
+    ThreadBackgroundTerminalsCleanParams,
+    ThreadBackgroundTerminalsCleanResponse,
     ThreadBackgroundTerminalsListParams,
     ThreadBackgroundTerminalsListResponse,
+    ThreadBackgroundTerminalsTerminateParams,
+    ThreadBackgroundTerminalsTerminateResponse,
 )
 
 
 class BackgroundTerminalHandlers:
-    """Handler of `thread/backgroundTerminals/list`."""
+    """Handlers of `thread/backgroundTerminals/*`."""
 
     def __init__(self, manager: ThreadManager) -> None:
         self._manager = manager
@@ -53,6 +62,41 @@ class BackgroundTerminalHandlers:
             ],
             next_cursor=str(page[-1].process_id) if more and page else None,
         )
+
+    async def terminate(
+        self, connection: ClientConnection, params: ThreadBackgroundTerminalsTerminateParams
+    ) -> ThreadBackgroundTerminalsTerminateResponse:
+        workspace = await self._workspace(params.thread_id)
+        try:
+            session_id = int(params.process_id)
+        except ValueError:
+            return ThreadBackgroundTerminalsTerminateResponse(terminated=False)
+        if workspace is None:
+            return ThreadBackgroundTerminalsTerminateResponse(terminated=False)
+        try:
+            await workspace.terminals.terminate(session_id)
+        except UnknownTerminal:
+            return ThreadBackgroundTerminalsTerminateResponse(terminated=False)
+        return ThreadBackgroundTerminalsTerminateResponse(terminated=True)
+
+    async def clean(
+        self, connection: ClientConnection, params: ThreadBackgroundTerminalsCleanParams
+    ) -> ThreadBackgroundTerminalsCleanResponse:
+        workspace = await self._workspace(params.thread_id)
+        if workspace is not None:
+            await workspace.terminals.close_all()
+        return ThreadBackgroundTerminalsCleanResponse()
+
+    async def _workspace(self, raw_thread_id: str) -> ThreadWorkspace | None:
+        """The loaded thread's workspace (None: not loaded, or no command ran yet);
+        `NotFound` for a thread that does not exist."""
+        thread_id = thread_id_param(raw_thread_id)
+        thread = self._manager.loaded(thread_id)
+        if thread is None:
+            if await self._manager.store.get(thread_id) is None:
+                raise NotFound(f"thread not found: {thread_id}")
+            return None
+        return thread.workspace
 
 
 def _cursor(cursor: str | None) -> int:
