@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from app_server.file_search.matcher import (
     BONUS_BOUNDARY_WHITE,
     BONUS_FIRST_CHAR_MULTIPLIER,
+    PAIR_BONUS,
     PENALTY_GAP_EXTENSION,
     PENALTY_GAP_START,
     SCORE_MATCH,
     Query,
     char_classes,
+    first_bonus,
     score_at,
     score_value_at,
 )
@@ -77,10 +79,13 @@ class FileIndex:
         classes, pattern = self._classes, query.chars
         rfind = haystack.rfind
         size = len(pattern)
-        best_case = upper_bound(size, 0)
+        pair_bonus = PAIR_BONUS
+        rest = SCORE_MATCH * size + BONUS_BOUNDARY_WHITE * (size - 1)
         # Pass 1 (cheap): each candidate's window (earliest end, shrunk from the right) and the
-        # best score a window that long could reach.
-        windows: list[tuple[int, int, int]] = []  # (bound, line start, match end)
+        # most it could score given its first character's bonus and its gaps. That bound is the
+        # exact score for a one-character query, and for an unbroken run starting with the
+        # largest bonus (which every later character then inherits).
+        windows: list[tuple[int, bool, int, int]] = []  # (bound, exact, line start, match end)
         for n, found in enumerate(query.prefilter.finditer(haystack)):
             if n % 4096 == 0 and cancelled():
                 return []
@@ -90,16 +95,24 @@ class FileIndex:
             for ch in reversed(pattern):
                 pos = rfind(ch, line_start, pos)
             gaps = end - pos + 1 - size
-            windows.append((best_case - gaps - 2 if gaps else best_case, line_start, end))
+            pair = classes[pos - 1 : pos + 1] if pos > line_start else "0" + classes[pos]
+            first = pair_bonus.get(pair)
+            if first is None:  # a character outside ASCII
+                first = first_bonus(classes, line_start, pos)
+            bound = rest + BONUS_FIRST_CHAR_MULTIPLIER * first
+            if gaps:
+                bound -= gaps + PENALTY_GAP_START - PENALTY_GAP_EXTENSION
+            exact = size == 1 or (not gaps and first == BONUS_BOUNDARY_WHITE)
+            windows.append((bound, exact, line_start, end))
         # Pass 2: exact scores, best bounds first, until no remaining bound can reach the
         # `limit`-th best score found (ties included: they compete on path).
         windows.sort(key=lambda w: -w[0])
         floor: list[int] = []  # min-heap of the best `limit` scores so far
         scored: list[tuple[int, int, int]] = []
-        for bound, line_start, end in windows:
+        for bound, exact, line_start, end in windows:
             if len(floor) == limit and bound < floor[0]:
                 break
-            value = score_value_at(haystack, classes, pattern, line_start, end)
+            value = bound if exact else score_value_at(haystack, classes, pattern, line_start, end)
             scored.append((value, line_start, end))
             if len(floor) < limit:
                 heapq.heappush(floor, value)
@@ -120,13 +133,6 @@ class FileIndex:
             _, indices = score_at(self._text, haystack, classes, pattern, line_start, end)
             matches.append(Match(self.root, entry.path, entry.is_directory, value, indices))
         return matches
-
-
-def upper_bound(size: int, gaps: int) -> int:
-    """The most a match of `size` characters over a window with `gaps` unmatched characters can
-    score: every character matched with the largest bonus, the gaps in one run."""
-    best = size * SCORE_MATCH + BONUS_BOUNDARY_WHITE * (BONUS_FIRST_CHAR_MULTIPLIER + size - 1)
-    return best - (gaps + PENALTY_GAP_START - PENALTY_GAP_EXTENSION if gaps else 0)
 
 
 def merge(results: list[list[Match]], limit: int = MATCH_LIMIT) -> list[Match]:

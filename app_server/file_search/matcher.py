@@ -109,6 +109,17 @@ def char_classes(text: str) -> str:
     return text.translate(_CLASS_TABLE)
 
 
+PAIR_BONUS = {f"{prev}{cur}": _BONUS[prev][cur] for prev in range(6) for cur in range(6)}
+"""`_bonus` keyed by the two class digits of the joined class string (ASCII characters)."""
+
+
+def first_bonus(classes: str, line_start: int, pos: int) -> int:
+    """The bonus of the character at `pos` (absolute) of the joined class string, on the line
+    starting at `line_start` (the line's start counts as after a space)."""
+    prev = _class_at(classes, pos - 1) if pos > line_start else _WHITE
+    return _BONUS[prev][_class_at(classes, pos)]
+
+
 def _class_at(classes: str, i: int) -> int:
     code = classes[i]
     return int(code) if "0" <= code <= "5" else _char_class(code)
