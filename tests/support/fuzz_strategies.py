@@ -74,13 +74,24 @@ random_bytes = st.binary(max_size=300)
 # and never stop serving.
 
 
+HOST_EFFECT_PREFIXES = ("fs/", "command/exec", "process/", "fuzzyFileSearch")
+"""Methods that act on the host at the paths and argv they are given: fuzzed with invented
+params they would remove, overwrite, watch or walk real files (`fs/remove` of `/` is one
+generated string away) and run real programs. They are not fuzzed; their handling of bad input
+is tested on temp dirs in tests/e2e/test_fs.py, test_command_exec.py and
+test_fuzzy_file_search.py."""
+
+
 @cache
 def served_methods() -> tuple[str, ...]:
     """The methods the server has handlers for, asked of a server that is built but never
-    started (so a method added to the server is fuzzed without anyone listing it here)."""
+    started (so a method added to the server is fuzzed without anyone listing it here), less
+    those with host effects (`HOST_EFFECT_PREFIXES`)."""
     with tempfile.TemporaryDirectory() as scratch:
         server = AppServer(load_config(Path(scratch) / "data", []))
-        methods = server.dispatcher.served_methods
+        methods = {
+            m for m in server.dispatcher.served_methods if not m.startswith(HOST_EFFECT_PREFIXES)
+        }
     # Strategies favour the first choice: `initialize` (always "Already initialized") goes last.
     return tuple(sorted(methods, key=lambda method: (method == "initialize", method)))
 
