@@ -65,13 +65,14 @@ def merged_env(overrides: dict[str, str | None] | None) -> dict[str, str]:
 
 
 def decode_stdin(data_base64: str | None) -> bytes:
-    """The bytes of a `deltaBase64` (-32602 when it is not base64)."""
+    """The bytes of a `deltaBase64` (-32602 with codex's wording when it is not base64; checked
+    before the process is looked up, as codex does)."""
     if not data_base64:
         return b""
     try:
         return base64.b64decode(data_base64, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise InvalidParams(f"Invalid params: `deltaBase64`: not valid base64: {exc}") from None
+        raise InvalidParams(f"invalid deltaBase64: {exc}") from None
 
 
 class CommandExecHandlers:
@@ -202,8 +203,8 @@ class CommandExecHandlers:
     async def write(
         self, connection: ClientConnection, params: CommandExecWriteParams
     ) -> CommandExecWriteResponse:
-        process = self._running(connection, params.process_id)
         data = decode_stdin(params.delta_base64)
+        process = self._running(connection, params.process_id)
         if not process.stdin_streamed:
             raise InvalidRequest("stdin streaming is not enabled for this command/exec")
         try:

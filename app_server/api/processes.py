@@ -128,8 +128,8 @@ class ProcessHandlers:
     async def write_stdin(
         self, connection: ClientConnection, params: ProcessWriteStdinParams
     ) -> ProcessWriteStdinResponse:
-        process = self._running(connection, params.process_handle)
         data = decode_stdin(params.delta_base64)
+        process = self._running(connection, params.process_handle)
         if not process.stdin_streamed:
             raise InvalidRequest("stdin streaming is not enabled for this process")
         try:

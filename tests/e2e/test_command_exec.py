@@ -168,6 +168,13 @@ async def test_exec_streams_output_and_takes_stdin(servers: Servers, work: Path)
     assert (again.code, again.message) == (-32600, 'no active command/exec for process id "p1"')
 
 
+async def test_exec_write_refuses_invalid_base64_first(servers: Servers, work: Path) -> None:
+    client = await client_for(servers)
+    reply = await client.request("command/exec/write", {"processId": "zz", "deltaBase64": "!!"})
+    assert reply.code == -32602
+    assert reply.message.startswith("invalid deltaBase64: ")
+
+
 async def test_exec_terminate_kills_and_a_second_terminate_is_refused(
     servers: Servers, work: Path
 ) -> None:
