@@ -26,6 +26,7 @@ FoldedItem = ThreadItem | RenderedItem
 """An item of a turn being folded: a model (legacy events) or rendered (`item_completed`)."""
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_EMPTY_ITEMS = b'"items":[]'
 
 
 @dataclass(slots=True)
@@ -86,7 +87,7 @@ class PendingTurn:
         if not all(n is None or _INT64_MIN <= n <= _INT64_MAX for n in numbers):
             return render_turn(self.to_turn())  # the model refuses it, as before
         error = self.error
-        return orjson.dumps(
+        envelope = orjson.dumps(
             {
                 "completedAt": self.completed_at,
                 "durationMs": self.duration_ms,
@@ -94,13 +95,26 @@ class PendingTurn:
                 if error is None
                 else orjson.Fragment(TurnError.__pydantic_serializer__.to_json(error)),
                 "id": self.id,
-                "items": [orjson.Fragment(item_json(item)) for item in self.items],
+                "items": [],
                 "itemsView": "full",
                 "rootTurnId": self.root_turn_id,
                 "startedAt": self.started_at,
                 "status": self.status,
             }
         )
+        # The items go where the empty list is, in one allocation of the turn's size (an
+        # `orjson.dumps` of the whole turn grows its buffer as it goes and leaves the heap more
+        # fragmented, which a fold of thousands of turns pays in peak RSS). `"items":[]` can
+        # only be that key: a string's own quotes are escaped.
+        at = envelope.index(_EMPTY_ITEMS)
+        pieces = [envelope[:at], b'"items":[']
+        for index, item in enumerate(self.items):
+            if index:
+                pieces.append(b",")
+            pieces.append(item_json(item))
+        pieces.append(b"]")
+        pieces.append(envelope[at + len(_EMPTY_ITEMS) :])
+        return b"".join(pieces)
 
     def thaw(self) -> None:
         """Make the turn's fields and items models again, before a line changes them."""
