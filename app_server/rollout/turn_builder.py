@@ -113,7 +113,11 @@ class TurnBuilder:
 
     def checkpoint(self) -> TurnCheckpoint:
         """The counters now: start a builder here to fold the following lines alone."""
-        return TurnCheckpoint(self._next_item_index, self._next_implicit_turn)
+        return TurnCheckpoint(*self.counters())
+
+    def counters(self) -> tuple[int, int]:
+        """`checkpoint()`'s fields, as a tuple (`TurnCheckpoint(*counters)`)."""
+        return self._next_item_index, self._next_implicit_turn
 
     @property
     def current_turn_id(self) -> str | None:
