@@ -26,7 +26,10 @@ threads, last page of a 1 GB thread < 200 ms and < 150 MB peak RSS, compressed s
 plain (issue 7); `thread/read` includeTurns of the 100 MB rollout <= 0.8 s and <= 160 MB peak RSS,
 its cold `thread/resume` <= 1 s and <= 200 MB (issue 17). Those two are measured twice: as the
 first request of a fresh server (which also waits for the server proper's import, since
-`initialize` is answered before it) and with the server loaded first (the operation alone).
+`initialize` is answered before it) and with the server loaded first (the operation alone); the
+time ends when the whole answer has arrived (the client's own parsing of it is left out), and the
+server's CPU time for the operation is printed beside it, as a figure a loaded machine disturbs
+less.
 
 `--root DIR` measures the server of another checkout (its `.venv`), so an old commit can be run
 side by side with the same homes (`--keep DIR` builds them once); `--only big-reads` runs just
@@ -229,6 +232,10 @@ class Server:
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
         self._next = 0
+        self.answered_at = 0.0
+        """`perf_counter()` when the last response line had arrived whole (before the client
+        parsed it: a 38 MB answer takes the client's `json` 0.2 s or more to parse, which is
+        not the server's time)."""
 
     @classmethod
     async def start(
@@ -271,11 +278,17 @@ class Server:
         await self.process.stdin.drain()
         while True:
             raw = await self.process.stdout.readline()
+            self.answered_at = time.perf_counter()
             reply = json.loads(raw)
             if reply.get("id") == self._next:
                 if "error" in reply:
                     raise RuntimeError(reply["error"])
                 return reply["result"], len(raw)
+
+    def cpu_seconds(self) -> float:
+        """CPU time the server process has used so far (user + system)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def peak_rss_mb(self) -> float:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
@@ -420,53 +433,78 @@ async def bench_full_read(server: Server, big_id: str, big_mb: int) -> None:
     )
 
 
+@dataclass(frozen=True)
+class FreshSample:
+    """One operation in a fresh server (see `measure_fresh`)."""
+
+    seconds: float
+    """From sending the request to the whole answer having arrived."""
+    cpu_seconds: float
+    """The server's CPU time meanwhile: less at the mercy of a loaded machine than `seconds`."""
+    baseline_mb: float
+    """Peak RSS after `initialize` (and the warm-up request, if any)."""
+    peak_mb: float
+    """Peak RSS after the operation."""
+    size: int
+    """Bytes of the answer."""
+
+
 async def measure_fresh(
     data_dir: Path, home: Path, method: str, params: dict[str, Any], *, loaded: bool = False
-) -> tuple[float, float, float, int]:
-    """One call in a fresh server on the warm index: (seconds, peak RSS after `initialize`,
-    peak RSS after the call, response bytes). `loaded`: a cheap request (`thread/loaded/list`)
-    goes first, so the time is the operation's alone, not also the server proper's import that
-    the first request after the early `initialize` answer waits for (`app_server/startup.py`)."""
+) -> FreshSample:
+    """One call in a fresh server on the warm index. `loaded`: a cheap request
+    (`thread/loaded/list`) goes first, so the time is the operation's alone, not also the
+    server proper's import that the first request after the early `initialize` answer waits for
+    (`app_server/startup.py`)."""
     server, _ = await Server.start(data_dir, home, experimental=True)
     try:
         if loaded:
             await server.call("thread/loaded/list", {})
         baseline = server.peak_rss_mb()
+        cpu = server.cpu_seconds()
         start = time.perf_counter()
         _, size = await server.call(method, params)
-        elapsed = time.perf_counter() - start
-        return elapsed, baseline, server.peak_rss_mb(), size
+        elapsed = server.answered_at - start
+        return FreshSample(
+            elapsed, server.cpu_seconds() - cpu, baseline, server.peak_rss_mb(), size
+        )
     finally:
         await server.stop()
 
 
 async def bench_big_reads(data_dir: Path, home: Path, big_id: str, big_mb: int, runs: int) -> None:
     """`thread/read` includeTurns and cold `thread/resume` of the large rollout, each in its
-    own fresh server (see the module docstring), `runs` times each."""
+    own fresh server (see the module docstring), `runs` times each, the kinds of run
+    interleaved so that a change in the machine's load touches them alike."""
     operations: dict[str, tuple[str, dict[str, Any]]] = {
         "thread/read includeTurns": ("thread/read", {"threadId": big_id, "includeTurns": True}),
         "cold thread/resume": ("thread/resume", {"threadId": big_id}),
     }
     targets = {"thread/read includeTurns": (0.8, 160), "cold thread/resume": (1.0, 200)}
-    for (label, (method, params)), loaded in itertools.product(operations.items(), (False, True)):
-        samples = [
-            await measure_fresh(data_dir, home, method, params, loaded=loaded) for _ in range(runs)
-        ]
+    kinds = list(itertools.product(operations.items(), (False, True)))
+    measured: dict[tuple[str, bool], list[FreshSample]] = {}
+    for _ in range(runs):
+        for (label, (method, params)), loaded in kinds:
+            sample = await measure_fresh(data_dir, home, method, params, loaded=loaded)
+            measured.setdefault((label, loaded), []).append(sample)
+    for (label, _), loaded in kinds:
+        samples = measured[(label, loaded)]
         if loaded:
             label += " (server loaded first)"
-        times = [sample[0] for sample in samples]
-        peaks = [sample[2] for sample in samples]
-        deltas = [sample[2] - sample[1] for sample in samples]
+        times = [sample.seconds for sample in samples]
+        cpu = [sample.cpu_seconds for sample in samples]
+        peaks = [sample.peak_mb for sample in samples]
+        deltas = [sample.peak_mb - sample.baseline_mb for sample in samples]
         seconds, megabytes = targets[label.removesuffix(" (server loaded first)")]
         report(
             f"{label}, {big_mb} MB rollout, {runs} fresh servers",
             f"{statistics.median(times):5.2f} s (max {max(times):.2f}; target <= {seconds} s), "
-            f"response {samples[0][3] / 1e6:.1f} MB",
+            f"server CPU {statistics.median(cpu):.2f} s, response {samples[0].size / 1e6:.1f} MB",
         )
         report(
             "  peak RSS after it / its increase over `initialize`",
             f"{statistics.median(peaks):4.0f} MB (max {max(peaks):.0f}; target <= {megabytes}) "
-            f"/ +{statistics.median(deltas):.0f} MB (baseline {samples[0][1]:.0f} MB)",
+            f"/ +{statistics.median(deltas):.0f} MB (baseline {samples[0].baseline_mb:.0f} MB)",
         )
 
 

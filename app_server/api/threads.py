@@ -149,7 +149,8 @@ class ThreadLifecycleHandlers:
                 connection.notify(notification(deprecation(HYDRATION_DEPRECATED)))
             turns_json = turns_json_of(history)
         turns_cursor, items_cursor = resume_cursors(thread.id, history)
-        usage = await replayed_token_usage(self._manager, thread, last_turn)
+        summary = history.model_summary if history is not None else None
+        usage = await replayed_token_usage(self._manager, thread, last_turn, summary)
         del history  # only the turns' JSON is kept
         response = ThreadResumeResponse(
             thread=thread.thread(self._data_dir),

@@ -38,7 +38,7 @@ from app_server.rollout.thread_metadata import (
     ThreadMetadata,
     parse_history_base,
 )
-from app_server.rollout.turn_builder import TurnBuilder
+from app_server.rollout.turn_builder import TurnBuilder, TurnCheckpoint
 from app_server.rollout.turn_entry import TurnEntry
 
 RolloutLines = Iterable[tuple[int, JsonObject]]
@@ -191,9 +191,10 @@ class HistoryFold:
     def _apply_own(self, record: JsonObject, ordinal: int | None) -> None:
         """Fold a visible line of the thread's own file, noting turn starts and messages."""
         turns = self._turns
-        opened, checkpoint = turns.opened_turns, turns.checkpoint()
+        opened, counters = turns.opened_turns, turns.counters()  # a tuple: cheap on every line
         turns.apply(record)
         if turns.opened_turns != opened and turns.current_turn_id is not None:
+            checkpoint = TurnCheckpoint(*counters)
             start = TurnStart(turns.current_turn_id, ordinal, self._last_offset or 0, checkpoint)
             self.index.turn_started(start)
         if turns.rolled_back:

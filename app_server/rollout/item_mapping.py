@@ -64,6 +64,12 @@ def thread_item_from_core(
     return result
 
 
+def core_builder(kind: CoreItemType) -> _CoreBuilder:
+    """The function that maps a core item of this kind to its wire model's data (the input of
+    `thread_item_from_core`'s validation, before the timestamps and the wire type are added)."""
+    return _TYPED_CORE_BUILDERS[kind][0]
+
+
 def _core_user_message(item: JsonObject) -> dict[str, Any]:
     return {
         "id": item["id"],

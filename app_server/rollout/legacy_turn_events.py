@@ -17,6 +17,7 @@ from app_server.rollout import legacy_items
 from app_server.rollout.events import EventType
 from app_server.rollout.lines import JsonObject
 from app_server.rollout.pending_turn import PendingTurn
+from app_server.rollout.rendered_items import RenderedItem
 from protocol.types import ReasoningThreadItem, ThreadItem
 
 
@@ -68,6 +69,8 @@ def _reasoning_text(fold: LegacyFoldTarget, payload: JsonObject, *, raw: bool) -
         return
     items = fold.ensure_turn().items
     last = items[-1] if items else None
+    if isinstance(last, RenderedItem) and last.type == "reasoning":
+        last = last.model()  # an `item_completed` reasoning item, kept rendered
     if isinstance(last, ReasoningThreadItem):
         items[-1] = last.model_copy(
             update={"content": [*last.content, text]} if raw else {"summary": [*last.summary, text]}

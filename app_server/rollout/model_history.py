@@ -17,7 +17,7 @@ from typing import Any
 
 from app_server.rollout.compacted_history import legacy_replacement
 from app_server.rollout.context_windows import ContextWindow
-from app_server.rollout.history import BaseLoader, HistoryLineageError
+from app_server.rollout.history import BaseLoader, HistoryLineageError, RolloutLines
 from app_server.rollout.thread_metadata import parse_history_base
 from app_server.rollout.world_state import WorldState
 
@@ -58,6 +58,65 @@ def model_item(payload: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in payload.items() if k not in ROLLOUT_ONLY_FIELDS}
 
 
+class ModelHistoryFold:
+    """Folds one rollout's lines into a `ModelHistory`, one line at a time (`feed`), so a read
+    that also folds the turns (a resume) streams the file once for both (issue 17). Only the
+    items since the last `compacted` line are kept: the replacement history and what followed.
+
+    `keep_items=False` folds everything but the items (windows, token usage, world state,
+    instructions: what a resume replays), and notes in `items_from` where a later read of the
+    items alone can start: the byte offset of the last `compacted` line that carries its
+    `replacement_history` (None: the items need the whole lineage). Feed it offsets then."""
+
+    def __init__(
+        self,
+        load_base: BaseLoader,
+        *,
+        history: ModelHistory | None = None,
+        depth: int = 0,
+        keep_items: bool = True,
+    ) -> None:
+        self.history = history if history is not None else ModelHistory()
+        self._load_base = load_base
+        self._depth = depth
+        self._keep_items = keep_items
+        self._first_meta = True
+        self._thread_id = ""
+        self.items_from: int | None = None
+        """Where the items can be read from alone (`keep_items=False`; see above)."""
+        self.failed: Exception | None = None
+        """Set by a caller that stopped feeding because a line failed (its history is partial)."""
+
+    def feed(self, line: Mapping[str, Any], offset: int | None = None) -> None:
+        """Fold one line (`offset`: its byte offset in the thread's own file); a paginated
+        fork's base lines are folded at its first `session_meta`."""
+        kind = line.get("type")
+        payload = line.get("payload")
+        if not isinstance(payload, Mapping):
+            return
+        history = self.history
+        if kind == "response_item":
+            if self._keep_items:
+                history.items.append(model_item(payload))
+        elif kind == "session_meta":
+            if self._first_meta:
+                self._first_meta = False
+                self._thread_id = str(payload.get("id") or "")
+                _session_meta(history, payload, self._load_base, self._depth)
+                # A fork's window 0 is its own, whatever window its source had reached.
+                history.window = ContextWindow.from_session_meta(self._thread_id, payload)
+        elif kind == "compacted":
+            _compacted(history, payload, self._thread_id)
+            if not self._keep_items:
+                whole = isinstance(payload.get("replacement_history"), list)
+                self.items_from = offset if whole else None
+                history.items = []
+        elif kind == "world_state":
+            history.world_state.replay(payload)
+        elif kind == "event_msg" and payload.get("type") == "token_count":
+            _token_count(history, payload)
+
+
 def collect_model_history(
     lines: Iterable[tuple[int, Mapping[str, Any]]],
     load_base: BaseLoader,
@@ -66,30 +125,25 @@ def collect_model_history(
     depth: int = 0,
 ) -> ModelHistory:
     """Fold one rollout's lines (and, first, its base's) into `history`."""
-    history = history if history is not None else ModelHistory()
-    first_meta = True
-    thread_id = ""
+    fold = ModelHistoryFold(load_base, history=history, depth=depth)
     for _, line in lines:
-        kind = line.get("type")
-        payload = line.get("payload")
-        if not isinstance(payload, Mapping):
-            continue
-        if kind == "session_meta":
-            if first_meta:
-                first_meta = False
-                thread_id = str(payload.get("id") or "")
-                _session_meta(history, payload, load_base, depth)
-                # A fork's window 0 is its own, whatever window its source had reached.
-                history.window = ContextWindow.from_session_meta(thread_id, payload)
-        elif kind == "response_item":
-            history.items.append(model_item(payload))
-        elif kind == "compacted":
-            _compacted(history, payload, thread_id)
-        elif kind == "world_state":
-            history.world_state.replay(payload)
-        elif kind == "event_msg" and payload.get("type") == "token_count":
-            _token_count(history, payload)
-    return history
+        fold.feed(line)
+    return fold.history
+
+
+def collect_model_items(lines: Iterable[tuple[int, Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """The model items of a rollout read from a `ModelHistoryFold.items_from` offset on (its
+    first line is that `compacted` line, whose replacement history they start with). A later
+    `session_meta` (an update of the thread's own) says nothing about them."""
+    fold = ModelHistoryFold(_no_base)
+    for _, line in lines:
+        if line.get("type") != "session_meta":
+            fold.feed(line)
+    return fold.history.items
+
+
+def _no_base(thread_id: str, _end: int | None) -> RolloutLines | None:
+    raise AssertionError(f"no base is read after a compaction (asked for {thread_id})")
 
 
 def _session_meta(

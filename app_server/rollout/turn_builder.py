@@ -35,11 +35,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app_server.rollout import item_mapping, wire_values
+from app_server.rollout import wire_values
 from app_server.rollout.events import EventType
 from app_server.rollout.legacy_turn_events import LEGACY_EVENT_HANDLERS
 from app_server.rollout.lines import JsonObject
 from app_server.rollout.pending_turn import PendingTurn, upsert_item
+from app_server.rollout.rendered_items import rendered_item_from_core
 from app_server.rollout.turn_entry import TurnEntry
 from protocol.types import ThreadItem
 
@@ -112,7 +113,11 @@ class TurnBuilder:
 
     def checkpoint(self) -> TurnCheckpoint:
         """The counters now: start a builder here to fold the following lines alone."""
-        return TurnCheckpoint(self._next_item_index, self._next_implicit_turn)
+        return TurnCheckpoint(*self.counters())
+
+    def counters(self) -> tuple[int, int]:
+        """`checkpoint()`'s fields, as a tuple (`TurnCheckpoint(*counters)`)."""
+        return self._next_item_index, self._next_implicit_turn
 
     @property
     def current_turn_id(self) -> str | None:
@@ -271,7 +276,7 @@ class TurnBuilder:
         item = payload.get("item")
         if not isinstance(item, (dict, Mapping)):
             return
-        mapped = item_mapping.thread_item_from_core(
+        mapped = rendered_item_from_core(
             item,
             started_at_ms=payload.get("started_at_ms"),
             completed_at_ms=payload.get("completed_at_ms"),

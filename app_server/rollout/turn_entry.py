@@ -23,6 +23,9 @@ def render_turn(turn: Turn) -> bytes:
     return Turn.__pydantic_serializer__.to_json(turn)
 
 
+_set_slot = object.__setattr__
+
+
 class TurnEntry:
     """One turn of the folded history plus where it starts in the rollout lineage.
 
@@ -58,11 +61,13 @@ class TurnEntry:
     ) -> TurnEntry:
         """An entry kept as the turn's wire JSON (`render_turn`), its model built on demand."""
         entry = cls.__new__(cls)
-        entry._turn = None
-        entry._json = turn_json
-        entry.turn_id = turn_id
-        entry.rollout_ordinal = rollout_ordinal
-        entry.item_ordinals = item_ordinals if item_ordinals is not None else {}
+        # Thousands of entries per history read: set the slots directly, not through the
+        # immutability check of `__setattr__`.
+        _set_slot(entry, "_turn", None)
+        _set_slot(entry, "_json", turn_json)
+        _set_slot(entry, "turn_id", turn_id)
+        _set_slot(entry, "rollout_ordinal", rollout_ordinal)
+        _set_slot(entry, "item_ordinals", item_ordinals if item_ordinals is not None else {})
         return entry
 
     @property

@@ -7,6 +7,7 @@ file changes, agent states, …) into the dicts the wire models validate.
 
 from __future__ import annotations
 
+import functools
 import logging
 import posixpath
 import re
@@ -21,12 +22,18 @@ from protocol.types import TurnError
 
 logger = logging.getLogger(__name__)
 
+ENUM_CACHE_SIZE = 256
+"""Distinct enum strings (statuses, sources, tool names) whose wire form is remembered: a few
+kilobytes; an unusual file with more distinct values only evicts older ones."""
+
 # --------------------------------------------------------------------------------------------
 # Small value conversions
 
 
+@functools.lru_cache(maxsize=ENUM_CACHE_SIZE)
 def snake_to_camel(value: str) -> str:
-    """`unified_exec_startup` → `unifiedExecStartup` (core enums are snake_case on disk)."""
+    """`unified_exec_startup` → `unifiedExecStartup` (core enums are snake_case on disk).
+    Cached: a history read converts the same few enum values tens of thousands of times."""
     head, *rest = value.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
@@ -274,6 +281,11 @@ def wire_status(value: Any, default: str) -> str:
     """Core status (`completed`, `in_progress`, `InProgress`) → wire camelCase status."""
     if not isinstance(value, str) or not value:
         return default
+    return _camel_status(value)
+
+
+@functools.lru_cache(maxsize=ENUM_CACHE_SIZE)
+def _camel_status(value: str) -> str:
     return snake_to_camel(_UPPER.sub("_", value).lower())
 
 

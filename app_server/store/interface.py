@@ -34,7 +34,7 @@ Contract
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from app_server.rollout.lines import HistoryMode, RolloutLine, StoredLine
@@ -76,6 +76,11 @@ class ThreadHistory:
     """The ordinal the next appended line gets (paginated threads), else None."""
     byte_size: int
     """Bytes of the plain rollout (a paginated fork's `history_base.end_byte_offset`)."""
+    model_summary: ModelHistory | None = field(default=None, compare=False)
+    """The thread's model history without its items (windows, token usage, world state,
+    instructions) when the read folded it too, as a resume's does; None otherwise. A resume
+    replays the token usage from it without holding the model items (issue 17). Not part of
+    the history's value: two reads of the same history are equal with or without it."""
 
 
 class ThreadWriter(Protocol):

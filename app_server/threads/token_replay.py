@@ -32,16 +32,24 @@ async def load_model_history(manager: ThreadManager, thread: LoadedThread) -> Mo
 
 
 async def replayed_token_usage(
-    manager: ThreadManager, thread: LoadedThread, last_turn_id: str | None
+    manager: ThreadManager,
+    thread: LoadedThread,
+    last_turn_id: str | None,
+    summary: ModelHistory | None = None,
 ) -> ThreadTokenUsageUpdatedNotification | None:
     """The usage published last while the thread was loaded, else the usage recorded last in
     its history (`last_turn_id`: the history's last turn), or None when there is none (a thread
-    without a turn: codex sends nothing then)."""
+    without a turn: codex sends nothing then). `summary`: the model history without its items
+    that the read of the history folded too (`ThreadHistory.model_summary`), which spares
+    reading the model items before the thread's first turn needs them."""
     if thread.last_token_usage is not None:
         return thread.last_token_usage
     if last_turn_id is None or not thread.has_stored_history:
         return None
-    history = await load_model_history(manager, thread)
+    if thread.model_history is not None or summary is None:
+        history = await load_model_history(manager, thread)
+    else:
+        history = summary
     if not history.token_totals:
         return None
     return ThreadTokenUsageUpdatedNotification(

@@ -33,7 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app_server.notification import now_ms
-from app_server.rollout.history import HistoryFold, RolloutLines
+from app_server.rollout.history import HistoryFold, HistoryLineageError, RolloutLines
+from app_server.rollout.model_history import ModelHistoryFold
 from app_server.store.local.history_index_db import IndexedHistory
 from app_server.store.local.index_db import BackfillState, RolloutStamp, RowLocation, ThreadIndex
 from app_server.store.local.rollout_files import (
@@ -122,13 +123,28 @@ def fold_for_index(
     load_base: Callable[[str, int | None], RolloutLines | None],
     *,
     keep_items: bool = False,
+    model: ModelHistoryFold | None = None,
 ) -> tuple[HistoryFold, IndexedHistory | None]:
     """Fold a whole rollout for the index (blocking): metadata and history-index rows, without
     keeping turn items (unless asked: a resume also wants the turns), so memory stays at one
-    turn whatever the file's size. The history is `None` when the rollout has no
-    `session_meta` (the fold's `metadata()` raises then)."""
+    turn whatever the file's size. `model` is fed the same lines (a resume wants the model
+    history too, and the file is streamed once for both). The history is `None` when the
+    rollout has no `session_meta` (the fold's `metadata()` raises then)."""
     reader = RolloutLineReader(rollout_path)
-    fold = HistoryFold(load_base, keep_items=keep_items).feed_lines(reader)
+    fold = HistoryFold(load_base, keep_items=keep_items)
+    if model is None:
+        fold.feed_lines(reader)
+    else:
+        modelling: ModelHistoryFold | None = model
+        for offset, record in reader:
+            fold.feed(offset, record)
+            if modelling is not None:
+                try:
+                    modelling.feed(record, offset)
+                except (HistoryLineageError, OSError, ValueError) as error:
+                    # The model history's own read will fail the same way when it is wanted.
+                    model.failed = error
+                    modelling = None
     thread_id = fold.thread_id
     if thread_id is None:
         return fold, None

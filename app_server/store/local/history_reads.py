@@ -12,10 +12,15 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from app_server.rollout.history import HistoryFold
 from app_server.rollout.lines import StoredLine
-from app_server.rollout.model_history import ModelHistory, collect_model_history
+from app_server.rollout.model_history import (
+    ModelHistory,
+    collect_model_history,
+    collect_model_items,
+)
 from app_server.store.interface import ThreadHistory, ThreadNotStored
 from app_server.store.local.backfill import path_loader, stamp_of
 from app_server.store.local.history_queries import HistoryQueries
@@ -83,6 +88,15 @@ class HistoryReader:
         loader = path_loader(self._data_dir, {})
         return await asyncio.to_thread(
             lambda: collect_model_history(iter_rollout_lines(rollout.path), loader)
+        )
+
+    async def model_items(self, path: Path, start: int, end: int) -> list[dict[str, Any]]:
+        """The model items of a plain rollout from `start` (a `compacted` line, see
+        `ModelHistoryFold.items_from`) to `end`: a resume's first turn reads only these."""
+        return await asyncio.to_thread(
+            lambda: collect_model_items(
+                iter_rollout_lines(path, start_offset=start, end_offset=end)
+            )
         )
 
     async def copy_lines(self, rollout: RolloutFile) -> list[StoredLine]:

@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
@@ -360,6 +361,13 @@ class LocalThreadStore(ThreadMarksMixin):
         return await self._located(thread_id, self._reads.history)
 
     async def model_history(self, thread_id: str) -> ModelHistory:
+        reopened = self._thread_writers.take_reopened_model(thread_id)
+        if reopened is not None and reopened.items_from is not None:
+            items = await self._reads.model_items(
+                reopened.path, reopened.items_from, reopened.byte_size
+            )
+            return replace(reopened.summary, items=items)
+
         async def read(_: ThreadRecord | None, rollout: RolloutFile) -> ModelHistory:
             return await self._reads.model_history(rollout)
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 from app_server.rollout.history import HistoryFold
 from app_server.rollout.lines import HistoryMode
+from app_server.rollout.model_history import ModelHistory, ModelHistoryFold
 from app_server.store.errors import ThreadAlreadyStored
 from app_server.store.interface import ThreadHistory, ThreadNotStored
 from app_server.store.local.backfill import fold_for_index, path_loader, stamp_of
@@ -33,6 +35,20 @@ from app_server.store.local.rollout_files import (
 from app_server.store.local.rollout_writer import RolloutWriter
 from app_server.store.local.writer_gate import WriterGate
 from app_server.store.records import ThreadRecord
+
+
+@dataclass(frozen=True, slots=True)
+class ReopenedModel:
+    """The model history a writer's reopening folded, without its items."""
+
+    path: Path
+    """The plain rollout the writer appends to (it stays there while the writer is open)."""
+    byte_size: int
+    """The bytes folded (the writer must not have appended since)."""
+    summary: ModelHistory
+    items_from: int | None
+    """Where the items can be read from alone (`ModelHistoryFold.items_from`)."""
+
 
 Locate = Callable[[str], Awaitable[tuple[ThreadRecord | None, RolloutFile | None]]]
 """The thread's record and its current file (the store's lookup)."""
@@ -60,11 +76,15 @@ class ThreadWriters:
         self._reopened: dict[str, ThreadHistory] = {}
         """The history the fold of `reopen` also gave, until `take_reopened_history` hands it
         to the read that follows (a resume), or the writer closes."""
+        self._reopened_models: dict[str, ReopenedModel] = {}
+        """The model history (without items) the same fold gave, until
+        `take_reopened_model` hands it over, or the writer closes."""
 
     def _release(self, thread_id: str) -> None:
         self.writers.discard(thread_id)
         self.open.pop(thread_id, None)
         self._reopened.pop(thread_id, None)
+        self._reopened_models.pop(thread_id, None)
 
     def take_reopened_history(self, thread_id: str) -> ThreadHistory | None:
         """The history folded when the thread's writer was reopened, once, if the writer has
@@ -76,6 +96,16 @@ class ThreadWriters:
         if history is None or writer is None or writer.byte_size != history.byte_size:
             return None
         return history
+
+    def take_reopened_model(self, thread_id: str) -> ReopenedModel | None:
+        """The model history (without items) folded when the thread's writer was reopened,
+        once, if the writer has appended nothing since (else None: the caller reads the file).
+        The thread's first turn reads only the items then, from the last compaction on."""
+        taken = self._reopened_models.pop(thread_id, None)
+        writer = self.open.get(thread_id)
+        if taken is None or writer is None or writer.byte_size != taken.byte_size:
+            return None
+        return taken
 
     def _opened(self, writer: IndexedThreadWriter) -> IndexedThreadWriter:
         self.open[writer.thread_id] = writer
@@ -136,17 +166,26 @@ class ThreadWriters:
                 raise ThreadNotStored(thread_id) from None
             self.writers.add(thread_id)
         try:
+            loader = path_loader(self._data_dir, {})
+            model = ModelHistoryFold(loader, keep_items=False)
             fold, history = await asyncio.to_thread(
-                fold_for_index, writer.path, path_loader(self._data_dir, {}), keep_items=True
+                fold_for_index, writer.path, loader, keep_items=True, model=model
             )
             if history is not None and not await self._history_is_current(history):
                 stamp = await asyncio.to_thread(stamp_of, thread_id, writer.path)
                 await self._index().upsert([], [stamp], [history])
             if history is not None and fold.lineage_error is None:
                 plain = RolloutFile(thread_id, writer.path, rollout.archived)
-                self._reopened[thread_id] = history_of_fold(
+                reopened = history_of_fold(
                     self._data_dir, record, plain, fold, history.indexed_through
                 )
+                if model.failed is None:
+                    size = history.indexed_through
+                    self._reopened_models[thread_id] = ReopenedModel(
+                        writer.path, size, model.history, model.items_from
+                    )
+                    reopened = replace(reopened, model_summary=model.history)
+                self._reopened[thread_id] = reopened
             fold.stop_keeping_items()  # the writer's fold keeps one turn, as before
         except BaseException:
             self._release(thread_id)
