@@ -1,0 +1,184 @@
+"""The server on the PostgreSQL store (`--store-url`): several real processes, one history.
+
+Each test gets a schema of its own in the test cluster (`tests/support/postgres.py`), named
+through the URL's `search_path` (asyncpg passes unknown URL parameters as server settings).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tests.conftest import Servers
+from tests.support.client import StdioClient
+from tests.support.model_replies import Reply
+from tests.support.model_server import ModelServer
+from tests.support.postgres import fresh_schema
+from tests.support.server_process import ServerProcess
+from tests.support.turn_env import MODEL_ENV, run_turn, write_model_config
+
+BAD_URL_EXIT_SECONDS = 15.0
+
+
+@pytest.fixture
+async def store_url() -> AsyncIterator[str]:
+    """A URL whose tables live in a fresh schema of their own."""
+    async with fresh_schema() as (dsn, schema):
+        connection = await asyncpg.connect(dsn)
+        try:
+            await connection.execute(f'CREATE SCHEMA "{schema}"')
+        finally:
+            await connection.close()
+        separator = "&" if "?" in dsn else "?"
+        yield f"{dsn}{separator}search_path={schema}"
+
+
+async def client_on(servers: Servers, data_dir: Path, url: str) -> StdioClient:
+    """A server process with its own data dir (only config.toml lives there) on `url`."""
+    process = await ServerProcess.start(
+        data_dir, servers.dirs.home, "--store-url", url, env=MODEL_ENV
+    )
+    servers.processes.append(process)
+    client = process.stdio_client()
+    servers.clients.append(client)
+    await client.initialize(experimental=True)
+    return client
+
+
+async def two_clients(
+    servers: Servers, model: ModelServer, url: str, tmp_path: Path
+) -> tuple[StdioClient, StdioClient]:
+    dirs = [tmp_path / "a", tmp_path / "b"]
+    for data_dir in dirs:
+        data_dir.mkdir()
+        write_model_config(data_dir, model.base_url)
+    return await client_on(servers, dirs[0], url), await client_on(servers, dirs[1], url)
+
+
+async def test_a_thread_written_on_one_process_is_listed_read_and_searched_on_another(
+    servers: Servers, model_server: ModelServer, store_url: str, tmp_path: Path
+) -> None:
+    model_server.enqueue(Reply.text("The narwhal answer", deltas=3))
+    a, b = await two_clients(servers, model_server, store_url, tmp_path)
+    thread_id = (await a.call("thread/start", {}))["thread"]["id"]
+    turn = await run_turn(a, thread_id, "tell me about narwhals")
+
+    listed = await b.call("thread/list", {})
+    read = await b.call("thread/read", {"threadId": thread_id, "includeTurns": True})
+    found = await b.call("thread/search", {"searchTerm": "NARWHAL"})
+
+    assert [t["id"] for t in listed["data"]] == [thread_id]
+    assert [t["id"] for t in read["thread"]["turns"]] == [turn["id"]]
+    assert read["thread"]["turns"][0]["status"] == "completed"
+    assert [hit["thread"]["id"] for hit in found["data"]] == [thread_id]
+
+
+async def test_a_thread_resumed_after_its_process_stopped_continues_the_same_history(
+    servers: Servers, model_server: ModelServer, store_url: str, tmp_path: Path
+) -> None:
+    model_server.enqueue(Reply.text("first answer"))
+    model_server.enqueue(Reply.text("second answer"))
+    a, b = await two_clients(servers, model_server, store_url, tmp_path)
+    thread_id = (await a.call("thread/start", {}))["thread"]["id"]
+    first = await run_turn(a, thread_id, "one")
+    await a.close()  # stdin closed: the process closes its writers and exits
+    assert await servers.processes[0].wait() == 0
+
+    await b.call("thread/resume", {"threadId": thread_id})
+    second = await run_turn(b, thread_id, "two")
+    read = await b.call("thread/read", {"threadId": thread_id, "includeTurns": True})
+
+    assert second["status"] == "completed"
+    assert [t["id"] for t in read["thread"]["turns"]] == [first["id"], second["id"]]
+
+
+async def test_names_and_archive_state_are_visible_on_every_process(
+    servers: Servers, model_server: ModelServer, store_url: str, tmp_path: Path
+) -> None:
+    model_server.enqueue(Reply.text("ok"))
+    a, b = await two_clients(servers, model_server, store_url, tmp_path)
+    thread_id = (await a.call("thread/start", {}))["thread"]["id"]
+    await run_turn(a, thread_id, "hello")
+    await a.call("thread/unsubscribe", {"threadId": thread_id})
+
+    await b.call("thread/name/set", {"threadId": thread_id, "name": "Shared name"})
+    named = await a.call("thread/read", {"threadId": thread_id})
+    await a.close()
+    await servers.processes[0].wait()
+    await b.call("thread/archive", {"threadId": thread_id})
+    archived = await b.call("thread/list", {"archived": True})
+
+    assert named["thread"]["name"] == "Shared name"
+    assert [t["id"] for t in archived["data"]] == [thread_id]
+
+
+async def test_archiving_a_thread_loaded_on_another_process_fails_without_calling_it_missing(
+    servers: Servers, model_server: ModelServer, store_url: str, tmp_path: Path
+) -> None:
+    model_server.enqueue(Reply.text("ok"))
+    a, b = await two_clients(servers, model_server, store_url, tmp_path)
+    thread_id = (await a.call("thread/start", {}))["thread"]["id"]
+    await run_turn(a, thread_id, "hello")
+
+    reply = await b.request("thread/archive", {"threadId": thread_id})
+
+    assert reply.error is not None
+    assert "another app-server process" in reply.message
+    assert "no rollout" not in reply.message
+    assert [t["id"] for t in (await b.call("thread/list", {}))["data"]] == [thread_id]
+
+
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        ("postgresql://nobody@127.0.0.1:1/nodb", "127.0.0.1:1"),
+        ("postgresql://nobody@no-such-host.invalid:5439/nodb", "no-such-host.invalid:5439"),
+    ],
+)
+async def test_an_unreachable_database_ends_the_server_with_exit_2_and_one_clear_line(
+    servers: Servers, url: str, named: str
+) -> None:
+    started = time.monotonic()
+    process = await servers.start("--store-url", url, "--listen", "ws://127.0.0.1:0")
+
+    code = await process.wait(timeout=BAD_URL_EXIT_SECONDS)
+
+    assert code == 2
+    assert time.monotonic() - started < BAD_URL_EXIT_SECONDS
+    errors = [line for line in process.stderr_lines if "error" in line.lower()]
+    assert len(errors) == 1
+    assert named in errors[0]
+    assert "PostgreSQL" in errors[0]
+    assert "Traceback" not in process.stderr_text()
+
+
+async def test_the_store_url_can_come_from_config_toml(
+    servers: Servers, model_server: ModelServer, store_url: str, tmp_path: Path
+) -> None:
+    model_server.enqueue(Reply.text("ok"))
+    data_dir = tmp_path / "c"
+    data_dir.mkdir()
+    write_model_config(data_dir, model_server.base_url, extra=f'store_url = "{store_url}"')
+    process = await ServerProcess.start(data_dir, servers.dirs.home, env=MODEL_ENV)
+    servers.processes.append(process)
+    client = process.stdio_client()
+    servers.clients.append(client)
+    await client.initialize()
+    thread_id = (await client.call("thread/start", {}))["thread"]["id"]
+    await run_turn(client, thread_id, "hello")
+    await asyncio.sleep(0)
+
+    assert not list(data_dir.glob("sessions/**/*.jsonl"))
+    connection = await asyncpg.connect(store_url)
+    try:
+        count = await connection.fetchval(
+            "SELECT count(*) FROM threads WHERE id = $1 AND line_count > 0", thread_id
+        )
+    finally:
+        await connection.close()
+    assert count == 1
