@@ -44,7 +44,7 @@ from app_server.rpc.dispatcher import Dispatcher, Handler
 from app_server.sandbox_notice import NO_SANDBOX_DETAILS, NO_SANDBOX_SUMMARY
 from app_server.settings import ResolvedSettings
 from app_server.store.errors import StoreUnavailable
-from app_server.store.interface import StoreWarning, ThreadStore
+from app_server.store.interface import StoreWarning, ThreadsHandedOver, ThreadStore
 from app_server.store.local.compression_worker import CompressionSettings
 from app_server.store.local.store import LocalThreadStore
 from app_server.threads.manager import ThreadManager
@@ -80,6 +80,8 @@ class AppServer:
         self._config_problems = list(config.problems)
         self.store = _open_store(config, compression)
         self.threads = ThreadManager(self.store, config, server_cwd=server_cwd or Path.cwd())
+        if isinstance(self.store, ThreadsHandedOver):
+            self.store.on_handover_request(self.threads.release_if_idle)
         self.turns = ThreadTurns(self.threads, self._provider_for)
         self.dispatcher = Dispatcher(
             self._handlers(),

@@ -103,12 +103,14 @@ class ThreadLoadedElsewhere(WriterBusy):
     """Another server process sharing the store has the thread loaded (holds its writer lease):
     it is archived, deleted or continued there, or here once it is idle there."""
 
-    def __init__(self, thread_id: str) -> None:
+    def __init__(self, thread_id: str, owner: str | None = None) -> None:
         super().__init__(
-            f"thread {thread_id} is loaded by another app-server process sharing this store;"
-            " try again once it is idle there"
+            f"thread {thread_id} is loaded by another app-server process sharing this store"
+            " and is busy there; try again once its turn ended"
         )
         self.thread_id = thread_id
+        self.owner = owner
+        """The id of the process holding the thread (for a hand-over request)."""
 
 
 class WriterFenced(StoreError):

@@ -7,6 +7,9 @@ through the URL's `search_path` (asyncpg passes unknown URL parameters as server
 from __future__ import annotations
 
 import asyncio
+import json
+import signal
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,13 +17,15 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from app_server.store.postgres.lease import LEASE_SECONDS
 from tests.conftest import Servers
+from tests.store.fixture_data import copy_home
 from tests.support.client import StdioClient
 from tests.support.model_replies import Reply
 from tests.support.model_server import ModelServer
 from tests.support.postgres import fresh_schema
-from tests.support.server_process import ServerProcess
-from tests.support.turn_env import MODEL_ENV, run_turn, write_model_config
+from tests.support.server_process import ServerProcess, server_env
+from tests.support.turn_env import MODEL_ENV, run_turn, text_input, write_model_config
 
 BAD_URL_EXIT_SECONDS = 15.0
 
@@ -117,7 +122,48 @@ async def test_names_and_archive_state_are_visible_on_every_process(
     assert [t["id"] for t in archived["data"]] == [thread_id]
 
 
-async def test_archiving_a_thread_loaded_on_another_process_fails_without_calling_it_missing(
+async def test_archiving_a_thread_busy_on_another_process_fails_without_calling_it_missing(
+    servers: Servers, model_server: ModelServer, store_url: str, tmp_path: Path
+) -> None:
+    release, reached = asyncio.Event(), asyncio.Event()
+    model_server.enqueue(Reply.text("ok"))
+    model_server.enqueue(Reply.text("slow", deltas=3).hang_after(2, release, reached))
+    model_server.enqueue(Reply.text("ok"))
+    a, b = await two_clients(servers, model_server, store_url, tmp_path)
+    thread_id = (await a.call("thread/start", {}))["thread"]["id"]
+    await run_turn(a, thread_id, "hello")
+    await a.call("turn/start", {"threadId": thread_id, "input": text_input("busy")})
+    await asyncio.wait_for(reached.wait(), 10)
+
+    reply = await b.request("thread/archive", {"threadId": thread_id})
+    release.set()
+
+    assert reply.error is not None
+    assert "another app-server process" in reply.message
+    assert "no rollout" not in reply.message
+    assert [t["id"] for t in (await b.call("thread/list", {}))["data"]] == [thread_id]
+
+
+async def test_an_idle_thread_loaded_on_another_process_is_handed_over_for_a_turn(
+    servers: Servers, model_server: ModelServer, store_url: str, tmp_path: Path
+) -> None:
+    model_server.enqueue(Reply.text("answer on A"))
+    model_server.enqueue(Reply.text("answer on B"))
+    a, b = await two_clients(servers, model_server, store_url, tmp_path)
+    thread_id = (await a.call("thread/start", {}))["thread"]["id"]
+    first = await run_turn(a, thread_id, "one")
+
+    await b.call("thread/resume", {"threadId": thread_id})
+    second = await run_turn(b, thread_id, "two")
+    closed = await a.wait_notification("thread/closed", timeout=10)
+    read = await a.call("thread/read", {"threadId": thread_id, "includeTurns": True})
+
+    assert closed["params"]["threadId"] == thread_id
+    assert second["status"] == "completed"
+    assert [t["id"] for t in read["thread"]["turns"]] == [first["id"], second["id"]]
+
+
+async def test_archive_of_an_idle_thread_loaded_on_another_process_succeeds(
     servers: Servers, model_server: ModelServer, store_url: str, tmp_path: Path
 ) -> None:
     model_server.enqueue(Reply.text("ok"))
@@ -125,12 +171,39 @@ async def test_archiving_a_thread_loaded_on_another_process_fails_without_callin
     thread_id = (await a.call("thread/start", {}))["thread"]["id"]
     await run_turn(a, thread_id, "hello")
 
-    reply = await b.request("thread/archive", {"threadId": thread_id})
+    await b.call("thread/archive", {"threadId": thread_id})
+    archived = await a.call("thread/list", {"archived": True})
 
-    assert reply.error is not None
-    assert "another app-server process" in reply.message
-    assert "no rollout" not in reply.message
-    assert [t["id"] for t in (await b.call("thread/list", {}))["data"]] == [thread_id]
+    assert [t["id"] for t in archived["data"]] == [thread_id]
+
+
+async def test_after_sigkill_of_the_owner_another_process_serves_the_thread_at_once(
+    servers: Servers, model_server: ModelServer, store_url: str, tmp_path: Path
+) -> None:
+    release, reached = asyncio.Event(), asyncio.Event()
+    model_server.enqueue(Reply.text("done before the kill"))
+    model_server.enqueue(Reply.text("never", deltas=3).hang_after(3, release, reached))
+    model_server.enqueue(Reply.text("served by the survivor"))
+    a, b = await two_clients(servers, model_server, store_url, tmp_path)
+    thread_id = (await a.call("thread/start", {}))["thread"]["id"]
+    completed = await run_turn(a, thread_id, "first")
+    await a.call("turn/start", {"threadId": thread_id, "input": text_input("second")})
+    await asyncio.wait_for(reached.wait(), 10)
+    servers.processes[0].signal(signal.SIGKILL)
+    await servers.processes[0].wait()
+    servers.clients.remove(a)
+    release.set()
+
+    started = time.monotonic()
+    resumed = await b.call("thread/resume", {"threadId": thread_id})
+    took = time.monotonic() - started
+    third = await run_turn(b, thread_id, "third")
+
+    assert took < LEASE_SECONDS  # the dead owner's lease is taken at once, not at its expiry
+    turns = resumed["thread"]["turns"]
+    assert turns[0]["id"] == completed["id"]
+    assert [t["status"] for t in turns] == ["completed", "interrupted"]
+    assert third["status"] == "completed"
 
 
 @pytest.mark.parametrize(
@@ -182,3 +255,62 @@ async def test_the_store_url_can_come_from_config_toml(
     finally:
         await connection.close()
     assert count == 1
+
+
+async def run_cli(home: Path, *args: str) -> tuple[int, str, str]:
+    """`python -m app_server ARGS` with a temp HOME; (exit code, stdout, stderr)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "app_server",
+        *args,
+        env=server_env(home),
+        cwd=str(home),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_storage_import_then_export_round_trips_a_codex_home_and_serves_it(
+    servers: Servers, store_url: str, tmp_path: Path
+) -> None:
+    home = copy_home(tmp_path / "codex-home")
+    out = tmp_path / "exported"
+    data_dir = tmp_path / "d"
+
+    imported = await run_cli(
+        servers.dirs.home,
+        "--data-dir",
+        str(data_dir),
+        "storage",
+        "import",
+        "--from",
+        str(home),
+        "--store-url",
+        store_url,
+        "--json",
+    )
+    exported = await run_cli(
+        servers.dirs.home,
+        "--data-dir",
+        str(data_dir),
+        "storage",
+        "export",
+        "--to",
+        str(out),
+        "--store-url",
+        store_url,
+    )
+    client = await client_on(servers, servers.dirs.data_dir, store_url)
+    listed = await client.call("thread/list", {"limit": 100})
+
+    assert imported[0] == 0, imported[2]
+    assert json.loads(imported[1])["threads"] == len(list(home.rglob("rollout-*")))
+    assert exported[0] == 0, exported[2]
+    assert (out / "session_index.jsonl").read_bytes() == (home / "session_index.jsonl").read_bytes()
+    for path in home.rglob("rollout-*.jsonl"):
+        assert (out / path.relative_to(home)).read_bytes() == path.read_bytes()
+    assert len(listed["data"]) > 0

@@ -17,13 +17,16 @@ from tests.store.rollout_builders import as_stored
 from tests.store.test_store_contract import new_thread, turn
 from tests.support.postgres import fresh_schema
 
+HANDOVER_WAIT = 0.2
+"""Short: these stores have no thread manager that could hand a thread over."""
+
 
 @pytest.fixture
 async def two_stores() -> AsyncIterator[tuple[PostgresThreadStore, PostgresThreadStore, str]]:
     """Two stores (processes) on one fresh schema, and the DSN."""
     async with fresh_schema() as (dsn, schema):
-        first = PostgresThreadStore(dsn, schema=schema)
-        second = PostgresThreadStore(dsn, schema=schema)
+        first = PostgresThreadStore(dsn, schema=schema, handover_wait_seconds=HANDOVER_WAIT)
+        second = PostgresThreadStore(dsn, schema=schema, handover_wait_seconds=HANDOVER_WAIT)
         await first.start()
         await second.start()
         try:
@@ -56,6 +59,26 @@ async def test_a_thread_written_by_a_live_process_is_not_taken_by_another(
         await second.open_writer(thread_id)
     await writer.close()
     taken = await second.open_writer(thread_id)
+    await taken.close()
+
+
+async def test_an_idle_thread_is_handed_over_when_its_owner_releases_it(
+    two_stores: tuple[PostgresThreadStore, PostgresThreadStore, str],
+) -> None:
+    first, second, _ = two_stores
+    thread_id, writer = await new_thread(first, 1)
+    asked: list[str] = []
+
+    async def release(requested: str) -> bool:
+        asked.append(requested)
+        await writer.close()
+        return True
+
+    first.on_handover_request(release)
+    taken = await second.open_writer(thread_id)
+
+    assert asked == [thread_id]
+    assert taken.epoch == 2
     await taken.close()
 
 

@@ -16,6 +16,9 @@ Tables (migration 1):
 - `read_receipts`, `goals`: the marks (`store.thread_marks`).
 - `processes`: live processes of the store and their heartbeat (writer leases name them).
 
+Migration 2: `session_index(seq, thread_id, line)`, codex's `session_index.jsonl` as lines (every
+rename, in order, as the local store appends them), so an export writes that file byte for byte.
+
 Migrations are applied in order, each once, recorded in `schema_migrations`, in one transaction
 under a database-wide advisory lock, so processes starting together on an empty database wait
 for the first one instead of racing it (`migrations.py`).
@@ -155,4 +158,16 @@ CREATE TABLE processes (
   started_at timestamptz NOT NULL DEFAULT now(),
   heartbeat_at timestamptz NOT NULL DEFAULT now()
 );
+"""
+
+
+def migration_2(trgm_schema: str) -> str:
+    """`session_index`: the rename lines of `session_index.jsonl`, in order."""
+    return """
+CREATE TABLE session_index (
+  seq bigserial PRIMARY KEY,
+  thread_id text NOT NULL,
+  line text NOT NULL
+);
+CREATE INDEX session_index_thread ON session_index (thread_id);
 """
