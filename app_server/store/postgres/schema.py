@@ -1,5 +1,8 @@
 """The PostgreSQL schema of the store (as versioned migrations) and `ThreadRecord` ↔ row.
 
+Every thread id is `text COLLATE "C"` (byte order: the order of the ids' text, and the same
+collation everywhere, without which a join on ids cannot use the other table's index).
+
 Tables (migration 1):
 - `threads`: one column per `ThreadRecord` field (same names, unix ms), `source_kind` (the
   listing filter), and the writer's bookkeeping: `line_count` (the next `seq`), `byte_size` (bytes
@@ -45,12 +48,19 @@ _BIGINT_FIELDS: Final = frozenset(
     }
 )
 _BOOL_FIELDS: Final = frozenset({"has_user_event", "archived"})
+_ID_FIELDS: Final = frozenset(
+    {"session_id", "parent_thread_id", "forked_from_id", "attached_to_thread_id", "history_base_id"}
+)
+"""Thread-id columns: byte-order collation, like every `thread_id` column, so joins between
+tables use their indexes (mixed collations make PostgreSQL scan instead)."""
 
 RECORD_FIELDS: Final = tuple(ThreadRecord.__dataclass_fields__)
 """The `ThreadRecord` fields, in declaration order (= `threads` column names)."""
 
 
 def _column_type(name: str) -> str:
+    if name in _ID_FIELDS:
+        return 'text COLLATE "C"'
     if name in _BIGINT_FIELDS:
         return "bigint"
     if name in _BOOL_FIELDS:
@@ -122,14 +132,14 @@ CREATE INDEX threads_attached ON threads (attached_to_thread_id)
 CREATE INDEX threads_history_base ON threads (history_base_id) WHERE history_base_id IS NOT NULL;
 CREATE INDEX threads_writer_owner ON threads (writer_owner) WHERE writer_owner IS NOT NULL;
 CREATE TABLE rollout_lines (
-  thread_id text NOT NULL,
+  thread_id text COLLATE "C" NOT NULL,
   seq bigint NOT NULL,
   byte_offset bigint NOT NULL,
   line text NOT NULL,
   PRIMARY KEY (thread_id, seq)
 );
 CREATE TABLE thread_messages (
-  thread_id text NOT NULL,
+  thread_id text COLLATE "C" NOT NULL,
   seq bigint NOT NULL,
   text text NOT NULL,
   PRIMARY KEY (thread_id, seq)
@@ -137,13 +147,13 @@ CREATE TABLE thread_messages (
 CREATE INDEX thread_messages_text ON thread_messages
   USING gin (text "{trgm_schema}".gin_trgm_ops);
 CREATE TABLE read_receipts (
-  thread_id text PRIMARY KEY,
+  thread_id text COLLATE "C" PRIMARY KEY,
   first_unread_turn text,
   revision text NOT NULL,
   last_published_turn text
 );
 CREATE TABLE goals (
-  thread_id text PRIMARY KEY,
+  thread_id text COLLATE "C" PRIMARY KEY,
   goal_id text NOT NULL,
   objective text NOT NULL,
   status text NOT NULL,
@@ -154,7 +164,7 @@ CREATE TABLE goals (
   updated_at_ms bigint NOT NULL
 );
 CREATE TABLE processes (
-  id text PRIMARY KEY,
+  id text COLLATE "C" PRIMARY KEY,
   started_at timestamptz NOT NULL DEFAULT now(),
   heartbeat_at timestamptz NOT NULL DEFAULT now()
 );
@@ -166,7 +176,7 @@ def migration_2(trgm_schema: str) -> str:
     return """
 CREATE TABLE session_index (
   seq bigserial PRIMARY KEY,
-  thread_id text NOT NULL,
+  thread_id text COLLATE "C" NOT NULL,
   line text NOT NULL
 );
 CREATE INDEX session_index_thread ON session_index (thread_id);

@@ -128,7 +128,7 @@ async def delete_tree(pool: asyncpg.Pool, thread_id: str, process_id: str) -> li
     async with pool.acquire() as connection, connection.transaction():
         rows = await connection.fetch(
             "WITH RECURSIVE tree(id, parent) AS ("
-            " SELECT id, NULL::text FROM threads WHERE id = $1 AND line_count > 0"
+            ' SELECT id, NULL::text COLLATE "C" FROM threads WHERE id = $1 AND line_count > 0'
             " UNION SELECT c.id, c.parent_thread_id FROM threads AS c JOIN tree AS d"
             " ON c.parent_thread_id = d.id WHERE c.line_count > 0)"
             " SELECT id, parent FROM tree",
