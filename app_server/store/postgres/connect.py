@@ -9,7 +9,8 @@ turned into that one error here.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Final, TypeAlias
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, Concatenate, Final, ParamSpec, Protocol, TypeAlias, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
@@ -87,3 +88,44 @@ def _reason(error: BaseException) -> str:
         return f"no answer within {CONNECT_TIMEOUT_SECONDS:g} s"
     text = str(error).strip().splitlines()
     return text[0] if text else type(error).__name__
+
+
+CONNECTION_ERRORS: Final = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InternalClientError,
+)
+"""What asyncpg raises when the database is gone (refused, reset, shut down, pool closed; a
+session the server ended while it was idle surfaces as an `InternalClientError` at its next
+use, and the pool replaces the connection)."""
+
+
+class HasUrl(Protocol):
+    @property
+    def url(self) -> str: ...
+
+
+S = TypeVar("S", bound=HasUrl)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def unavailable_on_connection_loss(
+    method: Callable[Concatenate[S, P], Awaitable[R]],
+) -> Callable[Concatenate[S, P], Coroutine[Any, Any, R]]:
+    """Turn a lost or refused connection during `method` into `StoreUnavailable` (a clear
+    `-32001` for the client, naming the database) instead of an internal error. The pool
+    reconnects by itself: the next request after the database is back succeeds."""
+
+    async def guarded(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await method(self, *args, **kwargs)
+        except CONNECTION_ERRORS as error:
+            raise StoreUnavailable(describe_target(self.url), _reason(error)) from error
+
+    guarded.__name__, guarded.__qualname__ = method.__name__, method.__qualname__
+    guarded.__doc__ = method.__doc__
+    return guarded

@@ -68,7 +68,8 @@ class Handover:
         if self._connection is not None:
             with contextlib.suppress(asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
                 await self._connection.remove_listener(HANDOVER_CHANNEL, self._on_request)
-            await self._pool.release(self._connection)
+            with contextlib.suppress(asyncpg.InterfaceError):  # a pool terminated already
+                await self._pool.release(self._connection)
             self._connection = None
 
     def _on_request(self, connection: object, pid: int, channel: str, payload: object) -> None:

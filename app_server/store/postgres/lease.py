@@ -77,7 +77,8 @@ class ProcessLease:
                 await self._lock_connection.execute(
                     f"SELECT pg_advisory_unlock({PROCESS_LOCK_SQL})", self.process_id
                 )
-            await self._pool.release(self._lock_connection)
+            with contextlib.suppress(asyncpg.InterfaceError):  # a pool terminated already
+                await self._pool.release(self._lock_connection)
             self._lock_connection = None
 
     async def renew(self) -> None:

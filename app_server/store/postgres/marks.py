@@ -13,15 +13,19 @@ from collections.abc import Callable, Iterable
 
 import asyncpg
 
+from app_server.store.postgres.connect import unavailable_on_connection_loss
 from app_server.store.thread_marks import GoalRecord, ReadReceipt, initial_receipt
 
 
 class PostgresThreadMarks:
     """Receipts and goals in the store's database."""
 
-    def __init__(self, pool: Callable[[], asyncpg.Pool]) -> None:
+    def __init__(self, pool: Callable[[], asyncpg.Pool], url: str) -> None:
         self._pool = pool
+        self.url = url
+        """The database (named by `StoreUnavailable` when it cannot be reached)."""
 
+    @unavailable_on_connection_loss
     async def receipts(self, thread_ids: Iterable[str]) -> dict[str, ReadReceipt]:
         ids = list(thread_ids)
         rows = await self._pool().fetch(
@@ -32,6 +36,7 @@ class PostgresThreadMarks:
         found = {row["thread_id"]: _receipt(row) for row in rows}
         return {i: found.get(i) or initial_receipt(i) for i in ids}
 
+    @unavailable_on_connection_loss
     async def update_receipt(
         self, thread_id: str, change: Callable[[ReadReceipt], ReadReceipt]
     ) -> ReadReceipt:
@@ -60,6 +65,7 @@ class PostgresThreadMarks:
             )
         return updated
 
+    @unavailable_on_connection_loss
     async def goal(self, thread_id: str) -> GoalRecord | None:
         row = await self._pool().fetchrow(
             "SELECT thread_id, goal_id, objective, status, token_budget, tokens_used,"
@@ -68,6 +74,7 @@ class PostgresThreadMarks:
         )
         return None if row is None else GoalRecord(**dict(row.items()))
 
+    @unavailable_on_connection_loss
     async def put_goal(self, goal: GoalRecord) -> None:
         await self._pool().execute(
             "INSERT INTO goals (thread_id, goal_id, objective, status, token_budget, tokens_used,"
@@ -88,6 +95,7 @@ class PostgresThreadMarks:
             goal.updated_at_ms,
         )
 
+    @unavailable_on_connection_loss
     async def clear_goal(self, thread_id: str) -> bool:
         result = await self._pool().execute("DELETE FROM goals WHERE thread_id = $1", thread_id)
         return result != "DELETE 0"

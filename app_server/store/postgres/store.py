@@ -40,7 +40,11 @@ from app_server.store.local.rollout_files import (
 )
 from app_server.store.marks_delegate import ThreadMarksMixin
 from app_server.store.postgres import thread_ops
-from app_server.store.postgres.connect import describe_target, open_pool
+from app_server.store.postgres.connect import (
+    describe_target,
+    open_pool,
+    unavailable_on_connection_loss,
+)
 from app_server.store.postgres.handover import HANDOVER_WAIT_SECONDS, Handover, ReleaseHandler
 from app_server.store.postgres.lease import LEASE_SECONDS, ProcessLease, owner_is_dead
 from app_server.store.postgres.lines import PoolBaseLoader, fetch_lines, parse_lines, rollout_size
@@ -92,7 +96,7 @@ class PostgresThreadStore(ThreadMarksMixin):
         self._handover_: Handover | None = None
         self._release_handler: ReleaseHandler | None = None
         self._writers: dict[str, PostgresThreadWriter] = {}
-        self._pg_marks = PostgresThreadMarks(lambda: self._pool)
+        self._pg_marks = PostgresThreadMarks(lambda: self._pool, url)
 
     @property
     def _marks(self) -> PostgresThreadMarks:
@@ -169,6 +173,7 @@ class PostgresThreadStore(ThreadMarksMixin):
         return CompressionReport()
 
     # -- reading ---------------------------------------------------------------------------------
+    @unavailable_on_connection_loss
     async def get(self, thread_id: str) -> ThreadRecord | None:
         row = await self._pool.fetchrow(
             f"SELECT {SELECT_RECORD_COLUMNS} FROM threads AS t WHERE t.id = $1"
@@ -177,12 +182,14 @@ class PostgresThreadStore(ThreadMarksMixin):
         )
         return None if row is None else row_to_record(row)
 
+    @unavailable_on_connection_loss
     async def list_threads(self, query: ThreadQuery) -> ThreadPage:
         limit = normalize_limit(query.limit)
         sql, params = build_list_sql(query, limit + 1)
         rows = await self._pool.fetch(sql, *params)
         return page_from_rows(query, [row_to_record(row) for row in rows], limit)
 
+    @unavailable_on_connection_loss
     async def search_threads(self, query: ThreadQuery, term: str) -> ThreadSearchPage:
         limit = normalize_limit(query.limit)
         if len(term) > MAX_SEARCHABLE_MESSAGE_CHARS or "\x00" in term:
@@ -224,18 +231,21 @@ class PostgresThreadStore(ThreadMarksMixin):
         size = rollout_size(lines)
         return record, folded, size
 
+    @unavailable_on_connection_loss
     async def read_history(self, thread_id: str) -> ThreadHistory:
         record, fold, size = await self._folded(thread_id)
         turns = fold.turns()
         next_ordinal = None if fold.last_ordinal is None else fold.last_ordinal + 1
         return ThreadHistory(record, turns, next_ordinal, size)
 
+    @unavailable_on_connection_loss
     async def turn_page(self, thread_id: str, request: TurnPageRequest) -> TurnsPage:
         history = await self.read_history(thread_id)
         return page_for_request(
             thread_id, history.turns, history_mode=history.record.history_mode, request=request
         )
 
+    @unavailable_on_connection_loss
     async def model_history(self, thread_id: str) -> ModelHistory:
         if await self.get(thread_id) is None:
             raise ThreadNotStored(thread_id)
@@ -243,6 +253,7 @@ class PostgresThreadStore(ThreadMarksMixin):
         loader = self._base_loader(asyncio.get_running_loop())
         return await asyncio.to_thread(lambda: collect_model_history(parse_lines(lines), loader))
 
+    @unavailable_on_connection_loss
     async def copy_lines(self, thread_id: str) -> list[StoredLine]:
         if await self.get(thread_id) is None:
             raise ThreadNotStored(thread_id)
@@ -252,6 +263,7 @@ class PostgresThreadStore(ThreadMarksMixin):
         ]
 
     # -- writing ---------------------------------------------------------------------------------
+    @unavailable_on_connection_loss
     async def create_writer(
         self,
         thread_id: str,
@@ -293,6 +305,7 @@ class PostgresThreadStore(ThreadMarksMixin):
         position = WriterPosition(0, 0, next_ordinal, 0)
         return self._new_writer(thread_id, epoch, position, fold, created_at_ms, path)
 
+    @unavailable_on_connection_loss
     async def open_writer(self, thread_id: str) -> PostgresThreadWriter:
         """Take the thread's lease (asking a process that has it loaded, idle, to hand it
         over) and fold its history for the writer's index upkeep."""
@@ -384,22 +397,26 @@ class PostgresThreadStore(ThreadMarksMixin):
         )
 
     # -- metadata operations (`thread_ops`) -------------------------------------------------------
+    @unavailable_on_connection_loss
     async def set_name(self, thread_id: str, name: str, *, unsaved: bool = False) -> None:
         """An `unsaved` thread gets a row without lines (not stored until its first flush)
         holding the name, which its `create_writer` keeps."""
         await thread_ops.set_name(self._pool, thread_id, name, unsaved=unsaved)
 
+    @unavailable_on_connection_loss
     async def archive(self, thread_id: str) -> ThreadRecord:
         return await self._handover.attempt(
             thread_id, lambda: thread_ops.archive(self._pool, thread_id, self.process_id)
         )
 
+    @unavailable_on_connection_loss
     async def unarchive(self, thread_id: str) -> ThreadRecord:
         record = await self.get(thread_id)
         if record is None or not record.archived:
             raise ThreadNotStored(thread_id)
         return await thread_ops.unarchive(self._pool, record)
 
+    @unavailable_on_connection_loss
     async def delete_tree(self, thread_id: str) -> list[str]:
         return await self._handover.attempt(
             thread_id, lambda: thread_ops.delete_tree(self._pool, thread_id, self.process_id)

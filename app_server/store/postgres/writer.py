@@ -23,7 +23,8 @@ from app_server.notification import now_ms
 from app_server.rollout.envelope import envelope, format_timestamp
 from app_server.rollout.history import HistoryFold
 from app_server.rollout.lines import RolloutLine
-from app_server.store.errors import StoreError, WriterFenced
+from app_server.store.errors import StoreError, StoreUnavailable, WriterFenced
+from app_server.store.postgres.connect import CONNECTION_ERRORS
 from app_server.store.postgres.lease import LEASE_SECONDS
 from app_server.store.postgres.schema import RECORD_FIELDS, UPDATABLE_BY_WRITER, record_values
 from app_server.store.records import build_thread_record
@@ -133,7 +134,12 @@ class PostgresThreadWriter:
             except WriterFenced as fenced:
                 self._failure = fenced
                 raise
-            except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as error:
+            except CONNECTION_ERRORS as error:
+                self._failure = StoreUnavailable(
+                    "the database", f"writing thread {self._thread_id} failed: {error}"
+                )
+                raise self._failure from error
+            except asyncpg.PostgresError as error:
                 self._failure = StoreError(f"writing thread {self._thread_id} failed: {error}")
                 raise self._failure from error
 
