@@ -206,6 +206,47 @@ async def test_after_sigkill_of_the_owner_another_process_serves_the_thread_at_o
     assert third["status"] == "completed"
 
 
+async def test_two_processes_racing_to_start_a_turn_never_run_two_turns_at_once(
+    servers: Servers, model_server: ModelServer, store_url: str, tmp_path: Path
+) -> None:
+    for text in ("first", "raced one", "raced two"):
+        model_server.enqueue(Reply.text(text, deltas=2))
+    a, b = await two_clients(servers, model_server, store_url, tmp_path)
+    thread_id = (await a.call("thread/start", {}))["thread"]["id"]
+    first = await run_turn(a, thread_id, "first")
+    await a.call("thread/unsubscribe", {"threadId": thread_id})
+
+    async def resume_and_start(client: StdioClient, text: str) -> str | None:
+        resumed = await client.request("thread/resume", {"threadId": thread_id})
+        if resumed.error is not None:
+            assert "active writer" not in resumed.message
+            return None
+        started = await client.request(
+            "turn/start", {"threadId": thread_id, "input": text_input(text)}
+        )
+        if started.error is not None:
+            return None
+        turn_id: str = started.result["turn"]["id"]
+        await client.wait_notification(
+            "turn/completed", where=lambda m: m["params"]["turn"]["id"] == turn_id, timeout=30
+        )
+        return turn_id
+
+    started = await asyncio.gather(
+        resume_and_start(a, "raced one"), resume_and_start(b, "raced two")
+    )
+    ran = [turn_id for turn_id in started if turn_id is not None]
+    reader = a if started[0] is not None else b
+    read = await reader.call("thread/read", {"threadId": thread_id, "includeTurns": True})
+    turns = read["thread"]["turns"]
+
+    assert ran
+    assert turns[0]["id"] == first["id"]
+    assert sorted(t["id"] for t in turns[1:]) == sorted(ran)
+    assert all(t["status"] == "completed" for t in turns)
+    assert len(model_server.requests) == 1 + len(ran)
+
+
 @pytest.mark.parametrize(
     ("url", "named"),
     [
