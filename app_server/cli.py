@@ -8,6 +8,7 @@ It must be a drop-in for the `codex` binary as client SDKs launch it (`<bin> app
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -64,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="KEY=VALUE",
         help="override a config.toml value (dotted key, TOML value); repeatable",
+    )
+    parser.add_argument(
+        "--store-url",
+        metavar="URL",
+        help="keep history in PostgreSQL (postgresql://USER@HOST:PORT/DB), shared by several "
+        "processes; same as the config.toml key store_url (default: the data dir's files)",
     )
     parser.add_argument(
         "--ws-auth",
@@ -127,7 +134,7 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         listen = ListenAddress.parse("stdio://" if args.stdio else args.listen)
         token = None if listen.host is None else _websocket_token(listen.host, args)
         data_dir = resolve_data_dir(args.data_dir)
-        raw = read_layers(data_dir, args.config)
+        raw = read_layers(data_dir, [*args.config, *_store_url_override(args.store_url)])
     except (ValueError, ConfigError) as exc:
         print(f"app-server: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -141,7 +148,20 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"app-server: error: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:
+        from app_server.store.errors import StoreUnavailable
+
+        if not isinstance(exc, StoreUnavailable):
+            raise
+        print(f"app-server: error: cannot open the store: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     return 0
+
+
+def _store_url_override(url: str | None) -> list[str]:
+    """`--store-url URL` as the `-c store_url=…` layer it stands for (a TOML string: JSON's
+    escaping of a string is valid TOML)."""
+    return [] if url is None else [f"store_url={json.dumps(url)}"]
 
 
 def _websocket_token(host: str, args: argparse.Namespace) -> CapabilityToken | None:

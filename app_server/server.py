@@ -48,7 +48,9 @@ from app_server.processes.table import ProcessTable
 from app_server.rpc.dispatcher import Dispatcher, Handler
 from app_server.sandbox_notice import NO_SANDBOX_DETAILS, NO_SANDBOX_SUMMARY
 from app_server.settings import ResolvedSettings, sandbox_from_mode
-from app_server.store.interface import StoreWarning
+from app_server.store.errors import StoreUnavailable
+from app_server.store.interface import StoreWarning, ThreadsHandedOver, ThreadStore
+from app_server.store.local.compression_worker import CompressionSettings
 from app_server.store.local.store import LocalThreadStore
 from app_server.threads.manager import ThreadManager
 from app_server.threads.stored_operations import StoredThreadOperations
@@ -81,8 +83,10 @@ class AppServer:
         config.data_dir.mkdir(parents=True, exist_ok=True)
         compression, _ = compression_settings(config)  # its problems are among config.problems
         self._config_problems = list(config.problems)
-        self.store = LocalThreadStore(config.data_dir, compression=compression)
+        self.store = _open_store(config, compression)
         self.threads = ThreadManager(self.store, config, server_cwd=server_cwd or Path.cwd())
+        if isinstance(self.store, ThreadsHandedOver):
+            self.store.on_handover_request(self.threads.release_if_idle)
         self.turns = ThreadTurns(self.threads, self._provider_for)
         self.fs = FsHandlers()
         self.processes = ProcessTable()
@@ -290,6 +294,26 @@ class AppServer:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(signum)
         log.info("app-server stopped")
+
+
+def _open_store(config: ServerConfig, compression: CompressionSettings) -> ThreadStore:
+    """The store `store_url` selects: PostgreSQL for a `postgresql://` URL (imported only
+    then: asyncpg is not needed otherwise), else the data dir's files. Raises
+    `StoreUnavailable` for a URL of another kind."""
+    url = config.toml.store_url
+    if url is None:
+        return LocalThreadStore(config.data_dir, compression=compression)
+    from app_server.store.postgres.connect import POSTGRES_SCHEMES, is_postgres_url
+
+    if not is_postgres_url(url):
+        schemes = " or ".join(f"{scheme}://" for scheme in POSTGRES_SCHEMES)
+        scheme = url.partition(":")[0]
+        raise StoreUnavailable(
+            "store_url", f"unsupported URL scheme {scheme!r} (expected {schemes}…)"
+        )
+    from app_server.store.postgres.store import PostgresThreadStore
+
+    return PostgresThreadStore(url)
 
 
 def _import(module: str) -> None:

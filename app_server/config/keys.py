@@ -160,6 +160,9 @@ class ConfigToml(ConfigTable):
     rollout_compression: RolloutCompressionToml = Field(default_factory=RolloutCompressionToml)
     developer_instructions: Text | None = None
     base_instructions: Text | None = None
+    store_url: Text | None = None
+    """Ours: `postgresql://USER@HOST:PORT/DB` keeps the history in PostgreSQL, shared by several
+    processes (README, "PostgreSQL"); unset: the data dir's files. `--store-url` overrides it."""
 
 
 KNOWN_TOP_LEVEL_KEYS = frozenset(ConfigToml.model_fields)

@@ -23,6 +23,7 @@ from app_server.errors import (
     MethodNotFound,
     NotFound,
     RpcError,
+    ServerOverloaded,
 )
 from app_server.store.errors import (
     ForkReferenced,
@@ -30,9 +31,11 @@ from app_server.store.errors import (
     InvalidCursor,
     InvalidItemAnchor,
     ItemsListUnsupported,
+    StoreUnavailable,
     ThreadAlreadyStored,
     ThreadNotStored,
     WriterBusy,
+    WriterFenced,
 )
 
 ITEMS_LIST_UNSUPPORTED = "thread/items/list is not supported yet"
@@ -61,6 +64,10 @@ STORE_ERROR_TABLE: Final[dict[tuple[type, str | None], tuple[type[RpcError], str
     (HistoryLineageError, None): (InvalidRequest, "{detail}"),
     (InvalidCursor, None): (InvalidRequest, "{detail}"),
     (InvalidItemAnchor, None): (InvalidParams, "{detail}"),
+    # Ours (the PostgreSQL store): a writer that lost its thread to another process, and a
+    # database that cannot be reached right now (the client may retry once it is back).
+    (WriterFenced, None): (Conflict, "{detail}"),
+    (StoreUnavailable, None): (ServerOverloaded, "the history store is unavailable: {detail}"),
 }
 
 

@@ -1,5 +1,6 @@
-"""The `storage` command line: `app-server storage report [--json] [--top N]` and
-`app-server storage prune --older-than DURATION [--apply] [--json]`.
+"""The `storage` command line: `app-server storage report [--json] [--top N]`,
+`app-server storage prune --older-than DURATION [--apply] [--json]`, and the PostgreSQL store's
+`storage export --to DIR` / `storage import --from DIR` (`transfer_command`).
 
 `app_server.cli` has one flat parser (a leading `app-server` word and options anywhere, as
 codex's SDKs launch it); this module adds the storage options to it, checks that they are only
@@ -16,25 +17,30 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from app_server.config.data_dir import resolve_data_dir
 from app_server.config.problems import ConfigError
 from app_server.storage_admin.durations import DURATION_HELP, InvalidDuration, parse_duration
 
 STORAGE_COMMAND = "storage"
-ACTIONS = ("report", "prune")
+ACTIONS = ("report", "prune", "export", "import")
 DEFAULT_TOP = 10
 STORAGE_USAGE = (
     "usage: app-server storage report [--json] [--top N]"
     " | app-server storage prune --older-than DURATION [--apply] [--json]"
+    " | app-server storage export --to DIR [--store-url URL]"
+    " | app-server storage import --from DIR [--store-url URL]"
 )
 EXIT_MISSING_DATA_DIR = 1
 
 _OPTION_ACTIONS = {
-    "json": ("--json", ("report", "prune")),
+    "json": ("--json", ("report", "prune", "export", "import")),
     "top": ("--top", ("report",)),
     "older_than": ("--older-than", ("prune",)),
     "apply": ("--apply", ("prune",)),
+    "export_to": ("--to", ("export",)),
+    "import_from": ("--from", ("import",)),
 }
 """Each storage option's attribute: its spelling and the actions it belongs to."""
 
@@ -62,6 +68,20 @@ def add_storage_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="prune: really delete (without it, prune is a dry run that changes nothing)",
     )
+    group.add_argument(
+        "--to",
+        dest="export_to",
+        type=Path,
+        metavar="DIR",
+        help="export: write the PostgreSQL store's history as a codex data dir to DIR",
+    )
+    group.add_argument(
+        "--from",
+        dest="import_from",
+        type=Path,
+        metavar="DIR",
+        help="import: load the codex or local data dir DIR into the PostgreSQL store",
+    )
 
 
 def usage_problem(words: list[str], args: argparse.Namespace) -> str | None:
@@ -72,7 +92,7 @@ def usage_problem(words: list[str], args: argparse.Namespace) -> str | None:
     storage = words[:1] == [STORAGE_COMMAND]
     action = words[1] if storage and len(words) == 2 else None
     if storage and len(words) == 1:
-        return f"storage needs an action, report or prune; {STORAGE_USAGE}"
+        return f"storage needs an action, {', '.join(ACTIONS)}; {STORAGE_USAGE}"
     if storage and action not in ACTIONS:
         return f"unknown storage command: {' '.join(words)}; {STORAGE_USAGE}"
     for attribute, (spelling, actions) in _OPTION_ACTIONS.items():
@@ -87,6 +107,10 @@ def usage_problem(words: list[str], args: argparse.Namespace) -> str | None:
             parse_duration(args.older_than)
         except InvalidDuration as exc:
             return f"--older-than: {exc}"
+    if action == "export" and args.export_to is None:
+        return "storage export needs --to DIR"
+    if action == "import" and args.import_from is None:
+        return "storage import needs --from DIR"
     if args.top is not None and args.top < 0:
         return "--top must be 0 or more"
     return None
@@ -104,6 +128,13 @@ def run_storage(action: str, args: argparse.Namespace) -> int:
         print(f"app-server: error: {exc}", file=sys.stderr)
         return 2
     data_dir = config.data_dir
+    if action in ("export", "import"):
+        from app_server.storage_admin.transfer_command import run_transfer
+
+        url = args.store_url or config.toml.store_url
+        return run_transfer(
+            action, url, args.export_to or args.import_from, as_json=bool(args.json)
+        )
     if not data_dir.is_dir():
         print(f"app-server: error: data dir {data_dir} does not exist", file=sys.stderr)
         return EXIT_MISSING_DATA_DIR

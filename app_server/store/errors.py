@@ -23,10 +23,13 @@ __all__ = [
     "ItemAnchorNeedsTurn",
     "ItemsListUnsupported",
     "StoreError",
+    "StoreUnavailable",
     "ThreadAlreadyStored",
+    "ThreadLoadedElsewhere",
     "ThreadNotStored",
     "UnknownAnchorItem",
     "WriterBusy",
+    "WriterFenced",
 ]
 
 
@@ -94,3 +97,36 @@ class UnknownAnchorItem(InvalidItemAnchor):
 
     def __init__(self) -> None:
         super().__init__("cursor.itemId does not identify an item in the requested history scope")
+
+
+class ThreadLoadedElsewhere(WriterBusy):
+    """Another server process sharing the store has the thread loaded (holds its writer lease):
+    it is archived, deleted or continued there, or here once it is idle there."""
+
+    def __init__(self, thread_id: str, owner: str | None = None) -> None:
+        super().__init__(
+            f"thread {thread_id} is loaded by another app-server process sharing this store"
+            " and is busy there; try again once its turn ended"
+        )
+        self.thread_id = thread_id
+        self.owner = owner
+        """The id of the process holding the thread (for a hand-over request)."""
+
+
+class WriterFenced(StoreError):
+    """A writer lost its thread to another process (its lease expired or its process was taken
+    for dead, and the thread's fencing token moved on): it appends nothing more, ever."""
+
+    def __init__(self, thread_id: str) -> None:
+        super().__init__(f"thread {thread_id} is now written by another process")
+        self.thread_id = thread_id
+
+
+class StoreUnavailable(StoreError):
+    """The store's database cannot be used (unreachable, refused, or an unusable schema):
+    `target` names where (`host:port/database`), `reason` why, in one line."""
+
+    def __init__(self, target: str, reason: str) -> None:
+        super().__init__(f"PostgreSQL at {target}: {reason}")
+        self.target = target
+        self.reason = reason

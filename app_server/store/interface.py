@@ -33,9 +33,9 @@ Contract
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from app_server.rollout.lines import HistoryMode, RolloutLine, StoredLine
 from app_server.rollout.model_history import ModelHistory
@@ -54,6 +54,7 @@ __all__ = [
     "ThreadNotStored",
     "ThreadStore",
     "ThreadWriter",
+    "ThreadsHandedOver",
     "WriterBusy",
 ]
 
@@ -255,4 +256,14 @@ class ThreadStore(Protocol):
 
     async def clear_goal(self, thread_id: str) -> bool:
         """Remove the thread's goal; whether there was one."""
+        ...
+
+
+@runtime_checkable
+class ThreadsHandedOver(Protocol):
+    """A store shared by several processes that may ask this one to give a loaded thread up
+    (the PostgreSQL store). The composition root connects it to the thread manager."""
+
+    def on_handover_request(self, handler: Callable[[str], Coroutine[Any, Any, bool]]) -> None:
+        """`handler(thread_id)` unloads the thread if it is idle here; whether it did."""
         ...

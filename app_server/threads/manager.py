@@ -445,6 +445,19 @@ class ThreadManager:
                 log.exception("closing the writer of %s failed", thread.id)
         thread.released()
 
+    async def release_if_idle(self, thread_id: str) -> bool:
+        """Another process sharing the store asks for this thread: unload it unless a turn is
+        running (subscribers are told `thread/closed`, as by an idle unload); whether it was
+        released."""
+        thread = self._loaded.get(thread_id)
+        if thread is None:
+            return True
+        if thread.status.type == "active" or thread.active_turn is not None:
+            return False
+        await self.unload(thread)
+        self.connections.broadcast(ThreadClosedNotification(thread_id=thread_id))
+        return True
+
     def turn_ended(self, thread: LoadedThread) -> None:
         """A turn finished: an idle thread nobody listens to may now be unloaded."""
         self._schedule_idle_unload(thread)

@@ -35,6 +35,7 @@ WRONG_TYPES = {
     "bwrap_path": "5",
     "developer_instructions": "5",
     "base_instructions": '["x"]',
+    "store_url": "5",
     f"model_providers.{PROVIDER}.name": "5",
     f"model_providers.{PROVIDER}.base_url": "5",
     f"model_providers.{PROVIDER}.wire_api": '"grpc"',

@@ -1,7 +1,8 @@
 """The ThreadStore contract (`app_server/store/interface.py`), for every implementation.
 
-Each test runs against `LocalThreadStore` (rollout files + SQLite in a temp dir) and against
-`MemoryThreadStore`, its in-memory twin: both must behave the same.
+Each test runs against `LocalThreadStore` (rollout files + SQLite in a temp dir), against
+`MemoryThreadStore`, its in-memory twin, and against `PostgresThreadStore` (a schema of its own in
+the test cluster, `tests/support/postgres.py`): all must behave the same.
 """
 
 from __future__ import annotations
@@ -24,11 +25,16 @@ from app_server.store.memory import MemoryThreadStore
 from app_server.store.thread_query import ThreadQuery
 from tests.store.rollout_builders import as_stored, paginated_turn
 from tests.support.homes import BASE_MS, uuid7_at
+from tests.support.postgres import postgres_store
 
 
-@pytest.fixture(params=["local", "memory"])
+@pytest.fixture(params=["local", "memory", "postgres"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ThreadStore]:
     implementation: ThreadStore
+    if request.param == "postgres":
+        async with postgres_store() as database:
+            yield database
+        return
     if request.param == "local":
         local = LocalThreadStore(tmp_path / "data")
         await local.start()
