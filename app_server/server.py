@@ -28,6 +28,7 @@ from app_server.api.maintenance import MaintenanceHandlers
 from app_server.api.model_providers import ModelProviderHandlers
 from app_server.api.models import ModelHandlers
 from app_server.api.permission_profiles import PermissionProfileHandlers
+from app_server.api.plugins import PluginHandlers
 from app_server.api.skills import SkillHandlers
 from app_server.api.thread_items import ThreadItemHandlers
 from app_server.api.thread_marks import ThreadMarkHandlers
@@ -107,7 +108,10 @@ class AppServer:
         turns = TurnHandlers(self.turns)
         account = AccountHandlers(self.config, self.threads.rate_limits)
         config_read = ConfigReadHandlers(self.config)
-        config_write = ConfigWriteHandlers(ConfigWriter(self.config))
+        writer = ConfigWriter(self.config)
+        config_write = ConfigWriteHandlers(writer)
+        skills = SkillHandlers(self.config, writer, self.threads.server_cwd)
+        plugins = PluginHandlers()
         providers = ModelProviderHandlers(self.config)
         marks = ThreadMarkHandlers(self.threads)
         thread_settings = ThreadSettingsHandlers(self.threads)
@@ -142,7 +146,10 @@ class AppServer:
             "config/batchWrite": config_write.batch_write,
             "hooks/list": HookHandlers(self.threads).list,
             "thread/backgroundTerminals/list": BackgroundTerminalHandlers(self.threads).list,
-            "skills/list": SkillHandlers(self.config.data_dir, self.threads.server_cwd).list,
+            "skills/list": skills.list,
+            "skills/config/write": skills.config_write,
+            "plugin/installed": plugins.installed,
+            "plugin/list": plugins.list,
             "collaborationMode/list": CollaborationModeHandlers().list,
             "permissionProfile/list": PermissionProfileHandlers().list,
             "experimentalFeature/list": ExperimentalFeatureHandlers(self.config).list,

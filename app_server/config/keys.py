@@ -130,6 +130,24 @@ class RolloutCompressionToml(ConfigTable):
     min_age_days: Amount = DEFAULT_ROLLOUT_MIN_AGE_DAYS
 
 
+class SkillConfigToml(ConfigTable):
+    """One `[[skills.config]]` entry: a skill chosen by `path` (its `SKILL.md`) or by `name`,
+    turned on or off. codex writes only `enabled = false` entries (`skills/config/write`);
+    enabling a skill removes its entry."""
+
+    path: Text | None = None
+    name: Text | None = None
+    enabled: Flag = True
+
+
+class SkillsToml(ConfigTable):
+    """`[skills]`: per-skill switches (`skills/list`'s `enabled`, what the model is told)."""
+
+    config: Annotated[list[SkillConfigToml], Expect("a list of tables")] = Field(
+        default_factory=list
+    )
+
+
 class ConfigToml(ConfigTable):
     """Every key this server reads, at the top of `config.toml`."""
 
@@ -160,6 +178,7 @@ class ConfigToml(ConfigTable):
     rollout_compression: RolloutCompressionToml = Field(default_factory=RolloutCompressionToml)
     developer_instructions: Text | None = None
     base_instructions: Text | None = None
+    skills: SkillsToml = Field(default_factory=SkillsToml)
 
 
 KNOWN_TOP_LEVEL_KEYS = frozenset(ConfigToml.model_fields)
