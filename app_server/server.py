@@ -33,6 +33,7 @@ from app_server.api.skills import SkillHandlers
 from app_server.api.thread_items import ThreadItemHandlers
 from app_server.api.thread_marks import ThreadMarkHandlers
 from app_server.api.thread_queries import ThreadQueryHandlers
+from app_server.api.thread_search_stream import ThreadSearchStreamHandlers
 from app_server.api.thread_settings import ThreadSettingsHandlers
 from app_server.api.threads import ThreadLifecycleHandlers
 from app_server.api.turns import TurnHandlers
@@ -105,6 +106,7 @@ class AppServer:
     def _handlers(self) -> dict[str, Handler]:
         lifecycle = ThreadLifecycleHandlers(self.threads, StoredThreadOperations(self.threads))
         queries = ThreadQueryHandlers(self.threads)
+        searches = ThreadSearchStreamHandlers(queries)
         turns = TurnHandlers(self.turns)
         account = AccountHandlers(self.config, self.threads.rate_limits)
         config_read = ConfigReadHandlers(self.config)
@@ -126,7 +128,10 @@ class AppServer:
             "thread/delete": lifecycle.delete,
             "thread/unsubscribe": lifecycle.unsubscribe,
             "thread/list": queries.list,
-            "thread/search": queries.search,
+            "thread/search": searches.search,
+            "thread/search/stream": searches.stream,
+            "thread/search/cancel": searches.cancel,
+            "thread/search/stream/cancel": searches.stream_cancel,
             "thread/read": queries.read,
             "thread/turns/list": queries.turns_list,
             "thread/items/list": ThreadItemHandlers(self.threads).items_list,

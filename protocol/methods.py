@@ -158,7 +158,10 @@ from protocol.types import (
     ThreadResumeParams,
     ThreadResumeResponse,
     ThreadRevertedNotification,
+    ThreadSearchCancelParams,
+    ThreadSearchCancelResponse,
     ThreadSearchParams,
+    ThreadSearchPartialNotification,
     ThreadSearchResponse,
     ThreadSectionChangedNotification,
     ThreadSetNameParams,
@@ -302,6 +305,27 @@ CLIENT_REQUESTS: Final[dict[str, ClientRequestSpec]] = {
         "thread/search",
         ThreadSearchParams,
         ThreadSearchResponse,
+        experimental=True,
+        params_optional=False,
+    ),
+    "thread/search/stream": ClientRequestSpec(
+        "thread/search/stream",
+        ThreadSearchParams,
+        ThreadSearchResponse,
+        experimental=True,
+        params_optional=False,
+    ),
+    "thread/search/cancel": ClientRequestSpec(
+        "thread/search/cancel",
+        ThreadSearchCancelParams,
+        ThreadSearchCancelResponse,
+        experimental=True,
+        params_optional=False,
+    ),
+    "thread/search/stream/cancel": ClientRequestSpec(
+        "thread/search/stream/cancel",
+        ThreadSearchCancelParams,
+        ThreadSearchCancelResponse,
         experimental=True,
         params_optional=False,
     ),
@@ -711,6 +735,9 @@ SERVER_NOTIFICATIONS: Final[dict[str, ServerNotificationSpec]] = {
         "thread/realtime/transcript/done", ThreadRealtimeTranscriptDoneNotification
     ),
     "thread/reverted": ServerNotificationSpec("thread/reverted", ThreadRevertedNotification),
+    "thread/search/partial": ServerNotificationSpec(
+        "thread/search/partial", ThreadSearchPartialNotification
+    ),
     "thread/section/changed": ServerNotificationSpec(
         "thread/section/changed", ThreadSectionChangedNotification
     ),
@@ -811,6 +838,7 @@ NOTIFICATION_METHODS: Final[dict[type[WireModel], str]] = {
     ThreadRealtimeTranscriptDeltaNotification: "thread/realtime/transcript/delta",
     ThreadRealtimeTranscriptDoneNotification: "thread/realtime/transcript/done",
     ThreadRevertedNotification: "thread/reverted",
+    ThreadSearchPartialNotification: "thread/search/partial",
     ThreadSectionChangedNotification: "thread/section/changed",
     ThreadSettingsUpdatedNotification: "thread/settings/updated",
     ThreadStartedNotification: "thread/started",
@@ -993,6 +1021,9 @@ UPSTREAM_CLIENT_METHODS: Final[frozenset[str]] = frozenset(
         "thread/sample",
         "thread/sample/cancel",
         "thread/search",
+        "thread/search/cancel",
+        "thread/search/stream",
+        "thread/search/stream/cancel",
         "thread/searchOccurrences",
         "thread/section/move",
         "thread/settings/update",

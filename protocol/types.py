@@ -3437,6 +3437,8 @@ class ThreadListParams(ExperimentalFieldsModel):
     """Optional source filter; when set, only sessions from these source kinds are returned. When omitted or empty, defaults to interactive sources."""
     use_state_db_only: bool | None = Field(default=None, exclude_if=omit_none)
     """If true, return from the state DB without scanning JSONL rollouts to repair thread metadata. Omitted or false preserves scan-and-repair behavior."""
+    included_thread_ids: list[str] | None = None
+    """Restrict results to up to 100 thread IDs before pagination. Omit or send null for unrestricted results. An empty list matches nothing. Exclusions still apply. Repeat the same IDs on each page. The local store uses indexed metadata for this filter."""
 
 
 class ThreadListResponse(ExperimentalFieldsModel):
@@ -3733,6 +3735,16 @@ class ThreadRevertedNotification(WireModel):
     thread_id: str
 
 
+class ThreadSearchCancelParams(WireModel):
+    """Request cancellation on the same connection. `thread/search/cancel` targets only `thread/search`; `thread/search/stream/cancel` targets only `thread/search/stream`. Cancellation is idempotent: the cancel response acknowledges the request, and an interrupted search completes with an error after its subprocess is stopped and reaped. If completion races cancellation, the original search may still succeed. An already-completed search is unaffected."""
+
+    request_id: RequestId
+
+
+class ThreadSearchCancelResponse(WireModel):
+    pass
+
+
 class ThreadSearchParams(WireModel):
     archived: bool | None = None
     """Optional archived filter; when set to true, only archived threads are returned. If false or null, only non-archived threads are returned."""
@@ -3752,6 +3764,13 @@ class ThreadSearchParams(WireModel):
     """Optional sort key; defaults to created_at."""
     source_kinds: list[ThreadSourceKind] | None = None
     """Optional source filter; when set, only sessions from these source kinds are returned. When omitted or empty, defaults to interactive sources."""
+
+
+class ThreadSearchPartialNotification(WireModel):
+    """A best-effort incremental batch for `thread/search/stream`. Match `requestId` to the request on this connection. Only a small subset of verified matches may be emitted; rows are unique and arrive in discovery order, but may be dropped under load or fall outside the final sorted page. Thread fields use stored metadata and the current watched status; live thread settings are enriched in the final response. Replace provisional rows with the authoritative final response. No partials follow it or an error."""
+
+    data: list[ThreadSearchResult]
+    request_id: RequestId
 
 
 class ThreadSearchResponse(WireModel):
