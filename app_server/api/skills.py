@@ -8,6 +8,8 @@ import asyncio
 import os
 from pathlib import Path
 
+from pydantic import Field
+
 from app_server.api.path_params import check_path
 from app_server.client_connection import ClientConnection
 from app_server.config.loader import ServerConfig
@@ -15,15 +17,46 @@ from app_server.config.skill_switches import EDITED_KEY, Selector, switch_skill
 from app_server.config.writer import ConfigWriter
 from app_server.errors import InvalidParams, InvalidRequest
 from app_server.skills import SkillListing, list_skills, skill_switches, with_switches
+from protocol import types
 from protocol.types import (
+    SkillDependencies,
     SkillErrorInfo,
+    SkillInterface,
     SkillMetadata,
     SkillsConfigWriteParams,
     SkillsConfigWriteResponse,
-    SkillsListEntry,
     SkillsListParams,
-    SkillsListResponse,
 )
+from protocol.wire_model import WireModel, omit_none
+
+
+class ListedSkill(SkillMetadata):
+    """A skill as codex 0.169 lists it: `dependencies`, `interface` and `shortDescription` left
+    out when the skill has none (codex skips them; `pluginId` is sent as null)."""
+
+    dependencies: SkillDependencies | None = Field(default=None, exclude_if=omit_none)
+    interface: SkillInterface | None = Field(default=None, exclude_if=omit_none)
+    short_description: str | None = Field(default=None, exclude_if=omit_none)
+
+
+class ListedSkillsEntry(WireModel):
+    """`SkillsListEntry` with its skills as `ListedSkill`s (a model is serialized by its
+    declared type, so the entry and the answer name the subclass)."""
+
+    cwd: str
+    errors: list[SkillErrorInfo]
+    skills: list[ListedSkill]
+
+
+class ListedSkills(WireModel):
+    """`SkillsListResponse` with `ListedSkillsEntry` entries."""
+
+    data: list[ListedSkillsEntry]
+
+
+# The parents' annotations name types of `protocol.types`, resolved there (deferred build).
+for _model in (ListedSkill, ListedSkillsEntry, ListedSkills):
+    _model.model_rebuild(_types_namespace={**vars(types), **globals()})
 
 ONE_SELECTOR = "skills/config/write requires exactly one of path or name"
 RELATIVE_PATH = "Invalid request: AbsolutePathBuf deserialized without a base path"
@@ -39,9 +72,7 @@ class SkillHandlers:
         self._writer = writer
         self._server_cwd = server_cwd
 
-    async def list(
-        self, connection: ClientConnection, params: SkillsListParams
-    ) -> SkillsListResponse:
+    async def list(self, connection: ClientConnection, params: SkillsListParams) -> ListedSkills:
         cwds = [Path(cwd) for cwd in params.cwds or ()] or [self._server_cwd]
         home_env = os.environ.get("HOME")
         home = Path(home_env) if home_env else None
@@ -50,9 +81,7 @@ class SkillHandlers:
             *(asyncio.to_thread(list_skills, cwd, data_dir, home) for cwd in cwds)
         )
         switches = skill_switches(self._config.toml)
-        return SkillsListResponse(
-            data=[_entry(with_switches(listing, switches)) for listing in listings]
-        )
+        return ListedSkills(data=[_entry(with_switches(listing, switches)) for listing in listings])
 
     async def config_write(
         self, connection: ClientConnection, params: SkillsConfigWriteParams
@@ -83,11 +112,11 @@ class SkillHandlers:
         return SkillsConfigWriteResponse(effective_enabled=effective)
 
 
-def _entry(listing: SkillListing) -> SkillsListEntry:
-    return SkillsListEntry(
+def _entry(listing: SkillListing) -> ListedSkillsEntry:
+    return ListedSkillsEntry(
         cwd=str(listing.cwd),
         skills=[
-            SkillMetadata(
+            ListedSkill(
                 name=skill.name,
                 description=skill.description,
                 short_description=skill.short_description,

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from scripts.codex_compare.steps import Call, Queue, Scenario, Turn, WaitFor
+from scripts.codex_compare.steps import Call, Queue, Scenario, Turn, WaitFor, WriteFile
 from tests.support.model_replies import Reply
 
 NO_THREAD = "00000000-0000-0000-0000-000000000000"
@@ -169,4 +169,38 @@ MARKS = Scenario(
     ),
 )
 
-SCENARIOS = (HANDSHAKE, LIFECYCLE, APPROVALS, COMPACTION, INTERRUPT, MARKS)
+SKILL_MD = "---\nname: demo\ndescription: Demo skill.\n---\n\nDo the demo thing.\n"
+
+SKILLS = Scenario(
+    "skills and plugins",
+    (
+        WriteFile("skills/demo/SKILL.md", SKILL_MD),
+        Call("skills/list", {"cwds": ["$cwd"]}, save="sk"),
+        Call("skills/config/write", {"name": "demo", "enabled": False}),
+        Call("skills/config/write", {"enabled": False}),
+        Call("skills/config/write", {"path": "demo/SKILL.md", "enabled": False}),
+        Call("skills/list", {"cwds": ["$cwd"]}),
+        Call("skills/config/write", {"name": "demo", "enabled": True}),
+        Call("skills/config/write", {"path": "$sk.data.0.skills.0.path", "enabled": False}),
+        Call("skills/config/write", {"path": "$sk.data.0.skills.0.path", "enabled": True}),
+        Call("plugin/installed", {"cwds": ["$cwd"]}),
+        Call("plugin/list", {}),
+        START,
+        Turn(TID, "use $demo please", (Reply.text("ok"),)),
+        Queue((Reply.text("ok"),)),
+        Call(
+            "turn/start",
+            {
+                "threadId": TID,
+                "input": [
+                    {"type": "text", "text": "item", "text_elements": []},
+                    {"type": "skill", "name": "demo", "path": "$sk.data.0.skills.0.path"},
+                ],
+            },
+        ),
+        WaitFor("turn/completed"),
+        Call("thread/read", {"threadId": TID, "includeTurns": True}),
+    ),
+)
+
+SCENARIOS = (HANDSHAKE, LIFECYCLE, APPROVALS, COMPACTION, INTERRUPT, MARKS, SKILLS)

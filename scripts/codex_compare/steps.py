@@ -48,7 +48,15 @@ class Queue:
     replies: tuple[Reply, ...]
 
 
-Step = Call | Turn | WaitFor | Queue
+@dataclass(frozen=True)
+class WriteFile:
+    """Write a file under the peer's CODEX_HOME (a skill, say) before the next step."""
+
+    path: str
+    text: str
+
+
+Step = Call | Turn | WaitFor | Queue | WriteFile
 
 
 @dataclass(frozen=True)
