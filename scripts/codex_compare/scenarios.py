@@ -1,5 +1,6 @@
 """The scenarios the differential check runs, as data: together they call every method
-`app_server/server.py` serves (`_handlers()`)."""
+`app_server/server.py` serves (`_handlers()`), except the codex 0.171 additions
+(`thread/search/stream`, the search cancels), which codex 0.169 does not have."""
 
 from __future__ import annotations
 
