@@ -1,6 +1,7 @@
 """The scenarios the differential check runs, as data: together they call every method
 `app_server/server.py` serves (`_handlers()`), except the codex 0.171 additions
-(`thread/search/stream`, the search cancels), which codex 0.169 does not have."""
+(`thread/search/stream`, the search cancels), which codex 0.169 does not have: those are
+compared with codex 0.171.0 (`SEARCH_STREAM`)."""
 
 from __future__ import annotations
 
@@ -204,4 +205,37 @@ SKILLS = Scenario(
     ),
 )
 
-SCENARIOS = (HANDSHAKE, LIFECYCLE, APPROVALS, COMPACTION, INTERRUPT, MARKS, SKILLS)
+SEARCH_STREAM = Scenario(
+    "0.171 thread list and search additions",
+    (
+        Call("thread/start", {"cwd": "$cwd"}, save="a"),
+        Turn("$a.thread.id", "hello apple", (Reply.text("ok"),)),
+        Call("thread/start", {"cwd": "$cwd"}, save="b"),
+        Turn("$b.thread.id", "apple pie please", (Reply.text("ok"),)),
+        Call("thread/list", {"includedThreadIds": ["$a.thread.id"]}),
+        Call("thread/list", {"includedThreadIds": []}),
+        Call("thread/list", {"includedThreadIds": ["x"]}),
+        Call(
+            "thread/list",
+            {"includedThreadIds": ["$a.thread.id"], "excludedThreadIds": ["$a.thread.id"]},
+        ),
+        Call("thread/search/stream", {"searchTerm": "apple"}),
+        Call("thread/search/stream", {"searchTerm": "apple", "limit": 1}),
+        Call("thread/search/stream", {"searchTerm": "zzz"}),
+        Call("thread/search/stream", {"searchTerm": "  "}),
+        Call("thread/search/cancel", {"requestId": 12345}),
+        Call("thread/search/stream/cancel", {"requestId": "nope"}),
+    ),
+    codex_version="0.171.0",
+)
+
+SCENARIOS = (
+    HANDSHAKE,
+    LIFECYCLE,
+    APPROVALS,
+    COMPACTION,
+    INTERRUPT,
+    MARKS,
+    SKILLS,
+    SEARCH_STREAM,
+)

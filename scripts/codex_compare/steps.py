@@ -63,6 +63,8 @@ Step = Call | Turn | WaitFor | Queue | WriteFile
 class Scenario:
     name: str
     steps: tuple[Step, ...]
+    codex_version: str = "0.169.0"
+    """The codex to compare with: 0.169.0, or a later one for the methods it added (0.171.0)."""
 
 
 def resolve(value: Any, saved: Mapping[str, Any], cwd: str) -> Any:
