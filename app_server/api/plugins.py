@@ -1,4 +1,4 @@
-"""`plugin/installed` and `plugin/list` (experimental): the plugins and marketplaces a home has.
+"""`plugin/installed` and `plugin/list`: the plugins and marketplaces a home has.
 
 This server installs no plugins and reads no marketplace files (codex's
 `.agents/plugins/marketplace.json`, its curated remote catalog), so both answer what codex 0.169

@@ -217,7 +217,7 @@ async def test_plugin_listings_are_empty_for_a_home_without_plugins(
     servers: Servers, tmp_path: Path
 ) -> None:
     client = await servers.stdio()
-    await client.initialize(experimental=True)
+    await client.initialize()
 
     installed = await client.call("plugin/installed", {"cwds": [str(tmp_path)]})
     listed = await client.call("plugin/list", {})
