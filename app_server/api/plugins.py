@@ -9,7 +9,7 @@ answer, even an empty one, lets those menus open instead of showing an error.
 
 from __future__ import annotations
 
-from app_server.api.path_params import check_paths
+from app_server.api.path_params import check_absolute_paths
 from app_server.client_connection import ClientConnection
 from protocol.types import (
     PluginInstalledParams,
@@ -25,13 +25,13 @@ class PluginHandlers:
     async def installed(
         self, connection: ClientConnection, params: PluginInstalledParams
     ) -> PluginInstalledResponse:
-        check_paths("cwds", params.cwds or ())
+        check_absolute_paths("cwds", params.cwds or ())
         return PluginInstalledResponse(marketplaces=[], marketplace_load_errors=[])
 
     async def list(
         self, connection: ClientConnection, params: PluginListParams
     ) -> PluginListResponse:
-        check_paths("cwds", params.cwds or ())
+        check_absolute_paths("cwds", params.cwds or ())
         return PluginListResponse(
             marketplaces=[], marketplace_load_errors=[], featured_plugin_ids=[]
         )

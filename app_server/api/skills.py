@@ -10,12 +10,12 @@ from pathlib import Path
 
 from pydantic import Field
 
-from app_server.api.path_params import check_path
+from app_server.api.path_params import check_absolute_path
 from app_server.client_connection import ClientConnection
 from app_server.config.loader import ServerConfig
 from app_server.config.skill_switches import EDITED_KEY, Selector, switch_skill
 from app_server.config.writer import ConfigWriter
-from app_server.errors import InvalidParams, InvalidRequest
+from app_server.errors import InvalidParams
 from app_server.skills import SkillListing, list_skills, skill_switches, with_switches
 from protocol import types
 from protocol.types import (
@@ -59,8 +59,7 @@ for _model in (ListedSkill, ListedSkillsEntry, ListedSkills):
     _model.model_rebuild(_types_namespace={**vars(types), **globals()})
 
 ONE_SELECTOR = "skills/config/write requires exactly one of path or name"
-RELATIVE_PATH = "Invalid request: AbsolutePathBuf deserialized without a base path"
-"""codex 0.169's answers (-32602, -32600) to a write without one selector, or a relative path."""
+"""codex 0.169's answer (-32602) to a write without exactly one selector."""
 
 
 class SkillHandlers:
@@ -92,9 +91,7 @@ class SkillHandlers:
         if (params.path is None) == (params.name is None):
             raise InvalidParams(ONE_SELECTOR)
         if params.path is not None:
-            check_path("path", params.path)
-            if not Path(params.path).is_absolute():
-                raise InvalidRequest(RELATIVE_PATH)
+            check_absolute_path("path", params.path)
             selector: Selector = "path"
             value = params.path
         else:

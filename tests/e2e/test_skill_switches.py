@@ -224,3 +224,15 @@ async def test_plugin_listings_are_empty_for_a_home_without_plugins(
 
     assert installed == {"marketplaces": [], "marketplaceLoadErrors": []}
     assert listed == {"marketplaces": [], "marketplaceLoadErrors": [], "featuredPluginIds": []}
+
+
+async def test_plugin_listings_refuse_a_relative_cwd_as_codex(servers: Servers) -> None:
+    client = await servers.stdio()
+    await client.initialize()
+
+    installed = await client.request("plugin/installed", {"cwds": ["relative/dir"]})
+    listed = await client.request("plugin/list", {"cwds": ["relative/dir"]})
+
+    message = "Invalid request: AbsolutePathBuf deserialized without a base path"
+    assert (installed.code, installed.message) == (-32600, message)
+    assert (listed.code, listed.message) == (-32600, message)
