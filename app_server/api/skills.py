@@ -86,7 +86,7 @@ class SkillHandlers:
         self, connection: ClientConnection, params: SkillsConfigWriteParams
     ) -> SkillsConfigWriteResponse:
         """Turn the skill at `path`, or every skill called `name`, on or off in config.toml.
-        Threads started afterwards see it (a loaded thread keeps the skills it started with,
+        Threads started afterwards see it (a loaded thread keeps the switches it started with,
         as in codex); `effectiveEnabled` is what the new config says for that selector."""
         if (params.path is None) == (params.name is None):
             raise InvalidParams(ONE_SELECTOR)

@@ -236,3 +236,20 @@ async def test_plugin_listings_refuse_a_relative_cwd_as_codex(servers: Servers) 
     message = "Invalid request: AbsolutePathBuf deserialized without a base path"
     assert (installed.code, installed.message) == (-32600, message)
     assert (listed.code, listed.message) == (-32600, message)
+
+
+async def test_a_loaded_thread_keeps_the_switches_it_started_with(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    demo_skill(servers.dirs.data_dir)
+    model_server.enqueue(Reply.text("ok"))
+    client = await tool_client(servers, model_server)
+    await client.call("skills/config/write", {"name": "demo", "enabled": False})
+    thread_id = await start_thread(client, tmp_path)
+    await client.call("skills/config/write", {"name": "demo", "enabled": True})
+
+    await turn(client, thread_id, "use $demo")
+
+    (request,) = await model_server.wait_for_requests(1)
+    assert not any(text.startswith("<skill>") for text in user_texts(request.body))
+    assert await listed_enabled(client, tmp_path) == {"demo": True}
