@@ -18,6 +18,8 @@ from typing import Literal
 import tomlkit
 from tomlkit.items import AoT, Null, Table, Whitespace
 
+from app_server.config.problems import ConfigWriteError, ConfigWriteErrorCode
+
 SKILLS_KEY = "skills"
 SWITCHES_KEY = "config"
 EDITED_KEY = f"{SKILLS_KEY}.{SWITCHES_KEY}"
@@ -33,8 +35,11 @@ def switch_skill(
     where they are, so the rest of the file does not move)."""
     skills = document.get(SKILLS_KEY)
     switches = skills.get(SWITCHES_KEY) if isinstance(skills, Table) else None
-    if not isinstance(switches, AoT):
-        switches = None
+    if switches is not None and not isinstance(switches, AoT):
+        raise ConfigWriteError(
+            ConfigWriteErrorCode.VALIDATION,
+            f"`{EDITED_KEY}` in config.toml is not an array of tables; fix it first",
+        )
     matching = [index for index, entry in enumerate(switches or []) if entry.get(selector) == value]
     if switches is not None:
         keep_first = not enabled and bool(matching)

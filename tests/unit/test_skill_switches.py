@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import tomlkit
 
+from app_server.config.problems import ConfigWriteError
 from app_server.config.skill_switches import switch_skill
 from app_server.skill_mentions import selected_skills
 from app_server.skills import Skill, SkillListing
@@ -48,6 +49,15 @@ def test_enabling_one_skill_keeps_the_other_entries() -> None:
     switch_skill(document, "name", "a", enabled=True)
 
     assert document.unwrap() == {"skills": {"config": [{"name": "b", "enabled": False}]}}
+
+
+def test_a_skills_config_that_is_not_a_list_of_tables_is_refused() -> None:
+    document = tomlkit.parse('[skills]\nconfig = "demo"\n')
+
+    with pytest.raises(ConfigWriteError, match="not an array of tables"):
+        switch_skill(document, "name", "demo", enabled=False)
+
+    assert tomlkit.dumps(document) == '[skills]\nconfig = "demo"\n'
 
 
 def _skill(name: str, path: str, *, enabled: bool = True) -> Skill:
