@@ -8,12 +8,18 @@ RPC `Connection` implements it.
 from __future__ import annotations
 
 import asyncio
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Protocol
 
 from app_server.notification import Notification
 from protocol.types import RequestId
 from protocol.wire_model import WireModel
+
+CURRENT_REQUEST_ID: ContextVar[RequestId | None] = ContextVar("current_request_id", default=None)
+"""The id of the request the running handler serves (the RPC layer sets it in each handler's
+task): what a handler needs to tag notifications that belong to its request
+(`thread/search/partial`) or to be found by a later cancel request."""
 
 
 class ClientGone(Exception):

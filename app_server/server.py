@@ -31,11 +31,13 @@ from app_server.api.maintenance import MaintenanceHandlers
 from app_server.api.model_providers import ModelProviderHandlers
 from app_server.api.models import ModelHandlers
 from app_server.api.permission_profiles import PermissionProfileHandlers
+from app_server.api.plugins import PluginHandlers
 from app_server.api.processes import ProcessHandlers
 from app_server.api.skills import SkillHandlers
 from app_server.api.thread_items import ThreadItemHandlers
 from app_server.api.thread_marks import ThreadMarkHandlers
 from app_server.api.thread_queries import ThreadQueryHandlers
+from app_server.api.thread_search_stream import ThreadSearchStreamHandlers
 from app_server.api.thread_settings import ThreadSettingsHandlers
 from app_server.api.threads import ThreadLifecycleHandlers
 from app_server.api.turns import TurnHandlers
@@ -116,10 +118,14 @@ class AppServer:
     def _handlers(self) -> dict[str, Handler]:
         lifecycle = ThreadLifecycleHandlers(self.threads, StoredThreadOperations(self.threads))
         queries = ThreadQueryHandlers(self.threads)
+        searches = ThreadSearchStreamHandlers(queries)
         turns = TurnHandlers(self.turns)
         account = AccountHandlers(self.config, self.threads.rate_limits)
         config_read = ConfigReadHandlers(self.config)
-        config_write = ConfigWriteHandlers(ConfigWriter(self.config))
+        writer = ConfigWriter(self.config)
+        config_write = ConfigWriteHandlers(writer)
+        skills = SkillHandlers(self.config, writer, self.threads.server_cwd)
+        plugins = PluginHandlers()
         providers = ModelProviderHandlers(self.config)
         marks = ThreadMarkHandlers(self.threads)
         thread_settings = ThreadSettingsHandlers(self.threads)
@@ -143,7 +149,10 @@ class AppServer:
             "thread/delete": lifecycle.delete,
             "thread/unsubscribe": lifecycle.unsubscribe,
             "thread/list": queries.list,
-            "thread/search": queries.search,
+            "thread/search": searches.search,
+            "thread/search/stream": searches.stream,
+            "thread/search/cancel": searches.cancel,
+            "thread/search/stream/cancel": searches.stream_cancel,
             "thread/read": queries.read,
             "thread/turns/list": queries.turns_list,
             "thread/items/list": ThreadItemHandlers(self.threads).items_list,
@@ -165,7 +174,10 @@ class AppServer:
             "thread/backgroundTerminals/list": terminals.list,
             "thread/backgroundTerminals/terminate": terminals.terminate,
             "thread/backgroundTerminals/clean": terminals.clean,
-            "skills/list": SkillHandlers(self.config.data_dir, self.threads.server_cwd).list,
+            "skills/list": skills.list,
+            "skills/config/write": skills.config_write,
+            "plugin/installed": plugins.installed,
+            "plugin/list": plugins.list,
             "collaborationMode/list": CollaborationModeHandlers().list,
             "permissionProfile/list": PermissionProfileHandlers().list,
             "experimentalFeature/list": ExperimentalFeatureHandlers(self.config).list,

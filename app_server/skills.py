@@ -25,6 +25,9 @@ entry's `errors` rather than listed.
 
 Discovery reads the disk, so callers run it in a worker thread (`list_skills` is blocking).
 
+`[[skills.config]]` entries in config.toml turn skills off (`with_switches`): a disabled skill is
+still listed (`enabled: false`) but neither announced to the model nor injected when mentioned.
+
 `skills_instructions` renders what codex tells the model about the enabled skills: a
 `<skills_instructions>` text that opens the thread's permissions developer message, listing each
 skill as `name: description (file: rN/…/SKILL.md)` against a table of the roots they live in.
@@ -33,9 +36,12 @@ skill as `name: description (file: rN/…/SKILL.md)` against a table of the root
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
+
+from app_server.config.keys import ConfigToml
 
 SkillScope = Literal["user", "repo", "system", "admin"]
 
@@ -74,6 +80,7 @@ class Skill:
     path: Path
     scope: SkillScope
     root: Path | None = None
+    enabled: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +98,21 @@ class SkillListing:
     cwd: Path
     skills: tuple[Skill, ...]
     problems: tuple[SkillProblem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SkillSwitch:
+    """One `[[skills.config]]` entry: the skill at `path`, or every skill called `name`, turned
+    on or off."""
+
+    enabled: bool
+    path: str | None = None
+    name: str | None = None
+
+    def matches(self, skill: Skill) -> bool:
+        if self.path is not None:
+            return Path(self.path) == skill.path
+        return self.name is not None and self.name == skill.name
 
 
 class InvalidSkill(ValueError):
@@ -132,17 +154,43 @@ def list_skills(cwd: Path, data_dir: Path, home: Path | None) -> SkillListing:
     return SkillListing(cwd, tuple(skills), tuple(problems))
 
 
+def skill_switches(config: ConfigToml) -> list[SkillSwitch]:
+    """The `[[skills.config]]` entries of a config, in file order (an entry naming neither a
+    path nor a name switches nothing and is dropped)."""
+    return [
+        SkillSwitch(entry.enabled, path=entry.path, name=entry.name)
+        for entry in config.skills.config
+        if entry.path is not None or entry.name is not None
+    ]
+
+
+def with_switches(listing: SkillListing, switches: Sequence[SkillSwitch]) -> SkillListing:
+    """`listing` with each skill's `enabled` set by the switches that match it (the last one
+    wins; a skill no switch names stays enabled)."""
+    if not switches:
+        return listing
+    skills = []
+    for skill in listing.skills:
+        enabled = True
+        for switch in switches:
+            if switch.matches(skill):
+                enabled = switch.enabled
+        skills.append(replace(skill, enabled=enabled))
+    return replace(listing, skills=tuple(skills))
+
+
 def skills_instructions(listing: SkillListing) -> str | None:
-    """What codex tells the model about these skills (None when there are none)."""
-    if not listing.skills:
+    """What codex tells the model about the enabled skills (None when there are none)."""
+    enabled = [skill for skill in listing.skills if skill.enabled]
+    if not enabled:
         return None
-    roots = sorted({str(skill.root or skill.path.parent.parent) for skill in listing.skills})
+    roots = sorted({str(skill.root or skill.path.parent.parent) for skill in enabled})
     alias = {root: f"r{index}" for index, root in enumerate(roots)}
     lines = ["<skills_instructions>", "## Skills", SKILLS_INTRO, "### Skill roots"]
     lines += [f"- `{alias[root]}` = `{root}`" for root in roots]
     lines.append("### Available skills")
     for scope in ANNOUNCE_ORDER:
-        for skill in (s for s in listing.skills if s.scope == scope):
+        for skill in (s for s in enabled if s.scope == scope):
             root = Path(str(skill.root or skill.path.parent.parent))
             short = f"{alias[str(root)]}/{skill.path.relative_to(root).as_posix()}"
             lines.append(f"- {skill.name}: {skill.description} (file: {short})")

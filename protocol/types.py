@@ -1674,6 +1674,14 @@ class GitInfo(WireModel):
     sha: str | None = None
 
 
+class GitPluginSource(WireModel):
+    path: str | None = None
+    ref_name: str | None = None
+    sha: str | None = None
+    type: Literal["git"] = "git"
+    url: str
+
+
 class GlobPatternFileSystemPath(WireModel):
     pattern: str
     type: Literal["glob_pattern"] = "glob_pattern"
@@ -2124,6 +2132,11 @@ class LocalImageUserInput(WireModel):
     type: Literal["localImage"] = "localImage"
 
 
+class LocalPluginSource(WireModel):
+    path: AbsolutePathBuf
+    type: Literal["local"] = "local"
+
+
 class LocalShellCallResponseItem(WireModel):
     action: LocalShellAction
     call_id: str | None = Field(default=None, alias="call_id")
@@ -2157,6 +2170,15 @@ class ManagedHooksRequirements(WireModel):
     user_prompt_submit: list[ConfiguredHookMatcherGroup] = Field(alias="UserPromptSubmit")
     managed_dir: str | None = None
     windows_managed_dir: str | None = None
+
+
+class MarketplaceInterface(WireModel):
+    display_name: str | None = None
+
+
+class MarketplaceLoadErrorInfo(WireModel):
+    marketplace_path: AbsolutePathBuf
+    message: str
 
 
 class McpAppUi(WireModel):
@@ -2515,6 +2537,15 @@ class NotLoadedThreadStatus(WireModel):
     type: Literal["notLoaded"] = "notLoaded"
 
 
+class NpmPluginSource(WireModel):
+    package: str
+    registry: str | None = None
+    """Optional HTTPS registry URL. Authentication stays in the user's npm config."""
+    type: Literal["npm"] = "npm"
+    version: str | None = None
+    """Optional npm version or version range."""
+
+
 class OpenPageResponsesApiWebSearchAction(WireModel):
     type: Literal["open_page"] = "open_page"
     url: str | None = None
@@ -2683,6 +2714,121 @@ class PlanThreadItem(WireModel):
     """Unix timestamp in milliseconds when the item completed, if recorded."""
     started_at_ms: Int64 | None = None
     """Unix timestamp in milliseconds when the item started, if recorded."""
+
+
+class PluginInstalledParams(WireModel):
+    cwds: list[AbsolutePathBuf] | None = None
+    """Optional working directories used to discover repo marketplaces."""
+    install_suggestion_plugin_names: list[str] | None = None
+    """Additional uninstalled plugin names that should be returned when present locally. This is used by mention surfaces that intentionally expose install entrypoints."""
+
+
+class PluginInstalledResponse(WireModel):
+    marketplace_load_errors: list[MarketplaceLoadErrorInfo] = []
+    marketplaces: list[PluginMarketplaceEntry]
+
+
+class PluginInterface(WireModel):
+    brand_color: str | None = None
+    capabilities: list[str]
+    category: str | None = None
+    composer_icon: AbsolutePathBuf | None = None
+    """Local composer icon path, resolved from the installed plugin package."""
+    composer_icon_url: str | None = None
+    """Remote composer icon URL from the plugin catalog."""
+    default_prompt: list[str] | None = None
+    """Starter prompts for the plugin. Capped at 3 entries with a maximum of 512 characters per entry."""
+    developer_name: str | None = None
+    display_name: str | None = None
+    logo: AbsolutePathBuf | None = None
+    """Local logo path, resolved from the installed plugin package."""
+    logo_dark: AbsolutePathBuf | None = None
+    """Local dark-mode logo path, resolved from the installed plugin package."""
+    logo_url: str | None = None
+    """Remote logo URL from the plugin catalog."""
+    logo_url_dark: str | None = None
+    """Remote dark-mode logo URL from the plugin catalog."""
+    long_description: str | None = None
+    privacy_policy_url: str | None = None
+    screenshot_urls: list[str]
+    """Remote screenshot URLs from the plugin catalog."""
+    screenshots: list[AbsolutePathBuf]
+    """Local screenshot paths, resolved from the installed plugin package."""
+    short_description: str | None = None
+    terms_of_service_url: str | None = None
+    website_url: str | None = None
+
+
+class PluginListParams(WireModel):
+    cwds: list[AbsolutePathBuf] | None = None
+    """Optional working directories used to discover repo marketplaces. When omitted, only home-scoped marketplaces and the official curated marketplace are considered."""
+    force_refetch: bool | None = Field(default=None, exclude_if=omit_none)
+    """Whether the client requests a fresh remote plugin catalog fetch."""
+    marketplace_kinds: list[PluginListMarketplaceKind] | None = None
+    """Optional marketplace kind filter. When omitted, only local marketplaces are queried, plus the default remote catalog when enabled by feature flag."""
+
+
+class PluginListResponse(WireModel):
+    featured_plugin_ids: list[str] = []
+    marketplace_load_errors: list[MarketplaceLoadErrorInfo] = []
+    marketplaces: list[PluginMarketplaceEntry]
+
+
+class PluginMarketplaceEntry(WireModel):
+    interface: MarketplaceInterface | None = None
+    name: str
+    path: AbsolutePathBuf | None = None
+    """Local marketplace file path when the marketplace is backed by a local file. Remote-only catalog marketplaces do not have a local path."""
+    plugins: list[PluginSummary]
+
+
+class PluginShareContext(WireModel):
+    can_publish_to_workspace: bool | None = None
+    creator_account_user_id: str | None = None
+    creator_name: str | None = None
+    discoverability: PluginShareDiscoverability | None = None
+    remote_plugin_id: str
+    remote_version: str | None = None
+    """Version of the remote shared plugin release when available."""
+    share_principals: list[PluginSharePrincipal] | None = None
+    share_url: str | None = None
+
+
+class PluginSharePrincipal(WireModel):
+    name: str
+    principal_id: str
+    principal_type: PluginSharePrincipalType
+    role: PluginSharePrincipalRole
+
+
+class PluginSummary(WireModel):
+    auth_policy: PluginAuthPolicy
+    availability: PluginAvailability = "AVAILABLE"
+    """Availability state for installing and using the plugin."""
+    disabled_reason: PluginDisabledReason | None = None
+    """Why the remote plugin is unavailable, when provided by plugin-service."""
+    eligible_plan_types: list[str] | None = None
+    """Raw plugin-service plan identifiers eligible to install the plugin."""
+    enabled: bool
+    id: str
+    install_policy: PluginInstallPolicy
+    install_policy_source: PluginInstallPolicySource | None = None
+    installed: bool
+    installed_at: Int64 | None = None
+    """Unix timestamp in seconds when the remote plugin was installed, when available."""
+    interface: PluginInterface | None = None
+    keywords: list[str] = []
+    local_version: str | None = None
+    """Version of the locally materialized plugin package when available."""
+    must_show_installation_interstitial: bool | None = None
+    name: str
+    remote_plugin_id: str | None = None
+    """Backend remote plugin identifier when available."""
+    share_context: PluginShareContext | None = None
+    """Remote sharing context associated with this plugin when available."""
+    source: PluginSource
+    version: str | None = None
+    """Version advertised by the remote marketplace backend when available."""
 
 
 class ProcessExitedNotification(WireModel):
@@ -3002,6 +3148,12 @@ class RemoteControlStatusChangedNotification(WireModel):
     status: RemoteControlConnectionStatus
 
 
+class RemotePluginSource(WireModel):
+    """The plugin is available in the remote catalog. Download metadata is kept server-side and is not exposed through the app-server API."""
+
+    type: Literal["remote"] = "remote"
+
+
 class RequestHeader(WireModel):
     name: str
     value: str
@@ -3170,6 +3322,18 @@ class SkillsChangedNotification(WireModel):
 
     Treat this as an invalidation signal and re-run `skills/list` with the client's current parameters when refreshed skill metadata is needed.
     """
+
+
+class SkillsConfigWriteParams(WireModel):
+    enabled: bool
+    name: str | None = None
+    """Name-based selector."""
+    path: AbsolutePathBuf | None = None
+    """Path-based selector."""
+
+
+class SkillsConfigWriteResponse(WireModel):
+    effective_enabled: bool
 
 
 class SkillsListEntry(WireModel):
@@ -3703,6 +3867,8 @@ class ThreadListParams(ExperimentalFieldsModel):
     """Optional source filter; when set, only sessions from these source kinds are returned. When omitted or empty, defaults to interactive sources."""
     use_state_db_only: bool | None = Field(default=None, exclude_if=omit_none)
     """If true, return from the state DB without scanning JSONL rollouts to repair thread metadata. Omitted or false preserves scan-and-repair behavior."""
+    included_thread_ids: list[str] | None = None
+    """Restrict results to up to 100 thread IDs before pagination. Omit or send null for unrestricted results. An empty list matches nothing. Exclusions still apply. Repeat the same IDs on each page. The local store uses indexed metadata for this filter."""
 
 
 class ThreadListResponse(ExperimentalFieldsModel):
@@ -3999,6 +4165,16 @@ class ThreadRevertedNotification(WireModel):
     thread_id: str
 
 
+class ThreadSearchCancelParams(WireModel):
+    """Request cancellation on the same connection. `thread/search/cancel` targets only `thread/search`; `thread/search/stream/cancel` targets only `thread/search/stream`. Cancellation is idempotent: the cancel response acknowledges the request, and an interrupted search completes with an error after its subprocess is stopped and reaped. If completion races cancellation, the original search may still succeed. An already-completed search is unaffected."""
+
+    request_id: RequestId
+
+
+class ThreadSearchCancelResponse(WireModel):
+    pass
+
+
 class ThreadSearchParams(WireModel):
     archived: bool | None = None
     """Optional archived filter; when set to true, only archived threads are returned. If false or null, only non-archived threads are returned."""
@@ -4018,6 +4194,13 @@ class ThreadSearchParams(WireModel):
     """Optional sort key; defaults to created_at."""
     source_kinds: list[ThreadSourceKind] | None = None
     """Optional source filter; when set, only sessions from these source kinds are returned. When omitted or empty, defaults to interactive sources."""
+
+
+class ThreadSearchPartialNotification(WireModel):
+    """A best-effort incremental batch for `thread/search/stream`. Match `requestId` to the request on this connection. Only a small subset of verified matches may be emitted; rows are unique and arrive in discovery order, but may be dropped under load or fall outside the final sorted page. Thread fields use stored metadata and the current watched status; live thread settings are enriched in the final response. Replace provisional rows with the authoritative final response. No partials follow it or an error."""
+
+    data: list[ThreadSearchResult]
+    request_id: RequestId
 
 
 class ThreadSearchResponse(WireModel):
@@ -5165,6 +5348,33 @@ PlanType = Literal[
     "sci",
     "sci_plus",
     "unknown",
+]
+
+PluginAuthPolicy = Literal["ON_INSTALL", "ON_USE"]
+
+PluginAvailability = Literal["DISABLED_BY_ADMIN", "AVAILABLE"]
+
+PluginDisabledReason = Literal[
+    "disabled_by_admin", "plan_not_eligible", "required_app_unavailable", "unknown"
+]
+
+PluginInstallPolicy = Literal["NOT_AVAILABLE", "AVAILABLE", "INSTALLED_BY_DEFAULT"]
+
+PluginInstallPolicySource = Literal["WORKSPACE_SETTING", "IMPLICIT_CANONICAL_APP"]
+
+PluginListMarketplaceKind = Literal[
+    "local", "vertical", "workspace-directory", "shared-with-me", "created-by-me-remote"
+]
+
+PluginShareDiscoverability = Literal["LISTED", "UNLISTED", "PRIVATE"]
+
+PluginSharePrincipalRole = Literal["reader", "editor", "owner"]
+
+PluginSharePrincipalType = Literal["user", "group", "workspace"]
+
+PluginSource = Annotated[
+    LocalPluginSource | GitPluginSource | NpmPluginSource | RemotePluginSource,
+    Field(discriminator="type"),
 ]
 
 ProcessOutputStream = Literal["stdout", "stderr"]

@@ -40,15 +40,17 @@ INITIALIZE = Call(
 )
 
 
-def codex_binary() -> Path:
-    """The codex CLI of the pinned version, installed with npm into a temp dir when missing."""
-    if KNOWN_CODEX.exists():
+def codex_binary(version: str = CODEX_VERSION) -> Path:
+    """The codex CLI of `version` (the pinned one unless a scenario names a later one for the
+    methods it added), installed with npm into a temp dir when missing."""
+    if version == CODEX_VERSION and KNOWN_CODEX.exists():
         return KNOWN_CODEX
-    prefix = Path(os.environ.get("TMPDIR", "/tmp")) / "codexref"
+    folder = "codexref" if version == CODEX_VERSION else f"codex-{version}"
+    prefix = Path(os.environ.get("TMPDIR", "/tmp")) / folder
     binary = prefix / "node_modules" / ".bin" / "codex"
     if not binary.exists():
         subprocess.run(
-            ["npm", "install", "--prefix", str(prefix), f"@openai/codex@{CODEX_VERSION}"],
+            ["npm", "install", "--prefix", str(prefix), f"@openai/codex@{version}"],
             check=True,
         )
     return binary
@@ -87,15 +89,15 @@ async def observe(name: str, command: list[str], scenario: Scenario) -> list[Obs
 async def main(argv: list[str]) -> int:
     quiet = "--quiet" in argv
     wanted = [arg for arg in argv if not arg.startswith("--")]
-    codex = [str(codex_binary()), "app-server"]
     totals: list[tuple[str, int]] = []
     for scenario in SCENARIOS:
         if wanted and not any(w in scenario.name for w in wanted):
             continue
+        codex = [str(codex_binary(scenario.codex_version)), "app-server"]
         theirs = await observe("codex", codex, scenario)
         ours = await observe("ours", [str(OURS)], scenario)
         count = 0
-        print(f"=== {scenario.name}")
+        print(f"=== {scenario.name} (codex {scenario.codex_version})")
         for index, (a, b) in enumerate(zip(ours, theirs, strict=False)):
             lines = (
                 step_differences(a, b)

@@ -33,6 +33,10 @@ from pydantic.alias_generators import to_camel
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SCHEMA_DIR = ROOT.parent / "shared" / "schema"
 UPSTREAM_VERSION = "0.169.0"
+ADDITIONS = ROOT / "protocol" / "codex_0171_additions.json"
+"""Additive pieces of codex 0.171.0 (`thread/search/stream`, `thread/search/partial`, the
+search cancels, `thread/list.includedThreadIds`), copied from its schema bundle: added to the
+0.169.0 bundle before generating, so 0.169 clients see nothing change."""
 
 # Client requests this server implements (PROTOCOL.md §2 and §7). Extend here, then regenerate.
 CLIENT_METHODS: tuple[str, ...] = (
@@ -51,6 +55,9 @@ CLIENT_METHODS: tuple[str, ...] = (
     "thread/turns/list",
     "thread/items/list",
     "thread/search",
+    "thread/search/stream",
+    "thread/search/cancel",
+    "thread/search/stream/cancel",
     "thread/compact/start",
     "rollout/compress",
     "turn/start",
@@ -75,6 +82,9 @@ CLIENT_METHODS: tuple[str, ...] = (
     "thread/goal/get",
     "thread/goal/clear",
     "skills/list",
+    "skills/config/write",
+    "plugin/installed",
+    "plugin/list",
     "thread/backgroundTerminals/list",
     "thread/settings/update",
     "turn/settings/update",
@@ -503,11 +513,32 @@ class Generator:
 
 
 # -- bundle handling -----------------------------------------------------------------------------
-def load_definitions(folder: Path) -> dict[str, Any]:
+def load_definitions(folder: Path, *, experimental: bool) -> dict[str, Any]:
     bundle = json.loads((folder / "codex_app_server_protocol.schemas.json").read_text())
     defs = dict(bundle["definitions"].pop("v2"))
     defs.update(bundle["definitions"])
+    add_later_additions(defs, json.loads(ADDITIONS.read_text()), experimental=experimental)
     return defs
+
+
+def add_later_additions(
+    defs: dict[str, Any], additions: dict[str, Any], *, experimental: bool
+) -> None:
+    """Add the later codex's additive pieces (`ADDITIONS`) to a 0.169 bundle's definitions:
+    new types, new optional properties of existing types, new notifications, and (to the
+    experimental surface only) new client requests."""
+    defs.update(json.loads(json.dumps(additions["definitions"])))
+    for name, properties in additions["properties"].items():
+        defs[name] = {**defs[name], "properties": {**defs[name]["properties"], **properties}}
+    defs["ServerNotification"] = {
+        **defs["ServerNotification"],
+        "oneOf": [*defs["ServerNotification"]["oneOf"], *additions["notifications"]],
+    }
+    if experimental:
+        defs["ClientRequest"] = {
+            **defs["ClientRequest"],
+            "oneOf": [*defs["ClientRequest"]["oneOf"], *additions["experimentalRequests"]],
+        }
 
 
 def method_table(defs: dict[str, Any], union: str) -> dict[str, str | None]:
@@ -709,8 +740,8 @@ def main() -> int:
     parser.add_argument("--out-dir", type=Path, default=ROOT / "protocol")
     args = parser.parse_args()
     folder = args.schema_dir / f"codex-app-server-{UPSTREAM_VERSION}"
-    exp_defs = load_definitions(folder.with_name(folder.name + "-experimental"))
-    stable_defs = load_definitions(folder)
+    exp_defs = load_definitions(folder.with_name(folder.name + "-experimental"), experimental=True)
+    stable_defs = load_definitions(folder, experimental=False)
     exp, roots = build(exp_defs)
     stable, stable_roots = build(stable_defs)
     mark_experimental(exp, stable)

@@ -17,7 +17,6 @@ from protocol.types import (
     ImageUserInput,
     LocalImageUserInput,
     MentionUserInput,
-    SkillUserInput,
     TextUserInput,
     UserInput,
 )
@@ -60,6 +59,8 @@ def model_input_content(value: UserInput, cwd: str) -> list[dict[str, Any]]:
         if url is None:
             return [{"type": "input_text", "text": f"[image {value.path} could not be attached]"}]
         return [{"type": "input_image", "image_url": url}]
-    if isinstance(value, SkillUserInput | MentionUserInput):
+    if isinstance(value, MentionUserInput):
         return [{"type": "input_text", "text": f"[{value.name}]({value.path})"}]
+    # A skill item adds nothing here: its SKILL.md follows as a message of its own
+    # (`app_server.skill_mentions`), as codex 0.169 does.
     return []

@@ -43,6 +43,7 @@ from app_server.agent.turn_setup import PendingInput, TurnFailed, TurnHost, Turn
 from app_server.agent.turn_tool_calls import TurnToolCalls
 from app_server.ids import uuid7
 from app_server.notification import now_ms
+from app_server.skill_mentions import selected_skills, skill_message
 from protocol.types import (
     ActiveThreadStatus,
     ErrorNotification,
@@ -258,6 +259,19 @@ class TurnRunner:
                 thread_id=self.thread_id, turn_id=self.turn_id, completed_at_ms=completed, item=item
             ),
         )
+        await self._selected_skills(pending)
+
+    async def _selected_skills(self, pending: PendingInput) -> None:
+        """Each skill the input selects (`$name`, a skill item) joins history as its own user
+        message after the user's, as codex 0.169 does; the client sees no item for it."""
+        skills = selected_skills(pending.inputs, self.setup.skills)
+        if not skills:
+            return
+        messages = await asyncio.to_thread(lambda: [skill_message(skill) for skill in skills])
+        for message in messages:
+            if message is not None:
+                message["id"] = f"msg_{uuid7()}"
+                self._recorder.finished(message, None, now_ms(), now_ms())
 
     # -- sampling ------------------------------------------------------------------------------
     def _model(self) -> ModelProvider:

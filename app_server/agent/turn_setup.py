@@ -15,6 +15,7 @@ from app_server.agent.tools.workspace import ThreadWorkspace
 from app_server.config.defaults import DEFAULT_MAX_SAMPLING_STEPS
 from app_server.rollout.model_history import ModelHistory
 from app_server.settings import ResolvedSettings
+from app_server.skills import SkillListing
 from app_server.store.interface import ThreadWriter
 from protocol.types import TurnError, UserInput
 
@@ -78,6 +79,9 @@ class TurnSetup:
     skills_instructions: str | None = None
     """What the model is told about the skills its cwd sees (None: no skills), in the initial
     context of a first turn or a compaction."""
+    skills: SkillListing | None = None
+    """The skills the thread's cwd sees (with their `enabled`), for `$skill` mentions and skill
+    input items (`app_server.skill_mentions`)."""
     history_initialization: str = "new"
     """See `RequestContext.history_initialization`."""
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from app_server.errors import InvalidParams
+from app_server.errors import InvalidParams, InvalidRequest
 
 MAX_PATH_BYTES = 4095
 """Longest path a system call accepts on Linux (`PATH_MAX` is 4096 bytes with the terminating
@@ -35,6 +35,25 @@ def check_path(field: str, value: str) -> str:
                 f"Invalid params: `{field}`: file name is longer than {MAX_FILE_NAME_BYTES} bytes"
             )
     return value
+
+
+RELATIVE_PATH = "Invalid request: AbsolutePathBuf deserialized without a base path"
+"""codex 0.169's answer (-32600) to a relative path where its schema says `AbsolutePathBuf`
+(`skills/config/write.path`, `plugin/installed.cwds`, …)."""
+
+
+def check_absolute_path(field: str, value: str) -> str:
+    """`check_path`, and refused as codex refuses it when `value` is not absolute."""
+    check_path(field, value)
+    if not os.path.isabs(value):
+        raise InvalidRequest(RELATIVE_PATH)
+    return value
+
+
+def check_absolute_paths(field: str, values: Sequence[str]) -> None:
+    """`check_absolute_path` for each item of a list field."""
+    for index, value in enumerate(values):
+        check_absolute_path(f"{field}[{index}]", value)
 
 
 def check_home_path(field: str, value: str) -> str:

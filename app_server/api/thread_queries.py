@@ -43,6 +43,9 @@ from protocol.types import (
 MAX_EXCLUDED_THREAD_IDS = 100
 """`thread/list.excludedThreadIds` is capped (0.169's limit): it becomes a SQL `NOT IN` list."""
 
+MAX_INCLUDED_THREAD_IDS = 100
+"""`thread/list.includedThreadIds` is capped (codex 0.171's limit): it becomes a SQL `IN` list."""
+
 MAX_FILTER_VALUES = 1000
 """Values one `thread/list` filter list (`cwd`, `modelProviders`) may hold. Each is a bound
 SQL parameter of an `IN` list; without a cap a 16 MiB message could carry millions, past
@@ -96,6 +99,7 @@ class ThreadQueryHandlers:
                 uuid.UUID(value)
             except ValueError:
                 raise InvalidParams(f"invalid excluded thread id: {value}") from None
+        included = _included_ids(params.included_thread_ids)
         cwds: tuple[str, ...] | None = None
         if isinstance(params.cwd, str):
             cwds = (resolve_cwd(check_home_path("cwd", params.cwd), self._manager.server_cwd),)
@@ -115,6 +119,7 @@ class ThreadQueryHandlers:
             ancestor_thread_id=params.ancestor_thread_id,
             attached_to_thread_id=params.attached_to_thread_id,
             excluded_ids=excluded,
+            included_ids=included,
             include_attached=bool(params.include_attached_threads),
             sort_key=params.sort_key or "created_at",
             sort_direction=params.sort_direction or "desc",
@@ -247,3 +252,17 @@ class ThreadQueryHandlers:
             ids = ids[: params.limit]
             return ThreadLoadedListResponse(data=ids, next_cursor=ids[-1])
         return ThreadLoadedListResponse(data=ids, next_cursor=None)
+
+
+def _included_ids(values: list[str] | None) -> tuple[str, ...] | None:
+    """`includedThreadIds` checked as codex 0.171 checks it (at most 100 thread ids)."""
+    if values is None:
+        return None
+    if len(values) > MAX_INCLUDED_THREAD_IDS:
+        raise InvalidParams(f"includedThreadIds accepts at most {MAX_INCLUDED_THREAD_IDS} entries")
+    for value in values:
+        try:
+            uuid.UUID(value)
+        except ValueError:
+            raise InvalidParams(f"invalid included thread id: {value}") from None
+    return tuple(values)

@@ -130,6 +130,24 @@ class RolloutCompressionToml(ConfigTable):
     min_age_days: Amount = DEFAULT_ROLLOUT_MIN_AGE_DAYS
 
 
+class SkillConfigToml(ConfigTable):
+    """One `[[skills.config]]` entry: a skill chosen by `path` (its `SKILL.md`) or by `name`,
+    turned on or off. codex writes only `enabled = false` entries (`skills/config/write`);
+    enabling a skill removes its entry."""
+
+    path: Text | None = None
+    name: Text | None = None
+    enabled: Flag = True
+
+
+class SkillsToml(ConfigTable):
+    """`[skills]`: per-skill switches (`skills/list`'s `enabled`, what the model is told)."""
+
+    config: Annotated[list[SkillConfigToml], Expect("a list of tables")] = Field(
+        default_factory=list
+    )
+
+
 class ConfigToml(ConfigTable):
     """Every key this server reads, at the top of `config.toml`."""
 
@@ -163,6 +181,7 @@ class ConfigToml(ConfigTable):
     store_url: Text | None = None
     """Ours: `postgresql://USER@HOST:PORT/DB` keeps the history in PostgreSQL, shared by several
     processes (README, "PostgreSQL"); unset: the data dir's files. `--store-url` overrides it."""
+    skills: SkillsToml = Field(default_factory=SkillsToml)
 
 
 KNOWN_TOP_LEVEL_KEYS = frozenset(ConfigToml.model_fields)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,9 @@ from protocol.types import (
     OverriddenMetadata,
     SessionFlagsConfigLayerSource,
 )
+
+DocumentChange = Callable[[tomlkit.TOMLDocument], None]
+"""Changes a parsed `config.toml` in place (runs in a worker thread, under the write lock)."""
 
 USER_LAYER_ONLY = "Only writes to the user config are allowed"
 VERSION_CONFLICT = "Configuration was modified since last read. Fetch latest version and retry."
@@ -66,15 +69,32 @@ class ConfigWriter:
         path = self._config.user_file
         if file_path is not None and not _same_file(file_path, path):
             raise ConfigWriteError(ConfigWriteErrorCode.LAYER_READONLY, USER_LAYER_ONLY)
-        async with self._lock:
-            written = await asyncio.to_thread(_write_file, path, edits, expected_version)
-            self._config.replace_user_table(written.table)
+        edited = [".".join(edit.path) for edit in edits]
+        written = await self._write(
+            lambda document: apply_edits(document, edits), edited, expected_version
+        )
         return ConfigWriteResponse(
             file_path=str(path),
             status="okOverridden" if (overridden := self._overridden(edits)) else "ok",
             version=written.version,
             overridden_metadata=overridden,
         )
+
+    async def change(self, change: DocumentChange, edited_keys: Sequence[str]) -> None:
+        """Apply a change that `ConfigEdit`s cannot say (an entry of an array of tables, as
+        `skills/config/write` makes), with the same guarantees as `write`: comments kept,
+        values under `edited_keys` checked, atomic, the new table in use at once."""
+        await self._write(change, edited_keys, None)
+
+    async def _write(
+        self, change: DocumentChange, edited_keys: Sequence[str], expected_version: str | None
+    ) -> _Written:
+        async with self._lock:
+            written = await asyncio.to_thread(
+                _write_file, self._config.user_file, change, edited_keys, expected_version
+            )
+            self._config.replace_user_table(written.table)
+        return written
 
     def _overridden(self, edits: Sequence[ConfigEdit]) -> OverriddenMetadata | None:
         """When a `-c` flag wins over a key just written: which, and the value that applies."""
@@ -106,7 +126,12 @@ def _same_file(given: str, user_file: Path) -> bool:
         return False
 
 
-def _write_file(path: Path, edits: Sequence[ConfigEdit], expected_version: str | None) -> _Written:
+def _write_file(
+    path: Path,
+    change: DocumentChange,
+    edited_keys: Sequence[str],
+    expected_version: str | None,
+) -> _Written:
     """Blocking part of a write (runs in a worker thread)."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -126,7 +151,7 @@ def _write_file(path: Path, edits: Sequence[ConfigEdit], expected_version: str |
     version = layer_version(current)
     if expected_version is not None and expected_version != version:
         raise ConfigWriteError(ConfigWriteErrorCode.VERSION_CONFLICT, VERSION_CONFLICT)
-    apply_edits(document, edits)
+    change(document)
     new_text = tomlkit.dumps(document)
     try:
         table = tomllib.loads(new_text)
@@ -134,16 +159,15 @@ def _write_file(path: Path, edits: Sequence[ConfigEdit], expected_version: str |
         raise ConfigWriteError(
             ConfigWriteErrorCode.VALIDATION, f"the edit would make config.toml invalid: {exc}"
         ) from None
-    _check_values(table, edits)
+    _check_values(table, edited_keys)
     if new_text != text:
         replace_atomically(path, new_text.encode("utf-8"))
     return _Written(table, layer_version(table))
 
 
-def _check_values(table: dict[str, Any], edits: Sequence[ConfigEdit]) -> None:
+def _check_values(table: dict[str, Any], edited: Sequence[str]) -> None:
     """Refuse the write when a value at or under an edited key is invalid (codex's message
     shape: `Invalid configuration: <why>` then `in \\`<key>\\``)."""
-    edited = [".".join(edit.path) for edit in edits]
     for bad in validate_config(table).invalid:
         if any(_within(bad.key, key) for key in edited):
             raise ConfigWriteError(

@@ -29,6 +29,7 @@ INJECTED_USER_TEXT_PREFIXES = (
     "<environment_context>",
     "<user_instructions>",
     "<turn_aborted>",
+    "<skill>\n<name>",
     "<user_shell_command>",
     "# AGENTS.md instructions",
 )

@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from app_server.api.reply import Reply
-from app_server.client_connection import ClientConnection
+from app_server.client_connection import CURRENT_REQUEST_ID, ClientConnection
 from app_server.errors import (
     InvalidParams,
     InvalidRequest,
@@ -213,6 +213,7 @@ class Dispatcher:
     ) -> None:
         if spec.method == "initialize":
             conn.accept_initialize(params)
+        token = CURRENT_REQUEST_ID.set(request_id)
         try:
             result = await self._handlers[spec.method](conn, params)
             then = result.then if isinstance(result, Reply) else None
@@ -222,6 +223,8 @@ class Dispatcher:
             error = as_rpc_error(exc, method=spec.method, request_id=request_id)
             conn.send_bytes(render_error(request_id, error))
             return
+        finally:
+            CURRENT_REQUEST_ID.reset(token)
         conn.send_bytes(response)
         if then is not None:
             try:

@@ -383,4 +383,6 @@ def _matches(record: ThreadRecord, query: ThreadQuery) -> bool:
         query.search_term in record.title or query.search_term in (record.name or "")
     ):
         return False
+    if query.included_ids is not None and record.id not in query.included_ids:
+        return False
     return record.id not in query.excluded_ids

@@ -88,6 +88,9 @@ class ThreadQuery:
     """Only threads attached to this thread (attached forks), including empty ones."""
     excluded_ids: tuple[str, ...] = ()
     """Thread ids left out before the limit applies."""
+    included_ids: tuple[str, ...] | None = None
+    """Only these thread ids (codex 0.171's `includedThreadIds`); None: no restriction, empty:
+    nothing matches. Exclusions still apply."""
     include_attached: bool = False
     """Also list attached forks (hidden by default)."""
     sort_key: ThreadSortKey = "created_at"

@@ -31,7 +31,13 @@ from app_server.ids import uuid7
 from app_server.rollout import build
 from app_server.rollout.model_history import ModelHistory
 from app_server.settings import ResolvedSettings, resolve_cwd
-from app_server.skills import list_skills, skills_instructions
+from app_server.skills import (
+    SkillListing,
+    list_skills,
+    skill_switches,
+    skills_instructions,
+    with_switches,
+)
 from app_server.threads.agent_tree import AgentTree
 from app_server.threads.loaded_thread import LOCAL_ENVIRONMENT_ID, LoadedThread
 from app_server.threads.manager import ThreadManager
@@ -238,7 +244,7 @@ class ThreadTurns:
         _refuse_if_busy(thread)
         writer = await self._manager.writer_for(thread)
         history = await self._model_history(thread)
-        skills = await self._skills_instructions(thread.settings.cwd)
+        skills = await self._skills(thread.settings)
         _refuse_if_busy(thread)  # a turn may have started while we awaited
         config = thread.settings.config.toml
         if not thread.multi_agent_known:
@@ -273,7 +279,8 @@ class ThreadTurns:
             mailbox=thread.mailbox,
             parent_turn_id=origin.parent_turn_id,
             initiating_agent_path=origin.initiating_agent_path,
-            skills_instructions=skills,
+            skills_instructions=skills_instructions(skills),
+            skills=skills,
             history_initialization=thread.history_initialization,
         )
         runner = TurnRunner(_ThreadTurnHost(self._manager, thread), setup, pending, kind=kind)
@@ -281,13 +288,14 @@ class ThreadTurns:
         thread.last_turn_id = turn_id
         return runner
 
-    async def _skills_instructions(self, cwd: str) -> str | None:
-        """The skill announcement for `cwd` (discovery reads the disk: in a worker thread)."""
+    async def _skills(self, settings: ResolvedSettings) -> SkillListing:
+        """The skills the thread's cwd sees, switched on or off by the thread's config
+        (discovery reads the disk: in a worker thread)."""
         home = os.environ.get("HOME")
         listing = await asyncio.to_thread(
-            list_skills, Path(cwd), self._manager.data_dir, Path(home) if home else None
+            list_skills, Path(settings.cwd), self._manager.data_dir, Path(home) if home else None
         )
-        return skills_instructions(listing)
+        return with_switches(listing, skill_switches(settings.config.toml))
 
     def launch(self, thread_id: str, runner: TurnRunner) -> None:
         """Run the turn (after its `turn/start` response went out)."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scripts.codex_compare.steps import Call, Queue, Step, Turn, WaitFor, resolve
+from scripts.codex_compare.steps import Call, Queue, Step, Turn, WaitFor, WriteFile, resolve
 from tests.support.model_server import ModelServer
 from tests.support.turn_env import MODEL_ENV, write_model_config
 
@@ -160,6 +160,10 @@ class Peer:
             await self.wait_for(step.method, since=previous)
         elif isinstance(step, Queue):
             self.model.enqueue(*step.replies)
+        elif isinstance(step, WriteFile):
+            target = self.root / "codex-home" / step.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(step.text)
         await self.settle()
         if response is not None:
             observation.result = response.get("result")
@@ -182,4 +186,6 @@ def _label(step: Step) -> str:
         return f"turn/start ({step.text!r}, decision {step.decision})"
     if isinstance(step, WaitFor):
         return f"wait for {step.method}"
+    if isinstance(step, WriteFile):
+        return f"write {step.path}"
     return f"queue {len(step.replies)} model replies"

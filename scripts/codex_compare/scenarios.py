@@ -1,9 +1,11 @@
 """The scenarios the differential check runs, as data: together they call every method
-`app_server/server.py` serves (`_handlers()`)."""
+`app_server/server.py` serves (`_handlers()`), except the codex 0.171 additions
+(`thread/search/stream`, the search cancels), which codex 0.169 does not have: those are
+compared with codex 0.171.0 (`SEARCH_STREAM`)."""
 
 from __future__ import annotations
 
-from scripts.codex_compare.steps import Call, Queue, Scenario, Turn, WaitFor
+from scripts.codex_compare.steps import Call, Queue, Scenario, Turn, WaitFor, WriteFile
 from tests.support.model_replies import Reply
 
 NO_THREAD = "00000000-0000-0000-0000-000000000000"
@@ -169,4 +171,71 @@ MARKS = Scenario(
     ),
 )
 
-SCENARIOS = (HANDSHAKE, LIFECYCLE, APPROVALS, COMPACTION, INTERRUPT, MARKS)
+SKILL_MD = "---\nname: demo\ndescription: Demo skill.\n---\n\nDo the demo thing.\n"
+
+SKILLS = Scenario(
+    "skills and plugins",
+    (
+        WriteFile("skills/demo/SKILL.md", SKILL_MD),
+        Call("skills/list", {"cwds": ["$cwd"]}, save="sk"),
+        Call("skills/config/write", {"name": "demo", "enabled": False}),
+        Call("skills/config/write", {"enabled": False}),
+        Call("skills/config/write", {"path": "demo/SKILL.md", "enabled": False}),
+        Call("skills/list", {"cwds": ["$cwd"]}),
+        Call("skills/config/write", {"name": "demo", "enabled": True}),
+        Call("skills/config/write", {"path": "$sk.data.0.skills.0.path", "enabled": False}),
+        Call("skills/config/write", {"path": "$sk.data.0.skills.0.path", "enabled": True}),
+        Call("plugin/installed", {"cwds": ["$cwd"]}),
+        Call("plugin/list", {}),
+        START,
+        Turn(TID, "use $demo please", (Reply.text("ok"),)),
+        Queue((Reply.text("ok"),)),
+        Call(
+            "turn/start",
+            {
+                "threadId": TID,
+                "input": [
+                    {"type": "text", "text": "item", "text_elements": []},
+                    {"type": "skill", "name": "demo", "path": "$sk.data.0.skills.0.path"},
+                ],
+            },
+        ),
+        WaitFor("turn/completed"),
+        Call("thread/read", {"threadId": TID, "includeTurns": True}),
+    ),
+)
+
+SEARCH_STREAM = Scenario(
+    "0.171 thread list and search additions",
+    (
+        Call("thread/start", {"cwd": "$cwd"}, save="a"),
+        Turn("$a.thread.id", "hello apple", (Reply.text("ok"),)),
+        Call("thread/start", {"cwd": "$cwd"}, save="b"),
+        Turn("$b.thread.id", "apple pie please", (Reply.text("ok"),)),
+        Call("thread/list", {"includedThreadIds": ["$a.thread.id"]}),
+        Call("thread/list", {"includedThreadIds": []}),
+        Call("thread/list", {"includedThreadIds": ["x"]}),
+        Call(
+            "thread/list",
+            {"includedThreadIds": ["$a.thread.id"], "excludedThreadIds": ["$a.thread.id"]},
+        ),
+        Call("thread/search/stream", {"searchTerm": "apple"}),
+        Call("thread/search/stream", {"searchTerm": "apple", "limit": 1}),
+        Call("thread/search/stream", {"searchTerm": "zzz"}),
+        Call("thread/search/stream", {"searchTerm": "  "}),
+        Call("thread/search/cancel", {"requestId": 12345}),
+        Call("thread/search/stream/cancel", {"requestId": "nope"}),
+    ),
+    codex_version="0.171.0",
+)
+
+SCENARIOS = (
+    HANDSHAKE,
+    LIFECYCLE,
+    APPROVALS,
+    COMPACTION,
+    INTERRUPT,
+    MARKS,
+    SKILLS,
+    SEARCH_STREAM,
+)

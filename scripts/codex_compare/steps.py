@@ -48,13 +48,23 @@ class Queue:
     replies: tuple[Reply, ...]
 
 
-Step = Call | Turn | WaitFor | Queue
+@dataclass(frozen=True)
+class WriteFile:
+    """Write a file under the peer's CODEX_HOME (a skill, say) before the next step."""
+
+    path: str
+    text: str
+
+
+Step = Call | Turn | WaitFor | Queue | WriteFile
 
 
 @dataclass(frozen=True)
 class Scenario:
     name: str
     steps: tuple[Step, ...]
+    codex_version: str = "0.169.0"
+    """The codex to compare with: 0.169.0, or a later one for the methods it added (0.171.0)."""
 
 
 def resolve(value: Any, saved: Mapping[str, Any], cwd: str) -> Any:

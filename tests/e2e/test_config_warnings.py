@@ -60,6 +60,7 @@ WRONG_TYPES = {
     "agents.min_wait_timeout_ms": "1.5",
     "rollout_compression.enabled": '"yes"',
     "rollout_compression.min_age_days": '"soon"',
+    "skills.config": '"demo"',
 }
 """A value of the wrong type (TOML text) for every key the server reads."""
 

@@ -22,9 +22,9 @@ async def test_unknown_method_is_method_not_found(stdio_client: RpcClient) -> No
 async def test_upstream_method_we_do_not_implement_is_method_not_found(
     stdio_client: RpcClient,
 ) -> None:
-    reply = await stdio_client.request("plugin/installed", {})
+    reply = await stdio_client.request("plugin/read", {})
     assert reply.code == -32601
-    assert reply.message == "Method not supported by this server: plugin/installed"
+    assert reply.message == "Method not supported by this server: plugin/read"
 
 
 async def test_wrong_param_type_names_the_field(stdio_client: RpcClient) -> None:

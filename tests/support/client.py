@@ -131,6 +131,23 @@ class RpcClient(ABC):
         await self.send_raw(orjson.dumps(message))
         return await asyncio.wait_for(future, timeout)
 
+    async def requests_in_one_write(
+        self, calls: list[tuple[str, Any]], *, timeout: float = DEFAULT_TIMEOUT
+    ) -> list[Reply]:
+        """Send several requests in one write (on stdio: one chunk of lines the server reads
+        together), then wait for all their responses; ids are the client's next ones, in order."""
+        futures: list[asyncio.Future[Reply]] = []
+        lines = []
+        for method, params in calls:
+            request_id = self.next_id()
+            future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+            self._pending[request_id] = future
+            self._methods[request_id] = method
+            futures.append(future)
+            lines.append(orjson.dumps({"id": request_id, "method": method, "params": params}))
+        await self.send_raw(b"\n".join(lines))
+        return list(await asyncio.wait_for(asyncio.gather(*futures), timeout))
+
     async def call(self, method: str, params: Any = None, **kwargs: Any) -> Any:
         """A request that must succeed; returns its result."""
         reply = await self.request(method, params, **kwargs)

@@ -7,6 +7,10 @@ receives goes through `UpstreamSchema.violations_for`: responses are checked aga
 `JSONRPCError.json`. The stable folder is used for plain connections and the experimental one for
 connections that set `experimentalApi`, so leaking an experimental field to a stable client is
 caught where the stable schema forbids it.
+
+The few additive pieces of codex 0.171.0 this server also speaks (`protocol/
+codex_0171_additions.json`: `thread/search/stream`, its cancels, `thread/search/partial`) are
+checked against their 0.171 schema, whose references resolve into the 0.169 bundle.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from protocol.methods import CLIENT_REQUESTS
 SCHEMA_ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "schema"
 STABLE = SCHEMA_ROOT / "codex-app-server-0.169.0"
 EXPERIMENTAL = SCHEMA_ROOT / "codex-app-server-0.169.0-experimental"
+
+ADDITIONS = Path(__file__).resolve().parents[2] / "protocol" / "codex_0171_additions.json"
 
 ALIASES_NOT_IN_UPSTREAM = {"turn/safetyBuffering/updated": "model/safetyBuffering/updated"}
 """Notifications we emit under a second name (issue 4); checked against the 0.169 method's arm."""
@@ -49,6 +55,24 @@ def _arm_validators(path: Path) -> dict[str, Draft7Validator]:
         method = arm["properties"]["method"]["enum"][0]
         out[method] = Draft7Validator({**arm, "definitions": definitions})
     return out
+
+
+@cache
+def _with_additions(folder: Path) -> dict[str, Any]:
+    """The folder's bundle definitions (`v2` nested, as its `$ref`s expect) plus the 0.171
+    additions' types."""
+    definitions = dict(_load(folder / "codex_app_server_protocol.schemas.json")["definitions"])
+    definitions["v2"] = {**definitions["v2"], **_load(ADDITIONS)["definitions"]}
+    return definitions
+
+
+def _addition_validator(folder: Path, schema: dict[str, Any]) -> Draft7Validator:
+    return Draft7Validator({**schema, "definitions": _with_additions(folder)})
+
+
+def _added_notifications() -> dict[str, dict[str, Any]]:
+    arms: list[dict[str, Any]] = _load(ADDITIONS)["notifications"]
+    return {arm["properties"]["method"]["enum"][0]: arm for arm in arms}
 
 
 def _errors(validator: Draft7Validator, instance: object, label: str) -> list[str]:
@@ -81,6 +105,15 @@ def check_response(method: str, message: dict[str, Any], experimental: bool) -> 
             return _errors(Draft7Validator(error_schema), message["error"], "error")
         return _errors(_validator(folder / "JSONRPCError.json"), message, "error response")
     path = result_schema_path(method, experimental)
+    spec = CLIENT_REQUESTS.get(method)
+    if (
+        path is None
+        and spec is not None
+        and spec.result.__name__ in _load(ADDITIONS)["definitions"]
+    ):
+        schema = {"$ref": f"#/definitions/v2/{spec.result.__name__}"}
+        result = message.get("result")
+        return _errors(_addition_validator(folder, schema), result, f"{method} result")
     if path is None:
         return [f"no upstream result schema for {method}"]
     return _errors(_validator(path), message.get("result"), f"{method} result")
@@ -97,6 +130,8 @@ def check_notification(message: dict[str, Any], experimental: bool) -> list[str]
         problems.append(f"{method}: missing integer emittedAtMs")
     arms = _arm_validators(folder / "ServerNotification.json")
     validator = arms.get(method)
+    if validator is None and method in _added_notifications():
+        validator = _addition_validator(folder, _added_notifications()[method])
     if validator is None:
         return [*problems, f"{method}: not a notification of codex 0.169.0"]
     body = {"method": method, "params": message.get("params")}

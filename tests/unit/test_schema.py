@@ -59,17 +59,36 @@ def methods_of(path: Path) -> set[str]:
     return {arm["properties"]["method"]["enum"][0] for arm in union["oneOf"]}
 
 
+ADDITIONS = json.loads((ROOT / "protocol" / "codex_0171_additions.json").read_text())
+"""The additive codex 0.171.0 pieces this server speaks on top of 0.169.0 (issue 16)."""
+
+
+def added_methods(key: str) -> set[str]:
+    return {arm["properties"]["method"]["enum"][0] for arm in ADDITIONS[key]}
+
+
 def test_notification_methods_are_exactly_upstreams() -> None:
     assert methods_of(SCHEMA_DIR / "ServerNotification.json") == methods_of(
         EXPERIMENTAL / "ServerNotification.json"
-    )
+    ) | added_methods("notifications")
 
 
 @pytest.mark.parametrize("union", ["ClientRequest.json", "ServerRequest.json"])
 def test_request_methods_are_upstream_methods(union: str) -> None:
     ours = methods_of(SCHEMA_DIR / union)
     assert ours
-    assert ours <= methods_of(EXPERIMENTAL / union)
+    assert ours <= methods_of(EXPERIMENTAL / union) | added_methods("experimentalRequests")
+
+
+def test_the_0171_additions_are_new_to_0169() -> None:
+    upstream = upstream_definitions()
+    assert not set(ADDITIONS["definitions"]) & set(upstream)
+    for name, properties in ADDITIONS["properties"].items():
+        assert not set(properties) & set(upstream[name]["properties"]), name
+    assert not added_methods("notifications") & methods_of(EXPERIMENTAL / "ServerNotification.json")
+    assert not added_methods("experimentalRequests") & methods_of(
+        EXPERIMENTAL / "ClientRequest.json"
+    )
 
 
 def upstream_definitions() -> dict[str, Any]:
@@ -88,6 +107,7 @@ def test_shared_definitions_have_the_same_fields_and_no_extra_required_ones() ->
         if upstream is None or "properties" not in schema or "properties" not in upstream:
             continue
         compared += 1
-        assert set(schema["properties"]) == set(upstream["properties"]), name
+        added = set(ADDITIONS["properties"].get(name, {}))
+        assert set(schema["properties"]) == set(upstream["properties"]) | added, name
         assert set(schema.get("required", [])) <= set(upstream.get("required", [])), name
     assert compared > 200

@@ -74,6 +74,9 @@ def build_list_sql(
     if content_match is not None:
         where.append(f"t.id IN ({content_match[0]})")
         params.extend(content_match[1])
+    if query.included_ids is not None:  # an empty list matches nothing
+        where.append(f"t.id IN ({_placeholders(len(query.included_ids))})")
+        params.extend(query.included_ids)
     if query.excluded_ids:
         where.append(f"t.id NOT IN ({_placeholders(len(query.excluded_ids))})")
         params.extend(query.excluded_ids)
