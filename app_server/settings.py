@@ -45,6 +45,8 @@ from protocol.types import (
     AskForApproval,
     DangerFullAccessSandboxPolicy,
     ExternalSandboxSandboxPolicy,
+    ModeKind,
+    Personality,
     ReadOnlySandboxPolicy,
     SandboxMode,
     SandboxPolicy,
@@ -94,6 +96,18 @@ class ResolvedSettings:
     service_tier: str | None = None
     base_instructions: str | None = None
     developer_instructions: str | None = None
+    collaboration_mode: ModeKind = "default"
+    """The collaboration mode kind `thread/settings/update.collaborationMode` chose last."""
+    personality: Personality | None = None
+    """Saved as codex 0.169 saves it (deprecated there: no style is selected by it)."""
+    disabled_plugin_ids: tuple[str, ...] = ()
+    """Saved and reported as codex 0.169 does (no plugins run here, so nothing is filtered)."""
+    environments_selected: bool = True
+    """False after `thread/settings/update.environments: []` (codex then reports none)."""
+    permission_profile: str | None = None
+    """The `permissions` profile id the sandbox was last chosen by (None: config or policy)."""
+    sandbox_from_policy: bool = False
+    """Whether the sandbox was last set by an explicit `sandboxPolicy` (then no profile)."""
     config: EffectiveConfig = field(default_factory=default_config)
     """The thread's effective config: the server's, with the thread's `config` object on top."""
     requested: Mapping[str, Origin] = field(default_factory=dict, compare=False)

@@ -11,18 +11,17 @@ from pathlib import Path
 from typing import Any
 
 from app_server.api.path_params import check_home_path, check_optional_home_path
-from app_server.api.permission_profiles import active_permission_profile
 from app_server.api.reply import Reply
 from app_server.api.resume_cursors import resume_cursors
 from app_server.client_connection import ClientConnection
 from app_server.errors import InvalidParams
 from app_server.notification import notification
 from app_server.rollout.file_names import parse_rollout_file_name
-from app_server.settings import default_settings
 from app_server.store.interface import ThreadHistory
 from app_server.store.records import thread_from_record
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager, thread_id_param
+from app_server.threads.permission_profile import active_permission_profile
 from app_server.threads.stored_operations import StoredThreadOperations
 from app_server.threads.thread_marks import ThreadMarks
 from app_server.threads.token_replay import replayed_token_usage
@@ -30,7 +29,6 @@ from protocol.types import (
     CollaborationMode,
     DeprecationNoticeNotification,
     IdleThreadStatus,
-    SandboxPolicy,
     Settings,
     ThreadArchiveParams,
     ThreadArchiveResponse,
@@ -71,17 +69,8 @@ def settings_fields(thread: LoadedThread, manager: ThreadManager) -> dict[str, A
         "approvals_reviewer": settings.approvals_reviewer,
         "sandbox": settings.sandbox,
         "runtime_workspace_roots": settings.runtime_workspace_roots,
-        "active_permission_profile": (
-            active_permission_profile(settings.sandbox)
-            if settings.sandbox.type == default_sandbox(manager).type
-            else None
-        ),
+        "active_permission_profile": active_permission_profile(settings, manager.default_sandbox()),
     }
-
-
-def default_sandbox(manager: ThreadManager) -> SandboxPolicy:
-    """The sandbox a thread gets when nobody chooses one (config.toml's `sandbox_mode`)."""
-    return default_settings(manager.config.effective, manager.server_cwd).sandbox
 
 
 def collaboration_mode(thread: LoadedThread) -> CollaborationMode:

@@ -42,6 +42,7 @@ from app_server.threads.stored_reads import StoredReads
 from protocol.types import (
     IdleThreadStatus,
     NotLoadedThreadStatus,
+    SandboxPolicy,
     ThreadClosedNotification,
     ThreadStartedNotification,
     ThreadStatus,
@@ -85,6 +86,10 @@ class ThreadManager:
         self.rate_limits = RateLimitBoard()
         """The latest rate limits model responses reported (`account/rateLimits/read`)."""
         """The sandbox executable for commands (found at startup; None: unavailable)."""
+
+    def default_sandbox(self) -> SandboxPolicy:
+        """The sandbox a thread gets when nobody chooses one (config.toml's `sandbox_mode`)."""
+        return default_settings(self.config.effective, self.server_cwd).sandbox
 
     def workspace(self, thread: LoadedThread) -> ThreadWorkspace:
         """The thread's tool state, made on first use."""

@@ -33,20 +33,17 @@ from app_server.rollout.model_history import ModelHistory
 from app_server.settings import ResolvedSettings, resolve_cwd
 from app_server.skills import list_skills, skills_instructions
 from app_server.threads.agent_tree import AgentTree
-from app_server.threads.loaded_thread import LOCAL_ENVIRONMENT_ID, LoadedThread
+from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager
 from app_server.threads.server_requests import ask_subscribers
 from app_server.threads.setting_updates import shared_updates
+from app_server.threads.settings_report import wire_settings
 from app_server.threads.thread_marks import ThreadMarks
 from app_server.threads.token_replay import load_model_history
 from app_server.threads.turn_origin import TurnOrigin
 from protocol.types import (
     AccountRateLimitsUpdatedNotification,
-    CollaborationMode,
     RateLimitSnapshot,
-    Settings,
-    ThreadEnvironment,
-    ThreadSettings,
     ThreadSettingsUpdatedNotification,
     ThreadStatus,
     Turn,
@@ -117,36 +114,6 @@ class _ThreadTurnHost:
         )
 
 
-def wire_settings(settings: ResolvedSettings) -> ThreadSettings:
-    """`thread/settings/updated`'s settings, with the one local environment as codex lists it."""
-    return ThreadSettings(
-        approval_policy=settings.approval_policy,
-        approvals_reviewer=settings.approvals_reviewer,  # type: ignore[arg-type]
-        collaboration_mode=CollaborationMode(
-            mode="default",
-            settings=Settings(
-                model=settings.model,
-                reasoning_effort=settings.reasoning_effort,
-                developer_instructions=settings.developer_instructions,
-            ),
-        ),
-        cwd=settings.cwd,
-        effort=settings.reasoning_effort,
-        environments=[
-            ThreadEnvironment(
-                environment_id=LOCAL_ENVIRONMENT_ID,
-                cwd=settings.cwd,
-                runtime_workspace_roots=settings.runtime_workspace_roots,
-            )
-        ],
-        model=settings.model,
-        model_provider=settings.model_provider,
-        sandbox_policy=settings.sandbox,
-        service_tier=settings.service_tier,
-        summary=settings.reasoning_summary,  # type: ignore[arg-type]
-    )
-
-
 class ThreadTurns:
     """Starts, steers and interrupts the turns of loaded threads."""
 
@@ -187,7 +154,8 @@ class ThreadTurns:
             self._manager.publish(
                 thread,
                 ThreadSettingsUpdatedNotification(
-                    thread_id=thread.id, thread_settings=wire_settings(settings)
+                    thread_id=thread.id,
+                    thread_settings=wire_settings(settings, self._manager.default_sandbox()),
                 ),
             )
         runner = await self._new_runner(
