@@ -234,3 +234,43 @@ async def test_each_model_response_is_followed_by_the_latest_rate_limits(
     assert methods[usage_at + 1] == "account/rateLimits/updated"
     (update,) = client.notifications_named("account/rateLimits/updated")
     assert update["params"]["rateLimits"]["limitId"] == "codex"
+
+
+def turn_metadata(request: RecordedRequest) -> dict[str, object]:
+    metadata: dict[str, object] = json.loads(request.headers["x-codex-turn-metadata"])
+    return metadata
+
+
+async def test_turn_metadata_names_the_model_the_sandbox_and_the_turn_start(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    model_server.enqueue(Reply.text("hi"))
+    client = await started(servers, model_server)
+    thread_id = await new_thread(client, tmp_path)
+
+    turn = await run_turn(client, thread_id, "hello")
+
+    metadata = turn_metadata(model_server.requests[0])
+    assert (metadata["model"], metadata["sandbox"], metadata["sandbox_mode"]) == (
+        MODEL,
+        "seccomp",
+        "read-only",
+    )
+    started_ms = metadata["turn_started_at_unix_ms"]
+    assert isinstance(started_ms, int)
+    assert started_ms // 1000 == turn["startedAt"]
+    assert "reasoning_effort" not in metadata  # codex sends it only when an effort is set
+
+
+async def test_turn_metadata_of_an_unsandboxed_turn_with_an_effort(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    model_server.enqueue(Reply.text("hi"))
+    client = await started(servers, model_server)
+    thread_id = await new_thread(client, tmp_path, sandbox="danger-full-access")
+
+    await run_turn(client, thread_id, "hello", effort="low")
+
+    metadata = turn_metadata(model_server.requests[0])
+    assert (metadata["sandbox"], metadata["sandbox_mode"]) == ("none", "danger-full-access")
+    assert metadata["reasoning_effort"] == "low"
