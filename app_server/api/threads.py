@@ -21,6 +21,7 @@ from app_server.store.interface import ThreadHistory
 from app_server.store.records import thread_from_record
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager, thread_id_param
+from app_server.threads.metadata_patch import patched_thread
 from app_server.threads.permission_profile import active_permission_profile
 from app_server.threads.stored_operations import StoredThreadOperations
 from app_server.threads.thread_marks import ThreadMarks
@@ -219,7 +220,9 @@ class ThreadLifecycleHandlers:
     async def unarchive(self, connection: ClientConnection, params: ThreadUnarchiveParams) -> Reply:
         thread_id = thread_id_param(params.thread_id)
         record = await self._stored.unarchive(thread_id)
-        response = ThreadUnarchiveResponse(thread=thread_from_record(record, self._data_dir))
+        patch = (await self._manager.store.metadata_patches([record.id])).get(record.id)
+        thread = patched_thread(thread_from_record(record, self._data_dir), patch)
+        response = ThreadUnarchiveResponse(thread=thread)
         return Reply(response, then=lambda: self._stored.announce_unarchived(thread_id))
 
     async def set_name(self, connection: ClientConnection, params: ThreadSetNameParams) -> Reply:

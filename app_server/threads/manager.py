@@ -261,6 +261,7 @@ class ThreadManager:
             multi_agent_known=False,
         )
         thread.history_initialization = "cold_resume"
+        thread.metadata = (await self.store.metadata_patches([thread_id])).get(thread_id)
         self._loaded[thread_id] = thread
         if connection is not None:
             thread.subscribe(connection)
