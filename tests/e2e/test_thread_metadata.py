@@ -23,8 +23,9 @@ async def metadata(client: RpcClient, thread_id: str, **fields: Any) -> dict[str
 
 
 async def read(client: RpcClient, thread_id: str) -> dict[str, Any]:
-    result: dict[str, Any] = await client.call("thread/read", {"threadId": thread_id})
-    return result["thread"]
+    result = await client.call("thread/read", {"threadId": thread_id})
+    thread: dict[str, Any] = result["thread"]
+    return thread
 
 
 async def listed(client: RpcClient, thread_id: str) -> dict[str, Any]:
