@@ -131,9 +131,10 @@ def turn_metadata(context: RequestContext, window_id: str) -> dict[str, Any]:
     metadata["sandbox"] = SANDBOX_NONE if unsandboxed else SANDBOX_LINUX
     metadata["sandbox_mode"] = context.sandbox_mode
     metadata["turn_started_at_unix_ms"] = context.turn_started_at_ms
-    metadata["model"] = context.model
-    if context.effort:
-        metadata["reasoning_effort"] = context.effort
+    if context.request_kind == "turn":  # codex's compaction requests name neither
+        metadata["model"] = context.model
+        if context.effort:
+            metadata["reasoning_effort"] = context.effort
     return metadata
 
 

@@ -26,7 +26,7 @@ from app_server.agent.turn_runner import TurnKind, TurnRunner
 from app_server.agent.turn_setup import PendingInput, TurnSetup
 from app_server.client_connection import ClientConnection, ServerRequestOutcome
 from app_server.config import TURN_ORIGIN
-from app_server.errors import Conflict
+from app_server.errors import ActiveTurnNotSteerable, Conflict, TurnInputRefused
 from app_server.ids import uuid7
 from app_server.rollout import build
 from app_server.rollout.model_history import ModelHistory
@@ -145,7 +145,8 @@ class ThreadTurns:
         pending = PendingInput(list(params.input), params.client_user_message_id)
         active = thread.active_turn
         if isinstance(active, TurnRunner) and not active.finished:
-            _refuse_compaction_turn(active)
+            if active.kind == "compact":
+                raise TurnInputRefused(active.kind)
             active.add_input(pending)
             return active.wire_turn(), None
         settings = self._sticky_settings(thread, params)
@@ -284,7 +285,8 @@ class ThreadTurns:
 
     def steer(self, params: TurnSteerParams) -> str:
         active = self._active(params.thread_id, "steer")
-        _refuse_compaction_turn(active)
+        if active.kind == "compact":
+            raise ActiveTurnNotSteerable(active.kind)
         if params.expected_turn_id != active.turn_id:
             raise Conflict(
                 f"expected active turn id `{params.expected_turn_id}` but found `{active.turn_id}`"
@@ -297,15 +299,6 @@ class ThreadTurns:
         if params.turn_id != active.turn_id:
             raise Conflict(f"expected active turn id {params.turn_id} but found {active.turn_id}")
         active.interrupt()
-
-
-def _refuse_compaction_turn(active: TurnRunner) -> None:
-    """Input cannot join a turn that only compacts the context."""
-    if active.kind == "compact":
-        raise Conflict(
-            f"the active turn {active.turn_id} is compacting the thread's context and cannot "
-            "take input; start a turn when it has finished"
-        )
 
 
 def _refuse_if_busy(thread: LoadedThread) -> None:
