@@ -24,6 +24,7 @@ from app_server.agent.tools.agent_control import (
 from app_server.errors import RpcError
 from app_server.ids import parse_thread_id, uuid7
 from app_server.rpc.errors import as_rpc_error
+from app_server.settings import model_efforts
 from app_server.store.errors import HistoryLineageError, StoreError
 from app_server.threads.agent_spawner import agent_depth, agent_path, create_child
 from app_server.threads.agent_tree import AgentState, AgentTree
@@ -104,14 +105,17 @@ class ThreadAgents:
             raise AgentError("collab spawn failed: agent thread limit reached")
         taken = {s.info.nickname for s in tree.agents_of(self._session_id) if s.info.nickname}
         settings = self._thread.settings
+        model = request.model or settings.model
         return AgentInfo(
             thread_id=uuid7(),
             path=path,
             nickname=pick_nickname(taken),
             role=None,
             status="pendingInit",
-            model=request.model or settings.model,
-            effort=request.effort or settings.reasoning_effort,
+            model=model,
+            # as codex 0.169 reports a spawn being made: the effort asked for, else the
+            # model's default (the child's own effort is known once it exists, see `spawn`)
+            effort=request.effort or model_efforts(settings.config.toml, model)[1],
         )
 
     async def spawn(self, request: SpawnRequest, planned: AgentInfo) -> AgentInfo:
@@ -119,9 +123,14 @@ class ThreadAgents:
         child = await create_child(
             tree.manager, self._thread, request, planned, slots=tree.max_threads + 1
         )
+        child_settings = child.settings
+        effort = (
+            child_settings.reasoning_effort
+            or model_efforts(child_settings.config.toml, child_settings.model)[1]
+        )
         tree.register(
             AgentState(
-                info=planned,
+                info=replace(planned, effort=effort),
                 session_id=self._session_id,
                 parent_id=self._thread.id,
                 depth=agent_depth(child.record),

@@ -148,7 +148,8 @@ class MultiAgentV1Tool(AgentTool):
             [child],
             {child.thread_id: "pending_init"},
             model=child.model,
-            **extra,
+            prompt=prompt,
+            effort=child.effort,  # the child's own effort now that it exists (codex 0.169)
         )
         item = self._finish(context, core, started)
         return ToolOutput(
