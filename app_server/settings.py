@@ -98,7 +98,10 @@ class ResolvedSettings:
     base_instructions: str | None = None
     developer_instructions: str | None = None
     collaboration_mode: ModeKind = "default"
-    """The collaboration mode kind `thread/settings/update.collaborationMode` chose last."""
+    """The collaboration mode kind a `collaborationMode` (settings update, turn) chose last."""
+    collaboration_instructions: str | None = None
+    """That mode's developer instructions (plan mode's built-in ones when it gave none), told
+    to the model in a `<collaboration_mode>` developer message; None: no such message."""
     personality: Personality | None = None
     """Saved as codex 0.169 saves it (deprecated there: no style is selected by it)."""
     disabled_plugin_ids: tuple[str, ...] = ()

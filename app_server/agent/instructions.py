@@ -30,6 +30,17 @@ def default_base_instructions() -> str:
     return files("app_server.agent").joinpath("prompts/base_instructions.md").read_text("utf-8")
 
 
+def plan_mode_instructions() -> str:
+    """Codex 0.169's built-in developer instructions of plan mode (`collaborationMode` plan
+    without instructions of its own)."""
+    return files("app_server.agent").joinpath("prompts/plan_mode.md").read_text("utf-8")
+
+
+def collaboration_mode_text(instructions: str) -> str:
+    """The developer message that tells the model its collaboration mode's instructions."""
+    return f"<collaboration_mode>{instructions}</collaboration_mode>"
+
+
 def shell_name() -> str:
     """The user's shell as the environment context names it."""
     return os.path.basename(os.environ.get("SHELL", "bash")) or "bash"

@@ -104,7 +104,7 @@ class TurnRecorder:
                 effort=settings.reasoning_effort,
                 summary=settings.reasoning_summary,
                 mode=settings.collaboration_mode,
-                developer_instructions=settings.developer_instructions,
+                developer_instructions=settings.collaboration_instructions,
                 disabled_plugin_ids=settings.disabled_plugin_ids,
             )
         )
@@ -119,7 +119,7 @@ class TurnRecorder:
                     cwd=settings.cwd,
                     effort=settings.reasoning_effort,
                     mode=settings.collaboration_mode,
-                    developer_instructions=settings.developer_instructions,
+                    developer_instructions=settings.collaboration_instructions,
                     personality=settings.personality,
                     disabled_plugin_ids=settings.disabled_plugin_ids,
                 )

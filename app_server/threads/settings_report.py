@@ -38,7 +38,9 @@ def wire_settings(settings: ResolvedSettings, default_sandbox: SandboxPolicy) ->
             settings=Settings(
                 model=settings.model,
                 reasoning_effort=settings.reasoning_effort,
-                developer_instructions=settings.developer_instructions,
+                developer_instructions=(
+                    settings.collaboration_instructions or settings.developer_instructions
+                ),
             ),
         ),
         cwd=settings.cwd,

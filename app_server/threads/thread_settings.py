@@ -20,7 +20,7 @@ from app_server.rollout import build
 from app_server.settings import ResolvedSettings, resolve_cwd, sandbox_from_mode
 from app_server.threads.loaded_thread import LOCAL_ENVIRONMENT_ID
 from app_server.threads.manager import ThreadManager
-from app_server.threads.setting_updates import shared_updates
+from app_server.threads.setting_updates import collaboration_updates, shared_updates
 from app_server.threads.settings_report import wire_settings
 from protocol.types import (
     SandboxMode,
@@ -77,14 +77,7 @@ def _requested(
         updates["cwd"] = resolve_cwd(params.cwd, server_cwd)
     if params.environments is not None:
         updates.update(_environment_updates(params.environments, server_cwd))
-    collaboration = params.collaboration_mode
-    if collaboration is not None:  # takes precedence over model, effort, developer instructions
-        updates.update(
-            collaboration_mode=collaboration.mode,
-            model=collaboration.settings.model,
-            reasoning_effort=collaboration.settings.reasoning_effort,
-            developer_instructions=collaboration.settings.developer_instructions,
-        )
+    updates.update(collaboration_updates(params))
     return updates
 
 
@@ -136,7 +129,7 @@ class ThreadSettingsUpdates:
                         cwd=settings.cwd,
                         effort=settings.reasoning_effort,
                         mode=settings.collaboration_mode,
-                        developer_instructions=settings.developer_instructions,
+                        developer_instructions=settings.collaboration_instructions,
                         personality=settings.personality,
                         disabled_plugin_ids=settings.disabled_plugin_ids,
                     )

@@ -36,7 +36,7 @@ from app_server.threads.agent_tree import AgentTree
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager
 from app_server.threads.server_requests import ask_subscribers
-from app_server.threads.setting_updates import shared_updates
+from app_server.threads.setting_updates import collaboration_updates, shared_updates
 from app_server.threads.settings_report import wire_settings
 from app_server.threads.thread_marks import ThreadMarks
 from app_server.threads.token_replay import load_model_history
@@ -134,6 +134,7 @@ class ThreadTurns:
             updates["model"] = params.model
         if params.service_tier is not None:
             updates["service_tier"] = params.service_tier
+        updates.update(collaboration_updates(params))
         return settings.with_requested(TURN_ORIGIN, **updates)
 
     async def start(
