@@ -321,6 +321,36 @@ def persisted_settings(
     )
 
 
+_PERSONALITIES = ("none", "friendly", "pragmatic")
+_MODE_KINDS = ("default", "plan")
+
+
+def with_saved_settings(
+    settings: ResolvedSettings, saved: Mapping[str, Any] | None
+) -> ResolvedSettings:
+    """A stored thread's settings with what its last `thread_settings_applied` saved beyond
+    model and policies (codex 0.169 restores them on resume): personality, disabled plugin
+    ids, collaboration mode kind and instructions. Unrecognized values are left out."""
+    if not saved:
+        return settings
+    updates: dict[str, Any] = {}
+    personality = saved.get("personality")
+    if personality in _PERSONALITIES:
+        updates["personality"] = personality
+    plugins = saved.get("disabled_plugin_ids")
+    if isinstance(plugins, list):
+        updates["disabled_plugin_ids"] = tuple(p for p in plugins if isinstance(p, str))
+    mode = saved.get("collaboration_mode")
+    if isinstance(mode, Mapping) and mode.get("mode") in _MODE_KINDS:
+        updates["collaboration_mode"] = mode["mode"]
+        inner = mode.get("settings")
+        instructions = inner.get("developer_instructions") if isinstance(inner, Mapping) else None
+        updates["collaboration_instructions"] = (
+            instructions if isinstance(instructions, str) else None
+        )
+    return replace(settings, **updates)
+
+
 def apply_overrides(
     base: ResolvedSettings, overrides: SettingsOverrides, server_cwd: Path
 ) -> ResolvedSettings:

@@ -23,14 +23,13 @@ from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager, thread_id_param
 from app_server.threads.metadata_patch import patched_thread
 from app_server.threads.permission_profile import active_permission_profile
+from app_server.threads.settings_report import wire_collaboration_mode
 from app_server.threads.stored_operations import StoredThreadOperations
 from app_server.threads.thread_marks import ThreadMarks
 from app_server.threads.token_replay import replayed_token_usage
 from protocol.types import (
-    CollaborationMode,
     DeprecationNoticeNotification,
     IdleThreadStatus,
-    Settings,
     ThreadArchiveParams,
     ThreadArchiveResponse,
     ThreadDeleteParams,
@@ -70,22 +69,9 @@ def settings_fields(thread: LoadedThread, manager: ThreadManager) -> dict[str, A
         "approvals_reviewer": settings.approvals_reviewer,
         "sandbox": settings.sandbox,
         "runtime_workspace_roots": settings.runtime_workspace_roots,
+        "disabled_plugin_ids": list(settings.disabled_plugin_ids),
         "active_permission_profile": active_permission_profile(settings, manager.default_sandbox()),
     }
-
-
-def collaboration_mode(thread: LoadedThread) -> CollaborationMode:
-    """`thread/resume`'s `collaborationMode` (codex 0.169 fills it there, not on start or
-    fork): the default mode with the thread's model and effort."""
-    settings = thread.settings
-    return CollaborationMode(
-        mode="default",
-        settings=Settings(
-            model=settings.model,
-            reasoning_effort=settings.reasoning_effort,
-            developer_instructions=settings.developer_instructions,
-        ),
-    )
 
 
 def turns_json_of(history: ThreadHistory | None) -> list[bytes]:
@@ -139,13 +125,17 @@ class ThreadLifecycleHandlers:
                 connection.notify(notification(deprecation(HYDRATION_DEPRECATED)))
             turns_json = turns_json_of(history)
         turns_cursor, items_cursor = resume_cursors(thread.id, history)
-        usage = await replayed_token_usage(self._manager, thread, last_turn)
+        usage = (  # codex 0.169 replays it only with the turns (observed)
+            None
+            if params.exclude_turns
+            else await replayed_token_usage(self._manager, thread, last_turn)
+        )
         del history  # only the turns' JSON is kept
         response = ThreadResumeResponse(
             thread=thread.thread(self._data_dir),
             turns_backwards_cursor=turns_cursor,
             items_backwards_cursor=items_cursor,
-            collaboration_mode=collaboration_mode(thread),
+            collaboration_mode=wire_collaboration_mode(thread.settings),  # resume only, as codex
             **settings_fields(thread, self._manager),
         )
         goal = await self._marks.goal(thread_id)

@@ -34,9 +34,9 @@ Contract
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from app_server.rollout.lines import HistoryMode, RolloutLine, StoredLine
 from app_server.rollout.model_history import ModelHistory
@@ -77,6 +77,9 @@ class ThreadHistory:
     """The ordinal the next appended line gets (paginated threads), else None."""
     byte_size: int
     """Bytes of the plain rollout (a paginated fork's `history_base.end_byte_offset`)."""
+    saved_settings: Mapping[str, Any] | None = None
+    """The last `thread_settings_applied.thread_settings` recorded (None: none, or a store
+    that does not keep it): a resumed thread's personality, plugins and collaboration mode."""
 
 
 class ThreadWriter(Protocol):

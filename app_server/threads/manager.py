@@ -31,6 +31,7 @@ from app_server.settings import (
     apply_overrides,
     default_settings,
     persisted_settings,
+    with_saved_settings,
 )
 from app_server.store.errors import ThreadNotStored
 from app_server.store.interface import ThreadHistory, ThreadStore, ThreadWriter
@@ -252,7 +253,10 @@ class ThreadManager:
             if connection is not None:
                 loaded.subscribe(connection)
             return loaded, history
-        base = persisted_settings(history.record, self.config.effective, self.server_cwd)
+        base = with_saved_settings(
+            persisted_settings(history.record, self.config.effective, self.server_cwd),
+            history.saved_settings,
+        )
         thread = LoadedThread(
             history.record,
             self._settings(base, overrides),
@@ -305,7 +309,10 @@ class ThreadManager:
         base = (
             source.settings
             if source is not None
-            else persisted_settings(record, self.config.effective, self.server_cwd)
+            else with_saved_settings(
+                persisted_settings(record, self.config.effective, self.server_cwd),
+                history.saved_settings,
+            )
         )
         settings = self._settings(base, overrides)
         created_at_ms = now_ms()

@@ -14,6 +14,21 @@ from protocol.types import (
 )
 
 
+def wire_collaboration_mode(settings: ResolvedSettings) -> CollaborationMode:
+    """The thread's collaboration mode as codex reports it (`thread/settings/updated`,
+    `thread/resume`): its kind, with the thread's model, effort and instructions."""
+    return CollaborationMode(
+        mode=settings.collaboration_mode,
+        settings=Settings(
+            model=settings.model,
+            reasoning_effort=settings.reasoning_effort,
+            developer_instructions=(
+                settings.collaboration_instructions or settings.developer_instructions
+            ),
+        ),
+    )
+
+
 def wire_settings(settings: ResolvedSettings, default_sandbox: SandboxPolicy) -> ThreadSettings:
     """`thread/settings/updated`'s settings, as codex 0.169 reports them: the one local
     environment (none after `environments: []`), the active permission profile, and
@@ -33,16 +48,7 @@ def wire_settings(settings: ResolvedSettings, default_sandbox: SandboxPolicy) ->
         active_permission_profile=active_permission_profile(settings, default_sandbox),
         approval_policy=settings.approval_policy,
         approvals_reviewer=settings.approvals_reviewer,  # type: ignore[arg-type]
-        collaboration_mode=CollaborationMode(
-            mode=settings.collaboration_mode,
-            settings=Settings(
-                model=settings.model,
-                reasoning_effort=settings.reasoning_effort,
-                developer_instructions=(
-                    settings.collaboration_instructions or settings.developer_instructions
-                ),
-            ),
-        ),
+        collaboration_mode=wire_collaboration_mode(settings),
         cwd=settings.cwd,
         disabled_plugin_ids=list(settings.disabled_plugin_ids),
         effort=settings.reasoning_effort,

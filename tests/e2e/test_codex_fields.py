@@ -274,3 +274,19 @@ async def test_turn_metadata_of_an_unsandboxed_turn_with_an_effort(
     metadata = turn_metadata(model_server.requests[0])
     assert (metadata["sandbox"], metadata["sandbox_mode"]) == ("none", "danger-full-access")
     assert metadata["reasoning_effort"] == "low"
+
+
+async def test_resume_without_turns_replays_no_token_usage(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    model_server.enqueue(Reply.text("hi").with_usage(input_tokens=100, output_tokens=10))
+    client = await started(servers, model_server)
+    thread_id = await new_thread(client, tmp_path)
+    await run_turn(client, thread_id, "hello")
+    await client.call("thread/unsubscribe", {"threadId": thread_id})
+    since = len(client.notifications_named("thread/tokenUsage/updated"))
+
+    await client.call("thread/resume", {"threadId": thread_id, "excludeTurns": True})
+    await client.call("thread/loaded/list", {})  # a round trip after the answer
+
+    assert len(client.notifications_named("thread/tokenUsage/updated")) == since

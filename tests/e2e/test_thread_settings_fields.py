@@ -16,7 +16,7 @@ from tests.e2e.test_turns import new_thread, start_client
 from tests.support.client import RpcClient
 from tests.support.model_replies import Reply
 from tests.support.model_server import ModelServer
-from tests.support.turn_env import run_turn
+from tests.support.turn_env import MODEL_ENV, run_turn
 
 
 async def settings_after(client: RpcClient, thread_id: str, **fields: Any) -> dict[str, Any]:
@@ -157,3 +157,33 @@ async def test_saved_fields_are_recorded_in_the_rollout(
     path = (await client.call("thread/read", {"threadId": thread_id}))["thread"]["path"]
     recorded = rollout_events(path, "thread_settings_applied")[-1]["thread_settings"]
     assert (recorded["personality"], recorded["disabled_plugin_ids"]) == ("pragmatic", ["p@m"])
+
+
+async def test_saved_fields_come_back_when_the_thread_is_resumed_after_a_restart(
+    servers: Servers, model_server: ModelServer
+) -> None:
+    client = await start_client(servers, model_server, experimental=True)
+    model_server.enqueue(Reply.text("hello"), Reply.text("again"))
+    thread_id = await new_thread(client)
+    await run_turn(client, thread_id, "hi")
+    brief = {"model": "gpt-test", "reasoning_effort": None, "developer_instructions": "be brief"}
+    await settings_after(
+        client,
+        thread_id,
+        personality="friendly",
+        disabledPluginIds=["a@b"],
+        collaborationMode={"mode": "default", "settings": brief},
+    )
+    await client.close()
+
+    again = await servers.stdio(env=MODEL_ENV)
+    await again.initialize(experimental=True)
+    resumed = await again.call("thread/resume", {"threadId": thread_id, "excludeTurns": True})
+    settings = await settings_after(again, thread_id, effort="high")
+
+    assert resumed["disabledPluginIds"] == ["a@b"]
+    assert resumed["collaborationMode"]["settings"]["developer_instructions"] == "be brief"
+    assert (settings["personality"], settings["disabledPluginIds"]) == ("friendly", ["a@b"])
+    await run_turn(again, thread_id, "more")
+    told = "<collaboration_mode>be brief</collaboration_mode>"
+    assert developer_texts(model_server.requests[-1].body).count(told) == 1  # not told twice
