@@ -7,6 +7,8 @@ schema by the client."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from app_server.agent.instructions import plan_mode_instructions
@@ -187,3 +189,23 @@ async def test_saved_fields_come_back_when_the_thread_is_resumed_after_a_restart
     await run_turn(again, thread_id, "more")
     told = "<collaboration_mode>be brief</collaboration_mode>"
     assert developer_texts(model_server.requests[-1].body).count(told) == 1  # not told twice
+
+
+async def test_a_turns_multi_agent_mode_is_accepted_and_ignored_as_codex_does(
+    servers: Servers, model_server: ModelServer
+) -> None:
+    client = await start_client(servers, model_server, experimental=True)
+    model_server.enqueue(Reply.text("hello"))
+    thread_id = await new_thread(client)
+
+    turn = await run_turn(client, thread_id, "hi", multiAgentMode="proactive")
+
+    assert turn["status"] == "completed"
+    assert client.notifications_named("thread/settings/updated") == []
+    path = (await client.call("thread/read", {"threadId": thread_id}))["thread"]["path"]
+    (context,) = [
+        line["payload"]
+        for line in map(json.loads, Path(path).read_text().splitlines())
+        if line["type"] == "turn_context"
+    ]
+    assert "multi_agent_mode" not in context  # codex 0.169 records nothing of it
