@@ -187,7 +187,11 @@ class ThreadLifecycleHandlers:
             turns_json = turns_json_of(history)
         last_turn = history.turns[-1].turn_id if history is not None and history.turns else None
         del history
-        usage = await replayed_token_usage(self._manager, thread, last_turn)
+        usage = (  # with the turns only, as on resume (observed on codex 0.169)
+            None
+            if params.exclude_turns
+            else await replayed_token_usage(self._manager, thread, last_turn)
+        )
         response = ThreadForkResponse(
             thread=thread.thread(self._data_dir),
             **settings_fields(thread, self._manager),

@@ -290,3 +290,20 @@ async def test_resume_without_turns_replays_no_token_usage(
     await client.call("thread/loaded/list", {})  # a round trip after the answer
 
     assert len(client.notifications_named("thread/tokenUsage/updated")) == since
+
+
+async def test_a_fork_without_turns_replays_no_token_usage(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    model_server.enqueue(Reply.text("hi").with_usage(input_tokens=100, output_tokens=10))
+    client = await started(servers, model_server)
+    thread_id = await new_thread(client, tmp_path)
+    await run_turn(client, thread_id, "hello")
+    since = len(client.notifications_named("thread/tokenUsage/updated"))
+
+    fork = await client.call("thread/fork", {"threadId": thread_id, "excludeTurns": True})
+    await client.wait_notification(
+        "thread/started", where=lambda m: m["params"]["thread"]["id"] == fork["thread"]["id"]
+    )
+
+    assert len(client.notifications_named("thread/tokenUsage/updated")) == since
