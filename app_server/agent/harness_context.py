@@ -48,13 +48,9 @@ def _hash(text: str) -> str:
 
 def world_state_for(settings: ResolvedSettings) -> dict[str, Any]:
     """The world state the thread's settings and this machine describe now."""
+    where = {"cwd": settings.cwd, "shell": shell_name()} if settings.environments_selected else {}
     state: dict[str, Any] = {
-        "environment": {
-            "cwd": settings.cwd,
-            "shell": shell_name(),
-            "current_date": current_date(),
-            "timezone": timezone_name(),
-        },
+        "environment": {**where, "current_date": current_date(), "timezone": timezone_name()},
         "permissions": _hash(_permissions_text(settings)),
     }
     if settings.collaboration_instructions:
@@ -84,7 +80,8 @@ def context_updates(
         text = collaboration_mode_text(instructions)
         updates.append(message("developer", text, f"msg_{uuid7()}"))
     if "environment" in patch:
-        updates.append(message("user", environment_context_text(settings.cwd), f"msg_{uuid7()}"))
+        cwd = settings.cwd if settings.environments_selected else None
+        updates.append(message("user", environment_context_text(cwd), f"msg_{uuid7()}"))
     return updates
 
 

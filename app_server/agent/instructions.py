@@ -63,12 +63,14 @@ def timezone_name() -> str:
         return time.tzname[0]
 
 
-def environment_context_text(cwd: str) -> str:
-    """The `<environment_context>` block (codex 0.169's format)."""
+def environment_context_text(cwd: str | None) -> str:
+    """The `<environment_context>` block (codex 0.169's format); without a cwd (no environment
+    selected, `thread/settings/update.environments: []`) it names neither cwd nor shell, as
+    codex's does."""
+    where = f"  <cwd>{cwd}</cwd>\n  <shell>{shell_name()}</shell>\n" if cwd is not None else ""
     return (
         "<environment_context>\n"
-        f"  <cwd>{cwd}</cwd>\n"
-        f"  <shell>{shell_name()}</shell>\n"
+        f"{where}"
         f"  <current_date>{current_date()}</current_date>\n"
         f"  <timezone>{timezone_name()}</timezone>\n"
         "</environment_context>"

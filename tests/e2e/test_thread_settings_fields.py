@@ -209,3 +209,35 @@ async def test_a_turns_multi_agent_mode_is_accepted_and_ignored_as_codex_does(
         if line["type"] == "turn_context"
     ]
     assert "multi_agent_mode" not in context  # codex 0.169 records nothing of it
+
+
+def environment_contexts(body: dict[str, Any]) -> list[str]:
+    return [
+        part["text"]
+        for item in body["input"]
+        if item.get("role") == "user"
+        for part in item["content"]
+        if part["text"].startswith("<environment_context>")
+    ]
+
+
+async def test_without_an_environment_the_model_is_told_no_cwd_or_shell(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    client = await start_client(servers, model_server, experimental=True)
+    model_server.enqueue(Reply.text("one"), Reply.text("two"))
+    thread_id = await new_thread(client, cwd=str(tmp_path))
+    await settings_after(client, thread_id, environments=[])
+
+    await run_turn(client, thread_id, "first")
+    await settings_after(
+        client, thread_id, environments=[{"environmentId": "local", "cwd": str(tmp_path)}]
+    )
+    await run_turn(client, thread_id, "second")
+
+    (first,) = environment_contexts(model_server.requests[0].body)
+    assert "<cwd>" not in first
+    assert "<shell>" not in first
+    assert "<current_date>" in first
+    told_again = environment_contexts(model_server.requests[1].body)[-1]
+    assert f"<cwd>{tmp_path}</cwd>" in told_again
