@@ -42,8 +42,8 @@ UNKNOWN_PROFILE_MESSAGE = (
 """Codex 0.169's refusal of a profile id that is not built in (named `[permissions]` profiles
 are not supported here, so every other id gets it)."""
 
-UNKNOWN_ENVIRONMENT_MESSAGE = "unknown environment"
-"""Refusal of an environment id other than the local one (the only environment here)."""
+UNKNOWN_ENVIRONMENT_MESSAGE = "unknown turn environment id"
+"""Codex 0.169's refusal of an environment id it does not know (here: any but the local one)."""
 
 CLEARED_SERVICE_TIER = "default"
 """What codex 0.169 reports as the service tier after a `serviceTier: null` update."""
@@ -90,7 +90,7 @@ def _environment_updates(
         return {"environments_selected": False}
     for environment in environments:
         if environment.environment_id != LOCAL_ENVIRONMENT_ID:
-            raise InvalidRequest(f"{UNKNOWN_ENVIRONMENT_MESSAGE}: {environment.environment_id}")
+            raise InvalidRequest(f"{UNKNOWN_ENVIRONMENT_MESSAGE} `{environment.environment_id}`")
     return {
         "environments_selected": True,
         "cwd": resolve_cwd(environments[0].cwd, server_cwd),

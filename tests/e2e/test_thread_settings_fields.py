@@ -241,3 +241,16 @@ async def test_without_an_environment_the_model_is_told_no_cwd_or_shell(
     assert "<current_date>" in first
     told_again = environment_contexts(model_server.requests[1].body)[-1]
     assert f"<cwd>{tmp_path}</cwd>" in told_again
+
+
+async def test_an_unknown_environment_is_refused_with_codex_text(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    client = await start_client(servers, model_server, experimental=True)
+    thread_id = await new_thread(client)
+
+    reply = await update(
+        client, thread_id, environments=[{"environmentId": "remote1", "cwd": str(tmp_path)}]
+    )
+
+    assert (reply.code, reply.message) == (-32600, "unknown turn environment id `remote1`")
