@@ -106,6 +106,7 @@ class ThreadAgents:
         taken = {s.info.nickname for s in tree.agents_of(self._session_id) if s.info.nickname}
         settings = self._thread.settings
         model = request.model or settings.model
+        default_effort = model_efforts(settings.config.toml, model)[1]
         return AgentInfo(
             thread_id=uuid7(),
             path=path,
@@ -113,9 +114,8 @@ class ThreadAgents:
             role=None,
             status="pendingInit",
             model=model,
-            # as codex 0.169 reports a spawn being made: the effort asked for, else the
-            # model's default (the child's own effort is known once it exists, see `spawn`)
-            effort=request.effort or model_efforts(settings.config.toml, model)[1],
+            effort=request.effort or settings.reasoning_effort or default_effort,
+            model_default_effort=default_effort,
         )
 
     async def spawn(self, request: SpawnRequest, planned: AgentInfo) -> AgentInfo:
@@ -123,14 +123,9 @@ class ThreadAgents:
         child = await create_child(
             tree.manager, self._thread, request, planned, slots=tree.max_threads + 1
         )
-        child_settings = child.settings
-        effort = (
-            child_settings.reasoning_effort
-            or model_efforts(child_settings.config.toml, child_settings.model)[1]
-        )
         tree.register(
             AgentState(
-                info=replace(planned, effort=effort),
+                info=planned,
                 session_id=self._session_id,
                 parent_id=self._thread.id,
                 depth=agent_depth(child.record),

@@ -1,7 +1,8 @@
 """The `reasoningEffort` of a `spawnAgent` collab tool call item, as codex 0.169 fills it
 (observed on the binary): on the started item the effort the call asks for, else the model's
 default effort (`medium` for a model the config does not describe); on the completed item the
-child's own effort (the one asked for, else the spawning thread's, else that default)."""
+child's own effort (the one asked for, else the spawning thread's, else that default), which
+a v2 spawn (`subAgentActivity`) reports from the start."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import Servers
-from tests.support.agent_env import items_of
+from tests.support.agent_env import items_of, spawn, v2_client
 from tests.support.model_replies import Reply
 from tests.support.model_server import ModelServer
 from tests.support.tool_env import start_thread, tool_client, turn
@@ -74,3 +75,21 @@ async def test_a_spawn_without_an_effort_completes_with_the_spawning_threads_eff
 ) -> None:
     efforts = await spawned_efforts(servers, model_server, tmp_path, effort="high")
     assert efforts == ["medium", "high"]
+
+
+async def test_a_v2_spawn_reports_the_childs_own_effort(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    model_server.enqueue(spawn("helper", "child task", "call_spawn"), Reply.text("spawned"))
+    model_server.enqueue_for("/root/helper", Reply.text("child result"))
+    client = await v2_client(servers, model_server)
+    parent = await start_thread(client, tmp_path)
+
+    await turn(client, parent, effort="high")
+
+    started = [
+        item
+        for item in items_of(client, "item/started", "subAgentActivity", parent)
+        if item["kind"] == "started"
+    ]
+    assert [item["reasoningEffort"] for item in started] == ["high"]
