@@ -56,6 +56,22 @@ class Conflict(InvalidRequest):
     """The request contradicts the current state (no active turn, wrong expected turn id, …)."""
 
 
+class ActiveTurnNotSteerable(InvalidRequest):
+    """`turn/steer` while the active turn cannot take input (a manual compaction): codex
+    0.169's text, with `data` its `TurnError` carrying `codexErrorInfo.activeTurnNotSteerable`
+    (clients match on that, not on the text)."""
+
+    def __init__(self, turn_kind: str) -> None:
+        message = f"cannot steer a {turn_kind} turn"
+        super().__init__(message)
+        self.data = {
+            "message": message,
+            "codexErrorInfo": {"activeTurnNotSteerable": {"turnKind": turn_kind}},
+            "additionalDetails": None,
+            "misalignment": None,
+        }
+
+
 class ExperimentalApiRequired(InvalidRequest):
     """An experimental method, field or variant was used without `experimentalApi`."""
 
@@ -80,6 +96,17 @@ class InternalError(RpcError):
     """Something failed on our side; the message never carries a traceback."""
 
     code = INTERNAL_ERROR
+
+
+class TurnInputRefused(InternalError):
+    """`turn/start` while the active turn cannot take input (a manual compaction): codex 0.169
+    answers this with -32603 and the Rust debug text of its refusal, kept verbatim."""
+
+    def __init__(self, turn_kind: str) -> None:
+        super().__init__(
+            "failed to submit turn input: ActiveTurnNotSteerable { turn_kind: "
+            f"{turn_kind.capitalize()} }}"
+        )
 
 
 class ServerOverloaded(RpcError):

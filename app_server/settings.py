@@ -31,13 +31,14 @@ from pydantic import TypeAdapter, ValidationError
 from app_server.config import (
     THREAD_ORIGIN,
     ConfigLayer,
+    ConfigToml,
     EffectiveConfig,
     Origin,
     default_config,
     validate_config,
 )
 from app_server.config.defaults import DEFAULT_MODEL
-from app_server.config.keys import SandboxWorkspaceWriteToml
+from app_server.config.keys import ModelEntryToml, SandboxWorkspaceWriteToml
 from app_server.config.value_types import modern_approval_policy
 from app_server.errors import InvalidParams
 from app_server.store.records import ThreadRecord
@@ -45,6 +46,8 @@ from protocol.types import (
     AskForApproval,
     DangerFullAccessSandboxPolicy,
     ExternalSandboxSandboxPolicy,
+    ModeKind,
+    Personality,
     ReadOnlySandboxPolicy,
     SandboxMode,
     SandboxPolicy,
@@ -94,6 +97,21 @@ class ResolvedSettings:
     service_tier: str | None = None
     base_instructions: str | None = None
     developer_instructions: str | None = None
+    collaboration_mode: ModeKind = "default"
+    """The collaboration mode kind a `collaborationMode` (settings update, turn) chose last."""
+    collaboration_instructions: str | None = None
+    """That mode's developer instructions (plan mode's built-in ones when it gave none), told
+    to the model in a `<collaboration_mode>` developer message; None: no such message."""
+    personality: Personality | None = None
+    """Saved as codex 0.169 saves it (deprecated there: no style is selected by it)."""
+    disabled_plugin_ids: tuple[str, ...] = ()
+    """Saved and reported as codex 0.169 does (no plugins run here, so nothing is filtered)."""
+    environments_selected: bool = True
+    """False after `thread/settings/update.environments: []` (codex then reports none)."""
+    permission_profile: str | None = None
+    """The `permissions` profile id the sandbox was last chosen by (None: config or policy)."""
+    sandbox_from_policy: bool = False
+    """Whether the sandbox was last set by an explicit `sandboxPolicy` (then no profile)."""
     config: EffectiveConfig = field(default_factory=default_config)
     """The thread's effective config: the server's, with the thread's `config` object on top."""
     requested: Mapping[str, Origin] = field(default_factory=dict, compare=False)
@@ -236,6 +254,33 @@ def sandbox_from_disk(value: object) -> SandboxPolicy | None:
         return None
 
 
+FALLBACK_EFFORTS = ("low", "medium", "high")
+"""Reasoning efforts of a model the config's `[[models]]` does not describe."""
+FALLBACK_DEFAULT_EFFORT = "medium"
+"""Codex 0.169's default effort for a model without catalog metadata."""
+
+
+def entry_efforts(entry: ModelEntryToml) -> tuple[list[str], str]:
+    """The efforts a `[[models]]` entry supports and its default (codex's fallback metadata
+    for what the entry leaves out)."""
+    efforts = list(entry.reasoning_efforts or FALLBACK_EFFORTS)
+    default = entry.default_reasoning_effort or (
+        FALLBACK_DEFAULT_EFFORT if FALLBACK_DEFAULT_EFFORT in efforts else efforts[0]
+    )
+    return efforts, default
+
+
+def model_efforts(config: ConfigToml, model: str) -> tuple[list[str], str]:
+    """The efforts a model supports and its default (its `[[models]]` entry, else codex's
+    fallback metadata): `model/list` reports them, and a sub-agent spawned without an effort
+    is reported with the default, as codex 0.169 does."""
+    for entry in config.models:
+        data = ModelEntryToml(id=entry) if isinstance(entry, str) else entry
+        if (data.id or data.model) == model:
+            return entry_efforts(data)
+    return entry_efforts(ModelEntryToml())
+
+
 def default_settings(config: EffectiveConfig, server_cwd: Path) -> ResolvedSettings:
     """Settings of a new thread before any request field is applied."""
     toml = config.toml
@@ -274,6 +319,36 @@ def persisted_settings(
         sandbox=sandbox_from_disk(record.sandbox_policy) or base.sandbox,
         reasoning_effort=record.reasoning_effort or base.reasoning_effort,
     )
+
+
+_PERSONALITIES = ("none", "friendly", "pragmatic")
+_MODE_KINDS = ("default", "plan")
+
+
+def with_saved_settings(
+    settings: ResolvedSettings, saved: Mapping[str, Any] | None
+) -> ResolvedSettings:
+    """A stored thread's settings with what its last `thread_settings_applied` saved beyond
+    model and policies (codex 0.169 restores them on resume): personality, disabled plugin
+    ids, collaboration mode kind and instructions. Unrecognized values are left out."""
+    if not saved:
+        return settings
+    updates: dict[str, Any] = {}
+    personality = saved.get("personality")
+    if personality in _PERSONALITIES:
+        updates["personality"] = personality
+    plugins = saved.get("disabled_plugin_ids")
+    if isinstance(plugins, list):
+        updates["disabled_plugin_ids"] = tuple(p for p in plugins if isinstance(p, str))
+    mode = saved.get("collaboration_mode")
+    if isinstance(mode, Mapping) and mode.get("mode") in _MODE_KINDS:
+        updates["collaboration_mode"] = mode["mode"]
+        inner = mode.get("settings")
+        instructions = inner.get("developer_instructions") if isinstance(inner, Mapping) else None
+        updates["collaboration_instructions"] = (
+            instructions if isinstance(instructions, str) else None
+        )
+    return replace(settings, **updates)
 
 
 def apply_overrides(

@@ -30,6 +30,17 @@ def default_base_instructions() -> str:
     return files("app_server.agent").joinpath("prompts/base_instructions.md").read_text("utf-8")
 
 
+def plan_mode_instructions() -> str:
+    """Codex 0.169's built-in developer instructions of plan mode (`collaborationMode` plan
+    without instructions of its own)."""
+    return files("app_server.agent").joinpath("prompts/plan_mode.md").read_text("utf-8")
+
+
+def collaboration_mode_text(instructions: str) -> str:
+    """The developer message that tells the model its collaboration mode's instructions."""
+    return f"<collaboration_mode>{instructions}</collaboration_mode>"
+
+
 def shell_name() -> str:
     """The user's shell as the environment context names it."""
     return os.path.basename(os.environ.get("SHELL", "bash")) or "bash"
@@ -52,12 +63,14 @@ def timezone_name() -> str:
         return time.tzname[0]
 
 
-def environment_context_text(cwd: str) -> str:
-    """The `<environment_context>` block (codex 0.169's format)."""
+def environment_context_text(cwd: str | None) -> str:
+    """The `<environment_context>` block (codex 0.169's format); without a cwd (no environment
+    selected, `thread/settings/update.environments: []`) it names neither cwd nor shell, as
+    codex's does."""
+    where = f"  <cwd>{cwd}</cwd>\n  <shell>{shell_name()}</shell>\n" if cwd is not None else ""
     return (
         "<environment_context>\n"
-        f"  <cwd>{cwd}</cwd>\n"
-        f"  <shell>{shell_name()}</shell>\n"
+        f"{where}"
         f"  <current_date>{current_date()}</current_date>\n"
         f"  <timezone>{timezone_name()}</timezone>\n"
         "</environment_context>"

@@ -15,6 +15,7 @@ import orjson
 
 from app_server.agent.providers.base import SamplingRequest
 from app_server.config import ConfigToml
+from protocol.types import SandboxPolicy
 
 INTERNAL_FIELDS = ("internal_chat_message_metadata_passthrough",)
 """Fields codex adds to persisted history items; never sent to the model."""
@@ -81,6 +82,60 @@ class RequestContext:
     history_initialization: str = "new"
     """How the thread's history came to be in memory (turn metadata, as codex 0.169): `new`
     (started here), `cold_resume` (read back from disk), `warm_fork` / `cold_fork`."""
+    sandbox_mode: str = "read-only"
+    """The turn's sandbox as `sandbox_mode` names it (turn metadata `sandbox_mode`)."""
+    turn_started_at_ms: int = 0
+    """When the turn started, unix ms (turn metadata `turn_started_at_unix_ms`)."""
+
+
+SANDBOX_NONE = "none"
+"""Turn metadata `sandbox` of a turn whose commands run unsandboxed (danger-full-access)."""
+SANDBOX_LINUX = "seccomp"
+"""Turn metadata `sandbox` of a sandboxed turn on Linux: the name codex 0.169 reports there
+(whatever tool enforces it; here bubblewrap)."""
+UNSANDBOXED_MODES = frozenset({"danger-full-access", "external-sandbox"})
+"""`sandbox_mode`s under which commands are not sandboxed by this server."""
+
+
+_SANDBOX_MODES = {
+    "readOnly": "read-only",
+    "workspaceWrite": "workspace-write",
+    "dangerFullAccess": "danger-full-access",
+    "externalSandbox": "external-sandbox",
+}
+
+
+def sandbox_mode_of(policy: SandboxPolicy) -> str:
+    """A wire sandbox policy's mode name, as turn metadata `sandbox_mode` gives it."""
+    return _SANDBOX_MODES[policy.type]
+
+
+def turn_metadata(context: RequestContext, window_id: str) -> dict[str, Any]:
+    """`x-codex-turn-metadata`, codex 0.169's keys in its order, without the installation,
+    agent-name and analytics identifiers (README, compatibility)."""
+    metadata: dict[str, Any] = {
+        "session_id": context.thread_id,
+        "thread_id": context.thread_id,
+        "turn_id": context.turn_id,
+        "window_id": window_id,
+        "window_number": context.window_number,
+    }
+    if context.context_window_id is not None:
+        metadata["context_window_id"] = context.context_window_id
+    metadata["request_kind"] = context.request_kind
+    metadata["history_initialization"] = context.history_initialization
+    metadata["root_turn_id"] = context.root_turn_id
+    if context.compaction is not None:
+        metadata["compaction"] = dict(context.compaction)
+    unsandboxed = context.sandbox_mode in UNSANDBOXED_MODES
+    metadata["sandbox"] = SANDBOX_NONE if unsandboxed else SANDBOX_LINUX
+    metadata["sandbox_mode"] = context.sandbox_mode
+    metadata["turn_started_at_unix_ms"] = context.turn_started_at_ms
+    if context.request_kind == "turn":  # codex's compaction requests name neither
+        metadata["model"] = context.model
+        if context.effort:
+            metadata["reasoning_effort"] = context.effort
+    return metadata
 
 
 def build_request(
@@ -108,20 +163,7 @@ def build_request(
             }
         }
     window_id = f"{context.thread_id}:{context.window_number}"
-    metadata: dict[str, Any] = {
-        "session_id": context.thread_id,
-        "thread_id": context.thread_id,
-        "turn_id": context.turn_id,
-        "window_id": window_id,
-        "window_number": context.window_number,
-    }
-    if context.context_window_id is not None:
-        metadata["context_window_id"] = context.context_window_id
-    metadata["request_kind"] = context.request_kind
-    metadata["history_initialization"] = context.history_initialization
-    metadata["root_turn_id"] = context.root_turn_id
-    if context.compaction is not None:
-        metadata["compaction"] = dict(context.compaction)
+    metadata = turn_metadata(context, window_id)
     headers = {
         "originator": context.originator,
         "session-id": context.thread_id,

@@ -103,6 +103,9 @@ class TurnRecorder:
                 model=settings.model,
                 effort=settings.reasoning_effort,
                 summary=settings.reasoning_summary,
+                mode=settings.collaboration_mode,
+                developer_instructions=settings.collaboration_instructions,
+                disabled_plugin_ids=settings.disabled_plugin_ids,
             )
         )
         if setup.first_turn:
@@ -115,6 +118,10 @@ class TurnRecorder:
                     approvals_reviewer=settings.approvals_reviewer,
                     cwd=settings.cwd,
                     effort=settings.reasoning_effort,
+                    mode=settings.collaboration_mode,
+                    developer_instructions=settings.collaboration_instructions,
+                    personality=settings.personality,
+                    disabled_plugin_ids=settings.disabled_plugin_ids,
                 )
             )
         self._append(out)

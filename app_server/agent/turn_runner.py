@@ -32,7 +32,7 @@ from app_server.agent.compaction import (
 )
 from app_server.agent.model_input import model_input_content
 from app_server.agent.providers.base import ModelProvider, ProviderError, SamplingRequest
-from app_server.agent.request_builder import RequestContext, build_request
+from app_server.agent.request_builder import RequestContext, build_request, sandbox_mode_of
 from app_server.agent.retry import with_retries
 from app_server.agent.step_effects import StepEffects, StepResult
 from app_server.agent.stream_mapper import StreamMapper, stream_ended_early
@@ -304,6 +304,8 @@ class TurnRunner:
             request_kind="compaction" if compaction is not None else "turn",
             compaction=compaction.metadata() if compaction is not None else None,
             history_initialization=setup.history_initialization,
+            sandbox_mode=sandbox_mode_of(settings.sandbox),
+            turn_started_at_ms=self._started_ms,
         )
 
     async def _sample(self, provider: ModelProvider) -> StepResult:

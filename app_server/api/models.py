@@ -13,18 +13,15 @@ from app_server.client_connection import ClientConnection
 from app_server.config import ConfigToml, ServerConfig
 from app_server.config.defaults import DEFAULT_MODEL
 from app_server.config.keys import ModelEntryToml
+from app_server.settings import entry_efforts
 from protocol.types import Model, ModelListParams, ModelListResponse, ReasoningEffortOption
 
-DEFAULT_EFFORTS = ("low", "medium", "high")
 DEFAULT_PAGE_SIZE = 100
 """Models per page when the client gives no limit (catalogs are small)."""
 
 
 def _model(model_id: str, data: ModelEntryToml, *, is_default: bool) -> Model:
-    efforts = list(data.reasoning_efforts or DEFAULT_EFFORTS)
-    default_effort = data.default_reasoning_effort or (
-        "medium" if "medium" in efforts else efforts[0]
-    )
+    efforts, default_effort = entry_efforts(data)
     return Model(
         id=model_id,
         model=model_id,

@@ -8,32 +8,12 @@ from __future__ import annotations
 
 from app_server.api.list_page import list_page
 from app_server.client_connection import ClientConnection
+from app_server.threads.permission_profile import BUILTIN_PROFILES
 from protocol.types import (
-    ActivePermissionProfile,
-    DangerFullAccessSandboxPolicy,
     PermissionProfileListParams,
     PermissionProfileListResponse,
     PermissionProfileSummary,
-    ReadOnlySandboxPolicy,
-    SandboxPolicy,
-    WorkspaceWriteSandboxPolicy,
 )
-
-BUILTIN_PROFILES = (":read-only", ":workspace", ":danger-full-access")
-"""Codex 0.169's built-in profile ids, in its order."""
-
-
-def active_permission_profile(sandbox: SandboxPolicy) -> ActivePermissionProfile | None:
-    """The built-in profile a thread's sandbox amounts to, as codex 0.169 reports it on
-    thread/start, resume and fork (`activePermissionProfile`); none for an external sandbox."""
-    if isinstance(sandbox, ReadOnlySandboxPolicy):
-        return ActivePermissionProfile(id=BUILTIN_PROFILES[0])
-    if isinstance(sandbox, WorkspaceWriteSandboxPolicy):
-        return ActivePermissionProfile(id=BUILTIN_PROFILES[1])
-    if isinstance(sandbox, DangerFullAccessSandboxPolicy):
-        return ActivePermissionProfile(id=BUILTIN_PROFILES[2])
-    return None
-
 
 DEFAULT_PAGE_SIZE = 100
 """Profiles per page when the client gives no limit (there are three)."""

@@ -20,10 +20,13 @@ from app_server.notification import notification
 from app_server.settings import resolve_cwd
 from app_server.store.errors import ThreadNotStored
 from app_server.store.records import ThreadRecord, thread_from_record
+from app_server.store.thread_marks import MetadataPatch
 from app_server.store.thread_query import ThreadQuery
 from app_server.store.turn_pages import TurnPageRequest, page_for_request
 from app_server.threads.manager import ThreadManager, thread_id_param
+from app_server.threads.metadata_patch import patched_thread
 from app_server.threads.thread_marks import ThreadMarks
+from app_server.threads.thread_metadata import patches_for
 from protocol.types import (
     DeprecationNoticeNotification,
     Thread,
@@ -128,11 +131,12 @@ class ThreadQueryHandlers:
             state_db_only=bool(params.use_state_db_only),
         )
 
-    def _listed_thread(self, record: ThreadRecord) -> Thread:
+    def _listed_thread(self, record: ThreadRecord, patch: MetadataPatch | None) -> Thread:
         """A thread as `thread/list` shows it (0.169 leaves `forkedFromId` and `threadSource`
-        null in listings; `thread/read` has them; a loaded thread lists its `environments`)."""
+        null in listings; `thread/read` has them; a loaded thread lists its `environments`),
+        with its metadata patch."""
         loaded = self._manager.loaded(record.id)
-        thread = thread_from_record(record, self._data_dir)
+        thread = patched_thread(thread_from_record(record, self._data_dir), patch)
         update: dict[str, object] = {"forked_from_id": None, "thread_source": None}
         if loaded is not None:
             update["status"] = loaded.status
@@ -144,7 +148,8 @@ class ThreadQueryHandlers:
     ) -> ThreadListResponse:
         query = self._query(params)
         page = await self._manager.store.list_threads(query)
-        threads = [self._listed_thread(record) for record in page.records]
+        patches = await patches_for(self._manager, page.records)
+        threads = [self._listed_thread(record, patches.get(record.id)) for record in page.records]
         read_states = await self._marks.read_states(
             [thread.id for thread in threads if has_read_state(thread)]
         )
@@ -172,10 +177,12 @@ class ThreadQueryHandlers:
             cursor=params.cursor,
         )
         found = await self._manager.store.search_threads(query, term)
+        patches = await patches_for(self._manager, found.page.records)
         return ThreadSearchResponse(
             data=[
                 ThreadSearchResult(
-                    thread=self._listed_thread(record), snippet=found.snippets.get(record.id, "")
+                    thread=self._listed_thread(record, patches.get(record.id)),
+                    snippet=found.snippets.get(record.id, ""),
                 )
                 for record in found.page.records
             ],
@@ -214,7 +221,8 @@ class ThreadQueryHandlers:
             loaded.record = record
             thread = loaded.thread(self._data_dir)
         else:
-            thread = thread_from_record(record, self._data_dir)
+            patch = (await self._manager.store.metadata_patches([thread_id])).get(thread_id)
+            thread = patched_thread(thread_from_record(record, self._data_dir), patch)
         state = await self._marks.read_state(thread_id) if has_read_state(thread) else None
         response = ThreadReadResponse(thread=thread, read_state=state)
         if turns_json is None:

@@ -5,8 +5,9 @@ Thin: canonical thread ids and codex 0.169's validation texts, then the threads 
   value changed (see `app_server.threads.thread_settings`).
 - `turn/settings/update` is refused as codex 0.169 refuses it without its
   `step_model_switching` feature (which 0.169 cannot enable from an app-server client).
-- `thread/metadata/update` patches the thread's Git metadata and Daybreak choice and answers
-  the thread; no notification (as codex).
+- `thread/metadata/update` patches the thread's Git metadata and Daybreak choice, keeps the
+  patch (later reads show it, after a restart too) and answers the thread; no notification
+  (as codex).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from __future__ import annotations
 from app_server.api.reply import Reply
 from app_server.client_connection import ClientConnection
 from app_server.errors import InvalidRequest
+from app_server.store.thread_marks import MetadataPatch
 from app_server.threads.manager import ThreadManager, thread_id_param
-from app_server.threads.thread_metadata import GitInfoPatch, ThreadMetadataUpdates
+from app_server.threads.thread_metadata import ThreadMetadataUpdates
 from app_server.threads.thread_settings import ThreadSettingsUpdates
 from protocol.types import (
     ThreadMetadataUpdateParams,
@@ -59,23 +61,21 @@ class ThreadSettingsHandlers:
             and params.project_id is None
         ):
             raise InvalidRequest("thread metadata update must include at least one field")
-        git: GitInfoPatch | None = None
+        git: dict[str, str | None] = {}
         if params.git_info is not None:
             given = params.git_info.model_fields_set
             if not given:
                 raise InvalidRequest("gitInfo must include at least one field")
-            values: dict[str, str | None] = {}
             for name, wire in GIT_INFO_FIELDS:
                 if name not in given:
                     continue
                 value = getattr(params.git_info, name)
                 if value is not None and not value:
                     raise InvalidRequest(f"gitInfo.{wire} must not be empty")
-                values[name] = value
-            git = GitInfoPatch(values)
+                git[name] = value
         if params.project_id:
             raise InvalidRequest(f"project not found: {params.project_id}")
         thread = await self._metadata.update(
-            thread_id, git=git, daybreak_enabled=params.daybreak_enabled
+            thread_id, MetadataPatch(git=git, daybreak_enabled=params.daybreak_enabled)
         )
         return ThreadMetadataUpdateResponse(thread=thread)

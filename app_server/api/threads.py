@@ -11,27 +11,25 @@ from pathlib import Path
 from typing import Any
 
 from app_server.api.path_params import check_home_path, check_optional_home_path
-from app_server.api.permission_profiles import active_permission_profile
 from app_server.api.reply import Reply
 from app_server.api.resume_cursors import resume_cursors
 from app_server.client_connection import ClientConnection
 from app_server.errors import InvalidParams
 from app_server.notification import notification
 from app_server.rollout.file_names import parse_rollout_file_name
-from app_server.settings import default_settings
 from app_server.store.interface import ThreadHistory
 from app_server.store.records import thread_from_record
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager, thread_id_param
+from app_server.threads.metadata_patch import patched_thread
+from app_server.threads.permission_profile import active_permission_profile
+from app_server.threads.settings_report import wire_collaboration_mode
 from app_server.threads.stored_operations import StoredThreadOperations
 from app_server.threads.thread_marks import ThreadMarks
 from app_server.threads.token_replay import replayed_token_usage
 from protocol.types import (
-    CollaborationMode,
     DeprecationNoticeNotification,
     IdleThreadStatus,
-    SandboxPolicy,
-    Settings,
     ThreadArchiveParams,
     ThreadArchiveResponse,
     ThreadDeleteParams,
@@ -71,31 +69,9 @@ def settings_fields(thread: LoadedThread, manager: ThreadManager) -> dict[str, A
         "approvals_reviewer": settings.approvals_reviewer,
         "sandbox": settings.sandbox,
         "runtime_workspace_roots": settings.runtime_workspace_roots,
-        "active_permission_profile": (
-            active_permission_profile(settings.sandbox)
-            if settings.sandbox.type == default_sandbox(manager).type
-            else None
-        ),
+        "disabled_plugin_ids": list(settings.disabled_plugin_ids),
+        "active_permission_profile": active_permission_profile(settings, manager.default_sandbox()),
     }
-
-
-def default_sandbox(manager: ThreadManager) -> SandboxPolicy:
-    """The sandbox a thread gets when nobody chooses one (config.toml's `sandbox_mode`)."""
-    return default_settings(manager.config.effective, manager.server_cwd).sandbox
-
-
-def collaboration_mode(thread: LoadedThread) -> CollaborationMode:
-    """`thread/resume`'s `collaborationMode` (codex 0.169 fills it there, not on start or
-    fork): the default mode with the thread's model and effort."""
-    settings = thread.settings
-    return CollaborationMode(
-        mode="default",
-        settings=Settings(
-            model=settings.model,
-            reasoning_effort=settings.reasoning_effort,
-            developer_instructions=settings.developer_instructions,
-        ),
-    )
 
 
 def turns_json_of(history: ThreadHistory | None) -> list[bytes]:
@@ -150,13 +126,17 @@ class ThreadLifecycleHandlers:
             turns_json = turns_json_of(history)
         turns_cursor, items_cursor = resume_cursors(thread.id, history)
         summary = history.model_summary if history is not None else None
-        usage = await replayed_token_usage(self._manager, thread, last_turn, summary)
+        usage = (  # codex 0.169 replays it only with the turns (observed)
+            None
+            if params.exclude_turns
+            else await replayed_token_usage(self._manager, thread, last_turn, summary)
+        )
         del history  # only the turns' JSON is kept
         response = ThreadResumeResponse(
             thread=thread.thread(self._data_dir),
             turns_backwards_cursor=turns_cursor,
             items_backwards_cursor=items_cursor,
-            collaboration_mode=collaboration_mode(thread),
+            collaboration_mode=wire_collaboration_mode(thread.settings),  # resume only, as codex
             **settings_fields(thread, self._manager),
         )
         goal = await self._marks.goal(thread_id)
@@ -208,7 +188,11 @@ class ThreadLifecycleHandlers:
             turns_json = turns_json_of(history)
         last_turn = history.turns[-1].turn_id if history is not None and history.turns else None
         del history
-        usage = await replayed_token_usage(self._manager, thread, last_turn)
+        usage = (  # with the turns only, as on resume (observed on codex 0.169)
+            None
+            if params.exclude_turns
+            else await replayed_token_usage(self._manager, thread, last_turn)
+        )
         response = ThreadForkResponse(
             thread=thread.thread(self._data_dir),
             **settings_fields(thread, self._manager),
@@ -231,7 +215,9 @@ class ThreadLifecycleHandlers:
     async def unarchive(self, connection: ClientConnection, params: ThreadUnarchiveParams) -> Reply:
         thread_id = thread_id_param(params.thread_id)
         record = await self._stored.unarchive(thread_id)
-        response = ThreadUnarchiveResponse(thread=thread_from_record(record, self._data_dir))
+        patch = (await self._manager.store.metadata_patches([record.id])).get(record.id)
+        thread = patched_thread(thread_from_record(record, self._data_dir), patch)
+        response = ThreadUnarchiveResponse(thread=thread)
         return Reply(response, then=lambda: self._stored.announce_unarchived(thread_id))
 
     async def set_name(self, connection: ClientConnection, params: ThreadSetNameParams) -> Reply:

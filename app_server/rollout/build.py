@@ -40,6 +40,7 @@ from protocol.types import (
     AskForApproval,
     ImageUserInput,
     LocalImageUserInput,
+    ModeKind,
     TextUserInput,
     TurnError,
     UserMessageThreadItem,
@@ -61,10 +62,16 @@ def response_item(item: JsonObject, turn_id: str | None = None) -> ResponseItemL
     return {"type": "response_item", "payload": payload}
 
 
-def _collaboration_mode(model: str, effort: str | None) -> CollaborationMode:
+def _collaboration_mode(
+    model: str, effort: str | None, mode: ModeKind, developer_instructions: str | None
+) -> CollaborationMode:
     return {
-        "mode": "default",
-        "settings": {"model": model, "reasoning_effort": effort, "developer_instructions": None},
+        "mode": mode,
+        "settings": {
+            "model": model,
+            "reasoning_effort": effort,
+            "developer_instructions": developer_instructions,
+        },
     }
 
 
@@ -114,19 +121,23 @@ def turn_context(
     model: str,
     effort: str | None,
     summary: str | None,
+    mode: ModeKind = "default",
+    developer_instructions: str | None = None,
+    disabled_plugin_ids: Sequence[str] = (),
 ) -> TurnContextLine:
-    """The settings the turn runs with (`sandbox_policy` in its disk form)."""
+    """The settings the turn runs with (`sandbox_policy` in its disk form; `mode` and
+    `developer_instructions` those of `thread/settings/update.collaborationMode`)."""
     return {
         "type": "turn_context",
         "payload": {
             "turn_id": turn_id,
             "root_turn_id": root_turn_id,
-            "disabled_plugin_ids": [],
+            "disabled_plugin_ids": list(disabled_plugin_ids),
             "cwd": cwd,
             "approval_policy": approval_policy,
             "approvals_reviewer": approvals_reviewer,
             "model": model,
-            "collaboration_mode": _collaboration_mode(model, effort),
+            "collaboration_mode": _collaboration_mode(model, effort, mode, developer_instructions),
             "realtime_active": False,
             "summary": summary or "none",
             "sandbox_policy": sandbox_policy,
@@ -143,9 +154,14 @@ def thread_settings_applied(
     approvals_reviewer: str,
     cwd: str,
     effort: str | None,
+    mode: ModeKind = "default",
+    developer_instructions: str | None = None,
+    personality: str | None = None,
+    disabled_plugin_ids: Sequence[str] = (),
 ) -> EventLine:
     """The thread's settings, recorded with its first turn and on each `thread/settings/update`
-    that changes them. `reasoning_effort` is written only when set, as codex does."""
+    that changes them. `reasoning_effort` and `personality` are written only when set, as codex
+    does."""
     settings: dict[str, Any] = {
         "model": model,
         "model_provider_id": model_provider,
@@ -157,8 +173,12 @@ def thread_settings_applied(
     }
     if effort is not None:
         settings["reasoning_effort"] = effort
-    settings["collaboration_mode"] = _collaboration_mode(model, effort)
-    settings["disabled_plugin_ids"] = []
+    if personality is not None:
+        settings["personality"] = personality
+    settings["collaboration_mode"] = _collaboration_mode(
+        model, effort, mode, developer_instructions
+    )
+    settings["disabled_plugin_ids"] = list(disabled_plugin_ids)
     return {
         "type": "event_msg",
         "payload": {

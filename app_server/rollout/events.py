@@ -133,6 +133,8 @@ class DiskThreadSettings(TypedDict):
     runtime_workspace_roots: list[str]
     reasoning_effort: NotRequired[str]
     """Only when the thread has an effort set."""
+    personality: NotRequired[str]
+    """Only when `thread/settings/update` saved one."""
     collaboration_mode: CollaborationMode
     disabled_plugin_ids: list[str]
 

@@ -141,7 +141,7 @@ class CollaborationSettings(TypedDict):
 
 
 class CollaborationMode(TypedDict):
-    mode: Literal["default"]
+    mode: Literal["default", "plan"]
     settings: CollaborationSettings
 
 

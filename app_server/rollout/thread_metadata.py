@@ -86,6 +86,9 @@ class ThreadMetadata:
     has_user_event: bool
     last_turn_started_at_ms: int | None
     last_line_at_ms: int | None
+    saved_settings: JsonObject | None = None
+    """The last `thread_settings_applied.thread_settings` (what `thread/settings/update` saved:
+    personality, disabled plugins, collaboration mode), for a resumed thread's settings."""
 
 
 def user_message_text(record: JsonObject) -> str | None:
@@ -141,6 +144,7 @@ class MetadataAccumulator:
         self._has_user_event = False
         self._last_turn_started_at_ms: int | None = None
         self._last_line_at_ms: int | None = None
+        self._saved_settings: JsonObject | None = None
 
     @property
     def thread_id(self) -> str | None:
@@ -184,6 +188,7 @@ class MetadataAccumulator:
                 settings = payload.get("thread_settings")
                 if isinstance(settings, (dict, Mapping)):
                     self._apply_settings(settings)
+                    self._saved_settings = settings
                     provider = settings.get("model_provider_id")
                     if isinstance(provider, str):
                         self._model_provider_fallback = provider
@@ -247,6 +252,7 @@ class MetadataAccumulator:
             has_user_event=self._has_user_event,
             last_turn_started_at_ms=self._last_turn_started_at_ms,
             last_line_at_ms=self._last_line_at_ms,
+            saved_settings=self._saved_settings,
         )
 
     def _apply_settings(self, settings: JsonObject) -> None:

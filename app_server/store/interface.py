@@ -24,16 +24,17 @@ Contract
   (`compress_cold_rollouts`, and in the background if configured). It never changes what is
   read (content, ordinals, timestamps, the reported plain `path`) and never touches a thread
   while a writer holds it; `open_writer` restores the plain file first.
-- **Marks.** Read receipts and goals (`store.thread_marks`) are kept per thread beside its
-  history, survive a restart, and go when the thread is deleted. A receipt update is atomic: of
-  two updates naming the same revision, one succeeds and the other gets `ReadStateConflict`.
+- **Marks.** Read receipts, goals and metadata patches (`store.thread_marks`) are kept per
+  thread beside its history, survive a restart, and go when the thread is deleted. A receipt
+  update is atomic: of two updates naming the same revision, one succeeds and the other gets
+  `ReadStateConflict`.
 - **Who decides.** The store enforces nothing about policy (who may archive what, which client
   is told): that is the thread manager's job. It only refuses what would corrupt history.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -43,7 +44,7 @@ from app_server.rollout.turn_entry import TurnEntry
 from app_server.store.compression_report import CompressionReport
 from app_server.store.errors import ForkReferenced, ThreadNotStored, WriterBusy
 from app_server.store.records import ThreadRecord
-from app_server.store.thread_marks import GoalRecord, ReadMark, ReadReceipt
+from app_server.store.thread_marks import GoalRecord, MetadataPatch, ReadMark, ReadReceipt
 from app_server.store.thread_query import ThreadPage, ThreadQuery, ThreadSearchPage
 from app_server.store.turn_pages import TurnPageRequest, TurnsPage
 
@@ -82,6 +83,9 @@ class ThreadHistory:
     instructions) when the read folded it too, as a resume's does; None otherwise. A resume
     replays the token usage from it without holding the model items (issue 17). Not part of
     the history's value: two reads of the same history are equal with or without it."""
+    saved_settings: Mapping[str, Any] | None = None
+    """The last `thread_settings_applied.thread_settings` recorded (None: none, or a store
+    that does not keep it): a resumed thread's personality, plugins and collaboration mode."""
 
 
 class ThreadWriter(Protocol):
@@ -256,6 +260,15 @@ class ThreadStore(Protocol):
 
     async def clear_goal(self, thread_id: str) -> bool:
         """Remove the thread's goal; whether there was one."""
+        ...
+
+    async def metadata_patches(self, thread_ids: Sequence[str]) -> dict[str, MetadataPatch]:
+        """The metadata patch of each of the threads that has one."""
+        ...
+
+    async def patch_metadata(self, thread_id: str, patch: MetadataPatch) -> MetadataPatch:
+        """Apply `patch` over the thread's stored one, atomically (also before the thread's
+        rollout exists, as codex allows); returns the patch now stored."""
         ...
 
 

@@ -14,6 +14,7 @@ from app_server.store.errors import ThreadNotStored
 from app_server.store.records import ThreadRecord
 from app_server.store.thread_marks import (
     GoalRecord,
+    MetadataPatch,
     ReadMark,
     ReadReceipt,
     after_mark,
@@ -35,6 +36,10 @@ class MarksBackend(Protocol):
     async def put_goal(self, goal: GoalRecord) -> None: ...
 
     async def clear_goal(self, thread_id: str) -> bool: ...
+
+    async def metadata_patches(self, thread_ids: Iterable[str]) -> dict[str, MetadataPatch]: ...
+
+    async def patch_metadata(self, thread_id: str, patch: MetadataPatch) -> MetadataPatch: ...
 
 
 class ThreadMarksMixin:
@@ -72,3 +77,9 @@ class ThreadMarksMixin:
 
     async def clear_goal(self, thread_id: str) -> bool:
         return await self._marks.clear_goal(thread_id)
+
+    async def metadata_patches(self, thread_ids: Sequence[str]) -> dict[str, MetadataPatch]:
+        return await self._marks.metadata_patches(thread_ids)
+
+    async def patch_metadata(self, thread_id: str, patch: MetadataPatch) -> MetadataPatch:
+        return await self._marks.patch_metadata(thread_id, patch)

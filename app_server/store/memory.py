@@ -128,8 +128,13 @@ class MemoryThreadStore(ThreadMarksMixin):
         record = None if thread is None else self._record(thread)
         if thread is None or record is None:
             raise ThreadNotStored(thread_id)
+        fold = self._fold(thread)
         return ThreadHistory(
-            record, self._fold(thread).turns(), thread.next_ordinal, thread.byte_size
+            record,
+            fold.turns(),
+            thread.next_ordinal,
+            thread.byte_size,
+            saved_settings=fold.metadata().saved_settings,
         )
 
     async def model_history(self, thread_id: str) -> ModelHistory:

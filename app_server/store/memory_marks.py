@@ -1,4 +1,4 @@
-"""`MemoryThreadMarks`: read receipts and goals of the `MemoryThreadStore`, in dictionaries.
+"""`MemoryThreadMarks`: receipts, goals and metadata patches of the `MemoryThreadStore`.
 
 The in-memory counterpart of `store.local.thread_marks_db`, with the same primitives, so both
 stores apply the rules of `store.thread_marks` the same way. Updates run without an `await`
@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from app_server.store.thread_marks import GoalRecord, ReadReceipt, initial_receipt
+from app_server.store.thread_marks import (
+    GoalRecord,
+    MetadataPatch,
+    ReadReceipt,
+    initial_receipt,
+)
 
 
 class MemoryThreadMarks:
@@ -18,6 +23,7 @@ class MemoryThreadMarks:
     def __init__(self) -> None:
         self._receipts: dict[str, ReadReceipt] = {}
         self._goals: dict[str, GoalRecord] = {}
+        self._patches: dict[str, MetadataPatch] = {}
 
     async def receipts(self, thread_ids: Iterable[str]) -> dict[str, ReadReceipt]:
         return {i: self._receipts.get(i) or initial_receipt(i) for i in thread_ids}
@@ -38,7 +44,16 @@ class MemoryThreadMarks:
     async def clear_goal(self, thread_id: str) -> bool:
         return self._goals.pop(thread_id, None) is not None
 
+    async def metadata_patches(self, thread_ids: Iterable[str]) -> dict[str, MetadataPatch]:
+        return {i: self._patches[i] for i in thread_ids if i in self._patches}
+
+    async def patch_metadata(self, thread_id: str, patch: MetadataPatch) -> MetadataPatch:
+        updated = self._patches.get(thread_id, MetadataPatch()).then(patch)
+        self._patches[thread_id] = updated
+        return updated
+
     def forget(self, thread_id: str) -> None:
         """Drop a deleted thread's marks."""
         self._receipts.pop(thread_id, None)
         self._goals.pop(thread_id, None)
+        self._patches.pop(thread_id, None)

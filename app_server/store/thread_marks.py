@@ -1,4 +1,5 @@
-"""Per-thread marks a store keeps beside the history: read receipts and the thread goal.
+"""Per-thread marks a store keeps beside the history: read receipts, the thread goal, and the
+metadata `thread/metadata/update` patched (Git info, Daybreak choice).
 
 Why beside the history and not in it: neither is conversation content. Codex 0.169 keeps read
 receipts in its state database (`thread_read_receipts`) and goals in `goals_1.sqlite`; both are
@@ -15,7 +16,8 @@ refused (`ReadStateConflict`, carrying the current state) when it is not the cur
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Final, Literal
 
 from app_server.store.errors import StoreError
@@ -88,3 +90,30 @@ class GoalRecord:
     time_used_seconds: int
     created_at_ms: int
     updated_at_ms: int
+
+
+GIT_FIELDS: Final = ("sha", "branch", "origin_url")
+"""The Git fields a metadata patch may set (`GitInfo` on the wire, snake_case here)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MetadataPatch:
+    """What `thread/metadata/update` set on a thread, kept as codex 0.169 keeps it in its state
+    database: not in the rollout, and over what the rollout says (`session_meta.git`).
+
+    `git` holds only the fields a request set (a None value clears that field); a thread whose
+    patch sets nothing in `git` shows its rollout's Git info unchanged."""
+
+    git: Mapping[str, str | None] = field(default_factory=dict)
+    daybreak_enabled: bool | None = None
+
+    def then(self, later: MetadataPatch) -> MetadataPatch:
+        """This patch with a later one applied over it (field by field)."""
+        return MetadataPatch(
+            git={**self.git, **later.git},
+            daybreak_enabled=(
+                later.daybreak_enabled
+                if later.daybreak_enabled is not None
+                else self.daybreak_enabled
+            ),
+        )

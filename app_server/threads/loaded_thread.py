@@ -22,7 +22,9 @@ from app_server.rollout.model_history import ModelHistory
 from app_server.settings import ResolvedSettings
 from app_server.store.interface import ThreadWriter
 from app_server.store.records import ThreadRecord, thread_from_record
+from app_server.store.thread_marks import MetadataPatch
 from app_server.threads.lifecycle import IllegalTransition, Lifecycle, checked_transition
+from app_server.threads.metadata_patch import patched_thread
 from protocol.types import (
     IdleThreadStatus,
     Thread,
@@ -65,6 +67,8 @@ class LoadedThread:
         self.history_initialization = "new"
         """How the history got into memory, for the turn metadata (`RequestContext`); the
         manager sets `cold_resume` / `warm_fork` / `cold_fork`."""
+        self.metadata: MetadataPatch | None = None
+        """What `thread/metadata/update` set (loaded with the thread; see `metadata_patch`)."""
         self.last_token_usage: ThreadTokenUsageUpdatedNotification | None = None
         """The latest `thread/tokenUsage/updated` published for the thread (replayed on resume)."""
         """The turn this process started last (late sub-agent activity is reported under it)."""
@@ -190,6 +194,7 @@ class LoadedThread:
     def thread(self, data_dir: Path, *, turns: list[Turn] | None = None) -> Thread:
         """The wire view of the loaded thread (status, environments, current model)."""
         thread = thread_from_record(self.record, data_dir, status=self.status, turns=turns or [])
+        thread = patched_thread(thread, self.metadata)
         environment = self.environment()
         return thread.model_copy(
             update={

@@ -31,6 +31,7 @@ from app_server.settings import (
     apply_overrides,
     default_settings,
     persisted_settings,
+    with_saved_settings,
 )
 from app_server.store.errors import ThreadNotStored
 from app_server.store.interface import ThreadHistory, ThreadStore, ThreadWriter
@@ -42,6 +43,7 @@ from app_server.threads.stored_reads import StoredReads
 from protocol.types import (
     IdleThreadStatus,
     NotLoadedThreadStatus,
+    SandboxPolicy,
     ThreadClosedNotification,
     ThreadStartedNotification,
     ThreadStatus,
@@ -85,6 +87,10 @@ class ThreadManager:
         self.rate_limits = RateLimitBoard()
         """The latest rate limits model responses reported (`account/rateLimits/read`)."""
         """The sandbox executable for commands (found at startup; None: unavailable)."""
+
+    def default_sandbox(self) -> SandboxPolicy:
+        """The sandbox a thread gets when nobody chooses one (config.toml's `sandbox_mode`)."""
+        return default_settings(self.config.effective, self.server_cwd).sandbox
 
     def workspace(self, thread: LoadedThread) -> ThreadWorkspace:
         """The thread's tool state, made on first use."""
@@ -247,7 +253,10 @@ class ThreadManager:
             if connection is not None:
                 loaded.subscribe(connection)
             return loaded, history
-        base = persisted_settings(history.record, self.config.effective, self.server_cwd)
+        base = with_saved_settings(
+            persisted_settings(history.record, self.config.effective, self.server_cwd),
+            history.saved_settings,
+        )
         thread = LoadedThread(
             history.record,
             self._settings(base, overrides),
@@ -256,6 +265,7 @@ class ThreadManager:
             multi_agent_known=False,
         )
         thread.history_initialization = "cold_resume"
+        thread.metadata = (await self.store.metadata_patches([thread_id])).get(thread_id)
         self._loaded[thread_id] = thread
         if connection is not None:
             thread.subscribe(connection)
@@ -299,7 +309,10 @@ class ThreadManager:
         base = (
             source.settings
             if source is not None
-            else persisted_settings(record, self.config.effective, self.server_cwd)
+            else with_saved_settings(
+                persisted_settings(record, self.config.effective, self.server_cwd),
+                history.saved_settings,
+            )
         )
         settings = self._settings(base, overrides)
         created_at_ms = now_ms()

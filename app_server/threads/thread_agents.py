@@ -24,6 +24,7 @@ from app_server.agent.tools.agent_control import (
 from app_server.errors import RpcError
 from app_server.ids import parse_thread_id, uuid7
 from app_server.rpc.errors import as_rpc_error
+from app_server.settings import model_efforts
 from app_server.store.errors import HistoryLineageError, StoreError
 from app_server.threads.agent_spawner import agent_depth, agent_path, create_child
 from app_server.threads.agent_tree import AgentState, AgentTree
@@ -104,14 +105,17 @@ class ThreadAgents:
             raise AgentError("collab spawn failed: agent thread limit reached")
         taken = {s.info.nickname for s in tree.agents_of(self._session_id) if s.info.nickname}
         settings = self._thread.settings
+        model = request.model or settings.model
+        default_effort = model_efforts(settings.config.toml, model)[1]
         return AgentInfo(
             thread_id=uuid7(),
             path=path,
             nickname=pick_nickname(taken),
             role=None,
             status="pendingInit",
-            model=request.model or settings.model,
-            effort=request.effort or settings.reasoning_effort,
+            model=model,
+            effort=request.effort or settings.reasoning_effort or default_effort,
+            model_default_effort=default_effort,
         )
 
     async def spawn(self, request: SpawnRequest, planned: AgentInfo) -> AgentInfo:

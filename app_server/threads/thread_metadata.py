@@ -1,26 +1,32 @@
-"""`thread/metadata/update`: the thread with its Git metadata and Daybreak choice patched.
+"""`thread/metadata/update`: a thread's Git metadata and Daybreak choice, patched and kept.
 
-Codex 0.169 keeps these in its SQLite state only (no rollout line, no notification). Here the
-patch is applied to the answered thread but not yet stored: our index row is refolded from the
-rollout on every write, so a stored patch needs its own table (README, compatibility table).
+Codex 0.169 keeps these in its SQLite state only (no rollout line, no notification), over what
+the rollout's `session_meta` says, for loaded and stored threads alike (also before the first
+turn), and every later read shows them: `thread/read`, `thread/list`, `thread/resume`, after a
+restart too (observed on the binary). Here the patch is a store mark (`MetadataPatch`, kept in
+our index beside read receipts and goals) and `patched_thread` lays it over the wire `Thread`
+wherever a thread is shown.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
 
 from app_server.errors import NotFound
-from app_server.store.records import thread_from_record
+from app_server.store.records import ThreadRecord, thread_from_record
+from app_server.store.thread_marks import MetadataPatch
 from app_server.threads.manager import ThreadManager
-from protocol.types import GitInfo, Thread
+from app_server.threads.metadata_patch import patched_thread
+from protocol.types import Thread
 
 
-@dataclass(frozen=True, slots=True)
-class GitInfoPatch:
-    """The Git fields a request sets (`branch`, `sha`, `origin_url`); None clears one."""
-
-    values: Mapping[str, str | None]
+async def patches_for(
+    manager: ThreadManager, records: Sequence[ThreadRecord]
+) -> dict[str, MetadataPatch]:
+    """The metadata patches of the listed threads (one store read for the page)."""
+    if not records:
+        return {}
+    return await manager.store.metadata_patches([record.id for record in records])
 
 
 class ThreadMetadataUpdates:
@@ -29,33 +35,21 @@ class ThreadMetadataUpdates:
     def __init__(self, manager: ThreadManager) -> None:
         self._manager = manager
 
-    async def update(
-        self, thread_id: str, *, git: GitInfoPatch | None, daybreak_enabled: bool | None
-    ) -> Thread:
-        """The thread as codex answers it: the stored view (`canAcceptDirectInput` null), with
-        a loaded thread's status and environments."""
+    async def update(self, thread_id: str, patch: MetadataPatch) -> Thread:
+        """Store the patch and answer the thread as codex does: the stored view
+        (`canAcceptDirectInput` null), with a loaded thread's status and environments."""
         loaded = self._manager.loaded(thread_id)
         record = await self._manager.reads.record(thread_id)
         if record is None:
             if loaded is None:
                 raise NotFound(f"thread not found: {thread_id}")
             record = loaded.record
-        if git is not None:
-            record = replace(
-                record,
-                git_branch=git.values.get("branch", record.git_branch),
-                git_sha=git.values.get("sha", record.git_sha),
-                git_origin_url=git.values.get("origin_url", record.git_origin_url),
-            )
+        stored = await self._manager.store.patch_metadata(thread_id, patch)
         thread = thread_from_record(record, self._manager.data_dir)
-        update: dict[str, object] = {}
         if loaded is not None:  # a loaded thread's status and environments, as codex answers
+            loaded.metadata = stored
             live = loaded.thread(self._manager.data_dir)
-            update.update(status=live.status, environments=live.environments)
-        if git is not None:
-            update["git_info"] = GitInfo(
-                branch=record.git_branch, sha=record.git_sha, origin_url=record.git_origin_url
+            thread = thread.model_copy(
+                update={"status": live.status, "environments": live.environments}
             )
-        if daybreak_enabled is not None:
-            update["daybreak_enabled"] = daybreak_enabled
-        return thread.model_copy(update=update)
+        return patched_thread(thread, stored)

@@ -18,13 +18,15 @@ from app_server.config.layers import TURN_ORIGIN
 from app_server.errors import InvalidRequest
 from app_server.rollout import build
 from app_server.settings import ResolvedSettings, resolve_cwd, sandbox_from_mode
+from app_server.threads.loaded_thread import LOCAL_ENVIRONMENT_ID
 from app_server.threads.manager import ThreadManager
-from app_server.threads.setting_updates import shared_updates
-from app_server.threads.turns import wire_settings
+from app_server.threads.setting_updates import collaboration_updates, shared_updates
+from app_server.threads.settings_report import wire_settings
 from protocol.types import (
     SandboxMode,
     ThreadSettingsUpdatedNotification,
     ThreadSettingsUpdateParams,
+    TurnEnvironmentParams,
 )
 
 PERMISSION_PROFILE_MODES: dict[str, SandboxMode] = {
@@ -39,6 +41,9 @@ UNKNOWN_PROFILE_MESSAGE = (
 )
 """Codex 0.169's refusal of a profile id that is not built in (named `[permissions]` profiles
 are not supported here, so every other id gets it)."""
+
+UNKNOWN_ENVIRONMENT_MESSAGE = "unknown turn environment id"
+"""Codex 0.169's refusal of an environment id it does not know (here: any but the local one)."""
 
 CLEARED_SERVICE_TIER = "default"
 """What codex 0.169 reports as the service tier after a `serviceTier: null` update."""
@@ -59,11 +64,37 @@ def _requested(
         if mode is None:
             raise InvalidRequest(UNKNOWN_PROFILE_MESSAGE)
         updates["sandbox"] = sandbox_from_mode(mode, settings.config.toml.sandbox_workspace_write)
+        updates.update(permission_profile=params.permissions, sandbox_from_policy=False)
+    if params.sandbox_policy is not None:
+        updates.update(permission_profile=None, sandbox_from_policy=True)
+    if params.personality is not None:
+        updates["personality"] = params.personality
+    if params.disabled_plugin_ids is not None:
+        updates["disabled_plugin_ids"] = tuple(params.disabled_plugin_ids)
     if "service_tier" in params.model_fields_set:
         updates["service_tier"] = params.service_tier or CLEARED_SERVICE_TIER
     if params.cwd is not None:
         updates["cwd"] = resolve_cwd(params.cwd, server_cwd)
+    if params.environments is not None:
+        updates.update(_environment_updates(params.environments, server_cwd))
+    updates.update(collaboration_updates(params))
     return updates
+
+
+def _environment_updates(
+    environments: list[TurnEnvironmentParams], server_cwd: Path
+) -> dict[str, Any]:
+    """`environments: []` selects none; otherwise the one local environment, whose `cwd`
+    becomes the thread's (there is no other environment here)."""
+    if not environments:
+        return {"environments_selected": False}
+    for environment in environments:
+        if environment.environment_id != LOCAL_ENVIRONMENT_ID:
+            raise InvalidRequest(f"{UNKNOWN_ENVIRONMENT_MESSAGE} `{environment.environment_id}`")
+    return {
+        "environments_selected": True,
+        "cwd": resolve_cwd(environments[0].cwd, server_cwd),
+    }
 
 
 class ThreadSettingsUpdates:
@@ -97,6 +128,10 @@ class ThreadSettingsUpdates:
                         approvals_reviewer=settings.approvals_reviewer,
                         cwd=settings.cwd,
                         effort=settings.reasoning_effort,
+                        mode=settings.collaboration_mode,
+                        developer_instructions=settings.collaboration_instructions,
+                        personality=settings.personality,
+                        disabled_plugin_ids=settings.disabled_plugin_ids,
                     )
                 ]
             )
@@ -106,7 +141,8 @@ class ThreadSettingsUpdates:
             self._manager.publish(
                 thread,
                 ThreadSettingsUpdatedNotification(
-                    thread_id=thread.id, thread_settings=wire_settings(settings)
+                    thread_id=thread.id,
+                    thread_settings=wire_settings(settings, self._manager.default_sandbox()),
                 ),
             )
 

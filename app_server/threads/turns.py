@@ -26,7 +26,7 @@ from app_server.agent.turn_runner import TurnKind, TurnRunner
 from app_server.agent.turn_setup import PendingInput, TurnSetup
 from app_server.client_connection import ClientConnection, ServerRequestOutcome
 from app_server.config import TURN_ORIGIN
-from app_server.errors import Conflict
+from app_server.errors import ActiveTurnNotSteerable, Conflict, TurnInputRefused
 from app_server.ids import uuid7
 from app_server.rollout import build
 from app_server.rollout.model_history import ModelHistory
@@ -39,20 +39,17 @@ from app_server.skills import (
     with_switches,
 )
 from app_server.threads.agent_tree import AgentTree
-from app_server.threads.loaded_thread import LOCAL_ENVIRONMENT_ID, LoadedThread
+from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager
 from app_server.threads.server_requests import ask_subscribers
-from app_server.threads.setting_updates import shared_updates
+from app_server.threads.setting_updates import collaboration_updates, shared_updates
+from app_server.threads.settings_report import wire_settings
 from app_server.threads.thread_marks import ThreadMarks
 from app_server.threads.token_replay import load_model_history
 from app_server.threads.turn_origin import TurnOrigin
 from protocol.types import (
     AccountRateLimitsUpdatedNotification,
-    CollaborationMode,
     RateLimitSnapshot,
-    Settings,
-    ThreadEnvironment,
-    ThreadSettings,
     ThreadSettingsUpdatedNotification,
     ThreadStatus,
     Turn,
@@ -123,36 +120,6 @@ class _ThreadTurnHost:
         )
 
 
-def wire_settings(settings: ResolvedSettings) -> ThreadSettings:
-    """`thread/settings/updated`'s settings, with the one local environment as codex lists it."""
-    return ThreadSettings(
-        approval_policy=settings.approval_policy,
-        approvals_reviewer=settings.approvals_reviewer,  # type: ignore[arg-type]
-        collaboration_mode=CollaborationMode(
-            mode="default",
-            settings=Settings(
-                model=settings.model,
-                reasoning_effort=settings.reasoning_effort,
-                developer_instructions=settings.developer_instructions,
-            ),
-        ),
-        cwd=settings.cwd,
-        effort=settings.reasoning_effort,
-        environments=[
-            ThreadEnvironment(
-                environment_id=LOCAL_ENVIRONMENT_ID,
-                cwd=settings.cwd,
-                runtime_workspace_roots=settings.runtime_workspace_roots,
-            )
-        ],
-        model=settings.model,
-        model_provider=settings.model_provider,
-        sandbox_policy=settings.sandbox,
-        service_tier=settings.service_tier,
-        summary=settings.reasoning_summary,  # type: ignore[arg-type]
-    )
-
-
 class ThreadTurns:
     """Starts, steers and interrupts the turns of loaded threads."""
 
@@ -173,6 +140,7 @@ class ThreadTurns:
             updates["model"] = params.model
         if params.service_tier is not None:
             updates["service_tier"] = params.service_tier
+        updates.update(collaboration_updates(params))
         return settings.with_requested(TURN_ORIGIN, **updates)
 
     async def start(
@@ -184,7 +152,8 @@ class ThreadTurns:
         pending = PendingInput(list(params.input), params.client_user_message_id)
         active = thread.active_turn
         if isinstance(active, TurnRunner) and not active.finished:
-            _refuse_compaction_turn(active)
+            if active.kind == "compact":
+                raise TurnInputRefused(active.kind)
             active.add_input(pending)
             return active.wire_turn(), None
         settings = self._sticky_settings(thread, params)
@@ -193,7 +162,8 @@ class ThreadTurns:
             self._manager.publish(
                 thread,
                 ThreadSettingsUpdatedNotification(
-                    thread_id=thread.id, thread_settings=wire_settings(settings)
+                    thread_id=thread.id,
+                    thread_settings=wire_settings(settings, self._manager.default_sandbox()),
                 ),
             )
         runner = await self._new_runner(
@@ -324,7 +294,8 @@ class ThreadTurns:
 
     def steer(self, params: TurnSteerParams) -> str:
         active = self._active(params.thread_id, "steer")
-        _refuse_compaction_turn(active)
+        if active.kind == "compact":
+            raise ActiveTurnNotSteerable(active.kind)
         if params.expected_turn_id != active.turn_id:
             raise Conflict(
                 f"expected active turn id `{params.expected_turn_id}` but found `{active.turn_id}`"
@@ -337,15 +308,6 @@ class ThreadTurns:
         if params.turn_id != active.turn_id:
             raise Conflict(f"expected active turn id {params.turn_id} but found {active.turn_id}")
         active.interrupt()
-
-
-def _refuse_compaction_turn(active: TurnRunner) -> None:
-    """Input cannot join a turn that only compacts the context."""
-    if active.kind == "compact":
-        raise Conflict(
-            f"the active turn {active.turn_id} is compacting the thread's context and cannot "
-            "take input; start a turn when it has finished"
-        )
 
 
 def _refuse_if_busy(thread: LoadedThread) -> None:

@@ -90,6 +90,8 @@ class Peer:
         while line := await self._proc.stdout.readline():
             message = json.loads(line)
             self.log.append(message)
+            if "method" in message and "id" not in message:  # `$@method.path` in later params
+                self.saved["@" + message["method"]] = message.get("params")
             self.arrived.set()
             if "method" in message and "id" in message:
                 await self._send({"id": message["id"], "result": {"decision": self.decision}})

@@ -229,6 +229,71 @@ SEARCH_STREAM = Scenario(
     codex_version="0.171.0",
 )
 
+SETTINGS = Scenario(
+    "settings and metadata",
+    (
+        START,
+        Call("thread/settings/update", {"threadId": TID, "effort": "high"}),
+        Call("thread/settings/update", {"threadId": TID, "personality": "friendly"}),
+        Call("thread/settings/update", {"threadId": TID, "disabledPluginIds": ["a@b"]}),
+        Call("thread/settings/update", {"threadId": TID, "multiAgentMode": "proactive"}),
+        Call(
+            "thread/metadata/update",
+            {"threadId": TID, "gitInfo": {"branch": "dev", "sha": "abc"}, "daybreakEnabled": True},
+        ),
+        Turn(TID, "hello", (Reply.text("hi"),), params={"multiAgentMode": "proactive"}),
+        Call("thread/settings/update", {"threadId": TID, "permissions": ":workspace"}),
+        Call("thread/settings/update", {"threadId": TID, "sandboxPolicy": {"type": "readOnly"}}),
+        Call(
+            "thread/settings/update",
+            {
+                "threadId": TID,
+                "collaborationMode": {
+                    "mode": "default",
+                    "settings": {
+                        "model": "gpt-test",
+                        "reasoning_effort": "low",
+                        "developer_instructions": "be brief",
+                    },
+                },
+            },
+        ),
+        Call("thread/settings/update", {"threadId": TID, "environments": []}),
+        Call(
+            "thread/settings/update",
+            {"threadId": TID, "environments": [{"environmentId": "local", "cwd": "$cwd"}]},
+        ),
+        Turn(TID, "again", (Reply.text("second"),)),
+        Call("thread/metadata/update", {"threadId": TID, "gitInfo": {"branch": None}}),
+        Call("thread/read", {"threadId": TID}),
+        Call("thread/list", {}),
+        Call("thread/unsubscribe", {"threadId": TID}),
+        Call("thread/metadata/update", {"threadId": TID, "gitInfo": {"originUrl": "https://x/r"}}),
+        Call("thread/resume", {"threadId": TID, "excludeTurns": True}),
+        Call("thread/settings/update", {"threadId": TID, "summary": "concise"}),
+    ),
+)
+
+STEER_COMPACTION = Scenario(
+    "steering a compaction",
+    (
+        START,
+        Turn(TID, "hello", (Reply.text("hi").with_usage(input_tokens=100, output_tokens=10),)),
+        Queue((Reply.text("SUMMARY " * 5, deltas=20).delayed(between_frames=0.1),)),
+        Call("thread/compact/start", {"threadId": TID}),
+        Call(
+            "turn/steer",
+            {
+                "threadId": TID,
+                "expectedTurnId": "$@turn/started.turn.id",
+                "input": [{"type": "text", "text": "more", "text_elements": []}],
+            },
+        ),
+        Turn(TID, "during", (), wait=False),
+        WaitFor("turn/completed"),
+    ),
+)
+
 SCENARIOS = (
     HANDSHAKE,
     LIFECYCLE,
@@ -238,4 +303,6 @@ SCENARIOS = (
     MARKS,
     SKILLS,
     SEARCH_STREAM,
+    SETTINGS,
+    STEER_COMPACTION,
 )

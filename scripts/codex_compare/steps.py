@@ -1,6 +1,7 @@
 """Scenario steps as data: what to send, which scripted model replies to queue, how to answer the
 server's approval requests. `$name.path` strings in params refer to a result saved earlier
-(`save=`); `$cwd` is the peer's workspace directory."""
+(`save=`), `$@method.path` to the params of the latest notification of that method; `$cwd` is
+the peer's workspace directory."""
 
 from __future__ import annotations
 

@@ -234,3 +234,76 @@ async def test_each_model_response_is_followed_by_the_latest_rate_limits(
     assert methods[usage_at + 1] == "account/rateLimits/updated"
     (update,) = client.notifications_named("account/rateLimits/updated")
     assert update["params"]["rateLimits"]["limitId"] == "codex"
+
+
+def turn_metadata(request: RecordedRequest) -> dict[str, object]:
+    metadata: dict[str, object] = json.loads(request.headers["x-codex-turn-metadata"])
+    return metadata
+
+
+async def test_turn_metadata_names_the_model_the_sandbox_and_the_turn_start(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    model_server.enqueue(Reply.text("hi"))
+    client = await started(servers, model_server)
+    thread_id = await new_thread(client, tmp_path)
+
+    turn = await run_turn(client, thread_id, "hello")
+
+    metadata = turn_metadata(model_server.requests[0])
+    assert (metadata["model"], metadata["sandbox"], metadata["sandbox_mode"]) == (
+        MODEL,
+        "seccomp",
+        "read-only",
+    )
+    started_ms = metadata["turn_started_at_unix_ms"]
+    assert isinstance(started_ms, int)
+    assert started_ms // 1000 == turn["startedAt"]
+    assert "reasoning_effort" not in metadata  # codex sends it only when an effort is set
+
+
+async def test_turn_metadata_of_an_unsandboxed_turn_with_an_effort(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    model_server.enqueue(Reply.text("hi"))
+    client = await started(servers, model_server)
+    thread_id = await new_thread(client, tmp_path, sandbox="danger-full-access")
+
+    await run_turn(client, thread_id, "hello", effort="low")
+
+    metadata = turn_metadata(model_server.requests[0])
+    assert (metadata["sandbox"], metadata["sandbox_mode"]) == ("none", "danger-full-access")
+    assert metadata["reasoning_effort"] == "low"
+
+
+async def test_resume_without_turns_replays_no_token_usage(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    model_server.enqueue(Reply.text("hi").with_usage(input_tokens=100, output_tokens=10))
+    client = await started(servers, model_server)
+    thread_id = await new_thread(client, tmp_path)
+    await run_turn(client, thread_id, "hello")
+    await client.call("thread/unsubscribe", {"threadId": thread_id})
+    since = len(client.notifications_named("thread/tokenUsage/updated"))
+
+    await client.call("thread/resume", {"threadId": thread_id, "excludeTurns": True})
+    await client.call("thread/loaded/list", {})  # a round trip after the answer
+
+    assert len(client.notifications_named("thread/tokenUsage/updated")) == since
+
+
+async def test_a_fork_without_turns_replays_no_token_usage(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    model_server.enqueue(Reply.text("hi").with_usage(input_tokens=100, output_tokens=10))
+    client = await started(servers, model_server)
+    thread_id = await new_thread(client, tmp_path)
+    await run_turn(client, thread_id, "hello")
+    since = len(client.notifications_named("thread/tokenUsage/updated"))
+
+    fork = await client.call("thread/fork", {"threadId": thread_id, "excludeTurns": True})
+    await client.wait_notification(
+        "thread/started", where=lambda m: m["params"]["thread"]["id"] == fork["thread"]["id"]
+    )
+
+    assert len(client.notifications_named("thread/tokenUsage/updated")) == since

@@ -1,4 +1,5 @@
-"""Read receipts and goals (`ThreadStore` marks), for every implementation (local and memory).
+"""Read receipts, goals and metadata patches (`ThreadStore` marks), for every implementation
+(local and memory).
 
 What a caller observes: receipts follow codex's rules (`store.thread_marks`), a stale revision
 is refused without changing anything, marks survive reopening the store (local), and go with
@@ -15,7 +16,12 @@ import pytest
 from app_server.store.errors import ThreadNotStored
 from app_server.store.interface import ThreadStore
 from app_server.store.local.store import LocalThreadStore
-from app_server.store.thread_marks import THREAD_START, GoalRecord, ReadStateConflict
+from app_server.store.thread_marks import (
+    THREAD_START,
+    GoalRecord,
+    MetadataPatch,
+    ReadStateConflict,
+)
 from tests.store.test_store_contract import store, stored_thread
 from tests.support.homes import BASE_MS, uuid7_at
 
@@ -139,5 +145,39 @@ async def test_local_marks_survive_reopening_the_store(tmp_path: Path) -> None:
     try:
         assert (await second.read_receipts([thread_id]))[thread_id] == receipt
         assert await second.goal(thread_id) == goal(thread_id)
+    finally:
+        await second.close()
+
+
+async def test_metadata_patches_merge_field_by_field(store: ThreadStore) -> None:
+    thread_id = await stored_thread(store, 1)
+    assert await store.metadata_patches([thread_id]) == {}
+    await store.patch_metadata(thread_id, MetadataPatch(git={"branch": "dev", "sha": "abc"}))
+    merged = await store.patch_metadata(
+        thread_id, MetadataPatch(git={"branch": None}, daybreak_enabled=True)
+    )
+    expected = MetadataPatch(git={"branch": None, "sha": "abc"}, daybreak_enabled=True)
+    assert merged == expected
+    assert await store.metadata_patches([thread_id]) == {thread_id: expected}
+
+
+async def test_deleting_a_thread_drops_its_metadata_patch(store: ThreadStore) -> None:
+    thread_id = await stored_thread(store, 1)
+    await store.patch_metadata(thread_id, MetadataPatch(daybreak_enabled=False))
+    await store.delete_tree(thread_id)
+    assert await store.metadata_patches([thread_id]) == {}
+
+
+async def test_a_local_metadata_patch_survives_reopening_the_store(tmp_path: Path) -> None:
+    first = LocalThreadStore(tmp_path / "data")
+    await first.start()
+    thread_id = await stored_thread(first, 1)
+    patch = MetadataPatch(git={"origin_url": "https://example.com/r.git"}, daybreak_enabled=False)
+    await first.patch_metadata(thread_id, patch)
+    await first.close()
+    second = LocalThreadStore(tmp_path / "data")
+    await second.start()
+    try:
+        assert await second.metadata_patches([thread_id]) == {thread_id: patch}
     finally:
         await second.close()

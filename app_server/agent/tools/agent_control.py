@@ -52,6 +52,11 @@ class AgentInfo:
     status: AgentStatus
     model: str | None = None
     effort: str | None = None
+    """Its reasoning effort (for a spawn: the one asked for, else its parent's, else its
+    model's default), as codex 0.169 reports it on sub-agent items."""
+    model_default_effort: str | None = None
+    """Its model's default effort: what a v1 spawn being made reports when the call asked for
+    none (codex 0.169)."""
     last_message: str | None = None
     """Its last turn's final message (None while running or if it gave none)."""
 

@@ -136,7 +136,9 @@ class MultiAgentV1Tool(AgentTool):
             history=list(context.model_history),
         )
         planned = await agents.plan_spawn(request)
-        extra = {"prompt": prompt, "effort": planned.effort}
+        # codex 0.169 reports the effort asked for, else the model's default, while spawning,
+        # and the child's own effort once spawned
+        extra = {"prompt": prompt, "effort": request.effort or planned.model_default_effort}
         started = tool_items.publish_started(
             context, self._item(call, context, "in_progress", [], {}, model=model or "", **extra)
         )
@@ -148,7 +150,8 @@ class MultiAgentV1Tool(AgentTool):
             [child],
             {child.thread_id: "pending_init"},
             model=child.model,
-            **extra,
+            prompt=prompt,
+            effort=child.effort,  # the child's own effort now that it exists (codex 0.169)
         )
         item = self._finish(context, core, started)
         return ToolOutput(

@@ -51,7 +51,8 @@ def history_of_fold(
         )
     turns = fold.turns()
     next_ordinal = None if fold.last_ordinal is None else fold.last_ordinal + 1
-    return ThreadHistory(fresh, turns, next_ordinal, size)
+    saved = fold.metadata().saved_settings
+    return ThreadHistory(fresh, turns, next_ordinal, size, saved_settings=saved)
 
 
 class HistoryReader:

@@ -1,4 +1,5 @@
-"""Read receipts and goals in our index (`thread_read_receipts`, `thread_goals`).
+"""Read receipts, goals and metadata patches in our index (`thread_read_receipts`,
+`thread_goals`, `thread_metadata_patches`).
 
 Why in the index: they are small per-thread rows that clients edit, and the index is the
 SQLite file we already own (codex keeps the same facts in its own databases: receipts in
@@ -18,7 +19,12 @@ from collections.abc import Callable, Iterable
 import orjson
 
 from app_server.store.local.index_db import ThreadIndex
-from app_server.store.thread_marks import GoalRecord, ReadReceipt, initial_receipt
+from app_server.store.thread_marks import (
+    GoalRecord,
+    MetadataPatch,
+    ReadReceipt,
+    initial_receipt,
+)
 
 _RECEIPT_COLUMNS = "thread_id, first_unread_turn, revision, last_published_turn"
 _GOAL_COLUMNS = (
@@ -99,3 +105,42 @@ class IndexThreadMarks:
             db.execute("DELETE FROM thread_goals WHERE thread_id = ?", (thread_id,)) as cursor,
         ):
             return cursor.rowcount > 0
+
+    async def metadata_patches(self, thread_ids: Iterable[str]) -> dict[str, MetadataPatch]:
+        rows = await self._index().fetchall(
+            "SELECT thread_id, git, daybreak_enabled FROM thread_metadata_patches"
+            " WHERE thread_id IN (SELECT value FROM json_each(?))",
+            (orjson.dumps(list(thread_ids)).decode(),),
+        )
+        return {row[0]: _patch_of(row[1], row[2]) for row in rows}
+
+    async def patch_metadata(self, thread_id: str, patch: MetadataPatch) -> MetadataPatch:
+        """Apply `patch` over the stored one in one transaction; returns the result."""
+        async with self._index().transaction() as db:
+            rows = list(
+                await db.execute_fetchall(
+                    "SELECT git, daybreak_enabled FROM thread_metadata_patches WHERE thread_id = ?",
+                    (thread_id,),
+                )
+            )
+            current = _patch_of(rows[0][0], rows[0][1]) if rows else MetadataPatch()
+            updated = current.then(patch)
+            daybreak = updated.daybreak_enabled
+            await db.execute(
+                "INSERT OR REPLACE INTO thread_metadata_patches (thread_id, git, daybreak_enabled)"
+                " VALUES (?, ?, ?)",
+                (
+                    thread_id,
+                    orjson.dumps(dict(updated.git)).decode(),
+                    None if daybreak is None else int(daybreak),
+                ),
+            )
+        return updated
+
+
+def _patch_of(git: str, daybreak_enabled: int | None) -> MetadataPatch:
+    values = orjson.loads(git)
+    return MetadataPatch(
+        git={k: v for k, v in values.items() if isinstance(v, str | None)},
+        daybreak_enabled=None if daybreak_enabled is None else bool(daybreak_enabled),
+    )

@@ -1,4 +1,5 @@
-"""DDL of the per-thread marks in our index (read receipts, goals; see `thread_marks_db`)."""
+"""DDL of the per-thread marks in our index (read receipts, goals, metadata patches; see
+`thread_marks_db`)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,11 @@ CREATE TABLE IF NOT EXISTS thread_goals (
   created_at_ms INTEGER NOT NULL,
   updated_at_ms INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS thread_metadata_patches (
+  thread_id TEXT PRIMARY KEY NOT NULL,
+  git TEXT NOT NULL,
+  daybreak_enabled INTEGER
+);
 """
 """Idempotent DDL (part of the index schema; an index of the same generation made before these
 tables existed gets them at its next open)."""
@@ -29,5 +35,6 @@ tables existed gets them at its next open)."""
 DELETE_MARKS_SQL: Final = (
     "DELETE FROM thread_read_receipts WHERE thread_id IN (SELECT value FROM json_each(?))",
     "DELETE FROM thread_goals WHERE thread_id IN (SELECT value FROM json_each(?))",
+    "DELETE FROM thread_metadata_patches WHERE thread_id IN (SELECT value FROM json_each(?))",
 )
 """Run with a JSON array of thread ids when their threads are deleted."""

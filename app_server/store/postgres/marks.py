@@ -1,5 +1,5 @@
-"""`PostgresThreadMarks`: read receipts and goals of the PostgreSQL store (`read_receipts`,
-`goals`).
+"""`PostgresThreadMarks`: read receipts, goals and metadata patches of the PostgreSQL store
+(`read_receipts`, `goals`, `thread_metadata_patches`).
 
 The same primitives as `memory_marks` and `local/thread_marks_db`, so the rules of
 `store.thread_marks` apply unchanged. A receipt update is atomic across processes: the row is
@@ -12,9 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 import asyncpg
+import orjson
 
 from app_server.store.postgres.connect import unavailable_on_connection_loss
-from app_server.store.thread_marks import GoalRecord, ReadReceipt, initial_receipt
+from app_server.store.thread_marks import (
+    GoalRecord,
+    MetadataPatch,
+    ReadReceipt,
+    initial_receipt,
+)
 
 
 class PostgresThreadMarks:
@@ -99,6 +105,49 @@ class PostgresThreadMarks:
     async def clear_goal(self, thread_id: str) -> bool:
         result = await self._pool().execute("DELETE FROM goals WHERE thread_id = $1", thread_id)
         return result != "DELETE 0"
+
+    @unavailable_on_connection_loss
+    async def metadata_patches(self, thread_ids: Iterable[str]) -> dict[str, MetadataPatch]:
+        rows = await self._pool().fetch(
+            "SELECT thread_id, git, daybreak_enabled FROM thread_metadata_patches"
+            " WHERE thread_id = ANY($1::text[])",
+            list(thread_ids),
+        )
+        return {row["thread_id"]: _patch(row["git"], row["daybreak_enabled"]) for row in rows}
+
+    @unavailable_on_connection_loss
+    async def patch_metadata(self, thread_id: str, patch: MetadataPatch) -> MetadataPatch:
+        """Apply `patch` over the stored one under a row lock (two processes patching the
+        same thread both land, in some order); returns the result."""
+        async with self._pool().acquire() as connection, connection.transaction():
+            await connection.execute(
+                "INSERT INTO thread_metadata_patches (thread_id, git) VALUES ($1, '{}')"
+                " ON CONFLICT (thread_id) DO NOTHING",
+                thread_id,
+            )
+            row = await connection.fetchrow(
+                "SELECT git, daybreak_enabled FROM thread_metadata_patches"
+                " WHERE thread_id = $1 FOR UPDATE",
+                thread_id,
+            )
+            assert row is not None
+            updated = _patch(row["git"], row["daybreak_enabled"]).then(patch)
+            await connection.execute(
+                "UPDATE thread_metadata_patches SET git = $2, daybreak_enabled = $3"
+                " WHERE thread_id = $1",
+                thread_id,
+                orjson.dumps(dict(updated.git)).decode(),
+                updated.daybreak_enabled,
+            )
+        return updated
+
+
+def _patch(git: str, daybreak_enabled: bool | None) -> MetadataPatch:
+    values = orjson.loads(git)
+    return MetadataPatch(
+        git={k: v for k, v in values.items() if isinstance(v, str | None)},
+        daybreak_enabled=daybreak_enabled,
+    )
 
 
 def _receipt(row: asyncpg.Record) -> ReadReceipt:

@@ -22,6 +22,10 @@ Tables (migration 1):
 Migration 2: `session_index(seq, thread_id, line)`, codex's `session_index.jsonl` as lines (every
 rename, in order, as the local store appends them), so an export writes that file byte for byte.
 
+Migration 3: `thread_metadata_patches(thread_id, git, daybreak_enabled)`, what
+`thread/metadata/update` set (`store.thread_marks.MetadataPatch`; `git` a JSON object of the
+Git fields set, text as the local index keeps it).
+
 Migrations are applied in order, each once, recorded in `schema_migrations`, in one transaction
 under a database-wide advisory lock, so processes starting together on an empty database wait
 for the first one instead of racing it (`migrations.py`).
@@ -180,4 +184,15 @@ CREATE TABLE session_index (
   line text NOT NULL
 );
 CREATE INDEX session_index_thread ON session_index (thread_id);
+"""
+
+
+def migration_3(trgm_schema: str) -> str:
+    """`thread_metadata_patches`: the metadata `thread/metadata/update` set, per thread."""
+    return """
+CREATE TABLE thread_metadata_patches (
+  thread_id text COLLATE "C" PRIMARY KEY,
+  git text NOT NULL,
+  daybreak_enabled boolean
+);
 """

@@ -236,7 +236,8 @@ class PostgresThreadStore(ThreadMarksMixin):
         record, fold, size = await self._folded(thread_id)
         turns = fold.turns()
         next_ordinal = None if fold.last_ordinal is None else fold.last_ordinal + 1
-        return ThreadHistory(record, turns, next_ordinal, size)
+        saved = fold.metadata().saved_settings
+        return ThreadHistory(record, turns, next_ordinal, size, saved_settings=saved)
 
     @unavailable_on_connection_loss
     async def turn_page(self, thread_id: str, request: TurnPageRequest) -> TurnsPage:

@@ -42,6 +42,7 @@ _THREAD_TABLES: Final = (
     "thread_messages",
     "read_receipts",
     "goals",
+    "thread_metadata_patches",
     "session_index",
 )
 """Tables with rows per thread (by `thread_id`), emptied when a thread is deleted."""
