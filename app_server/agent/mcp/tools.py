@@ -1,0 +1,381 @@
+"""The MCP tools a turn offers: one namespace per server, and codex's three resource tools.
+
+A call shows clients an `mcpToolCall` item (`item/started`, then `item/completed` with the result
+or the error and `durationMs`) and is recorded as codex's core `McpToolCall` item; the model
+reads what `model_tools` renders. The turn waits for the thread's servers to settle before its
+first request (codex does too), so the tools a server offers are known when the model is asked.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from app_server.agent import approvals
+from app_server.agent.mcp import model_tools
+from app_server.agent.mcp.approval import (
+    ELICITATION_METHOD,
+    NEVER_MESSAGE,
+    REJECTED_MESSAGE,
+    McpApprovalMemory,
+    approval_request,
+    approval_rule,
+    read_elicit_answer,
+    server_elicitation,
+)
+from app_server.agent.mcp.manager import McpManager
+from app_server.agent.mcp.spec import McpServerSpec
+from app_server.agent.tools import tool_items
+from app_server.agent.tools.registry import Tool, ToolCall, ToolContext, ToolOutput
+from app_server.config.keys import McpServerToml
+from app_server.rollout import core_items
+from app_server.rollout.items import McpResultValue
+from protocol.types import DangerFullAccessSandboxPolicy
+
+if TYPE_CHECKING:
+    from app_server.agent.mcp.connection import McpConnection
+
+CODEX_SERVER = "codex"
+"""The `server` of the items of the resource-listing tools (codex's own name)."""
+
+RESOURCE_KEYS = ("uri", "name", "title", "description", "mimeType", "size", "annotations")
+TEMPLATE_KEYS = ("uriTemplate", "name", "title", "description", "mimeType", "annotations")
+
+
+def _ordered(value: dict[str, Any], keys: tuple[str, ...], server: str) -> dict[str, Any]:
+    """A resource as codex lists it: `server` first, then its fields in codex's order."""
+    out: dict[str, Any] = {"server": server}
+    out.update({key: value[key] for key in keys if key in value})
+    out.update({key: v for key, v in value.items() if key not in out})
+    return out
+
+
+def _arguments(call: ToolCall) -> Any:
+    try:
+        return json.loads(call.arguments) if call.arguments.strip() else {}
+    except json.JSONDecodeError:
+        return None
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True, slots=True)
+class McpTool:
+    """One tool of one server, offered in the server's namespace."""
+
+    manager: McpManager
+    server: McpServerSpec
+    tool: dict[str, Any]
+    memory: McpApprovalMemory
+    offered: bool = True
+
+    @property
+    def name(self) -> str:
+        return str(self.tool["name"])
+
+    @property
+    def namespace(self) -> str:
+        return self.server.namespace
+
+    @property
+    def read_only(self) -> bool:
+        annotations = self.tool.get("annotations") or {}
+        return annotations.get("readOnlyHint") is True
+
+    def spec(self) -> dict[str, Any]:
+        return model_tools.function_spec(self.tool)
+
+    async def run(self, call: ToolCall, context: ToolContext) -> ToolOutput:
+        arguments = _arguments(call)
+        server, tool = self.server.name, self.name
+        core = core_items.mcp_tool_call(call.call_id, server, tool, arguments, self.read_only)
+        started_ms = tool_items.publish_started(context, core)
+        clock = time.monotonic()
+        refusal = await self._refusal(context, arguments)
+        if refusal is not None:
+            return self._finish(context, core, started_ms, clock, error=refusal, ran=False)
+        if not isinstance(arguments, dict):
+            return self._finish(
+                context, core, started_ms, clock, error="failed to parse tool call arguments"
+            )
+        try:
+            conn = await self.manager.connection(self.server)
+            dumped = await conn.call_tool(
+                tool, arguments, self._elicit_handler(context), self.server.tool_timeout_sec
+            )
+        except Exception as exc:  # McpCallError, or a server that is not running
+            return self._finish(context, core, started_ms, clock, error=str(exc))
+        result = model_tools.result_value(dumped)
+        return self._finish(context, core, started_ms, clock, result=result)
+
+    async def _refusal(self, context: ToolContext, arguments: Any) -> str | None:
+        """None when the call may run; else the error its item fails with."""
+        settings = context.settings
+        policy = settings.approval_policy
+        full_access = isinstance(settings.sandbox, DangerFullAccessSandboxPolicy)
+        rule = approval_rule(self.read_only, policy if isinstance(policy, str) else "", full_access)
+        key = (self.server.name, self.name)
+        if rule == "run" or key in self.memory.approved:
+            return None
+        if rule == "refuse":
+            return NEVER_MESSAGE
+        request = approval_request(
+            context.thread_id, context.turn_id, self.server.name, self.tool, arguments
+        )
+        approvals.announce_waiting(context.host)
+        answer = read_elicit_answer(await context.host.ask(ELICITATION_METHOD, request))
+        approvals.announce_running(context.host)
+        if answer.action != "accept":
+            return REJECTED_MESSAGE
+        if answer.persist is not None:
+            self.memory.approved.add(key)
+        return None
+
+    def _elicit_handler(self, context: ToolContext) -> Any:
+        async def forward(params: dict[str, Any]) -> dict[str, Any]:
+            request = server_elicitation(
+                context.thread_id, context.turn_id, self.server.name, params
+            )
+            approvals.announce_waiting(context.host)
+            answer = read_elicit_answer(await context.host.ask(ELICITATION_METHOD, request))
+            approvals.announce_running(context.host)
+            out: dict[str, Any] = {"action": answer.action}
+            if answer.action == "accept":
+                out["content"] = answer.content or {}
+            return out
+
+        return forward
+
+    def _finish(
+        self,
+        context: ToolContext,
+        core: Any,
+        started_ms: int,
+        clock: float,
+        *,
+        result: McpResultValue | None = None,
+        error: str | None = None,
+        ran: bool = True,
+    ) -> ToolOutput:
+        seconds = time.monotonic() - clock
+        done = core_items.mcp_tool_call(
+            core["id"],
+            core["server"],
+            core["tool"],
+            core["arguments"],
+            self.read_only,
+            result=result,
+            error=error,
+            seconds=seconds if ran else 0.0,
+        )
+        item = tool_items.publish_completed(context, done, started_ms, None)
+        if result is not None:
+            output = model_tools.result_output(result, seconds)
+            return ToolOutput(output, success=not result["isError"], item=item)
+        return ToolOutput(model_tools.error_output(error or "", seconds), False, item=item)
+
+
+RESOURCE_TOOL_SPECS: dict[str, dict[str, Any]] = {
+    "list_mcp_resources": {
+        "type": "function",
+        "name": "list_mcp_resources",
+        "description": (
+            "Lists resources provided by MCP servers. Resources allow servers to share data that "
+            "provides context to language models, such as files, database schemas, or "
+            "application-specific information. Prefer resources over web search when possible."
+        ),
+        "strict": False,
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "cursor": {
+                    "type": "string",
+                    "description": (
+                        "Opaque cursor from a previous list_mcp_resources call; omit for the "
+                        "first page."
+                    ),
+                },
+                "server": {
+                    "type": "string",
+                    "description": (
+                        "MCP server name. Omit to list resources from every configured server."
+                    ),
+                },
+            },
+            "additionalProperties": False,
+        },
+    },
+    "list_mcp_resource_templates": {
+        "type": "function",
+        "name": "list_mcp_resource_templates",
+        "description": (
+            "Lists resource templates provided by MCP servers. Parameterized resource templates "
+            "allow servers to share data that takes parameters and provides context to language "
+            "models, such as files, database schemas, or application-specific information. "
+            "Prefer resource templates over web search when possible."
+        ),
+        "strict": False,
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "cursor": {
+                    "type": "string",
+                    "description": (
+                        "Opaque cursor from a previous list_mcp_resource_templates call; omit "
+                        "for the first page."
+                    ),
+                },
+                "server": {
+                    "type": "string",
+                    "description": (
+                        "MCP server name. Omit to list resource templates from every "
+                        "configured server."
+                    ),
+                },
+            },
+            "additionalProperties": False,
+        },
+    },
+    "read_mcp_resource": {
+        "type": "function",
+        "name": "read_mcp_resource",
+        "description": (
+            "Read a specific resource from an MCP server given the server name and resource URI."
+        ),
+        "strict": False,
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "server": {
+                    "type": "string",
+                    "description": (
+                        "MCP server name exactly as configured. Must match the 'server' field "
+                        "returned by list_mcp_resources."
+                    ),
+                },
+                "uri": {
+                    "type": "string",
+                    "description": (
+                        "Resource URI to read. Must be one of the URIs returned by "
+                        "list_mcp_resources."
+                    ),
+                },
+            },
+            "required": ["server", "uri"],
+            "additionalProperties": False,
+        },
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceTool:
+    """`list_mcp_resources`, `list_mcp_resource_templates` or `read_mcp_resource`."""
+
+    name: str
+    manager: McpManager
+    connections: Mapping[str, McpConnection]
+    namespace: None = None
+    offered: bool = True
+
+    def spec(self) -> dict[str, Any]:
+        return RESOURCE_TOOL_SPECS[self.name]
+
+    async def run(self, call: ToolCall, context: ToolContext) -> ToolOutput:
+        arguments = _arguments(call)
+        args = arguments if isinstance(arguments, dict) else {}
+        wanted = args.get("server")
+        server = str(wanted) if self.name == "read_mcp_resource" and wanted else CODEX_SERVER
+        core = core_items.mcp_tool_call(call.call_id, server, self.name, arguments, False)
+        started_ms = tool_items.publish_started(context, core)
+        clock = time.monotonic()
+        try:
+            text = await self._answer(args)
+        except (LookupError, Exception) as exc:
+            done = core_items.mcp_tool_call(
+                call.call_id,
+                server,
+                self.name,
+                arguments,
+                False,
+                error=str(exc),
+                seconds=time.monotonic() - clock,
+            )
+            item = tool_items.publish_completed(context, done, started_ms, None)
+            return ToolOutput(str(exc), success=False, item=item)
+        result: McpResultValue = {"content": [{"type": "text", "text": text}], "isError": False}
+        done = core_items.mcp_tool_call(
+            call.call_id,
+            server,
+            self.name,
+            arguments,
+            False,
+            result=result,
+            seconds=time.monotonic() - clock,
+        )
+        item = tool_items.publish_completed(context, done, started_ms, None)
+        return ToolOutput(text, item=item)
+
+    async def _answer(self, args: dict[str, Any]) -> str:
+        wanted = args.get("server")
+        if wanted is not None and wanted not in self.connections:
+            raise LookupError(f"unknown MCP server '{wanted}'")
+        chosen = [
+            (name, conn)
+            for name, conn in sorted(self.connections.items())
+            if (wanted is None or name == wanted) and conn.status == "ready"
+        ]
+        if self.name == "list_mcp_resources":
+            resources = [
+                _ordered(r, RESOURCE_KEYS, name)
+                for name, conn in chosen
+                for r in conn.inventory.resources
+            ]
+            return _compact({"resources": resources})
+        if self.name == "list_mcp_resource_templates":
+            templates = [
+                _ordered(t, TEMPLATE_KEYS, name)
+                for name, conn in chosen
+                for t in conn.inventory.templates
+            ]
+            return _compact({"resourceTemplates": templates})
+        uri = str(args.get("uri") or "")
+        if not wanted or not uri:
+            raise ValueError("read_mcp_resource needs `server` and `uri`")
+        conn = await self.manager.connection(self.connections[wanted].spec)
+        contents = await conn.read_resource(uri)
+        return _compact({"server": wanted, "uri": uri, "contents": contents})
+
+
+@dataclass(slots=True)
+class McpToolSource:
+    """Loads a thread's MCP tools when its turn begins (the registry's `prepare`)."""
+
+    manager: McpManager
+    tables: Mapping[str, McpServerToml]
+    memory: McpApprovalMemory
+
+    async def load(self) -> tuple[list[Tool], list[Tool]]:
+        """(the resource tools, the servers' namespaced tools), after every server settled."""
+        specs = self.manager.specs(self.tables)
+        if not specs:
+            return [], []
+        connections = await self.manager.ready(self.tables)
+        by_name = {conn.spec.name: conn for conn in connections}
+        resource_tools: list[Tool] = [
+            ResourceTool(name, self.manager, by_name) for name in RESOURCE_TOOL_SPECS
+        ]
+        namespaced: list[Tool] = []
+        for name, spec in specs.items():
+            conn = by_name.get(name)
+            if conn is None or conn.status != "ready":
+                continue
+            for tool in sorted(conn.inventory.tools, key=lambda t: str(t["name"])):
+                if spec.offers(str(tool["name"])):
+                    namespaced.append(McpTool(self.manager, spec, tool, self.memory))
+        return resource_tools, namespaced
