@@ -89,6 +89,45 @@ def approval_request(
     )
 
 
+FORM_SCHEMA_KEYS = ("$schema", "type", "properties", "required")
+"""What a form's `requestedSchema` may hold on the wire (the MCP form schema; `title` is not)."""
+FIELD_SCHEMA_KEYS = frozenset(
+    {
+        "type",
+        "title",
+        "description",
+        "default",
+        "enum",
+        "enumNames",
+        "oneOf",
+        "anyOf",
+        "items",
+        "minimum",
+        "maximum",
+        "minLength",
+        "maxLength",
+        "minItems",
+        "maxItems",
+        "format",
+    }
+)
+
+
+def form_schema(schema: Any) -> dict[str, Any]:
+    """A server's requested schema reduced to what the protocol's form schema allows."""
+    if not isinstance(schema, dict):
+        return {"type": "object", "properties": {}}
+    out = {key: schema[key] for key in FORM_SCHEMA_KEYS if key in schema}
+    out["type"] = "object"
+    properties = schema.get("properties")
+    out["properties"] = {
+        name: {k: v for k, v in field.items() if k in FIELD_SCHEMA_KEYS}
+        for name, field in (properties.items() if isinstance(properties, dict) else ())
+        if isinstance(field, dict)
+    }
+    return out
+
+
 def server_elicitation(
     thread_id: str, turn_id: str, server: str, params: dict[str, Any]
 ) -> McpElicitationRequest:
@@ -99,7 +138,7 @@ def server_elicitation(
         server_name=server,
         meta=params.get("_meta"),
         message=str(params.get("message", "")),
-        requested_schema=params.get("requestedSchema") or {"type": "object", "properties": {}},
+        requested_schema=form_schema(params.get("requestedSchema")),
     )
 
 

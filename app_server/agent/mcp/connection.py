@@ -25,6 +25,8 @@ import mcp.types as mcp_types
 from mcp.client.session import ClientRequestContext, ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+from mcp_types import CONNECTION_CLOSED
 
 from app_server.agent.mcp.spec import McpCallError, McpServerSpec
 
@@ -66,6 +68,13 @@ def _startup_error(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return f"{exc.strerror} (os error {exc.errno})"
     return str(exc) or type(exc).__name__
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """Whether a failed request means the session is gone (not an error the server sent)."""
+    if isinstance(exc, MCPError):
+        return exc.code == CONNECTION_CLOSED
+    return True
 
 
 class McpConnection:
@@ -199,8 +208,9 @@ class McpConnection:
                 f"Caused by:\n    timed out awaiting tools/call after {millis}ms"
             ) from None
         except Exception as exc:
-            if (self._task is not None and self._task.done()) or self._session is None:
+            if _connection_lost(exc):  # the process died: stop this session, restart on next use
                 self.broken = True
+                self._close.set()
             raise McpCallError(
                 f"tool call error: tool call failed for `{self.spec.name}/{tool}`\n\n"
                 f"Caused by:\n    {_startup_error(exc)}"
