@@ -14,6 +14,7 @@ from pathlib import Path
 
 from app_server.rollout.events import (
     ExecCommandEndEvent,
+    McpToolCallEndEvent,
     PatchApplyEndEvent,
     ViewImageToolCallEvent,
 )
@@ -347,3 +348,22 @@ def mcp_tool_call(
         item["result"] = result
     item["duration"] = duration(seconds)
     return item
+
+
+def legacy_mcp_tool_call(item: McpToolCallItem) -> McpToolCallEndEvent:
+    """The `mcp_tool_call_end` event a legacy-mode thread records for a finished MCP call."""
+    error = item.get("error")
+    result: dict[str, object] = (
+        {"Err": error["message"]} if error is not None else {"Ok": item.get("result") or {}}
+    )
+    return {
+        "type": "mcp_tool_call_end",
+        "call_id": item["id"],
+        "invocation": {
+            "server": item["server"],
+            "tool": item["tool"],
+            "arguments": item["arguments"],
+        },
+        "duration": item.get("duration") or duration(0.0),
+        "result": result,
+    }

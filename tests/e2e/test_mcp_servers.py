@@ -7,10 +7,12 @@ import asyncio
 import contextlib
 import os
 import signal
+import sys
 from pathlib import Path
 
 from tests.conftest import Servers
 from tests.support.mcp_env import (
+    MCP_MODULE,
     alive,
     free_port,
     mcp_call,
@@ -22,6 +24,7 @@ from tests.support.mcp_env import (
 )
 from tests.support.model_replies import Reply
 from tests.support.model_server import ModelServer
+from tests.support.server_process import PROJECT_ROOT
 from tests.support.tool_env import completed_items, start_thread, tool_client, tool_output, turn
 from tests.support.turn_env import write_model_config
 
@@ -248,3 +251,16 @@ async def test_no_server_process_is_left_after_shutdown(
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     assert leftovers == []
+
+
+async def test_a_thread_config_can_add_a_server(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    model_server.enqueue(mcp_call("echo", {"text": "mine"}, "c1", "own"), Reply.text("done"))
+    client = await tool_client(servers, model_server)
+    table = {"command": sys.executable, "args": ["-m", MCP_MODULE], "cwd": str(PROJECT_ROOT)}
+    thread_id = await start_thread(client, tmp_path, config={"mcp_servers": {"own": table}})
+    assert (await wait_ready(client, "own"))["params"]["threadId"] == thread_id
+    await turn(client, thread_id)
+    (done,) = completed_items(client, "mcpToolCall")
+    assert done["result"]["content"] == [{"type": "text", "text": "echo: mine"}]

@@ -15,7 +15,8 @@ from app_server.agent.mcp.model_tools import (
 )
 from app_server.agent.mcp.spec import McpSpecError, sanitize_name, server_spec, server_specs
 from app_server.config.keys import McpServerToml
-from app_server.rollout import core_items
+from app_server.rollout import core_items, legacy_items
+from app_server.rollout.item_mapping import thread_item_from_core
 
 
 def test_server_names_are_sanitized_as_codex_spells_namespaces() -> None:
@@ -147,3 +148,15 @@ def test_a_forwarded_form_schema_keeps_only_what_the_protocol_allows() -> None:
         "properties": {"ok": {"title": "Ok", "type": "boolean"}},
         "required": ["ok"],
     }
+
+
+def test_a_legacy_thread_records_an_mcp_call_that_reads_back_as_the_same_item() -> None:
+    result = result_value({"content": [{"type": "text", "text": "t"}], "isError": False})
+    core = core_items.mcp_tool_call("c", "s", "t", {"a": 1}, False, result=result, seconds=0.25)
+    event = core_items.legacy_mcp_tool_call(core)
+    legacy = legacy_items.legacy_mcp_tool_call(dict(event), completed=True)
+    current = thread_item_from_core(core, started_at_ms=1, completed_at_ms=2)
+    assert legacy is not None
+    assert current is not None
+    fields = ("id", "server", "tool", "status", "arguments", "result", "duration_ms")
+    assert {f: getattr(legacy, f) for f in fields} == {f: getattr(current, f) for f in fields}

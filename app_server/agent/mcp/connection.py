@@ -35,8 +35,16 @@ log = logging.getLogger(__name__)
 CLIENT_NAME = "codex-app-server-py"
 """The `clientInfo.name` servers see in `initialize`."""
 
+HTTP_TIMEOUT_SECONDS = 30.0
+"""Connect/read timeout of one HTTP exchange with a streamable-HTTP server (a tool call's own
+limit is `tool_timeout_sec`)."""
+
 STDERR_SINK = "/dev/null"
 """Where a stdio server's stderr goes: it must not mix with our own stdout/stderr protocol."""
+
+CLOSE_GRACE_SECONDS = 5.0
+"""How long a ready server gets to wind down (the SDK closes its stdin, waits, then kills its
+process group) before its task is cancelled, which still kills the group."""
 
 ElicitHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 """Forwards a server's `elicitation/create` params (dumped by alias) to a client; returns the
@@ -120,12 +128,15 @@ class McpConnection:
         """Stop the server (its whole process group) and wait for that."""
         self._close.set()
         task = self._task
-        if task is not None and not task.done():
-            try:
-                await asyncio.wait_for(asyncio.shield(task), 5.0)
-            except TimeoutError:
+        if task is None or task.done():
+            return
+        if self.status != "ready":  # still starting: nothing to wind down politely
+            task.cancel()
+        else:
+            done, _ = await asyncio.wait({task}, timeout=CLOSE_GRACE_SECONDS)
+            if not done:
                 task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+        await asyncio.gather(task, return_exceptions=True)
 
     def _fail(self, reason: str) -> None:
         self.status, self.error = "failed", reason
@@ -134,7 +145,7 @@ class McpConnection:
     async def _serve(self) -> None:
         try:
             async with AsyncExitStack() as stack:
-                read, write = await stack.enter_async_context(self._transport(stack))
+                read, write = await stack.enter_async_context(await self._transport(stack))
                 session = ClientSession(
                     read,
                     write,
@@ -168,15 +179,17 @@ class McpConnection:
             self._session = None
             self.broken = True
 
-    def _transport(self, stack: AsyncExitStack) -> Any:
+    async def _transport(self, stack: AsyncExitStack) -> Any:
+        """The SDK transport for the spec (its resources are closed with `stack`)."""
         spec = self.spec
         if spec.command is not None:
-            errlog = stack.enter_context(open(STDERR_SINK, "w"))  # noqa: SIM115 (closed by stack)
+            errlog = stack.enter_context(open(STDERR_SINK, "w"))  # noqa: ASYNC230, SIM115
             params = StdioServerParameters(
                 command=spec.command, args=list(spec.args), env=dict(spec.env), cwd=spec.cwd
             )
             return stdio_client(params, errlog=errlog)
-        client = httpx2.AsyncClient(headers=dict(spec.headers), timeout=httpx2.Timeout(30.0))
+        client = httpx2.AsyncClient(headers=dict(spec.headers), timeout=HTTP_TIMEOUT_SECONDS)
+        await stack.enter_async_context(client)
         return streamable_http_client(spec.url or "", http_client=client)
 
     # -- calls -----------------------------------------------------------------------------------

@@ -173,7 +173,9 @@ class McpTool:
             error=error,
             seconds=seconds if ran else 0.0,
         )
-        item = tool_items.publish_completed(context, done, started_ms, None)
+        item = tool_items.publish_completed(
+            context, done, started_ms, core_items.legacy_mcp_tool_call(done)
+        )
         if result is not None:
             output = model_tools.result_output(result, seconds)
             return ToolOutput(output, success=not result["isError"], item=item)
@@ -306,7 +308,9 @@ class ResourceTool:
                 error=str(exc),
                 seconds=time.monotonic() - clock,
             )
-            item = tool_items.publish_completed(context, done, started_ms, None)
+            item = tool_items.publish_completed(
+                context, done, started_ms, core_items.legacy_mcp_tool_call(done)
+            )
             return ToolOutput(str(exc), success=False, item=item)
         result: McpResultValue = {"content": [{"type": "text", "text": text}], "isError": False}
         done = core_items.mcp_tool_call(
@@ -318,7 +322,9 @@ class ResourceTool:
             result=result,
             seconds=time.monotonic() - clock,
         )
-        item = tool_items.publish_completed(context, done, started_ms, None)
+        item = tool_items.publish_completed(
+            context, done, started_ms, core_items.legacy_mcp_tool_call(done)
+        )
         return ToolOutput(text, item=item)
 
     async def _answer(self, args: dict[str, Any]) -> str:
