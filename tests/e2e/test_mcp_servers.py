@@ -264,3 +264,18 @@ async def test_a_thread_config_can_add_a_server(
     await turn(client, thread_id)
     (done,) = completed_items(client, "mcpToolCall")
     assert done["result"]["content"] == [{"type": "text", "text": "echo: mine"}]
+
+
+async def test_a_thread_resumed_after_a_restart_reports_its_servers_startup(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    model_server.enqueue(Reply.text("hi"))
+    client = await tool_client(servers, model_server, extra_config="\n" + stdio_server("srv"))
+    thread_id = await start_thread(client, tmp_path)
+    await turn(client, thread_id)
+    await servers.processes[0].kill()
+    client = await servers.stdio(env={"MOCK_API_KEY": "test-key"})
+    await client.initialize()
+    await client.call("thread/resume", {"threadId": thread_id})
+    ready = await wait_ready(client)
+    assert (ready["params"]["threadId"], ready["params"]["status"]) == (thread_id, "ready")

@@ -177,7 +177,9 @@ class McpConnection:
                 log.info("MCP server %s ended: %s", self.spec.name, _startup_error(exc))
         finally:
             self._session = None
-            self.broken = True
+            # A server that ran and ended is started again on next use; one that never
+            # started stays failed (until a reload), as codex does not retry it either.
+            self.broken = self.status == "ready"
 
     async def _transport(self, stack: AsyncExitStack) -> Any:
         """The SDK transport for the spec (its resources are closed with `stack`)."""

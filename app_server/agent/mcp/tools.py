@@ -298,7 +298,7 @@ class ResourceTool:
         clock = time.monotonic()
         try:
             text = await self._answer(args)
-        except (LookupError, Exception) as exc:
+        except Exception as exc:  # unknown server, bad arguments, a failed read
             done = core_items.mcp_tool_call(
                 call.call_id,
                 server,
