@@ -226,3 +226,26 @@ async def test_a_servers_elicitation_is_answered_by_the_client(
     await client.wait_notification("turn/completed")
     (done,) = completed_items(client, "mcpToolCall")
     assert done["result"]["content"] == [{"type": "text", "text": "confirmed=True"}]
+
+
+async def test_an_interrupted_call_completes_its_item_failed(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    model_server.enqueue(mcp_call("slow", {"seconds": 30}, "c1"))
+    client = await tool_client(servers, model_server, extra_config="\n" + stdio_server("srv"))
+    thread_id = await start_thread(client, tmp_path)
+    await wait_ready(client)
+    started = await client.call(
+        "turn/start",
+        {"threadId": thread_id, "input": [{"type": "text", "text": "go", "text_elements": []}]},
+    )
+    await client.wait_notification(
+        "item/started", where=lambda m: m["params"]["item"]["type"] == "mcpToolCall"
+    )
+    turn_id = started["turn"]["id"]
+    await client.call("turn/interrupt", {"threadId": thread_id, "turnId": turn_id})
+    done = await client.wait_notification("turn/completed")
+    assert done["params"]["turn"]["status"] == "interrupted"
+    (item,) = completed_items(client, "mcpToolCall")
+    assert item["status"] == "failed"
+    assert item["error"] == {"message": "aborted by user"}

@@ -8,6 +8,7 @@ first request (codex does too), so the tools a server offers are known when the 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Mapping
@@ -37,6 +38,9 @@ from protocol.types import DangerFullAccessSandboxPolicy
 
 if TYPE_CHECKING:
     from app_server.agent.mcp.connection import McpConnection
+
+ABORTED_MESSAGE = "aborted by user"
+"""The error of a call whose turn was interrupted while it ran."""
 
 CODEX_SERVER = "codex"
 """The `server` of the items of the resource-listing tools (codex's own name)."""
@@ -108,6 +112,10 @@ class McpTool:
             dumped = await conn.call_tool(
                 tool, arguments, self._elicit_handler(context), self.server.tool_timeout_sec
             )
+        except asyncio.CancelledError:  # `turn/interrupt`: the item ends failed, then the turn
+            aborted = self._finish(context, core, started_ms, clock, error=ABORTED_MESSAGE)
+            context.aborted_item = aborted.item
+            raise
         except Exception as exc:  # McpCallError, or a server that is not running
             return self._finish(context, core, started_ms, clock, error=str(exc))
         result = model_tools.result_value(dumped)
