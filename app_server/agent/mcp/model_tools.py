@@ -47,6 +47,14 @@ def _without_titles(schema: Any, *, in_properties: bool = False) -> Any:
     return out
 
 
+def call_arguments(arguments: str) -> Any:
+    """A call's JSON arguments (`{}` when empty); None when they are not JSON."""
+    try:
+        return json.loads(arguments) if arguments.strip() else {}
+    except json.JSONDecodeError:
+        return None
+
+
 def input_parameters(input_schema: Any) -> dict[str, Any]:
     """A tool's `parameters`: its input schema without titles (an object schema at least)."""
     cleaned = _without_titles(input_schema if isinstance(input_schema, dict) else {})

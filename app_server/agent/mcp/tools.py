@@ -1,4 +1,4 @@
-"""The MCP tools a turn offers: one namespace per server, and codex's three resource tools.
+"""The MCP tools a turn offers: one namespace per server (and `resource_tools`' three).
 
 A call shows clients an `mcpToolCall` item (`item/started`, then `item/completed` with the result
 or the error and `durationMs`) and is recorded as codex's core `McpToolCall` item; the model
@@ -9,11 +9,10 @@ first request (codex does too), so the tools a server offers are known when the 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app_server.agent import approvals
 from app_server.agent.mcp import model_tools
@@ -28,6 +27,7 @@ from app_server.agent.mcp.approval import (
     server_elicitation,
 )
 from app_server.agent.mcp.manager import McpManager
+from app_server.agent.mcp.resource_tools import RESOURCE_TOOL_SPECS, ResourceTool
 from app_server.agent.mcp.spec import McpServerSpec
 from app_server.agent.tools import tool_items
 from app_server.agent.tools.registry import Tool, ToolCall, ToolContext, ToolOutput
@@ -36,36 +36,8 @@ from app_server.rollout import core_items
 from app_server.rollout.items import McpResultValue
 from protocol.types import DangerFullAccessSandboxPolicy
 
-if TYPE_CHECKING:
-    from app_server.agent.mcp.connection import McpConnection
-
 ABORTED_MESSAGE = "aborted by user"
 """The error of a call whose turn was interrupted while it ran."""
-
-CODEX_SERVER = "codex"
-"""The `server` of the items of the resource-listing tools (codex's own name)."""
-
-RESOURCE_KEYS = ("uri", "name", "title", "description", "mimeType", "size", "annotations")
-TEMPLATE_KEYS = ("uriTemplate", "name", "title", "description", "mimeType", "annotations")
-
-
-def _ordered(value: dict[str, Any], keys: tuple[str, ...], server: str) -> dict[str, Any]:
-    """A resource as codex lists it: `server` first, then its fields in codex's order."""
-    out: dict[str, Any] = {"server": server}
-    out.update({key: value[key] for key in keys if key in value})
-    out.update({key: v for key, v in value.items() if key not in out})
-    return out
-
-
-def _arguments(call: ToolCall) -> Any:
-    try:
-        return json.loads(call.arguments) if call.arguments.strip() else {}
-    except json.JSONDecodeError:
-        return None
-
-
-def _compact(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +67,7 @@ class McpTool:
         return model_tools.function_spec(self.tool)
 
     async def run(self, call: ToolCall, context: ToolContext) -> ToolOutput:
-        arguments = _arguments(call)
+        arguments = model_tools.call_arguments(call.arguments)
         server, tool = self.server.name, self.name
         core = core_items.mcp_tool_call(call.call_id, server, tool, arguments, self.read_only)
         started_ms = tool_items.publish_started(context, core)
@@ -188,182 +160,6 @@ class McpTool:
             output = model_tools.result_output(result, seconds)
             return ToolOutput(output, success=not result["isError"], item=item)
         return ToolOutput(model_tools.error_output(error or "", seconds), False, item=item)
-
-
-RESOURCE_TOOL_SPECS: dict[str, dict[str, Any]] = {
-    "list_mcp_resources": {
-        "type": "function",
-        "name": "list_mcp_resources",
-        "description": (
-            "Lists resources provided by MCP servers. Resources allow servers to share data that "
-            "provides context to language models, such as files, database schemas, or "
-            "application-specific information. Prefer resources over web search when possible."
-        ),
-        "strict": False,
-        "parameters": {
-            "type": "object",
-            "properties": {
-                "cursor": {
-                    "type": "string",
-                    "description": (
-                        "Opaque cursor from a previous list_mcp_resources call; omit for the "
-                        "first page."
-                    ),
-                },
-                "server": {
-                    "type": "string",
-                    "description": (
-                        "MCP server name. Omit to list resources from every configured server."
-                    ),
-                },
-            },
-            "additionalProperties": False,
-        },
-    },
-    "list_mcp_resource_templates": {
-        "type": "function",
-        "name": "list_mcp_resource_templates",
-        "description": (
-            "Lists resource templates provided by MCP servers. Parameterized resource templates "
-            "allow servers to share data that takes parameters and provides context to language "
-            "models, such as files, database schemas, or application-specific information. "
-            "Prefer resource templates over web search when possible."
-        ),
-        "strict": False,
-        "parameters": {
-            "type": "object",
-            "properties": {
-                "cursor": {
-                    "type": "string",
-                    "description": (
-                        "Opaque cursor from a previous list_mcp_resource_templates call; omit "
-                        "for the first page."
-                    ),
-                },
-                "server": {
-                    "type": "string",
-                    "description": (
-                        "MCP server name. Omit to list resource templates from every "
-                        "configured server."
-                    ),
-                },
-            },
-            "additionalProperties": False,
-        },
-    },
-    "read_mcp_resource": {
-        "type": "function",
-        "name": "read_mcp_resource",
-        "description": (
-            "Read a specific resource from an MCP server given the server name and resource URI."
-        ),
-        "strict": False,
-        "parameters": {
-            "type": "object",
-            "properties": {
-                "server": {
-                    "type": "string",
-                    "description": (
-                        "MCP server name exactly as configured. Must match the 'server' field "
-                        "returned by list_mcp_resources."
-                    ),
-                },
-                "uri": {
-                    "type": "string",
-                    "description": (
-                        "Resource URI to read. Must be one of the URIs returned by "
-                        "list_mcp_resources."
-                    ),
-                },
-            },
-            "required": ["server", "uri"],
-            "additionalProperties": False,
-        },
-    },
-}
-
-
-@dataclass(frozen=True, slots=True)
-class ResourceTool:
-    """`list_mcp_resources`, `list_mcp_resource_templates` or `read_mcp_resource`."""
-
-    name: str
-    manager: McpManager
-    connections: Mapping[str, McpConnection]
-    namespace: None = None
-    offered: bool = True
-
-    def spec(self) -> dict[str, Any]:
-        return RESOURCE_TOOL_SPECS[self.name]
-
-    async def run(self, call: ToolCall, context: ToolContext) -> ToolOutput:
-        arguments = _arguments(call)
-        args = arguments if isinstance(arguments, dict) else {}
-        wanted = args.get("server")
-        server = str(wanted) if self.name == "read_mcp_resource" and wanted else CODEX_SERVER
-        core = core_items.mcp_tool_call(call.call_id, server, self.name, arguments, False)
-        started_ms = tool_items.publish_started(context, core)
-        clock = time.monotonic()
-        try:
-            text = await self._answer(args)
-        except Exception as exc:  # unknown server, bad arguments, a failed read
-            done = core_items.mcp_tool_call(
-                call.call_id,
-                server,
-                self.name,
-                arguments,
-                False,
-                error=str(exc),
-                seconds=time.monotonic() - clock,
-            )
-            item = tool_items.publish_completed(
-                context, done, started_ms, core_items.legacy_mcp_tool_call(done)
-            )
-            return ToolOutput(str(exc), success=False, item=item)
-        result: McpResultValue = {"content": [{"type": "text", "text": text}], "isError": False}
-        done = core_items.mcp_tool_call(
-            call.call_id,
-            server,
-            self.name,
-            arguments,
-            False,
-            result=result,
-            seconds=time.monotonic() - clock,
-        )
-        item = tool_items.publish_completed(
-            context, done, started_ms, core_items.legacy_mcp_tool_call(done)
-        )
-        return ToolOutput(text, item=item)
-
-    async def _answer(self, args: dict[str, Any]) -> str:
-        wanted = args.get("server")
-        if wanted is not None and wanted not in self.connections:
-            raise LookupError(f"unknown MCP server '{wanted}'")
-        chosen = [
-            (name, conn)
-            for name, conn in sorted(self.connections.items())
-            if (wanted is None or name == wanted) and conn.status == "ready"
-        ]
-        if self.name == "list_mcp_resources":
-            resources = [
-                _ordered(r, RESOURCE_KEYS, name)
-                for name, conn in chosen
-                for r in conn.inventory.resources
-            ]
-            return _compact({"resources": resources})
-        if self.name == "list_mcp_resource_templates":
-            templates = [
-                _ordered(t, TEMPLATE_KEYS, name)
-                for name, conn in chosen
-                for t in conn.inventory.templates
-            ]
-            return _compact({"resourceTemplates": templates})
-        uri = str(args.get("uri") or "")
-        if not wanted or not uri:
-            raise ValueError("read_mcp_resource needs `server` and `uri`")
-        conn = await self.manager.connection(self.connections[wanted].spec)
-        contents = await conn.read_resource(uri)
-        return _compact({"server": wanted, "uri": uri, "contents": contents})
 
 
 @dataclass(slots=True)
