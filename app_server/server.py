@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app_server.agent.mcp.manager import McpManager
 from app_server.agent.tools.exec.sandbox import find_bwrap
 from app_server.api.account import AccountHandlers
 from app_server.api.background_terminals import BackgroundTerminalHandlers
@@ -28,6 +29,7 @@ from app_server.api.fuzzy_file_search import FuzzyFileSearchHandlers
 from app_server.api.hooks import HookHandlers
 from app_server.api.initialize import InitializeHandler
 from app_server.api.maintenance import MaintenanceHandlers
+from app_server.api.mcp import McpHandlers
 from app_server.api.model_providers import ModelProviderHandlers
 from app_server.api.models import ModelHandlers
 from app_server.api.permission_profiles import PermissionProfileHandlers
@@ -89,6 +91,8 @@ class AppServer:
         self.threads = ThreadManager(self.store, config, server_cwd=server_cwd or Path.cwd())
         if isinstance(self.store, ThreadsHandedOver):
             self.store.on_handover_request(self.threads.release_if_idle)
+        self.mcp = McpManager(os.environ, warn=self._warn_all)
+        self.threads.mcp = self.mcp
         self.turns = ThreadTurns(self.threads, self._provider_for)
         self.fs = FsHandlers()
         self.processes = ProcessTable()
@@ -103,6 +107,12 @@ class AppServer:
         self._told_early: frozenset[str] = frozenset()
         """Warnings the stdio fast path already sent after its `initialize` answer."""
         self._warming: threading.Thread | None = None
+
+    def _warn_all(self, summary: str, details: str) -> None:
+        """A `configWarning` to every client (a `required` MCP server that failed)."""
+        self.threads.connections.broadcast(
+            ConfigWarningNotification(summary=summary, details=details)
+        )
 
     def _provider_for(self, settings: ResolvedSettings) -> ModelProvider:
         """The model provider a thread's turn samples through (raises `ProviderError` with a
@@ -138,6 +148,7 @@ class AppServer:
         )
         processes = ProcessHandlers(self.processes)
         terminals = BackgroundTerminalHandlers(self.threads)
+        mcp = McpHandlers(self.threads, self.mcp)
         return {
             "initialize": InitializeHandler(self.config.data_dir),
             "thread/start": lifecycle.start,
@@ -211,6 +222,10 @@ class AppServer:
             "fuzzyFileSearch/sessionStart": self.file_search.session_start,
             "fuzzyFileSearch/sessionUpdate": self.file_search.session_update,
             "fuzzyFileSearch/sessionStop": self.file_search.session_stop,
+            "mcpServerStatus/list": mcp.status_list,
+            "mcpServer/tool/call": mcp.tool_call,
+            "mcpServer/resource/read": mcp.resource_read,
+            "config/mcpServer/reload": mcp.reload,
         }
 
     def _connection_closed(self, connection: ClientConnection) -> None:
@@ -244,6 +259,7 @@ class AppServer:
         background, so this returns before any large scan."""
         self._store_warnings = await self.store.start()
         await self._find_sandbox()
+        self.mcp.start(self.config.toml.mcp_servers)  # in the background
         if PROVIDER_FACTORY not in sys.modules:
             self._warming = threading.Thread(
                 target=_import, args=(PROVIDER_FACTORY,), name="warm providers", daemon=True
@@ -267,6 +283,7 @@ class AppServer:
         await self.processes.close()
         await self.fs.close()
         await self.threads.close()
+        await self.mcp.close()
         await self.store.close()
         if self._warming is not None:
             await asyncio.to_thread(self._warming.join)

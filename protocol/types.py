@@ -2121,6 +2121,24 @@ class ListFilesCommandAction(WireModel):
     type: Literal["listFiles"] = "listFiles"
 
 
+class ListMcpServerStatusParams(WireModel):
+    cursor: str | None = None
+    """Opaque pagination cursor returned by a previous call."""
+    detail: McpServerStatusDetail | None = None
+    """Controls how much MCP inventory data to fetch for each server. Defaults to `Full` when omitted."""
+    limit: UInt32 | None = None
+    """Optional page size; defaults to a server-defined value."""
+    server_name: str | None = None
+    """Limit discovery to one server. With a thread ID, reuse that thread's MCP connection."""
+    thread_id: str | None = None
+
+
+class ListMcpServerStatusResponse(WireModel):
+    data: list[McpServerStatus]
+    next_cursor: str | None = None
+    """Opaque cursor to pass to the next call to continue after the last item. If None, there are no more items to return."""
+
+
 class LocalAudioUserInput(WireModel):
     path: str
     type: Literal["localAudio"] = "localAudio"
@@ -2188,6 +2206,31 @@ class McpAppUi(WireModel):
     resource_uri: str
 
 
+class McpResourceReadParams(WireModel):
+    meta: dict[str, Any] | None = Field(default=None, alias="_meta")
+    """Additional MCP request metadata. Account and turn routing keys are reserved."""
+    connector_id: str | None = None
+    origin_call_id: str | None = None
+    """Originating MCP tool call used to select the resource's app."""
+    server: str
+    target: McpResourceReadTarget | None = None
+    """Explicit hosted app/account. Omit to retain legacy resource discovery."""
+    thread_id: str | None = None
+    uri: str
+
+
+class McpResourceReadResponse(WireModel):
+    contents: list[ResourceContent]
+    origin_call_id: str | None = None
+    """Originating call when the server applied app-specific resource scoping."""
+
+
+class McpResourceReadTarget(WireModel):
+    connector_id: str
+    link_id: str | None = None
+    """Null explicitly requests no-auth access, subject to the app's resource policy."""
+
+
 class McpServerEventNotification(WireModel):
     method: str
     params: Any = None
@@ -2196,6 +2239,17 @@ class McpServerEventNotification(WireModel):
 class McpServerEventStreamNotification(WireModel):
     notification: McpServerEventNotification
     subscription_id: str
+
+
+class McpServerInfo(WireModel):
+    """Presentation metadata advertised by an initialized MCP server."""
+
+    description: str | None = None
+    icons: list[Any] | None = None
+    name: str
+    title: str | None = None
+    version: str
+    website_url: str | None = None
 
 
 class McpServerOauthLoginCompletedNotification(WireModel):
@@ -2207,12 +2261,51 @@ class McpServerOauthLoginCompletedNotification(WireModel):
     thread_id: str | None = None
 
 
+class McpServerRefreshResponse(WireModel):
+    pass
+
+
+class McpServerStatus(WireModel):
+    auth_status: McpAuthStatus
+    http_origin: str | None = None
+    """HTTP origin of the effective configured endpoint, including plugin servers. Excludes credentials, path, query, and fragment; null for non-HTTP transports."""
+    name: str
+    plugin_id: str | None = None
+    resource_templates: list[ResourceTemplate]
+    resources: list[Resource]
+    runtime_status: McpServerConnectionStatus | None = None
+    """Current thread-runtime connection state; null when unavailable or the configuration changed."""
+    server_capabilities: Any | None = Field(default=None, exclude_if=omit_none)
+    """Capabilities advertised by the initialized MCP server; null when unavailable."""
+    server_info: McpServerInfo | None = None
+    tool_list_meta: Any | None = Field(default=None, exclude_if=omit_none)
+    """Opaque `_meta` from the first page of the corresponding MCP tool catalog. Null when unavailable."""
+    tools: dict[str, Tool]
+    tools_error: str | None = None
+    """Tool discovery failed and no catalog was returned. Null when a catalog is returned, including cached or empty catalogs."""
+
+
 class McpServerStatusUpdatedNotification(WireModel):
     error: str | None = None
     failure_reason: McpServerStartupFailureReason | None = None
     name: str
     status: McpServerStartupState
     thread_id: str | None = None
+
+
+class McpServerToolCallParams(WireModel):
+    meta: Any = Field(default=None, alias="_meta")
+    arguments: Any = None
+    server: str
+    thread_id: str
+    tool: str
+
+
+class McpServerToolCallResponse(WireModel):
+    meta: Any = Field(default=None, alias="_meta")
+    content: list[Any]
+    is_error: bool | None = None
+    structured_content: Any = None
 
 
 class McpToolCallAppContext(WireModel):
@@ -3169,6 +3262,47 @@ class RequestPermissionsGuardianApprovalReviewAction(WireModel):
     permissions: RequestPermissionProfile
     reason: str | None = None
     type: Literal["requestPermissions"] = "requestPermissions"
+
+
+class Resource(WireModel):
+    """A known resource that the server is capable of reading."""
+
+    meta: Any = Field(default=None, alias="_meta")
+    annotations: Any = None
+    description: str | None = None
+    icons: list[Any] | None = None
+    mime_type: str | None = None
+    name: str
+    size: Int64 | None = None
+    title: str | None = None
+    uri: str
+
+
+class ResourceContent0(WireModel):
+    meta: Any = Field(default=None, alias="_meta")
+    mime_type: str | None = None
+    text: str
+    uri: str
+    """The URI of this resource."""
+
+
+class ResourceContent1(WireModel):
+    meta: Any = Field(default=None, alias="_meta")
+    blob: str
+    mime_type: str | None = None
+    uri: str
+    """The URI of this resource."""
+
+
+class ResourceTemplate(WireModel):
+    """A template description for resources available on the server."""
+
+    annotations: Any = None
+    description: str | None = None
+    mime_type: str | None = None
+    name: str
+    title: str | None = None
+    uri_template: str
 
 
 class ResponseStreamConnectionFailedCodexErrorInfo(WireModel):
@@ -4501,6 +4635,19 @@ class TokenUsageBreakdown(WireModel):
     total_tokens: Int64
 
 
+class Tool(WireModel):
+    """Definition for a tool the client can call."""
+
+    meta: Any = Field(default=None, alias="_meta")
+    annotations: Any = None
+    description: str | None = None
+    icons: list[Any] | None = None
+    input_schema: Any = None
+    name: str
+    output_schema: Any = None
+    title: str | None = None
+
+
 class ToolRequestUserInputAnswer(WireModel):
     """EXPERIMENTAL. Captures a user's answer to a request_user_input question."""
 
@@ -5273,9 +5420,23 @@ LocalShellStatus = Literal["completed", "in_progress", "incomplete"]
 
 McpAppDisplayMode = Literal["inline", "fullscreen"]
 
+McpAuthStatus = Literal["unknown", "unsupported", "notLoggedIn", "bearerToken", "oAuth"]
+
+McpServerConnectionStatus = Literal[
+    "notStarted",
+    "starting",
+    "connected",
+    "authenticationRequired",
+    "failed",
+    "cancelled",
+    "disabled",
+]
+
 McpServerStartupFailureReason = Literal["reauthenticationRequired"]
 
 McpServerStartupState = Literal["starting", "ready", "failed", "cancelled"]
+
+McpServerStatusDetail = Literal["full", "toolsAndAuthOnly"]
 
 McpToolCallStatus = Literal["inProgress", "completed", "failed"]
 
@@ -5419,6 +5580,9 @@ ReasoningSummary = Literal["auto", "concise", "detailed", "none"]
 RemoteControlConnectionStatus = Literal["disabled", "connecting", "connected", "errored"]
 
 ResidencyRequirement = Literal["us"]
+
+ResourceContent = ResourceContent0 | ResourceContent1
+"""Contents returned when reading a resource from an MCP server."""
 
 ResponseItem = Annotated[
     AdditionalToolsResponseItem

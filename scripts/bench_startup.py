@@ -21,7 +21,11 @@ measured for each checkout in interleaved runs, so a noisy machine affects both 
 Targets (issue 17): spawn → `initialize` <= 200 ms median on both homes; spawn → first
 `turn/completed` <= 300 ms; `thread/start` <= 15 ms; index-only first page of 10k threads <= 5 ms.
 
-Usage: scripts/bench_startup.py [--runs 10] [--threads 10000] [--compare DIR ...]
+`--mcp-only` measures instead spawn → `initialize` on an empty data dir with and without a
+configured MCP server that takes 3 s to start, and `thread/start` while it starts (issue 19:
+MCP startup never delays `initialize`).
+
+Usage: scripts/bench_startup.py [--runs 10] [--threads 10000] [--compare DIR ...] [--mcp-only]
 """
 
 from __future__ import annotations
@@ -143,11 +147,37 @@ class Server:
         await self.process.wait()
 
 
-async def run_empty(checkout: Checkout, work: Path) -> None:
+async def run_empty(checkout: Checkout, work: Path, *, mcp_pair: bool = False) -> None:
     data_dir = Path(tempfile.mkdtemp(dir=work, prefix="empty-"))
     server = await Server.spawn(checkout, data_dir, work / "home")
     await server.call("initialize", INIT)
     checkout.add("spawn → initialize, empty data dir", server.since_spawn_ms())
+    if mcp_pair:
+        started = await server.timed("thread/start", {"cwd": str(work)})
+        checkout.add("first thread/start, no MCP server", started)
+    await server.stop()
+    shutil.rmtree(data_dir)
+
+
+MCP_STARTUP_DELAY = 3.0
+"""How long the MCP server of `run_mcp` takes to start: `initialize` must not wait for it."""
+
+
+async def run_mcp(checkout: Checkout, work: Path) -> None:
+    """An empty data dir whose `config.toml` has a slow-starting MCP server (issue 19)."""
+    data_dir = Path(tempfile.mkdtemp(dir=work, prefix="mcp-"))
+    args = ["-m", "tests.support.mcp_server", "--startup-delay", str(MCP_STARTUP_DELAY)]
+    (data_dir / "config.toml").write_text(
+        "[mcp_servers.slow]\n"
+        f"command = {orjson.dumps(sys.executable).decode()}\n"
+        f"args = {orjson.dumps(args).decode()}\n"
+        f"cwd = {orjson.dumps(str(ROOT)).decode()}\n"
+    )
+    server = await Server.spawn(checkout, data_dir, work / "home")
+    await server.call("initialize", INIT)
+    checkout.add("spawn → initialize, an MCP server starting", server.since_spawn_ms())
+    started = await server.timed("thread/start", {"cwd": str(work)})
+    checkout.add("first thread/start, an MCP server starting", started)
     await server.stop()
     shutil.rmtree(data_dir)
 
@@ -204,6 +234,17 @@ async def warm_index(checkout: Checkout, home_dir: Path, work: Path, newest: int
     await server.stop()
 
 
+async def bench_mcp(runs: int, checkouts: list[Checkout], work: Path) -> None:
+    """`--mcp-only`: `initialize` on an empty data dir with and without an MCP server."""
+    (work / "home").mkdir()
+    for run in range(runs):
+        for checkout in checkouts:
+            await run_empty(checkout, work, mcp_pair=True)
+            await run_mcp(checkout, work)
+        print(f"run {run + 1}/{runs} done", flush=True)
+    report(checkouts)
+
+
 async def bench(runs: int, threads: int, checkouts: list[Checkout], work: Path) -> None:
     (work / "home").mkdir()
     template = work / "template"
@@ -229,6 +270,10 @@ async def bench(runs: int, threads: int, checkouts: list[Checkout], work: Path) 
                     "import app_server.startup (ms)", import_ms(checkout, "app_server.startup")
                 )
             print(f"run {run + 1}/{runs} done", flush=True)
+    report(checkouts)
+
+
+def report(checkouts: list[Checkout]) -> None:
     for checkout in checkouts:
         print(f"\n{checkout.root}")
         for name, samples in checkout.figures.items():
@@ -248,8 +293,15 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=10_000)
     parser.add_argument("--compare", type=Path, action="append", default=[], metavar="DIR")
     parser.add_argument("--keep", type=Path, help="work in DIR and keep it")
+    parser.add_argument(
+        "--mcp-only", action="store_true", help="only `initialize` with and without MCP servers"
+    )
     args = parser.parse_args()
     checkouts = [Checkout(ROOT), *(Checkout(path.resolve()) for path in args.compare)]
+    if args.mcp_only:
+        with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
+            asyncio.run(bench_mcp(args.runs, checkouts, Path(tmp)))
+        return 0
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
         asyncio.run(bench(args.runs, args.threads, checkouts, args.keep))

@@ -112,6 +112,10 @@ CLIENT_METHODS: tuple[str, ...] = (
     "fuzzyFileSearch/sessionStop",
     "thread/backgroundTerminals/terminate",
     "thread/backgroundTerminals/clean",
+    "mcpServerStatus/list",
+    "mcpServer/tool/call",
+    "mcpServer/resource/read",
+    "config/mcpServer/reload",
 )
 
 # Server→client requests in scope (PROTOCOL.md §4).
@@ -556,6 +560,7 @@ def method_table(defs: dict[str, Any], union: str) -> dict[str, str | None]:
 RESULT_NAMES = {
     "config/value/write": "ConfigWriteResponse",
     "config/batchWrite": "ConfigWriteResponse",
+    "config/mcpServer/reload": "McpServerRefreshResponse",
 }
 """Methods whose result type is not named after their params type."""
 
@@ -579,7 +584,8 @@ def build(defs: dict[str, Any]) -> tuple[Generator, dict[str, Any]]:
             continue
         params = client[method]
         if params is None:  # the method takes no params (`"params": {"type": "null"}`)
-            roots["client"][method] = (None, gen.require(pascal_case(method) + "Response"))
+            result = RESULT_NAMES.get(method) or pascal_case(method) + "Response"
+            roots["client"][method] = (None, gen.require(result))
         else:
             result = response_name(params, method)
             roots["client"][method] = (gen.require(params), gen.require(result))

@@ -194,6 +194,7 @@ class TurnRunner:
             await self._compaction.run(self._model(), BEFORE_TURN)
         await self._consume_input()
         await self._recorder.flush()
+        await setup.tools.prepare()  # the thread's MCP servers have settled
         provider = self._model()
         for step_number in range(setup.max_steps):
             self._deliver_mail()

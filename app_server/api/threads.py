@@ -116,6 +116,7 @@ class ThreadLifecycleHandlers:
         thread, history = await self._manager.resume(connection, thread_id, params)
         if history is not None:
             self._manager.set_status(thread, IdleThreadStatus())
+        freshly_loaded = history is not None
         last_turn = history.turns[-1].turn_id if history is not None and history.turns else None
         if history is None and thread.persisted:  # already loaded: read once, for all below
             history = await self._manager.reads.read_history(thread.id)
@@ -145,6 +146,8 @@ class ThreadLifecycleHandlers:
             if usage is not None:
                 connection.notify(notification(usage))
             self._marks.announce_resumed_goal(connection, thread_id, goal)
+            if freshly_loaded:  # its MCP servers start with it, as a new thread's do
+                self._manager.announce_mcp_startup(thread)
 
         return Reply(response, then=then, turns_json=turns_json)
 

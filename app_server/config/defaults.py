@@ -67,3 +67,11 @@ DEFAULT_ROLLOUT_MIN_AGE_DAYS = 7.0
 """`rollout_compression.min_age_days`: a rollout not modified for this long is cold. A compressed
 thread costs a full decompression the next time it is resumed, so only threads unlikely to be
 resumed soon are compressed."""
+
+DEFAULT_MCP_STARTUP_TIMEOUT_SEC = 10.0
+"""`mcp_servers.<name>.startup_timeout_sec`: how long a server may take to start and list its
+tools before it is reported `failed` and skipped (codex's default)."""
+
+DEFAULT_MCP_TOOL_TIMEOUT_SEC = 60.0
+"""`mcp_servers.<name>.tool_timeout_sec`: how long one tool call may run before its item fails
+and the turn goes on (codex's default)."""

@@ -63,3 +63,16 @@ def read_layers(data_dir: Path, overrides: list[str]) -> RawConfig:
         problems.append(unreadable_file_problem(path, str(exc)))
     layers = (ConfigLayer.from_table(user_origin(path), table), cli_overrides_layer(overrides))
     return RawConfig(layers, tuple(problems))
+
+
+def read_user_table(path: Path) -> dict[str, Any] | None:
+    """`config.toml` read again (a reload): its table, `{}` when absent, None when unreadable
+    (the caller keeps what it had)."""
+    try:
+        with path.open("rb") as file:
+            return tomllib.load(file)
+    except FileNotFoundError:
+        return {}
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        log.warning("ignoring %s: %s", path, exc)
+        return None

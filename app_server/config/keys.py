@@ -20,6 +20,8 @@ from app_server.config.defaults import (
     DEFAULT_APPROVAL_TIMEOUT_SECONDS,
     DEFAULT_IDLE_THREAD_UNLOAD_SECONDS,
     DEFAULT_MAX_SAMPLING_STEPS,
+    DEFAULT_MCP_STARTUP_TIMEOUT_SEC,
+    DEFAULT_MCP_TOOL_TIMEOUT_SEC,
     DEFAULT_MIN_WAIT_TIMEOUT_MS,
     DEFAULT_MODEL,
     DEFAULT_MODEL_PROVIDER,
@@ -123,6 +125,32 @@ class AgentsToml(ConfigTable):
     min_wait_timeout_ms: Count = DEFAULT_MIN_WAIT_TIMEOUT_MS
 
 
+class McpServerToml(ConfigTable):
+    """`[mcp_servers.<name>]`: one MCP server, codex's keys. A stdio server has `command`
+    (with `args`, `env`, `env_vars`, `cwd`); a streamable-HTTP server has `url` (with
+    `bearer_token_env_var`, `http_headers`, `env_http_headers`). `app_server.agent.mcp.spec`
+    turns a table into a launch spec and says why one cannot be used."""
+
+    command: Name | None = None
+    args: TextList = Field(default_factory=list)
+    env: TextTable = Field(default_factory=dict)
+    env_vars: TextList = Field(default_factory=list)
+    """Names of variables passed through from the app-server's own environment."""
+    cwd: Text | None = None
+    url: Name | None = None
+    bearer_token_env_var: Name | None = None
+    http_headers: TextTable = Field(default_factory=dict)
+    env_http_headers: TextTable = Field(default_factory=dict)
+    """Header name → name of the environment variable holding its value."""
+    enabled: Flag = True
+    required: Flag = False
+    startup_timeout_sec: Amount = DEFAULT_MCP_STARTUP_TIMEOUT_SEC
+    tool_timeout_sec: Amount = DEFAULT_MCP_TOOL_TIMEOUT_SEC
+    enabled_tools: TextList | None = None
+    """When set, only these tools are offered."""
+    disabled_tools: TextList = Field(default_factory=list)
+
+
 class RolloutCompressionToml(ConfigTable):
     """`[rollout_compression]` (ours): compression of cold rollouts (README, "Storage")."""
 
@@ -176,6 +204,9 @@ class ConfigToml(ConfigTable):
     idle_thread_unload_seconds: Amount = DEFAULT_IDLE_THREAD_UNLOAD_SECONDS
     bwrap_path: Text | None = None
     rollout_compression: RolloutCompressionToml = Field(default_factory=RolloutCompressionToml)
+    mcp_servers: Annotated[dict[str, McpServerToml], Expect("a table")] = Field(
+        default_factory=dict
+    )
     developer_instructions: Text | None = None
     base_instructions: Text | None = None
     store_url: Text | None = None

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from app_server.rollout.events import (
     ExecCommandEndEvent,
+    McpToolCallEndEvent,
     PatchApplyEndEvent,
     ViewImageToolCallEvent,
 )
@@ -29,6 +30,9 @@ from app_server.rollout.items import (
     FileChangeItem,
     ImageInput,
     ImageViewItem,
+    McpErrorValue,
+    McpResultValue,
+    McpToolCallItem,
     ReasoningItem,
     ReceiverAgent,
     SleepItem,
@@ -299,3 +303,67 @@ def legacy_patch_end(core: FileChangeItem) -> PatchApplyEndEvent:
 def legacy_view_image(call_id: str, path: str) -> ViewImageToolCallEvent:
     """The `view_image_tool_call` event a legacy-mode thread records for an image view."""
     return {"type": "view_image_tool_call", "call_id": call_id, "path": path}
+
+
+def mcp_tool_call(
+    call_id: str,
+    server: str,
+    tool: str,
+    arguments: object,
+    read_only: bool,
+    *,
+    result: McpResultValue | None = None,
+    error: str | None = None,
+    seconds: float | None = None,
+) -> McpToolCallItem:
+    """The core `McpToolCall` item: in progress (no result, error nor duration) or finished."""
+    item: McpToolCallItem
+    if read_only:  # codex writes it before `status`
+        item = {
+            "type": "McpToolCall",
+            "id": call_id,
+            "server": server,
+            "tool": tool,
+            "arguments": arguments,
+            "readOnlyHint": True,
+            "status": "in_progress",
+        }
+    else:
+        item = {
+            "type": "McpToolCall",
+            "id": call_id,
+            "server": server,
+            "tool": tool,
+            "arguments": arguments,
+            "status": "in_progress",
+        }
+    if seconds is None:
+        return item
+    if error is not None:
+        item["status"] = "failed"
+        failure: McpErrorValue = {"message": error}
+        item["error"] = failure
+    elif result is not None:
+        item["status"] = "failed" if result["isError"] else "completed"
+        item["result"] = result
+    item["duration"] = duration(seconds)
+    return item
+
+
+def legacy_mcp_tool_call(item: McpToolCallItem) -> McpToolCallEndEvent:
+    """The `mcp_tool_call_end` event a legacy-mode thread records for a finished MCP call."""
+    error = item.get("error")
+    result: dict[str, object] = (
+        {"Err": error["message"]} if error is not None else {"Ok": item.get("result") or {}}
+    )
+    return {
+        "type": "mcp_tool_call_end",
+        "call_id": item["id"],
+        "invocation": {
+            "server": item["server"],
+            "tool": item["tool"],
+            "arguments": item["arguments"],
+        },
+        "duration": item.get("duration") or duration(0.0),
+        "result": result,
+    }

@@ -219,7 +219,25 @@ class ViewImageToolCallEvent(TypedDict):
     path: str
 
 
-LegacyToolEvent = ExecCommandEndEvent | PatchApplyEndEvent | ViewImageToolCallEvent
+class McpInvocation(TypedDict):
+    server: str
+    tool: str
+    arguments: object
+
+
+class McpToolCallEndEvent(TypedDict):
+    """Codex's legacy MCP event: `result` is `{"Ok": CallToolResult}` or `{"Err": text}`."""
+
+    type: Literal["mcp_tool_call_end"]
+    call_id: str
+    invocation: McpInvocation
+    duration: Duration
+    result: dict[str, object]
+
+
+LegacyToolEvent = (
+    ExecCommandEndEvent | PatchApplyEndEvent | ViewImageToolCallEvent | McpToolCallEndEvent
+)
 """What a legacy thread records for a tool's item instead of `item_completed`."""
 
 EventPayload = (

@@ -221,6 +221,7 @@ def _core_mcp_tool_call(item: JsonObject) -> dict[str, Any]:
         "error": {"message": error} if isinstance(error, str) else mcp_error(error),
         "duration_ms": duration_to_ms(item.get("duration")),
         "plugin_id": item.get("plugin_id"),
+        "read_only_hint": item.get("readOnlyHint", item.get("read_only_hint")),
         "mcp_app_resource_uri": item.get("mcp_app_resource_uri"),
     }
 

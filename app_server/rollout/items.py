@@ -193,8 +193,37 @@ class CollabAgentToolCallItem(TypedDict):
     agents_states: JsonObject
 
 
+class McpResultValue(TypedDict):
+    """An MCP `CallToolResult` as codex records it."""
+
+    content: list[JsonObject]
+    structuredContent: NotRequired[JsonObject | list[object] | str | int | float | bool]
+    isError: bool
+
+
+class McpErrorValue(TypedDict):
+    message: str
+
+
+class McpToolCallItem(TypedDict):
+    type: Literal["McpToolCall"]
+    id: str
+    server: str
+    tool: str
+    arguments: object
+    readOnlyHint: NotRequired[bool]
+    status: Literal["in_progress", "completed", "failed"]
+    result: NotRequired[McpResultValue]
+    error: NotRequired[McpErrorValue]
+    duration: NotRequired[Duration]
+
+
+"""An MCP tool call (0.169 writes camelCase `readOnlyHint`/`structuredContent`/`isError`)."""
+
+
 CoreItem = (
     UserMessageItem
+    | McpToolCallItem
     | AgentMessageItem
     | ReasoningItem
     | ContextCompactionItem

@@ -9,6 +9,7 @@ store, written only through its own `ThreadWriter`.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from app_server.agent.token_usage import TokenTotals
 from app_server.agent.tools.workspace import ThreadWorkspace
 from app_server.agent.turn_runner import TurnRunner
 from app_server.client_connection import ClientConnection
+from app_server.config.keys import McpServerToml
 from app_server.ids import uuid7
 from app_server.rollout.model_history import ModelHistory
 from app_server.settings import ResolvedSettings
@@ -76,6 +78,8 @@ class LoadedThread:
         """What the model has seen, loaded at the first turn and extended by every turn."""
         self.tokens = TokenTotals()
         self.workspace: ThreadWorkspace | None = None
+        self.mcp_tables: Mapping[str, McpServerToml] | None = None
+        """The MCP servers after `config/mcpServer/reload` (None: those of its settings)."""
         """Tool state (session approvals, background processes), made at the first turn."""
         self._multi_agent_version = multi_agent_version
         self._multi_agent_known = multi_agent_known

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
 from app_server.agent.instructions import default_base_instructions
+from app_server.agent.mcp.manager import McpManager
 from app_server.agent.rate_limits import RateLimitBoard
 from app_server.agent.tools.catalog import multi_agent_version_for
 from app_server.agent.tools.workspace import ThreadWorkspace
 from app_server.client_connection import ClientConnection
 from app_server.config import ServerConfig
+from app_server.config.early import read_user_table
+from app_server.config.keys import McpServerToml
 from app_server.errors import InvalidRequest, NotFound
 from app_server.ids import parse_thread_id, uuid7
 from app_server.notification import now_ms
@@ -84,6 +88,8 @@ class ThreadManager:
         self._idle_unload_seconds = config.toml.idle_thread_unload_seconds
         self.approval_timeout_seconds = config.toml.approval_timeout_seconds
         self.bwrap: str | None = None
+        self.mcp: McpManager | None = None
+        """The MCP servers (set by the composition root; None: MCP is off)."""
         self.rate_limits = RateLimitBoard()
         """The latest rate limits model responses reported (`account/rateLimits/read`)."""
         """The sandbox executable for commands (found at startup; None: unavailable)."""
@@ -206,8 +212,43 @@ class ThreadManager:
         return thread
 
     def announce_started(self, thread: LoadedThread) -> None:
-        """`thread/started` to every connection (after the creating request was answered)."""
+        """`thread/started` to every connection (after the creating request was answered), then
+        the thread's MCP servers' startup status (codex's order)."""
         self.connections.broadcast(ThreadStartedNotification(thread=thread.thread(self.data_dir)))
+        self.announce_mcp_startup(thread)
+
+    def mcp_tables(self, thread: LoadedThread) -> Mapping[str, McpServerToml]:
+        """The thread's MCP servers: its config's, or the reloaded `config.toml`'s."""
+        if thread.mcp_tables is not None:
+            return thread.mcp_tables
+        return thread.settings.config.toml.mcp_servers
+
+    def announce_mcp_startup(self, thread: LoadedThread, *, starting: bool = True) -> None:
+        """`mcpServer/startupStatus/updated` for each of the thread's MCP servers (`starting`
+        first unless told otherwise, then `ready` or `failed`)."""
+        tables = self.mcp_tables(thread)
+        if self.mcp is not None and tables:
+            self.mcp.announce(
+                tables,
+                thread.id,
+                lambda params: self.publish(thread, params),
+                starting=starting,
+            )
+
+    async def reload_mcp(self) -> None:
+        """`config/mcpServer/reload`: re-read `config.toml`; threads that used its servers use
+        the new ones; changed servers restart, unchanged ones keep running."""
+        if self.mcp is None:
+            return
+        old = self.config.toml.mcp_servers
+        table = await asyncio.to_thread(read_user_table, self.config.user_file)
+        if table is not None:
+            self.config.replace_user_table(table)
+        new = self.config.toml.mcp_servers
+        for thread in self._loaded.values():
+            if self.mcp_tables(thread) == old:
+                thread.mcp_tables = new
+        await self.mcp.reload(new)
 
     def adopt(self, thread: LoadedThread) -> None:
         """A thread made by the server itself (a spawned sub-agent) is loaded; every connection

@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from app_server.agent.instructions import default_base_instructions
+from app_server.agent.mcp.tools import McpToolSource
 from app_server.agent.providers.base import ModelProvider
 from app_server.agent.rate_limits import DEFAULT_LIMIT_ID
 from app_server.agent.request_builder import auto_compact_limit, effective_context_window
 from app_server.agent.tools.catalog import multi_agent_version_for, turn_tools
-from app_server.agent.tools.registry import ToolItem
+from app_server.agent.tools.registry import ToolItem, ToolSource
 from app_server.agent.turn_runner import TurnKind, TurnRunner
 from app_server.agent.turn_setup import PendingInput, TurnSetup
 from app_server.client_connection import ClientConnection, ServerRequestOutcome
@@ -231,7 +232,7 @@ class ThreadTurns:
             writer=writer,
             history=history,
             tokens=thread.tokens,
-            tools=turn_tools(config, thread.multi_agent_version),
+            tools=turn_tools(config, thread.multi_agent_version, self._mcp_sources(thread)),
             workspace=self._manager.workspace(thread),
             provider=lambda: self._provider_for(thread.settings),
             originator=origin.originator,
@@ -257,6 +258,15 @@ class ThreadTurns:
         thread.active_turn = runner
         thread.last_turn_id = turn_id
         return runner
+
+    def _mcp_sources(self, thread: LoadedThread) -> tuple[ToolSource, ...]:
+        """The thread's MCP servers' tools, loaded when its turn begins (none configured: no
+        source, and the MCP code is not touched)."""
+        mcp, tables = self._manager.mcp, self._manager.mcp_tables(thread)
+        if mcp is None or not tables:
+            return ()
+        memory = self._manager.workspace(thread).mcp_approvals
+        return (McpToolSource(mcp, tables, memory),)
 
     async def _skills(self, settings: ResolvedSettings) -> SkillListing:
         """The skills the thread's cwd sees, switched on or off by the thread's config

@@ -61,6 +61,21 @@ WRONG_TYPES = {
     "rollout_compression.enabled": '"yes"',
     "rollout_compression.min_age_days": '"soon"',
     "skills.config": '"demo"',
+    f"mcp_servers.{PROVIDER}.command": "5",
+    f"mcp_servers.{PROVIDER}.args": '"x"',
+    f"mcp_servers.{PROVIDER}.env": "5",
+    f"mcp_servers.{PROVIDER}.env_vars": '"x"',
+    f"mcp_servers.{PROVIDER}.cwd": "5",
+    f"mcp_servers.{PROVIDER}.url": '""',
+    f"mcp_servers.{PROVIDER}.bearer_token_env_var": "5",
+    f"mcp_servers.{PROVIDER}.http_headers": '"x"',
+    f"mcp_servers.{PROVIDER}.env_http_headers": "{ a = 1 }",
+    f"mcp_servers.{PROVIDER}.enabled": '"yes"',
+    f"mcp_servers.{PROVIDER}.required": "1",
+    f"mcp_servers.{PROVIDER}.startup_timeout_sec": '"soon"',
+    f"mcp_servers.{PROVIDER}.tool_timeout_sec": "-1",
+    f"mcp_servers.{PROVIDER}.enabled_tools": "5",
+    f"mcp_servers.{PROVIDER}.disabled_tools": '"x"',
 }
 """A value of the wrong type (TOML text) for every key the server reads."""
 

@@ -25,6 +25,8 @@ HEAVY = (
     "app_server.store",
     "app_server.threads",
     "app_server.agent.providers",
+    "mcp",
+    "app_server.agent.mcp",
 )
 
 

@@ -28,7 +28,7 @@ from app_server.agent.tools.command_tools import (
     WriteStdinTool,
 )
 from app_server.agent.tools.multi_agent_v1 import multi_agent_v1_tools
-from app_server.agent.tools.registry import Tool, ToolRegistry
+from app_server.agent.tools.registry import Tool, ToolRegistry, ToolSource
 from app_server.agent.tools.update_plan import UpdatePlanTool
 from app_server.agent.tools.view_image import ViewImageTool
 from app_server.config import ConfigToml
@@ -43,8 +43,13 @@ def multi_agent_version_for(config: ConfigToml) -> str | None:
     return None
 
 
-def turn_tools(config: ConfigToml, multi_agent_version: str | None = None) -> ToolRegistry:
-    """The registry for one turn of a thread with the given multi-agent generation."""
+def turn_tools(
+    config: ConfigToml,
+    multi_agent_version: str | None = None,
+    sources: tuple[ToolSource, ...] = (),
+) -> ToolRegistry:
+    """The registry for one turn of a thread with the given multi-agent generation; `sources`
+    add tools known only when the turn begins (the thread's MCP servers')."""
     shell_type = config.shell_tool_type
     freeform = config.apply_patch_tool_type == "freeform"
     unified = shell_type == "unified_exec"
@@ -67,5 +72,6 @@ def turn_tools(config: ConfigToml, multi_agent_version: str | None = None) -> To
             *agent_tools,
             SleepTool(),
             CurrTimeTool(),
-        ]
+        ],
+        sources,
     )

@@ -165,6 +165,20 @@ class Tool(Protocol):
     async def run(self, call: ToolCall, context: ToolContext) -> ToolOutput: ...
 
 
+class ToolSource(Protocol):
+    """Tools known only when a turn begins (an MCP server's): loaded once by `prepare`."""
+
+    async def load(self) -> tuple[list[Tool], list[Tool]]:
+        """(top-level tools, namespaced tools) to add."""
+        ...
+
+
+TOP_LEVEL_BEFORE = (None, "apply_patch")
+"""Loaded top-level tools go before this tool (after the command tools, as 0.169 orders them)."""
+NAMESPACED_BEFORE = ("clock", "sleep")
+"""Loaded namespaces go before this tool's namespace."""
+
+
 NAMESPACE_DESCRIPTIONS = {
     "clock": "Tools for reading the time and waiting.",
     "collaboration": "Tools for spawning and managing sub-agents.",
@@ -176,10 +190,33 @@ NAMESPACE_DESCRIPTIONS = {
 class ToolRegistry:
     """The tools available in a turn, by (namespace, name)."""
 
-    def __init__(self, tools: Iterable[Tool] = ()) -> None:
+    def __init__(self, tools: Iterable[Tool] = (), sources: Iterable[ToolSource] = ()) -> None:
         self._tools: dict[tuple[str | None, str], Tool] = {}
         for tool in tools:
             self._tools[(tool.namespace, tool.name)] = tool
+        self._sources = list(sources)
+
+    async def prepare(self) -> None:
+        """Load the sources' tools (once; a turn calls this before its first request)."""
+        sources, self._sources = self._sources, []
+        for source in sources:
+            top, namespaced = await source.load()
+            self._insert(top, TOP_LEVEL_BEFORE)
+            self._insert(namespaced, NAMESPACED_BEFORE)
+
+    def _insert(self, tools: list[Tool], before: tuple[str | None, str]) -> None:
+        if not tools:
+            return
+        ordered: dict[tuple[str | None, str], Tool] = {}
+        added = False
+        for key, tool in self._tools.items():
+            if key == before and not added:
+                ordered.update({(t.namespace, t.name): t for t in tools})
+                added = True
+            ordered[key] = tool
+        if not added:
+            ordered.update({(t.namespace, t.name): t for t in tools})
+        self._tools = ordered
 
     def specs(self) -> list[dict[str, Any]]:
         """Offered top-level tools, then one `namespace` group per namespace."""
@@ -190,7 +227,9 @@ class ToolRegistry:
             if ns is not None:
                 groups.setdefault(ns, []).append(tool.spec())
         for ns, specs in groups.items():
-            description = NAMESPACE_DESCRIPTIONS.get(ns, "")
+            description = NAMESPACE_DESCRIPTIONS.get(ns) or (
+                f"Tools in the {ns} namespace." if ns.startswith("mcp__") else ""
+            )
             top.append(
                 {"type": "namespace", "name": ns, "description": description, "tools": specs}
             )

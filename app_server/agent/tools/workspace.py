@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from app_server.agent.approvals import ApprovalMemory
+from app_server.agent.mcp.approval import McpApprovalMemory
 from app_server.agent.tools.exec import BackgroundTerminals
 
 
@@ -21,6 +22,8 @@ class ThreadWorkspace:
     """The bubblewrap executable that sandboxes commands, or None when unavailable (then every
     command under a read-only or workspace-write policy needs the client's approval)."""
     approvals: ApprovalMemory = field(default_factory=ApprovalMemory)
+    mcp_approvals: McpApprovalMemory = field(default_factory=McpApprovalMemory)
+    """MCP tools approved for the rest of the thread."""
     terminals: BackgroundTerminals = field(default_factory=BackgroundTerminals)
     command_items: dict[int, str] = field(default_factory=dict)
     """The `commandExecution` item (call id) of each process id, for `terminalInteraction`."""
