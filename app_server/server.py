@@ -6,12 +6,11 @@ This is the only module that knows every layer; each layer below receives what i
 from __future__ import annotations
 
 import asyncio
-import importlib
+import contextlib
 import logging
 import os
 import signal
 import sys
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,7 +37,6 @@ from app_server.api.turns import TurnHandlers
 from app_server.client_connection import ClientConnection
 from app_server.compression_config import compression_settings
 from app_server.config import ServerConfig
-from app_server.config.writer import ConfigWriter
 from app_server.notification import notification
 from app_server.rpc.dispatcher import Dispatcher, Handler
 from app_server.sandbox_notice import NO_SANDBOX_DETAILS, NO_SANDBOX_SUMMARY
@@ -52,20 +50,20 @@ from app_server.transport.auth import CapabilityToken
 from app_server.transport.listen_address import ListenAddress
 from app_server.transport.stdio import claim_stdout, serve_stdio
 from app_server.transport.stdio_start import StdioStart
-from app_server.transport.websocket import WebSocketListener
+from app_server.warm_up import warm_up
 from protocol.types import ConfigWarningNotification
 
 if TYPE_CHECKING:
     from app_server.agent.providers.base import ModelProvider
+    from app_server.config.writer import ConfigWriter
 
 log = logging.getLogger(__name__)
 
 __all__ = ["NO_SANDBOX_DETAILS", "NO_SANDBOX_SUMMARY", "AppServer", "ListenAddress"]
 
 PROVIDER_FACTORY = "app_server.agent.providers.factory"
-"""The model-provider machinery (and the HTTP client it imports): the heaviest import of all,
-loaded in a worker thread once the store is open so that neither `initialize` nor
-`thread/start` waits for it, and normally loaded by the time the first turn needs it."""
+"""The model-provider machinery: imported when the first provider is made (by then normally
+warmed, with the HTTP client it brings, by `app_server.warm_up`)."""
 
 
 class AppServer:
@@ -88,7 +86,7 @@ class AppServer:
         self._sandbox_warnings: list[ConfigWarningNotification] = []
         self._told_early: frozenset[str] = frozenset()
         """Warnings the stdio fast path already sent after its `initialize` answer."""
-        self._warming: threading.Thread | None = None
+        self._warming: asyncio.Task[None] | None = None
 
     def _provider_for(self, settings: ResolvedSettings) -> ModelProvider:
         """The model provider a thread's turn samples through (raises `ProviderError` with a
@@ -101,13 +99,19 @@ class AppServer:
         )
         return create_provider(provider, self.config.data_dir, os.environ)
 
+    def _config_writer(self) -> ConfigWriter:
+        """The config writer (imported on the first config write: it brings `tomlkit`)."""
+        from app_server.config.writer import ConfigWriter
+
+        return ConfigWriter(self.config)
+
     def _handlers(self) -> dict[str, Handler]:
         lifecycle = ThreadLifecycleHandlers(self.threads, StoredThreadOperations(self.threads))
         queries = ThreadQueryHandlers(self.threads)
         turns = TurnHandlers(self.turns)
         account = AccountHandlers(self.config, self.threads.rate_limits)
         config_read = ConfigReadHandlers(self.config)
-        config_write = ConfigWriteHandlers(ConfigWriter(self.config))
+        config_write = ConfigWriteHandlers(self._config_writer)
         providers = ModelProviderHandlers(self.config)
         marks = ThreadMarkHandlers(self.threads)
         thread_settings = ThreadSettingsHandlers(self.threads)
@@ -180,11 +184,7 @@ class AppServer:
         background, so this returns before any large scan."""
         self._store_warnings = await self.store.start()
         await self._find_sandbox()
-        if PROVIDER_FACTORY not in sys.modules:
-            self._warming = threading.Thread(
-                target=_import, args=(PROVIDER_FACTORY,), name="warm providers", daemon=True
-            )
-            self._warming.start()
+        self._warming = asyncio.create_task(warm_up(), name="warm-up")
 
     async def _find_sandbox(self) -> None:
         """Probe bubblewrap once; without it, say so (log and every client) instead of
@@ -198,11 +198,13 @@ class AppServer:
             ]
 
     async def stop(self) -> None:
-        """Close every writer (fsync) and the store."""
+        """Stop warming up; close every writer (fsync) and the store."""
+        if self._warming is not None:
+            self._warming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._warming
         await self.threads.close()
         await self.store.close()
-        if self._warming is not None:
-            await asyncio.to_thread(self._warming.join)
         if PROVIDER_FACTORY in sys.modules:  # else no provider was ever made
             from app_server.agent.providers.factory import close_providers
 
@@ -232,6 +234,8 @@ class AppServer:
                 stdout_fd = claim_stdout() if start.protocol_fd is None else start.protocol_fd
                 await serve_stdio(self.dispatcher, stop, stdout_fd=stdout_fd, start=start)
             else:
+                from app_server.transport.websocket import WebSocketListener
+
                 listener = WebSocketListener(self.dispatcher, token)
                 await listener.serve(listen.host, listen.port, stop)
         finally:
@@ -239,11 +243,3 @@ class AppServer:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(signum)
         log.info("app-server stopped")
-
-
-def _import(module: str) -> None:
-    """Import `module` (in a worker thread); a failure shows again where it is used."""
-    try:
-        importlib.import_module(module)
-    except Exception:
-        log.debug("warming %s failed", module, exc_info=True)

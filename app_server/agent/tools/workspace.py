@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from app_server.agent.approvals import ApprovalMemory
-from app_server.agent.tools.exec import BackgroundTerminals
+from app_server.agent.tools.exec.background_terminals import BackgroundTerminals
 
 
 @dataclass
