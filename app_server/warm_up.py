@@ -10,9 +10,9 @@ and its TLS context loaded, so that a turn finds them ready.
 
 Why on the loop and not in a thread: building a schema is pure Python holding the GIL, so a
 thread would only slow down the request being served (and could build the same model twice). A
-step runs only when the loop has nothing ready before it; the longest step (the `ThreadItem`
-variants) takes ~10 ms, so a request arriving meanwhile waits at most that long, and it would
-have needed most of these models anyway.
+step runs only while no request is being served (`Dispatcher.until_idle`); the longest step (the
+`ThreadItem` variants, or loading the TLS context) takes ~10-20 ms, so a request arriving
+meanwhile waits at most that long.
 
 Why this order: pydantic reuses the schema of a nested model that is already built. Building the
 `ThreadItem` variants first, then `Turn`, then what contains them, costs ~30 ms in all, where
@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import get_args
 
 from protocol import types as wire
@@ -33,9 +33,12 @@ from protocol.wire_model import WireModel
 
 log = logging.getLogger(__name__)
 
+FIRST_MODELS: tuple[type[WireModel], ...] = (wire.Turn, wire.Thread)
+"""Built with the `ThreadItem` variants before the server serves anything (`build_first`, ~15
+ms): the two commonest first requests, `thread/start` and `thread/list`, answer with a `Thread`
+and would otherwise build it themselves, at ~25 ms (all of it in their latency)."""
+
 HOT_MODELS: tuple[type[WireModel], ...] = (
-    wire.Turn,
-    wire.Thread,
     wire.ThreadStartParams,
     wire.ThreadStartResponse,
     wire.ThreadStartedNotification,
@@ -53,7 +56,7 @@ HOT_MODELS: tuple[type[WireModel], ...] = (
     wire.TurnCompletedNotification,
     wire.ThreadReadStateChangedNotification,
 )
-"""Built after the `ThreadItem` variants, in this order: `thread/start` first, then
+"""Built in the background after `FIRST_MODELS`, in this order: `thread/start` first, then
 `thread/list`, then a turn's requests and notifications."""
 
 PROVIDER_MODULES: tuple[str, ...] = (
@@ -79,30 +82,39 @@ def _build_all(models: tuple[type[WireModel], ...]) -> None:
         _build(model)
 
 
-def _import_providers() -> None:
-    for module in PROVIDER_MODULES:
-        importlib.import_module(module)
+def _load_tls_context() -> None:
     from app_server.agent.providers.sse_transport import default_ssl_context
 
     default_ssl_context()
 
 
+def build_first() -> None:
+    """Build the `ThreadItem` variants and `FIRST_MODELS` now (before serving)."""
+    try:
+        _build_all(_item_variants())
+        _build_all(FIRST_MODELS)
+    except Exception:  # built on first use instead, as without warm-up
+        log.debug("building the first models failed", exc_info=True)
+
+
 def warm_up_steps() -> Iterator[Callable[[], None]]:
-    """The steps, in order; each is short enough to run between two requests."""
-    yield lambda: _build_all(_item_variants())
+    """The background steps, in order; each is short enough to run between two requests."""
     turn_start_at = HOT_MODELS.index(wire.TurnStartResponse)
     for model in HOT_MODELS[: turn_start_at + 1]:
         yield lambda model=model: _build(model)  # type: ignore[misc]
-    yield _import_providers
+    for module in PROVIDER_MODULES:
+        yield lambda module=module: importlib.import_module(module)  # type: ignore[misc]
+    yield _load_tls_context
     for model in HOT_MODELS[turn_start_at + 1 :]:
         yield lambda model=model: _build(model)  # type: ignore[misc]
 
 
-async def warm_up() -> None:
-    """Run every step, yielding to the loop between two; a failing step is logged and skipped
-    (what it would have built is built on first use, as without warm-up)."""
+async def warm_up(until_idle: Callable[[], Awaitable[None]]) -> None:
+    """Run every step, each once no request is being served (`until_idle`); a failing step is
+    logged and skipped (what it would have built is built on first use, as without warm-up)."""
     for step in warm_up_steps():
         await asyncio.sleep(0)
+        await until_idle()
         try:
             step()
         except Exception:
