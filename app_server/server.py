@@ -193,7 +193,7 @@ class AppServer:
         build_first()  # before the store's scan starts competing for the GIL
         self._store_warnings = await self.store.start()
         await self._find_sandbox()
-        self._warming = asyncio.create_task(warm_up(self.dispatcher.until_idle), name="warm-up")
+        self._warming = asyncio.create_task(warm_up(self.dispatcher.until_quiet), name="warm-up")
 
     async def _find_sandbox(self) -> None:
         """Probe bubblewrap once; without it, say so (log and every client) instead of

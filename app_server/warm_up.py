@@ -10,9 +10,9 @@ and its TLS context loaded, so that a turn finds them ready.
 
 Why on the loop and not in a thread: building a schema is pure Python holding the GIL, so a
 thread would only slow down the request being served (and could build the same model twice). A
-step runs only while no request is being served (`Dispatcher.until_idle`); the longest step (the
-`ThreadItem` variants, or loading the TLS context) takes ~10-20 ms, so a request arriving
-meanwhile waits at most that long.
+step starts only after a pause without requests (`Dispatcher.until_quiet`, `QUIET_SECONDS`);
+the longest step (importing `httpx`, loading the TLS context) takes ~20 ms, so a request
+arriving meanwhile waits at most that long.
 
 Why this order: pydantic reuses the schema of a nested model that is already built. Building the
 `ThreadItem` variants first, then `Turn`, then what contains them, costs ~30 ms in all, where
@@ -22,7 +22,6 @@ union). Nothing here changes what a model validates or how it serializes.
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import logging
 from collections.abc import Awaitable, Callable, Iterator
@@ -109,12 +108,19 @@ def warm_up_steps() -> Iterator[Callable[[], None]]:
         yield lambda model=model: _build(model)  # type: ignore[misc]
 
 
-async def warm_up(until_idle: Callable[[], Awaitable[None]]) -> None:
-    """Run every step, each once no request is being served (`until_idle`); a failing step is
-    logged and skipped (what it would have built is built on first use, as without warm-up)."""
+QUIET_SECONDS = 0.05
+"""A step starts only after this long without a request (`Dispatcher.until_quiet`): a client
+that sends its next request a round trip after an answer must not find a step in its way (a
+step takes up to ~20 ms, several times that on a loaded machine). The cost: warm-up waits for a
+pause, so a first turn sent right behind `thread/start` may still import the provider itself."""
+
+
+async def warm_up(until_quiet: Callable[[float], Awaitable[None]]) -> None:
+    """Run every step, each once no request has been served for `QUIET_SECONDS`; a failing
+    step is logged and skipped (what it would have built is built on first use, as without
+    warm-up)."""
     for step in warm_up_steps():
-        await asyncio.sleep(0)
-        await until_idle()
+        await until_quiet(QUIET_SECONDS)
         try:
             step()
         except Exception:

@@ -84,6 +84,7 @@ class Dispatcher:
         self._on_initialized = on_initialized
         self._on_closed = on_closed
         self._serving = 0
+        self._started = 0
         self._idle_waiters: list[asyncio.Future[None]] = []
 
     async def until_idle(self) -> None:
@@ -95,6 +96,17 @@ class Dispatcher:
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._idle_waiters.append(waiter)
             await waiter
+
+    async def until_quiet(self, seconds: float) -> None:
+        """Return once no request has been served for `seconds`: a client sending requests
+        one after another leaves gaps of a round trip, too short to fill without delaying the
+        next request."""
+        while True:
+            await self.until_idle()
+            started = self._started
+            await asyncio.sleep(seconds)
+            if self._started == started and not self._serving:
+                return
 
     @property
     def served_methods(self) -> frozenset[str]:
@@ -225,6 +237,7 @@ class Dispatcher:
         self, conn: Connection, request_id: RequestId, spec: ClientRequestSpec, params: Any
     ) -> None:
         self._serving += 1
+        self._started += 1
         try:
             await self._answer(conn, request_id, spec, params)
         finally:

@@ -23,7 +23,7 @@ def test_building_first_then_warming_up_builds_every_listed_model_and_thread_ite
         "models = [*warm_up._item_variants(), *warm_up.FIRST_MODELS, *warm_up.HOT_MODELS]\n"
         "before = sum(m.__pydantic_complete__ for m in models)\n"
         "warm_up.build_first()\n"
-        "asyncio.run(warm_up.warm_up(lambda: asyncio.sleep(0)))\n"
+        "asyncio.run(warm_up.warm_up(asyncio.sleep))\n"
         "print(json.dumps([before, len(models), sum(m.__pydantic_complete__ for m in models)]))"
     )
     counts = _run(code)
@@ -37,7 +37,7 @@ def test_warm_up_imports_the_provider_transports() -> None:
     code = (
         "import asyncio, json, sys\n"
         "from app_server import warm_up\n"
-        "asyncio.run(warm_up.warm_up(lambda: asyncio.sleep(0)))\n"
+        "asyncio.run(warm_up.warm_up(asyncio.sleep))\n"
         "print(json.dumps([m in sys.modules for m in warm_up.PROVIDER_MODULES]))"
     )
     assert _run(code) == [True, True]
@@ -62,7 +62,9 @@ def test_warm_up_builds_nothing_while_a_request_is_being_served() -> None:
         "from app_server import warm_up\n"
         "async def main():\n"
         "    idle = asyncio.Event()\n"
-        "    task = asyncio.create_task(warm_up.warm_up(idle.wait))\n"
+        "    async def until_quiet(seconds):\n"
+        "        await idle.wait()\n"
+        "    task = asyncio.create_task(warm_up.warm_up(until_quiet))\n"
         "    await asyncio.sleep(0.2)\n"
         "    busy = warm_up.HOT_MODELS[0].__pydantic_complete__\n"
         "    idle.set()\n"
