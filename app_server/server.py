@@ -6,12 +6,11 @@ This is the only module that knows every layer; each layer below receives what i
 from __future__ import annotations
 
 import asyncio
-import importlib
+import contextlib
 import logging
 import os
 import signal
 import sys
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,7 +45,6 @@ from app_server.api.turns import TurnHandlers
 from app_server.client_connection import ClientConnection
 from app_server.compression_config import compression_settings
 from app_server.config import ServerConfig
-from app_server.config.writer import ConfigWriter
 from app_server.notification import notification
 from app_server.processes.table import ProcessTable
 from app_server.rpc.dispatcher import Dispatcher, Handler
@@ -63,20 +61,28 @@ from app_server.transport.auth import CapabilityToken
 from app_server.transport.listen_address import ListenAddress
 from app_server.transport.stdio import claim_stdout, serve_stdio
 from app_server.transport.stdio_start import StdioStart
-from app_server.transport.websocket import WebSocketListener
+from app_server.warm_up import build_first, warm_up
 from protocol.types import ConfigWarningNotification
 
 if TYPE_CHECKING:
     from app_server.agent.providers.base import ModelProvider
+    from app_server.config.writer import ConfigWriter
 
 log = logging.getLogger(__name__)
 
 __all__ = ["NO_SANDBOX_DETAILS", "NO_SANDBOX_SUMMARY", "AppServer", "ListenAddress"]
 
 PROVIDER_FACTORY = "app_server.agent.providers.factory"
-"""The model-provider machinery (and the HTTP client it imports): the heaviest import of all,
-loaded in a worker thread once the store is open so that neither `initialize` nor
-`thread/start` waits for it, and normally loaded by the time the first turn needs it."""
+"""The model-provider machinery: imported when the first provider is made (by then normally
+warmed, with the HTTP client it brings, by `app_server.warm_up`)."""
+
+GIL_SWITCH_INTERVAL_SECONDS = 0.0005
+"""How long a worker thread running Python may keep the GIL while the event loop waits for it
+(CPython's default is 5 ms). Requests are served on the loop, and every await of theirs gives
+the GIL up; while a worker thread is busy (the startup scan of 10,000 rollouts, a long fold),
+each way back costs up to one interval, so the first index-only `thread/list` after start took
+~100 ms at 5 ms, ~40 ms at 0.5 ms. The cost is more switching for the busy worker (a few % of
+its throughput, while the loop has work)."""
 
 
 class AppServer:
@@ -91,6 +97,7 @@ class AppServer:
         self.threads = ThreadManager(self.store, config, server_cwd=server_cwd or Path.cwd())
         if isinstance(self.store, ThreadsHandedOver):
             self.store.on_handover_request(self.threads.release_if_idle)
+        self._config_writer_made: ConfigWriter | None = None
         self.mcp = McpManager(os.environ, warn=self._warn_all)
         self.threads.mcp = self.mcp
         self.turns = ThreadTurns(self.threads, self._provider_for)
@@ -106,7 +113,7 @@ class AppServer:
         self._sandbox_warnings: list[ConfigWarningNotification] = []
         self._told_early: frozenset[str] = frozenset()
         """Warnings the stdio fast path already sent after its `initialize` answer."""
-        self._warming: threading.Thread | None = None
+        self._warming: asyncio.Task[None] | None = None
 
     def _warn_all(self, summary: str, details: str) -> None:
         """A `configWarning` to every client (a `required` MCP server that failed)."""
@@ -125,6 +132,15 @@ class AppServer:
         )
         return create_provider(provider, self.config.data_dir, os.environ)
 
+    def _config_writer(self) -> ConfigWriter:
+        """The server's one config writer, made on the first config write (its module brings
+        `tomlkit`); `config/*` and `skills/config/write` share it, so their edits queue."""
+        if self._config_writer_made is None:
+            from app_server.config.writer import ConfigWriter
+
+            self._config_writer_made = ConfigWriter(self.config)
+        return self._config_writer_made
+
     def _handlers(self) -> dict[str, Handler]:
         lifecycle = ThreadLifecycleHandlers(self.threads, StoredThreadOperations(self.threads))
         queries = ThreadQueryHandlers(self.threads)
@@ -132,9 +148,8 @@ class AppServer:
         turns = TurnHandlers(self.turns)
         account = AccountHandlers(self.config, self.threads.rate_limits)
         config_read = ConfigReadHandlers(self.config)
-        writer = ConfigWriter(self.config)
-        config_write = ConfigWriteHandlers(writer)
-        skills = SkillHandlers(self.config, writer, self.threads.server_cwd)
+        config_write = ConfigWriteHandlers(self._config_writer)
+        skills = SkillHandlers(self.config, self._config_writer, self.threads.server_cwd)
         plugins = PluginHandlers()
         providers = ModelProviderHandlers(self.config)
         marks = ThreadMarkHandlers(self.threads)
@@ -257,14 +272,11 @@ class AppServer:
     async def start(self) -> None:
         """Open the store (recovering a damaged index); reconciliation continues in the
         background, so this returns before any large scan."""
+        build_first()  # before the store's scan starts competing for the GIL
         self._store_warnings = await self.store.start()
         await self._find_sandbox()
         self.mcp.start(self.config.toml.mcp_servers)  # in the background
-        if PROVIDER_FACTORY not in sys.modules:
-            self._warming = threading.Thread(
-                target=_import, args=(PROVIDER_FACTORY,), name="warm providers", daemon=True
-            )
-            self._warming.start()
+        self._warming = asyncio.create_task(warm_up(self.dispatcher.until_quiet), name="warm-up")
 
     async def _find_sandbox(self) -> None:
         """Probe bubblewrap once; without it, say so (log and every client) instead of
@@ -278,15 +290,17 @@ class AppServer:
             ]
 
     async def stop(self) -> None:
-        """Kill every standalone process, stop every watch, close every writer (fsync) and
-        the store."""
+        """Stop warming up; kill every standalone process, stop every watch, close every
+        writer (fsync) and the store."""
+        if self._warming is not None:
+            self._warming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._warming
         await self.processes.close()
         await self.fs.close()
         await self.threads.close()
         await self.mcp.close()
         await self.store.close()
-        if self._warming is not None:
-            await asyncio.to_thread(self._warming.join)
         if PROVIDER_FACTORY in sys.modules:  # else no provider was ever made
             from app_server.agent.providers.factory import close_providers
 
@@ -302,6 +316,7 @@ class AppServer:
         """Serve until the client leaves (stdio) or SIGTERM/SIGINT arrives. `stdio_start`: what
         `app_server.startup` did on stdio before this server existed (already answered
         `initialize`, claimed stdout, read input)."""
+        sys.setswitchinterval(GIL_SWITCH_INTERVAL_SECONDS)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -316,6 +331,8 @@ class AppServer:
                 stdout_fd = claim_stdout() if start.protocol_fd is None else start.protocol_fd
                 await serve_stdio(self.dispatcher, stop, stdout_fd=stdout_fd, start=start)
             else:
+                from app_server.transport.websocket import WebSocketListener
+
                 listener = WebSocketListener(self.dispatcher, token)
                 await listener.serve(listen.host, listen.port, stop)
         finally:
@@ -343,11 +360,3 @@ def _open_store(config: ServerConfig, compression: CompressionSettings) -> Threa
     from app_server.store.postgres.store import PostgresThreadStore
 
     return PostgresThreadStore(url)
-
-
-def _import(module: str) -> None:
-    """Import `module` (in a worker thread); a failure shows again where it is used."""
-    try:
-        importlib.import_module(module)
-    except Exception:
-        log.debug("warming %s failed", module, exc_info=True)

@@ -53,6 +53,7 @@ from protocol.types import (
     SandboxPolicy,
     WorkspaceWriteSandboxPolicy,
 )
+from protocol.wire_model import DEFERRED
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +76,8 @@ SETTING_KEYS = {
 """`ResolvedSettings` fields that a config key also sets → that key, so the origin of a value a
 request field set (thread/start `model`, turn/start `effort`) is reported under codex's key."""
 
-_APPROVAL_POLICY: TypeAdapter[AskForApproval] = TypeAdapter(AskForApproval)
-_SANDBOX_POLICY: TypeAdapter[SandboxPolicy] = TypeAdapter(SandboxPolicy)
+_APPROVAL_POLICY: TypeAdapter[AskForApproval] = TypeAdapter(AskForApproval, config=DEFERRED)
+_SANDBOX_POLICY: TypeAdapter[SandboxPolicy] = TypeAdapter(SandboxPolicy, config=DEFERRED)
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,11 @@ UInt64 = Annotated[int, Field(ge=0, le=2**64 - 1)]
 UInt = UInt64
 
 
+DEFERRED = ConfigDict(defer_build=True)
+"""`TypeAdapter(…, config=DEFERRED)`: a module-level adapter builds its validator on first use,
+not at import (a union such as `ThreadItem` costs ~10 ms to build; startup needs none)."""
+
+
 def omit_none(value: object) -> bool:
     """`exclude_if` predicate for optional fields whose schema does not allow `null`."""
     return value is None

@@ -8,10 +8,15 @@ Spawns the real server over stdio (`python -m app_server`) and prints, for runs 
 - spawn → `initialize` answer on a data dir of `--threads` (default 10,000) threads (its index
   built by a warm-up start that is not counted);
 - on that home: spawn → the first `thread/list` answer (index only, `useStateDbOnly`), then
-  that first page's latency once the server is warm (median of 5 calls per run);
+  that first page's latency once the server is warm (median of 5 calls per run); and, in
+  another process, the latency of the first such call right after the server proper is up
+  ("cold": `initialize`, then `thread/loaded/list` to wait for the server proper, then the
+  timed `thread/list`);
 - spawn → first `turn/completed` against the fake model (`tests/support/model_server.py`,
   loopback): `initialize`, `thread/start`, `turn/start` sent as fast as answers come; also the
-  `thread/start` latency once warm (median of 5 per run) and the peak RSS after the turn;
+  `thread/start` latency once warm (median of 5 per run) and the peak RSS after the turn; and,
+  in another process, the first `thread/start` right after the server proper is up (cold, as
+  above);
 - import time of `app_server.server` (the server proper) and of `app_server.startup` (what
   answers `initialize`), each in a fresh interpreter.
 
@@ -195,6 +200,32 @@ async def run_big(checkout: Checkout, home_dir: Path, work: Path) -> None:
     await server.stop()
 
 
+async def server_ready(server: Server) -> None:
+    """`initialize`, then wait until the server proper serves requests (a stdio `initialize`
+    is answered before it is even imported)."""
+    await server.call("initialize", INIT)
+    await server.call("thread/loaded/list", {})
+
+
+async def run_cold_list(checkout: Checkout, home_dir: Path, work: Path) -> None:
+    server = await Server.spawn(checkout, home_dir, work / "home")
+    await server_ready(server)
+    page = {"limit": 25, "useStateDbOnly": True}
+    checkout.add(
+        "thread/list index-only first page, 10k, cold", await server.timed("thread/list", page)
+    )
+    await server.stop()
+
+
+async def run_cold_start(checkout: Checkout, work: Path) -> None:
+    data_dir = Path(tempfile.mkdtemp(dir=work, prefix="cold-"))
+    server = await Server.spawn(checkout, data_dir, work / "home")
+    await server_ready(server)
+    checkout.add("thread/start (cold)", await server.timed("thread/start", {"cwd": str(work)}))
+    await server.stop()
+    shutil.rmtree(data_dir)
+
+
 async def run_turn(checkout: Checkout, model: ModelServer, work: Path) -> None:
     data_dir = Path(tempfile.mkdtemp(dir=work, prefix="turn-"))
     write_model_config(data_dir, model.base_url)
@@ -263,6 +294,8 @@ async def bench(runs: int, threads: int, checkouts: list[Checkout], work: Path) 
                 await run_empty(checkout, work)
                 await run_big(checkout, homes[index], work)
                 await run_turn(checkout, model, work)
+                await run_cold_list(checkout, homes[index], work)
+                await run_cold_start(checkout, work)
                 checkout.add(
                     "import app_server.server (ms)", import_ms(checkout, "app_server.server")
                 )

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from app_server.api.path_params import check_absolute_path
+from app_server.api.path_params import check_absolute_path, check_paths
 from app_server.client_connection import ClientConnection
 from app_server.config.loader import ServerConfig
 from app_server.config.skill_switches import EDITED_KEY, Selector, switch_skill
-from app_server.config.writer import ConfigWriter
 from app_server.errors import InvalidParams
 from app_server.skills import SkillListing, list_skills, skill_switches, with_switches
 from protocol import types
@@ -28,6 +29,9 @@ from protocol.types import (
     SkillsListParams,
 )
 from protocol.wire_model import WireModel, omit_none
+
+if TYPE_CHECKING:
+    from app_server.config.writer import ConfigWriter
 
 
 class ListedSkill(SkillMetadata):
@@ -66,12 +70,17 @@ class SkillHandlers:
     """`skills/list`: one entry per requested `cwd` (the server's when none), each skill's
     `enabled` from the config's `[[skills.config]]`; `skills/config/write`: edits them."""
 
-    def __init__(self, config: ServerConfig, writer: ConfigWriter, server_cwd: Path) -> None:
+    def __init__(
+        self, config: ServerConfig, writer: Callable[[], ConfigWriter], server_cwd: Path
+    ) -> None:
+        """`writer()` gives the server's one config writer (made on the first write: it
+        imports tomlkit)."""
         self._config = config
         self._writer = writer
         self._server_cwd = server_cwd
 
     async def list(self, connection: ClientConnection, params: SkillsListParams) -> ListedSkills:
+        check_paths("cwds", params.cwds or ())
         cwds = [Path(cwd) for cwd in params.cwds or ()] or [self._server_cwd]
         home_env = os.environ.get("HOME")
         home = Path(home_env) if home_env else None
@@ -98,7 +107,7 @@ class SkillHandlers:
             assert params.name is not None
             selector, value = "name", params.name
         enabled = params.enabled
-        await self._writer.change(
+        await self._writer().change(
             lambda document: switch_skill(document, selector, value, enabled=enabled),
             [EDITED_KEY],
         )

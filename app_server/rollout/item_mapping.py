@@ -37,6 +37,7 @@ from app_server.rollout.wire_values import (
     wire_status,
 )
 from protocol.types import ThreadItem
+from protocol.wire_model import DEFERRED
 
 logger = logging.getLogger(__name__)
 
@@ -263,4 +264,4 @@ _CORE_BUILDERS: dict[str, tuple[_CoreBuilder, str]] = {
     k: v for k, v in _TYPED_CORE_BUILDERS.items()
 }
 """Looked up by any string read from a file; keyed by the kinds the format knows."""
-_THREAD_ITEM: TypeAdapter[ThreadItem] = TypeAdapter(ThreadItem)
+_THREAD_ITEM: TypeAdapter[ThreadItem] = TypeAdapter(ThreadItem, config=DEFERRED)

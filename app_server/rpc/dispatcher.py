@@ -16,6 +16,7 @@ with the request's method and id (`rpc/errors.py`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -82,6 +83,30 @@ class Dispatcher:
         self._specs = specs
         self._on_initialized = on_initialized
         self._on_closed = on_closed
+        self._serving = 0
+        self._started = 0
+        self._idle_waiters: list[asyncio.Future[None]] = []
+
+    async def until_idle(self) -> None:
+        """Return once no request is being served, on any connection: background work that
+        only saves later requests time (`app_server.warm_up`) waits for this, so it never
+        delays a request that is being served. (Futures, not one `asyncio.Event`: a dispatcher
+        may outlive its event loop, as in tests that run several loops.)"""
+        while self._serving:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._idle_waiters.append(waiter)
+            await waiter
+
+    async def until_quiet(self, seconds: float) -> None:
+        """Return once no request has been served for `seconds`: a client sending requests
+        one after another leaves gaps of a round trip, too short to fill without delaying the
+        next request."""
+        while True:
+            await self.until_idle()
+            started = self._started
+            await asyncio.sleep(seconds)
+            if self._started == started and not self._serving:
+                return
 
     @property
     def served_methods(self) -> frozenset[str]:
@@ -209,6 +234,21 @@ class Dispatcher:
             raise invalid_params(exc) from None
 
     async def _serve(
+        self, conn: Connection, request_id: RequestId, spec: ClientRequestSpec, params: Any
+    ) -> None:
+        self._serving += 1
+        self._started += 1
+        try:
+            await self._answer(conn, request_id, spec, params)
+        finally:
+            self._serving -= 1
+            if not self._serving:
+                waiters, self._idle_waiters = self._idle_waiters, []
+                for waiter in waiters:
+                    if not waiter.done() and not waiter.get_loop().is_closed():
+                        waiter.set_result(None)
+
+    async def _answer(
         self, conn: Connection, request_id: RequestId, spec: ClientRequestSpec, params: Any
     ) -> None:
         if spec.method == "initialize":

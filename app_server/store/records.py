@@ -25,6 +25,7 @@ from protocol.types import (
     ThreadStatus,
     Turn,
 )
+from protocol.wire_model import DEFERRED
 
 DEFAULT_APPROVAL_MODE = "on-request"
 """Used when no `turn_context` recorded an approval policy (codex's default policy)."""
@@ -37,7 +38,7 @@ _WIRE_SOURCE_NAMES = {
     "appServer": "appServer",
     "unknown": "unknown",
 }
-_SESSION_SOURCE: TypeAdapter[SessionSource] = TypeAdapter(SessionSource)
+_SESSION_SOURCE: TypeAdapter[SessionSource] = TypeAdapter(SessionSource, config=DEFERRED)
 
 
 @dataclass(frozen=True, slots=True)

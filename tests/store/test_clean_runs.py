@@ -77,3 +77,18 @@ async def test_an_index_only_listing_after_a_clean_shutdown_does_not_wait_for_se
 
     assert list(page.records) == []
     assert waited
+
+
+async def test_a_rescan_of_a_complete_index_leaves_it_complete(tmp_path: Path) -> None:
+    store = LocalThreadStore(tmp_path / "data")
+    await store.start()
+    await store.wait_until_scanned()
+    await store.close()
+    store = LocalThreadStore(tmp_path / "data")
+    async with store._locks.names:  # the rescan stops before it can finish
+        await store.start()
+        await asyncio.sleep(0.1)
+        during = await store.index.backfill_state()
+    await store.close()
+
+    assert during.status == "complete"

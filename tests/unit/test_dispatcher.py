@@ -225,3 +225,38 @@ async def test_client_that_stops_reading_is_disconnected_not_waited_for() -> Non
     assert sink.closed_with is not None
     assert "send queue overflow" in sink.closed_with
     conn.lost()
+
+
+async def test_until_idle_waits_for_the_request_being_served() -> None:
+    release = asyncio.Event()
+
+    async def slow(connection: ClientConnection, params: object) -> ThreadListResponse:
+        await release.wait()
+        return ThreadListResponse(data=[], next_cursor=None)
+
+    dispatcher, conn, sink = make({"thread/list": slow})
+    await dispatcher.dispatch(conn, INIT)
+    await dispatcher.dispatch(conn, b'{"id": 1, "method": "thread/list", "params": {}}')
+    await asyncio.sleep(0.01)
+    idle = asyncio.create_task(dispatcher.until_idle())
+    await asyncio.sleep(0.05)
+    assert not idle.done()
+    release.set()
+    await asyncio.wait_for(idle, 5)
+    assert [m["id"] for m in await sink.wait_for(2)] == [0, 1]
+
+
+async def test_until_quiet_waits_for_a_pause_after_the_last_request() -> None:
+    async def fast(connection: ClientConnection, params: object) -> ThreadListResponse:
+        return ThreadListResponse(data=[], next_cursor=None)
+
+    dispatcher, conn, _sink = make({"thread/list": fast})
+    await dispatcher.dispatch(conn, INIT)
+    quiet = asyncio.create_task(dispatcher.until_quiet(0.2))
+    for request_id in range(1, 4):  # a request every 0.1 s: never a 0.2 s pause
+        await dispatcher.dispatch(
+            conn, b'{"id": %d, "method": "thread/list", "params": {}}' % request_id
+        )
+        await asyncio.sleep(0.1)
+        assert not quiet.done()
+    await asyncio.wait_for(quiet, 5)

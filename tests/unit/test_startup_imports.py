@@ -40,3 +40,19 @@ def test_the_initialize_path_imports_nothing_heavy(module: str) -> None:
         [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, check=True, text=True
     )
     assert json.loads(out.stdout) == []
+
+
+SERVER_NEEDS_LATER = ("httpx", "tomlkit", "websockets", "difflib")
+"""Loaded by the warm-up (`httpx`) or on first use (config writes, the WebSocket listener,
+applying a patch), never by importing the server proper."""
+
+
+def test_the_server_proper_leaves_what_the_first_requests_do_not_need() -> None:
+    code = (
+        "import sys, json, app_server.server\n"
+        f"print(json.dumps(sorted(m for m in sys.modules if m in {SERVER_NEEDS_LATER!r})))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, check=True, text=True
+    )
+    assert json.loads(out.stdout) == []

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
+import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any
 
@@ -63,6 +65,15 @@ DEFAULT_SSE_EVENT = "message"
 _FRAME_END = "\n\n"
 
 
+@functools.cache
+def default_ssl_context() -> ssl.SSLContext:
+    """httpx's default verifying TLS context (the `certifi` bundle, or `SSL_CERT_FILE` /
+    `SSL_CERT_DIR`), loaded once per process and shared by every client: loading the bundle
+    takes ~20 ms, which each new client used to pay on its first turn. Built by the server's
+    warm-up (`app_server.warm_up`) before a turn needs it."""
+    return httpx.create_ssl_context()
+
+
 class SseProvider:
     """What both providers share: the pooled client, the retry budgets, the SSE stream."""
 
@@ -94,6 +105,7 @@ class SseProvider:
                 max_keepalive_connections=MAX_KEEPALIVE_CONNECTIONS,
             ),
             follow_redirects=True,
+            verify=default_ssl_context(),
         )
 
     @property

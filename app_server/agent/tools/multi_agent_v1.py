@@ -29,8 +29,9 @@ from app_server.ids import parse_thread_id
 from app_server.rollout import core_items
 from app_server.rollout.items import CollabAgentToolCallItem
 from protocol.types import UserInput
+from protocol.wire_model import DEFERRED
 
-_USER_INPUT: TypeAdapter[UserInput] = TypeAdapter(UserInput)
+_USER_INPUT: TypeAdapter[UserInput] = TypeAdapter(UserInput, config=DEFERRED)
 _ITEM_TYPES = {"local_image": "localImage", "local_audio": "localAudio"}
 _CORE_TOOLS = {
     "spawn_agent": "spawn_agent",

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from app_server.agent.approvals import ApprovalMemory
 from app_server.agent.mcp.approval import McpApprovalMemory
-from app_server.agent.tools.exec import BackgroundTerminals
+from app_server.agent.tools.exec.background_terminals import BackgroundTerminals
 
 
 @dataclass

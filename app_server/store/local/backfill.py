@@ -240,7 +240,11 @@ class Reconciler:
 
     async def _scan(self) -> ScanReport:
         data_dir = self._data_dir
-        await self._index.set_backfill_state(BackfillState(status="running"))
+        if not self.completed.is_set():
+            # Only an index that never was complete is marked running: a rescan of a complete
+            # one that a short session cuts off (a CLI exits within a second) must not make the
+            # next start wait for a whole scan before its first listing.
+            await self._index.set_backfill_state(BackfillState(status="running"))
         walked = await asyncio.to_thread(walk_rollouts, data_dir)
         names = await self._sync_names()
         await self._settle_locations(walked.values())
@@ -248,12 +252,7 @@ class Reconciler:
         files = await asyncio.to_thread(stamp_rollouts, walked.values())
         stamps = await self._index.stamps()
         known = {thread_id: rollout.path for thread_id, rollout in walked.items()}
-        changed = [
-            f
-            for f in files
-            if stamps.get(f.rollout.thread_id) != f.stamp
-            and not self._is_writing(f.rollout.thread_id)
-        ]
+        changed = await asyncio.to_thread(self._changed, files, stamps)
         unreadable = 0
         for start in range(0, len(changed), SCAN_BATCH_SIZE):
             batch = changed[start : start + SCAN_BATCH_SIZE]
@@ -284,13 +283,7 @@ class Reconciler:
         """Point every row whose file is elsewhere (a crash between a move and its row update,
         or another program's archive) at the file, if it is still there."""
         rows = await self._index.locations()
-        moved = [
-            rollout
-            for rollout in rollouts
-            if (row := rows.get(rollout.thread_id)) is not None
-            and row != location_of(self._data_dir, rollout)
-            and not self._is_writing(rollout.thread_id)
-        ]
+        moved = await asyncio.to_thread(self._moved, rollouts, rows)
         if not moved:
             return
         async with self._locks.locations:
@@ -298,6 +291,33 @@ class Reconciler:
             for rollout in moved:
                 if rollout.thread_id in in_place:
                     await self._relocate_row(rollout)
+
+    # The two comparisons below run in a worker thread: over 10,000 threads each is tens of
+    # milliseconds of Python that would otherwise hold up every request on the loop right after
+    # start. They only read (`_is_writing` is one set lookup).
+
+    def _changed(
+        self, files: list[ScannedFile], stamps: dict[str, RolloutStamp]
+    ) -> list[ScannedFile]:
+        """The files whose stamp differs from the indexed one, except those being written."""
+        return [
+            f
+            for f in files
+            if stamps.get(f.rollout.thread_id) != f.stamp
+            and not self._is_writing(f.rollout.thread_id)
+        ]
+
+    def _moved(
+        self, rollouts: Iterable[RolloutFile], rows: dict[str, RowLocation]
+    ) -> list[RolloutFile]:
+        """The rollouts whose row says they are elsewhere, except those being written."""
+        return [
+            rollout
+            for rollout in rollouts
+            if (row := rows.get(rollout.thread_id)) is not None
+            and row != location_of(self._data_dir, rollout)
+            and not self._is_writing(rollout.thread_id)
+        ]
 
     async def _relocate_row(self, rollout: RolloutFile) -> None:
         """Point the thread's row at `rollout` (the caller holds the locations lock)."""

@@ -11,12 +11,7 @@
   `shell_words` (splitting), `command_summary` (classifying) and `command_operands`.
 
 No protocol or approval logic lives here.
+
+Nothing is imported here: the startup's bubblewrap probe imports `sandbox` alone, in a thread,
+while `initialize` is being answered, and must not pull in asyncio with it.
 """
-
-from app_server.agent.tools.exec.background_terminals import (
-    BackgroundTerminals,
-    ExecChunk,
-    ExecExit,
-)
-
-__all__ = ["BackgroundTerminals", "ExecChunk", "ExecExit"]
