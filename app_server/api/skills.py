@@ -15,7 +15,6 @@ from pydantic import Field
 from app_server.api.path_params import check_absolute_path, check_paths
 from app_server.client_connection import ClientConnection
 from app_server.config.loader import ServerConfig
-from app_server.config.skill_switches import EDITED_KEY, Selector, switch_skill
 from app_server.errors import InvalidParams
 from app_server.skills import SkillListing, list_skills, skill_switches, with_switches
 from protocol import types
@@ -31,6 +30,7 @@ from protocol.types import (
 from protocol.wire_model import WireModel, omit_none
 
 if TYPE_CHECKING:
+    from app_server.config.skill_switches import Selector
     from app_server.config.writer import ConfigWriter
 
 
@@ -97,6 +97,8 @@ class SkillHandlers:
         """Turn the skill at `path`, or every skill called `name`, on or off in config.toml.
         Threads started afterwards see it (a loaded thread keeps the switches it started with,
         as in codex); `effectiveEnabled` is what the new config says for that selector."""
+        from app_server.config.skill_switches import EDITED_KEY, switch_skill  # tomlkit
+
         if (params.path is None) == (params.name is None):
             raise InvalidParams(ONE_SELECTOR)
         if params.path is not None:
