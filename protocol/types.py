@@ -2349,7 +2349,7 @@ class McpToolCallThreadItem(WireModel):
     """The duration of the MCP tool call in milliseconds."""
     error: McpToolCallError | None = None
     id: str
-    mcp_app_resource_uri: str | None = None
+    mcp_app_resource_uri: str | None = Field(default=None, exclude_if=omit_none)
     """Legacy compatibility field; prefer `mcpAppUi.resourceUri` when available."""
     mcp_app_ui: McpAppUi | None = None
     """Presentation captured from the invoked descriptor; absent in older history."""

@@ -130,6 +130,12 @@ SERVER_REQUEST_METHODS: tuple[str, ...] = (
 # Written by hand in protocol/jsonrpc.py.
 HAND_WRITTEN = {"RequestId"}
 
+OMITTED_WHEN_NONE = {("McpToolCallThreadItem", "mcpAppResourceUri")}
+"""Nullable fields that codex 0.169 leaves out rather than sending `null` (serde's
+`skip_serializing_if = "Option::is_none"`; the schema cannot say so), by (model, wire name).
+Observed on the binary: an `mcpToolCall` item without an app resource has no
+`mcpAppResourceUri` key."""
+
 INT_FORMATS = {
     "int32": "Int32",
     "int64": "Int64",
@@ -353,6 +359,7 @@ class Generator:
                 omit = True
         elif nullable:
             default = "None"
+            omit = (owner, wire) in OMITTED_WHEN_NONE
         else:
             expr += " | None"
             default = "None"

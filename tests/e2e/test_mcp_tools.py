@@ -87,6 +87,24 @@ async def test_a_call_shows_an_mcp_tool_call_item_started_then_completed(
     assert isinstance(done["durationMs"], int)
 
 
+async def test_an_mcp_tool_call_item_leaves_out_the_legacy_app_resource_uri(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    """codex 0.169 sends no `mcpAppResourceUri` key (not even null) for a tool without an app
+    resource; its other optional fields are null."""
+    model_server.enqueue(mcp_call("echo", {"text": "hi"}, "c1"), Reply.text("done"))
+    client = await tool_client(servers, model_server, extra_config="\n" + stdio_server("srv"))
+    thread_id = await start_thread(client, tmp_path)
+    await turn(client, thread_id)
+    (started,) = started_items(client, "mcpToolCall")
+    (done,) = completed_items(client, "mcpToolCall")
+    read = await client.call("thread/read", {"threadId": thread_id, "includeTurns": True})
+    (stored,) = [i for i in read["thread"]["turns"][0]["items"] if i["type"] == "mcpToolCall"]
+    for item in (started, done, stored):
+        assert "mcpAppResourceUri" not in item
+        assert item["mcpAppUi"] is None
+
+
 async def test_an_image_result_reaches_the_model_as_an_input_image(
     servers: Servers, model_server: ModelServer, tmp_path: Path
 ) -> None:
