@@ -338,6 +338,32 @@ async def test_command_outliving_its_yield_becomes_a_session(
     await sessions.close_all()
 
 
+@pytest.mark.parametrize("yields", range(8))
+async def test_a_start_cancelled_at_any_point_leaves_no_process_running(
+    tmp_path: Path, env: dict[str, str], yields: int
+) -> None:
+    """An interrupt can land while asyncio still wires the new process's pipes (before the
+    terminal is known): whatever the process started by then is killed all the same."""
+    marker = f"100.{os.getpid()}{yields}"
+    sessions = BackgroundTerminals()
+    task = asyncio.create_task(
+        sessions.start(
+            ["bash", "-c", f"sleep {marker} & (sleep {marker} &); sleep {marker}; wait"],
+            tmp_path,
+            env,
+            yield_time_ms=30000,
+        )
+    )
+    for _ in range(yields):
+        await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0.3)  # what had not started yet when it was killed never starts
+    await wait_for(lambda: pids_with_arg(marker) == [])
+    assert len(sessions) == 0
+
+
 async def test_session_ids_are_small_increasing_ints(tmp_path: Path, env: dict[str, str]) -> None:
     sessions = BackgroundTerminals()
     first = await sessions.start(["sleep", "5"], tmp_path, env, yield_time_ms=250)

@@ -260,7 +260,8 @@ class BackgroundTerminals:
             collected = await collect(terminal, started + deadline_s)
         except BaseException:
             self._terminals.pop(process_id, None)
-            await kill(terminal)
+            # Shielded: a second cancellation must not stop the kill between its signals.
+            await asyncio.shield(kill(terminal))
             raise
         return self._chunk(terminal, collected, time.monotonic() - started)
 
@@ -362,8 +363,14 @@ class BackgroundTerminals:
         on_exit: Callable[[ExecExit], None] | None,
     ) -> TerminalProcess:
         spawned_at = time.monotonic()
+        # Shielded: a turn interrupted while asyncio is still wiring the new process's pipes
+        # must not leave the process (and what it already started) running unknown to us.
+        spawning = asyncio.ensure_future(open_process(argv, cwd, env, tty))
         try:
-            proc, master_fd = await open_process(argv, cwd, env, tty)
+            proc, master_fd = await asyncio.shield(spawning)
+        except asyncio.CancelledError:
+            spawning.add_done_callback(_kill_unclaimed)
+            raise
         except (OSError, subprocess.SubprocessError) as error:
             raise SpawnFailed(str(error)) from error
         terminal = TerminalProcess(
@@ -379,6 +386,19 @@ class BackgroundTerminals:
         )
         watch_terminal(terminal)
         return terminal
+
+
+def _kill_unclaimed(
+    spawning: asyncio.Future[tuple[asyncio.subprocess.Process, int | None]],
+) -> None:
+    """Once a spawn whose caller was cancelled has a process: SIGKILL its whole group (its own
+    session: the group id is its pid) and close its pty master."""
+    if spawning.cancelled() or spawning.exception() is not None:
+        return
+    proc, master_fd = spawning.result()
+    signal_group(proc.pid, signal.SIGKILL)
+    if master_fd is not None:
+        os.close(master_fd)
 
 
 def _exit_reporter(on_exit: Callable[[ExecExit], None]) -> Callable[[TerminalProcess], None]:
