@@ -67,6 +67,9 @@ class Connection:
         self._client_name = ""
         self._experimental_api = False
         self._opt_out: frozenset[str] = frozenset()
+        self.initialize_params: InitializeParams | None = None
+        """What the client sent in `initialize` (a forwarded request carries it to the
+        process serving it, `rpc.forwarding`)."""
         self._queue: deque[bytes] = deque()
         self._wakeup = asyncio.Event()
         self._open = True
@@ -125,6 +128,7 @@ class Connection:
     def accept_initialize(self, params: InitializeParams) -> None:
         """Record the client's identity and capabilities; requests are served from now on."""
         self.initialized = True
+        self.initialize_params = params
         self._client_name = params.client_info.name
         capabilities = params.capabilities
         if capabilities is not None:

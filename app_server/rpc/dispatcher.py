@@ -57,6 +57,10 @@ Handler = Callable[[ClientConnection, Any], Awaitable[WireModel | Reply]]
 methods without params) and returns the result model (or a `Reply` when something must follow
 the response)."""
 
+Forward = Callable[[Connection, str, RequestId, Any], Awaitable[bytes | None]]
+"""Serves a request elsewhere when it belongs there (`rpc.forwarding`): the whole response to
+send, or None to serve it here."""
+
 ConnectionHook = Callable[[ClientConnection], None]
 """Runs right after a connection's `initialize` response is queued (e.g. to register it for
 broadcasts and push `configWarning`), or when an initialized connection closes."""
@@ -72,6 +76,7 @@ class Dispatcher:
         on_initialized: ConnectionHook | None = None,
         on_closed: ConnectionHook | None = None,
         specs: Mapping[str, ClientRequestSpec] = CLIENT_REQUESTS,
+        forward: Forward | None = None,
     ) -> None:
         unknown = set(handlers) - set(specs)
         if unknown:
@@ -82,6 +87,7 @@ class Dispatcher:
         self._specs = specs
         self._on_initialized = on_initialized
         self._on_closed = on_closed
+        self._forward = forward
 
     @property
     def served_methods(self) -> frozenset[str]:
@@ -214,6 +220,11 @@ class Dispatcher:
         if spec.method == "initialize":
             conn.accept_initialize(params)
         try:
+            if self._forward is not None:
+                forwarded = await self._forward(conn, spec.method, request_id, params)
+                if forwarded is not None:
+                    conn.send_bytes(forwarded)
+                    return
             result = await self._handlers[spec.method](conn, params)
             then = result.then if isinstance(result, Reply) else None
             response = _render(request_id, result, experimental=conn.experimental_api)

@@ -458,6 +458,17 @@ class ThreadManager:
         self.connections.broadcast(ThreadClosedNotification(thread_id=thread_id))
         return True
 
+    async def release_if_unwatched(self, thread_id: str) -> bool:
+        """Another process's client resumes this thread: hand it over (unload it, as
+        `release_if_idle`) when nobody here is subscribed and no turn runs; whether it is not
+        loaded here any more. A watched thread stays: the request is served here instead."""
+        thread = self._loaded.get(thread_id)
+        if thread is None:
+            return True
+        if thread.subscribers:
+            return False
+        return await self.release_if_idle(thread_id)
+
     def turn_ended(self, thread: LoadedThread) -> None:
         """A turn finished: an idle thread nobody listens to may now be unloaded."""
         self._schedule_idle_unload(thread)

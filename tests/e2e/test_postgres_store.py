@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -144,7 +145,16 @@ async def test_archiving_a_thread_busy_on_another_process_fails_without_calling_
     assert [t["id"] for t in (await b.call("thread/list", {}))["data"]] == [thread_id]
 
 
-async def test_an_idle_thread_loaded_on_another_process_is_handed_over_for_a_turn(
+def turn_events(client: StdioClient, turn_id: str) -> list[dict[str, Any]]:
+    """The client's notifications about one turn (its own and its items'), in arrival order."""
+    return [
+        m
+        for m in client.notifications
+        if m["params"].get("turnId") == turn_id or m["params"].get("turn", {}).get("id") == turn_id
+    ]
+
+
+async def test_an_idle_thread_nobody_watches_on_another_process_is_handed_over_for_a_turn(
     servers: Servers, model_server: ModelServer, store_url: str, tmp_path: Path
 ) -> None:
     model_server.enqueue(Reply.text("answer on A"))
@@ -152,6 +162,7 @@ async def test_an_idle_thread_loaded_on_another_process_is_handed_over_for_a_tur
     a, b = await two_clients(servers, model_server, store_url, tmp_path)
     thread_id = (await a.call("thread/start", {}))["thread"]["id"]
     first = await run_turn(a, thread_id, "one")
+    await a.call("thread/unsubscribe", {"threadId": thread_id})
 
     await b.call("thread/resume", {"threadId": thread_id})
     second = await run_turn(b, thread_id, "two")
@@ -161,6 +172,39 @@ async def test_an_idle_thread_loaded_on_another_process_is_handed_over_for_a_tur
     assert closed["params"]["threadId"] == thread_id
     assert second["status"] == "completed"
     assert [t["id"] for t in read["thread"]["turns"]] == [first["id"], second["id"]]
+
+
+async def test_a_turn_started_on_b_for_a_thread_watched_on_a_streams_to_clients_on_both(
+    servers: Servers, model_server: ModelServer, store_url: str, tmp_path: Path
+) -> None:
+    model_server.enqueue(Reply.text("answer on A"))
+    model_server.enqueue(Reply.text("streamed to both processes", deltas=5))
+    a, b = await two_clients(servers, model_server, store_url, tmp_path)
+    thread_id = (await a.call("thread/start", {}))["thread"]["id"]
+    first = await run_turn(a, thread_id, "one")
+
+    resumed = await b.call("thread/resume", {"threadId": thread_id})
+    second = await run_turn(b, thread_id, "two")
+    await a.wait_notification(
+        "turn/completed", where=lambda m: m["params"]["turn"]["id"] == second["id"], timeout=10
+    )
+    read = await b.call("thread/read", {"threadId": thread_id, "includeTurns": True})
+
+    assert [t["id"] for t in resumed["thread"]["turns"]] == [first["id"]]
+    assert [t["id"] for t in read["thread"]["turns"]] == [first["id"], second["id"]]
+    assert not a.notifications_named("thread/closed")
+    for client in (a, b):
+        events = turn_events(client, second["id"])
+        methods = [m["method"] for m in events]
+        assert methods[0] == "turn/started"
+        assert methods[-1] == "turn/completed"
+        assert methods.count("turn/started") == methods.count("turn/completed") == 1
+        started = [m["params"]["item"]["id"] for m in events if m["method"] == "item/started"]
+        completed = [m["params"]["item"]["id"] for m in events if m["method"] == "item/completed"]
+        assert len(started) == len(set(started))
+        assert sorted(started) == sorted(completed)
+        deltas = [m["params"]["delta"] for m in events if m["method"] == "item/agentMessage/delta"]
+        assert "".join(deltas) == "streamed to both processes"
 
 
 async def test_archive_of_an_idle_thread_loaded_on_another_process_succeeds(

@@ -21,7 +21,7 @@ import asyncpg
 
 from app_server.store.errors import StoreUnavailable
 from app_server.store.postgres.connect import Connection
-from app_server.store.postgres.schema import migration_1, migration_2
+from app_server.store.postgres.schema import migration_1, migration_2, migration_3
 
 MIGRATION_LOCK_KEY: Final = 0x61707073_72767231
 """The advisory-lock key serializing migrations (`apps` `rvr1` in ASCII)."""
@@ -38,6 +38,7 @@ class Migration:
 MIGRATIONS: Final = (
     Migration(1, "threads, rollout lines, messages, marks, processes", migration_1),
     Migration(2, "session_index lines", migration_2),
+    Migration(3, "process messages (forwarded requests and notifications)", migration_3),
 )
 """Every migration, in version order. Never edit a released one: add the next version."""
 

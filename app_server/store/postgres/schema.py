@@ -22,6 +22,10 @@ Tables (migration 1):
 Migration 2: `session_index(seq, thread_id, line)`, codex's `session_index.jsonl` as lines (every
 rename, in order, as the local store appends them), so an export writes that file byte for byte.
 
+Migration 3: `process_messages(id, recipient, sender, kind, route, body)`, the outbox of the
+per-process command channel (`messages.py`): forwarded requests, their answers and the
+notifications of forwarded subscriptions, each row consumed (deleted) by its recipient.
+
 Migrations are applied in order, each once, recorded in `schema_migrations`, in one transaction
 under a database-wide advisory lock, so processes starting together on an empty database wait
 for the first one instead of racing it (`migrations.py`).
@@ -180,4 +184,19 @@ CREATE TABLE session_index (
   line text NOT NULL
 );
 CREATE INDEX session_index_thread ON session_index (thread_id);
+"""
+
+
+def migration_3(trgm_schema: str) -> str:
+    """`process_messages`: the outbox between processes (`messages.py`)."""
+    return """
+CREATE TABLE process_messages (
+  id bigserial PRIMARY KEY,
+  recipient text COLLATE "C" NOT NULL,
+  sender text COLLATE "C" NOT NULL,
+  kind text NOT NULL,
+  route text NOT NULL,
+  body text NOT NULL
+);
+CREATE INDEX process_messages_recipient ON process_messages (recipient, id);
 """
