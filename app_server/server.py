@@ -109,6 +109,7 @@ class AppServer:
             on_initialized=self._after_initialize,
             on_closed=self._connection_closed,
             forward=self.forwarder.forward if self.forwarder is not None else None,
+            forward_answer=self.forwarder.answer if self.forwarder is not None else None,
         )
         if self.forwarder is not None:
             self.forwarder.attach(self.dispatcher.dispatch, self._connection_closed)

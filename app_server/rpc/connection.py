@@ -59,7 +59,12 @@ class Connection:
 
     _numbers = itertools.count(1)
 
-    def __init__(self, sink: MessageSink, *, label: str) -> None:
+    def __init__(
+        self, sink: MessageSink, *, label: str, server_request_prefix: str | None = None
+    ) -> None:
+        """`server_request_prefix`: the ids of server requests are this prefix and a number
+        (a peer connection's, `rpc.forwarding`, so that they never collide with the ids the
+        client's own process gives its server requests); numbers from 0 otherwise."""
         self._sink = sink
         self.label = label
         self._connection_id = next(self._numbers)
@@ -76,6 +81,7 @@ class Connection:
         self._finishing = False
         self._pending: dict[RequestId, asyncio.Future[object]] = {}
         self._next_request_id = 0
+        self._request_prefix = server_request_prefix
         self._tasks: set[asyncio.Task[None]] = set()
         self._writer: asyncio.Task[None] | None = None
 
@@ -104,8 +110,11 @@ class Connection:
     def send_request(self, method: str, params: WireModel) -> PendingServerRequest:
         if not self._open:
             raise ClientGone(f"connection {self.label} is closed")
-        request_id = self._next_request_id
+        number = self._next_request_id
         self._next_request_id += 1
+        request_id: RequestId = (
+            number if self._request_prefix is None else f"{self._request_prefix}{number}"
+        )
         future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
         future.add_done_callback(lambda _: self._pending.pop(request_id, None))
@@ -113,7 +122,7 @@ class Connection:
             b"".join(
                 (
                     b'{"id":',
-                    str(request_id).encode(),
+                    orjson.dumps(request_id),
                     b',"method":',
                     orjson.dumps(method),
                     b',"params":',

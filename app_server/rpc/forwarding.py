@@ -15,7 +15,9 @@ When the client disconnects from B, its peer connections on A are closed too (su
 
 A `thread/resume` of a thread A has loaded but nobody there is subscribed to (and no turn runs)
 is not forwarded: A unloads it and B loads it (a hand-over), so an idle thread moves to where it
-is used. Answers to A's server requests (approvals) from a client on B are not routed back yet.
+is used. A's server requests to a peer connection (approvals) have ids of their own
+(`peer-N`); B remembers which of its clients was asked by which process, and the client's answer
+goes back there.
 """
 
 from __future__ import annotations
@@ -62,10 +64,14 @@ DELIVER: Final = "deliver"
 """A → B: one message A sent the peer connection (`body`: its JSON text)."""
 HANDED_OVER: Final = "handed-over"
 """A → B: the thread was idle and unloaded; serve the request locally (`body`: request id)."""
+ANSWER: Final = "answer"
+"""B → A: the client's answer to a server request of its peer connection (`body`: its text)."""
 CLOSED: Final = "closed"
 """B → A: the client disconnected; close its peer connection."""
 
 _FORWARD_ID_PREFIX: Final = "fwd-"
+_PEER_REQUEST_PREFIX: Final = "peer-"
+"""The ids of a peer connection's server requests (distinct from the client's process's)."""
 
 
 class ForwardingFailed(InternalError):
@@ -112,6 +118,9 @@ class Forwarder:
         """This process's clients with forwarded requests, by route."""
         self._owners: dict[int, set[str]] = {}
         """The processes each client (by connection id) forwarded requests to."""
+        self._asked: dict[tuple[int, str], tuple[str, str]] = {}
+        """Server requests other processes sent this process's clients, by (connection id,
+        request id): the asking process and the route to answer on."""
         self._peers: dict[str, Connection] = {}
         """Peer connections of other processes' clients, by route."""
         self._tasks: set[asyncio.Task[None]] = set()
@@ -181,6 +190,8 @@ class Forwarder:
         me = self._messaging.process_id
         route = f"{me}/{conn.connection_id}"
         self._clients.pop(route, None)
+        for key in [key for key in self._asked if key[0] == conn.connection_id]:
+            del self._asked[key]
         for owner in self._owners.pop(conn.connection_id, set()):
             self._messaging.send_message(ProcessMessage(owner, me, CLOSED, route, ""))
 
@@ -195,6 +206,8 @@ class Forwarder:
                     waiting.set_result(None)
             elif message.kind == REQUEST:
                 self._serve(message)
+            elif message.kind == ANSWER:
+                self._answer_peer(message)
             elif message.kind == CLOSED:
                 self._close_peer(message.route)
 
@@ -207,8 +220,26 @@ class Forwarder:
                 waiting.set_result(data)
             return
         conn = self._clients.get(message.route)
-        if conn is not None:
-            conn.send_bytes(data)
+        if conn is None:
+            return
+        if data.startswith(b'{"id":"' + _PEER_REQUEST_PREFIX.encode()):
+            request_id = orjson.loads(data)["id"]
+            self._asked[(conn.connection_id, request_id)] = (message.sender, message.route)
+        conn.send_bytes(data)
+
+    def answer(self, conn: Connection, request_id: RequestId, text: bytes) -> bool:
+        """A client of this process answered a server request: when another process asked it,
+        the answer goes there (whether it did)."""
+        if not isinstance(request_id, str):
+            return False
+        asked = self._asked.pop((conn.connection_id, request_id), None)
+        if asked is None:
+            return False
+        owner, route = asked
+        self._messaging.send_message(
+            ProcessMessage(owner, self._messaging.process_id, ANSWER, route, text.decode())
+        )
+        return True
 
     # -- the owner's side (A) ----------------------------------------------------------------------
     def _serve(self, message: ProcessMessage) -> None:
@@ -218,6 +249,7 @@ class Forwarder:
             peer = Connection(
                 _PeerSink(self._messaging, message.sender, message.route),
                 label=f"peer {message.route}",
+                server_request_prefix=_PEER_REQUEST_PREFIX,
             )
             peer.accept_initialize(InitializeParams.model_validate(body["init"]))
             peer.start()
@@ -243,6 +275,17 @@ class Forwarder:
                     )
                 )
                 return
+        if self._dispatch is not None:
+            await self._dispatch(peer, text)
+
+    def _answer_peer(self, message: ProcessMessage) -> None:
+        peer = self._peers.get(message.route)
+        if peer is not None and self._dispatch is not None:
+            task = asyncio.get_running_loop().create_task(self._serve_answer(peer, message.body))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _serve_answer(self, peer: Connection, text: str) -> None:
         if self._dispatch is not None:
             await self._dispatch(peer, text)
 

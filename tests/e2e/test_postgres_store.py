@@ -399,3 +399,38 @@ async def test_storage_import_then_export_round_trips_a_codex_home_and_serves_it
     for path in home.rglob("rollout-*.jsonl"):
         assert (out / path.relative_to(home)).read_bytes() == path.read_bytes()
     assert len(listed["data"]) > 0
+
+
+async def test_an_approval_asked_by_the_owner_is_answered_by_a_client_of_another_process(
+    servers: Servers, model_server: ModelServer, store_url: str, tmp_path: Path
+) -> None:
+    workspace = tmp_path / "work"
+    workspace.mkdir()
+    model_server.enqueue(
+        Reply.text("first done"),
+        Reply.function_call("exec_command", {"cmd": "touch x.txt"}, call_id="call_1"),
+        Reply.text("ok"),
+    )
+    a, b = await two_clients(servers, model_server, store_url, tmp_path)
+    started = await a.call(
+        "thread/start",
+        {"cwd": str(workspace), "approvalPolicy": "untrusted", "sandbox": "workspace-write"},
+    )
+    thread_id = started["thread"]["id"]
+    await run_turn(a, thread_id, "first")
+    await b.call("thread/resume", {"threadId": thread_id})
+
+    turn_id = (await b.call("turn/start", {"threadId": thread_id, "input": text_input("go")}))[
+        "turn"
+    ]["id"]
+    asked_b = await asyncio.wait_for(b.server_requests.get(), 10)
+    asked_a = await asyncio.wait_for(a.server_requests.get(), 10)
+    await b.respond(asked_b["id"], {"decision": "accept"})
+    done = await b.wait_notification(
+        "turn/completed", where=lambda m: m["params"]["turn"]["id"] == turn_id, timeout=30
+    )
+
+    assert asked_b["method"] == asked_a["method"] == "item/commandExecution/requestApproval"
+    assert asked_b["params"]["turnId"] == turn_id
+    assert done["params"]["turn"]["status"] == "completed"
+    assert (workspace / "x.txt").exists()
