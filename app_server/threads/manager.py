@@ -152,10 +152,12 @@ class ThreadManager:
         publish(self.audience(thread), params, method=method)
 
     def set_status(self, thread: LoadedThread, status: ThreadStatus) -> None:
-        """Change a thread's runtime status and tell every connection."""
+        """Change a thread's runtime status and tell every connection (and its subscribers
+        on other processes)."""
         thread.status = status
         self.connections.broadcast(
             ThreadStatusChangedNotification(thread_id=thread.id, status=status),
+            also=list(thread.subscribers.values()),
         )
 
     # -- creating and loading --------------------------------------------------------------------

@@ -193,6 +193,12 @@ async def test_a_turn_started_on_b_for_a_thread_watched_on_a_streams_to_clients_
     assert [t["id"] for t in resumed["thread"]["turns"]] == [first["id"]]
     assert [t["id"] for t in read["thread"]["turns"]] == [first["id"], second["id"]]
     assert not a.notifications_named("thread/closed")
+    statuses_on_b = [
+        m["params"]["status"]["type"]
+        for m in b.notifications_named("thread/status/changed")
+        if m["params"]["threadId"] == thread_id
+    ]
+    assert statuses_on_b[-2:] == ["active", "idle"]
     for client in (a, b):
         events = turn_events(client, second["id"])
         methods = [m["method"] for m in events]
