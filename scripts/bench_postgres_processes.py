@@ -7,7 +7,7 @@ Starts real server processes (`--store-url`) against the fake model (loopback) a
   by a client of B (B's `thread/resume` is forwarded to A); A runs turns whose model replies
   stream deltas 20 ms apart; for every delta, the time between its arrival at A's client and
   at B's client (both clients live in this script, so one clock). Also the time from `turn/start`
-  sent on B (forwarded to A) to the first delta at B's client.
+  sent on B (forwarded to A) to the first delta at B's client, beside the same from A to A's.
 - streaming check: P processes, T threads spread over them; each thread is watched by a client
   of its owner and a client of the next process; every thread runs one turn at the same moment
   (half started from the owner's client, half from the other process's, forwarded). Each client
@@ -119,6 +119,7 @@ async def latency(url: str, turns: int) -> None:
                 await b.client.call("thread/resume", {"threadId": thread_id})
                 gaps: list[float] = []
                 to_first: list[float] = []
+                to_first_local: list[float] = []
                 for number in range(turns):
                     starter = b if number % 2 else a
                     sent = time.perf_counter()
@@ -133,6 +134,8 @@ async def latency(url: str, turns: int) -> None:
                     gaps.extend(tb - ta for (ta, _, _), (tb, _, _) in zip(on_a, on_b, strict=True))
                     if starter is b:
                         to_first.append(on_b[0][0] - sent)
+                    else:
+                        to_first_local.append(on_a[0][0] - sent)
             finally:
                 for process in processes:
                     await process.kill()
@@ -143,7 +146,8 @@ async def latency(url: str, turns: int) -> None:
     )
     print(
         f"turn/start on B (forwarded to A) -> first delta at B's client:"
-        f" p50 {statistics.median(to_first) * 1000:.1f} ms ({len(to_first)} turns)"
+        f" p50 {statistics.median(to_first) * 1000:.1f} ms ({len(to_first)} turns);"
+        f" on A, to A's client: {statistics.median(to_first_local) * 1000:.1f} ms"
     )
 
 
