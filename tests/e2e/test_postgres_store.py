@@ -440,3 +440,33 @@ async def test_an_approval_asked_by_the_owner_is_answered_by_a_client_of_another
     assert asked_b["params"]["turnId"] == turn_id
     assert done["params"]["turn"]["status"] == "completed"
     assert (workspace / "x.txt").exists()
+
+
+async def test_a_client_of_another_process_interrupts_a_turn_running_on_the_owner(
+    servers: Servers, model_server: ModelServer, store_url: str, tmp_path: Path
+) -> None:
+    release, reached = asyncio.Event(), asyncio.Event()
+    model_server.enqueue(Reply.text("first"))
+    model_server.enqueue(Reply.text("long answer", deltas=4).hang_after(2, release, reached))
+    a, b = await two_clients(servers, model_server, store_url, tmp_path)
+    thread_id = (await a.call("thread/start", {}))["thread"]["id"]
+    await run_turn(a, thread_id, "one")
+    turn_id = (await a.call("turn/start", {"threadId": thread_id, "input": text_input("two")}))[
+        "turn"
+    ]["id"]
+    await asyncio.wait_for(reached.wait(), 10)
+
+    resumed = await b.request("thread/resume", {"threadId": thread_id})
+    interrupted = await b.request("turn/interrupt", {"threadId": thread_id, "turnId": turn_id})
+    done_on_b = await b.wait_notification(
+        "turn/completed", where=lambda m: m["params"]["turn"]["id"] == turn_id, timeout=10
+    )
+    release.set()
+    done_on_a = await a.wait_notification(
+        "turn/completed", where=lambda m: m["params"]["turn"]["id"] == turn_id, timeout=10
+    )
+
+    assert resumed.error is None
+    assert interrupted.error is None
+    assert done_on_b["params"]["turn"]["status"] == "interrupted"
+    assert done_on_a["params"]["turn"]["status"] == "interrupted"
