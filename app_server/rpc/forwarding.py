@@ -53,6 +53,13 @@ FORWARDED_METHODS: Final = frozenset(
 )
 """Methods served by the process that has the thread loaded. Archive and delete are not among
 them: the owner hands an idle thread over for them (`store.postgres.handover`)."""
+OWNER_CHECK_SECONDS: Final = 2.0
+"""While a forwarded request waits, how often the owner's liveness is checked (one query): a
+client of an owner that died is answered after about this long instead of the full timeout."""
+PEER_CHECK_SECONDS: Final = 5.0
+"""How often the processes with peer connections here are checked (one query each): the peers
+of a process that died are closed (their subscriptions end, so their threads can be unloaded)
+within about this long."""
 FORWARD_TIMEOUT_SECONDS: Final = 30.0
 """How long a forwarded request waits for the owner's answer before failing: the owner answers
 these methods at once (a turn runs after its `turn/start` answer); only a process that froze
@@ -124,6 +131,7 @@ class Forwarder:
         self._peers: dict[str, Connection] = {}
         """Peer connections of other processes' clients, by route."""
         self._tasks: set[asyncio.Task[None]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
         messaging.on_messages(self._received)
 
     def attach(
@@ -171,12 +179,7 @@ class Forwarder:
         self._owners.setdefault(conn.connection_id, set()).add(owner)
         self._messaging.send_message(ProcessMessage(owner, me, REQUEST, route, body.decode()))
         try:
-            answer = await asyncio.wait_for(future, FORWARD_TIMEOUT_SECONDS)
-        except TimeoutError:
-            raise ForwardingFailed(
-                f"the app-server process that has thread {thread_id} loaded did not answer"
-                f" {method} within {FORWARD_TIMEOUT_SECONDS:g} s"
-            ) from None
+            answer = await self._answer(future, owner, thread_id, method)
         finally:
             self._waiting.pop(forward_id, None)
         if answer is None:
@@ -184,6 +187,32 @@ class Forwarder:
         response = orjson.loads(answer)
         response["id"] = request_id
         return orjson.dumps(response)
+
+    async def _answer(
+        self, future: asyncio.Future[bytes | None], owner: str, thread_id: str, method: str
+    ) -> bytes | None:
+        """The owner's answer; None (serve here) for a `thread/resume` whose owner died, and
+        `ForwardingFailed` for another request, or when no answer came in time."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + FORWARD_TIMEOUT_SECONDS
+        while True:
+            slice_seconds = min(OWNER_CHECK_SECONDS, deadline - loop.time())
+            if slice_seconds <= 0:
+                raise ForwardingFailed(
+                    f"the app-server process that has thread {thread_id} loaded did not answer"
+                    f" {method} within {FORWARD_TIMEOUT_SECONDS:g} s"
+                )
+            try:
+                return await asyncio.wait_for(asyncio.shield(future), slice_seconds)
+            except TimeoutError:
+                if await self._messaging.process_alive(owner):
+                    continue
+                if method == "thread/resume":
+                    return None
+                raise ForwardingFailed(
+                    f"the app-server process that had thread {thread_id} loaded stopped before"
+                    f" answering {method}; resume the thread to continue it here"
+                ) from None
 
     def client_closed(self, conn: ClientConnection) -> None:
         """A client of this process disconnected: its peer connections elsewhere end too."""
@@ -254,6 +283,10 @@ class Forwarder:
             peer.accept_initialize(InitializeParams.model_validate(body["init"]))
             peer.start()
             self._peers[message.route] = peer
+            if self._sweeper is None:
+                self._sweeper = asyncio.get_running_loop().create_task(
+                    self._sweep_peers(), name="peer connection sweeper"
+                )
         task = asyncio.get_running_loop().create_task(
             self._serve_request(peer, message, body["message"])
         )
@@ -288,6 +321,21 @@ class Forwarder:
     async def _serve_answer(self, peer: Connection, text: str) -> None:
         if self._dispatch is not None:
             await self._dispatch(peer, text)
+
+    async def _sweep_peers(self) -> None:
+        """Close the peer connections of processes that died (every `PEER_CHECK_SECONDS`)."""
+        while True:
+            await asyncio.sleep(PEER_CHECK_SECONDS)
+            senders = {route.partition("/")[0] for route in self._peers}
+            for sender in senders:
+                try:
+                    alive = await self._messaging.process_alive(sender)
+                except Exception:  # the store is unreachable: try again next time
+                    log.warning("could not check process %s", sender, exc_info=True)
+                    continue
+                if not alive:
+                    for route in [r for r in self._peers if r.partition("/")[0] == sender]:
+                        self._close_peer(route)
 
     def _close_peer(self, route: str) -> None:
         peer = self._peers.pop(route, None)

@@ -305,6 +305,10 @@ class ProcessMessaging(Protocol):
         """Queue a message for another process; never blocks; kept in order."""
         ...
 
+    async def process_alive(self, process_id: str) -> bool:
+        """Whether the process is still running (a dead one's messages are dropped)."""
+        ...
+
     def on_messages(self, handler: Callable[[list[ProcessMessage]], None]) -> None:
         """`handler` receives every message addressed to this process, in order."""
         ...

@@ -165,3 +165,14 @@ class PostgresMessages:
             if await owner_is_dead(connection, str(owner)):
                 return None
             return str(owner)
+
+    async def process_alive(self, process_id: str) -> bool:
+        """Whether the process still holds its liveness lock; the messages waiting for a dead
+        one are removed (nobody will read them)."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            if not await owner_is_dead(connection, process_id):
+                return True
+            await connection.execute(
+                "DELETE FROM process_messages WHERE recipient = $1", process_id
+            )
+            return False

@@ -161,6 +161,12 @@ class PostgresThreadStore(ThreadMarksMixin):
         if self._messages is not None:
             self._messages.send(message)
 
+    async def process_alive(self, process_id: str) -> bool:
+        """Whether that process still runs (`messages.py`)."""
+        if self._messages is None:
+            return False
+        return await self._messages.process_alive(process_id)
+
     def on_messages(self, handler: MessageHandler) -> None:
         """`handler` receives the messages addressed to this process, in order."""
         self._message_handler = handler
