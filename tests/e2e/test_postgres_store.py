@@ -296,7 +296,8 @@ async def test_two_processes_racing_to_start_a_turn_never_run_two_turns_at_once(
     # one process do: the thread is served where it is loaded. Never two overlapping turns.
     assert sorted(t["id"] for t in turns[1:]) == sorted(set(ran))
     assert all(t["status"] == "completed" for t in turns)
-    assert len(model_server.requests) == 1 + len(ran)
+    # A joined input is sampled with the turn's first request or with one more of its own.
+    assert 1 + len(set(ran)) <= len(model_server.requests) <= 1 + len(ran)
 
 
 @pytest.mark.parametrize(
