@@ -498,3 +498,34 @@ async def test_subscriptions_of_a_process_that_died_end_on_the_owner(
     )
 
     assert closed["params"]["threadId"] == thread_id
+
+
+async def test_a_client_of_another_process_steers_a_turn_running_on_the_owner(
+    servers: Servers, model_server: ModelServer, store_url: str, tmp_path: Path
+) -> None:
+    release, reached = asyncio.Event(), asyncio.Event()
+    model_server.enqueue(Reply.text("first"))
+    model_server.enqueue(Reply.text("long answer", deltas=4).hang_after(2, release, reached))
+    model_server.enqueue(Reply.text("after the steer"))
+    a, b = await two_clients(servers, model_server, store_url, tmp_path)
+    thread_id = (await a.call("thread/start", {}))["thread"]["id"]
+    await run_turn(a, thread_id, "one")
+    turn_id = (await a.call("turn/start", {"threadId": thread_id, "input": text_input("two")}))[
+        "turn"
+    ]["id"]
+    await asyncio.wait_for(reached.wait(), 10)
+    await b.call("thread/resume", {"threadId": thread_id})
+
+    steered = await b.call(
+        "turn/steer",
+        {"threadId": thread_id, "expectedTurnId": turn_id, "input": text_input("also this")},
+    )
+    done = await a.wait_notification(
+        "turn/completed", where=lambda m: m["params"]["turn"]["id"] == turn_id, timeout=30
+    )
+    release.set()
+
+    assert steered == {"turnId": turn_id}
+    assert done["params"]["turn"]["status"] == "completed"
+    last_input = json.dumps(model_server.requests[-1].body["input"])
+    assert "also this" in last_input
