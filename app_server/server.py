@@ -48,10 +48,16 @@ from app_server.config import ServerConfig
 from app_server.notification import notification
 from app_server.processes.table import ProcessTable
 from app_server.rpc.dispatcher import Dispatcher, Handler
+from app_server.rpc.forwarding import Forwarder
 from app_server.sandbox_notice import NO_SANDBOX_DETAILS, NO_SANDBOX_SUMMARY
 from app_server.settings import ResolvedSettings, sandbox_from_mode
 from app_server.store.errors import StoreUnavailable
-from app_server.store.interface import StoreWarning, ThreadsHandedOver, ThreadStore
+from app_server.store.interface import (
+    ProcessMessaging,
+    StoreWarning,
+    ThreadsHandedOver,
+    ThreadStore,
+)
 from app_server.store.local.compression_worker import CompressionSettings
 from app_server.store.local.store import LocalThreadStore
 from app_server.threads.manager import ThreadManager
@@ -104,11 +110,22 @@ class AppServer:
         self.fs = FsHandlers()
         self.processes = ProcessTable()
         self.file_search = FuzzyFileSearchHandlers()
+        self.forwarder: Forwarder | None = None
+        if isinstance(self.store, ProcessMessaging):
+            self.forwarder = Forwarder(
+                self.store,
+                is_loaded_here=lambda thread_id: self.threads.loaded(thread_id) is not None,
+                release_if_unwatched=self.threads.release_if_unwatched,
+            )
         self.dispatcher = Dispatcher(
             self._handlers(),
             on_initialized=self._after_initialize,
             on_closed=self._connection_closed,
+            forward=self.forwarder.forward if self.forwarder is not None else None,
+            forward_answer=self.forwarder.answer if self.forwarder is not None else None,
         )
+        if self.forwarder is not None:
+            self.forwarder.attach(self.dispatcher.dispatch, self._connection_closed)
         self._store_warnings: list[StoreWarning] = []
         self._sandbox_warnings: list[ConfigWarningNotification] = []
         self._told_early: frozenset[str] = frozenset()
@@ -247,6 +264,8 @@ class AppServer:
         """What a connection owned ends with it: its thread subscriptions, its watches, its
         processes (killed), its file-search sessions."""
         self.threads.connection_closed(connection)
+        if self.forwarder is not None:
+            self.forwarder.client_closed(connection)
         self.fs.connection_closed(connection)
         self.processes.connection_closed(connection.connection_id)
         self.file_search.connection_closed(connection)

@@ -59,7 +59,12 @@ class Connection:
 
     _numbers = itertools.count(1)
 
-    def __init__(self, sink: MessageSink, *, label: str) -> None:
+    def __init__(
+        self, sink: MessageSink, *, label: str, server_request_prefix: str | None = None
+    ) -> None:
+        """`server_request_prefix`: the ids of server requests are this prefix and a number
+        (a peer connection's, `rpc.forwarding`, so that they never collide with the ids the
+        client's own process gives its server requests); numbers from 0 otherwise."""
         self._sink = sink
         self.label = label
         self._connection_id = next(self._numbers)
@@ -67,12 +72,16 @@ class Connection:
         self._client_name = ""
         self._experimental_api = False
         self._opt_out: frozenset[str] = frozenset()
+        self.initialize_params: InitializeParams | None = None
+        """What the client sent in `initialize` (a forwarded request carries it to the
+        process serving it, `rpc.forwarding`)."""
         self._queue: deque[bytes] = deque()
         self._wakeup = asyncio.Event()
         self._open = True
         self._finishing = False
         self._pending: dict[RequestId, asyncio.Future[object]] = {}
         self._next_request_id = 0
+        self._request_prefix = server_request_prefix
         self._tasks: set[asyncio.Task[None]] = set()
         self._writer: asyncio.Task[None] | None = None
 
@@ -101,8 +110,11 @@ class Connection:
     def send_request(self, method: str, params: WireModel) -> PendingServerRequest:
         if not self._open:
             raise ClientGone(f"connection {self.label} is closed")
-        request_id = self._next_request_id
+        number = self._next_request_id
         self._next_request_id += 1
+        request_id: RequestId = (
+            number if self._request_prefix is None else f"{self._request_prefix}{number}"
+        )
         future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
         future.add_done_callback(lambda _: self._pending.pop(request_id, None))
@@ -110,7 +122,7 @@ class Connection:
             b"".join(
                 (
                     b'{"id":',
-                    str(request_id).encode(),
+                    orjson.dumps(request_id),
                     b',"method":',
                     orjson.dumps(method),
                     b',"params":',
@@ -125,6 +137,7 @@ class Connection:
     def accept_initialize(self, params: InitializeParams) -> None:
         """Record the client's identity and capabilities; requests are served from now on."""
         self.initialized = True
+        self.initialize_params = params
         self._client_name = params.client_info.name
         capabilities = params.capabilities
         if capabilities is not None:

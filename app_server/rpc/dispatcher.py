@@ -21,6 +21,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from app_server.api.reply import Reply
@@ -58,6 +59,14 @@ Handler = Callable[[ClientConnection, Any], Awaitable[WireModel | Reply]]
 methods without params) and returns the result model (or a `Reply` when something must follow
 the response)."""
 
+Forward = Callable[[Connection, str, RequestId, Any], Awaitable[bytes | None]]
+"""Serves a request elsewhere when it belongs there (`rpc.forwarding`): the whole response to
+send, or None to serve it here."""
+
+ForwardAnswer = Callable[[Connection, RequestId, bytes], bool]
+"""Passes a client's answer to a server request on to the process that asked it (`rpc.
+forwarding`): the connection, the request's id, the answer's JSON text; whether it did."""
+
 ConnectionHook = Callable[[ClientConnection], None]
 """Runs right after a connection's `initialize` response is queued (e.g. to register it for
 broadcasts and push `configWarning`), or when an initialized connection closes."""
@@ -73,6 +82,8 @@ class Dispatcher:
         on_initialized: ConnectionHook | None = None,
         on_closed: ConnectionHook | None = None,
         specs: Mapping[str, ClientRequestSpec] = CLIENT_REQUESTS,
+        forward: Forward | None = None,
+        forward_answer: ForwardAnswer | None = None,
     ) -> None:
         unknown = set(handlers) - set(specs)
         if unknown:
@@ -83,6 +94,8 @@ class Dispatcher:
         self._specs = specs
         self._on_initialized = on_initialized
         self._on_closed = on_closed
+        self._forward = forward
+        self._forward_answer = forward_answer
         self._serving = 0
         self._started = 0
         self._idle_waiters: list[asyncio.Future[None]] = []
@@ -141,13 +154,24 @@ class Dispatcher:
         elif isinstance(message, ClientNotification):
             self._notification(conn, message)
         elif isinstance(message, Response):
-            conn.resolve(message.id, message.result)
+            if not self._answer_elsewhere(conn, message.id, {"result": message.result}):
+                conn.resolve(message.id, message.result)
         elif isinstance(message, ErrorResponse):
-            conn.reject(message.id, message.error)
+            if not self._answer_elsewhere(conn, message.id, {"error": message.error}):
+                conn.reject(message.id, message.error)
         elif isinstance(message, NullIdAnswer):
             # The client could not read a request of ours; which one is unknown, so its
             # approval (if it was one) ends by timeout or disconnect.
             log.info("%s: client answered a request it could not read (id null)", conn.label)
+
+    def _answer_elsewhere(
+        self, conn: Connection, request_id: RequestId, answer: dict[str, object]
+    ) -> bool:
+        """Whether the answer was for a request another process asked (and went there)."""
+        if self._forward_answer is None or not isinstance(request_id, str):
+            return False
+        text = orjson.dumps({"id": request_id, **answer})
+        return self._forward_answer(conn, request_id, text)
 
     def adopt_initialize(self, conn: Connection, params: object) -> None:
         """Record an `initialize` that was answered before this dispatcher existed (the stdio
@@ -255,6 +279,11 @@ class Dispatcher:
             conn.accept_initialize(params)
         token = CURRENT_REQUEST_ID.set(request_id)
         try:
+            if self._forward is not None:
+                forwarded = await self._forward(conn, spec.method, request_id, params)
+                if forwarded is not None:
+                    conn.send_bytes(forwarded)
+                    return
             result = await self._handlers[spec.method](conn, params)
             then = result.then if isinstance(result, Reply) else None
             response = _render(request_id, result, experimental=conn.experimental_api)

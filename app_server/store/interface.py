@@ -50,6 +50,8 @@ from app_server.store.turn_pages import TurnPageRequest, TurnsPage
 
 __all__ = [
     "ForkReferenced",
+    "ProcessMessage",
+    "ProcessMessaging",
     "StoreWarning",
     "ThreadHistory",
     "ThreadNotStored",
@@ -279,4 +281,47 @@ class ThreadsHandedOver(Protocol):
 
     def on_handover_request(self, handler: Callable[[str], Coroutine[Any, Any, bool]]) -> None:
         """`handler(thread_id)` unloads the thread if it is idle here; whether it did."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessMessage:
+    """One message between processes sharing a store (`ProcessMessaging`)."""
+
+    recipient: str
+    """The id of the process it is for."""
+    sender: str
+    kind: str
+    """What it is (the forwarding layer's vocabulary: a request, an answer, a delivery…)."""
+    route: str
+    """Which conversation it belongs to (e.g. a client connection of the sender)."""
+    body: str
+
+
+@runtime_checkable
+class ProcessMessaging(Protocol):
+    """A store shared by several processes that carries messages between them (the PostgreSQL
+    store's command channel), so that a request for a thread another process has loaded is
+    forwarded there and its notifications come back. The composition root connects it to the
+    RPC layer's forwarder."""
+
+    @property
+    def process_id(self) -> str:
+        """This process's id among the processes sharing the store."""
+        ...
+
+    async def live_owner(self, thread_id: str) -> str | None:
+        """The other live process that has the thread loaded (holds its writer), or None."""
+        ...
+
+    def send_message(self, message: ProcessMessage) -> None:
+        """Queue a message for another process; never blocks; kept in order."""
+        ...
+
+    async def process_alive(self, process_id: str) -> bool:
+        """Whether the process is still running (a dead one's messages are dropped)."""
+        ...
+
+    def on_messages(self, handler: Callable[[list[ProcessMessage]], None]) -> None:
+        """`handler` receives every message addressed to this process, in order."""
         ...

@@ -30,10 +30,17 @@ class Connections:
     def all(self) -> list[ClientConnection]:
         return list(self._connections.values())
 
-    def broadcast(self, params: WireModel) -> Notification:
-        """Send to every initialized connection (the method is the params type's)."""
+    def broadcast(
+        self, params: WireModel, *, also: Iterable[ClientConnection] = ()
+    ) -> Notification:
+        """Send to every initialized connection (the method is the params type's), and to the
+        connections in `also` that are not among them (a thread's subscribers from other
+        processes, `rpc.forwarding`), each once."""
         message = notification(params)
-        for connection in list(self._connections.values()):
+        targets = dict(self._connections)
+        for connection in also:
+            targets.setdefault(connection.connection_id, connection)
+        for connection in list(targets.values()):
             connection.notify(message)
         return message
 

@@ -164,10 +164,12 @@ class ThreadManager:
         publish(self.audience(thread), params, method=method)
 
     def set_status(self, thread: LoadedThread, status: ThreadStatus) -> None:
-        """Change a thread's runtime status and tell every connection."""
+        """Change a thread's runtime status and tell every connection (and its subscribers
+        on other processes)."""
         thread.status = status
         self.connections.broadcast(
             ThreadStatusChangedNotification(thread_id=thread.id, status=status),
+            also=list(thread.subscribers.values()),
         )
 
     # -- creating and loading --------------------------------------------------------------------
@@ -511,6 +513,17 @@ class ThreadManager:
         await self.unload(thread)
         self.connections.broadcast(ThreadClosedNotification(thread_id=thread_id))
         return True
+
+    async def release_if_unwatched(self, thread_id: str) -> bool:
+        """Another process's client resumes this thread: hand it over (unload it, as
+        `release_if_idle`) when nobody here is subscribed and no turn runs; whether it is not
+        loaded here any more. A watched thread stays: the request is served here instead."""
+        thread = self._loaded.get(thread_id)
+        if thread is None:
+            return True
+        if thread.subscribers:
+            return False
+        return await self.release_if_idle(thread_id)
 
     def turn_ended(self, thread: LoadedThread) -> None:
         """A turn finished: an idle thread nobody listens to may now be unloaded."""

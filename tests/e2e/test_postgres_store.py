@@ -1,7 +1,7 @@
 """The server on the PostgreSQL store (`--store-url`): several real processes, one history.
 
-Each test gets a schema of its own in the test cluster (`tests/support/postgres.py`), named
-through the URL's `search_path` (asyncpg passes unknown URL parameters as server settings).
+Each test gets a schema of its own in the test cluster (the `store_url` fixture). Requests and
+notifications crossing processes: `test_postgres_forwarding.py`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import json
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -23,46 +22,11 @@ from tests.store.fixture_data import copy_home
 from tests.support.client import StdioClient
 from tests.support.model_replies import Reply
 from tests.support.model_server import ModelServer
-from tests.support.postgres import fresh_schema
+from tests.support.postgres_servers import client_on, two_clients
 from tests.support.server_process import ServerProcess, server_env
 from tests.support.turn_env import MODEL_ENV, run_turn, text_input, write_model_config
 
 BAD_URL_EXIT_SECONDS = 15.0
-
-
-@pytest.fixture
-async def store_url() -> AsyncIterator[str]:
-    """A URL whose tables live in a fresh schema of their own."""
-    async with fresh_schema() as (dsn, schema):
-        connection = await asyncpg.connect(dsn)
-        try:
-            await connection.execute(f'CREATE SCHEMA "{schema}"')
-        finally:
-            await connection.close()
-        separator = "&" if "?" in dsn else "?"
-        yield f"{dsn}{separator}search_path={schema}"
-
-
-async def client_on(servers: Servers, data_dir: Path, url: str) -> StdioClient:
-    """A server process with its own data dir (only config.toml lives there) on `url`."""
-    process = await ServerProcess.start(
-        data_dir, servers.dirs.home, "--store-url", url, env=MODEL_ENV
-    )
-    servers.processes.append(process)
-    client = process.stdio_client()
-    servers.clients.append(client)
-    await client.initialize(experimental=True)
-    return client
-
-
-async def two_clients(
-    servers: Servers, model: ModelServer, url: str, tmp_path: Path
-) -> tuple[StdioClient, StdioClient]:
-    dirs = [tmp_path / "a", tmp_path / "b"]
-    for data_dir in dirs:
-        data_dir.mkdir()
-        write_model_config(data_dir, model.base_url)
-    return await client_on(servers, dirs[0], url), await client_on(servers, dirs[1], url)
 
 
 async def test_a_thread_written_on_one_process_is_listed_read_and_searched_on_another(
@@ -144,7 +108,7 @@ async def test_archiving_a_thread_busy_on_another_process_fails_without_calling_
     assert [t["id"] for t in (await b.call("thread/list", {}))["data"]] == [thread_id]
 
 
-async def test_an_idle_thread_loaded_on_another_process_is_handed_over_for_a_turn(
+async def test_an_idle_thread_nobody_watches_on_another_process_is_handed_over_for_a_turn(
     servers: Servers, model_server: ModelServer, store_url: str, tmp_path: Path
 ) -> None:
     model_server.enqueue(Reply.text("answer on A"))
@@ -152,6 +116,7 @@ async def test_an_idle_thread_loaded_on_another_process_is_handed_over_for_a_tur
     a, b = await two_clients(servers, model_server, store_url, tmp_path)
     thread_id = (await a.call("thread/start", {}))["thread"]["id"]
     first = await run_turn(a, thread_id, "one")
+    await a.call("thread/unsubscribe", {"threadId": thread_id})
 
     await b.call("thread/resume", {"threadId": thread_id})
     second = await run_turn(b, thread_id, "two")
@@ -242,9 +207,12 @@ async def test_two_processes_racing_to_start_a_turn_never_run_two_turns_at_once(
 
     assert ran
     assert turns[0]["id"] == first["id"]
-    assert sorted(t["id"] for t in turns[1:]) == sorted(ran)
+    # Both inputs may go to one turn (the second joins the running one), as two clients of
+    # one process do: the thread is served where it is loaded. Never two overlapping turns.
+    assert sorted(t["id"] for t in turns[1:]) == sorted(set(ran))
     assert all(t["status"] == "completed" for t in turns)
-    assert len(model_server.requests) == 1 + len(ran)
+    # A joined input is sampled with the turn's first request or with one more of its own.
+    assert 1 + len(set(ran)) <= len(model_server.requests) <= 1 + len(ran)
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,9 @@
 """Hand-over of an idle thread between processes sharing the PostgreSQL store.
 
 A thread stays loaded in the process that loaded it (its writer lease) until that process
-unloads it. When another process needs the thread (to resume it, archive it, delete it), it
-asks the owner over PostgreSQL: `pg_notify('app_server_handover', '<owner id>:<thread id>')`
+unloads it. When another process needs the thread (to archive it, delete it, or resume it when
+nobody watches it there: a watched thread is served where it is, `rpc.forwarding`), it asks the
+owner over PostgreSQL: `pg_notify('app_server_handover', '<owner id>:<thread id>')`
 (ids only: a payload stays far below PostgreSQL's 8,000-byte limit). Every process listens on
 the channel; the owner named in the payload calls its release handler (the thread manager, wired
 by the composition root), which unloads the thread if no turn is running there, closing its

@@ -21,7 +21,12 @@ import asyncpg
 
 from app_server.store.errors import StoreUnavailable
 from app_server.store.postgres.connect import Connection
-from app_server.store.postgres.schema import migration_1, migration_2, migration_3
+from app_server.store.postgres.schema import (
+    migration_1,
+    migration_2,
+    migration_3,
+    migration_4,
+)
 
 MIGRATION_LOCK_KEY: Final = 0x61707073_72767231
 """The advisory-lock key serializing migrations (`apps` `rvr1` in ASCII)."""
@@ -39,6 +44,7 @@ MIGRATIONS: Final = (
     Migration(1, "threads, rollout lines, messages, marks, processes", migration_1),
     Migration(2, "session_index lines", migration_2),
     Migration(3, "thread metadata patches", migration_3),
+    Migration(4, "process messages (forwarded requests and notifications)", migration_4),
 )
 """Every migration, in version order. Never edit a released one: add the next version."""
 

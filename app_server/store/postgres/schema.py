@@ -26,6 +26,10 @@ Migration 3: `thread_metadata_patches(thread_id, git, daybreak_enabled)`, what
 `thread/metadata/update` set (`store.thread_marks.MetadataPatch`; `git` a JSON object of the
 Git fields set, text as the local index keeps it).
 
+Migration 4: `process_messages(id, recipient, sender, kind, route, body)`, the outbox of the
+per-process command channel (`messages.py`): forwarded requests, their answers and the
+notifications of forwarded subscriptions, each row consumed (deleted) by its recipient.
+
 Migrations are applied in order, each once, recorded in `schema_migrations`, in one transaction
 under a database-wide advisory lock, so processes starting together on an empty database wait
 for the first one instead of racing it (`migrations.py`).
@@ -195,4 +199,19 @@ CREATE TABLE thread_metadata_patches (
   git text NOT NULL,
   daybreak_enabled boolean
 );
+"""
+
+
+def migration_4(trgm_schema: str) -> str:
+    """`process_messages`: the outbox between processes (`messages.py`)."""
+    return """
+CREATE TABLE process_messages (
+  id bigserial PRIMARY KEY,
+  recipient text COLLATE "C" NOT NULL,
+  sender text COLLATE "C" NOT NULL,
+  kind text NOT NULL,
+  route text NOT NULL,
+  body text NOT NULL
+);
+CREATE INDEX process_messages_recipient ON process_messages (recipient, id);
 """

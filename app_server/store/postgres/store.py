@@ -33,7 +33,7 @@ from app_server.store.errors import (
     ThreadNotStored,
     WriterBusy,
 )
-from app_server.store.interface import StoreWarning, ThreadHistory
+from app_server.store.interface import ProcessMessage, StoreWarning, ThreadHistory
 from app_server.store.list_cursor import parse_cursor
 from app_server.store.local.rollout_files import (
     live_rollout_relative_path,
@@ -50,6 +50,7 @@ from app_server.store.postgres.lease import LEASE_SECONDS, ProcessLease, owner_i
 from app_server.store.postgres.lines import PoolBaseLoader, fetch_lines, parse_lines, rollout_size
 from app_server.store.postgres.list_sql import build_list_sql, like_pattern
 from app_server.store.postgres.marks import PostgresThreadMarks
+from app_server.store.postgres.messages import MessageHandler, PostgresMessages
 from app_server.store.postgres.migrations import migrate
 from app_server.store.postgres.schema import SELECT_RECORD_COLUMNS, row_to_record
 from app_server.store.postgres.thread_ops import LEASE_FREE
@@ -95,6 +96,8 @@ class PostgresThreadStore(ThreadMarksMixin):
         self._lease: ProcessLease | None = None
         self._handover_: Handover | None = None
         self._release_handler: ReleaseHandler | None = None
+        self._messages: PostgresMessages | None = None
+        self._message_handler: MessageHandler | None = None
         self._writers: dict[str, PostgresThreadWriter] = {}
         self._pg_marks = PostgresThreadMarks(lambda: self._pool, url)
 
@@ -115,9 +118,9 @@ class PostgresThreadStore(ThreadMarksMixin):
 
     @property
     def process_id(self) -> str:
-        """This process's id in the database (the owner named by its writer leases)."""
-        assert self._lease is not None
-        return self._lease.process_id
+        """This process's id in the database (the owner named by its writer leases); empty
+        before `start`."""
+        return self._lease.process_id if self._lease is not None else ""
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> list[StoreWarning]:
@@ -132,6 +135,10 @@ class PostgresThreadStore(ThreadMarksMixin):
             if self._release_handler is not None:
                 handover.set_handler(self._release_handler)
             await handover.start()
+            messages = PostgresMessages(pool, lease.process_id)
+            if self._message_handler is not None:
+                messages.set_handler(self._message_handler)
+            await messages.start()
         except asyncpg.PostgresError as error:
             await pool.close()
             raise StoreUnavailable(describe_target(self.url), str(error)) from None
@@ -139,7 +146,32 @@ class PostgresThreadStore(ThreadMarksMixin):
             await pool.close()
             raise
         self._pool_, self._lease, self._handover_ = pool, lease, handover
+        self._messages = messages
         return []
+
+    # -- the command channel (`messages.py`, the `ProcessMessaging` capability) ----------------
+    async def live_owner(self, thread_id: str) -> str | None:
+        """The other live process holding the thread's writer lease, or None."""
+        if self._messages is None:
+            return None
+        return await self._messages.live_owner(thread_id)
+
+    def send_message(self, message: ProcessMessage) -> None:
+        """Queue a message for another process (in order, never blocking)."""
+        if self._messages is not None:
+            self._messages.send(message)
+
+    async def process_alive(self, process_id: str) -> bool:
+        """Whether that process still runs (`messages.py`)."""
+        if self._messages is None:
+            return False
+        return await self._messages.process_alive(process_id)
+
+    def on_messages(self, handler: MessageHandler) -> None:
+        """`handler` receives the messages addressed to this process, in order."""
+        self._message_handler = handler
+        if self._messages is not None:
+            self._messages.set_handler(handler)
 
     def on_handover_request(self, handler: ReleaseHandler) -> None:
         """`handler(thread_id)` is called when another process asks for a thread this one has
@@ -155,6 +187,9 @@ class PostgresThreadStore(ThreadMarksMixin):
         return self._handover_
 
     async def close(self) -> None:
+        if self._messages is not None:
+            await self._messages.close()
+            self._messages = None
         if self._handover_ is not None:
             await self._handover_.close()
             self._handover_ = None

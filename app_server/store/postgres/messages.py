@@ -1,0 +1,178 @@
+"""The per-process command channel between processes sharing the PostgreSQL store.
+
+A process sends another one a message (a forwarded request, an answer, a notification of a
+forwarded subscription) by inserting a row into `process_messages` (the outbox: bodies of any
+size) and `pg_notify('app_server_messages', '<recipient id>')` in the same transaction (ids only:
+far below PostgreSQL's 8,000-byte payload limit). Every process listens on the channel; the one
+named drains its rows (`DELETE … RETURNING`, so each row is delivered once) in id order.
+
+Order: one sender task per process writes every queued message in order, a batch per
+transaction, so the rows of one sender reach a recipient in the order they were sent; a batch
+coalesces everything queued while the previous one was written (under load, many deltas share
+one transaction and one `NOTIFY`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Final
+
+import asyncpg
+
+from app_server.store.interface import ProcessMessage
+from app_server.store.postgres.connect import Connection
+from app_server.store.postgres.lease import owner_is_dead
+
+log = logging.getLogger(__name__)
+
+MESSAGE_CHANNEL: Final = "app_server_messages"
+"""The `LISTEN`/`NOTIFY` channel; a payload is the id of the process that has rows waiting."""
+MAX_BATCH_MESSAGES: Final = 2000
+"""Most messages written in one transaction: bounds a transaction's size (a delta is ~200
+bytes) while a burst of deltas still costs one commit per this many."""
+
+MessageHandler = Callable[[list[ProcessMessage]], None]
+"""Receives the messages addressed to this process, in the order they were sent."""
+
+
+class PostgresMessages:
+    """This process's end of the command channel (see the module docstring)."""
+
+    def __init__(self, pool: asyncpg.Pool, process_id: str) -> None:
+        self._pool = pool
+        self.process_id = process_id
+        self._connection: Connection | None = None
+        self._handler: MessageHandler | None = None
+        self._outgoing: list[ProcessMessage] = []
+        self._send_wakeup = asyncio.Event()
+        self._drain_wakeup = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def set_handler(self, handler: MessageHandler) -> None:
+        self._handler = handler
+
+    async def start(self) -> None:
+        await self._pool.execute(
+            "DELETE FROM process_messages WHERE recipient NOT IN (SELECT id FROM processes)"
+        )
+        connection = await self._pool.acquire()
+        await connection.add_listener(MESSAGE_CHANNEL, self._on_notify)
+        self._connection = connection
+        self._tasks = [
+            asyncio.create_task(self._send_loop(), name="process messages sender"),
+            asyncio.create_task(self._drain_loop(), name="process messages receiver"),
+        ]
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        if self._connection is not None:
+            with contextlib.suppress(asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
+                await self._connection.remove_listener(MESSAGE_CHANNEL, self._on_notify)
+            with contextlib.suppress(asyncpg.InterfaceError):
+                await self._pool.release(self._connection)
+            self._connection = None
+
+    # -- sending ---------------------------------------------------------------------------------
+    def send(self, message: ProcessMessage) -> None:
+        """Queue a message; never blocks. Messages are written in the order they were queued."""
+        self._outgoing.append(message)
+        self._send_wakeup.set()
+
+    async def _send_loop(self) -> None:
+        while True:
+            await self._send_wakeup.wait()
+            self._send_wakeup.clear()
+            while self._outgoing:
+                batch = self._outgoing[:MAX_BATCH_MESSAGES]
+                del self._outgoing[:MAX_BATCH_MESSAGES]
+                try:
+                    await self._write(batch)
+                except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as error:
+                    log.warning("%d messages to other processes lost: %s", len(batch), error)
+
+    async def _write(self, batch: list[ProcessMessage]) -> None:
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                "INSERT INTO process_messages (recipient, sender, kind, route, body)"
+                " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])",
+                [m.recipient for m in batch],
+                [m.sender for m in batch],
+                [m.kind for m in batch],
+                [m.route for m in batch],
+                [m.body for m in batch],
+            )
+            await connection.execute(
+                "SELECT pg_notify($1, r) FROM unnest($2::text[]) AS r",
+                MESSAGE_CHANNEL,
+                sorted({m.recipient for m in batch}),
+            )
+
+    # -- receiving -------------------------------------------------------------------------------
+    def _on_notify(self, connection: object, pid: int, channel: str, payload: object) -> None:
+        if payload == self.process_id:
+            self._drain_wakeup.set()
+
+    async def _drain_loop(self) -> None:
+        while True:
+            await self._drain_wakeup.wait()
+            self._drain_wakeup.clear()
+            try:
+                rows = await self._pool.fetch(
+                    "DELETE FROM process_messages WHERE recipient = $1"
+                    " RETURNING id, recipient, sender, kind, route, body",
+                    self.process_id,
+                )
+            except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as error:
+                log.warning("could not read messages from other processes: %s", error)
+                continue
+            rows.sort(key=lambda row: int(row["id"]))
+            messages = [
+                ProcessMessage(
+                    recipient=row["recipient"],
+                    sender=row["sender"],
+                    kind=row["kind"],
+                    route=row["route"],
+                    body=row["body"],
+                )
+                for row in rows
+            ]
+            if messages and self._handler is not None:
+                try:
+                    self._handler(messages)
+                except Exception:
+                    log.exception("handling messages from other processes failed")
+
+    # -- owners ----------------------------------------------------------------------------------
+    async def live_owner(self, thread_id: str) -> str | None:
+        """The other live process holding the thread's writer lease, or None (nobody, this
+        process, an expired lease, or an owner that died)."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            owner = await connection.fetchval(
+                "SELECT writer_owner FROM threads WHERE id = $1 AND writer_owner IS NOT NULL"
+                " AND writer_expires_at > now() AND NOT archived",
+                thread_id,
+            )
+            if owner is None or owner == self.process_id:
+                return None
+            if await owner_is_dead(connection, str(owner)):
+                return None
+            return str(owner)
+
+    async def process_alive(self, process_id: str) -> bool:
+        """Whether the process still holds its liveness lock; the messages waiting for a dead
+        one are removed (nobody will read them)."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            if not await owner_is_dead(connection, process_id):
+                return True
+            await connection.execute(
+                "DELETE FROM process_messages WHERE recipient = $1", process_id
+            )
+            return False
