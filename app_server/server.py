@@ -148,6 +148,7 @@ class AppServer:
             "turn/steer": turns.steer,
             "turn/interrupt": turns.interrupt,
             "thread/compact/start": turns.compact,
+            "thread/shellCommand": turns.shell_command,
             "model/list": ModelHandlers(self.config).list,
             "rollout/compress": MaintenanceHandlers(self.store).rollout_compress,
             "account/read": account.read,

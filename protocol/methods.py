@@ -206,6 +206,8 @@ from protocol.types import (
     ThreadSettingsUpdatedNotification,
     ThreadSettingsUpdateParams,
     ThreadSettingsUpdateResponse,
+    ThreadShellCommandParams,
+    ThreadShellCommandResponse,
     ThreadStartedNotification,
     ThreadStartParams,
     ThreadStartResponse,
@@ -664,6 +666,13 @@ CLIENT_REQUESTS: Final[dict[str, ClientRequestSpec]] = {
         ThreadBackgroundTerminalsCleanParams,
         ThreadBackgroundTerminalsCleanResponse,
         experimental=True,
+        params_optional=False,
+    ),
+    "thread/shellCommand": ClientRequestSpec(
+        "thread/shellCommand",
+        ThreadShellCommandParams,
+        ThreadShellCommandResponse,
+        experimental=False,
         params_optional=False,
     ),
 }

@@ -4135,6 +4135,18 @@ class ThreadSettingsUpdatedNotification(WireModel):
     thread_settings: ThreadSettings
 
 
+class ThreadShellCommandParams(WireModel):
+    command: str
+    """Shell command string evaluated by the thread's configured shell. Unlike `command/exec`, this intentionally preserves shell syntax such as pipes, redirects, and quoting. This runs unsandboxed with full access rather than inheriting the thread sandbox policy."""
+    thread_id: str
+    timeout_ms: Int64 | None = None
+    """Maximum execution time in milliseconds. Defaults to one hour when omitted or null. Must be non-negative; zero requests an immediate timeout, not unlimited execution. Does not affect the immediate RPC acknowledgement."""
+
+
+class ThreadShellCommandResponse(WireModel):
+    pass
+
+
 class ThreadSpawnSubAgentSource(WireModel):
     model_config = ConfigDict(extra="forbid")
     thread_spawn: ThreadSpawnSubAgentSourcePayload = Field(alias="thread_spawn")

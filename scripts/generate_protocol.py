@@ -102,6 +102,7 @@ CLIENT_METHODS: tuple[str, ...] = (
     "fuzzyFileSearch/sessionStop",
     "thread/backgroundTerminals/terminate",
     "thread/backgroundTerminals/clean",
+    "thread/shellCommand",
 )
 
 # Server→client requests in scope (PROTOCOL.md §4).

@@ -24,6 +24,7 @@ from app_server.agent.tools.catalog import multi_agent_version_for, turn_tools
 from app_server.agent.tools.registry import ToolItem
 from app_server.agent.turn_runner import TurnKind, TurnRunner
 from app_server.agent.turn_setup import PendingInput, TurnSetup
+from app_server.agent.user_shell import UserShellCommand, is_user_shell_record
 from app_server.client_connection import ClientConnection, ServerRequestOutcome
 from app_server.config import TURN_ORIGIN
 from app_server.errors import Conflict
@@ -234,6 +235,7 @@ class ThreadTurns:
         *,
         output_schema: Any = None,
         kind: TurnKind = "turn",
+        shell: UserShellCommand | None = None,
     ) -> TurnRunner:
         _refuse_if_busy(thread)
         writer = await self._manager.writer_for(thread)
@@ -245,7 +247,11 @@ class ThreadTurns:
             thread.learn_multi_agent_version(
                 history.multi_agent_version or multi_agent_version_for(config)
             )
-        first_turn = thread.take_opening_context() or not history.items
+        # A shell command's turn sends no context, so it leaves the opening context to the next
+        # turn (which codex also opens with the full context after a thread's first `!cmd`).
+        first_turn = kind != "shell" and (
+            thread.take_opening_context() or all(is_user_shell_record(i) for i in history.items)
+        )
         turn_id = uuid7()
         setup = TurnSetup(
             turn_id=turn_id,
@@ -276,7 +282,9 @@ class ThreadTurns:
             skills_instructions=skills,
             history_initialization=thread.history_initialization,
         )
-        runner = TurnRunner(_ThreadTurnHost(self._manager, thread), setup, pending, kind=kind)
+        runner = TurnRunner(
+            _ThreadTurnHost(self._manager, thread), setup, pending, kind=kind, shell=shell
+        )
         thread.active_turn = runner
         thread.last_turn_id = turn_id
         return runner
@@ -306,6 +314,20 @@ class ThreadTurns:
     async def _model_history(self, thread: LoadedThread) -> ModelHistory:
         return await load_model_history(self._manager, thread)
 
+    async def shell_command(
+        self, connection: ClientConnection, thread_id: str, shell: UserShellCommand
+    ) -> TurnRunner:
+        """`thread/shellCommand`: a turn that runs the user's shell command, started once
+        answered. Refused while another turn runs (codex would run it inside that turn)."""
+        thread = self._manager.require_loaded(thread_id)
+        return await self._new_runner(
+            thread,
+            None,
+            TurnOrigin(root_turn_id=None, originator=connection.client_name),
+            kind="shell",
+            shell=shell,
+        )
+
     # -- turn/steer, turn/interrupt ------------------------------------------------------------
     def _active(self, thread_id: str, action: str) -> TurnRunner:
         thread = self._manager.require_loaded(thread_id)
@@ -333,10 +355,15 @@ class ThreadTurns:
 
 def _refuse_compaction_turn(active: TurnRunner) -> None:
     """Input cannot join a turn that only compacts the context."""
-    if active.kind == "compact":
+    if active.kind != "turn":
+        doing = (
+            "compacting the thread's context"
+            if active.kind == "compact"
+            else ("running the user's shell command")
+        )
         raise Conflict(
-            f"the active turn {active.turn_id} is compacting the thread's context and cannot "
-            "take input; start a turn when it has finished"
+            f"the active turn {active.turn_id} is {doing} and cannot take input; start a "
+            "turn when it has finished"
         )
 
 
