@@ -128,6 +128,7 @@ class AppServer:
         )
         processes = ProcessHandlers(self.processes)
         terminals = BackgroundTerminalHandlers(self.threads)
+        items = ThreadItemHandlers(self.threads)
         return {
             "initialize": InitializeHandler(self.config.data_dir),
             "thread/start": lifecycle.start,
@@ -142,7 +143,9 @@ class AppServer:
             "thread/search": queries.search,
             "thread/read": queries.read,
             "thread/turns/list": queries.turns_list,
-            "thread/items/list": ThreadItemHandlers(self.threads).items_list,
+            "thread/items/list": items.items_list,
+            "thread/items/read": items.items_read,
+            "thread/inject_items": items.inject_items,
             "thread/loaded/list": queries.loaded_list,
             "turn/start": turns.start,
             "turn/steer": turns.steer,

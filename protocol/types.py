@@ -3612,6 +3612,16 @@ class ThreadGoalUpdatedNotification(WireModel):
     turn_id: str | None = None
 
 
+class ThreadInjectItemsParams(WireModel):
+    items: list[Any]
+    """Raw Responses API items to append to the thread's model-visible history."""
+    thread_id: str
+
+
+class ThreadInjectItemsResponse(WireModel):
+    pass
+
+
 class ThreadItemEntry(ExperimentalFieldsModel):
     experimental_fields = frozenset({"outputDeferred"})
     completed_at_ms: Int64 | None = None
@@ -3653,6 +3663,21 @@ class ThreadItemsListResponse(WireModel):
     data: list[ThreadItemEntry]
     next_cursor: str | None = None
     """Opaque cursor to pass to the next call to continue after the last item. if None, there are no more items to return."""
+
+
+class ThreadItemsReadParams(WireModel):
+    """EXPERIMENTAL - retrieve a bounded set of persisted items from one turn."""
+
+    item_ids: list[str]
+    """Item IDs to retrieve. Supply 1 to 100 IDs."""
+    thread_id: str
+    turn_id: str
+
+
+class ThreadItemsReadResponse(WireModel):
+    """EXPERIMENTAL - persisted items returned in canonical stored order."""
+
+    data: list[ThreadItemEntry]
 
 
 class ThreadListParams(ExperimentalFieldsModel):

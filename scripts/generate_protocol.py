@@ -103,6 +103,8 @@ CLIENT_METHODS: tuple[str, ...] = (
     "thread/backgroundTerminals/terminate",
     "thread/backgroundTerminals/clean",
     "thread/shellCommand",
+    "thread/inject_items",
+    "thread/items/read",
 )
 
 # Server→client requests in scope (PROTOCOL.md §4).

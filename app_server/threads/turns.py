@@ -250,8 +250,12 @@ class ThreadTurns:
         # A shell command's turn sends no context, so it leaves the opening context to the next
         # turn (which codex also opens with the full context after a thread's first `!cmd`).
         first_turn = kind != "shell" and (
-            thread.take_opening_context() or all(is_user_shell_record(i) for i in history.items)
+            thread.take_opening_context()
+            or thread.injected_before_context
+            or all(is_user_shell_record(i) for i in history.items)
         )
+        if first_turn:
+            thread.injected_before_context = False
         turn_id = uuid7()
         setup = TurnSetup(
             turn_id=turn_id,
