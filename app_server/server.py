@@ -36,6 +36,7 @@ from app_server.api.skills import SkillHandlers
 from app_server.api.thread_items import ThreadItemHandlers
 from app_server.api.thread_marks import ThreadMarkHandlers
 from app_server.api.thread_queries import ThreadQueryHandlers
+from app_server.api.thread_queue import ThreadQueueHandlers
 from app_server.api.thread_settings import ThreadSettingsHandlers
 from app_server.api.threads import ThreadLifecycleHandlers
 from app_server.api.turns import TurnHandlers
@@ -51,6 +52,7 @@ from app_server.settings import ResolvedSettings, sandbox_from_mode
 from app_server.store.interface import StoreWarning
 from app_server.store.local.store import LocalThreadStore
 from app_server.threads.manager import ThreadManager
+from app_server.threads.queued_turns import QueuedTurns
 from app_server.threads.stored_operations import StoredThreadOperations
 from app_server.threads.turns import ThreadTurns
 from app_server.transport.auth import CapabilityToken
@@ -129,6 +131,7 @@ class AppServer:
         processes = ProcessHandlers(self.processes)
         terminals = BackgroundTerminalHandlers(self.threads)
         items = ThreadItemHandlers(self.threads)
+        queue = ThreadQueueHandlers(QueuedTurns(self.threads, self.turns), self.turns)
         return {
             "initialize": InitializeHandler(self.config.data_dir),
             "thread/start": lifecycle.start,
@@ -146,6 +149,12 @@ class AppServer:
             "thread/items/list": items.items_list,
             "thread/items/read": items.items_read,
             "thread/inject_items": items.inject_items,
+            "thread/queue/add": queue.add,
+            "thread/queue/list": queue.list,
+            "thread/queue/update": queue.update,
+            "thread/queue/delete": queue.delete,
+            "thread/queue/reorder": queue.reorder,
+            "thread/queue/start": queue.start,
             "thread/loaded/list": queries.loaded_list,
             "turn/start": turns.start,
             "turn/steer": turns.steer,

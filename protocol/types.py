@@ -2864,6 +2864,14 @@ class PromptHookMetadata(WireModel):
     trust_status: HookTrustStatus
 
 
+class QueuedSubmission(WireModel):
+    client_user_message_id: str
+    id: str
+    input: list[UserInput]
+    responsesapi_client_metadata: dict[str, str] | None = None
+    """Metadata retained with this input, including across reconnect and restoration."""
+
+
 class RateLimitResetCredit(WireModel):
     description: str | None = None
     """Backend-provided display description for this credit, or `null` when unavailable."""
@@ -3795,8 +3803,73 @@ class ThreadProjectUpdatedNotification(WireModel):
     thread_id: str
 
 
+class ThreadQueueAddParams(WireModel):
+    client_user_message_id: str
+    input: list[UserInput]
+    responsesapi_client_metadata: dict[str, str] | None = None
+    """ResponsesAPI metadata captured from the client submitting this input."""
+    thread_id: str
+
+
+class ThreadQueueAddResponse(WireModel):
+    queued_submission: QueuedSubmission
+
+
 class ThreadQueueChangedNotification(WireModel):
     thread_id: str
+
+
+class ThreadQueueDeleteParams(WireModel):
+    queued_submission_id: str
+    thread_id: str
+
+
+class ThreadQueueDeleteResponse(WireModel):
+    deleted: bool
+
+
+class ThreadQueueListParams(WireModel):
+    cursor: str | None = None
+    """Opaque pagination cursor returned by a previous call."""
+    limit: UInt32 | None = None
+    """Optional page size; defaults to the standard thread-list page size."""
+    thread_id: str
+
+
+class ThreadQueueListResponse(WireModel):
+    data: list[QueuedSubmission]
+    next_cursor: str | None = None
+    """Opaque cursor for the next page, or `null` when no submissions remain."""
+
+
+class ThreadQueueReorderParams(WireModel):
+    queued_submission_ids: list[str]
+    thread_id: str
+
+
+class ThreadQueueReorderResponse(WireModel):
+    pass
+
+
+class ThreadQueueStartParams(WireModel):
+    queued_submission_id: str | None = None
+    thread_id: str
+
+
+class ThreadQueueStartResponse(WireModel):
+    turn: Turn
+
+
+class ThreadQueueUpdateParams(WireModel):
+    input: list[UserInput]
+    queued_submission_id: str
+    responsesapi_client_metadata: dict[str, str] | None = None
+    """Non-empty metadata replaces the input's metadata; omission or an empty map preserves it."""
+    thread_id: str
+
+
+class ThreadQueueUpdateResponse(WireModel):
+    queued_submission: QueuedSubmission
 
 
 class ThreadReadParams(WireModel):

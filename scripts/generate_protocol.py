@@ -105,6 +105,12 @@ CLIENT_METHODS: tuple[str, ...] = (
     "thread/shellCommand",
     "thread/inject_items",
     "thread/items/read",
+    "thread/queue/add",
+    "thread/queue/list",
+    "thread/queue/update",
+    "thread/queue/delete",
+    "thread/queue/reorder",
+    "thread/queue/start",
 )
 
 # Server→client requests in scope (PROTOCOL.md §4).

@@ -156,6 +156,8 @@ class ThreadTurns:
         self._provider_for = provider_for
         self._max_steps = manager.config.toml.max_sampling_steps
         self.agents = AgentTree(manager, self)
+        self.on_turn_ended: Callable[[LoadedThread, TurnRunner], None] | None = None
+        """Told when a turn of a loaded thread ended (the queue starts its next message)."""
         """The sub-agents of every session tree; spawned agents' turns start through here."""
 
     # -- turn/start ----------------------------------------------------------------------------
@@ -215,6 +217,12 @@ class ThreadTurns:
         runner = await self._new_runner(thread, pending, origin)
         self.launch(thread.id, runner)
         return runner
+
+    async def start_queued(
+        self, thread: LoadedThread, pending: PendingInput, origin: TurnOrigin
+    ) -> TurnRunner:
+        """A turn for a queued message (`thread/queue/*`), to launch at once."""
+        return await self._new_runner(thread, pending, origin)
 
     async def compact(self, connection: ClientConnection, thread_id: str) -> TurnRunner:
         """`thread/compact/start`: a turn that only compacts the thread's context, started once
@@ -314,6 +322,8 @@ class ThreadTurns:
             self._manager.turn_ended(thread)
             if thread.is_sub_agent:
                 self.agents.turn_ended(thread, runner)
+            if self.on_turn_ended is not None:
+                self.on_turn_ended(thread, runner)
 
     async def _model_history(self, thread: LoadedThread) -> ModelHistory:
         return await load_model_history(self._manager, thread)
