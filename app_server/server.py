@@ -187,6 +187,7 @@ class AppServer:
             "thread/settings/update": thread_settings.settings_update,
             "turn/settings/update": thread_settings.turn_settings_update,
             "thread/metadata/update": thread_settings.metadata_update,
+            "thread/memoryMode/set": thread_settings.memory_mode_set,
             "fs/readFile": self.fs.read_file,
             "fs/writeFile": self.fs.write_file,
             "fs/createDirectory": self.fs.create_directory,

@@ -3763,6 +3763,15 @@ class ThreadLoadedListResponse(WireModel):
     """Opaque cursor to pass to the next call to continue after the last item. if None, there are no more items to return."""
 
 
+class ThreadMemoryModeSetParams(WireModel):
+    mode: ThreadMemoryMode
+    thread_id: str
+
+
+class ThreadMemoryModeSetResponse(WireModel):
+    pass
+
+
 class ThreadMetadataGitInfoUpdateParams(WireModel):
     branch: str | None = None
     """Omit to leave the stored branch unchanged, set to `null` to clear it, or provide a non-empty string to replace it."""
@@ -5425,6 +5434,8 @@ ThreadItemsListCursor = str | ThreadItemsListAnchor
 """Starting position for an item-history page."""
 
 ThreadListCwdFilter = str | list[str]
+
+ThreadMemoryMode = Literal["enabled", "disabled"]
 
 ThreadPredictionResult = Annotated[
     CompletedThreadPredictionResult | FailedThreadPredictionResult, Field(discriminator="type")

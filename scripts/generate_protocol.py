@@ -111,6 +111,7 @@ CLIENT_METHODS: tuple[str, ...] = (
     "thread/queue/delete",
     "thread/queue/reorder",
     "thread/queue/start",
+    "thread/memoryMode/set",
 )
 
 # Server→client requests in scope (PROTOCOL.md §4).
