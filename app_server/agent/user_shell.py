@@ -27,6 +27,7 @@ whole process group) and reported as codex reports it: exit code -1, duration 0 
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import uuid
 from dataclasses import dataclass
@@ -108,6 +109,9 @@ async def run_user_shell(context: ToolContext, request: UserShellCommand) -> Use
             on_output=_DeltaStream(context, item_id),
             timeout_s=timeout_ms / 1000,
         )
+    except asyncio.CancelledError:  # `turn/interrupt`: the group is killed; close the item
+        tool_items.publish_completed(context, core("failed"), started, None)
+        raise
     except OSError as error:  # the shell or the cwd is missing
         exit_code, output, seconds = TIMEOUT_EXIT_CODE, f"execution error: {error}", 0.0
     else:

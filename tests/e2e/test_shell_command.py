@@ -217,3 +217,45 @@ async def test_shell_command_bad_input_is_refused_and_runs_nothing(
     assert malformed.message.startswith("invalid thread id: ")
     assert not touched.exists()
     assert client.notifications_named("turn/started") == []
+
+
+async def test_shell_command_is_refused_while_a_turn_runs(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    model_server.enqueue(Reply.text("slow").delayed(first_byte=1.5))
+    client = await tool_client(servers, model_server)
+    thread_id = await start_thread(client, tmp_path)
+    touched = tmp_path / "touched"
+    started = await client.call(
+        "turn/start", {"threadId": thread_id, "input": [{"type": "text", "text": "go"}]}
+    )
+
+    refused = await client.request(
+        "thread/shellCommand", {"threadId": thread_id, "command": f"touch {touched}"}
+    )
+
+    assert refused.code == INVALID_REQUEST
+    assert f"has an active turn ({started['turn']['id']})" in refused.message
+    assert not touched.exists()
+
+
+async def test_interrupting_a_shell_command_kills_it_and_closes_its_item(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    marker = "shell-command-interrupt-marker"
+    client = await tool_client(servers, model_server)
+    thread_id = await start_thread(client, tmp_path)
+    await client.call(
+        "thread/shellCommand", {"threadId": thread_id, "command": f"sleep 30 # {marker}"}
+    )
+    started = await client.wait_notification("turn/started", timeout=10)
+    await client.wait_notification("item/started", timeout=10)
+
+    turn_id = started["params"]["turn"]["id"]
+    await client.call("turn/interrupt", {"threadId": thread_id, "turnId": turn_id})
+    completed = await client.wait_notification("turn/completed", timeout=10)
+
+    assert completed["params"]["turn"]["status"] == "interrupted"
+    (item,) = completed_items(client, "commandExecution")
+    assert item["status"] == "failed"
+    assert await wait_until_gone(marker, timeout=10) == []
