@@ -56,6 +56,8 @@ class QueuedTurns:
         self._dir = manager.data_dir / QUEUE_DIR
         self._queues: dict[str, list[QueuedSubmission]] = {}
         self._starting: set[asyncio.Task[None]] = set()
+        self._writing: dict[str, asyncio.Lock] = {}
+        """One lock per thread whose queue file is being written."""
         """Queued turns being started after a turn ended (kept referenced until done)."""
         turns.on_turn_ended = self._turn_ended
 
@@ -67,7 +69,8 @@ class QueuedTurns:
                 and await self._manager.store.get(thread_id) is None
             ):
                 raise NotFound(f"thread not found: {thread_id}")
-            self._queues[thread_id] = await asyncio.to_thread(self._read, thread_id)
+            read = await asyncio.to_thread(self._read, thread_id)
+            return self._queues.setdefault(thread_id, read)  # a concurrent first read won
         return self._queues[thread_id]
 
     def _path(self, thread_id: str) -> Path:
@@ -83,9 +86,12 @@ class QueuedTurns:
             return []
 
     async def persist(self, thread_id: str) -> None:
-        """Write the thread's queue (before the change is answered)."""
-        data = _SUBMISSIONS.dump_json(self._queues.get(thread_id, []), by_alias=True)
-        await asyncio.to_thread(replace_atomically, self._path(thread_id), data)
+        """Write the thread's queue (before the change is answered). One write per thread at
+        a time (they share the temporary file), each of the queue as it is then."""
+        lock = self._writing.setdefault(thread_id, asyncio.Lock())
+        async with lock:
+            data = _SUBMISSIONS.dump_json(self._queues.get(thread_id, []), by_alias=True)
+            await asyncio.to_thread(replace_atomically, self._path(thread_id), data)
 
     def announce(self, thread_id: str, *, start_as: str | None = None) -> None:
         """After a change was answered: `thread/queue/changed`. With `start_as` (the turn's
