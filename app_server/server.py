@@ -38,6 +38,7 @@ from app_server.api.skills import SkillHandlers
 from app_server.api.thread_items import ThreadItemHandlers
 from app_server.api.thread_marks import ThreadMarkHandlers
 from app_server.api.thread_queries import ThreadQueryHandlers
+from app_server.api.thread_queue import ThreadQueueHandlers
 from app_server.api.thread_search_stream import ThreadSearchStreamHandlers
 from app_server.api.thread_settings import ThreadSettingsHandlers
 from app_server.api.threads import ThreadLifecycleHandlers
@@ -61,6 +62,7 @@ from app_server.store.interface import (
 from app_server.store.local.compression_worker import CompressionSettings
 from app_server.store.local.store import LocalThreadStore
 from app_server.threads.manager import ThreadManager
+from app_server.threads.queued_turns import QueuedTurns
 from app_server.threads.stored_operations import StoredThreadOperations
 from app_server.threads.turns import ThreadTurns
 from app_server.transport.auth import CapabilityToken
@@ -181,6 +183,8 @@ class AppServer:
         processes = ProcessHandlers(self.processes)
         terminals = BackgroundTerminalHandlers(self.threads)
         mcp = McpHandlers(self.threads, self.mcp)
+        items = ThreadItemHandlers(self.threads)
+        queue = ThreadQueueHandlers(QueuedTurns(self.threads, self.turns), self.turns)
         return {
             "initialize": InitializeHandler(self.config.data_dir),
             "thread/start": lifecycle.start,
@@ -198,12 +202,21 @@ class AppServer:
             "thread/search/stream/cancel": searches.stream_cancel,
             "thread/read": queries.read,
             "thread/turns/list": queries.turns_list,
-            "thread/items/list": ThreadItemHandlers(self.threads).items_list,
+            "thread/items/list": items.items_list,
+            "thread/items/read": items.items_read,
+            "thread/inject_items": items.inject_items,
+            "thread/queue/add": queue.add,
+            "thread/queue/list": queue.list,
+            "thread/queue/update": queue.update,
+            "thread/queue/delete": queue.delete,
+            "thread/queue/reorder": queue.reorder,
+            "thread/queue/start": queue.start,
             "thread/loaded/list": queries.loaded_list,
             "turn/start": turns.start,
             "turn/steer": turns.steer,
             "turn/interrupt": turns.interrupt,
             "thread/compact/start": turns.compact,
+            "thread/shellCommand": turns.shell_command,
             "model/list": ModelHandlers(self.config).list,
             "rollout/compress": MaintenanceHandlers(self.store).rollout_compress,
             "account/read": account.read,
@@ -233,6 +246,7 @@ class AppServer:
             "thread/settings/update": thread_settings.settings_update,
             "turn/settings/update": thread_settings.turn_settings_update,
             "thread/metadata/update": thread_settings.metadata_update,
+            "thread/memoryMode/set": thread_settings.memory_mode_set,
             "fs/readFile": self.fs.read_file,
             "fs/writeFile": self.fs.write_file,
             "fs/createDirectory": self.fs.create_directory,

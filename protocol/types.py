@@ -3103,6 +3103,14 @@ class PromptHookMetadata(WireModel):
     trust_status: HookTrustStatus
 
 
+class QueuedSubmission(WireModel):
+    client_user_message_id: str
+    id: str
+    input: list[UserInput]
+    responsesapi_client_metadata: dict[str, str] | None = None
+    """Metadata retained with this input, including across reconnect and restoration."""
+
+
 class RateLimitResetCredit(WireModel):
     description: str | None = None
     """Backend-provided display description for this credit, or `null` when unavailable."""
@@ -3910,6 +3918,16 @@ class ThreadGoalUpdatedNotification(WireModel):
     turn_id: str | None = None
 
 
+class ThreadInjectItemsParams(WireModel):
+    items: list[Any]
+    """Raw Responses API items to append to the thread's model-visible history."""
+    thread_id: str
+
+
+class ThreadInjectItemsResponse(WireModel):
+    pass
+
+
 class ThreadItemEntry(ExperimentalFieldsModel):
     experimental_fields = frozenset({"outputDeferred"})
     completed_at_ms: Int64 | None = None
@@ -3951,6 +3969,21 @@ class ThreadItemsListResponse(WireModel):
     data: list[ThreadItemEntry]
     next_cursor: str | None = None
     """Opaque cursor to pass to the next call to continue after the last item. if None, there are no more items to return."""
+
+
+class ThreadItemsReadParams(WireModel):
+    """EXPERIMENTAL - retrieve a bounded set of persisted items from one turn."""
+
+    item_ids: list[str]
+    """Item IDs to retrieve. Supply 1 to 100 IDs."""
+    thread_id: str
+    turn_id: str
+
+
+class ThreadItemsReadResponse(WireModel):
+    """EXPERIMENTAL - persisted items returned in canonical stored order."""
+
+    data: list[ThreadItemEntry]
 
 
 class ThreadListParams(ExperimentalFieldsModel):
@@ -4030,6 +4063,15 @@ class ThreadLoadedListResponse(WireModel):
     """Opaque cursor to pass to the next call to continue after the last item. if None, there are no more items to return."""
 
 
+class ThreadMemoryModeSetParams(WireModel):
+    mode: ThreadMemoryMode
+    thread_id: str
+
+
+class ThreadMemoryModeSetResponse(WireModel):
+    pass
+
+
 class ThreadMetadataGitInfoUpdateParams(WireModel):
     branch: str | None = None
     """Omit to leave the stored branch unchanged, set to `null` to clear it, or provide a non-empty string to replace it."""
@@ -4070,8 +4112,73 @@ class ThreadProjectUpdatedNotification(WireModel):
     thread_id: str
 
 
+class ThreadQueueAddParams(WireModel):
+    client_user_message_id: str
+    input: list[UserInput]
+    responsesapi_client_metadata: dict[str, str] | None = None
+    """ResponsesAPI metadata captured from the client submitting this input."""
+    thread_id: str
+
+
+class ThreadQueueAddResponse(WireModel):
+    queued_submission: QueuedSubmission
+
+
 class ThreadQueueChangedNotification(WireModel):
     thread_id: str
+
+
+class ThreadQueueDeleteParams(WireModel):
+    queued_submission_id: str
+    thread_id: str
+
+
+class ThreadQueueDeleteResponse(WireModel):
+    deleted: bool
+
+
+class ThreadQueueListParams(WireModel):
+    cursor: str | None = None
+    """Opaque pagination cursor returned by a previous call."""
+    limit: UInt32 | None = None
+    """Optional page size; defaults to the standard thread-list page size."""
+    thread_id: str
+
+
+class ThreadQueueListResponse(WireModel):
+    data: list[QueuedSubmission]
+    next_cursor: str | None = None
+    """Opaque cursor for the next page, or `null` when no submissions remain."""
+
+
+class ThreadQueueReorderParams(WireModel):
+    queued_submission_ids: list[str]
+    thread_id: str
+
+
+class ThreadQueueReorderResponse(WireModel):
+    pass
+
+
+class ThreadQueueStartParams(WireModel):
+    queued_submission_id: str | None = None
+    thread_id: str
+
+
+class ThreadQueueStartResponse(WireModel):
+    turn: Turn
+
+
+class ThreadQueueUpdateParams(WireModel):
+    input: list[UserInput]
+    queued_submission_id: str
+    responsesapi_client_metadata: dict[str, str] | None = None
+    """Non-empty metadata replaces the input's metadata; omission or an empty map preserves it."""
+    thread_id: str
+
+
+class ThreadQueueUpdateResponse(WireModel):
+    queued_submission: QueuedSubmission
 
 
 class ThreadReadParams(WireModel):
@@ -4450,6 +4557,18 @@ class ThreadSettingsUpdateResponse(WireModel):
 class ThreadSettingsUpdatedNotification(WireModel):
     thread_id: str
     thread_settings: ThreadSettings
+
+
+class ThreadShellCommandParams(WireModel):
+    command: str
+    """Shell command string evaluated by the thread's configured shell. Unlike `command/exec`, this intentionally preserves shell syntax such as pipes, redirects, and quoting. This runs unsandboxed with full access rather than inheriting the thread sandbox policy."""
+    thread_id: str
+    timeout_ms: Int64 | None = None
+    """Maximum execution time in milliseconds. Defaults to one hour when omitted or null. Must be non-negative; zero requests an immediate timeout, not unlimited execution. Does not affect the immediate RPC acknowledgement."""
+
+
+class ThreadShellCommandResponse(WireModel):
+    pass
 
 
 class ThreadSpawnSubAgentSource(WireModel):
@@ -5689,6 +5808,8 @@ ThreadItemsListCursor = str | ThreadItemsListAnchor
 """Starting position for an item-history page."""
 
 ThreadListCwdFilter = str | list[str]
+
+ThreadMemoryMode = Literal["enabled", "disabled"]
 
 ThreadPredictionResult = Annotated[
     CompletedThreadPredictionResult | FailedThreadPredictionResult, Field(discriminator="type")

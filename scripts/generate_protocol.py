@@ -116,6 +116,16 @@ CLIENT_METHODS: tuple[str, ...] = (
     "mcpServer/tool/call",
     "mcpServer/resource/read",
     "config/mcpServer/reload",
+    "thread/shellCommand",
+    "thread/inject_items",
+    "thread/items/read",
+    "thread/queue/add",
+    "thread/queue/list",
+    "thread/queue/update",
+    "thread/queue/delete",
+    "thread/queue/reorder",
+    "thread/queue/start",
+    "thread/memoryMode/set",
 )
 
 # Server→client requests in scope (PROTOCOL.md §4).

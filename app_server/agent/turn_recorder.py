@@ -77,19 +77,26 @@ class TurnRecorder:
             except OSError:
                 log.exception("syncing the rollout of %s failed", self._thread_id)
 
+    def _task_started(self) -> RolloutItem:
+        setup = self._setup
+        return lines.task_started(
+            self._turn_id,
+            setup.root_turn_id,
+            self._started_at,
+            setup.context_window,
+            parent_turn_id=setup.parent_turn_id,
+            initiating_agent_path=setup.initiating_agent_path,
+        )
+
+    def shell_opening(self) -> None:
+        """A user shell command's turn opens with `task_started` alone (no context: the model
+        is not sampled; the next turn sends it)."""
+        self._append([self._task_started()])
+
     def opening(self) -> None:
         """`task_started`, the first turn's context, `turn_context` (and settings)."""
         setup, settings = self._setup, self._setup.settings
-        out: list[RolloutItem] = [
-            lines.task_started(
-                self._turn_id,
-                setup.root_turn_id,
-                self._started_at,
-                setup.context_window,
-                parent_turn_id=setup.parent_turn_id,
-                initiating_agent_path=setup.initiating_agent_path,
-            )
-        ]
+        out: list[RolloutItem] = [self._task_started()]
         out.extend(self._context(setup.first_turn))
         approval = lines.approval_policy_to_disk(settings.approval_policy)
         out.append(
@@ -237,6 +244,26 @@ class TurnRecorder:
             elif item.legacy is not None:
                 out.append(lines.legacy_event(item.legacy))
         model_item = output_item(call, output)
+        out.append(lines.response_item(model_item, self._turn_id))
+        self._append(out)
+        self._remember(model_item)
+
+    def user_shell(self, item: ToolItem, model_item: JsonObject) -> None:
+        """The user's shell command: its item's display line, then the `<user_shell_command>`
+        message the model reads next turn."""
+        out: list[RolloutItem] = []
+        if self._setup.history_mode == "paginated":
+            out.append(
+                lines.item_completed(
+                    self._thread_id,
+                    self._turn_id,
+                    item.core,
+                    item.started_at_ms,
+                    item.completed_at_ms,
+                )
+            )
+        elif item.legacy is not None:
+            out.append(lines.legacy_event(item.legacy))
         out.append(lines.response_item(model_item, self._turn_id))
         self._append(out)
         self._remember(model_item)

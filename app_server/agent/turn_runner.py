@@ -41,6 +41,7 @@ from app_server.agent.turn_compaction import TurnCompaction
 from app_server.agent.turn_recorder import TurnRecorder
 from app_server.agent.turn_setup import PendingInput, TurnFailed, TurnHost, TurnSetup
 from app_server.agent.turn_tool_calls import TurnToolCalls
+from app_server.agent.user_shell import UserShellCommand, run_user_shell
 from app_server.ids import uuid7
 from app_server.notification import now_ms
 from app_server.skill_mentions import selected_skills, skill_message
@@ -63,7 +64,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-TurnKind = Literal["turn", "compact"]
+TurnKind = Literal["turn", "compact", "shell"]
 
 
 class TurnAborted(Exception):
@@ -80,13 +81,16 @@ class TurnRunner:
         first_input: PendingInput | None,
         *,
         kind: TurnKind = "turn",
+        shell: UserShellCommand | None = None,
     ) -> None:
         self.host = host
         self.setup = setup
         self.turn_id = setup.turn_id
         self.thread_id = host.thread_id
         self.kind: TurnKind = kind
-        """`turn`, or `compact` for a turn that only compacts the context (not steerable)."""
+        """`turn`, `compact` for a turn that only compacts the context, `shell` for one that
+        runs the user's shell command (neither samples the model nor is steerable)."""
+        self._shell = shell
         self._pending: list[PendingInput] = [first_input] if first_input is not None else []
         self._steer = asyncio.Event()
         self._interrupted = False
@@ -182,6 +186,12 @@ class TurnRunner:
         self.host.set_status(ActiveThreadStatus(active_flags=[]))
         self.host.publish(TurnStartedNotification(thread_id=self.thread_id, turn=self.wire_turn()))
         setup.tokens.start_turn()
+        if self._shell is not None:
+            self._recorder.shell_opening()
+            result = await run_user_shell(self._tool_calls.context(), self._shell)
+            self._recorder.user_shell(result.item, result.model_item)
+            await self._finish_completed()
+            return
         self._recorder.opening()
         if self._interrupted:  # interrupted before the task began
             raise asyncio.CancelledError
@@ -399,7 +409,7 @@ class TurnRunner:
         turn = self.wire_turn("completed").model_copy(
             update={
                 "items": [last] if last is not None else [],
-                "items_view": "notLoaded" if self.kind == "compact" else "summary",
+                "items_view": "summary" if self.kind == "turn" else "notLoaded",
                 "completed_at": completed_at,
                 "duration_ms": duration_ms,
             }

@@ -47,18 +47,7 @@ class TurnToolCalls:
 
     async def run(self, call: ToolCall) -> bool:
         """Run a call and record its result; True when the turn must end (approval `cancel`)."""
-        context = ToolContext(
-            thread_id=self._host.thread_id,
-            turn_id=self._turn_id,
-            settings=self._setup.settings,
-            host=self._host,
-            workspace=self._setup.workspace,
-            turn_diff=self._turn_diff,
-            input_arrived=self._input_arrived,
-            agents=self._setup.agents,
-            root_turn_id=self._setup.root_turn_id,
-            model_history=self._setup.model_history,
-        )
+        context = self.context()
         self._running, self._started = context, time.monotonic()
         output = await self._setup.tools.run(call, context)
         self._running = None
@@ -76,3 +65,18 @@ class TurnToolCalls:
             self._recorder.tool_finished(call, aborted_output(elapsed), item)
             running = None
         self._unanswered.clear()
+
+    def context(self) -> ToolContext:
+        """What a tool (or the user's shell command) running in this turn may use."""
+        return ToolContext(
+            thread_id=self._host.thread_id,
+            turn_id=self._turn_id,
+            settings=self._setup.settings,
+            host=self._host,
+            workspace=self._setup.workspace,
+            turn_diff=self._turn_diff,
+            input_arrived=self._input_arrived,
+            agents=self._setup.agents,
+            root_turn_id=self._setup.root_turn_id,
+            model_history=self._setup.model_history,
+        )

@@ -8,6 +8,9 @@ Thin: canonical thread ids and codex 0.169's validation texts, then the threads 
 - `thread/metadata/update` patches the thread's Git metadata and Daybreak choice, keeps the
   patch (later reads show it, after a restart too) and answers the thread; no notification
   (as codex).
+- `thread/memoryMode/set` answers `{}` for a thread that exists, as codex 0.169 does, and
+  changes nothing: the mode only decides whether codex's memories feature may learn from the
+  thread, and this server has no memories feature.
 """
 
 from __future__ import annotations
@@ -15,11 +18,14 @@ from __future__ import annotations
 from app_server.api.reply import Reply
 from app_server.client_connection import ClientConnection
 from app_server.errors import InvalidRequest
+from app_server.store.errors import ThreadNotStored
 from app_server.store.thread_marks import MetadataPatch
 from app_server.threads.manager import ThreadManager, thread_id_param
 from app_server.threads.thread_metadata import ThreadMetadataUpdates
 from app_server.threads.thread_settings import ThreadSettingsUpdates
 from protocol.types import (
+    ThreadMemoryModeSetParams,
+    ThreadMemoryModeSetResponse,
     ThreadMetadataUpdateParams,
     ThreadMetadataUpdateResponse,
     ThreadSettingsUpdateParams,
@@ -36,6 +42,7 @@ class ThreadSettingsHandlers:
     """Handlers of the settings and metadata update methods."""
 
     def __init__(self, manager: ThreadManager) -> None:
+        self._manager = manager
         self._settings = ThreadSettingsUpdates(manager)
         self._metadata = ThreadMetadataUpdates(manager)
 
@@ -79,3 +86,15 @@ class ThreadSettingsHandlers:
             thread_id, MetadataPatch(git=git, daybreak_enabled=params.daybreak_enabled)
         )
         return ThreadMetadataUpdateResponse(thread=thread)
+
+    async def memory_mode_set(
+        self, connection: ClientConnection, params: ThreadMemoryModeSetParams
+    ) -> ThreadMemoryModeSetResponse:
+        """`{}` for a loaded or stored thread; `no rollout found …` (codex's text) otherwise."""
+        thread_id = thread_id_param(params.thread_id)
+        if (
+            self._manager.loaded(thread_id) is None
+            and await self._manager.store.get(thread_id) is None
+        ):
+            raise ThreadNotStored(thread_id)
+        return ThreadMemoryModeSetResponse()

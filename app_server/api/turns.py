@@ -1,5 +1,5 @@
 """Turn methods: turn/start, turn/steer, turn/interrupt (PROTOCOL.md §7.14 to §7.16), and
-thread/compact/start, which runs a turn of its own.
+thread/compact/start and thread/shellCommand, which run turns of their own.
 
 Ordering as 0.169: the `turn/start` response goes out before the turn's first notification
 (`thread/status/changed`, `turn/started`), and `turn/interrupt` answers `{}` at once, before the
@@ -10,15 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from app_server.agent.user_shell import UserShellCommand
 from app_server.api.path_params import check_optional_home_path, check_path, check_paths
 from app_server.api.reply import Reply
 from app_server.client_connection import ClientConnection
+from app_server.errors import InvalidParams, InvalidRequest
 from app_server.threads.manager import thread_id_param
 from app_server.threads.turns import ThreadTurns
 from protocol.types import (
     LocalImageUserInput,
     ThreadCompactStartParams,
     ThreadCompactStartResponse,
+    ThreadShellCommandParams,
+    ThreadShellCommandResponse,
     TurnInterruptParams,
     TurnInterruptResponse,
     TurnStartParams,
@@ -71,6 +75,24 @@ class TurnHandlers:
         runner = await self._turns.compact(connection, thread_id)
         return Reply(
             ThreadCompactStartResponse(), then=lambda: self._turns.launch(thread_id, runner)
+        )
+
+    async def shell_command(
+        self, connection: ClientConnection, params: ThreadShellCommandParams
+    ) -> Reply:
+        """`thread/shellCommand`: answers `{}`, then runs a turn that runs the user's command
+        (`app_server/agent/user_shell.py`). Checked as 0.169 checks it, before anything runs."""
+        thread_id = thread_id_param(params.thread_id)
+        if not params.command.strip():
+            raise InvalidRequest("command must not be empty")
+        if params.timeout_ms is not None and params.timeout_ms < 0:
+            raise InvalidParams(
+                f"thread/shellCommand timeoutMs must be non-negative, got {params.timeout_ms}"
+            )
+        shell = UserShellCommand(params.command, params.timeout_ms)
+        runner = await self._turns.shell_command(connection, thread_id, shell)
+        return Reply(
+            ThreadShellCommandResponse(), then=lambda: self._turns.launch(thread_id, runner)
         )
 
     async def steer(

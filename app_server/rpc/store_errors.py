@@ -42,6 +42,9 @@ ITEMS_LIST_UNSUPPORTED = "thread/items/list is not supported yet"
 """0.169's answer (-32601) for a thread without paginated item history: a legacy thread, one with
 nothing stored yet, or an id it does not know."""
 
+ITEMS_READ_UNSUPPORTED = "thread/items/read is not supported yet"
+"""0.169's `thread/items/read` answer (-32601) for the same threads."""
+
 NO_ROLLOUT = "no rollout found for thread id {thread_id}"
 
 STORE_ERROR_TABLE: Final[dict[tuple[type, str | None], tuple[type[RpcError], str]]] = {
@@ -55,6 +58,8 @@ STORE_ERROR_TABLE: Final[dict[tuple[type, str | None], tuple[type[RpcError], str
     ),
     (ThreadNotStored, "thread/items/list"): (MethodNotFound, ITEMS_LIST_UNSUPPORTED),
     (ItemsListUnsupported, None): (MethodNotFound, ITEMS_LIST_UNSUPPORTED),
+    (ThreadNotStored, "thread/items/read"): (MethodNotFound, ITEMS_READ_UNSUPPORTED),
+    (ItemsListUnsupported, "thread/items/read"): (MethodNotFound, ITEMS_READ_UNSUPPORTED),
     (ThreadAlreadyStored, None): (Conflict, "{detail}"),
     (WriterBusy, None): (Conflict, "{detail}"),
     (ForkReferenced, None): (

@@ -76,6 +76,12 @@ class LoadedThread:
         """The turn this process started last (late sub-agent activity is reported under it)."""
         self.model_history: ModelHistory | None = None
         """What the model has seen, loaded at the first turn and extended by every turn."""
+        self.injections = 0
+        """How many `thread/inject_items` calls appended items while loaded (codex numbers
+        their pseudo turn ids `auto-compact-<n>`)."""
+        self.injected_before_context = False
+        """Items were injected before the model's first turn: that turn still opens with the
+        harness context."""
         self.tokens = TokenTotals()
         self.workspace: ThreadWorkspace | None = None
         self.mcp_tables: Mapping[str, McpServerToml] | None = None

@@ -25,6 +25,7 @@ from app_server.agent.tools.catalog import multi_agent_version_for, turn_tools
 from app_server.agent.tools.registry import ToolItem, ToolSource
 from app_server.agent.turn_runner import TurnKind, TurnRunner
 from app_server.agent.turn_setup import PendingInput, TurnSetup
+from app_server.agent.user_shell import UserShellCommand, is_user_shell_record
 from app_server.client_connection import ClientConnection, ServerRequestOutcome
 from app_server.config import TURN_ORIGIN
 from app_server.errors import ActiveTurnNotSteerable, Conflict, TurnInputRefused
@@ -129,6 +130,8 @@ class ThreadTurns:
         self._provider_for = provider_for
         self._max_steps = manager.config.toml.max_sampling_steps
         self.agents = AgentTree(manager, self)
+        self.on_turn_ended: Callable[[LoadedThread, TurnRunner], None] | None = None
+        """Told when a turn of a loaded thread ended (the queue starts its next message)."""
         """The sub-agents of every session tree; spawned agents' turns start through here."""
 
     # -- turn/start ----------------------------------------------------------------------------
@@ -155,6 +158,7 @@ class ThreadTurns:
         if isinstance(active, TurnRunner) and not active.finished:
             if active.kind == "compact":
                 raise TurnInputRefused(active.kind)
+            _refuse_shell_turn(active)
             active.add_input(pending)
             return active.wire_turn(), None
         settings = self._sticky_settings(thread, params)
@@ -192,6 +196,12 @@ class ThreadTurns:
         self.launch(thread.id, runner)
         return runner
 
+    async def start_queued(
+        self, thread: LoadedThread, pending: PendingInput, origin: TurnOrigin
+    ) -> TurnRunner:
+        """A turn for a queued message (`thread/queue/*`), to launch at once."""
+        return await self._new_runner(thread, pending, origin)
+
     async def compact(self, connection: ClientConnection, thread_id: str) -> TurnRunner:
         """`thread/compact/start`: a turn that only compacts the thread's context, started once
         answered. Refused while a turn runs (compacting under it would lose its work)."""
@@ -211,6 +221,7 @@ class ThreadTurns:
         *,
         output_schema: Any = None,
         kind: TurnKind = "turn",
+        shell: UserShellCommand | None = None,
     ) -> TurnRunner:
         _refuse_if_busy(thread)
         writer = await self._manager.writer_for(thread)
@@ -222,7 +233,15 @@ class ThreadTurns:
             thread.learn_multi_agent_version(
                 history.multi_agent_version or multi_agent_version_for(config)
             )
-        first_turn = thread.take_opening_context() or not history.items
+        # A shell command's turn sends no context, so it leaves the opening context to the next
+        # turn (which codex also opens with the full context after a thread's first `!cmd`).
+        first_turn = kind != "shell" and (
+            thread.take_opening_context()
+            or thread.injected_before_context
+            or all(is_user_shell_record(i) for i in history.items)
+        )
+        if first_turn:
+            thread.injected_before_context = False
         turn_id = uuid7()
         setup = TurnSetup(
             turn_id=turn_id,
@@ -254,7 +273,9 @@ class ThreadTurns:
             skills=skills,
             history_initialization=thread.history_initialization,
         )
-        runner = TurnRunner(_ThreadTurnHost(self._manager, thread), setup, pending, kind=kind)
+        runner = TurnRunner(
+            _ThreadTurnHost(self._manager, thread), setup, pending, kind=kind, shell=shell
+        )
         thread.active_turn = runner
         thread.last_turn_id = turn_id
         return runner
@@ -290,9 +311,25 @@ class ThreadTurns:
             self._manager.turn_ended(thread)
             if thread.is_sub_agent:
                 self.agents.turn_ended(thread, runner)
+            if self.on_turn_ended is not None:
+                self.on_turn_ended(thread, runner)
 
     async def _model_history(self, thread: LoadedThread) -> ModelHistory:
         return await load_model_history(self._manager, thread)
+
+    async def shell_command(
+        self, connection: ClientConnection, thread_id: str, shell: UserShellCommand
+    ) -> TurnRunner:
+        """`thread/shellCommand`: a turn that runs the user's shell command, started once
+        answered. Refused while another turn runs (codex would run it inside that turn)."""
+        thread = self._manager.require_loaded(thread_id)
+        return await self._new_runner(
+            thread,
+            None,
+            TurnOrigin(root_turn_id=None, originator=connection.client_name),
+            kind="shell",
+            shell=shell,
+        )
 
     # -- turn/steer, turn/interrupt ------------------------------------------------------------
     def _active(self, thread_id: str, action: str) -> TurnRunner:
@@ -306,6 +343,7 @@ class ThreadTurns:
         active = self._active(params.thread_id, "steer")
         if active.kind == "compact":
             raise ActiveTurnNotSteerable(active.kind)
+        _refuse_shell_turn(active)
         if params.expected_turn_id != active.turn_id:
             raise Conflict(
                 f"expected active turn id `{params.expected_turn_id}` but found `{active.turn_id}`"
@@ -318,6 +356,16 @@ class ThreadTurns:
         if params.turn_id != active.turn_id:
             raise Conflict(f"expected active turn id {params.turn_id} but found {active.turn_id}")
         active.interrupt()
+
+
+def _refuse_shell_turn(active: TurnRunner) -> None:
+    """Input cannot join a turn that runs the user's shell command (a compaction turn is
+    refused with codex's own errors where it is met)."""
+    if active.kind == "shell":
+        raise Conflict(
+            f"the active turn {active.turn_id} is running the user's shell command and cannot "
+            "take input; start a turn when it has finished"
+        )
 
 
 def _refuse_if_busy(thread: LoadedThread) -> None:

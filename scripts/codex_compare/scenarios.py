@@ -294,6 +294,41 @@ STEER_COMPACTION = Scenario(
     ),
 )
 
+USER_INPUT_EXTRAS = Scenario(
+    "shell command, injected items, queue, memory mode",
+    (
+        START,
+        Call("thread/shellCommand", {"threadId": TID, "command": "echo hi"}),
+        WaitFor("turn/completed"),
+        Call("thread/shellCommand", {"threadId": TID, "command": " "}),
+        Call("thread/shellCommand", {"threadId": TID, "command": "true", "timeoutMs": -1}),
+        Turn(TID, "what did it print?", (Reply.text("hi"),), save="turn"),
+        Call(
+            "thread/inject_items",
+            {
+                "threadId": TID,
+                "items": [
+                    {
+                        "type": "message",
+                        "role": "user",
+                        "content": [{"type": "input_text", "text": "INJECTED"}],
+                    }
+                ],
+            },
+        ),
+        Call("thread/inject_items", {"threadId": TID, "items": []}),
+        Call("thread/inject_items", {"threadId": TID, "items": [{"foo": 1}]}),
+        Call("thread/items/read", {"threadId": TID, "turnId": "$turn.turn.id", "itemIds": ["x"]}),
+        Call("thread/items/read", {"threadId": TID, "turnId": "$turn.turn.id", "itemIds": []}),
+        Call("thread/queue/list", {"threadId": TID}),
+        Call("thread/queue/start", {"threadId": TID}),
+        Call("thread/queue/delete", {"threadId": TID, "queuedSubmissionId": "zz"}),
+        Call("thread/queue/reorder", {"threadId": TID, "queuedSubmissionIds": ["zz"]}),
+        Call("thread/memoryMode/set", {"threadId": TID, "mode": "disabled"}),
+        Call("thread/memoryMode/set", {"threadId": NO_THREAD, "mode": "disabled"}),
+    ),
+)
+
 SCENARIOS = (
     HANDSHAKE,
     LIFECYCLE,
@@ -305,4 +340,5 @@ SCENARIOS = (
     SEARCH_STREAM,
     SETTINGS,
     STEER_COMPACTION,
+    USER_INPUT_EXTRAS,
 )

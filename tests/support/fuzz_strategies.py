@@ -74,12 +74,19 @@ random_bytes = st.binary(max_size=300)
 # and never stop serving.
 
 
-HOST_EFFECT_PREFIXES = ("fs/", "command/exec", "process/", "fuzzyFileSearch")
+HOST_EFFECT_PREFIXES = (
+    "fs/",
+    "command/exec",
+    "process/",
+    "fuzzyFileSearch",
+    "thread/shellCommand",
+)
 """Methods that act on the host at the paths and argv they are given: fuzzed with invented
 params they would remove, overwrite, watch or walk real files (`fs/remove` of `/` is one
-generated string away) and run real programs. They are not fuzzed; their handling of bad input
-is tested on temp dirs in tests/e2e/test_fs.py, test_command_exec.py and
-test_fuzzy_file_search.py."""
+generated string away) and run real programs (`thread/shellCommand` runs any generated string
+unsandboxed). They are not fuzzed; their handling of bad input is tested on temp dirs in
+tests/e2e/test_fs.py, test_command_exec.py, test_fuzzy_file_search.py and
+test_shell_command.py."""
 
 
 @cache

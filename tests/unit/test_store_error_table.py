@@ -86,6 +86,18 @@ TID = "019a0000-0000-7000-8000-000000000001"
             "thread/items/list is not supported yet",
         ),
         (
+            ItemsListUnsupported(),
+            "thread/items/read",
+            METHOD_NOT_FOUND,
+            "thread/items/read is not supported yet",
+        ),
+        (
+            ThreadNotStored(TID),
+            "thread/items/read",
+            METHOD_NOT_FOUND,
+            "thread/items/read is not supported yet",
+        ),
+        (
             ForkReferenced(TID),
             "thread/delete",
             INVALID_REQUEST,
