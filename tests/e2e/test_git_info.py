@@ -2,7 +2,8 @@
 binary): the rollout's `session_meta.git` `{commit_hash, branch, repository_url}` is written
 with the thread's first line (its first turn, or at once for a fork), and `Thread.gitInfo`
 `{sha, branch, originUrl}` shows it in `thread/read`, `thread/list`, `thread/fork` and
-`thread/resume` (also after a restart); `thread/start` answers `null` (nothing is written
+`thread/resume` (also after a restart), for spawned sub-agents too (assumed: codex's rollout
+recorder collects for every new rollout); `thread/start` answers `null` (nothing is written
 yet). Outside a repository no `git` key is written and `gitInfo` stays `null`. Every answer is
 checked against the upstream schema by the client."""
 
@@ -15,8 +16,11 @@ from typing import Any
 
 from tests.conftest import Servers
 from tests.e2e.test_turns import new_thread, start_client
+from tests.support.agent_env import collab, items_of, spawn, v2_client
 from tests.support.client import RpcClient
+from tests.support.model_replies import Reply
 from tests.support.model_server import ModelServer
+from tests.support.tool_env import start_thread, turn
 from tests.support.turn_env import MODEL_ENV, run_turn
 
 ORIGIN = "https://example.com/owner/repo.git"
@@ -153,3 +157,23 @@ async def test_a_thread_outside_any_repository_has_no_git_info(
 
     thread = await read(client, thread_id)
     assert (thread["gitInfo"], session_meta_git(thread)) == (None, "absent")
+
+
+async def test_a_spawned_sub_agent_carries_the_git_info_of_its_cwd(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    repo = tmp_path / "repo"
+    sha = make_repo(repo)
+    model_server.enqueue(
+        spawn("helper", "go", "call_spawn", fork_turns="none"),
+        collab("wait_agent", {"timeout_ms": 20000}, "call_wait"),
+        Reply.text("done"),
+    )
+    model_server.enqueue_for("/root/helper", Reply.text("child done"))
+    client = await v2_client(servers, model_server)
+    parent = await start_thread(client, repo)
+    await turn(client, parent)
+
+    (activity, *_) = items_of(client, "item/completed", "subAgentActivity", parent)
+    child = await read(client, activity["agentThreadId"])
+    assert child["gitInfo"] == {"sha": sha, "branch": "feature", "originUrl": ORIGIN}
