@@ -121,6 +121,16 @@ class SessionMetaPayload(TypedDict):
     forked_from_id: NotRequired[str]
     forked_from_ordinal_exclusive: NotRequired[int]
     history_base: NotRequired[HistoryBaseRef]
+    git: NotRequired[GitMeta]
+
+
+class GitMeta(TypedDict, total=False):
+    """`session_meta.git` (codex's `GitInfo`): written when the cwd is inside a git repository,
+    each key only when git answered it (`{}` in a repository without commits)."""
+
+    commit_hash: str
+    branch: str
+    repository_url: str
 
 
 class SessionMetaLine(TypedDict):

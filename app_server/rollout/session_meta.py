@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from app_server.rollout.envelope import format_timestamp_ms
 from app_server.rollout.lines import (
+    GitMeta,
     HistoryBaseRef,
     HistoryMode,
     SessionMetaLine,
@@ -86,10 +87,12 @@ def session_meta_line(
     fork: ForkOrigin | None = None,
     spawn: SpawnOrigin | None = None,
     thread_source: str | None = None,
+    git: GitMeta | None = None,
 ) -> SessionMetaLine:
     """The first line of a new rollout; `window_id` names the thread's first context window;
     `thread_source` is the client's classification (`thread/start.threadSource`, e.g. `"user"`),
-    written right after `source` as codex 0.169 does."""
+    written right after `source` as codex 0.169 does; `git` (None outside a repository) is
+    the last key, as codex writes it."""
     payload: SessionMetaPayload = {
         "account_scoped": True,
         "session_id": session_id,
@@ -127,4 +130,6 @@ def session_meta_line(
         if fork.history_base is not None:
             payload["forked_from_ordinal_exclusive"] = fork.history_base["end_ordinal_exclusive"]
             payload["history_base"] = fork.history_base
+    if git is not None:
+        payload["git"] = git
     return {"type": "session_meta", "payload": payload}

@@ -25,6 +25,7 @@ from app_server.rollout.lines import RolloutItem
 from app_server.rollout.model_history import ModelHistory
 from app_server.rollout.session_meta import ForkOrigin, SpawnOrigin
 from app_server.store.records import ThreadRecord
+from app_server.threads.git_info import collect_git_info, with_git
 from app_server.threads.lifecycle import Lifecycle
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager
@@ -111,6 +112,8 @@ async def create_child(
         fork=ForkOrigin(parent.id) if request.fork_history else None,
         spawn=spawn,
     )
+    git = await collect_git_info(settings.cwd)  # codex's rollout recorder asks for every thread
+    record = with_git(record, git)
     writer = await manager.store.create_writer(
         planned.thread_id, created_at_ms=created_at_ms, history_mode="paginated"
     )
@@ -123,6 +126,7 @@ async def create_child(
             spawn=spawn,
             multi_agent_version=parent.multi_agent_version,
             window_id=window_id,
+            git=git,
         )
     ]
     lines.extend(response_item(item) for item in prefix)

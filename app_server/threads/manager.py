@@ -40,6 +40,7 @@ from app_server.settings import (
 from app_server.store.errors import ThreadNotStored
 from app_server.store.interface import ThreadHistory, ThreadStore, ThreadWriter
 from app_server.threads.fanout import Connections, publish
+from app_server.threads.git_info import collect_git_info, with_git
 from app_server.threads.lifecycle import Lifecycle
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.session_meta import new_thread_record, session_meta_line
@@ -387,6 +388,8 @@ class ThreadManager:
         window_id = uuid7()
         writer: ThreadWriter | None = None
         if not ephemeral:
+            git = await collect_git_info(settings.cwd)
+            new_record = with_git(new_record, git)
             writer = await self.store.create_writer(
                 thread_id,
                 created_at_ms=created_at_ms,
@@ -401,6 +404,7 @@ class ThreadManager:
                         fork,
                         multi_agent_version=_meta_version(multi_agent_version),
                         window_id=window_id,
+                        git=git,
                     )
                 ]
             )
@@ -436,6 +440,8 @@ class ThreadManager:
             if self._loaded.get(thread.id) is not thread:
                 raise NotFound(f"thread not found: {thread.id}")
             if thread.writer is None:
+                git = await collect_git_info(thread.settings.cwd)
+                thread.record = with_git(thread.record, git)
                 writer = await self.store.create_writer(
                     thread.id,
                     created_at_ms=thread.record.created_at_ms,
@@ -449,6 +455,7 @@ class ThreadManager:
                             thread.settings,
                             multi_agent_version=_meta_version(thread.multi_agent_version),
                             window_id=thread.initial_window_id,
+                            git=git,
                         )
                     ]
                 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from app_server import __version__
 from app_server.ids import uuid7
 from app_server.rollout import session_meta
-from app_server.rollout.lines import SessionMetaLine
+from app_server.rollout.lines import GitMeta, SessionMetaLine
 from app_server.rollout.session_meta import APP_SERVER_SOURCE, ForkOrigin, SpawnOrigin
 from app_server.settings import ResolvedSettings
 from app_server.store.records import ThreadRecord
@@ -82,9 +82,11 @@ def session_meta_line(
     spawn: SpawnOrigin | None = None,
     multi_agent_version: str | None = None,
     window_id: str | None = None,
+    git: GitMeta | None = None,
 ) -> SessionMetaLine:
     """The first line of a new thread's rollout, from its record and settings; `window_id`
-    names the thread's first context window (the loaded thread's `initial_window_id`)."""
+    names the thread's first context window (the loaded thread's `initial_window_id`); `git`
+    is what `git_info.collect_git_info` found for its cwd (None outside a repository)."""
     return session_meta.session_meta_line(
         record.id,
         session_id=record.session_id,
@@ -101,4 +103,5 @@ def session_meta_line(
         fork=fork,
         spawn=spawn,
         thread_source=None if spawn else record.thread_source,
+        git=git,
     )
