@@ -75,6 +75,25 @@ def decode_stdin(data_base64: str | None) -> bytes:
         raise InvalidParams(f"invalid deltaBase64: {exc}") from None
 
 
+async def write_stdin_of(process: RunningProcess, data: bytes, close: bool, what: str) -> None:
+    """Write (and maybe close) `process`'s stdin, refused with codex's texts when it is not
+    streamed or already closed; `what` names the process family ("command/exec", "process")."""
+    if not process.stdin_streamed:
+        raise InvalidRequest(f"stdin streaming is not enabled for this {what}")
+    try:
+        await process.write_stdin(data, close=close)
+    except BrokenPipeError:
+        raise InvalidRequest(f"stdin is already closed for this {what}") from None
+
+
+def resize_pty_of(process: RunningProcess, rows: int, cols: int) -> None:
+    """Resize `process`'s PTY, refused with codex's text when it cannot be."""
+    try:
+        process.resize(rows, cols)
+    except (ValueError, OSError) as exc:
+        raise InvalidRequest(f"failed to resize PTY: {exc}") from None
+
+
 class CommandExecHandlers:
     """Handlers of `command/exec` and its follow-ups."""
 
@@ -205,22 +224,14 @@ class CommandExecHandlers:
     ) -> CommandExecWriteResponse:
         data = decode_stdin(params.delta_base64)
         process = self._running(connection, params.process_id)
-        if not process.stdin_streamed:
-            raise InvalidRequest("stdin streaming is not enabled for this command/exec")
-        try:
-            await process.write_stdin(data, close=bool(params.close_stdin))
-        except BrokenPipeError:
-            raise InvalidRequest("stdin is already closed for this command/exec") from None
+        await write_stdin_of(process, data, bool(params.close_stdin), "command/exec")
         return CommandExecWriteResponse()
 
     async def resize(
         self, connection: ClientConnection, params: CommandExecResizeParams
     ) -> CommandExecResizeResponse:
         process = self._running(connection, params.process_id)
-        try:
-            process.resize(params.size.rows, params.size.cols)
-        except (ValueError, OSError) as exc:
-            raise InvalidRequest(f"failed to resize PTY: {exc}") from None
+        resize_pty_of(process, params.size.rows, params.size.cols)
         return CommandExecResizeResponse()
 
     async def terminate(

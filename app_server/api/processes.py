@@ -19,6 +19,8 @@ from app_server.api.command_exec import (
     DEFAULT_TIMEOUT_MS,
     decode_stdin,
     merged_env,
+    resize_pty_of,
+    write_stdin_of,
 )
 from app_server.api.path_params import absolute_path
 from app_server.client_connection import ClientConnection
@@ -130,22 +132,14 @@ class ProcessHandlers:
     ) -> ProcessWriteStdinResponse:
         data = decode_stdin(params.delta_base64)
         process = self._running(connection, params.process_handle)
-        if not process.stdin_streamed:
-            raise InvalidRequest("stdin streaming is not enabled for this process")
-        try:
-            await process.write_stdin(data, close=bool(params.close_stdin))
-        except BrokenPipeError:
-            raise InvalidRequest("stdin is already closed for this process") from None
+        await write_stdin_of(process, data, bool(params.close_stdin), "process")
         return ProcessWriteStdinResponse()
 
     async def resize_pty(
         self, connection: ClientConnection, params: ProcessResizePtyParams
     ) -> ProcessResizePtyResponse:
         process = self._running(connection, params.process_handle)
-        try:
-            process.resize(params.size.rows, params.size.cols)
-        except (ValueError, OSError) as exc:
-            raise InvalidRequest(f"failed to resize PTY: {exc}") from None
+        resize_pty_of(process, params.size.rows, params.size.cols)
         return ProcessResizePtyResponse()
 
     async def kill(
