@@ -229,6 +229,16 @@ class TurnRecorder:
     ) -> None:
         """A tool call's result: its item's display line (if it showed one), then the output
         the model reads (`function_call_output` / `custom_tool_call_output`)."""
+        self._item_then_model_item(item, output_item(call, output))
+
+    def user_shell(self, item: ToolItem, model_item: JsonObject) -> None:
+        """The user's shell command: its item's display line, then the `<user_shell_command>`
+        message the model reads next turn."""
+        self._item_then_model_item(item, model_item)
+
+    def _item_then_model_item(self, item: ToolItem | None, model_item: JsonObject) -> None:
+        """An item's display line (`item_completed`, or its legacy event in legacy threads),
+        then what the model reads, in one append."""
         out: list[RolloutItem] = []
         if item is not None:
             if self._setup.history_mode == "paginated":
@@ -243,27 +253,6 @@ class TurnRecorder:
                 )
             elif item.legacy is not None:
                 out.append(lines.legacy_event(item.legacy))
-        model_item = output_item(call, output)
-        out.append(lines.response_item(model_item, self._turn_id))
-        self._append(out)
-        self._remember(model_item)
-
-    def user_shell(self, item: ToolItem, model_item: JsonObject) -> None:
-        """The user's shell command: its item's display line, then the `<user_shell_command>`
-        message the model reads next turn."""
-        out: list[RolloutItem] = []
-        if self._setup.history_mode == "paginated":
-            out.append(
-                lines.item_completed(
-                    self._thread_id,
-                    self._turn_id,
-                    item.core,
-                    item.started_at_ms,
-                    item.completed_at_ms,
-                )
-            )
-        elif item.legacy is not None:
-            out.append(lines.legacy_event(item.legacy))
         out.append(lines.response_item(model_item, self._turn_id))
         self._append(out)
         self._remember(model_item)
