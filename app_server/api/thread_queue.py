@@ -17,6 +17,7 @@ from app_server.threads.manager import thread_id_param
 from app_server.threads.queued_turns import QueuedTurns
 from app_server.threads.turns import ThreadTurns
 from protocol.types import (
+    AudioUserInput,
     ImageUserInput,
     QueuedSubmission,
     ThreadQueueAddParams,
@@ -39,11 +40,18 @@ DEFAULT_QUEUE_PAGE_SIZE = 25
 
 
 def check_queued_input(inputs: list[UserInput]) -> None:
-    """A queued message is echoed back in answers and lists: an image must name its `url` or
-    `fileId` (the upstream schema's image input), or the echo would not be valid."""
+    """A queued message is echoed back in answers and lists: an image or an audio input must
+    name its `url` or `fileId` (the upstream schema's `anyOf` for both), or the echo would not
+    be valid."""
     for index, value in enumerate(inputs):
-        if isinstance(value, ImageUserInput) and value.url is None and value.file_id is None:
-            raise InvalidParams(f"`input[{index}]`: an image needs a `url` or a `fileId`")
+        if (
+            isinstance(value, ImageUserInput | AudioUserInput)
+            and value.url is None
+            and value.file_id is None
+        ):
+            raise InvalidParams(
+                f"`input[{index}]`: an {value.type} input needs a `url` or a `fileId`"
+            )
 
 
 class ThreadQueueHandlers:

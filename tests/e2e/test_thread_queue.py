@@ -190,3 +190,21 @@ async def test_queue_survives_a_restart(
     listed = await again.call("thread/queue/list", {"threadId": thread_id})
 
     assert listed["data"] == [queued]
+
+
+async def test_an_image_or_audio_input_without_url_or_file_id_is_refused_and_not_queued(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    """The schema's image and audio inputs need a `url` or a `fileId`; queued input is echoed
+    in answers and lists, so one without either is refused (-32602) rather than stored."""
+    client = await tool_client(servers, model_server, experimental=True)
+    thread_id = await start_thread(client, tmp_path)
+    for kind in ("image", "audio"):
+        reply = await client.request(
+            "thread/queue/add",
+            {"threadId": thread_id, "clientUserMessageId": "c1", "input": [{"type": kind}]},
+        )
+        assert reply.code == -32602
+        assert f"an {kind} input needs a `url` or a `fileId`" in reply.message
+    listed = await client.call("thread/queue/list", {"threadId": thread_id})
+    assert listed["data"] == []
