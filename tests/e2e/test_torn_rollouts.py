@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
+import pytest
 
 from tests.conftest import Servers
 from tests.support.model_replies import Reply
@@ -147,3 +148,52 @@ async def test_a_rollout_cut_at_any_byte_reads_resumes_and_continues(
         completed = {t["id"] for t in thread["turns"] if t["status"] == "completed"}
         expected = cut.completed_turns | {new_turns[cut.thread_id]}
         assert expected <= completed, f"cut at byte {cut.offset}, then a turn, then a restart"
+
+
+@pytest.mark.parametrize("fraction", [0.3, 0.55, 0.8, 0.97])
+async def test_a_rollout_shorter_than_its_index_entry_reads_resumes_and_continues(
+    servers: Servers, model_server: ModelServer, tmp_path: Path, fraction: float
+) -> None:
+    """The index (a cache written after the file) may know of bytes a power loss took from the
+    file: the file wins, and the thread goes on from what it holds."""
+    model_server.enqueue(
+        Reply.text("first answer", deltas=3, reasoning_summary=["thinking"]),
+        Reply.function_call("exec_command", {"cmd": "echo torn-test"}, call_id="call_1"),
+        Reply.text("second answer", deltas=2),
+        Reply.text("after the loss"),
+    )
+    client = await tool_client(servers, model_server)
+    thread_id = await start_thread(client, tmp_path)
+    await turn(client, thread_id, "one")
+    await turn(client, thread_id, "two")
+    read = await client.call("thread/read", {"threadId": thread_id})
+    rollout_path = Path(read["thread"]["path"])
+    await client.close()
+    await servers.processes[-1].wait()
+    rollout = rollout_path.read_bytes()
+    offset = int(len(rollout) * fraction)
+    rollout_path.write_bytes(rollout[:offset])
+    completed_before = {turn_id for end, turn_id in completed_turn_ends(rollout) if end <= offset}
+
+    again = await servers.stdio(env=MODEL_ENV)
+    await again.initialize()
+    resumed = (await again.call("thread/resume", {"threadId": thread_id}))["thread"]
+    statuses = {t["id"]: t["status"] for t in resumed["turns"]}
+    assert completed_before <= {i for i, s in statuses.items() if s == "completed"}
+    assert set(statuses.values()) <= {"completed", "interrupted"}
+    listed = await again.call("thread/turns/list", {"threadId": thread_id, "limit": 10})
+    assert [t["id"] for t in listed["data"]] == [t["id"] for t in reversed(resumed["turns"])]
+    new_turn = await turn(again, thread_id, "again")
+    assert new_turn["status"] == "completed"
+    await again.close()
+    await servers.processes[-1].wait()
+
+    third = await servers.stdio(env=MODEL_ENV)
+    await third.initialize()
+    read = (await third.call("thread/read", {"threadId": thread_id, "includeTurns": True}))[
+        "thread"
+    ]
+    completed = {t["id"] for t in read["turns"] if t["status"] == "completed"}
+    assert completed_before | {new_turn["id"]} <= completed
+    paged = await third.call("thread/turns/list", {"threadId": thread_id, "limit": 1})
+    assert paged["data"][0]["id"] == new_turn["id"], "the newest turn pages first"
