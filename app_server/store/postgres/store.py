@@ -8,9 +8,9 @@ export writes byte-identical rollouts. The thread row is maintained by the write
 (the SQLite index's columns and partial indexes), which serves `thread/list` with one keyset
 statement (`list_sql.py`) and `thread/search` from `thread_messages` with a trigram index.
 
-One writer per thread across processes: see `lease.py`. `turn_page` folds the whole history and
-pages it (as the in-memory store does); the turn-start index of the local store is not kept
-here yet. Compression of cold history is not done (`compress_cold_rollouts` reports nothing).
+One writer per thread across processes: see `lease.py`. `turn_page` reads only the page's lines
+through the turn-start index (`turn_index.py`), folding the whole history only for threads it
+cannot serve. Compression of cold history is not done (`compress_cold_rollouts` reports nothing).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from app_server.store.errors import StoreUnavailable, ThreadNotStored
 from app_server.store.interface import ProcessMessage, StoreWarning, ThreadHistory
 from app_server.store.local.rollout_files import live_rollout_relative_path
 from app_server.store.marks_delegate import ThreadMarksMixin
-from app_server.store.postgres import history_reads, thread_ops, writer_open
+from app_server.store.postgres import history_reads, thread_ops, turn_index, writer_open
 from app_server.store.postgres.connect import (
     describe_target,
     open_pool,
@@ -201,6 +201,11 @@ class PostgresThreadStore(ThreadMarksMixin):
 
     @unavailable_on_connection_loss
     async def turn_page(self, thread_id: str, request: TurnPageRequest) -> TurnsPage:
+        """Read from the turn-start index (only the page's lines); the whole history folded
+        when the index cannot serve the thread (`turn_index.py`)."""
+        page = await turn_index.read_turn_page(self._pool, thread_id, request)
+        if page is not None:
+            return page
         history = await history_reads.read_history(self._pool, thread_id)
         return page_for_request(
             thread_id, history.turns, history_mode=history.record.history_mode, request=request
@@ -239,7 +244,7 @@ class PostgresThreadStore(ThreadMarksMixin):
         )
         loader = PoolBaseLoader(self._pool, asyncio.get_running_loop())
         fold = HistoryFold(loader, keep_items=False)
-        position = WriterPosition(0, 0, next_ordinal, 0)
+        position = WriterPosition(0, 0, next_ordinal, 0, 0)
         return self._new_writer(thread_id, epoch, position, fold, created_at_ms, path)
 
     @unavailable_on_connection_loss
@@ -250,7 +255,7 @@ class PostgresThreadStore(ThreadMarksMixin):
             thread_id, lambda: writer_open.take_lease(self._pool, self.process_id, thread_id)
         )
         try:
-            position, folded = await writer_open.resume_position(self._pool, thread_id)
+            position, folded = await writer_open.resume_position(self._pool, thread_id, epoch)
         except BaseException:
             await writer_open.release_lease(self._pool, thread_id, epoch)
             raise

@@ -29,6 +29,7 @@ from typing import Final
 import orjson
 
 from app_server.rollout.history import HistoryFold
+from app_server.rollout.history_index import HistoryIndexDelta
 from app_server.rollout.lines import StoredLine
 from app_server.store.local.rollout_files import RolloutFile, iter_rollout_files
 from app_server.store.local.rollout_reader import open_rollout
@@ -37,8 +38,10 @@ from app_server.store.local.session_index import (
     read_session_index,
 )
 from app_server.store.local.thread_loader import base_loader, record_for_rollout
+from app_server.store.postgres.lines import fetch_lines
 from app_server.store.postgres.schema import RECORD_FIELDS, record_values
 from app_server.store.postgres.store import PostgresThreadStore
+from app_server.store.postgres.turn_index import replace_turn_starts
 
 READ_CHUNK: Final = 1 << 20
 """Bytes read at a time from a rollout being imported."""
@@ -71,7 +74,8 @@ class _Rollout:
     rollout: RolloutFile
     lines: list[tuple[int, str]]
     values: list[object]
-    messages: list[str]
+    index: HistoryIndexDelta
+    """The turn starts and searchable messages folding it collected."""
     next_ordinal: int | None
     byte_size: int
     torn: bool
@@ -101,11 +105,13 @@ def _read_rollout(source: Path, rollout: RolloutFile, names: dict[str, str]) -> 
     if fold.thread_id is None:
         raise ValueError("no session_meta")
     record = record_for_rollout(source, rollout, fold, name=names.get(rollout.thread_id))
+    index = fold.index.drain()
+    index.messages = [m.replace("\x00", "") for m in index.messages]
     return _Rollout(
         rollout,
         lines,
         record_values(record),
-        [m.replace("\x00", "") for m in fold.index.drain().messages],
+        index,
         None if fold.last_ordinal is None else fold.last_ordinal + 1,
         offset,
         bool(tail),
@@ -114,8 +120,9 @@ def _read_rollout(source: Path, rollout: RolloutFile, names: dict[str, str]) -> 
 
 _COLUMNS: Final = [*RECORD_FIELDS, "source_kind"]
 _INSERT_THREAD: Final = (
-    f"INSERT INTO threads ({', '.join(_COLUMNS)}, line_count, byte_size, next_ordinal)"
-    f" VALUES ({', '.join(f'${i + 1}' for i in range(len(_COLUMNS) + 3))})"
+    f"INSERT INTO threads ({', '.join(_COLUMNS)}, line_count, byte_size, next_ordinal,"
+    " turn_count, turns_pageable, hidden_before_ordinal)"
+    f" VALUES ({', '.join(f'${i + 1}' for i in range(len(_COLUMNS) + 6))})"
     " ON CONFLICT (id) DO NOTHING"
 )
 
@@ -142,19 +149,18 @@ async def _import_one(store: PostgresThreadStore, read: _Rollout, report: Transf
     thread_id = read.rollout.thread_id
     async with store.pool.acquire() as connection, connection.transaction():
         inserted = await connection.execute(
-            _INSERT_THREAD, *read.values, len(read.lines), read.byte_size, read.next_ordinal
+            _INSERT_THREAD,
+            *read.values,
+            len(read.lines),
+            read.byte_size,
+            read.next_ordinal,
+            len(read.index.turn_starts),
+            read.index.pageable,
+            read.index.hidden_before_ordinal,
         )
         if inserted == "INSERT 0 0":
-            stored = await connection.fetchval(
-                "SELECT count(*) FROM rollout_lines WHERE thread_id = $1", thread_id
-            )
-            same = stored == len(read.lines) and await connection.fetchval(
-                "SELECT count(*) FROM rollout_lines AS r JOIN unnest($2::bigint[], $3::text[])"
-                " AS u(s, l) ON r.seq = u.s AND r.line = u.l WHERE r.thread_id = $1",
-                thread_id,
-                list(range(len(read.lines))),
-                [text for _, text in read.lines],
-            ) == len(read.lines)
+            stored = await fetch_lines(connection, thread_id)  # plain or compressed
+            same = [text for _, text in stored] == [text for _, text in read.lines]
             if same:
                 report.present += 1
             else:
@@ -168,14 +174,16 @@ async def _import_one(store: PostgresThreadStore, read: _Rollout, report: Transf
             [offset for offset, _ in read.lines],
             [text for _, text in read.lines],
         )
-        if read.messages:
+        messages = read.index.messages
+        if messages:
             await connection.execute(
                 "INSERT INTO thread_messages (thread_id, seq, text)"
                 " SELECT $1, s, t FROM unnest($2::bigint[], $3::text[]) AS u(s, t)",
                 thread_id,
-                list(range(len(read.messages))),
-                read.messages,
+                list(range(len(messages))),
+                messages,
             )
+        await replace_turn_starts(connection, thread_id, read.index.turn_starts, read.lines)
         stored = await connection.fetchval(
             "SELECT count(*) FROM rollout_lines WHERE thread_id = $1", thread_id
         )
@@ -221,10 +229,8 @@ async def export_home(store: PostgresThreadStore, target: Path) -> TransferRepor
         " WHERE line_count > 0 ORDER BY id"
     )
     for row in rows:
-        lines = await store.pool.fetch(
-            "SELECT line FROM rollout_lines WHERE thread_id = $1 ORDER BY seq", row["id"]
-        )
-        data = b"".join(line["line"].encode() + b"\n" for line in lines)
+        lines = await fetch_lines(store.pool, row["id"])  # plain or compressed
+        data = b"".join(text.encode() + b"\n" for _, text in lines)
         stamp_ms = row["archived_at_ms"] if row["archived"] else row["updated_at_ms"]
         await asyncio.to_thread(_write_file, target / row["rollout_path"], data, stamp_ms)
         report.threads += 1
