@@ -67,6 +67,11 @@ async def _transfer(action: str, url: str, directory: Path, *, as_json: bool) ->
         sys.stdout.write(
             f"{verb} {report.threads} threads ({report.lines} lines), {report.names} names\n"
         )
+        marks = report.marks
+        sys.stdout.write(
+            f"{verb} {marks.receipts} read receipts, {marks.goals} goals,"
+            f" {marks.patches} metadata patches\n"
+        )
         if action == "import":
             sys.stdout.write(f"already present: {report.present}\n")
             for thread_id in report.conflicts:

@@ -14,8 +14,9 @@ Export writes a data dir the local store (or codex) reads: each thread's rollout
 again gives back its files byte for byte (a `.jsonl.zst` comes back as the plain `.jsonl` it
 holds).
 
-What is not carried: our SQLite index's read receipts and goals (import), and a rollout's torn
-last line (one without its newline, which every reader ignores; counted in `torn_tails`).
+Read receipts, goals and metadata patches travel too (`transfer_marks.py`). What is not
+carried: a rollout's torn last line (one without its newline, which every reader ignores;
+counted in `torn_tails`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from app_server.store.local.thread_loader import base_loader, record_for_rollout
 from app_server.store.postgres.lines import fetch_lines
 from app_server.store.postgres.schema import RECORD_FIELDS, record_values
 from app_server.store.postgres.store import PostgresThreadStore
+from app_server.store.postgres.transfer_marks import MarksCount, export_marks, import_marks
 from app_server.store.postgres.turn_index import replace_turn_starts
 
 READ_CHUNK: Final = 1 << 20
@@ -65,6 +67,9 @@ class TransferReport:
     """Import: rollouts whose last line had no newline (that line is not imported)."""
     names: int = 0
     """`session_index.jsonl` lines imported or exported."""
+    marks: MarksCount = field(default_factory=MarksCount)
+    """Read receipts, goals and metadata patches imported (added) or exported
+    (`transfer_marks.py`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +147,7 @@ async def import_home(store: PostgresThreadStore, source: Path) -> TransferRepor
         report.torn_tails += read.torn
         await _import_one(store, read, report)
     report.names = await _import_session_index(store, source)
+    report.marks = await import_marks(store.pool, source)
     return report
 
 
@@ -240,6 +246,7 @@ async def export_home(store: PostgresThreadStore, target: Path) -> TransferRepor
         data = b"".join(row["line"].encode() + b"\n" for row in names)
         await asyncio.to_thread(_write_file, target / SESSION_INDEX_FILE, data, None)
         report.names = len(names)
+    report.marks = await export_marks(store.pool, target)
     return report
 
 
