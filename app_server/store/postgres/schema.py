@@ -41,6 +41,8 @@ Migration 5: the turn-start index and cold history.
 - `rollout_batches(thread_id, first_seq, line_count, first_offset, byte_count, data)`: runs of
   consecutive lines of a cold thread, their text (each line with its newline) as one zstd frame
   (`cold_history.py`); a line is either in `rollout_lines` or in one batch, never both.
+  `data` is stored `EXTERNAL`: zstd output does not compress again, so PostgreSQL's own
+  compression is not attempted on it.
 
 Migrations are applied in order, each once, recorded in `schema_migrations`, in one transaction
 under a database-wide advisory lock, so processes starting together on an empty database wait
@@ -257,4 +259,5 @@ CREATE TABLE rollout_batches (
   data bytea NOT NULL,
   PRIMARY KEY (thread_id, first_seq)
 );
+ALTER TABLE rollout_batches ALTER COLUMN data SET STORAGE EXTERNAL;
 """

@@ -10,7 +10,8 @@ statement (`list_sql.py`) and `thread/search` from `thread_messages` with a trig
 
 One writer per thread across processes: see `lease.py`. `turn_page` reads only the page's lines
 through the turn-start index (`turn_index.py`), folding the whole history only for threads it
-cannot serve. Compression of cold history is not done (`compress_cold_rollouts` reports nothing).
+cannot serve. Lines of threads quiet for `min_age_days` are compressed in the background
+(`cold_history.py`), invisibly to every read.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ from app_server.rollout.model_history import ModelHistory
 from app_server.store.compression_report import CompressionReport
 from app_server.store.errors import StoreUnavailable, ThreadNotStored
 from app_server.store.interface import ProcessMessage, StoreWarning, ThreadHistory
+from app_server.store.local.compression_worker import CompressionSettings
 from app_server.store.local.rollout_files import live_rollout_relative_path
 from app_server.store.marks_delegate import ThreadMarksMixin
 from app_server.store.postgres import history_reads, thread_ops, turn_index, writer_open
+from app_server.store.postgres.cold_history import ColdHistory
 from app_server.store.postgres.connect import (
     describe_target,
     open_pool,
@@ -60,10 +63,15 @@ class PostgresThreadStore(ThreadMarksMixin):
         *,
         schema: str | None = None,
         handover_wait_seconds: float = HANDOVER_WAIT_SECONDS,
+        compression: CompressionSettings | None = None,
     ) -> None:
         """`schema`: keep the tables in this schema (created if needed) instead of the
         role's default (`public`); tests give each test its own. `handover_wait_seconds`: how
-        long to wait for another process to hand a thread over (`handover.py`)."""
+        long to wait for another process to hand a thread over (`handover.py`).
+        `compression`: when cold history is compressed (`cold_history.py`; default: the
+        config's defaults)."""
+        self._compression = compression or CompressionSettings()
+        self._cold: ColdHistory | None = None
         self._handover_wait_seconds = handover_wait_seconds
         self.url = url
         self.schema = schema
@@ -122,6 +130,8 @@ class PostgresThreadStore(ThreadMarksMixin):
             raise
         self._pool_, self._lease, self._handover_ = pool, lease, handover
         self._messages = messages
+        self._cold = ColdHistory(pool, self._compression)
+        self._cold.start()
         return []
 
     # -- the command channel (`messages.py`, the `ProcessMessaging` capability) ----------------
@@ -162,6 +172,9 @@ class PostgresThreadStore(ThreadMarksMixin):
         return self._handover_
 
     async def close(self) -> None:
+        if self._cold is not None:
+            await self._cold.close()
+            self._cold = None
         if self._messages is not None:
             await self._messages.close()
             self._messages = None
@@ -178,9 +191,13 @@ class PostgresThreadStore(ThreadMarksMixin):
     def rollout_path_for(self, thread_id: str, created_at_ms: int) -> str:
         return live_rollout_relative_path(thread_id, _local_datetime(created_at_ms)).as_posix()
 
+    @unavailable_on_connection_loss
     async def compress_cold_rollouts(self, *, force: bool = False) -> CompressionReport:
-        """Cold history stays in the database uncompressed for now: an empty report."""
-        return CompressionReport()
+        """A pass of `cold_history` now (there is no run marker to ignore: `force` changes
+        nothing; a pass of another process still makes this one `maintenance_busy`)."""
+        if self._cold is None:
+            raise RuntimeError("the store is not started")
+        return await self._cold.run()
 
     # -- reading (`history_reads`) ---------------------------------------------------------------
     @unavailable_on_connection_loss
