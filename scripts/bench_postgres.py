@@ -13,7 +13,9 @@ p95 of:
   local store (files + SQLite in a temp dir), and their difference;
 - `thread/turns/list` of a thread of `--turns` turns (each with a user and an agent message of
   ~1 KiB): the newest page (25 turns) and a page 20 cursors deep, read through the turn-start
-  index, against the whole-history fold the index replaces (what every page cost before).
+  index, against the whole-history fold the index replaces (what every page cost before);
+  then the same thread's lines compressed as cold history (bytes before and after, time) and
+  the same pages read from the compressed batches.
 
 Targets (issue 18): list first page <= 5 ms p50 at 100,000 threads; rare-term search <= 20 ms
 p50; a flush adds <= 3 ms p50 over the local store. The cluster of `pg_cluster.sh` runs with
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -42,7 +45,9 @@ import asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app_server.store.interface import ThreadStore
+from app_server.store.local.compression_worker import CompressionSettings
 from app_server.store.local.store import LocalThreadStore
+from app_server.store.postgres.cold_history import compress_lines
 from app_server.store.postgres.schema import RECORD_FIELDS, record_values
 from app_server.store.postgres.store import PostgresThreadStore
 from app_server.store.records import ThreadRecord
@@ -53,6 +58,10 @@ BASE_MS = 1_790_000_000_000
 RARE_TERM = "quokka"
 COMMON_TERM = "usual things"
 LINES_PER_FLUSH = 10
+_STEMS = "file test error build thread index store turn line model query page cursor writer lease"
+VOCABULARY = [stem + suffix for stem in _STEMS.split() for suffix in ("", "s", "ed", "_id", "42")]
+"""Words of the bench's messages (75): picked at random, so the text compresses about as
+much as prose does, not as a repeated phrase would."""
 
 
 def thread_id(number: int) -> str:
@@ -180,7 +189,8 @@ async def flush_samples(store: ThreadStore, runs: int) -> list[float]:
 def turn_lines(thread: str, number: int) -> list[dict[str, Any]]:
     """One paginated turn as a writer is given it: started, user and agent items, complete."""
     turn = f"01a30000-0000-7000-8000-{number:012x}"
-    text = f"turn {number} " + "lorem ipsum " * 80
+    words = random.Random(number).choices(VOCABULARY, k=150)
+    text = f"turn {number}: " + " ".join(words)
 
     def item(kind: str, item_id: str, content: str) -> dict[str, Any]:
         return {"type": kind, "id": item_id, "content": [{"type": content, "text": text}]}
@@ -234,11 +244,24 @@ async def turns_list_samples(store: PostgresThreadStore, turns: int, runs: int) 
     print(f"thread/turns/list page 21 ({turns:,} turns), indexed:     {summary(later)}")
     folded = await timed(max(1, runs // 10), whole_fold)
     print(f"thread/turns/list page by whole-history fold:         {summary(folded)}")
+    line_count = await store.pool.fetchval("SELECT line_count FROM threads WHERE id = $1", tid)
+    started = time.perf_counter()
+    async with store.pool.acquire() as connection, connection.transaction():
+        before, after = await compress_lines(connection, tid, line_count)
+    seconds = time.perf_counter() - started
+    print(
+        f"cold history: {before:,} bytes of lines -> {after:,} compressed"
+        f" ({before / after:.1f}x) in {seconds * 1000:.0f} ms"
+    )
+    cold = await timed(runs, lambda: store.turn_page(tid, newest))
+    print(f"thread/turns/list newest page, compressed thread:     {summary(cold)}")
+    cold_deep = await timed(runs, lambda: store.turn_page(tid, deep))
+    print(f"thread/turns/list page 21, compressed thread:         {summary(cold_deep)}")
 
 
 async def main_async(dsn: str, count: int, runs: int, turns: int) -> None:
     schema = f"bench_{uuid.uuid4().hex[:12]}"
-    store = PostgresThreadStore(dsn, schema=schema)
+    store = PostgresThreadStore(dsn, schema=schema, compression=CompressionSettings(enabled=False))
     await store.start()
     try:
         started = time.perf_counter()
