@@ -188,3 +188,14 @@ async def test_two_processes_compressing_at_once_keep_every_line_once(codex_home
         assert sum(report.compressed for report in reports) == imported.threads
         assert [await second.copy_lines(i) for i in ids] == before
         assert (await line_tables(first))[0] == 0
+
+
+async def test_deleting_a_compressed_thread_removes_its_batches_and_turn_starts() -> None:
+    async with cold_stores() as (store,):
+        thread_id = await stored_thread(store, 1)
+        assert (await store.compress_cold_rollouts()).compressed == 1
+
+        await store.delete_tree(thread_id)
+
+        assert await line_tables(store) == (0, 0)
+        assert await store.pool.fetchval("SELECT count(*) FROM turn_starts") == 0
