@@ -3,9 +3,10 @@
 Import loads a codex (or local-store) data dir: every rollout under `sessions/` and
 `archived_sessions/` (plain or `.jsonl.zst`), its lines kept as their exact text with their byte
 offsets, its row folded as the local store's rebuild folds it (timestamps from the file's mtime),
-its searchable messages; and every line of `session_index.jsonl`. It is idempotent: a thread
-already stored with the same lines is left alone (counted as present), one stored with other
-lines is reported as a conflict and left alone; a rename line already there is not added again.
+its searchable messages and turn starts (`turn_index.py`); and every line of
+`session_index.jsonl`. It is idempotent: a thread already stored with the same lines (plain or
+compressed) is left alone (counted as present), one stored with other lines is reported as a
+conflict and left alone; a rename line already there is not added again.
 
 Export writes a data dir the local store (or codex) reads: each thread's rollout at its
 `rollout_path`, plain `.jsonl`, exactly the stored lines, its mtime set to the thread's
