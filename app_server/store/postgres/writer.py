@@ -5,9 +5,9 @@ per call), so a line's text and byte offset are the bytes the local store would 
 `flush` folds the new lines into the thread's `HistoryFold` and writes, in one transaction, the
 thread's row (guarded by the lease: `WHERE writer_owner = $me AND writer_epoch = $mine`), the
 lines, their searchable messages and the turns they start (`turn_index.py`). A fenced writer
-(another process took the thread) raises
-`WriterFenced` and refuses everything afterwards; so does a writer whose flush failed otherwise
-(its fold is ahead of the database, so it must not continue: the thread is reopened instead).
+(another process took the thread) raises `WriterFenced` and refuses everything afterwards; so
+does a writer whose flush failed otherwise (its fold is ahead of the database, so it must not
+continue: the thread is reopened instead).
 """
 
 from __future__ import annotations
