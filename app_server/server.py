@@ -392,4 +392,4 @@ def _open_store(config: ServerConfig, compression: CompressionSettings) -> Threa
         )
     from app_server.store.postgres.store import PostgresThreadStore
 
-    return PostgresThreadStore(url)
+    return PostgresThreadStore(url, compression=compression)

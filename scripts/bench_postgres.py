@@ -10,13 +10,18 @@ p95 of:
 - `thread/search` for a rare term (one thread in all) and a common one (every thread), over two
   searchable messages per thread;
 - a turn's flush: 10 lines appended and flushed by a writer, on the PostgreSQL store and on the
-  local store (files + SQLite in a temp dir), and their difference.
+  local store (files + SQLite in a temp dir), and their difference;
+- `thread/turns/list` of a thread of `--turns` turns (each with a user and an agent message of
+  ~1 KiB): the newest page (25 turns) and a page 20 cursors deep, read through the turn-start
+  index, against the whole-history fold the index replaces (what every page cost before);
+  then the same thread's lines compressed as cold history (bytes before and after, time) and
+  the same pages read from the compressed batches.
 
 Targets (issue 18): list first page <= 5 ms p50 at 100,000 threads; rare-term search <= 20 ms
 p50; a flush adds <= 3 ms p50 over the local store. The cluster of `pg_cluster.sh` runs with
 fsync off; a production server with fsync on adds its commit flush to the flush figure.
 
-Usage: scripts/bench_postgres.py [--dsn URL] [--threads 100000] [--runs 200]
+Usage: scripts/bench_postgres.py [--dsn URL] [--threads 100000] [--runs 200] [--turns 1000]
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -39,16 +45,23 @@ import asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app_server.store.interface import ThreadStore
+from app_server.store.local.compression_worker import CompressionSettings
 from app_server.store.local.store import LocalThreadStore
+from app_server.store.postgres.cold_history import compress_lines
 from app_server.store.postgres.schema import RECORD_FIELDS, record_values
 from app_server.store.postgres.store import PostgresThreadStore
 from app_server.store.records import ThreadRecord
 from app_server.store.thread_query import ThreadQuery
+from app_server.store.turn_pages import TurnPageRequest, page_for_request
 
 BASE_MS = 1_790_000_000_000
 RARE_TERM = "quokka"
 COMMON_TERM = "usual things"
 LINES_PER_FLUSH = 10
+_STEMS = "file test error build thread index store turn line model query page cursor writer lease"
+VOCABULARY = [stem + suffix for stem in _STEMS.split() for suffix in ("", "s", "ed", "_id", "42")]
+"""Words of the bench's messages (75): picked at random, so the text compresses about as
+much as prose does, not as a repeated phrase would."""
 
 
 def thread_id(number: int) -> str:
@@ -173,9 +186,82 @@ async def flush_samples(store: ThreadStore, runs: int) -> list[float]:
     return samples
 
 
-async def main_async(dsn: str, count: int, runs: int) -> None:
+def turn_lines(thread: str, number: int) -> list[dict[str, Any]]:
+    """One paginated turn as a writer is given it: started, user and agent items, complete."""
+    turn = f"01a30000-0000-7000-8000-{number:012x}"
+    words = random.Random(number).choices(VOCABULARY, k=150)
+    text = f"turn {number}: " + " ".join(words)
+
+    def item(kind: str, item_id: str, content: str) -> dict[str, Any]:
+        return {"type": kind, "id": item_id, "content": [{"type": content, "text": text}]}
+
+    def completed(value: dict[str, Any]) -> dict[str, Any]:
+        event = {"type": "item_completed", "thread_id": thread, "turn_id": turn, "item": value}
+        return {"type": "event_msg", "payload": event}
+
+    return [
+        {"type": "event_msg", "payload": {"type": "task_started", "turn_id": turn}},
+        completed(item("UserMessage", f"u-{number}", "text")),
+        completed(item("AgentMessage", f"a-{number}", "Text")),
+        {"type": "event_msg", "payload": {"type": "task_complete", "turn_id": turn}},
+    ]
+
+
+async def turns_list_samples(store: PostgresThreadStore, turns: int, runs: int) -> None:
+    """`thread/turns/list` pages of a `turns`-turn thread: indexed vs the whole fold."""
+    tid = str(uuid.uuid4())
+    writer = await store.create_writer(tid, created_at_ms=BASE_MS, history_mode="paginated")
+    meta = {
+        "type": "session_meta",
+        "payload": {
+            "id": tid,
+            "timestamp": "2026-01-01T00:00:00.000Z",
+            "cwd": "/work",
+            "source": "vscode",
+            "model_provider": "openai",
+            "history_mode": "paginated",
+        },
+    }
+    writer.append([meta])  # type: ignore[list-item]
+    for number in range(turns):
+        writer.append(turn_lines(tid, number))  # type: ignore[arg-type]
+        if number % 50 == 49:
+            await writer.flush()
+    await writer.close()
+    newest = TurnPageRequest(limit=25)
+    deep = newest
+    for _ in range(20):
+        page = await store.turn_page(tid, deep)
+        deep = TurnPageRequest(limit=25, cursor=page.next_cursor)
+
+    async def whole_fold() -> object:
+        history = await store.read_history(tid)
+        return page_for_request(tid, history.turns, history_mode="paginated", request=newest)
+
+    first = await timed(runs, lambda: store.turn_page(tid, newest))
+    print(f"thread/turns/list newest page ({turns:,} turns), indexed: {summary(first)}")
+    later = await timed(runs, lambda: store.turn_page(tid, deep))
+    print(f"thread/turns/list page 21 ({turns:,} turns), indexed:     {summary(later)}")
+    folded = await timed(max(1, runs // 10), whole_fold)
+    print(f"thread/turns/list page by whole-history fold:         {summary(folded)}")
+    line_count = await store.pool.fetchval("SELECT line_count FROM threads WHERE id = $1", tid)
+    started = time.perf_counter()
+    async with store.pool.acquire() as connection, connection.transaction():
+        before, after = await compress_lines(connection, tid, line_count)
+    seconds = time.perf_counter() - started
+    print(
+        f"cold history: {before:,} bytes of lines -> {after:,} compressed"
+        f" ({before / after:.1f}x) in {seconds * 1000:.0f} ms"
+    )
+    cold = await timed(runs, lambda: store.turn_page(tid, newest))
+    print(f"thread/turns/list newest page, compressed thread:     {summary(cold)}")
+    cold_deep = await timed(runs, lambda: store.turn_page(tid, deep))
+    print(f"thread/turns/list page 21, compressed thread:         {summary(cold_deep)}")
+
+
+async def main_async(dsn: str, count: int, runs: int, turns: int) -> None:
     schema = f"bench_{uuid.uuid4().hex[:12]}"
-    store = PostgresThreadStore(dsn, schema=schema)
+    store = PostgresThreadStore(dsn, schema=schema, compression=CompressionSettings(enabled=False))
     await store.start()
     try:
         started = time.perf_counter()
@@ -197,6 +283,7 @@ async def main_async(dsn: str, count: int, runs: int) -> None:
         common = await timed(runs, lambda: store.search_threads(ThreadQuery(), COMMON_TERM))
         print(f"thread/search common term: {summary(common)}")
         postgres = await flush_samples(store, runs)
+        await turns_list_samples(store, turns, runs)
     finally:
         await store.close()
         connection = await asyncpg.connect(dsn)
@@ -220,10 +307,11 @@ def main() -> int:
     parser.add_argument("--dsn", default=os.environ.get("APP_SERVER_TEST_PG_DSN"))
     parser.add_argument("--threads", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--turns", type=int, default=1000)
     args = parser.parse_args()
     if not args.dsn:
         parser.error("no database: pass --dsn or set APP_SERVER_TEST_PG_DSN")
-    asyncio.run(main_async(args.dsn, args.threads, args.runs))
+    asyncio.run(main_async(args.dsn, args.threads, args.runs, args.turns))
     return 0
 
 

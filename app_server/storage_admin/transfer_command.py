@@ -48,10 +48,11 @@ def run_transfer(action: str, url: str | None, directory: Path, *, as_json: bool
 
 
 async def _transfer(action: str, url: str, directory: Path, *, as_json: bool) -> int:
+    from app_server.store.local.compression_worker import CompressionSettings
     from app_server.store.postgres.store import PostgresThreadStore
     from app_server.store.postgres.transfer import export_home, import_home
 
-    store = PostgresThreadStore(url)
+    store = PostgresThreadStore(url, compression=CompressionSettings(enabled=False))
     await store.start()
     try:
         if action == "export":
@@ -66,6 +67,11 @@ async def _transfer(action: str, url: str, directory: Path, *, as_json: bool) ->
         verb = "exported" if action == "export" else "imported"
         sys.stdout.write(
             f"{verb} {report.threads} threads ({report.lines} lines), {report.names} names\n"
+        )
+        marks = report.marks
+        sys.stdout.write(
+            f"{verb} {marks.receipts} read receipts, {marks.goals} goals,"
+            f" {marks.patches} metadata patches\n"
         )
         if action == "import":
             sys.stdout.write(f"already present: {report.present}\n")

@@ -26,6 +26,7 @@ from app_server.store.postgres.schema import (
     migration_2,
     migration_3,
     migration_4,
+    migration_5,
 )
 
 MIGRATION_LOCK_KEY: Final = 0x61707073_72767231
@@ -45,6 +46,7 @@ MIGRATIONS: Final = (
     Migration(2, "session_index lines", migration_2),
     Migration(3, "thread metadata patches", migration_3),
     Migration(4, "process messages (forwarded requests and notifications)", migration_4),
+    Migration(5, "turn-start index, compressed cold line batches", migration_5),
 )
 """Every migration, in version order. Never edit a released one: add the next version."""
 

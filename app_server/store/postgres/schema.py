@@ -30,6 +30,20 @@ Migration 4: `process_messages(id, recipient, sender, kind, route, body)`, the o
 per-process command channel (`messages.py`): forwarded requests, their answers and the
 notifications of forwarded subscriptions, each row consumed (deleted) by its recipient.
 
+Migration 5: the turn-start index and cold history.
+- `turn_starts(thread_id, seq, turn_id, rollout_ordinal, line_seq, byte_offset, next_item_index,
+  next_implicit_turn)`: where each visible turn starts (`seq`: its position among the thread's
+  turns; `line_seq`: the `rollout_lines.seq` of its opening line) and the turn builder's state
+  there, as the local index's `thread_turn_starts`, so `thread/turns/list` reads only the page's
+  lines (`turn_index.py`). `threads` gets `turn_count` (NULL: not indexed yet, a thread written
+  before this migration: its next writer indexes it), `turns_pageable` and
+  `hidden_before_ordinal` (the local index's `thread_history_state`).
+- `rollout_batches(thread_id, first_seq, line_count, first_offset, byte_count, data)`: runs of
+  consecutive lines of a cold thread, their text (each line with its newline) as one zstd frame
+  (`cold_history.py`); a line is either in `rollout_lines` or in one batch, never both.
+  `data` is stored `EXTERNAL`: zstd output does not compress again, so PostgreSQL's own
+  compression is not attempted on it.
+
 Migrations are applied in order, each once, recorded in `schema_migrations`, in one transaction
 under a database-wide advisory lock, so processes starting together on an empty database wait
 for the first one instead of racing it (`migrations.py`).
@@ -214,4 +228,36 @@ CREATE TABLE process_messages (
   body text NOT NULL
 );
 CREATE INDEX process_messages_recipient ON process_messages (recipient, id);
+"""
+
+
+def migration_5(trgm_schema: str) -> str:
+    """`turn_starts` and the thread's turn-index state; `rollout_batches` (cold history)."""
+    return """
+ALTER TABLE threads ADD COLUMN turn_count bigint,
+  ADD COLUMN turns_pageable boolean NOT NULL DEFAULT true,
+  ADD COLUMN hidden_before_ordinal bigint;
+CREATE TABLE turn_starts (
+  thread_id text COLLATE "C" NOT NULL,
+  seq bigint NOT NULL,
+  turn_id text NOT NULL,
+  rollout_ordinal bigint,
+  line_seq bigint NOT NULL,
+  byte_offset bigint NOT NULL,
+  next_item_index bigint NOT NULL,
+  next_implicit_turn bigint NOT NULL,
+  PRIMARY KEY (thread_id, seq)
+);
+CREATE INDEX turn_starts_ordinal ON turn_starts (thread_id, rollout_ordinal);
+CREATE INDEX turn_starts_turn ON turn_starts (thread_id, turn_id);
+CREATE TABLE rollout_batches (
+  thread_id text COLLATE "C" NOT NULL,
+  first_seq bigint NOT NULL,
+  line_count integer NOT NULL,
+  first_offset bigint NOT NULL,
+  byte_count bigint NOT NULL,
+  data bytea NOT NULL,
+  PRIMARY KEY (thread_id, first_seq)
+);
+ALTER TABLE rollout_batches ALTER COLUMN data SET STORAGE EXTERNAL;
 """

@@ -39,6 +39,8 @@ LEASE_FREE: Final = "(writer_owner IS NULL OR writer_expires_at < now())"
 """SQL: nobody holds the thread's lease (or it expired)."""
 _THREAD_TABLES: Final = (
     "rollout_lines",
+    "rollout_batches",
+    "turn_starts",
     "thread_messages",
     "read_receipts",
     "goals",

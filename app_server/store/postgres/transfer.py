@@ -3,9 +3,10 @@
 Import loads a codex (or local-store) data dir: every rollout under `sessions/` and
 `archived_sessions/` (plain or `.jsonl.zst`), its lines kept as their exact text with their byte
 offsets, its row folded as the local store's rebuild folds it (timestamps from the file's mtime),
-its searchable messages; and every line of `session_index.jsonl`. It is idempotent: a thread
-already stored with the same lines is left alone (counted as present), one stored with other
-lines is reported as a conflict and left alone; a rename line already there is not added again.
+its searchable messages and turn starts (`turn_index.py`); and every line of
+`session_index.jsonl`. It is idempotent: a thread already stored with the same lines (plain or
+compressed) is left alone (counted as present), one stored with other lines is reported as a
+conflict and left alone; a rename line already there is not added again.
 
 Export writes a data dir the local store (or codex) reads: each thread's rollout at its
 `rollout_path`, plain `.jsonl`, exactly the stored lines, its mtime set to the thread's
@@ -14,8 +15,9 @@ Export writes a data dir the local store (or codex) reads: each thread's rollout
 again gives back its files byte for byte (a `.jsonl.zst` comes back as the plain `.jsonl` it
 holds).
 
-What is not carried: our SQLite index's read receipts and goals (import), and a rollout's torn
-last line (one without its newline, which every reader ignores; counted in `torn_tails`).
+Read receipts, goals and metadata patches travel too (`transfer_marks.py`). What is not
+carried: a rollout's torn last line (one without its newline, which every reader ignores;
+counted in `torn_tails`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Final
 import orjson
 
 from app_server.rollout.history import HistoryFold
+from app_server.rollout.history_index import HistoryIndexDelta
 from app_server.rollout.lines import StoredLine
 from app_server.store.local.rollout_files import RolloutFile, iter_rollout_files
 from app_server.store.local.rollout_reader import open_rollout
@@ -37,8 +40,11 @@ from app_server.store.local.session_index import (
     read_session_index,
 )
 from app_server.store.local.thread_loader import base_loader, record_for_rollout
+from app_server.store.postgres.lines import fetch_lines
 from app_server.store.postgres.schema import RECORD_FIELDS, record_values
 from app_server.store.postgres.store import PostgresThreadStore
+from app_server.store.postgres.transfer_marks import MarksCount, export_marks, import_marks
+from app_server.store.postgres.turn_index import replace_turn_starts
 
 READ_CHUNK: Final = 1 << 20
 """Bytes read at a time from a rollout being imported."""
@@ -62,6 +68,9 @@ class TransferReport:
     """Import: rollouts whose last line had no newline (that line is not imported)."""
     names: int = 0
     """`session_index.jsonl` lines imported or exported."""
+    marks: MarksCount = field(default_factory=MarksCount)
+    """Read receipts, goals and metadata patches imported (added) or exported
+    (`transfer_marks.py`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +80,8 @@ class _Rollout:
     rollout: RolloutFile
     lines: list[tuple[int, str]]
     values: list[object]
-    messages: list[str]
+    index: HistoryIndexDelta
+    """The turn starts and searchable messages folding it collected."""
     next_ordinal: int | None
     byte_size: int
     torn: bool
@@ -101,11 +111,13 @@ def _read_rollout(source: Path, rollout: RolloutFile, names: dict[str, str]) -> 
     if fold.thread_id is None:
         raise ValueError("no session_meta")
     record = record_for_rollout(source, rollout, fold, name=names.get(rollout.thread_id))
+    index = fold.index.drain()
+    index.messages = [m.replace("\x00", "") for m in index.messages]
     return _Rollout(
         rollout,
         lines,
         record_values(record),
-        [m.replace("\x00", "") for m in fold.index.drain().messages],
+        index,
         None if fold.last_ordinal is None else fold.last_ordinal + 1,
         offset,
         bool(tail),
@@ -114,8 +126,9 @@ def _read_rollout(source: Path, rollout: RolloutFile, names: dict[str, str]) -> 
 
 _COLUMNS: Final = [*RECORD_FIELDS, "source_kind"]
 _INSERT_THREAD: Final = (
-    f"INSERT INTO threads ({', '.join(_COLUMNS)}, line_count, byte_size, next_ordinal)"
-    f" VALUES ({', '.join(f'${i + 1}' for i in range(len(_COLUMNS) + 3))})"
+    f"INSERT INTO threads ({', '.join(_COLUMNS)}, line_count, byte_size, next_ordinal,"
+    " turn_count, turns_pageable, hidden_before_ordinal)"
+    f" VALUES ({', '.join(f'${i + 1}' for i in range(len(_COLUMNS) + 6))})"
     " ON CONFLICT (id) DO NOTHING"
 )
 
@@ -135,6 +148,7 @@ async def import_home(store: PostgresThreadStore, source: Path) -> TransferRepor
         report.torn_tails += read.torn
         await _import_one(store, read, report)
     report.names = await _import_session_index(store, source)
+    report.marks = await import_marks(store.pool, source)
     return report
 
 
@@ -142,19 +156,18 @@ async def _import_one(store: PostgresThreadStore, read: _Rollout, report: Transf
     thread_id = read.rollout.thread_id
     async with store.pool.acquire() as connection, connection.transaction():
         inserted = await connection.execute(
-            _INSERT_THREAD, *read.values, len(read.lines), read.byte_size, read.next_ordinal
+            _INSERT_THREAD,
+            *read.values,
+            len(read.lines),
+            read.byte_size,
+            read.next_ordinal,
+            len(read.index.turn_starts),
+            read.index.pageable,
+            read.index.hidden_before_ordinal,
         )
         if inserted == "INSERT 0 0":
-            stored = await connection.fetchval(
-                "SELECT count(*) FROM rollout_lines WHERE thread_id = $1", thread_id
-            )
-            same = stored == len(read.lines) and await connection.fetchval(
-                "SELECT count(*) FROM rollout_lines AS r JOIN unnest($2::bigint[], $3::text[])"
-                " AS u(s, l) ON r.seq = u.s AND r.line = u.l WHERE r.thread_id = $1",
-                thread_id,
-                list(range(len(read.lines))),
-                [text for _, text in read.lines],
-            ) == len(read.lines)
+            stored = await fetch_lines(connection, thread_id)  # plain or compressed
+            same = [text for _, text in stored] == [text for _, text in read.lines]
             if same:
                 report.present += 1
             else:
@@ -168,14 +181,16 @@ async def _import_one(store: PostgresThreadStore, read: _Rollout, report: Transf
             [offset for offset, _ in read.lines],
             [text for _, text in read.lines],
         )
-        if read.messages:
+        messages = read.index.messages
+        if messages:
             await connection.execute(
                 "INSERT INTO thread_messages (thread_id, seq, text)"
                 " SELECT $1, s, t FROM unnest($2::bigint[], $3::text[]) AS u(s, t)",
                 thread_id,
-                list(range(len(read.messages))),
-                read.messages,
+                list(range(len(messages))),
+                messages,
             )
+        await replace_turn_starts(connection, thread_id, read.index.turn_starts, read.lines)
         stored = await connection.fetchval(
             "SELECT count(*) FROM rollout_lines WHERE thread_id = $1", thread_id
         )
@@ -221,10 +236,8 @@ async def export_home(store: PostgresThreadStore, target: Path) -> TransferRepor
         " WHERE line_count > 0 ORDER BY id"
     )
     for row in rows:
-        lines = await store.pool.fetch(
-            "SELECT line FROM rollout_lines WHERE thread_id = $1 ORDER BY seq", row["id"]
-        )
-        data = b"".join(line["line"].encode() + b"\n" for line in lines)
+        lines = await fetch_lines(store.pool, row["id"])  # plain or compressed
+        data = b"".join(text.encode() + b"\n" for _, text in lines)
         stamp_ms = row["archived_at_ms"] if row["archived"] else row["updated_at_ms"]
         await asyncio.to_thread(_write_file, target / row["rollout_path"], data, stamp_ms)
         report.threads += 1
@@ -234,6 +247,7 @@ async def export_home(store: PostgresThreadStore, target: Path) -> TransferRepor
         data = b"".join(row["line"].encode() + b"\n" for row in names)
         await asyncio.to_thread(_write_file, target / SESSION_INDEX_FILE, data, None)
         report.names = len(names)
+    report.marks = await export_marks(store.pool, target)
     return report
 
 

@@ -4,9 +4,10 @@
 per call), so a line's text and byte offset are the bytes the local store would have written.
 `flush` folds the new lines into the thread's `HistoryFold` and writes, in one transaction, the
 thread's row (guarded by the lease: `WHERE writer_owner = $me AND writer_epoch = $mine`), the
-lines and their searchable messages. A fenced writer (another process took the thread) raises
-`WriterFenced` and refuses everything afterwards; so does a writer whose flush failed otherwise
-(its fold is ahead of the database, so it must not continue: the thread is reopened instead).
+lines, their searchable messages and the turns they start (`turn_index.py`). A fenced writer
+(another process took the thread) raises `WriterFenced` and refuses everything afterwards; so
+does a writer whose flush failed otherwise (its fold is ahead of the database, so it must not
+continue: the thread is reopened instead).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from app_server.store.errors import StoreError, StoreUnavailable, WriterFenced
 from app_server.store.postgres.connect import CONNECTION_ERRORS
 from app_server.store.postgres.lease import LEASE_SECONDS
 from app_server.store.postgres.schema import RECORD_FIELDS, UPDATABLE_BY_WRITER, record_values
+from app_server.store.postgres.turn_index import write_turn_starts
 from app_server.store.records import build_thread_record
 
 _SET_COLUMNS = [*UPDATABLE_BY_WRITER, "source_kind"]
@@ -37,6 +39,9 @@ _FLUSH_SQL = (
     + f", recency_at_ms = GREATEST(recency_at_ms, ${len(_SET_COLUMNS) + 4})"
     + f", line_count = ${len(_SET_COLUMNS) + 5}, byte_size = ${len(_SET_COLUMNS) + 6}"
     + f", next_ordinal = ${len(_SET_COLUMNS) + 7}"
+    + f", turn_count = ${len(_SET_COLUMNS) + 8}"
+    + f", turns_pageable = turns_pageable AND ${len(_SET_COLUMNS) + 9}"
+    + f", hidden_before_ordinal = ${len(_SET_COLUMNS) + 10}"
     + f", writer_expires_at = now() + make_interval(secs => {LEASE_SECONDS})"
     + " WHERE id = $1 AND writer_owner = $2 AND writer_epoch = $3"
 )
@@ -62,6 +67,8 @@ class WriterPosition:
     byte_size: int
     next_ordinal: int | None
     message_count: int
+    turn_count: int
+    """Turns in the turn-start index (`turn_index.py`)."""
 
 
 class PostgresThreadWriter:
@@ -95,6 +102,8 @@ class PostgresThreadWriter:
         self._lock = asyncio.Lock()
         self._failure: StoreError | None = None
         self._closed = False
+        self._indexable = True
+        """False once a turn start could not be indexed (the thread is then paged whole)."""
 
     @property
     def thread_id(self) -> str:
@@ -183,7 +192,9 @@ class PostgresThreadWriter:
             texts.append(text)
             offset += len(text.encode()) + 1
         await self._feed(batch, offsets)
-        messages = [m.replace("\x00", "") for m in self._fold.index.drain().messages]
+        delta = self._fold.index.drain()
+        messages = [m.replace("\x00", "") for m in delta.messages]
+        pageable = delta.pageable and self._indexable
         metadata = self._fold.metadata()
         record = build_thread_record(
             metadata,
@@ -206,9 +217,21 @@ class PostgresThreadWriter:
                 line_count,
                 offset,
                 self._next_ordinal,
+                position.turn_count + len(delta.turn_starts),
+                pageable,
+                delta.hidden_before_ordinal,
             )
             if updated == "UPDATE 0":
                 raise WriterFenced(self._thread_id)
+            line_seqs = dict(zip(offsets, seqs, strict=True))
+            indexed = await write_turn_starts(
+                connection, self._thread_id, position.turn_count, delta.turn_starts, line_seqs
+            )
+            if not indexed:
+                self._indexable = False
+                await connection.execute(
+                    "UPDATE threads SET turns_pageable = false WHERE id = $1", self._thread_id
+                )
             await connection.execute(_INSERT_LINES, self._thread_id, seqs, offsets, texts)
             if messages:
                 first = position.message_count
@@ -219,7 +242,11 @@ class PostgresThreadWriter:
                     messages,
                 )
         self._position = WriterPosition(
-            line_count, offset, self._next_ordinal, position.message_count + len(messages)
+            line_count,
+            offset,
+            self._next_ordinal,
+            position.message_count + len(messages),
+            position.turn_count + len(delta.turn_starts),
         )
 
     async def _feed(self, batch: list[tuple[dict[str, object], str]], offsets: list[int]) -> None:
