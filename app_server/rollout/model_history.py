@@ -123,7 +123,10 @@ class ModelHistoryFold:
             if self._first_meta:
                 self._first_meta = False
                 self._thread_id = str(payload.get("id") or "")
-                _session_meta(history, payload, self._load_base, self._depth)
+                base = _session_meta(history, payload, self._load_base, self._depth)
+                if base is not None:  # a rollback may reach into the base's turns
+                    self._turn_marks = base._turn_marks + self._turn_marks
+                    self._world_states = base._world_states + self._world_states
                 # A fork's window 0 is its own, whatever window its source had reached.
                 history.window = ContextWindow.from_session_meta(self._thread_id, payload)
         elif kind == "compacted":
@@ -211,7 +214,9 @@ def _no_base(thread_id: str, _end: int | None) -> RolloutLines | None:
 
 def _session_meta(
     history: ModelHistory, payload: Mapping[str, Any], load_base: BaseLoader, depth: int
-) -> None:
+) -> ModelHistoryFold | None:
+    """Fold the instructions and version, and a paginated fork's base lines (returned: the
+    fold of the base, whose turn marks a rollback may need)."""
     instructions = payload.get("base_instructions")
     if isinstance(instructions, Mapping) and isinstance(instructions.get("text"), str):
         history.base_instructions = instructions["text"]
@@ -227,7 +232,11 @@ def _session_meta(
         base_lines = load_base(base.thread_id, base.end_byte_offset)
         if base_lines is None:
             raise HistoryLineageError(base.thread_id, "missing source rollout")
-        collect_model_history(base_lines, load_base, history=history, depth=depth + 1)
+        fold = ModelHistoryFold(load_base, history=history, depth=depth + 1)
+        for _, line in base_lines:
+            fold.feed(line)
+        return fold
+    return None
 
 
 def _compacted(history: ModelHistory, payload: Mapping[str, Any], thread_id: str) -> None:
