@@ -212,3 +212,24 @@ async def test_revert_refuses_a_legacy_thread(
     )
 
     assert refused.message == "thread/revert only supports paginated threads"
+
+
+async def test_a_revert_on_the_postgres_store_survives_a_restart(
+    servers: Servers, model_server: ModelServer, store_url: str, tmp_path: Path
+) -> None:
+    client = await tool_client(servers, model_server, "--store-url", store_url, experimental=True)
+    thread_id, turns = await thread_with_turns(client, model_server, tmp_path, ["a", "b"])
+    await client.call("thread/revert", {"threadId": thread_id, "beforeTurnId": turns[1]})
+    await client.close()
+    await servers.processes[-1].wait()
+
+    again = await servers.stdio("--store-url", store_url, env=MODEL_ENV)
+    await again.initialize(experimental=True)
+    await again.call("thread/resume", {"threadId": thread_id, "excludeTurns": True})
+    model_server.enqueue(Reply.text("ans c"))
+    await turn(again, thread_id, "c")
+
+    assert (await listed_turn_ids(again, thread_id))[:1] == turns[:1]
+    assert len(await listed_turn_ids(again, thread_id)) == 2
+    requests = await model_server.wait_for_requests(3)
+    assert user_texts(requests[2].body) == ["a", "ans a", "c"]
