@@ -39,6 +39,7 @@ from app_server.api.thread_items import ThreadItemHandlers
 from app_server.api.thread_marks import ThreadMarkHandlers
 from app_server.api.thread_queries import ThreadQueryHandlers
 from app_server.api.thread_queue import ThreadQueueHandlers
+from app_server.api.thread_revert import ThreadRevertHandler
 from app_server.api.thread_search_stream import ThreadSearchStreamHandlers
 from app_server.api.thread_settings import ThreadSettingsHandlers
 from app_server.api.threads import ThreadLifecycleHandlers
@@ -247,6 +248,7 @@ class AppServer:
             "turn/settings/update": thread_settings.turn_settings_update,
             "thread/metadata/update": thread_settings.metadata_update,
             "thread/memoryMode/set": thread_settings.memory_mode_set,
+            "thread/revert": ThreadRevertHandler(self.threads, self.config.data_dir).revert,
             "fs/readFile": self.fs.read_file,
             "fs/writeFile": self.fs.write_file,
             "fs/createDirectory": self.fs.create_directory,

@@ -229,6 +229,8 @@ from protocol.types import (
     ThreadResumeParams,
     ThreadResumeResponse,
     ThreadRevertedNotification,
+    ThreadRevertParams,
+    ThreadRevertResponse,
     ThreadSearchCancelParams,
     ThreadSearchCancelResponse,
     ThreadSearchParams,
@@ -840,6 +842,13 @@ CLIENT_REQUESTS: Final[dict[str, ClientRequestSpec]] = {
         ThreadMemoryModeSetParams,
         ThreadMemoryModeSetResponse,
         experimental=True,
+        params_optional=False,
+    ),
+    "thread/revert": ClientRequestSpec(
+        "thread/revert",
+        ThreadRevertParams,
+        ThreadRevertResponse,
+        experimental=False,
         params_optional=False,
     ),
 }

@@ -4402,6 +4402,32 @@ class ThreadResumeResponse(ExperimentalFieldsModel):
     """
 
 
+class ThreadRevertParams(WireModel):
+    """Replace a paginated thread's durable history with the prefix before one turn.
+
+    This only changes persisted conversation history. It does not revert local file changes.
+    """
+
+    before_turn_id: str
+    """Turn excluded from the replacement history, together with every later turn."""
+    thread_id: str
+
+
+class ThreadRevertResponse(WireModel):
+    items_backwards_cursor: str | None = None
+    """Opaque cursor for hydrating paginated items backwards.
+
+    Pass this as `cursor` to `thread/items/list` with `sortDirection: "desc"`. The first page includes the item identified by the cursor.
+    """
+    thread: Thread
+    """Updated loaded thread metadata. `turns` is always empty; hydrate retained history through `thread/turns/list`."""
+    turns_backwards_cursor: str | None = None
+    """Opaque cursor for hydrating paginated turns backwards.
+
+    Pass this as `cursor` to `thread/turns/list` with `sortDirection: "desc"`. The first page includes the turn identified by the cursor.
+    """
+
+
 class ThreadRevertedNotification(WireModel):
     thread_id: str
 

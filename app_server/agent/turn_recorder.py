@@ -236,23 +236,35 @@ class TurnRecorder:
         message the model reads next turn."""
         self._item_then_model_item(item, model_item)
 
-    def _item_then_model_item(self, item: ToolItem | None, model_item: JsonObject) -> None:
-        """An item's display line (`item_completed`, or its legacy event in legacy threads),
-        then what the model reads, in one append."""
-        out: list[RolloutItem] = []
-        if item is not None:
-            if self._setup.history_mode == "paginated":
-                out.append(
-                    lines.item_completed(
-                        self._thread_id,
-                        self._turn_id,
-                        item.core,
-                        item.started_at_ms,
-                        item.completed_at_ms,
-                    )
+    def user_shell_item(self, item: ToolItem) -> None:
+        """A user shell command run inside a running turn: its display line at once; its
+        message waits for the turn's next sampling step (`user_shell_record`)."""
+        self._append(self._display_line(item))
+
+    def user_shell_record(self, model_item: JsonObject) -> None:
+        """The `<user_shell_command>` message of a command run inside a running turn."""
+        self._append([lines.response_item(model_item, self._turn_id)])
+        self._remember(model_item)
+
+    def _display_line(self, item: ToolItem | None) -> list[RolloutItem]:
+        """An item's display line: `item_completed`, or its legacy event in legacy threads."""
+        if item is None:
+            return []
+        if self._setup.history_mode == "paginated":
+            return [
+                lines.item_completed(
+                    self._thread_id,
+                    self._turn_id,
+                    item.core,
+                    item.started_at_ms,
+                    item.completed_at_ms,
                 )
-            elif item.legacy is not None:
-                out.append(lines.legacy_event(item.legacy))
+            ]
+        return [lines.legacy_event(item.legacy)] if item.legacy is not None else []
+
+    def _item_then_model_item(self, item: ToolItem | None, model_item: JsonObject) -> None:
+        """An item's display line, then what the model reads, in one append."""
+        out = self._display_line(item)
         out.append(lines.response_item(model_item, self._turn_id))
         self._append(out)
         self._remember(model_item)

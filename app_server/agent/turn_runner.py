@@ -41,6 +41,7 @@ from app_server.agent.turn_compaction import TurnCompaction
 from app_server.agent.turn_recorder import TurnRecorder
 from app_server.agent.turn_setup import PendingInput, TurnFailed, TurnHost, TurnSetup
 from app_server.agent.turn_tool_calls import TurnToolCalls
+from app_server.agent.turn_user_shells import TurnUserShells
 from app_server.agent.user_shell import UserShellCommand, run_user_shell
 from app_server.ids import uuid7
 from app_server.notification import now_ms
@@ -107,6 +108,9 @@ class TurnRunner:
             retrying=self._retrying,
             on_usage=self._effects.usage,
         )
+        self._user_shells = TurnUserShells(self._tool_calls.context, self._recorder)
+        self._ending = False
+        """Set when the turn starts ending: no user shell command joins it any more."""
         self._provider: ModelProvider | None = None
         self._running = False
         self.task: asyncio.Task[None] | None = None
@@ -128,6 +132,17 @@ class TurnRunner:
         sampling = self._sampling
         if sampling is not None and not sampling.done():
             sampling.cancel()
+
+    @property
+    def accepts_user_shell(self) -> bool:
+        """Whether a user's shell command can still run inside this turn: a model turn or
+        another user command's turn, until it starts ending (a compaction runs alone)."""
+        return self.kind != "compact" and not self._ending and not self.finished
+
+    def run_user_shell(self, shell: UserShellCommand) -> None:
+        """`thread/shellCommand` while this turn runs: the command runs inside it, and the model
+        reads its record at the next sampling step (`turn_user_shells`)."""
+        self._user_shells.start(shell)
 
     def interrupt(self) -> None:
         """Stop the turn now (`turn/interrupt`); a running command is killed with it. A turn
@@ -190,6 +205,9 @@ class TurnRunner:
             self._recorder.shell_opening()
             result = await run_user_shell(self._tool_calls.context(), self._shell)
             self._recorder.user_shell(result.item, result.model_item)
+            await self._user_shells.settle()  # another command run inside this turn
+            self._user_shells.record()
+            self._ending = True
             await self._finish_completed()
             return
         self._recorder.opening()
@@ -217,10 +235,14 @@ class TurnRunner:
                 await self._run_tool(call)
             if step.usage is not None:  # reported once the calls have their outputs, as codex
                 self._effects.report_usage(step.usage)
-            if self._pending:
+            if not step.tool_calls and not self._pending:
+                await self._user_shells.settle()  # a user's command still running joins first
+            if self._pending or self._user_shells.has_records:
+                self._user_shells.record()
                 await self._consume_input()
                 continue
             if not step.tool_calls:
+                self._ending = True
                 await self._finish_completed()
                 return
         raise TurnFailed(
@@ -420,6 +442,8 @@ class TurnRunner:
         self._turn_completed(turn)
 
     async def _finish_failed(self, error: TurnError) -> None:
+        self._ending = True
+        await self._user_shells.stop()
         self._tool_calls.answer_open_calls()
         completed_at, duration_ms = self._duration()
         await self._record_ending(lambda: self._recorder.failed(error, completed_at, duration_ms))
@@ -446,6 +470,8 @@ class TurnRunner:
             log.exception("recording the end of turn %s failed", self.turn_id)
 
     async def _finish_interrupted(self) -> None:
+        self._ending = True
+        await self._user_shells.stop()
         self._tool_calls.answer_open_calls()
         completed_at, duration_ms = self._duration()
         await self._record_ending(lambda: self._recorder.interrupted(completed_at, duration_ms))

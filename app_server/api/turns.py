@@ -81,7 +81,8 @@ class TurnHandlers:
         self, connection: ClientConnection, params: ThreadShellCommandParams
     ) -> Reply:
         """`thread/shellCommand`: answers `{}`, then runs a turn that runs the user's command
-        (`app_server/agent/user_shell.py`). Checked as 0.169 checks it, before anything runs."""
+        (`app_server/agent/user_shell.py`), or runs it inside the turn already running. Checked
+        as 0.169 checks it, before anything runs."""
         thread_id = thread_id_param(params.thread_id)
         if not params.command.strip():
             raise InvalidRequest("command must not be empty")
@@ -91,6 +92,8 @@ class TurnHandlers:
             )
         shell = UserShellCommand(params.command, params.timeout_ms)
         runner = await self._turns.shell_command(connection, thread_id, shell)
+        if runner is None:  # it runs inside the thread's running turn
+            return Reply(ThreadShellCommandResponse())
         return Reply(
             ThreadShellCommandResponse(), then=lambda: self._turns.launch(thread_id, runner)
         )

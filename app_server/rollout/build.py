@@ -19,7 +19,12 @@ from typing import Any, cast
 from pydantic import BaseModel
 
 from app_server.rollout.context_windows import ContextWindow
-from app_server.rollout.events import DiskThreadSettings, LegacyToolEvent, TaskCompleteEvent
+from app_server.rollout.events import (
+    DiskThreadSettings,
+    LegacyToolEvent,
+    TaskCompleteEvent,
+    ThreadRolledBackEvent,
+)
 from app_server.rollout.items import CoreItem
 from app_server.rollout.lines import (
     ApprovalPolicyValue,
@@ -416,3 +421,10 @@ def compacted(
 def inter_agent_metadata(trigger_turn: bool) -> InterAgentMetadataLine:
     """The line recorded just before an inter-agent message."""
     return {"type": "inter_agent_communication_metadata", "payload": {"trigger_turn": trigger_turn}}
+
+
+def thread_rolled_back(num_turns: int) -> EventLine:
+    """`thread/revert`: the last `num_turns` turns leave the thread's history (codex's own
+    rollback record, `ThreadRolledBackEvent`), appended instead of rewriting the file."""
+    payload: ThreadRolledBackEvent = {"type": "thread_rolled_back", "num_turns": num_turns}
+    return {"type": "event_msg", "payload": payload}

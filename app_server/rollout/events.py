@@ -182,6 +182,13 @@ class ContextCompactedEvent(TypedDict):
     type: Literal["context_compacted"]
 
 
+class ThreadRolledBackEvent(TypedDict):
+    """`thread/revert`: the last `num_turns` turns leave the history (codex's record)."""
+
+    type: Literal["thread_rolled_back"]
+    num_turns: int
+
+
 class ExecCommandEndEvent(TypedDict):
     """Legacy threads: a command's end (its core `CommandExecution`, flattened)."""
 
@@ -252,6 +259,7 @@ EventPayload = (
     | AgentMessageEvent
     | AgentReasoningEvent
     | ContextCompactedEvent
+    | ThreadRolledBackEvent
     | LegacyToolEvent
 )
 """An `event_msg` payload as we write it."""

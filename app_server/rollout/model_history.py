@@ -5,8 +5,9 @@ Every `response_item` line, in order, across the thread's lineage: a paginated f
 exactly what the live thread sent, so a resumed thread re-sends byte-identical prefixes. A
 `compacted` line replaces everything before it with its `replacement_history` and starts a new
 context window; `world_state` lines replay into the environment the model was last told about;
-the last `token_count` gives the running token totals and the size of the latest request. Pure:
-I/O happens in the loader.
+the last `token_count` gives the running token totals and the size of the latest request. A
+`thread_rolled_back` line (`thread/revert`) puts everything back as it was when the first dropped
+turn started (`TurnMark`). Pure: I/O happens in the loader.
 """
 
 from __future__ import annotations
@@ -58,6 +59,23 @@ def model_item(payload: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in payload.items() if k not in ROLLOUT_ONLY_FIELDS}
 
 
+@dataclass(frozen=True, slots=True)
+class TurnMark:
+    """What the model history was when a turn started (its `task_started` line): what a
+    `thread_rolled_back` dropping that turn restores. Cheap to keep per turn: the item list is
+    referenced with its length (a later compaction replaces the list, so the reference still
+    holds its prefix), world state as the number of `world_state` payloads folded before."""
+
+    items: list[dict[str, Any]]
+    item_count: int
+    world_states: int
+    token_totals: dict[str, int] | None
+    last_token_usage: dict[str, int] | None
+    last_usage_tokens: int | None
+    model_context_window: int | None
+    window: ContextWindow | None
+
+
 class ModelHistoryFold:
     """Folds one rollout's lines into a `ModelHistory`, one line at a time (`feed`), so a read
     that also folds the turns (a resume) streams the file once for both (issue 17). Only the
@@ -86,6 +104,9 @@ class ModelHistoryFold:
         """Where the items can be read from alone (`keep_items=False`; see above)."""
         self.failed: Exception | None = None
         """Set by a caller that stopped feeding because a line failed (its history is partial)."""
+        self._turn_marks: list[TurnMark] = []
+        self._world_states: list[Mapping[str, Any]] = []
+        """Every `world_state` payload folded, in order: a rollback replays a prefix of them."""
 
     def feed(self, line: Mapping[str, Any], offset: int | None = None) -> None:
         """Fold one line (`offset`: its byte offset in the thread's own file); a paginated
@@ -102,7 +123,10 @@ class ModelHistoryFold:
             if self._first_meta:
                 self._first_meta = False
                 self._thread_id = str(payload.get("id") or "")
-                _session_meta(history, payload, self._load_base, self._depth)
+                base = _session_meta(history, payload, self._load_base, self._depth)
+                if base is not None:  # a rollback may reach into the base's turns
+                    self._turn_marks = base._turn_marks + self._turn_marks
+                    self._world_states = base._world_states + self._world_states
                 # A fork's window 0 is its own, whatever window its source had reached.
                 history.window = ContextWindow.from_session_meta(self._thread_id, payload)
         elif kind == "compacted":
@@ -113,8 +137,50 @@ class ModelHistoryFold:
                 history.items = []
         elif kind == "world_state":
             history.world_state.replay(payload)
-        elif kind == "event_msg" and payload.get("type") == "token_count":
-            _token_count(history, payload)
+            self._world_states.append(payload)
+        elif kind == "event_msg":
+            event = payload.get("type")
+            if event == "token_count":
+                _token_count(history, payload)
+            elif event == "task_started":
+                self._turn_marks.append(self._mark())
+            elif event == "thread_rolled_back":
+                self._roll_back(payload.get("num_turns"))
+
+    def _mark(self) -> TurnMark:
+        history = self.history
+        return TurnMark(
+            items=history.items,
+            item_count=len(history.items),
+            world_states=len(self._world_states),
+            token_totals=history.token_totals,
+            last_token_usage=history.last_token_usage,
+            last_usage_tokens=history.last_usage_tokens,
+            model_context_window=history.model_context_window,
+            window=history.window,
+        )
+
+    def _roll_back(self, count: Any) -> None:
+        """Drop the last `count` turns: back to the state their first one started from."""
+        if not isinstance(count, int) or count <= 0 or not self._turn_marks:
+            return
+        index = max(0, len(self._turn_marks) - count)
+        mark = self._turn_marks[index]
+        del self._turn_marks[index:]
+        history = self.history
+        if self._keep_items:
+            history.items = mark.items[: mark.item_count]
+        else:  # the items are read again later: from the start, which holds this line too
+            self.items_from = None
+        del self._world_states[mark.world_states :]
+        history.world_state = WorldState()
+        for payload in self._world_states:
+            history.world_state.replay(payload)
+        history.token_totals = mark.token_totals
+        history.last_token_usage = mark.last_token_usage
+        history.last_usage_tokens = mark.last_usage_tokens
+        history.model_context_window = mark.model_context_window
+        history.window = mark.window
 
 
 def collect_model_history(
@@ -148,7 +214,9 @@ def _no_base(thread_id: str, _end: int | None) -> RolloutLines | None:
 
 def _session_meta(
     history: ModelHistory, payload: Mapping[str, Any], load_base: BaseLoader, depth: int
-) -> None:
+) -> ModelHistoryFold | None:
+    """Fold the instructions and version, and a paginated fork's base lines (returned: the
+    fold of the base, whose turn marks a rollback may need)."""
     instructions = payload.get("base_instructions")
     if isinstance(instructions, Mapping) and isinstance(instructions.get("text"), str):
         history.base_instructions = instructions["text"]
@@ -164,7 +232,11 @@ def _session_meta(
         base_lines = load_base(base.thread_id, base.end_byte_offset)
         if base_lines is None:
             raise HistoryLineageError(base.thread_id, "missing source rollout")
-        collect_model_history(base_lines, load_base, history=history, depth=depth + 1)
+        fold = ModelHistoryFold(load_base, history=history, depth=depth + 1)
+        for _, line in base_lines:
+            fold.feed(line)
+        return fold
+    return None
 
 
 def _compacted(history: ModelHistory, payload: Mapping[str, Any], thread_id: str) -> None:

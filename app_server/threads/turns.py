@@ -319,10 +319,15 @@ class ThreadTurns:
 
     async def shell_command(
         self, connection: ClientConnection, thread_id: str, shell: UserShellCommand
-    ) -> TurnRunner:
+    ) -> TurnRunner | None:
         """`thread/shellCommand`: a turn that runs the user's shell command, started once
-        answered. Refused while another turn runs (codex would run it inside that turn)."""
+        answered; or, while a turn runs, the command runs inside that turn (None), as codex's
+        (`app_server/agent/turn_user_shells.py`). A compaction turn refuses it."""
         thread = self._manager.require_loaded(thread_id)
+        active = thread.active_turn
+        if isinstance(active, TurnRunner) and active.accepts_user_shell:
+            active.run_user_shell(shell)
+            return None
         return await self._new_runner(
             thread,
             None,

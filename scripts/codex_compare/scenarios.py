@@ -5,6 +5,8 @@ compared with codex 0.171.0 (`SEARCH_STREAM`)."""
 
 from __future__ import annotations
 
+from scripts.codex_compare.revert_scenario import REVERT
+from scripts.codex_compare.shell_during_turn_scenario import SHELL_DURING_TURN
 from scripts.codex_compare.steps import Call, Queue, Scenario, Turn, WaitFor, WriteFile
 from tests.support.model_replies import Reply
 
@@ -341,4 +343,6 @@ SCENARIOS = (
     SETTINGS,
     STEER_COMPACTION,
     USER_INPUT_EXTRAS,
+    REVERT,
+    SHELL_DURING_TURN,
 )

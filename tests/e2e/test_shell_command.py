@@ -1,5 +1,6 @@
-"""`thread/shellCommand`: the user's `!cmd`, run in the thread's cwd as a turn of its own,
-recorded as codex 0.169 records it and read by the model at the next turn."""
+"""`thread/shellCommand`: the user's `!cmd`, run in the thread's cwd as a turn of its own (or
+inside the turn already running), recorded as codex 0.169 records it and read by the model at
+the next turn (or the running turn's next sampling step)."""
 
 from __future__ import annotations
 
@@ -219,10 +220,24 @@ async def test_shell_command_bad_input_is_refused_and_runs_nothing(
     assert client.notifications_named("turn/started") == []
 
 
-async def test_shell_command_is_refused_while_a_turn_runs(
+def shell_items_of(client: RpcClient) -> list[dict[str, Any]]:
+    """The `item/completed` params of every user shell command item."""
+    return [
+        n["params"]
+        for n in client.notifications_named("item/completed")
+        if n["params"]["item"]["type"] == "commandExecution"
+        and n["params"]["item"]["source"] == "userShell"
+    ]
+
+
+def last_input_text(body: dict[str, Any]) -> str:
+    return str(body["input"][-1]["content"][0]["text"])
+
+
+async def test_shell_command_during_a_turn_runs_inside_it(
     servers: Servers, model_server: ModelServer, tmp_path: Path
 ) -> None:
-    model_server.enqueue(Reply.text("slow").delayed(first_byte=1.5))
+    model_server.enqueue(Reply.text("slow").delayed(first_byte=1.5), Reply.text("seen it"))
     client = await tool_client(servers, model_server)
     thread_id = await start_thread(client, tmp_path)
     touched = tmp_path / "touched"
@@ -230,13 +245,116 @@ async def test_shell_command_is_refused_while_a_turn_runs(
         "turn/start", {"threadId": thread_id, "input": [{"type": "text", "text": "go"}]}
     )
 
-    refused = await client.request(
+    result = await client.call(
         "thread/shellCommand", {"threadId": thread_id, "command": f"touch {touched}"}
     )
+    done = await client.wait_notification("turn/completed", timeout=30)
 
-    assert refused.code == INVALID_REQUEST
-    assert f"has an active turn ({started['turn']['id']})" in refused.message
-    assert not touched.exists()
+    assert result == {}
+    assert touched.exists()
+    (item,) = shell_items_of(client)
+    assert item["turnId"] == started["turn"]["id"]
+    assert item["item"]["status"] == "completed"
+    assert done["params"]["turn"]["status"] == "completed"
+    assert len(client.notifications_named("turn/started")) == 1
+
+
+async def test_the_model_reads_a_command_run_during_its_turn_at_the_next_step(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    model_server.enqueue(Reply.text("slow").delayed(first_byte=1.5), Reply.text("seen it"))
+    client = await tool_client(servers, model_server)
+    thread_id = await start_thread(client, tmp_path)
+    await client.call(
+        "turn/start", {"threadId": thread_id, "input": [{"type": "text", "text": "go"}]}
+    )
+
+    await client.call("thread/shellCommand", {"threadId": thread_id, "command": "echo inside"})
+    done = await client.wait_notification("turn/completed", timeout=30)
+
+    first, second = await model_server.wait_for_requests(2)
+    assert "<user_shell_command>" not in json.dumps(first.body["input"])
+    assert last_input_text(second.body).startswith(
+        "<user_shell_command>\n<command>\necho inside\n</command>"
+    )
+    assert done["params"]["turn"]["items"][0]["text"] == "seen it"
+
+
+async def test_a_command_run_during_a_turn_is_recorded_as_codex_records_it(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    model_server.enqueue(Reply.text("slow").delayed(first_byte=1.5), Reply.text("seen it"))
+    client = await tool_client(servers, model_server)
+    started = await client.call("thread/start", {"cwd": str(tmp_path), "approvalPolicy": "never"})
+    thread = started["thread"]
+    await client.call(
+        "turn/start", {"threadId": thread["id"], "input": [{"type": "text", "text": "go"}]}
+    )
+    await client.call("thread/shellCommand", {"threadId": thread["id"], "command": "echo x"})
+    await client.wait_notification("turn/completed", timeout=30)
+    await client.call("thread/unsubscribe", {"threadId": thread["id"]})
+
+    lines = [json.loads(line) for line in Path(thread["path"]).read_text().splitlines()]
+    kinds = [
+        (line["type"], line["payload"].get("type"), line["payload"].get("item", {}).get("type"))
+        for line in lines
+    ]
+    shell_item = kinds.index(("event_msg", "item_completed", "CommandExecution"))
+    answer = kinds.index(("event_msg", "item_completed", "AgentMessage"))
+    usage = kinds.index(("event_msg", "token_count", None))
+    record = next(
+        i
+        for i, line in enumerate(lines)
+        if line["type"] == "response_item" and "<user_shell_command>" in json.dumps(line["payload"])
+    )
+    assert shell_item < answer < usage < record
+    assert kinds.count(("event_msg", "task_started", None)) == 1
+
+
+async def test_a_second_shell_command_runs_inside_the_first_ones_turn(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    client = await tool_client(servers, model_server)
+    thread_id = await start_thread(client, tmp_path)
+    await client.call("thread/shellCommand", {"threadId": thread_id, "command": "sleep 1"})
+    started = await client.wait_notification("item/started", timeout=10)
+
+    await client.call("thread/shellCommand", {"threadId": thread_id, "command": "echo second"})
+    await client.wait_notification("turn/completed", timeout=30)
+
+    items = shell_items_of(client)
+    assert [i["item"]["command"].split("'")[1] for i in items] == ["echo second", "sleep 1"]
+    assert {i["turnId"] for i in items} == {started["params"]["turnId"]}
+    assert len(client.notifications_named("turn/started")) == 1
+
+
+async def test_interrupting_a_turn_stops_the_users_command_running_inside_it(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    marker = "shell-inside-turn-interrupt-marker"
+    model_server.enqueue(Reply.text("slow").delayed(first_byte=3))
+    client = await tool_client(servers, model_server)
+    thread_id = await start_thread(client, tmp_path)
+    started = await client.call(
+        "turn/start", {"threadId": thread_id, "input": [{"type": "text", "text": "go"}]}
+    )
+    await client.call(
+        "thread/shellCommand", {"threadId": thread_id, "command": f"sleep 30 # {marker}"}
+    )
+    await client.wait_notification(
+        "item/started",
+        where=lambda m: m["params"]["item"]["type"] == "commandExecution",
+        timeout=10,
+    )
+
+    turn_id = started["turn"]["id"]
+    await client.call("turn/interrupt", {"threadId": thread_id, "turnId": turn_id})
+    completed = await client.wait_notification("turn/completed", timeout=10)
+
+    assert completed["params"]["turn"]["status"] == "interrupted"
+    (item,) = shell_items_of(client)
+    assert item["item"]["status"] == "failed"
+    assert await wait_until_gone(marker, timeout=10) == []
 
 
 async def test_interrupting_a_shell_command_kills_it_and_closes_its_item(
