@@ -145,6 +145,8 @@ from protocol.types import (
     ReasoningSummaryTextDeltaNotification,
     ReasoningTextDeltaNotification,
     RemoteControlStatusChangedNotification,
+    ReviewStartParams,
+    ReviewStartResponse,
     RolloutCompressResponse,
     ServerRequestResolvedNotification,
     SkillsChangedNotification,
@@ -840,6 +842,13 @@ CLIENT_REQUESTS: Final[dict[str, ClientRequestSpec]] = {
         ThreadMemoryModeSetParams,
         ThreadMemoryModeSetResponse,
         experimental=True,
+        params_optional=False,
+    ),
+    "review/start": ClientRequestSpec(
+        "review/start",
+        ReviewStartParams,
+        ReviewStartResponse,
+        experimental=False,
         params_optional=False,
     ),
 }

@@ -126,6 +126,7 @@ CLIENT_METHODS: tuple[str, ...] = (
     "thread/queue/reorder",
     "thread/queue/start",
     "thread/memoryMode/set",
+    "review/start",
 )
 
 # Server→client requests in scope (PROTOCOL.md §4).

@@ -89,8 +89,8 @@ class TurnRecorder:
         )
 
     def shell_opening(self) -> None:
-        """A user shell command's turn opens with `task_started` alone (no context: the model
-        is not sampled; the next turn sends it)."""
+        """A user shell command's turn, or a review's, opens with `task_started` alone (no
+        context: the thread's model is not sampled; the next turn sends it)."""
         self._append([self._task_started()])
 
     def opening(self) -> None:

@@ -34,6 +34,7 @@ from app_server.agent.model_input import model_input_content
 from app_server.agent.providers.base import ModelProvider, ProviderError, SamplingRequest
 from app_server.agent.request_builder import RequestContext, build_request, sandbox_mode_of
 from app_server.agent.retry import with_retries
+from app_server.agent.review.review_turn import ReviewTurn
 from app_server.agent.step_effects import StepEffects, StepResult
 from app_server.agent.stream_mapper import StreamMapper, stream_ended_early
 from app_server.agent.tools.registry import ToolCall
@@ -47,6 +48,7 @@ from app_server.notification import now_ms
 from app_server.skill_mentions import selected_skills, skill_message
 from protocol.types import (
     ActiveThreadStatus,
+    AgentMessageThreadItem,
     ErrorNotification,
     IdleThreadStatus,
     ItemCompletedNotification,
@@ -64,7 +66,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-TurnKind = Literal["turn", "compact", "shell"]
+TurnKind = Literal["turn", "compact", "shell", "review"]
 
 
 class TurnAborted(Exception):
@@ -82,6 +84,7 @@ class TurnRunner:
         *,
         kind: TurnKind = "turn",
         shell: UserShellCommand | None = None,
+        review: ReviewTurn | None = None,
     ) -> None:
         self.host = host
         self.setup = setup
@@ -89,8 +92,11 @@ class TurnRunner:
         self.thread_id = host.thread_id
         self.kind: TurnKind = kind
         """`turn`, `compact` for a turn that only compacts the context, `shell` for one that
-        runs the user's shell command (neither samples the model nor is steerable)."""
+        runs the user's shell command (neither samples the model nor is steerable), `review`
+        for a code review (`app_server/agent/review/`: the reviewer is a sub-turn of its own)."""
         self._shell = shell
+        self._review = review
+        self._review_answer: AgentMessageThreadItem | None = None
         self._pending: list[PendingInput] = [first_input] if first_input is not None else []
         self._steer = asyncio.Event()
         self._interrupted = False
@@ -183,6 +189,15 @@ class TurnRunner:
 
     async def _run(self) -> None:
         setup = self.setup
+        if self._review is not None:  # the reviewer's sub-turn announces the start
+            self._recorder.shell_opening()
+            if self._interrupted:
+                raise asyncio.CancelledError
+            self._review_answer = await self._review.run(
+                self.host, setup, self._recorder, self._tool_calls.context(), TurnRunner
+            )
+            await self._finish_completed()
+            return
         self.host.set_status(ActiveThreadStatus(active_flags=[]))
         self.host.publish(TurnStartedNotification(thread_id=self.thread_id, turn=self.wire_turn()))
         setup.tokens.start_turn()
@@ -404,17 +419,19 @@ class TurnRunner:
         completed_at, duration_ms = self._duration()
         last = self._effects.last_agent_message
         self._recorder.completed(last.text if last is not None else None, completed_at, duration_ms)
+        if self._review_answer is not None:  # codex records no final message for a review
+            last = self._review_answer
         await self._recorder.sync()
         self.outcome = "completed"
         turn = self.wire_turn("completed").model_copy(
             update={
                 "items": [last] if last is not None else [],
-                "items_view": "summary" if self.kind == "turn" else "notLoaded",
+                "items_view": "summary" if self.kind in ("turn", "review") else "notLoaded",
                 "completed_at": completed_at,
                 "duration_ms": duration_ms,
             }
         )
-        if self.kind == "turn":
+        if self.kind in ("turn", "review"):
             await self.host.turn_result_ready(self.turn_id)
         self.host.set_status(IdleThreadStatus())
         self._turn_completed(turn)

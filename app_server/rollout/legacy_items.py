@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from app_server.rollout.lines import JsonObject
+from app_server.rollout.review_output import REVIEW_FALLBACK_MESSAGE
 from app_server.rollout.wire_values import (
     command_actions,
     command_source,
@@ -44,9 +45,6 @@ from protocol.types import (
 logger = logging.getLogger(__name__)
 
 _M = TypeVar("_M", bound=BaseModel)
-
-
-REVIEW_FALLBACK_MESSAGE = "Reviewer failed to output a response."
 
 
 def legacy_user_message(item_id: str, payload: JsonObject) -> UserMessageThreadItem | None:

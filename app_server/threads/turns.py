@@ -21,11 +21,14 @@ from app_server.agent.mcp.tools import McpToolSource
 from app_server.agent.providers.base import ModelProvider
 from app_server.agent.rate_limits import DEFAULT_LIMIT_ID
 from app_server.agent.request_builder import auto_compact_limit, effective_context_window
+from app_server.agent.review.messages import holds_no_context
+from app_server.agent.review.review_turn import ReviewTurn
+from app_server.agent.review.targets import resolve_review
 from app_server.agent.tools.catalog import multi_agent_version_for, turn_tools
 from app_server.agent.tools.registry import ToolItem, ToolSource
 from app_server.agent.turn_runner import TurnKind, TurnRunner
 from app_server.agent.turn_setup import PendingInput, TurnSetup
-from app_server.agent.user_shell import UserShellCommand, is_user_shell_record
+from app_server.agent.user_shell import UserShellCommand
 from app_server.client_connection import ClientConnection, ServerRequestOutcome
 from app_server.config import TURN_ORIGIN
 from app_server.errors import ActiveTurnNotSteerable, Conflict, TurnInputRefused
@@ -52,6 +55,7 @@ from app_server.threads.turn_origin import TurnOrigin
 from protocol.types import (
     AccountRateLimitsUpdatedNotification,
     RateLimitSnapshot,
+    ReviewTarget,
     ThreadSettingsUpdatedNotification,
     ThreadStatus,
     Turn,
@@ -156,7 +160,7 @@ class ThreadTurns:
         pending = PendingInput(list(params.input), params.client_user_message_id)
         active = thread.active_turn
         if isinstance(active, TurnRunner) and not active.finished:
-            if active.kind == "compact":
+            if active.kind in NOT_STEERABLE:
                 raise TurnInputRefused(active.kind)
             _refuse_shell_turn(active)
             active.add_input(pending)
@@ -222,6 +226,7 @@ class ThreadTurns:
         output_schema: Any = None,
         kind: TurnKind = "turn",
         shell: UserShellCommand | None = None,
+        review: ReviewTurn | None = None,
     ) -> TurnRunner:
         _refuse_if_busy(thread)
         writer = await self._manager.writer_for(thread)
@@ -234,11 +239,12 @@ class ThreadTurns:
                 history.multi_agent_version or multi_agent_version_for(config)
             )
         # A shell command's turn sends no context, so it leaves the opening context to the next
-        # turn (which codex also opens with the full context after a thread's first `!cmd`).
-        first_turn = kind != "shell" and (
+        # turn (which codex also opens with the full context after a thread's first `!cmd`);
+        # so does a review (its reviewer has a context of its own).
+        first_turn = kind not in ("shell", "review") and (
             thread.take_opening_context()
             or thread.injected_before_context
-            or all(is_user_shell_record(i) for i in history.items)
+            or holds_no_context(history.items)
         )
         if first_turn:
             thread.injected_before_context = False
@@ -274,7 +280,12 @@ class ThreadTurns:
             history_initialization=thread.history_initialization,
         )
         runner = TurnRunner(
-            _ThreadTurnHost(self._manager, thread), setup, pending, kind=kind, shell=shell
+            _ThreadTurnHost(self._manager, thread),
+            setup,
+            pending,
+            kind=kind,
+            shell=shell,
+            review=review,
         )
         thread.active_turn = runner
         thread.last_turn_id = turn_id
@@ -331,6 +342,21 @@ class ThreadTurns:
             shell=shell,
         )
 
+    async def review(
+        self, connection: ClientConnection, thread_id: str, target: ReviewTarget
+    ) -> TurnRunner:
+        """`review/start`: a turn that reviews `target` in the thread's cwd, started once
+        answered. Refused while another turn runs."""
+        thread = self._manager.require_loaded(thread_id)
+        request = await resolve_review(target, Path(thread.settings.cwd))
+        return await self._new_runner(
+            thread,
+            None,
+            TurnOrigin(root_turn_id=None, originator=connection.client_name),
+            kind="review",
+            review=ReviewTurn(request),
+        )
+
     # -- turn/steer, turn/interrupt ------------------------------------------------------------
     def _active(self, thread_id: str, action: str) -> TurnRunner:
         thread = self._manager.require_loaded(thread_id)
@@ -341,7 +367,7 @@ class ThreadTurns:
 
     def steer(self, params: TurnSteerParams) -> str:
         active = self._active(params.thread_id, "steer")
-        if active.kind == "compact":
+        if active.kind in NOT_STEERABLE:
             raise ActiveTurnNotSteerable(active.kind)
         _refuse_shell_turn(active)
         if params.expected_turn_id != active.turn_id:
@@ -356,6 +382,11 @@ class ThreadTurns:
         if params.turn_id != active.turn_id:
             raise Conflict(f"expected active turn id {params.turn_id} but found {active.turn_id}")
         active.interrupt()
+
+
+NOT_STEERABLE = ("compact", "review")
+"""Turn kinds that take no input (codex's `NonSteerableTurnKind`): `turn/start` and
+`turn/steer` are refused with codex's errors while one runs."""
 
 
 def _refuse_shell_turn(active: TurnRunner) -> None:
