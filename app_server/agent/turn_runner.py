@@ -150,6 +150,12 @@ class TurnRunner:
         return last.text if last is not None else None
 
     @property
+    def sub_turn_id(self) -> str | None:
+        """A review's reviewer sub-turn id (announced in `turn/started`, so clients may name it
+        in `turn/interrupt`); None for other turns."""
+        return self._review.sub_turn_id if self._review is not None else None
+
+    @property
     def started_at(self) -> int:
         return self._started_ms // 1000
 

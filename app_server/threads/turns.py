@@ -134,6 +134,8 @@ class ThreadTurns:
         self._provider_for = provider_for
         self._max_steps = manager.config.toml.max_sampling_steps
         self.agents = AgentTree(manager, self)
+        self._waiting: set[asyncio.Task[None]] = set()
+        """Reviews waiting for the turn they interrupted to end (kept so none is collected)."""
         self.on_turn_ended: Callable[[LoadedThread, TurnRunner], None] | None = None
         """Told when a turn of a loaded thread ended (the queue starts its next message)."""
         """The sub-agents of every session tree; spawned agents' turns start through here."""
@@ -227,12 +229,13 @@ class ThreadTurns:
         kind: TurnKind = "turn",
         shell: UserShellCommand | None = None,
         review: ReviewTurn | None = None,
+        replacing: TurnRunner | None = None,
     ) -> TurnRunner:
-        _refuse_if_busy(thread)
+        _refuse_if_busy(thread, replacing)
         writer = await self._manager.writer_for(thread)
         history = await self._model_history(thread)
         skills = await self._skills(thread.settings)
-        _refuse_if_busy(thread)  # a turn may have started while we awaited
+        _refuse_if_busy(thread, replacing)  # a turn may have started while we awaited
         config = thread.settings.config.toml
         if not thread.multi_agent_known:
             thread.learn_multi_agent_version(
@@ -344,18 +347,42 @@ class ThreadTurns:
 
     async def review(
         self, connection: ClientConnection, thread_id: str, target: ReviewTarget
-    ) -> TurnRunner:
-        """`review/start`: a turn that reviews `target` in the thread's cwd, started once
-        answered. Refused while another turn runs."""
+    ) -> tuple[TurnRunner, TurnRunner | None]:
+        """`review/start`: a turn that reviews `target` in the thread's cwd, and the running
+        turn it replaces (None: the thread is idle). As codex 0.169 does, a review started on a
+        busy thread interrupts its turn once answered and runs when that turn has ended
+        (`launch_review`)."""
         thread = self._manager.require_loaded(thread_id)
         request = await resolve_review(target, Path(thread.settings.cwd))
-        return await self._new_runner(
+        active = thread.active_turn
+        previous = active if active is not None and not active.finished else None
+        runner = await self._new_runner(
             thread,
             None,
             TurnOrigin(root_turn_id=None, originator=connection.client_name),
             kind="review",
             review=ReviewTurn(request),
+            replacing=previous,
         )
+        return runner, previous
+
+    def launch_review(
+        self, thread_id: str, runner: TurnRunner, previous: TurnRunner | None
+    ) -> None:
+        """Run a review (after its response went out), interrupting the turn it replaces and
+        waiting for that turn's end first."""
+        if previous is None or previous.finished:
+            self.launch(thread_id, runner)
+            return
+        previous.interrupt()
+        task = asyncio.create_task(self._launch_after(previous, thread_id, runner))
+        self._waiting.add(task)
+        task.add_done_callback(self._waiting.discard)
+
+    async def _launch_after(self, previous: TurnRunner, thread_id: str, runner: TurnRunner) -> None:
+        if previous.task is not None:
+            await asyncio.wait([previous.task])
+        self.launch(thread_id, runner)
 
     # -- turn/steer, turn/interrupt ------------------------------------------------------------
     def _active(self, thread_id: str, action: str) -> TurnRunner:
@@ -379,7 +406,7 @@ class ThreadTurns:
 
     def interrupt(self, params: TurnInterruptParams) -> None:
         active = self._active(params.thread_id, "interrupt")
-        if params.turn_id != active.turn_id:
+        if params.turn_id not in (active.turn_id, active.sub_turn_id):
             raise Conflict(f"expected active turn id {params.turn_id} but found {active.turn_id}")
         active.interrupt()
 
@@ -399,10 +426,11 @@ def _refuse_shell_turn(active: TurnRunner) -> None:
         )
 
 
-def _refuse_if_busy(thread: LoadedThread) -> None:
-    """A new turn (or compaction) cannot start under a running one."""
+def _refuse_if_busy(thread: LoadedThread, replacing: TurnRunner | None = None) -> None:
+    """A new turn (or compaction) cannot start under a running one (but a review replaces
+    the turn it was started on, `replacing`)."""
     active = thread.active_turn
-    if active is not None and not active.finished:
+    if active is not None and not active.finished and active is not replacing:
         raise Conflict(
             f"thread {thread.id} has an active turn ({active.turn_id}); wait for it to finish "
             "or interrupt it before compacting or starting another"

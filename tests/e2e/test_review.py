@@ -394,3 +394,53 @@ async def test_turn_start_during_a_review_is_refused_and_interrupt_ends_it_as_co
         "Review was interrupted. Please re-run /review and wait for it to complete."
     )
     assert method_order(client, {"turn/completed"}) == ["turn/completed"]
+
+
+async def test_a_review_started_on_a_busy_thread_interrupts_its_turn_then_runs(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    client = await tool_client(servers, model_server)
+    thread_id = await start_thread(client, tmp_path)
+    release, reached = asyncio.Event(), asyncio.Event()
+    model_server.enqueue(
+        Reply.text("slow answer").hang_after(1, release, reached), Reply.text(json.dumps(REVIEW))
+    )
+    started = await client.call(
+        "turn/start",
+        {"threadId": thread_id, "input": [{"type": "text", "text": "x", "text_elements": []}]},
+    )
+    await asyncio.wait_for(reached.wait(), 10)
+    since = len(client.received)
+
+    result, finished = await review(client, thread_id, {"type": "uncommittedChanges"})
+    release.set()
+
+    completed = notifications_of(client, "turn/completed", since)
+    assert [(t["turn"]["id"], t["turn"]["status"]) for t in completed] == [
+        (started["turn"]["id"], "interrupted"),
+        (result["turn"]["id"], "completed"),
+    ]
+    assert finished["items"][0]["text"] == RENDERED
+
+
+async def test_a_review_can_be_interrupted_by_its_announced_sub_turn_id(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    client = await tool_client(servers, model_server)
+    thread_id = await start_thread(client, tmp_path)
+    release, reached = asyncio.Event(), asyncio.Event()
+    model_server.enqueue(Reply.text(json.dumps(REVIEW)).hang_after(1, release, reached))
+    result = await client.call(
+        "review/start", {"threadId": thread_id, "target": {"type": "uncommittedChanges"}}
+    )
+    announced = await client.wait_notification("turn/started")
+    await asyncio.wait_for(reached.wait(), 10)
+
+    sub_turn_id = announced["params"]["turn"]["id"]
+    await client.call("turn/interrupt", {"threadId": thread_id, "turnId": sub_turn_id})
+    completed = await client.wait_notification("turn/completed", timeout=30)
+    release.set()
+
+    assert sub_turn_id != result["turn"]["id"]
+    assert completed["params"]["turn"]["id"] == result["turn"]["id"]
+    assert completed["params"]["turn"]["status"] == "interrupted"

@@ -68,6 +68,8 @@ class ReviewTurn:
 
     def __init__(self, request: ReviewRequest) -> None:
         self.request = request
+        self.sub_turn_id = uuid7()
+        """The reviewer's sub-turn (what codex's `turn/started` of a review names)."""
 
     async def run(
         self,
@@ -84,7 +86,7 @@ class ReviewTurn:
         host.record_item(
             setup.turn_id, tool_items.publish_completed(context, core, started, legacy)
         )
-        sub_turn_id = uuid7()
+        sub_turn_id = self.sub_turn_id
         prompt = TextUserInput(text=self.request.prompt, text_elements=[])
         sub = make_sub_turn(
             ReviewHost(host, setup.turn_id, sub_turn_id),
