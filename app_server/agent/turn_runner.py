@@ -338,6 +338,8 @@ class TurnRunner:
             history_initialization=setup.history_initialization,
             sandbox_mode=sandbox_mode_of(settings.sandbox),
             turn_started_at_ms=self._started_ms,
+            subagent_kind=setup.subagent_kind,
+            parent_turn_id=setup.parent_turn_id,
         )
 
     async def _sample(self, provider: ModelProvider) -> StepResult:

@@ -5,6 +5,7 @@ compared with codex 0.171.0 (`SEARCH_STREAM`)."""
 
 from __future__ import annotations
 
+from scripts.codex_compare.review import REVIEW
 from scripts.codex_compare.steps import Call, Queue, Scenario, Turn, WaitFor, WriteFile
 from tests.support.model_replies import Reply
 
@@ -341,4 +342,5 @@ SCENARIOS = (
     SETTINGS,
     STEER_COMPACTION,
     USER_INPUT_EXTRAS,
+    REVIEW,
 )

@@ -208,6 +208,25 @@ async def test_reviewer_gets_the_rubric_a_read_only_context_and_the_prompt(
     )
 
 
+async def test_reviewer_requests_are_tagged_as_codex_tags_its_review_sub_agent(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    client = await tool_client(servers, model_server)
+    thread_id = await start_thread(client, tmp_path)
+    model_server.enqueue(Reply.text(json.dumps(REVIEW)))
+
+    result, _ = await review(client, thread_id, {"type": "uncommittedChanges"})
+
+    (request,) = model_server.requests
+    assert request.headers["x-openai-subagent"] == "review"
+    assert request.headers["x-codex-parent-thread-id"] == thread_id
+    metadata = json.loads(request.headers["x-codex-turn-metadata"])
+    assert (metadata["subagent_kind"], metadata["thread_source"]) == ("review", "subagent")
+    assert metadata["parent_turn_id"] == metadata["root_turn_id"] == result["turn"]["id"]
+    assert metadata["turn_id"] != result["turn"]["id"]
+    assert metadata["context_window_id"]
+
+
 async def test_base_branch_review_names_the_merge_base(
     servers: Servers, model_server: ModelServer, tmp_path: Path
 ) -> None:

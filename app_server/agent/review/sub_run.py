@@ -7,8 +7,10 @@ sub-agent to the thread's clients: the sub-turn's `thread/status/changed` (activ
 `turn/started` (its own turn id, `rootTurnId` the review turn), its user message and tool items
 (under the review turn's id); it drops what codex drops: the reviewer's message deltas and its
 `item/completed` (the review is shown as `exitedReviewMode` instead), token usage and rate-limit
-updates, its `turn/completed`, its return to idle and its unread mark. Nothing of the
-conversation is written to the thread's rollout or history (the review turn records the result).
+updates, its `turn/completed`, its return to idle and its unread mark. Its model requests are
+tagged as codex tags a review sub-agent's (`x-openai-subagent: review`, the parent thread and
+turn in the turn metadata) and open a context window of their own. Nothing of the conversation
+is written to the thread's rollout or history (the review turn records the result).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from app_server.agent.tools.registry import ToolItem, ToolRegistry
 from app_server.agent.tools.view_image import ViewImageTool
 from app_server.agent.turn_setup import TurnHost, TurnSetup
 from app_server.client_connection import ServerRequestOutcome
+from app_server.ids import uuid7
+from app_server.rollout.context_windows import ContextWindow
 from app_server.rollout.model_history import ModelHistory
 from protocol.types import (
     AccountRateLimitsUpdatedNotification,
@@ -128,7 +132,7 @@ def review_setup(parent: TurnSetup, sub_turn_id: str) -> TurnSetup:
         root_turn_id=parent.turn_id,
         settings=settings,
         writer=None,
-        history=ModelHistory(),
+        history=ModelHistory(window=ContextWindow.initial(uuid7())),
         tokens=TokenTotals(),
         tools=review_tools(parent),
         instructions=review_instructions(),
@@ -141,4 +145,5 @@ def review_setup(parent: TurnSetup, sub_turn_id: str) -> TurnSetup:
         skills_instructions=None,
         skills=None,
         history_initialization="new",
+        subagent_kind="review",
     )
