@@ -463,3 +463,20 @@ async def test_a_review_can_be_interrupted_by_its_announced_sub_turn_id(
     assert sub_turn_id != result["turn"]["id"]
     assert completed["params"]["turn"]["id"] == result["turn"]["id"]
     assert completed["params"]["turn"]["status"] == "interrupted"
+
+
+async def test_a_legacy_thread_reads_its_review_back_too(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    client = await tool_client(servers, model_server, experimental=True)
+    thread_id = await start_thread(client, tmp_path, historyMode="legacy")
+    model_server.enqueue(Reply.text(json.dumps(REVIEW)))
+    await review(client, thread_id, {"type": "custom", "instructions": "look"})
+
+    (read,) = await read_after_restart(servers, client, thread_id)
+
+    assert [(i["type"], i.get("review", i.get("text"))) for i in read["items"]] == [
+        ("enteredReviewMode", "look"),
+        ("exitedReviewMode", RENDERED),
+        ("agentMessage", RENDERED),
+    ]
