@@ -480,3 +480,34 @@ async def test_a_legacy_thread_reads_its_review_back_too(
         ("exitedReviewMode", RENDERED),
         ("agentMessage", RENDERED),
     ]
+
+
+async def test_the_reviewer_runs_commands_read_only_under_the_review_turn(
+    servers: Servers, model_server: ModelServer, tmp_path: Path
+) -> None:
+    repo = make_repo(tmp_path)
+    client = await tool_client(servers, model_server)
+    thread_id = await start_thread(client, repo)  # the thread itself may write anywhere
+    model_server.enqueue(
+        Reply.function_call(
+            "exec_command", {"cmd": "git diff --stat; touch written.txt"}, call_id="call_r1"
+        ),
+        Reply.text(json.dumps(REVIEW)),
+    )
+
+    result, _ = await review(client, thread_id, {"type": "uncommittedChanges"})
+
+    (command,) = [
+        m["params"]
+        for m in client.received
+        if m.get("method") == "item/completed" and m["params"]["item"]["type"] == "commandExecution"
+    ]
+    assert command["turnId"] == result["turn"]["id"]
+    assert "a.py | 2 +-" in command["item"]["aggregatedOutput"]
+    assert not (repo / "written.txt").exists()
+    (read,) = await read_after_restart(servers, client, thread_id)
+    assert [i["type"] for i in read["items"]] == [
+        "enteredReviewMode",
+        "exitedReviewMode",
+        "agentMessage",
+    ]
