@@ -30,7 +30,7 @@ INTERRUPTED_TEMPLATE = (
     "  <results>\n"
     "  None.\n"
     "  </results>\n"
-    "</user_action>\n"
+    "</user_action>\n\n"
 )
 INTERRUPTED_ANSWER = "Review was interrupted. Please re-run /review and wait for it to complete."
 """The assistant message (and agent message item) of a review that did not finish."""
