@@ -100,6 +100,7 @@ class TurnRunner:
         self._pending: list[PendingInput] = [first_input] if first_input is not None else []
         self._steer = asyncio.Event()
         self._interrupted = False
+        self._replaced = False
         self._sampling: asyncio.Task[StepResult] | None = None
         self._started_ms = now_ms()
         self._recorder = TurnRecorder(setup, self.thread_id, self._started_ms // 1000)
@@ -135,11 +136,13 @@ class TurnRunner:
         if sampling is not None and not sampling.done():
             sampling.cancel()
 
-    def interrupt(self) -> None:
-        """Stop the turn now (`turn/interrupt`); a running command is killed with it. A turn
-        whose task has not begun yet stops as soon as it begins (cancelling a task before its
-        first step would skip `run` and with it the turn's `turn/completed`)."""
+    def interrupt(self, *, replaced: bool = False) -> None:
+        """Stop the turn now (`turn/interrupt`; `replaced`: a review started on the thread); a
+        running command is killed with it. A turn whose task has not begun yet stops as soon as
+        it begins (cancelling a task before its first step would skip `run` and with it the
+        turn's `turn/completed`)."""
         self._interrupted = True
+        self._replaced = replaced
         if self.task is not None and self._running:
             self.task.cancel()
 
@@ -473,7 +476,9 @@ class TurnRunner:
     async def _finish_interrupted(self) -> None:
         self._tool_calls.answer_open_calls()
         completed_at, duration_ms = self._duration()
-        await self._record_ending(lambda: self._recorder.interrupted(completed_at, duration_ms))
+        await self._record_ending(
+            lambda: self._recorder.interrupted(completed_at, duration_ms, replaced=self._replaced)
+        )
         self.outcome = "interrupted"
         self.host.set_status(IdleThreadStatus())
         self._turn_completed(

@@ -91,7 +91,7 @@ class TurnAbortedEvent(TypedDict):
     type: Literal["turn_aborted"]
     turn_id: str
     root_turn_id: str
-    reason: Literal["interrupted"]
+    reason: Literal["interrupted", "replaced"]
     started_at: int
     completed_at: int
     duration_ms: int

@@ -374,7 +374,7 @@ class ThreadTurns:
         if previous is None or previous.finished:
             self.launch(thread_id, runner)
             return
-        previous.interrupt()
+        previous.interrupt(replaced=True)
         task = asyncio.create_task(self._launch_after(previous, thread_id, runner))
         self._waiting.add(task)
         task.add_done_callback(self._waiting.discard)

@@ -440,6 +440,12 @@ async def test_a_review_started_on_a_busy_thread_interrupts_its_turn_then_runs(
         (result["turn"]["id"], "completed"),
     ]
     assert finished["items"][0]["text"] == RENDERED
+    read = await client.call("thread/read", {"threadId": thread_id})
+    lines = Path(read["thread"]["path"]).read_text().splitlines()
+    events = [json.loads(line)["payload"] for line in lines]
+    (aborted,) = [e for e in events if e.get("type") == "turn_aborted"]
+    assert (aborted["turn_id"], aborted["reason"]) == (started["turn"]["id"], "replaced")
+    assert not any("<turn_aborted>" in json.dumps(e) for e in events)
 
 
 async def test_a_review_can_be_interrupted_by_its_announced_sub_turn_id(
