@@ -34,6 +34,7 @@ from app_server.api.models import ModelHandlers
 from app_server.api.permission_profiles import PermissionProfileHandlers
 from app_server.api.plugins import PluginHandlers
 from app_server.api.processes import ProcessHandlers
+from app_server.api.review import ReviewHandlers
 from app_server.api.skills import SkillHandlers
 from app_server.api.thread_items import ThreadItemHandlers
 from app_server.api.thread_marks import ThreadMarkHandlers
@@ -218,6 +219,7 @@ class AppServer:
             "turn/interrupt": turns.interrupt,
             "thread/compact/start": turns.compact,
             "thread/shellCommand": turns.shell_command,
+            "review/start": ReviewHandlers(self.turns).start,
             "model/list": ModelHandlers(self.config).list,
             "rollout/compress": MaintenanceHandlers(self.store).rollout_compress,
             "account/read": account.read,

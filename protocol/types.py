@@ -345,6 +345,13 @@ class AutoReviewRequirements(WireModel):
     required_on_models: list[str] | None = None
 
 
+class BaseBranchReviewTarget(WireModel):
+    """Review changes between the current branch and the given base branch."""
+
+    branch: str
+    type: Literal["baseBranch"] = "baseBranch"
+
+
 class BedrockCheckGovCloudRequirementsParams(WireModel):
     pass
 
@@ -735,6 +742,15 @@ class CommandGuardianApprovalReviewAction(WireModel):
     type: Literal["command"] = "command"
 
 
+class CommitReviewTarget(WireModel):
+    """Review the changes introduced by a specific commit."""
+
+    sha: str
+    title: str | None = None
+    """Optional human-readable label (e.g., commit subject) for UIs."""
+    type: Literal["commit"] = "commit"
+
+
 class CompactionResponseItem(WireModel):
     encrypted_content: str = Field(alias="encrypted_content")
     id: str | None = None
@@ -1023,6 +1039,13 @@ class CustomGatewayProviderSettings(WireModel):
 class CustomMultiAgentMode(WireModel):
     model_config = ConfigDict(extra="forbid")
     custom: str
+
+
+class CustomReviewTarget(WireModel):
+    """Arbitrary instructions, equivalent to the old free-form prompt."""
+
+    instructions: str
+    type: Literal["custom"] = "custom"
 
 
 class CustomSessionSource(WireModel):
@@ -3346,6 +3369,19 @@ class ResponseTooManyFailedAttemptsCodexErrorInfoPayload(WireModel):
     http_status_code: UInt16 | None = None
 
 
+class ReviewStartParams(WireModel):
+    delivery: ReviewDelivery | None = None
+    """Reviews run inline on the supplied thread. Omit this field or pass `inline`. To review on a separate thread, start a thread first and use its id."""
+    target: ReviewTarget
+    thread_id: str
+
+
+class ReviewStartResponse(WireModel):
+    review_thread_id: str
+    """The thread id supplied to `review/start`."""
+    turn: Turn
+
+
 class RolloutCompressResponse(WireModel):
     """Acknowledges the compression trigger, not completion. Existing maintenance locks and cooldowns can cause the background pass to skip without doing work."""
 
@@ -5112,6 +5148,12 @@ class TurnsPage(WireModel):
     next_cursor: str | None = None
 
 
+class UncommittedChangesReviewTarget(WireModel):
+    """Review the working tree: staged, unstaged, and untracked files."""
+
+    type: Literal["uncommittedChanges"] = "uncommittedChanges"
+
+
 class UnknownCommandAction(WireModel):
     command: str
     type: Literal["unknown"] = "unknown"
@@ -5756,6 +5798,16 @@ ResponsesApiWebSearchAction = Annotated[
     | OpenPageResponsesApiWebSearchAction
     | FindInPageResponsesApiWebSearchAction
     | OtherResponsesApiWebSearchAction,
+    Field(discriminator="type"),
+]
+
+ReviewDelivery = Literal["inline"]
+
+ReviewTarget = Annotated[
+    UncommittedChangesReviewTarget
+    | BaseBranchReviewTarget
+    | CommitReviewTarget
+    | CustomReviewTarget,
     Field(discriminator="type"),
 ]
 

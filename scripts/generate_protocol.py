@@ -127,6 +127,7 @@ CLIENT_METHODS: tuple[str, ...] = (
     "thread/queue/start",
     "thread/memoryMode/set",
     "thread/revert",
+    "review/start",
 )
 
 # Server→client requests in scope (PROTOCOL.md §4).

@@ -30,6 +30,13 @@ def default_base_instructions() -> str:
     return files("app_server.agent").joinpath("prompts/base_instructions.md").read_text("utf-8")
 
 
+@cache
+def review_instructions() -> str:
+    """Codex 0.169's review rubric: the system prompt of a review's reviewer (`review/start`),
+    which also tells it the JSON shape its answer must take."""
+    return files("app_server.agent").joinpath("prompts/review.md").read_text("utf-8")
+
+
 def plan_mode_instructions() -> str:
     """Codex 0.169's built-in developer instructions of plan mode (`collaborationMode` plan
     without instructions of its own)."""

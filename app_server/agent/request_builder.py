@@ -86,6 +86,11 @@ class RequestContext:
     """The turn's sandbox as `sandbox_mode` names it (turn metadata `sandbox_mode`)."""
     turn_started_at_ms: int = 0
     """When the turn started, unix ms (turn metadata `turn_started_at_unix_ms`)."""
+    subagent_kind: str | None = None
+    """For a sub-agent's turn codex tags as one (`review`): its kind (turn metadata
+    `subagent_kind`, the `x-openai-subagent` header)."""
+    parent_turn_id: str | None = None
+    """With `subagent_kind`: the parent's turn (turn metadata `parent_turn_id`)."""
 
 
 SANDBOX_NONE = "none"
@@ -124,7 +129,13 @@ def turn_metadata(context: RequestContext, window_id: str) -> dict[str, Any]:
         metadata["context_window_id"] = context.context_window_id
     metadata["request_kind"] = context.request_kind
     metadata["history_initialization"] = context.history_initialization
+    if context.subagent_kind is not None:
+        metadata["parent_thread_id"] = context.thread_id
+        metadata["parent_turn_id"] = context.parent_turn_id
     metadata["root_turn_id"] = context.root_turn_id
+    if context.subagent_kind is not None:
+        metadata["subagent_kind"] = context.subagent_kind
+        metadata["thread_source"] = "subagent"
     if context.compaction is not None:
         metadata["compaction"] = dict(context.compaction)
     unsandboxed = context.sandbox_mode in UNSANDBOXED_MODES
@@ -172,6 +183,9 @@ def build_request(
         "x-codex-window-id": window_id,
         "x-codex-turn-metadata": orjson.dumps(metadata).decode(),
     }
+    if context.subagent_kind is not None:
+        headers["x-codex-parent-thread-id"] = context.thread_id
+        headers["x-openai-subagent"] = context.subagent_kind
     return SamplingRequest(
         model=context.model,
         input=list(history),  # items are stored as the model sees them (`strip_internal`)

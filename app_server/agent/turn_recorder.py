@@ -89,8 +89,8 @@ class TurnRecorder:
         )
 
     def shell_opening(self) -> None:
-        """A user shell command's turn opens with `task_started` alone (no context: the model
-        is not sampled; the next turn sends it)."""
+        """A user shell command's turn, or a review's, opens with `task_started` alone (no
+        context: the thread's model is not sampled; the next turn sends it)."""
         self._append([self._task_started()])
 
     def opening(self) -> None:
@@ -328,8 +328,23 @@ class TurnRecorder:
             ]
         )
 
-    def interrupted(self, completed_at: int, duration_ms: int) -> None:
-        """The `<turn_aborted>` notice (model-visible) and the `turn_aborted` event."""
+    def interrupted(self, completed_at: int, duration_ms: int, *, replaced: bool = False) -> None:
+        """The `<turn_aborted>` notice (model-visible) and the `turn_aborted` event; a turn a
+        review replaced gets the event alone (`reason: replaced`), as codex writes it."""
+        if replaced:
+            self._append(
+                [
+                    lines.turn_aborted(
+                        self._turn_id,
+                        self._setup.root_turn_id,
+                        started_at=self._started_at,
+                        completed_at=completed_at,
+                        duration_ms=duration_ms,
+                        reason="replaced",
+                    )
+                ]
+            )
+            return
         notice = lines.turn_aborted_notice(self._turn_id, f"msg_{uuid7()}")
         self._append(
             [

@@ -34,6 +34,7 @@ from app_server.agent.model_input import model_input_content
 from app_server.agent.providers.base import ModelProvider, ProviderError, SamplingRequest
 from app_server.agent.request_builder import RequestContext, build_request, sandbox_mode_of
 from app_server.agent.retry import with_retries
+from app_server.agent.review.review_turn import ReviewTurn
 from app_server.agent.step_effects import StepEffects, StepResult
 from app_server.agent.stream_mapper import StreamMapper, stream_ended_early
 from app_server.agent.tools.registry import ToolCall
@@ -48,6 +49,7 @@ from app_server.notification import now_ms
 from app_server.skill_mentions import selected_skills, skill_message
 from protocol.types import (
     ActiveThreadStatus,
+    AgentMessageThreadItem,
     ErrorNotification,
     IdleThreadStatus,
     ItemCompletedNotification,
@@ -65,7 +67,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-TurnKind = Literal["turn", "compact", "shell"]
+TurnKind = Literal["turn", "compact", "shell", "review"]
 
 
 class TurnAborted(Exception):
@@ -83,6 +85,7 @@ class TurnRunner:
         *,
         kind: TurnKind = "turn",
         shell: UserShellCommand | None = None,
+        review: ReviewTurn | None = None,
     ) -> None:
         self.host = host
         self.setup = setup
@@ -90,11 +93,15 @@ class TurnRunner:
         self.thread_id = host.thread_id
         self.kind: TurnKind = kind
         """`turn`, `compact` for a turn that only compacts the context, `shell` for one that
-        runs the user's shell command (neither samples the model nor is steerable)."""
+        runs the user's shell command (neither samples the model nor is steerable), `review`
+        for a code review (`app_server/agent/review/`: the reviewer is a sub-turn of its own)."""
         self._shell = shell
+        self._review = review
+        self._review_answer: AgentMessageThreadItem | None = None
         self._pending: list[PendingInput] = [first_input] if first_input is not None else []
         self._steer = asyncio.Event()
         self._interrupted = False
+        self._replaced = False
         self._sampling: asyncio.Task[StepResult] | None = None
         self._started_ms = now_ms()
         self._recorder = TurnRecorder(setup, self.thread_id, self._started_ms // 1000)
@@ -144,11 +151,13 @@ class TurnRunner:
         reads its record at the next sampling step (`turn_user_shells`)."""
         self._user_shells.start(shell)
 
-    def interrupt(self) -> None:
-        """Stop the turn now (`turn/interrupt`); a running command is killed with it. A turn
-        whose task has not begun yet stops as soon as it begins (cancelling a task before its
-        first step would skip `run` and with it the turn's `turn/completed`)."""
+    def interrupt(self, *, replaced: bool = False) -> None:
+        """Stop the turn now (`turn/interrupt`; `replaced`: a review started on the thread); a
+        running command is killed with it. A turn whose task has not begun yet stops as soon as
+        it begins (cancelling a task before its first step would skip `run` and with it the
+        turn's `turn/completed`)."""
         self._interrupted = True
+        self._replaced = replaced
         if self.task is not None and self._running:
             self.task.cancel()
 
@@ -157,6 +166,12 @@ class TurnRunner:
         """The turn's last agent message so far (its final answer once completed)."""
         last = self._effects.last_agent_message
         return last.text if last is not None else None
+
+    @property
+    def sub_turn_id(self) -> str | None:
+        """A review's reviewer sub-turn id (announced in `turn/started`, so clients may name it
+        in `turn/interrupt`); None for other turns."""
+        return self._review.sub_turn_id if self._review is not None else None
 
     @property
     def started_at(self) -> int:
@@ -198,6 +213,15 @@ class TurnRunner:
 
     async def _run(self) -> None:
         setup = self.setup
+        if self._review is not None:  # the reviewer's sub-turn announces the start
+            self._recorder.shell_opening()
+            if self._interrupted:
+                raise asyncio.CancelledError
+            self._review_answer = await self._review.run(
+                self.host, setup, self._recorder, self._tool_calls.context(), TurnRunner
+            )
+            await self._finish_completed()
+            return
         self.host.set_status(ActiveThreadStatus(active_flags=[]))
         self.host.publish(TurnStartedNotification(thread_id=self.thread_id, turn=self.wire_turn()))
         setup.tokens.start_turn()
@@ -339,6 +363,8 @@ class TurnRunner:
             history_initialization=setup.history_initialization,
             sandbox_mode=sandbox_mode_of(settings.sandbox),
             turn_started_at_ms=self._started_ms,
+            subagent_kind=setup.subagent_kind,
+            parent_turn_id=setup.parent_turn_id,
         )
 
     async def _sample(self, provider: ModelProvider) -> StepResult:
@@ -426,17 +452,19 @@ class TurnRunner:
         completed_at, duration_ms = self._duration()
         last = self._effects.last_agent_message
         self._recorder.completed(last.text if last is not None else None, completed_at, duration_ms)
+        if self._review_answer is not None:  # codex records no final message for a review
+            last = self._review_answer
         await self._recorder.sync()
         self.outcome = "completed"
         turn = self.wire_turn("completed").model_copy(
             update={
                 "items": [last] if last is not None else [],
-                "items_view": "summary" if self.kind == "turn" else "notLoaded",
+                "items_view": "summary" if self.kind in ("turn", "review") else "notLoaded",
                 "completed_at": completed_at,
                 "duration_ms": duration_ms,
             }
         )
-        if self.kind == "turn":
+        if self.kind in ("turn", "review"):
             await self.host.turn_result_ready(self.turn_id)
         self.host.set_status(IdleThreadStatus())
         self._turn_completed(turn)
@@ -474,7 +502,9 @@ class TurnRunner:
         await self._user_shells.stop()
         self._tool_calls.answer_open_calls()
         completed_at, duration_ms = self._duration()
-        await self._record_ending(lambda: self._recorder.interrupted(completed_at, duration_ms))
+        await self._record_ending(
+            lambda: self._recorder.interrupted(completed_at, duration_ms, replaced=self._replaced)
+        )
         self.outcome = "interrupted"
         self.host.set_status(IdleThreadStatus())
         self._turn_completed(

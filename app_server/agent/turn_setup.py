@@ -84,6 +84,8 @@ class TurnSetup:
     input items (`app_server.skill_mentions`)."""
     history_initialization: str = "new"
     """See `RequestContext.history_initialization`."""
+    subagent_kind: str | None = None
+    """See `RequestContext.subagent_kind` (`review` for a review's reviewer)."""
 
     @property
     def model_history(self) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel
 
@@ -361,16 +361,22 @@ def task_complete(
 
 
 def turn_aborted(
-    turn_id: str, root_turn_id: str, *, started_at: int, completed_at: int, duration_ms: int
+    turn_id: str,
+    root_turn_id: str,
+    *,
+    started_at: int,
+    completed_at: int,
+    duration_ms: int,
+    reason: Literal["interrupted", "replaced"] = "interrupted",
 ) -> EventLine:
-    """The end of an interrupted turn."""
+    """The end of an interrupted turn (`replaced`: by a review started on its thread)."""
     return {
         "type": "event_msg",
         "payload": {
             "type": "turn_aborted",
             "turn_id": turn_id,
             "root_turn_id": root_turn_id,
-            "reason": "interrupted",
+            "reason": reason,
             "started_at": started_at,
             "completed_at": completed_at,
             "duration_ms": duration_ms,

@@ -91,7 +91,7 @@ class TurnAbortedEvent(TypedDict):
     type: Literal["turn_aborted"]
     turn_id: str
     root_turn_id: str
-    reason: Literal["interrupted"]
+    reason: Literal["interrupted", "replaced"]
     started_at: int
     completed_at: int
     duration_ms: int
@@ -242,8 +242,28 @@ class McpToolCallEndEvent(TypedDict):
     result: dict[str, object]
 
 
+class EnteredReviewModeEvent(TypedDict):
+    """Legacy threads: a review began (codex's `entered_review_mode`, its `ReviewRequest`)."""
+
+    type: Literal["entered_review_mode"]
+    target: dict[str, object]
+    user_facing_hint: str
+
+
+class ExitedReviewModeEvent(TypedDict):
+    """Legacy threads: a review ended (`review_output` None when interrupted)."""
+
+    type: Literal["exited_review_mode"]
+    review_output: object
+
+
 LegacyToolEvent = (
-    ExecCommandEndEvent | PatchApplyEndEvent | ViewImageToolCallEvent | McpToolCallEndEvent
+    ExecCommandEndEvent
+    | PatchApplyEndEvent
+    | ViewImageToolCallEvent
+    | McpToolCallEndEvent
+    | EnteredReviewModeEvent
+    | ExitedReviewModeEvent
 )
 """What a legacy thread records for a tool's item instead of `item_completed`."""
 

@@ -19,6 +19,11 @@ from pydantic import TypeAdapter, ValidationError
 
 from app_server.rollout.items import SLEEP_EXTENSION_KIND, CoreItemType
 from app_server.rollout.lines import JsonObject
+from app_server.rollout.review_output import (
+    REVIEW_FALLBACK_MESSAGE,
+    render_review_text,
+    stored_review_output,
+)
 from app_server.rollout.wire_values import (
     collab_agent_state,
     command_actions,
@@ -240,6 +245,17 @@ def _core_dynamic_tool_call(item: JsonObject) -> dict[str, Any]:
     }
 
 
+def _core_entered_review(item: JsonObject) -> dict[str, Any]:
+    hint = item.get("user_facing_hint")
+    return {"id": item["id"], "review": hint if isinstance(hint, str) else ""}
+
+
+def _core_exited_review(item: JsonObject) -> dict[str, Any]:
+    output = stored_review_output(item.get("review_output"))
+    review = render_review_text(output) if output is not None else REVIEW_FALLBACK_MESSAGE
+    return {"id": item["id"], "review": review}
+
+
 _CoreBuilder = Callable[[JsonObject], "dict[str, Any] | None"]
 _TYPED_CORE_BUILDERS: dict[CoreItemType, tuple[_CoreBuilder, str]] = {
     "UserMessage": (_core_user_message, "userMessage"),
@@ -259,6 +275,8 @@ _TYPED_CORE_BUILDERS: dict[CoreItemType, tuple[_CoreBuilder, str]] = {
     "ImageGeneration": (_core_image_generation, "imageGeneration"),
     "McpToolCall": (_core_mcp_tool_call, "mcpToolCall"),
     "DynamicToolCall": (_core_dynamic_tool_call, "dynamicToolCall"),
+    "EnteredReviewMode": (_core_entered_review, "enteredReviewMode"),
+    "ExitedReviewMode": (_core_exited_review, "exitedReviewMode"),
 }
 _CORE_BUILDERS: dict[str, tuple[_CoreBuilder, str]] = {
     k: v for k, v in _TYPED_CORE_BUILDERS.items()

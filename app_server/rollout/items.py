@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Literal, NotRequired, TypedDict
 
 from app_server.rollout.lines import JsonObject
+from app_server.rollout.review_output import ReviewOutput
 
 CoreItemType = Literal[
     "UserMessage",
@@ -30,6 +31,8 @@ CoreItemType = Literal[
     "ImageGeneration",
     "McpToolCall",
     "DynamicToolCall",
+    "EnteredReviewMode",
+    "ExitedReviewMode",
 ]
 """Every core item kind the reader maps to a wire item (others are skipped)."""
 
@@ -221,8 +224,28 @@ class McpToolCallItem(TypedDict):
 """An MCP tool call (0.169 writes camelCase `readOnlyHint`/`structuredContent`/`isError`)."""
 
 
+class EnteredReviewModeItem(TypedDict):
+    """A review began (`review/start`): its target as the request gave it (wire spelling,
+    `{"type": "commit", "sha": …}`) and the hint clients show."""
+
+    type: Literal["EnteredReviewMode"]
+    id: str
+    target: JsonObject
+    user_facing_hint: str
+
+
+class ExitedReviewModeItem(TypedDict):
+    """A review ended: the reviewer's parsed output (None: interrupted)."""
+
+    type: Literal["ExitedReviewMode"]
+    id: str
+    review_output: ReviewOutput | None
+
+
 CoreItem = (
     UserMessageItem
+    | EnteredReviewModeItem
+    | ExitedReviewModeItem
     | McpToolCallItem
     | AgentMessageItem
     | ReasoningItem

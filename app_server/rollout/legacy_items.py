@@ -16,6 +16,11 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from app_server.rollout.lines import JsonObject
+from app_server.rollout.review_output import (
+    REVIEW_FALLBACK_MESSAGE,
+    render_review_text,
+    stored_review_output,
+)
 from app_server.rollout.wire_values import (
     command_actions,
     command_source,
@@ -44,9 +49,6 @@ from protocol.types import (
 logger = logging.getLogger(__name__)
 
 _M = TypeVar("_M", bound=BaseModel)
-
-
-REVIEW_FALLBACK_MESSAGE = "Reviewer failed to output a response."
 
 
 def legacy_user_message(item_id: str, payload: JsonObject) -> UserMessageThreadItem | None:
@@ -187,11 +189,11 @@ def legacy_entered_review(item_id: str, payload: JsonObject) -> EnteredReviewMod
 
 
 def legacy_exited_review(item_id: str, payload: JsonObject) -> ExitedReviewModeThreadItem:
-    """`exited_review_mode {review_output}` → exitedReviewMode item."""
-    output = payload.get("review_output")
-    explanation = output.get("overall_explanation") if isinstance(output, Mapping) else None
-    text = explanation.strip() if isinstance(explanation, str) else ""
-    return ExitedReviewModeThreadItem(id=item_id, review=text or REVIEW_FALLBACK_MESSAGE)
+    """`exited_review_mode {review_output}` → exitedReviewMode item: the review rendered as the
+    live item showed it (codex's fallback text when there is none: an interrupted review)."""
+    output = stored_review_output(payload.get("review_output"))
+    review = render_review_text(output) if output is not None else REVIEW_FALLBACK_MESSAGE
+    return ExitedReviewModeThreadItem(id=item_id, review=review)
 
 
 def _validated(model: type[_M], data: dict[str, Any]) -> _M | None:

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from app_server.agent.request_builder import strip_internal
-from app_server.agent.user_shell import is_user_shell_record
+from app_server.agent.review.messages import holds_no_context
 from app_server.errors import Conflict, InvalidRequest
 from app_server.ids import uuid7
 from app_server.rollout import build
@@ -95,7 +95,7 @@ async def inject_items(manager: ThreadManager, thread_id: str, items: Sequence[A
         return
     writer = await manager.writer_for(thread)
     history = await load_model_history(manager, thread)
-    if all(is_user_shell_record(i) for i in history.items):  # no model turn yet
+    if holds_no_context(history.items):  # no model turn yet
         thread.injected_before_context = True
     pseudo_turn = f"{PSEUDO_TURN_PREFIX}{thread.injections}"
     thread.injections += 1

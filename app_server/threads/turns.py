@@ -21,11 +21,14 @@ from app_server.agent.mcp.tools import McpToolSource
 from app_server.agent.providers.base import ModelProvider
 from app_server.agent.rate_limits import DEFAULT_LIMIT_ID
 from app_server.agent.request_builder import auto_compact_limit, effective_context_window
+from app_server.agent.review.messages import holds_no_context
+from app_server.agent.review.review_turn import ReviewTurn
+from app_server.agent.review.targets import resolve_review
 from app_server.agent.tools.catalog import multi_agent_version_for, turn_tools
 from app_server.agent.tools.registry import ToolItem, ToolSource
 from app_server.agent.turn_runner import TurnKind, TurnRunner
 from app_server.agent.turn_setup import PendingInput, TurnSetup
-from app_server.agent.user_shell import UserShellCommand, is_user_shell_record
+from app_server.agent.user_shell import UserShellCommand
 from app_server.client_connection import ClientConnection, ServerRequestOutcome
 from app_server.config import TURN_ORIGIN
 from app_server.errors import ActiveTurnNotSteerable, Conflict, TurnInputRefused
@@ -52,6 +55,7 @@ from app_server.threads.turn_origin import TurnOrigin
 from protocol.types import (
     AccountRateLimitsUpdatedNotification,
     RateLimitSnapshot,
+    ReviewTarget,
     ThreadSettingsUpdatedNotification,
     ThreadStatus,
     Turn,
@@ -130,6 +134,8 @@ class ThreadTurns:
         self._provider_for = provider_for
         self._max_steps = manager.config.toml.max_sampling_steps
         self.agents = AgentTree(manager, self)
+        self._waiting: set[asyncio.Task[None]] = set()
+        """Reviews waiting for the turn they interrupted to end (kept so none is collected)."""
         self.on_turn_ended: Callable[[LoadedThread, TurnRunner], None] | None = None
         """Told when a turn of a loaded thread ended (the queue starts its next message)."""
         """The sub-agents of every session tree; spawned agents' turns start through here."""
@@ -156,7 +162,7 @@ class ThreadTurns:
         pending = PendingInput(list(params.input), params.client_user_message_id)
         active = thread.active_turn
         if isinstance(active, TurnRunner) and not active.finished:
-            if active.kind == "compact":
+            if active.kind in NOT_STEERABLE:
                 raise TurnInputRefused(active.kind)
             _refuse_shell_turn(active)
             active.add_input(pending)
@@ -222,23 +228,26 @@ class ThreadTurns:
         output_schema: Any = None,
         kind: TurnKind = "turn",
         shell: UserShellCommand | None = None,
+        review: ReviewTurn | None = None,
+        replacing: TurnRunner | None = None,
     ) -> TurnRunner:
-        _refuse_if_busy(thread)
+        _refuse_if_busy(thread, replacing)
         writer = await self._manager.writer_for(thread)
         history = await self._model_history(thread)
         skills = await self._skills(thread.settings)
-        _refuse_if_busy(thread)  # a turn may have started while we awaited
+        _refuse_if_busy(thread, replacing)  # a turn may have started while we awaited
         config = thread.settings.config.toml
         if not thread.multi_agent_known:
             thread.learn_multi_agent_version(
                 history.multi_agent_version or multi_agent_version_for(config)
             )
         # A shell command's turn sends no context, so it leaves the opening context to the next
-        # turn (which codex also opens with the full context after a thread's first `!cmd`).
-        first_turn = kind != "shell" and (
+        # turn (which codex also opens with the full context after a thread's first `!cmd`);
+        # so does a review (its reviewer has a context of its own).
+        first_turn = kind not in ("shell", "review") and (
             thread.take_opening_context()
             or thread.injected_before_context
-            or all(is_user_shell_record(i) for i in history.items)
+            or holds_no_context(history.items)
         )
         if first_turn:
             thread.injected_before_context = False
@@ -274,7 +283,12 @@ class ThreadTurns:
             history_initialization=thread.history_initialization,
         )
         runner = TurnRunner(
-            _ThreadTurnHost(self._manager, thread), setup, pending, kind=kind, shell=shell
+            _ThreadTurnHost(self._manager, thread),
+            setup,
+            pending,
+            kind=kind,
+            shell=shell,
+            review=review,
         )
         thread.active_turn = runner
         thread.last_turn_id = turn_id
@@ -336,6 +350,45 @@ class ThreadTurns:
             shell=shell,
         )
 
+    async def review(
+        self, connection: ClientConnection, thread_id: str, target: ReviewTarget
+    ) -> tuple[TurnRunner, TurnRunner | None]:
+        """`review/start`: a turn that reviews `target` in the thread's cwd, and the running
+        turn it replaces (None: the thread is idle). As codex 0.169 does, a review started on a
+        busy thread interrupts its turn once answered and runs when that turn has ended
+        (`launch_review`)."""
+        thread = self._manager.require_loaded(thread_id)
+        request = await resolve_review(target, Path(thread.settings.cwd))
+        active = thread.active_turn
+        previous = active if active is not None and not active.finished else None
+        runner = await self._new_runner(
+            thread,
+            None,
+            TurnOrigin(root_turn_id=None, originator=connection.client_name),
+            kind="review",
+            review=ReviewTurn(request),
+            replacing=previous,
+        )
+        return runner, previous
+
+    def launch_review(
+        self, thread_id: str, runner: TurnRunner, previous: TurnRunner | None
+    ) -> None:
+        """Run a review (after its response went out), interrupting the turn it replaces and
+        waiting for that turn's end first."""
+        if previous is None or previous.finished:
+            self.launch(thread_id, runner)
+            return
+        previous.interrupt(replaced=True)
+        task = asyncio.create_task(self._launch_after(previous, thread_id, runner))
+        self._waiting.add(task)
+        task.add_done_callback(self._waiting.discard)
+
+    async def _launch_after(self, previous: TurnRunner, thread_id: str, runner: TurnRunner) -> None:
+        if previous.task is not None:
+            await asyncio.wait([previous.task])
+        self.launch(thread_id, runner)
+
     # -- turn/steer, turn/interrupt ------------------------------------------------------------
     def _active(self, thread_id: str, action: str) -> TurnRunner:
         thread = self._manager.require_loaded(thread_id)
@@ -346,7 +399,7 @@ class ThreadTurns:
 
     def steer(self, params: TurnSteerParams) -> str:
         active = self._active(params.thread_id, "steer")
-        if active.kind == "compact":
+        if active.kind in NOT_STEERABLE:
             raise ActiveTurnNotSteerable(active.kind)
         _refuse_shell_turn(active)
         if params.expected_turn_id != active.turn_id:
@@ -358,9 +411,14 @@ class ThreadTurns:
 
     def interrupt(self, params: TurnInterruptParams) -> None:
         active = self._active(params.thread_id, "interrupt")
-        if params.turn_id != active.turn_id:
+        if params.turn_id not in (active.turn_id, active.sub_turn_id):
             raise Conflict(f"expected active turn id {params.turn_id} but found {active.turn_id}")
         active.interrupt()
+
+
+NOT_STEERABLE = ("compact", "review")
+"""Turn kinds that take no input (codex's `NonSteerableTurnKind`): `turn/start` and
+`turn/steer` are refused with codex's errors while one runs."""
 
 
 def _refuse_shell_turn(active: TurnRunner) -> None:
@@ -373,10 +431,11 @@ def _refuse_shell_turn(active: TurnRunner) -> None:
         )
 
 
-def _refuse_if_busy(thread: LoadedThread) -> None:
-    """A new turn (or compaction) cannot start under a running one."""
+def _refuse_if_busy(thread: LoadedThread, replacing: TurnRunner | None = None) -> None:
+    """A new turn (or compaction) cannot start under a running one (but a review replaces
+    the turn it was started on, `replacing`)."""
     active = thread.active_turn
-    if active is not None and not active.finished:
+    if active is not None and not active.finished and active is not replacing:
         raise Conflict(
             f"thread {thread.id} has an active turn ({active.turn_id}); wait for it to finish "
             "or interrupt it before compacting or starting another"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from scripts.codex_compare.revert_scenario import REVERT
 from scripts.codex_compare.shell_during_turn_scenario import SHELL_DURING_TURN
+from scripts.codex_compare.review import REVIEW
 from scripts.codex_compare.steps import Call, Queue, Scenario, Turn, WaitFor, WriteFile
 from tests.support.model_replies import Reply
 
@@ -345,4 +346,5 @@ SCENARIOS = (
     USER_INPUT_EXTRAS,
     REVERT,
     SHELL_DURING_TURN,
+    REVIEW,
 )

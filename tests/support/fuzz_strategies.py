@@ -80,13 +80,15 @@ HOST_EFFECT_PREFIXES = (
     "process/",
     "fuzzyFileSearch",
     "thread/shellCommand",
+    "review/start",
 )
 """Methods that act on the host at the paths and argv they are given: fuzzed with invented
 params they would remove, overwrite, watch or walk real files (`fs/remove` of `/` is one
 generated string away) and run real programs (`thread/shellCommand` runs any generated string
-unsandboxed). They are not fuzzed; their handling of bad input is tested on temp dirs in
-tests/e2e/test_fs.py, test_command_exec.py, test_fuzzy_file_search.py and
-test_shell_command.py."""
+unsandboxed; `review/start` runs git in the thread's cwd and lets the reviewer model run
+commands). They are not fuzzed; their handling of bad input is tested on temp dirs in
+tests/e2e/test_fs.py, test_command_exec.py, test_fuzzy_file_search.py, test_shell_command.py and
+test_review.py."""
 
 
 @cache
