@@ -1,21 +1,31 @@
-"""A root's walked paths, laid out for fast queries: all paths joined by newlines (as is and
-lowercased), so that one regular-expression scan finds the candidates, then only those are
-scored (`matcher`).
+"""A root's walked paths, laid out for fast queries: all paths (in path order) joined by
+newlines, as is and lowercased, and the files' names joined likewise, so that one
+regular-expression scan finds the candidates of a tier, then only those are scored (`matcher`).
 
-Blocking (CPU work); run searches in a worker thread. Memory: about three times the total
-length of the paths (two joined copies plus the list), e.g. ~15 MB for 100,000 paths.
+Speed: a query answers in ~10-30 ms on 100,000 paths (scripts/bench_file_search.py). Python
+costs ~2 us per candidate scored, so a broad query ("a", most paths match) is answered from
+the names whose match can start at a word (`Query.boundary`, a tenth of the paths) whenever
+those fill the results with scores nothing else can reach; match indices are computed for the
+returned rows only.
+
+Blocking (CPU work); run searches in a worker thread. Memory: about four times the total
+length of the paths (two joined copies of the paths and of the names, plus the list and
+per-file offsets), e.g. ~20 MB for 100,000 paths.
 """
 
 from __future__ import annotations
 
 import heapq
 import os
+import re
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from app_server.file_search.matcher import (
     BONUS_BOUNDARY_WHITE,
+    BONUS_CAMEL123,
+    BONUS_CONSECUTIVE,
     BONUS_FIRST_CHAR_MULTIPLIER,
     DIRECTORY_NAME_BONUS,
     FILE_NAME_BONUS,
@@ -56,18 +66,37 @@ class FileIndex:
 
     def __init__(self, root: str, entries: list[Entry]) -> None:
         self.root = root
-        self._entries = entries
+        # In path order: ties then rank by offset, as by path (`_rank`).
+        self._entries = entries = sorted(entries, key=lambda e: e.path)
         self._text = "\n".join(e.path for e in entries)
         self._lower = self._text.lower()
         self._classes = char_classes(self._text)
         self._directory_starts: set[int] = set()
         self._starts: list[int] = []
+        # Files' names (after the last `/`), joined as the paths are: one scan of them finds
+        # the files that get `FILE_NAME_BONUS`, which outrank every other file.
+        names: list[str] = []
+        self._name_starts: list[int] = []  # per file: its name's offset in the joined names
+        self._name_offsets: list[int] = []  # per file: its name's offset in the joined paths
+        self._file_lines: list[int] = []  # per file: its path's offset in the joined paths
+        self._directories_named: dict[str, list[int]] = {}  # lowercased name -> path offsets
         offset = 0
+        name_offset = 0
         for entry in entries:
             self._starts.append(offset)
+            name = entry.path[entry.path.rfind("/") + 1 :]
             if entry.is_directory:
                 self._directory_starts.add(offset)
+                self._directories_named.setdefault(name.lower(), []).append(offset)
+            else:
+                names.append(name)
+                self._name_starts.append(name_offset)
+                self._name_offsets.append(offset + len(entry.path) - len(name))
+                self._file_lines.append(offset)
+                name_offset += len(name) + 1
             offset += len(entry.path) + 1
+        self._names = "\n".join(names)
+        self._names_lower = self._names.lower()
 
     @classmethod
     def build(cls, root: str) -> FileIndex:
@@ -79,19 +108,91 @@ class FileIndex:
     def search(
         self, query: Query, limit: int = MATCH_LIMIT, cancelled: Callable[[], bool] = bool
     ) -> list[Match]:
-        """The best `limit` matches, best first (ties by path)."""
+        """The best `limit` matches, best first (ties by path).
+
+        In tiers, each skipped when the previous one already fills `limit` rows that nothing
+        later can reach: (1) directories named as the query and files whose name holds the
+        query from a word start (`Query.boundary`: the only ones whose window can start with a
+        boundary bonus); (2) every file whose name matches (all outrank the rest); (3) every
+        path. Broad queries ("a") thus score a tenth of the paths instead of most of them."""
+        size = len(query.chars)
+        if not size:
+            return []
         haystack = self._text if query.case_sensitive else self._lower
+        directories = self._named_directories(query, haystack)
+        boundary = self._name_windows(query, query.boundary, cancelled, exact_end=False)
+        best = self._rank([*directories, *(boundary or [])], limit, haystack, query.chars)
+        if boundary is not None and len(best) == limit and best[-1][0] > _rest_bound(size):
+            return self._matches(best, haystack, query.chars)
+        names = self._name_windows(query, query.prefilter, cancelled, exact_end=True)
+        if names is not None and len(directories) + len(names) >= limit:
+            best = self._rank([*directories, *names], limit, haystack, query.chars)
+            return self._matches(best, haystack, query.chars)
+        windows = self._path_windows(query, haystack, cancelled)
+        if windows is None:
+            return []
+        return self._matches(
+            self._rank(windows, limit, haystack, query.chars), haystack, query.chars
+        )
+
+    def _named_directories(self, query: Query, haystack: str) -> list[_Window]:
+        """Windows of the directories named as the query (`DIRECTORY_NAME_BONUS`)."""
+        windows = []
+        for line_start in self._directories_named.get(query.chars.lower(), ()):
+            line_end = line_start + len(self._entries[self._line(line_start)].path)
+            found = query.prefilter.search(haystack, line_start, line_end)
+            name_start = line_end - len(query.chars)
+            if found is None or not haystack.startswith(query.chars, name_start):
+                continue  # case-sensitive and not the same case
+            end = found.end(1) - 1
+            windows.append(
+                _window(haystack, self._classes, query.chars, line_start, end, DIRECTORY_NAME_BONUS)
+            )
+        return windows
+
+    def _name_windows(
+        self,
+        query: Query,
+        pattern: re.Pattern[str],
+        cancelled: Callable[[], bool],
+        *,
+        exact_end: bool,
+    ) -> list[_Window] | None:
+        """Windows (plus `FILE_NAME_BONUS`) of the files whose name `pattern` finds; with
+        `exact_end`, `pattern` is the query's prefilter and gives each name's earliest match
+        end itself. None when cancelled."""
+        names = self._names if query.case_sensitive else self._names_lower
+        haystack = self._text if query.case_sensitive else self._lower
+        classes, chars, prefilter = self._classes, query.chars, query.prefilter
+        name_starts, name_offsets, lines = self._name_starts, self._name_offsets, self._file_lines
+        windows = []
+        for n, found in enumerate(pattern.finditer(names)):
+            if n % 4096 == 0 and cancelled():
+                return None
+            k = bisect_right(name_starts, found.start()) - 1
+            if exact_end:
+                end = found.end(1)
+            else:
+                earliest = prefilter.search(names, name_starts[k], found.end())
+                assert earliest is not None  # the boundary match is a match
+                end = earliest.end(1)
+            end += name_offsets[k] - name_starts[k] - 1
+            windows.append(_window(haystack, classes, chars, lines[k], end, FILE_NAME_BONUS))
+        return windows
+
+    def _path_windows(
+        self, query: Query, haystack: str, cancelled: Callable[[], bool]
+    ) -> list[_Window] | None:
+        """Every path's window: in a file's name when its name matches (as codex ranks), else
+        in the whole path. None when cancelled."""
         classes, pattern, prefilter = self._classes, query.chars, query.prefilter
         rfind = haystack.rfind
         directories = self._directory_starts
         size = len(pattern)
-        # Pass 1 (cheap): each candidate's window — in a file's name when its name matches (as
-        # codex ranks), else in the whole path — and a bound on its score (`_window`).
-        windows: list[tuple[int, bool, int, int, int, int]] = []
-        # (bound, base is exact, base, window's line start, match end, name bonus)
+        windows = []
         for n, found in enumerate(prefilter.finditer(haystack)):
             if n % 4096 == 0 and cancelled():
-                return []
+                return None
             line_start = rfind("\n", 0, found.start()) + 1
             line_end = found.end()
             end = found.end(1) - 1
@@ -105,10 +206,18 @@ class FileIndex:
                 if in_name is not None:
                     bonus = FILE_NAME_BONUS
                     end = in_name.end(1) - 1
-            exact, base = _window(haystack, classes, pattern, line_start, end)
-            windows.append((base + bonus, exact, base, line_start, end, bonus))
-        # Pass 2: exact scores, best bounds first, until no remaining bound can reach the
-        # `limit`-th best score found (ties included: they compete on path).
+            windows.append(_window(haystack, classes, pattern, line_start, end, bonus))
+        return windows
+
+    def _rank(
+        self, windows: list[_Window] | None, limit: int, haystack: str, pattern: str
+    ) -> list[tuple[int, int, int]]:
+        """The best `limit` windows as (score, line start, match end), best first, ties by
+        path: exact scores, best bounds first, until no remaining bound can reach the
+        `limit`-th best score found (ties included: they compete on path)."""
+        if not windows:
+            return []
+        classes = self._classes
         windows.sort(key=lambda w: -w[0])
         floor: list[int] = []  # min-heap of the best `limit` scores so far
         scored: list[tuple[int, int, int]] = []
@@ -122,26 +231,49 @@ class FileIndex:
                 heapq.heappush(floor, value)
             elif value > floor[0]:
                 heapq.heapreplace(floor, value)
-        if not scored:
-            return []
         # The best `limit` by score; every candidate tied with the last of them competes on path.
         cut = heapq.nlargest(limit, scored, key=lambda s: s[0])[-1][0]
-        finalists = []
-        for value, line_start, end in scored:
-            if value >= cut:
-                line = bisect_right(self._starts, line_start) - 1
-                finalists.append((value, self._entries[line], line_start, end))
-        finalists.sort(key=lambda f: (-f[0], f[1].path))
+        # Entries are in path order, so line starts order ties as paths do.
+        finalists = [(-value, line_start, end) for value, line_start, end in scored if value >= cut]
+        return [
+            (-value, line_start, end)
+            for value, line_start, end in heapq.nsmallest(limit, finalists)
+        ]
+
+    def _matches(
+        self, ranked: list[tuple[int, int, int]], haystack: str, pattern: str
+    ) -> list[Match]:
+        """The ranked windows as results, with their matched indices (computed for these only)."""
         matches = []
-        for value, entry, line_start, end in finalists[:limit]:
-            indices = score_at(self._text, haystack, classes, pattern, line_start, end)[1]
+        for value, line_start, end in ranked:
+            entry = self._entries[self._line(line_start)]
+            indices = score_at(self._text, haystack, self._classes, pattern, line_start, end)[1]
             matches.append(Match(self.root, entry.path, entry.is_directory, value, indices))
         return matches
 
+    def _line(self, line_start: int) -> int:
+        return bisect_right(self._starts, line_start) - 1
+
+
+_Window = tuple[int, bool, int, int, int, int]
+"""(bound, base is exact, base, window's line start, match end, bonus): a candidate before its
+exact score (`_window`)."""
+
+
+def _rest_bound(size: int) -> int:
+    """The best score a file outside the boundary tier can get: its name matches, but its
+    window's first character follows a word character (a camelCase hump at best)."""
+    return (
+        FILE_NAME_BONUS
+        + SCORE_MATCH * size
+        + BONUS_BOUNDARY_WHITE * (size - 1)
+        + BONUS_FIRST_CHAR_MULTIPLIER * BONUS_CAMEL123
+    )
+
 
 def _window(
-    haystack: str, classes: str, pattern: str, line_start: int, end: int
-) -> tuple[bool, int]:
+    haystack: str, classes: str, pattern: str, line_start: int, end: int, bonus: int
+) -> _Window:
     """For the match of `pattern` ending earliest at `end`, shrunk from the right: whether the
     bound below is its exact base score, and that bound — the score if every character after
     the first got the largest bonus and the gaps were one run. It is exact for a one-character
@@ -161,7 +293,29 @@ def _window(
     )
     if gaps:
         bound -= gaps + PENALTY_GAP_START - PENALTY_GAP_EXTENSION
-    return size == 1 or (not gaps and first == BONUS_BOUNDARY_WHITE), bound
+    exact = size == 1 or (not gaps and first == BONUS_BOUNDARY_WHITE)
+    if (
+        not exact
+        and not gaps
+        and classes[pos] in _WORD_CLASSES
+        and classes[pos + 1 : end + 1] == _LOWER_CLASS * (size - 1)
+    ):
+        # A word character, then lowercase letters: each later character's own bonus is 0, so
+        # it gets the inherited first bonus (at least `BONUS_CONSECUTIVE`).
+        exact = True
+        bound = (
+            SCORE_MATCH * size
+            + BONUS_FIRST_CHAR_MULTIPLIER * first
+            + max(first, BONUS_CONSECUTIVE) * (size - 1)
+        )
+    return bound + bonus, exact, bound, line_start, end, bonus
+
+
+_WORD_CLASSES = frozenset(char_classes("aA0"))
+"""Class digits (`char_classes`) of word characters: lowercase, uppercase, digit."""
+
+_LOWER_CLASS = char_classes("a")
+"""Class digit of a lowercase ASCII letter."""
 
 
 def merge(results: list[list[Match]], limit: int = MATCH_LIMIT) -> list[Match]:
