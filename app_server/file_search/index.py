@@ -21,6 +21,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import itemgetter
 
 from app_server.file_search.matcher import (
     BONUS_BOUNDARY_WHITE,
@@ -118,22 +119,25 @@ class FileIndex:
         size = len(query.chars)
         if not size:
             return []
-        haystack = self._text if query.case_sensitive else self._lower
-        directories = self._named_directories(query, haystack)
-        boundary = self._name_windows(query, query.boundary, cancelled, exact_end=False)
-        best = self._rank([*directories, *(boundary or [])], limit, haystack, query.chars)
-        if boundary is not None and len(best) == limit and best[-1][0] > _rest_bound(size):
-            return self._matches(best, haystack, query.chars)
-        names = self._name_windows(query, query.prefilter, cancelled, exact_end=True)
-        if names is not None and len(directories) + len(names) >= limit:
-            best = self._rank([*directories, *names], limit, haystack, query.chars)
-            return self._matches(best, haystack, query.chars)
+        haystack, pattern = (self._text if query.case_sensitive else self._lower), query.chars
+        if "/" not in pattern:  # else no file name holds the query: only whole paths match
+            directories = self._named_directories(query, haystack)
+            boundary = self._name_windows(query, query.boundary, cancelled, exact_end=False)
+            if boundary is None:
+                return []
+            best = self._rank([*directories, *boundary], limit, haystack, pattern)
+            if len(best) == limit and best[-1][0] > _rest_bound(size):
+                return self._matches(best, haystack, pattern)
+            names = self._name_windows(query, query.prefilter, cancelled, exact_end=True)
+            if names is None:
+                return []
+            if len(directories) + len(names) >= limit:
+                best = self._rank([*directories, *names], limit, haystack, pattern)
+                return self._matches(best, haystack, pattern)
         windows = self._path_windows(query, haystack, cancelled)
         if windows is None:
             return []
-        return self._matches(
-            self._rank(windows, limit, haystack, query.chars), haystack, query.chars
-        )
+        return self._matches(self._rank(windows, limit, haystack, pattern), haystack, pattern)
 
     def _named_directories(self, query: Query, haystack: str) -> list[_Window]:
         """Windows of the directories named as the query (`DIRECTORY_NAME_BONUS`)."""
@@ -210,35 +214,26 @@ class FileIndex:
         return windows
 
     def _rank(
-        self, windows: list[_Window] | None, limit: int, haystack: str, pattern: str
+        self, windows: list[_Window], limit: int, haystack: str, pattern: str
     ) -> list[tuple[int, int, int]]:
         """The best `limit` windows as (score, line start, match end), best first, ties by
-        path: exact scores, best bounds first, until no remaining bound can reach the
-        `limit`-th best score found (ties included: they compete on path)."""
-        if not windows:
-            return []
+        path. Windows are taken by bound, best first, in path order among equal bounds (a
+        stable sort of the path-ordered windows), and scored exactly until a window's bound
+        cannot beat the worst kept: then no later one can either."""
         classes = self._classes
-        windows.sort(key=lambda w: -w[0])
-        floor: list[int] = []  # min-heap of the best `limit` scores so far
-        scored: list[tuple[int, int, int]] = []
+        windows.sort(key=itemgetter(0), reverse=True)
+        kept: list[tuple[int, int, int]] = []  # min-heap of (score, -line start, match end)
         for bound, exact, base, line_start, end, bonus in windows:
-            if len(floor) == limit and bound < floor[0]:
+            if len(kept) == limit and (bound, -line_start) < kept[0][:2]:
                 break
             value = base if exact else score_value_at(haystack, classes, pattern, line_start, end)
-            value += bonus
-            scored.append((value, line_start, end))
-            if len(floor) < limit:
-                heapq.heappush(floor, value)
-            elif value > floor[0]:
-                heapq.heapreplace(floor, value)
-        # The best `limit` by score; every candidate tied with the last of them competes on path.
-        cut = heapq.nlargest(limit, scored, key=lambda s: s[0])[-1][0]
-        # Entries are in path order, so line starts order ties as paths do.
-        finalists = [(-value, line_start, end) for value, line_start, end in scored if value >= cut]
-        return [
-            (-value, line_start, end)
-            for value, line_start, end in heapq.nsmallest(limit, finalists)
-        ]
+            candidate = (value + bonus, -line_start, end)
+            if len(kept) < limit:
+                heapq.heappush(kept, candidate)
+            elif candidate > kept[0]:
+                heapq.heapreplace(kept, candidate)
+        kept.sort(reverse=True)
+        return [(value, -negated, end) for value, negated, end in kept]
 
     def _matches(
         self, ranked: list[tuple[int, int, int]], haystack: str, pattern: str
