@@ -7,7 +7,8 @@ difference in result shape, notification order and notification params shape. Va
 naturally differ (ids, timestamps, paths, text) are reduced to their types; see
 `codex_compare/shapes.py`.
 
-Usage: scripts/compare_with_codex.py [SCENARIO-SUBSTRING ...] [--quiet] [--progress]
+Usage: scripts/compare_with_codex.py [SCENARIO-SUBSTRING ...] [--quiet] [--progress] [--help]
+(a substring runs only the scenarios whose name holds it; --help lists them)
 """
 
 from __future__ import annotations
@@ -87,6 +88,10 @@ async def observe(name: str, command: list[str], scenario: Scenario) -> list[Obs
 
 
 async def main(argv: list[str]) -> int:
+    if "--help" in argv or "-h" in argv:
+        print(__doc__)
+        print("Scenarios:", *(f"  {scenario.name}" for scenario in SCENARIOS), sep="\n")
+        return 0
     quiet = "--quiet" in argv
     wanted = [arg for arg in argv if not arg.startswith("--")]
     totals: list[tuple[str, int]] = []

@@ -6,6 +6,7 @@ compared with codex 0.171.0 (`SEARCH_STREAM`)."""
 from __future__ import annotations
 
 from scripts.codex_compare.steps import Call, Queue, Scenario, Turn, WaitFor, WriteFile
+from scripts.codex_compare.workspace_scenarios import COMMAND_EXEC, FILE_SEARCH, FS, PROCESS
 from tests.support.model_replies import Reply
 
 NO_THREAD = "00000000-0000-0000-0000-000000000000"
@@ -341,4 +342,8 @@ SCENARIOS = (
     SETTINGS,
     STEER_COMPACTION,
     USER_INPUT_EXTRAS,
+    FS,
+    COMMAND_EXEC,
+    PROCESS,
+    FILE_SEARCH,
 )
