@@ -19,10 +19,11 @@ import heapq
 import os
 import re
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
 
+from app_server.file_search.letters import Kept, ceiling_bonus, keep_best, ranked
 from app_server.file_search.matcher import (
     BONUS_BOUNDARY_WHITE,
     BONUS_CAMEL123,
@@ -98,6 +99,7 @@ class FileIndex:
             offset += len(entry.path) + 1
         self._names = "\n".join(names)
         self._names_lower = self._names.lower()
+        self._ceilings: dict[tuple[bool, str], int] = {}  # (names?, character) -> `_ceiling`
 
     @classmethod
     def build(cls, root: str) -> FileIndex:
@@ -120,6 +122,8 @@ class FileIndex:
         if not size:
             return []
         haystack, pattern = (self._text if query.case_sensitive else self._lower), query.chars
+        if size == 1:
+            return self._search_letter(query, limit, cancelled)
         if "/" not in pattern:  # else no file name holds the query: only whole paths match
             directories = self._named_directories(query, haystack)
             boundary = self._name_windows(query, query.boundary, cancelled, exact_end=False)
@@ -138,6 +142,89 @@ class FileIndex:
         if windows is None:
             return []
         return self._matches(self._rank(windows, limit, haystack, pattern), haystack, pattern)
+
+    def _search_letter(
+        self, query: Query, limit: int, cancelled: Callable[[], bool]
+    ) -> list[Match]:
+        """A one-character query (`letters`): the directories named as it, then the files whose
+        name holds it, then (when those are fewer than `limit`) every other path, each tier in
+        path order until nothing later can enter."""
+        haystack, letter = (self._text if query.case_sensitive else self._lower), query.chars
+        names = self._names if query.case_sensitive else self._names_lower
+        kept: Kept = []
+        for _, _, base, line_start, end, bonus in self._named_directories(query, haystack):
+            heapq.heappush(kept, (base + bonus, -line_start, end))  # exact: one character
+        ceiling = (
+            FILE_NAME_BONUS
+            + SCORE_MATCH
+            + BONUS_FIRST_CHAR_MULTIPLIER * self._ceiling(names, self._names, letter)
+        )
+        full = keep_best(kept, self._letter_names(query, names, cancelled), limit, ceiling)
+        if cancelled():
+            return []
+        if not full and len(kept) < limit:  # every name match is kept: add the other paths
+            seen = {-negated for _, negated, _ in kept}
+            ceiling = SCORE_MATCH + BONUS_FIRST_CHAR_MULTIPLIER * self._ceiling(
+                haystack, self._text, letter
+            )
+            others = self._letter_paths(query, haystack, seen, cancelled)
+            keep_best(kept, others, limit, ceiling)
+            if cancelled():
+                return []
+        return self._matches(ranked(kept), haystack, letter)
+
+    def _ceiling(self, lower: str, original: str, letter: str) -> int:
+        """`ceiling_bonus`, remembered per text and character: it scans the whole text (~5-40
+        ms for 100,000 paths), which only the first query of each character should pay."""
+        key = (lower is self._names or lower is self._names_lower, letter)
+        found = self._ceilings.get(key)
+        if found is None:
+            found = self._ceilings[key] = ceiling_bonus(lower, original, letter)
+        return found
+
+    def _letter_names(
+        self, query: Query, names: str, cancelled: Callable[[], bool]
+    ) -> Iterator[tuple[int, int, int]]:
+        """(score, line start, match end) of each file whose name holds the one-character
+        query, in path order: its first occurrence in the name, plus `FILE_NAME_BONUS`."""
+        classes = self._classes
+        name_starts, name_offsets, lines = self._name_starts, self._name_offsets, self._file_lines
+        pair_bonus = PAIR_BONUS.get
+        for n, found in enumerate(query.prefilter.finditer(names)):
+            if n % 4096 == 4095 and cancelled():
+                return
+            k = bisect_right(name_starts, found.start()) - 1
+            end = found.start() + name_offsets[k] - name_starts[k]
+            line_start = lines[k]
+            pair = classes[end - 1 : end + 1] if end > line_start else "2" + classes[end]
+            first = pair_bonus(pair)
+            if first is None:  # a character outside ASCII
+                first = first_bonus(classes, line_start, end)
+            yield (
+                FILE_NAME_BONUS + SCORE_MATCH + BONUS_FIRST_CHAR_MULTIPLIER * first,
+                line_start,
+                end,
+            )
+
+    def _letter_paths(
+        self, query: Query, haystack: str, seen: set[int], cancelled: Callable[[], bool]
+    ) -> Iterator[tuple[int, int, int]]:
+        """(score, line start, match end) of each path holding the one-character query that
+        is not in `seen` (line starts), in path order: its first occurrence in the path."""
+        classes, rfind = self._classes, haystack.rfind
+        pair_bonus = PAIR_BONUS.get
+        for n, found in enumerate(query.prefilter.finditer(haystack)):
+            if n % 4096 == 4095 and cancelled():
+                return
+            end = found.start()
+            line_start = rfind("\n", 0, end) + 1
+            if line_start in seen:
+                continue
+            pair = classes[end - 1 : end + 1] if end > line_start else "2" + classes[end]
+            first = pair_bonus(pair)
+            if first is None:  # a character outside ASCII
+                first = first_bonus(classes, line_start, end)
+            yield SCORE_MATCH + BONUS_FIRST_CHAR_MULTIPLIER * first, line_start, end
 
     def _named_directories(self, query: Query, haystack: str) -> list[_Window]:
         """Windows of the directories named as the query (`DIRECTORY_NAME_BONUS`)."""

@@ -122,3 +122,29 @@ def test_tiered_ranking_equals_scoring_every_path_with_spaces_humps_digits_and_n
     )[:limit]
     got = [(m.score, m.path, m.indices) for m in index.search(parsed, limit=limit)]
     assert got == expected
+
+
+@pytest.mark.parametrize("letter", ["a", "x", "e", "1", "_", ".", "S", "é", "/"])
+def test_a_one_character_query_on_a_large_tree_ranks_as_scoring_every_path(letter: str) -> None:
+    """One-character queries stop once nothing later can enter (`letters`): on 3,000 paths
+    with many ties they return what scoring every path and sorting returns."""
+    words = ["src", "Index", "app", "core_1", "util-x", "My Docs", "éa", "data.py", "aXe"]
+    paths = sorted(
+        {
+            f"{words[i % 9]}/{words[(i * 7) % 9]}{i % 13}/{words[(i * 5) % 9]}{i}.txt"
+            for i in range(3000)
+        }
+    )
+    entries = [Entry(p, False) for p in paths] + [Entry(p.rsplit("/", 1)[0], True) for p in paths]
+    unique = list({e.path: e for e in entries}.values())
+    parsed = parse_query(letter)
+    index = FileIndex("/r", unique)
+    expected = sorted(
+        (
+            (found[0], e.path, found[1])
+            for e in unique
+            if (found := score(e.path, parsed, is_directory=e.is_directory)) is not None
+        ),
+        key=lambda r: (-r[0], r[1]),
+    )[:50]
+    assert [(m.score, m.path, m.indices) for m in index.search(parsed)] == expected
