@@ -21,7 +21,8 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from operator import itemgetter
+from itertools import accumulate
+from operator import attrgetter, itemgetter
 
 from app_server.file_search.letters import Kept, ceiling_bonus, keep_best, ranked
 from app_server.file_search.matcher import (
@@ -69,34 +70,32 @@ class FileIndex:
     def __init__(self, root: str, entries: list[Entry]) -> None:
         self.root = root
         # In path order: ties then rank by offset, as by path (`_rank`).
-        self._entries = entries = sorted(entries, key=lambda e: e.path)
-        self._text = "\n".join(e.path for e in entries)
+        self._entries = entries = sorted(entries, key=attrgetter("path"))
+        paths = [entry.path for entry in entries]
+        self._text = "\n".join(paths)
         self._lower = self._text.lower()
         self._classes = char_classes(self._text)
-        self._directory_starts: set[int] = set()
-        self._starts: list[int] = []
+        starts = list(accumulate((len(path) + 1 for path in paths), initial=0))
+        starts.pop()
+        self._starts = starts  # per entry: its path's offset in the joined paths
+        directories = [n for n, entry in enumerate(entries) if entry.is_directory]
+        self._directory_starts = {starts[n] for n in directories}
+        self._directories_named: dict[str, list[int]] = {}  # lowercased name -> path offsets
+        for n in directories:
+            name = paths[n].rpartition("/")[2].lower()
+            self._directories_named.setdefault(name, []).append(starts[n])
         # Files' names (after the last `/`), joined as the paths are: one scan of them finds
         # the files that get `FILE_NAME_BONUS`, which outrank every other file.
-        names: list[str] = []
-        self._name_starts: list[int] = []  # per file: its name's offset in the joined names
-        self._name_offsets: list[int] = []  # per file: its name's offset in the joined paths
-        self._file_lines: list[int] = []  # per file: its path's offset in the joined paths
-        self._directories_named: dict[str, list[int]] = {}  # lowercased name -> path offsets
-        offset = 0
-        name_offset = 0
-        for entry in entries:
-            self._starts.append(offset)
-            name = entry.path[entry.path.rfind("/") + 1 :]
-            if entry.is_directory:
-                self._directory_starts.add(offset)
-                self._directories_named.setdefault(name.lower(), []).append(offset)
-            else:
-                names.append(name)
-                self._name_starts.append(name_offset)
-                self._name_offsets.append(offset + len(entry.path) - len(name))
-                self._file_lines.append(offset)
-                name_offset += len(name) + 1
-            offset += len(entry.path) + 1
+        files = [n for n, entry in enumerate(entries) if not entry.is_directory]
+        names = [paths[n].rpartition("/")[2] for n in files]
+        # Per file: its path's offset in the joined paths, its name's offset there, and its
+        # name's offset in the joined names.
+        self._file_lines = [starts[n] for n in files]
+        self._name_offsets = [
+            starts[n] + len(paths[n]) - len(name) for n, name in zip(files, names, strict=True)
+        ]
+        self._name_starts = list(accumulate((len(name) + 1 for name in names), initial=0))
+        self._name_starts.pop()
         self._names = "\n".join(names)
         self._names_lower = self._names.lower()
         self._ceilings: dict[tuple[bool, str], int] = {}  # (names?, character) -> `_ceiling`
