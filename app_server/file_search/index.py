@@ -24,17 +24,13 @@ from dataclasses import dataclass
 from itertools import accumulate
 from operator import attrgetter, itemgetter
 
+from app_server.file_search.bounds import Window, rest_bound, window
 from app_server.file_search.letters import Kept, ceiling_bonus, keep_best, ranked
 from app_server.file_search.matcher import (
-    BONUS_BOUNDARY_WHITE,
-    BONUS_CAMEL123,
-    BONUS_CONSECUTIVE,
     BONUS_FIRST_CHAR_MULTIPLIER,
     DIRECTORY_NAME_BONUS,
     FILE_NAME_BONUS,
     PAIR_BONUS,
-    PENALTY_GAP_EXTENSION,
-    PENALTY_GAP_START,
     SCORE_MATCH,
     Query,
     char_classes,
@@ -129,7 +125,7 @@ class FileIndex:
             if boundary is None:
                 return []
             best = self._rank([*directories, *boundary], limit, haystack, pattern)
-            if len(best) == limit and best[-1][0] > _rest_bound(size):
+            if len(best) == limit and best[-1][0] > rest_bound(size):
                 return self._matches(best, haystack, pattern)
             names = self._name_windows(query, query.prefilter, cancelled, exact_end=True)
             if names is None:
@@ -225,7 +221,7 @@ class FileIndex:
                 first = first_bonus(classes, line_start, end)
             yield SCORE_MATCH + BONUS_FIRST_CHAR_MULTIPLIER * first, line_start, end
 
-    def _named_directories(self, query: Query, haystack: str) -> list[_Window]:
+    def _named_directories(self, query: Query, haystack: str) -> list[Window]:
         """Windows of the directories named as the query (`DIRECTORY_NAME_BONUS`)."""
         windows = []
         for line_start in self._directories_named.get(query.chars.lower(), ()):
@@ -236,7 +232,7 @@ class FileIndex:
                 continue  # case-sensitive and not the same case
             end = found.end(1) - 1
             windows.append(
-                _window(haystack, self._classes, query.chars, line_start, end, DIRECTORY_NAME_BONUS)
+                window(haystack, self._classes, query.chars, line_start, end, DIRECTORY_NAME_BONUS)
             )
         return windows
 
@@ -247,7 +243,7 @@ class FileIndex:
         cancelled: Callable[[], bool],
         *,
         exact_end: bool,
-    ) -> list[_Window] | None:
+    ) -> list[Window] | None:
         """Windows (plus `FILE_NAME_BONUS`) of the files whose name `pattern` finds; with
         `exact_end`, `pattern` is the query's prefilter and gives each name's earliest match
         end itself. None when cancelled."""
@@ -267,12 +263,12 @@ class FileIndex:
                 assert earliest is not None  # the boundary match is a match
                 end = earliest.end(1)
             end += name_offsets[k] - name_starts[k] - 1
-            windows.append(_window(haystack, classes, chars, lines[k], end, FILE_NAME_BONUS))
+            windows.append(window(haystack, classes, chars, lines[k], end, FILE_NAME_BONUS))
         return windows
 
     def _path_windows(
         self, query: Query, haystack: str, cancelled: Callable[[], bool]
-    ) -> list[_Window] | None:
+    ) -> list[Window] | None:
         """Every path's window: in a file's name when its name matches (as codex ranks), else
         in the whole path. None when cancelled."""
         classes, pattern, prefilter = self._classes, query.chars, query.prefilter
@@ -296,11 +292,11 @@ class FileIndex:
                 if in_name is not None:
                     bonus = FILE_NAME_BONUS
                     end = in_name.end(1) - 1
-            windows.append(_window(haystack, classes, pattern, line_start, end, bonus))
+            windows.append(window(haystack, classes, pattern, line_start, end, bonus))
         return windows
 
     def _rank(
-        self, windows: list[_Window], limit: int, haystack: str, pattern: str
+        self, windows: list[Window], limit: int, haystack: str, pattern: str
     ) -> list[tuple[int, int, int]]:
         """The best `limit` windows as (score, line start, match end), best first, ties by
         path. Windows are taken by bound, best first, in path order among equal bounds (a
@@ -334,69 +330,6 @@ class FileIndex:
 
     def _line(self, line_start: int) -> int:
         return bisect_right(self._starts, line_start) - 1
-
-
-_Window = tuple[int, bool, int, int, int, int]
-"""(bound, base is exact, base, window's line start, match end, bonus): a candidate before its
-exact score (`_window`)."""
-
-
-def _rest_bound(size: int) -> int:
-    """The best score a file outside the boundary tier can get: its name matches, but its
-    window's first character follows a word character (a camelCase hump at best)."""
-    return (
-        FILE_NAME_BONUS
-        + SCORE_MATCH * size
-        + BONUS_BOUNDARY_WHITE * (size - 1)
-        + BONUS_FIRST_CHAR_MULTIPLIER * BONUS_CAMEL123
-    )
-
-
-def _window(
-    haystack: str, classes: str, pattern: str, line_start: int, end: int, bonus: int
-) -> _Window:
-    """For the match of `pattern` ending earliest at `end`, shrunk from the right: whether the
-    bound below is its exact base score, and that bound — the score if every character after
-    the first got the largest bonus and the gaps were one run. It is exact for a one-character
-    query, and for an unbroken run whose first character has the largest bonus (every later
-    character then inherits it)."""
-    size = len(pattern)
-    pos = end + 1
-    for ch in reversed(pattern):
-        pos = haystack.rfind(ch, line_start, pos)
-    gaps = end - pos + 1 - size
-    pair = classes[pos - 1 : pos + 1] if pos > line_start else "2" + classes[pos]
-    first = PAIR_BONUS.get(pair)
-    if first is None:  # a character outside ASCII
-        first = first_bonus(classes, line_start, pos)
-    bound = (
-        SCORE_MATCH * size + BONUS_BOUNDARY_WHITE * (size - 1) + BONUS_FIRST_CHAR_MULTIPLIER * first
-    )
-    if gaps:
-        bound -= gaps + PENALTY_GAP_START - PENALTY_GAP_EXTENSION
-    exact = size == 1 or (not gaps and first == BONUS_BOUNDARY_WHITE)
-    if (
-        not exact
-        and not gaps
-        and classes[pos] in _WORD_CLASSES
-        and classes[pos + 1 : end + 1] == _LOWER_CLASS * (size - 1)
-    ):
-        # A word character, then lowercase letters: each later character's own bonus is 0, so
-        # it gets the inherited first bonus (at least `BONUS_CONSECUTIVE`).
-        exact = True
-        bound = (
-            SCORE_MATCH * size
-            + BONUS_FIRST_CHAR_MULTIPLIER * first
-            + max(first, BONUS_CONSECUTIVE) * (size - 1)
-        )
-    return bound + bonus, exact, bound, line_start, end, bonus
-
-
-_WORD_CLASSES = frozenset(char_classes("aA0"))
-"""Class digits (`char_classes`) of word characters: lowercase, uppercase, digit."""
-
-_LOWER_CLASS = char_classes("a")
-"""Class digit of a lowercase ASCII letter."""
 
 
 def merge(results: list[list[Match]], limit: int = MATCH_LIMIT) -> list[Match]:
