@@ -19,7 +19,7 @@ import heapq
 import os
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import accumulate
 from operator import attrgetter, itemgetter
@@ -27,6 +27,9 @@ from operator import attrgetter, itemgetter
 from app_server.file_search.bounds import Window, rest_bound, window
 from app_server.file_search.letters import Kept, ceiling_bonus, keep_best, ranked
 from app_server.file_search.matcher import (
+    BONUS_BOUNDARY,
+    BONUS_BOUNDARY_WHITE,
+    BONUS_CONSECUTIVE,
     BONUS_FIRST_CHAR_MULTIPLIER,
     DIRECTORY_NAME_BONUS,
     FILE_NAME_BONUS,
@@ -121,14 +124,17 @@ class FileIndex:
             return self._search_letter(query, limit, cancelled)
         if "/" not in pattern:  # else no file name holds the query: only whole paths match
             directories = self._named_directories(query, haystack)
+            kept: Kept = []
+            self._keep(kept, directories, limit, None, haystack, pattern)
             boundary = self._name_windows(query, query.boundary, cancelled, exact_end=False)
-            if boundary is None:
+            ceiling = self._boundary_ceiling(query)
+            self._keep(kept, boundary, limit, ceiling, haystack, pattern)
+            if cancelled():
                 return []
-            best = self._rank([*directories, *boundary], limit, haystack, pattern)
-            if len(best) == limit and best[-1][0] > rest_bound(size):
-                return self._matches(best, haystack, pattern)
-            names = self._name_windows(query, query.prefilter, cancelled, exact_end=True)
-            if names is None:
+            if len(kept) == limit and kept[0][0] > rest_bound(size):
+                return self._matches(ranked(kept), haystack, pattern)
+            names = list(self._name_windows(query, query.prefilter, cancelled, exact_end=True))
+            if cancelled():
                 return []
             if len(directories) + len(names) >= limit:
                 best = self._rank([*directories, *names], limit, haystack, pattern)
@@ -243,18 +249,17 @@ class FileIndex:
         cancelled: Callable[[], bool],
         *,
         exact_end: bool,
-    ) -> list[Window] | None:
-        """Windows (plus `FILE_NAME_BONUS`) of the files whose name `pattern` finds; with
-        `exact_end`, `pattern` is the query's prefilter and gives each name's earliest match
-        end itself. None when cancelled."""
+    ) -> Iterator[Window]:
+        """Windows (plus `FILE_NAME_BONUS`) of the files whose name `pattern` finds, in path
+        order; with `exact_end`, `pattern` is the query's prefilter and gives each name's
+        earliest match end itself. Ends early when cancelled."""
         names = self._names if query.case_sensitive else self._names_lower
         haystack = self._text if query.case_sensitive else self._lower
         classes, chars, prefilter = self._classes, query.chars, query.prefilter
         name_starts, name_offsets, lines = self._name_starts, self._name_offsets, self._file_lines
-        windows = []
         for n, found in enumerate(pattern.finditer(names)):
-            if n % 4096 == 0 and cancelled():
-                return None
+            if n % 4096 == 4095 and cancelled():
+                return
             k = bisect_right(name_starts, found.start()) - 1
             if exact_end:
                 end = found.end(1)
@@ -263,8 +268,53 @@ class FileIndex:
                 assert earliest is not None  # the boundary match is a match
                 end = earliest.end(1)
             end += name_offsets[k] - name_starts[k] - 1
-            windows.append(window(haystack, classes, chars, lines[k], end, FILE_NAME_BONUS))
-        return windows
+            yield window(haystack, classes, chars, lines[k], end, FILE_NAME_BONUS)
+
+    def _boundary_ceiling(self, query: Query) -> int:
+        """The best score a file name can get for the query: its first character with the
+        best bonus it gets anywhere in the names (`ceiling_bonus`), each later one with the
+        best a character can inherit or get after its predecessor in a name (after a space
+        if a name holds one, else after a non-word character: names hold no `/`)."""
+        names = self._names if query.case_sensitive else self._names_lower
+        chars = query.chars
+        first = self._ceiling(names, self._names, chars[0])
+        later = self._ceilings.get((True, " "))
+        if later is None:
+            spaced = re.search(r"[^\S\n]", names) is not None
+            later = self._ceilings[(True, " ")] = BONUS_BOUNDARY_WHITE if spaced else BONUS_BOUNDARY
+        return (
+            FILE_NAME_BONUS
+            + SCORE_MATCH * len(chars)
+            + BONUS_FIRST_CHAR_MULTIPLIER * first
+            + (len(chars) - 1) * max(first, later, BONUS_CONSECUTIVE)
+        )
+
+    def _keep(
+        self,
+        kept: Kept,
+        windows: Iterable[Window],
+        limit: int,
+        ceiling: int | None,
+        haystack: str,
+        pattern: str,
+    ) -> None:
+        """Score `windows` into `kept` (`letters.Kept`, at most `limit`), skipping those whose
+        bound cannot beat the worst kept. With a `ceiling` (no window scores above it), the
+        windows come in path order and the scan stops once the worst kept scores at least
+        the ceiling: every later window loses, on score or on path."""
+        classes = self._classes
+        for bound, exact, base, line_start, end, bonus in windows:
+            if len(kept) == limit:
+                if ceiling is not None and ceiling <= kept[0][0]:
+                    return
+                if (bound, -line_start) < kept[0][:2]:
+                    continue
+            value = base if exact else score_value_at(haystack, classes, pattern, line_start, end)
+            candidate = (value + bonus, -line_start, end)
+            if len(kept) < limit:
+                heapq.heappush(kept, candidate)
+            elif candidate > kept[0]:
+                heapq.heapreplace(kept, candidate)
 
     def _path_windows(
         self, query: Query, haystack: str, cancelled: Callable[[], bool]
