@@ -2,11 +2,13 @@
 newlines, as is and lowercased, and the files' names joined likewise, so that one
 regular-expression scan finds the candidates of a tier, then only those are scored (`matcher`).
 
-Speed: a query answers in ~10-30 ms on 100,000 paths (scripts/bench_file_search.py). Python
-costs ~2 us per candidate scored, so a broad query ("a", most paths match) is answered from
-the names whose match can start at a word (`Query.boundary`, a tenth of the paths) whenever
-those fill the results with scores nothing else can reach; match indices are computed for the
-returned rows only.
+Speed: a query answers in ~0.3-20 ms of CPU on 100,000 paths (scripts/bench_file_search.py).
+Python costs ~2 us per candidate scored, so a broad query is answered from as few candidates
+as can be: one character by `letters`; longer queries from the names whose match can start at
+a word (`Query.boundary`), taken in path order until nothing later can enter, whenever those
+fill the results with scores nothing else can reach. Match indices are computed for the
+returned rows only. A query most names match inside a word (an extension: `py`) still scores
+every name (~230 ms).
 
 Blocking (CPU work); run searches in a worker thread. Memory: about four times the total
 length of the paths (two joined copies of the paths and of the names, plus the list and
