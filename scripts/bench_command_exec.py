@@ -29,9 +29,12 @@ from app_server.agent.tools.exec.sandbox import SandboxSpec, find_bwrap, sandbox
 TRUE = "/bin/true" if os.path.exists("/bin/true") else "/usr/bin/true"
 
 
-async def spawn(argv: list[str]) -> None:
+async def spawn(argv: list[str], *, new_session: bool = False) -> None:
     proc = await asyncio.create_subprocess_exec(
-        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        *argv,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=new_session,
     )
     await proc.communicate()
 
@@ -83,6 +86,10 @@ async def main() -> None:
             )
             if bwrap is not None:
                 await timed("direct bwrap", spawn(sandbox_argv(read_only, [TRUE], bwrap)))
+                await timed(
+                    "direct bwrap setsid",
+                    spawn(sandbox_argv(read_only, [TRUE], bwrap), new_session=True),
+                )
                 await timed(
                     "command/exec bwrap",
                     call(

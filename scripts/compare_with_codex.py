@@ -8,6 +8,8 @@ naturally differ (ids, timestamps, paths, text) are reduced to their types; see
 `codex_compare/shapes.py`.
 
 Usage: scripts/compare_with_codex.py [SCENARIO-SUBSTRING ...] [--quiet] [--progress]
+[--scratch=DIR] [--help] (a substring runs only the scenarios whose name holds it; --help lists
+them; --scratch: see `SCRATCH`)
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ CODEX_VERSION = "0.169.0"
 KNOWN_CODEX = Path("/tmp/codexref/node_modules/.bin/codex")
 OURS = ROOT / ".venv" / "bin" / "app-server"
 PROGRESS = "--progress" in sys.argv
+SCRATCH = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--scratch=")), None)
+"""Where each peer's temp root (CODEX_HOME, HOME, workspace) goes; default: the temp dir. Codex
+refuses to set up its sandbox helper (`codex-linux-sandbox`) under its temp dir, so that every
+sandboxed `command/exec` fails there ("bwrap: execvp codex-linux-sandbox"): compare sandboxed
+commands with `--scratch=DIR` outside `$TMPDIR`, from a cwd outside any git repository."""
 INITIALIZE = Call(
     "initialize",
     {"clientInfo": {"name": "compare", "version": "1"}, "capabilities": {"experimentalApi": True}},
@@ -67,7 +74,7 @@ def model_requests(model: ModelServer) -> Observation:
 
 async def observe(name: str, command: list[str], scenario: Scenario) -> list[Observation]:
     """Run the scenario against one server; one observation per step (handshake first)."""
-    with tempfile.TemporaryDirectory(prefix=f"compare-{name}-") as root:
+    with tempfile.TemporaryDirectory(prefix=f"compare-{name}-", dir=SCRATCH) as root:
         async with ModelServer() as model:
             peer = Peer(name, command, Path(root), model)
             await peer.start()
@@ -87,6 +94,10 @@ async def observe(name: str, command: list[str], scenario: Scenario) -> list[Obs
 
 
 async def main(argv: list[str]) -> int:
+    if "--help" in argv or "-h" in argv:
+        print(__doc__)
+        print("Scenarios:", *(f"  {scenario.name}" for scenario in SCENARIOS), sep="\n")
+        return 0
     quiet = "--quiet" in argv
     wanted = [arg for arg in argv if not arg.startswith("--")]
     totals: list[tuple[str, int]] = []

@@ -3,7 +3,8 @@
 
 One-shot: a later search with the same `cancellationToken` cancels an earlier one still running,
 which then answers no files. Sessions belong to their connection: the roots are walked once at
-start; each update answers with a `sessionUpdated` for that query, then `sessionCompleted`.
+start, which answers the empty query when the walk is done; each update answers with a
+`sessionUpdated` for that query, then `sessionCompleted`.
 """
 
 from __future__ import annotations
@@ -92,7 +93,14 @@ class FuzzyFileSearchHandlers:
     async def session_start(
         self, connection: ClientConnection, params: FuzzyFileSearchSessionStartParams
     ) -> FuzzyFileSearchSessionStartResponse:
+        """Walk the roots once; when the walk is done, answer the empty query (an empty
+        `sessionUpdated`, then `sessionCompleted`), as codex does."""
         roots = roots_param(params.roots)
+        if not roots:
+            raise InvalidRequest(
+                "failed to start fuzzy file search session: at least one search directory is "
+                "required"
+            )
 
         async def build() -> list[FileIndex]:
             return list(
@@ -104,7 +112,9 @@ class FuzzyFileSearchHandlers:
         old = self._sessions.get(key)
         if old is not None:
             old.latest.set()
-        self._sessions[key] = _Session(walk)
+        session = _Session(walk)
+        self._sessions[key] = session
+        self._answer(connection, key, session, "")
         return FuzzyFileSearchSessionStartResponse()
 
     async def session_update(
@@ -114,10 +124,18 @@ class FuzzyFileSearchHandlers:
         session = self._sessions.get(key)
         if session is None:
             raise InvalidRequest(f"fuzzy file search session not found: {params.session_id}")
+        self._answer(connection, key, session, params.query)
+        return FuzzyFileSearchSessionUpdateResponse()
+
+    def _answer(
+        self, connection: ClientConnection, key: tuple[int, str], session: _Session, query: str
+    ) -> None:
+        """Answer `query` in the background once the walk is done: `sessionUpdated`, then
+        `sessionCompleted`; nothing when a newer query (or the session's end) supersedes it."""
         session.latest.set()  # a newer query supersedes one still being answered
         mine = asyncio.Event()
         session.latest = mine
-        session_id, query = params.session_id, params.query
+        session_id = key[1]
 
         async def answer() -> None:
             indexes = await asyncio.shield(session.indexes)
@@ -136,7 +154,6 @@ class FuzzyFileSearchHandlers:
             )
 
         _keep(asyncio.ensure_future(answer()))
-        return FuzzyFileSearchSessionUpdateResponse()
 
     async def session_stop(
         self, connection: ClientConnection, params: FuzzyFileSearchSessionStopParams

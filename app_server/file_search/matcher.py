@@ -19,6 +19,7 @@ to its shortest window, scored in one sweep).
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass
 
 SCORE_MATCH = 16
@@ -80,6 +81,10 @@ class Query:
     chars: str
     case_sensitive: bool
     prefilter: re.Pattern[str]
+    boundary: re.Pattern[str]
+    """Finds the lines (file names) holding the query's characters in order starting at a word
+    boundary: a superset of the names whose scored window starts with a bonus of at least
+    `BONUS_BOUNDARY` (see `boundary_prefilter`)."""
 
 
 def parse_query(text: str) -> Query:
@@ -89,7 +94,11 @@ def parse_query(text: str) -> Query:
     case_sensitive = False
     needle = chars.lower()
     return Query(
-        text=text, chars=needle, case_sensitive=case_sensitive, prefilter=_prefilter(needle)
+        text=text,
+        chars=needle,
+        case_sensitive=case_sensitive,
+        prefilter=_prefilter(needle),
+        boundary=boundary_prefilter(needle),
     )
 
 
@@ -104,6 +113,30 @@ def _prefilter(needle: str) -> re.Pattern[str]:
     for ch in needle[1:]:
         parts.append(f"[^{_in_class(ch)}\n]*{re.escape(ch)}")
     return re.compile(f"({''.join(parts)})[^\n]*")
+
+
+def boundary_prefilter(needle: str) -> re.Pattern[str]:
+    """As `_prefilter`, but the first character must stand where a word starts: after a
+    character that is not an ASCII letter or digit (or at the line's start). A window whose
+    first character gets at least `BONUS_BOUNDARY` starts so (a word character after a
+    delimiter, space or other non-word character); so does any window starting with a non-word
+    character, hence no condition then. Only a superset is needed: every line found is scored
+    exactly afterwards."""
+    if not needle:
+        return re.compile("(?!)")
+    first = re.escape(needle[0])
+    # The guard follows the literal (a fixed-width lookbehind over both), so that the engine
+    # still scans for the literal at C speed.
+    guard = f"(?<![a-zA-Z0-9]{first})" if needle[0] in _ASCII_WORD else ""
+    parts = [first + guard]
+    for ch in needle[1:]:
+        parts.append(f"[^{_in_class(ch)}\n]*+{re.escape(ch)}")
+    return re.compile(f"{''.join(parts)}[^\n]*")
+
+
+_ASCII_WORD = frozenset(string.ascii_letters + string.digits)
+"""Query characters that are word characters (`_char_class` LOWER, UPPER or NUMBER) in any
+case (a non-ASCII one gets no guard: a superset)."""
 
 
 def _in_class(ch: str) -> str:

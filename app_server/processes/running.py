@@ -1,7 +1,8 @@
 """One standalone process as codex 0.169 runs `command/exec` and `process/spawn` (observed on the
-binary): argv spawned in its own session and process group, with stdout and stderr on separate
-pipes (or one pty, reported as stdout), stdin from the client or closed, per-stream output caps,
-a timeout, and kill by process group.
+binary): argv spawned in its own process group (and session: a pty's always, a pipe's when the
+server has a terminal, `own_group_options`), with stdout and stderr on separate pipes (or one
+pty, reported as stdout), stdin from the client or closed, per-stream output caps, a timeout,
+and kill by process group.
 
 Exit codes follow codex: the status, `128 + signal` when killed (a terminate answers 137), and
 `TIMEOUT_EXIT_CODE` when the timeout ended it.
@@ -22,7 +23,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from app_server.agent.tools.exec.process import READ_CHUNK_BYTES, exit_code_of, signal_group
+from app_server.agent.tools.exec.process import (
+    READ_CHUNK_BYTES,
+    exit_code_of,
+    own_group_options,
+    signal_group,
+)
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +142,7 @@ class RunningProcess:
                     else asyncio.subprocess.DEVNULL,
                     stdout=asyncio.subprocess.PIPE,
                     stderr=asyncio.subprocess.PIPE,
-                    start_new_session=True,
+                    **own_group_options(),
                 )
         except OSError as exc:
             reason = os.strerror(exc.errno) if exc.errno else str(exc)

@@ -88,6 +88,18 @@ def read_file_base64(path: str) -> str:
         os.close(fd)
 
 
+WRITE_TEMP_PREFIX = ".fs-write-"
+WRITE_TEMP_SUFFIX = ".tmp"
+"""How `write_file_base64` names its temporary file beside the target (`fs/watch` leaves such
+files out of `fs/changed`: codex writes in place, so its watchers see the target only)."""
+
+
+def is_write_temp(path: str) -> bool:
+    """Whether `path` is one of `write_file_base64`'s temporary files."""
+    name = os.path.basename(path)
+    return name.startswith(WRITE_TEMP_PREFIX) and name.endswith(WRITE_TEMP_SUFFIX)
+
+
 def write_file_base64(path: str, data_base64: str) -> None:
     """Replace the file's content atomically: decoded into a temporary file beside it, flushed
     to disk, then renamed over it (a reader sees the old or the new content, never a mix; a
@@ -98,7 +110,9 @@ def write_file_base64(path: str, data_base64: str) -> None:
         if os.path.isdir(target):
             raise IsADirectoryError(21, "Is a directory")
         directory = os.path.dirname(target) or "/"
-        fd, temp = tempfile.mkstemp(prefix=".fs-write-", suffix=".tmp", dir=directory)
+        fd, temp = tempfile.mkstemp(
+            prefix=WRITE_TEMP_PREFIX, suffix=WRITE_TEMP_SUFFIX, dir=directory
+        )
     try:
         with os.fdopen(fd, "wb") as stream:
             for start in range(0, len(data_base64), CHUNK_CHARS):

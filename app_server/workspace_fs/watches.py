@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import watchfiles
 
 from app_server.errors import InvalidRequest
+from app_server.workspace_fs.operations import is_write_temp
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,12 @@ class ConnectionWatches:
                 ignore_permission_denied=True,
             ):
                 changed = sorted(
-                    {p for _, p in changes if p == path or p.startswith(prefix) or path == "/"}
+                    {
+                        p
+                        for _, p in changes
+                        if (p == path or p.startswith(prefix) or path == "/")
+                        and not is_write_temp(p)
+                    }
                 )
                 if changed:
                     self._sink(watch_id, changed)

@@ -12,7 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scripts.codex_compare.steps import Call, Queue, Step, Turn, WaitFor, WriteFile, resolve
+from scripts.codex_compare.steps import (
+    Await,
+    Call,
+    Queue,
+    Step,
+    Turn,
+    WaitFor,
+    WriteFile,
+    resolve,
+)
 from tests.support.model_server import ModelServer
 from tests.support.turn_env import MODEL_ENV, write_model_config
 
@@ -51,6 +60,7 @@ class Peer:
         self.arrived = asyncio.Event()
         self.decision = "accept"
         self._next_id = 0
+        self._unanswered: dict[str, int] = {}  # `Call(wait=False)` save name -> request id
         self._previous_step_at = 0
         self._proc: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -107,13 +117,20 @@ class Peer:
 
     async def request(self, method: str, params: Any) -> dict[str, Any]:
         """Send one request and wait for its answer (the whole response message)."""
+        return await self.answer(await self.send_request(method, params))
+
+    async def send_request(self, method: str, params: Any) -> int:
+        """Send one request; its id."""
         self._next_id += 1
-        my_id = self._next_id
-        seen = len(self.log)
-        await self._send({"id": my_id, "method": method, "params": params})
+        await self._send({"id": self._next_id, "method": method, "params": params})
+        return self._next_id
+
+    async def answer(self, request_id: int) -> dict[str, Any]:
+        """The answer to request `request_id` (the whole response message), once it came."""
+        seen = 0
         while True:
             for message in self.log[seen:]:
-                if message.get("id") == my_id and "method" not in message:
+                if message.get("id") == request_id and "method" not in message:
                     return message
             seen = len(self.log)
             await self._wait_arrival()
@@ -146,7 +163,14 @@ class Peer:
             except KeyError as missing:  # the step that saves it failed on this side
                 observation.error = {"code": None, "message": f"skipped: ${missing} not saved"}
                 return observation
-            response = await self.request(step.method, params)
+            if step.wait:
+                response = await self.request(step.method, params)
+            else:
+                self._unanswered[step.save or step.method] = await self.send_request(
+                    step.method, params
+                )
+        elif isinstance(step, Await):
+            response = await self.answer(self._unanswered.pop(step.name))
         elif isinstance(step, Turn):
             self.model.enqueue(*step.replies)
             self.decision = step.decision
@@ -171,6 +195,8 @@ class Peer:
             observation.result = response.get("result")
             observation.error = response.get("error")
             save = step.save if isinstance(step, Call | Turn) else None
+            if isinstance(step, Await):
+                save = step.name
             if save is not None and observation.result is not None:
                 self.saved[save] = observation.result
         for message in self.log[since:]:
@@ -183,11 +209,13 @@ class Peer:
 
 def _label(step: Step) -> str:
     if isinstance(step, Call):
-        return step.method
+        return step.method if step.wait else f"{step.method} (answer awaited later)"
     if isinstance(step, Turn):
         return f"turn/start ({step.text!r}, decision {step.decision})"
     if isinstance(step, WaitFor):
         return f"wait for {step.method}"
     if isinstance(step, WriteFile):
         return f"write {step.path}"
+    if isinstance(step, Await):
+        return f"answer of {step.name}"
     return f"queue {len(step.replies)} model replies"

@@ -6,9 +6,10 @@ compared with codex 0.171.0 (`SEARCH_STREAM`)."""
 from __future__ import annotations
 
 from scripts.codex_compare.revert_scenario import REVERT
-from scripts.codex_compare.shell_during_turn_scenario import SHELL_DURING_TURN
 from scripts.codex_compare.review import REVIEW
+from scripts.codex_compare.shell_during_turn_scenario import SHELL_DURING_TURN
 from scripts.codex_compare.steps import Call, Queue, Scenario, Turn, WaitFor, WriteFile
+from scripts.codex_compare.workspace_scenarios import COMMAND_EXEC, FILE_SEARCH, FS, PROCESS
 from tests.support.model_replies import Reply
 
 NO_THREAD = "00000000-0000-0000-0000-000000000000"
@@ -347,4 +348,8 @@ SCENARIOS = (
     REVERT,
     SHELL_DURING_TURN,
     REVIEW,
+    FS,
+    COMMAND_EXEC,
+    PROCESS,
+    FILE_SEARCH,
 )

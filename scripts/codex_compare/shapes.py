@@ -8,6 +8,7 @@ they send the same fields.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -32,6 +33,11 @@ ENUM_KEYS = frozenset(
     }
 )
 
+VALUE_KEYS = frozenset({"file_name", "match_type", "score", "indices", "exitCode", "capReached"})
+"""Keys whose whole values are kept: the same inputs give the same values on both sides, and the
+values are the contract (file search's ranking, scores and highlights; a command's exit code;
+where an output cap cut)."""
+
 Shape = Any
 
 
@@ -39,6 +45,8 @@ def shape_of(value: Any, key: str | None = None) -> Shape:
     """The shape of one JSON value (see the module docstring)."""
     if value is None:
         return "null"
+    if key in VALUE_KEYS:
+        return f"={json.dumps(value)}"
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, int | float):

@@ -1,7 +1,7 @@
 """Scenario steps as data: what to send, which scripted model replies to queue, how to answer the
 server's approval requests. `$name.path` strings in params refer to a result saved earlier
 (`save=`), `$@method.path` to the params of the latest notification of that method; `$cwd` is
-the peer's workspace directory."""
+the peer's workspace directory (`$cwd/x` a path in it)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ class Call:
     method: str
     params: Any = field(default_factory=dict)
     save: str | None = None
+    wait: bool = True
+    """False: send it and go on without its answer (a command still running); a later
+    `Await(save)` records the answer."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,15 @@ class WriteFile:
     text: str
 
 
-Step = Call | Turn | WaitFor | Queue | WriteFile
+@dataclass(frozen=True)
+class Await:
+    """Wait for the answer of an earlier `Call(..., wait=False, save=name)`: the observation holds
+    that answer (and what arrived meanwhile)."""
+
+    name: str
+
+
+Step = Call | Turn | WaitFor | Queue | WriteFile | Await
 
 
 @dataclass(frozen=True)
@@ -69,10 +80,13 @@ class Scenario:
 
 
 def resolve(value: Any, saved: Mapping[str, Any], cwd: str) -> Any:
-    """`value` with every `$cwd` and `$name.path.to.field` string replaced."""
+    """`value` with every `$cwd` (also as the start of a path, `$cwd/a/b`) and
+    `$name.path.to.field` string replaced."""
     if isinstance(value, str) and value.startswith("$"):
         if value == "$cwd":
             return cwd
+        if value.startswith("$cwd/"):
+            return cwd + value[len("$cwd") :]
         name, *path = value[1:].split(".")
         current = saved[name]
         for part in path:

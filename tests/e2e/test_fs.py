@@ -247,3 +247,15 @@ async def test_unwatch_stops_notifications_and_accepts_unknown_ids(
     (work / "f.txt").write_text("y")
     await client.wait_notification("fs/changed")
     assert {m["params"]["watchId"] for m in client.notifications_named("fs/changed")} == {"w2"}
+
+
+async def test_a_watched_write_file_reports_the_file_only_not_its_temporary(
+    servers: Servers, work: Path
+) -> None:
+    """Codex writes in place and reports the file; our atomic write's temporary file beside it
+    is ours to hide."""
+    client = await client_for(servers)
+    await client.call("fs/watch", {"path": str(work), "watchId": "w"})
+    await client.call("fs/writeFile", {"path": str(work / "c.txt"), "dataBase64": b64(b"hi")})
+    changed = await client.wait_notification("fs/changed")
+    assert changed["params"]["changedPaths"] == [str((work / "c.txt").resolve())]

@@ -85,7 +85,9 @@ async def test_a_session_answers_each_update_then_completes(servers: Servers, tr
     client = await client_for(servers)
     await client.call("fuzzyFileSearch/sessionStart", {"sessionId": "s1", "roots": [str(tree)]})
     await client.call("fuzzyFileSearch/sessionUpdate", {"sessionId": "s1", "query": "rdm"})
-    updated = await client.wait_notification("fuzzyFileSearch/sessionUpdated")
+    updated = await client.wait_notification(
+        "fuzzyFileSearch/sessionUpdated", where=lambda m: m["params"]["query"] != ""
+    )  # the start's own empty answer may come first (when the walk was done before the update)
     assert updated["params"]["sessionId"] == "s1"
     assert updated["params"]["query"] == "rdm"
     assert [f["path"] for f in updated["params"]["files"]] == ["README.md"]
@@ -95,3 +97,28 @@ async def test_a_session_answers_each_update_then_completes(servers: Servers, tr
     reply = await client.request("fuzzyFileSearch/sessionUpdate", {"sessionId": "s1", "query": "x"})
     assert reply.code == -32600
     assert reply.message == "fuzzy file search session not found: s1"
+
+
+async def test_a_session_start_answers_the_empty_query_once_walked(
+    servers: Servers, tree: Path
+) -> None:
+    """Codex 0.169 sends an empty `sessionUpdated` and `sessionCompleted` after `sessionStart`."""
+    client = await client_for(servers)
+    await client.call("fuzzyFileSearch/sessionStart", {"sessionId": "s1", "roots": [str(tree)]})
+    updated = await client.wait_notification("fuzzyFileSearch/sessionUpdated")
+    assert updated["params"] == {"sessionId": "s1", "query": "", "files": []}
+    completed = await client.wait_notification("fuzzyFileSearch/sessionCompleted")
+    assert completed["params"] == {"sessionId": "s1"}
+
+
+async def test_a_session_without_roots_is_refused_with_codexs_text(
+    servers: Servers, tree: Path
+) -> None:
+    client = await client_for(servers)
+    reply = await client.request("fuzzyFileSearch/sessionStart", {"sessionId": "s", "roots": []})
+    assert (reply.code, reply.message) == (
+        -32600,
+        "failed to start fuzzy file search session: at least one search directory is required",
+    )
+    again = await client.request("fuzzyFileSearch/sessionUpdate", {"sessionId": "s", "query": "a"})
+    assert again.message == "fuzzy file search session not found: s"

@@ -90,3 +90,61 @@ def test_pruned_ranking_equals_scoring_every_path(
     )[:5]
     got = [(m.score, m.path, m.indices) for m in index.search(parsed, limit=5)]
     assert got == expected
+
+
+WIDE_PATHS = st.lists(
+    st.text(alphabet="abAB/_. -c1é", min_size=1, max_size=14), min_size=1, max_size=200, unique=True
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    paths=WIDE_PATHS,
+    directories=st.sets(st.integers(0, 199)),
+    query=st.text(alphabet="abAc1_.-é/", min_size=1, max_size=4),
+    limit=st.integers(1, 8),
+)
+def test_tiered_ranking_equals_scoring_every_path_with_spaces_humps_digits_and_non_ascii(
+    paths: list[str], directories: set[int], query: str, limit: int
+) -> None:
+    """The index ranks in tiers (boundary names, all names, all paths) and trusts exact bounds;
+    whatever the characters, it returns what scoring every path and sorting returns."""
+    parsed = parse_query(query)
+    kinds = {p: n in directories for n, p in enumerate(paths)}
+    index = FileIndex("/r", [Entry(p, kinds[p]) for p in paths])
+    expected = sorted(
+        (
+            (found[0], p, found[1])
+            for p in paths
+            if (found := score(p, parsed, is_directory=kinds[p])) is not None
+        ),
+        key=lambda r: (-r[0], r[1]),
+    )[:limit]
+    got = [(m.score, m.path, m.indices) for m in index.search(parsed, limit=limit)]
+    assert got == expected
+
+
+@pytest.mark.parametrize("letter", ["a", "x", "e", "1", "_", ".", "S", "é", "/"])
+def test_a_one_character_query_on_a_large_tree_ranks_as_scoring_every_path(letter: str) -> None:
+    """One-character queries stop once nothing later can enter (`letters`): on 3,000 paths
+    with many ties they return what scoring every path and sorting returns."""
+    words = ["src", "Index", "app", "core_1", "util-x", "My Docs", "éa", "data.py", "aXe"]
+    paths = sorted(
+        {
+            f"{words[i % 9]}/{words[(i * 7) % 9]}{i % 13}/{words[(i * 5) % 9]}{i}.txt"
+            for i in range(3000)
+        }
+    )
+    entries = [Entry(p, False) for p in paths] + [Entry(p.rsplit("/", 1)[0], True) for p in paths]
+    unique = list({e.path: e for e in entries}.values())
+    parsed = parse_query(letter)
+    index = FileIndex("/r", unique)
+    expected = sorted(
+        (
+            (found[0], e.path, found[1])
+            for e in unique
+            if (found := score(e.path, parsed, is_directory=e.is_directory)) is not None
+        ),
+        key=lambda r: (-r[0], r[1]),
+    )[:50]
+    assert [(m.score, m.path, m.indices) for m in index.search(parsed)] == expected
