@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from app_server.store.local import backfill
 from app_server.store.local import store as store_module
 from app_server.store.local.store import LocalThreadStore
 from app_server.store.thread_query import ThreadQuery
@@ -77,3 +78,24 @@ async def test_an_index_only_listing_answers_the_index_without_checking_files(
 
     assert [record.id for record in index_only.records] == [spec.thread_id]
     assert list(repaired.records) == []
+
+
+async def test_a_background_rescan_pauses_between_slices_while_requests_come(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir = tmp_path / "data"
+    for salt in range(3):
+        write_thread(data_dir, ThreadSpec(BASE_MS + salt * 1000, salt=salt))
+    monkeypatch.setattr(backfill, "SCAN_SLICE_FILES", 1)  # a slice per rollout
+    monkeypatch.setattr(store_module, "STARTUP_RESCAN_QUIET_SECONDS", 0.0)  # starts at once
+    store = await clean_warm_store(data_dir)
+    walked_while_busy = False
+    for _ in range(10):
+        await store.list_threads(ThreadQuery(state_db_only=True))
+        walked_while_busy |= located(store)
+        await asyncio.sleep(0.02)
+    assert store._reconciler is not None
+    await asyncio.wait_for(store._reconciler.located.wait(), 10)
+    await store.close()
+
+    assert not walked_while_busy

@@ -113,6 +113,15 @@ STARTUP_RESCAN_MAX_DELAY_SECONDS = 5.0
 """The deferred startup rescan (`STARTUP_RESCAN_QUIET_SECONDS`) starts at the latest this long
 after the store did, even while requests keep coming."""
 
+SCAN_SLICE_QUIET_SECONDS = 0.05
+"""A rescan of a complete index that no request waits for pauses between its slices
+(`backfill.SCAN_SLICE_FILES` files) until no request has read the store for this long: a slice
+competes for the GIL with the requests it overlaps, so a burst of requests meets at most one."""
+
+SCAN_SLICE_PAUSE_MAX_SECONDS = 1.0
+"""The longest such a pause lasts, so that requests coming without a break cannot hold the
+rescan up for ever (10,000 rollouts are ten slices)."""
+
 
 def _local_datetime(unix_ms: int) -> datetime:
     """Codex names rollouts and date folders after the local wall-clock creation time."""
@@ -175,7 +184,7 @@ class LocalThreadStore(ThreadMarksMixin):
         self._index = await ThreadIndex.open(self.data_dir)
         self._clean_start = await begin_run(self._index, self._run_key)
         self._reconciler = Reconciler(
-            self.data_dir, self._index, self._writers.__contains__, self._locks
+            self.data_dir, self._index, self._writers.__contains__, self._locks, self._pace
         )
         deferred = False
         if (await self._index.backfill_state()).status == "complete":
@@ -229,15 +238,29 @@ class LocalThreadStore(ThreadMarksMixin):
     async def _when_quiet(self, reconciler: Reconciler, *, deadline: float) -> object:
         """Scan once no request has read the store for `STARTUP_RESCAN_QUIET_SECONDS`,
         at `deadline`, or when `_scan_now` is set, whichever comes first."""
+        await self._until_quiet(STARTUP_RESCAN_QUIET_SECONDS, deadline)
+        self._last_scan_started = asyncio.get_running_loop().time()
+        return await self._run_scan(reconciler)
+
+    async def _pace(self) -> None:
+        """Between two slices of a scan (`Reconciler`): a scan of a complete index that no
+        listing waits for waits until requests pause (`SCAN_SLICE_QUIET_SECONDS`)."""
+        reconciler = self._reconciler
+        if reconciler is None or not reconciler.completed.is_set():
+            return  # a first backfill: listings are incomplete until it ends
+        deadline = asyncio.get_running_loop().time() + SCAN_SLICE_PAUSE_MAX_SECONDS
+        await self._until_quiet(SCAN_SLICE_QUIET_SECONDS, deadline)
+
+    async def _until_quiet(self, quiet: float, deadline: float) -> None:
+        """Until no request has read the store for `quiet` seconds, `deadline` (loop time)
+        passed, or a listing waits for the scan (`_scan_now`)."""
         loop = asyncio.get_running_loop()
         while not self._scan_now.is_set():
-            wait = min(self._last_read + STARTUP_RESCAN_QUIET_SECONDS, deadline) - loop.time()
+            wait = min(self._last_read + quiet, deadline) - loop.time()
             if wait <= 0:
-                break
+                return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._scan_now.wait(), wait)
-        self._last_scan_started = loop.time()
-        return await self._run_scan(reconciler)
 
     def _touch(self) -> None:
         """A request reads the store now (defers the startup rescan, `_when_quiet`)."""
