@@ -78,22 +78,29 @@ def render_response_with_turns(
     request_id: RequestId, result: WireModel, turns: Sequence[bytes], *, experimental: bool
 ) -> bytes:
     """`render_response` of a result whose `thread.turns` is empty, with `turns` (each one
-    turn's wire JSON, see `rollout.turn_entry`) placed there: one allocation of the answer's
-    size, and no model of any turn, so a huge history costs about twice its JSON at the peak
-    (the parts and the answer), not the 2.5-fold of its models plus pydantic's buffers.
-    Turns have no experimental fields, so the parts suit every connection."""
+    turn's wire JSON, see `rollout.turn_entry`) placed there, in one piece (the pieces of
+    `response_parts_with_turns` joined)."""
+    return b"".join(response_parts_with_turns(request_id, result, turns, experimental=experimental))
+
+
+def response_parts_with_turns(
+    request_id: RequestId, result: WireModel, turns: Sequence[bytes], *, experimental: bool
+) -> list[bytes]:
+    """The JSON text of `render_response_with_turns` as consecutive pieces (the turns' own
+    bytes among them, not copied): a transport that writes them one after another never holds
+    a joined copy, so a huge history costs about its JSON once at the peak, and no model of
+    any turn. Turns have no experimental fields, so the pieces suit every connection."""
     empty = render_response(request_id, result, experimental=experimental)
     at = empty.find(TURNS_PLACEHOLDER)
     if at < 0 or empty.find(TURNS_PLACEHOLDER, at + 1) >= 0:
         raise ValueError("the response must hold exactly one empty `turns` list")
-    pieces: list[bytes] = [empty[:at], b'"turns":[']
+    pieces: list[bytes] = [empty[:at] + b'"turns":[']
     for index, turn in enumerate(turns):
         if index:
             pieces.append(b",")
         pieces.append(turn)
-    pieces.append(b"]")
-    pieces.append(empty[at + len(TURNS_PLACEHOLDER) :])
-    return b"".join(pieces)
+    pieces.append(b"]" + empty[at + len(TURNS_PLACEHOLDER) :])
+    return pieces
 
 
 class Notification:

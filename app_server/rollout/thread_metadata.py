@@ -196,6 +196,8 @@ class MetadataAccumulator:
                 self._apply_token_count(payload)
             elif event == "task_started" and own and timestamp_ms is not None:
                 self._last_turn_started_at_ms = timestamp_ms
+        if self._preview is not None and (self._first_user_message is not None or not own):
+            return  # every user message after these changes nothing (one per turn, on 100 MB)
         text = user_message_text(record)
         if text is not None:
             self._has_user_event = True

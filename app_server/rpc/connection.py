@@ -14,7 +14,7 @@ import itertools
 import logging
 from collections import deque
 from collections.abc import Coroutine
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import orjson
 
@@ -54,6 +54,29 @@ class MessageSink(Protocol):
         ...
 
 
+@runtime_checkable
+class PartsSink(Protocol):
+    """A sink that can also write one message given in pieces (`Connection.send_parts`)."""
+
+    async def send_parts(self, parts: list[bytes]) -> None:
+        """Write the pieces of one message in order, then its end (the newline of a line
+        transport). Each piece is released (replaced by `b""`) once written, so a message of
+        tens of MB is never held whole nor twice."""
+        ...
+
+
+class _Parts:
+    """A message queued in pieces (see `Connection.send_parts`)."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: list[bytes]) -> None:
+        self.parts = parts
+
+    def joined(self) -> bytes:
+        return b"".join(self.parts)
+
+
 class Connection:
     """A client connection over one transport (implements `ClientConnection`)."""
 
@@ -75,7 +98,7 @@ class Connection:
         self.initialize_params: InitializeParams | None = None
         """What the client sent in `initialize` (a forwarded request carries it to the
         process serving it, `rpc.forwarding`)."""
-        self._queue: deque[bytes] = deque()
+        self._queue: deque[bytes | _Parts] = deque()
         self._wakeup = asyncio.Event()
         self._open = True
         self._finishing = False
@@ -160,13 +183,23 @@ class Connection:
     # -- outbound -------------------------------------------------------------------------------
     def send_bytes(self, data: bytes) -> None:
         """Queue one message; never blocks. Overflow closes the connection (module docstring)."""
+        self._enqueue(data)
+
+    def send_parts(self, parts: list[bytes]) -> None:
+        """Queue one message given as consecutive pieces of its JSON text (a `thread/read`
+        answer with a huge history, `notification.response_parts_with_turns`); never blocks. A
+        transport that can write pieces (`PartsSink`) writes them without joining them; to
+        another, they are joined when the message is written."""
+        self._enqueue(_Parts(parts))
+
+    def _enqueue(self, message: bytes | _Parts) -> None:
         if not self._open:
             return
         if len(self._queue) >= MAX_QUEUED_MESSAGES:
             log.warning("%s: client is not reading; closing the connection", self.label)
             self._shut(f"send queue overflow: more than {MAX_QUEUED_MESSAGES} unread messages")
             return
-        self._queue.append(data)
+        self._queue.append(message)
         self._wakeup.set()
 
     def start(self) -> None:
@@ -180,9 +213,10 @@ class Connection:
                 await self._wakeup.wait()
                 self._wakeup.clear()
                 while self._queue:
-                    batch = list(self._queue)
+                    queued = list(self._queue)
                     self._queue.clear()
-                    await self._sink.send(batch)
+                    await self._send(queued)
+                    del queued
                 if self._finishing or not self._open:
                     return
         except (ConnectionError, OSError) as exc:
@@ -191,6 +225,24 @@ class Connection:
         except Exception:
             log.exception("%s: writer failed", self.label)
             self._shut(None)
+
+    async def _send(self, queued: list[bytes | _Parts]) -> None:
+        """Hand the queued messages to the sink in order, a message in pieces on its own."""
+        sink = self._sink
+        batch: list[bytes] = []
+        for message in queued:
+            if isinstance(message, bytes):
+                batch.append(message)
+                continue
+            if batch:
+                await sink.send(batch)
+                batch = []
+            if isinstance(sink, PartsSink):
+                await sink.send_parts(message.parts)
+            else:
+                await sink.send([message.joined()])
+        if batch:
+            await sink.send(batch)
 
     # -- requests in flight ---------------------------------------------------------------------
     @property

@@ -33,7 +33,7 @@ from app_server.errors import (
     ParseError,
     ServerOverloaded,
 )
-from app_server.notification import render_response, render_response_with_turns
+from app_server.notification import render_response, response_parts_with_turns
 from app_server.rpc.connection import MAX_CONCURRENT_REQUESTS, Connection
 from app_server.rpc.errors import as_rpc_error, invalid_params, render_error
 from app_server.rpc.experimental import check_experimental_params
@@ -294,7 +294,11 @@ class Dispatcher:
             return
         finally:
             CURRENT_REQUEST_ID.reset(token)
-        conn.send_bytes(response)
+        if isinstance(response, list):
+            conn.send_parts(response)
+        else:
+            conn.send_bytes(response)
+        del response
         if then is not None:
             try:
                 then()
@@ -302,12 +306,16 @@ class Dispatcher:
                 as_rpc_error(exc, method=spec.method, request_id=request_id)
 
 
-def _render(request_id: RequestId, result: WireModel | Reply, *, experimental: bool) -> bytes:
-    """The response's JSON text; a reply's pre-rendered turns go into its `thread.turns`."""
+def _render(
+    request_id: RequestId, result: WireModel | Reply, *, experimental: bool
+) -> bytes | list[bytes]:
+    """The response's JSON text; a reply's pre-rendered turns go into its `thread.turns`, and
+    that text is left in pieces (`response_parts_with_turns`) for the transport to write one
+    after another."""
     if not isinstance(result, Reply):
         return render_response(request_id, result, experimental=experimental)
     if result.turns_json is None:
         return render_response(request_id, result.result, experimental=experimental)
-    return render_response_with_turns(
+    return response_parts_with_turns(
         request_id, result.result, result.turns_json, experimental=experimental
     )

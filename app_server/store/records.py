@@ -13,19 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter
-
 from app_server.rollout.lines import HistoryMode
 from app_server.rollout.thread_metadata import ThreadMetadata
 from protocol.types import (
     GitInfo,
     NotLoadedThreadStatus,
-    SessionSource,
     Thread,
     ThreadStatus,
     Turn,
 )
-from protocol.wire_model import DEFERRED
 
 DEFAULT_APPROVAL_MODE = "on-request"
 """Used when no `turn_context` recorded an approval policy (codex's default policy)."""
@@ -38,7 +34,6 @@ _WIRE_SOURCE_NAMES = {
     "appServer": "appServer",
     "unknown": "unknown",
 }
-_SESSION_SOURCE: TypeAdapter[SessionSource] = TypeAdapter(SessionSource, config=DEFERRED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,7 +260,7 @@ def thread_from_record(
         cwd=record.cwd,
         cli_version=record.cli_version,
         originator=record.originator,
-        source=_SESSION_SOURCE.validate_python(record.source),
+        source=record.source,  # validated by `Thread` itself, whose schema is built already
         thread_source=record.thread_source,
         agent_nickname=record.agent_nickname,
         agent_role=record.agent_role,

@@ -94,6 +94,27 @@ class StdoutSink:
         if batch:
             await self._writer.write(b"".join(batch))
 
+    async def send_parts(self, parts: list[bytes]) -> None:
+        """One message in pieces (`rpc.connection.PartsSink`): written in writes of about
+        `PIPE_WRITE_CHUNK_BYTES`, each piece released once it is on its way, then the newline."""
+        group: list[bytes] = []
+        size = 0
+        for index, part in enumerate(parts):
+            parts[index] = b""
+            if len(part) >= PIPE_WRITE_CHUNK_BYTES:  # a big piece goes as is, never copied
+                if group:
+                    await self._writer.write(b"".join(group))
+                    group, size = [], 0
+                await self._writer.write(part)
+                continue
+            group.append(part)
+            size += len(part)
+            if size >= PIPE_WRITE_CHUNK_BYTES:
+                await self._writer.write(b"".join(group))
+                group, size = [], 0
+        group.append(b"\n")
+        await self._writer.write(b"".join(group))
+
     async def close(self, reason: str) -> None:
         log.warning("closing the stdio session: %s", reason)
 

@@ -138,3 +138,40 @@ def test_appended_lines_are_read_from_the_previous_next_offset(tmp_path: Path) -
         (8, {"b": 2}),
         (16, {"c": 3}),
     ]
+
+
+SKIMMED = (
+    b'{"timestamp":"2026-01-01T00:00:00.000Z","ordinal":3,"type":"response_item",'
+    b'"payload":{"type":"message","role":"user","content":[]}}\n'
+)
+
+
+def test_a_skimmed_response_item_is_its_envelope_without_the_payload(tmp_path: Path) -> None:
+    path = write(tmp_path, SKIMMED)
+
+    lines = list(RolloutLineReader(path, skim_response_items=True))
+
+    assert lines == [
+        (0, {"timestamp": "2026-01-01T00:00:00.000Z", "ordinal": 3, "type": "response_item"})
+    ]
+
+
+def test_a_response_item_with_a_key_after_its_payload_is_parsed_whole(tmp_path: Path) -> None:
+    line = b'{"type":"response_item","payload":{"type":"message"},"ordinal":4}\n'
+    path = write(tmp_path, line)
+
+    lines = list(RolloutLineReader(path, skim_response_items=True))
+
+    assert lines == [(0, {"type": "response_item", "payload": {"type": "message"}, "ordinal": 4})]
+
+
+def test_skimming_leaves_other_lines_whole(tmp_path: Path) -> None:
+    event = b'{"timestamp":"t","ordinal":4,"type":"event_msg","payload":{"type":"task_started"}}\n'
+    path = write(tmp_path, SKIMMED + event)
+
+    lines = list(RolloutLineReader(path, skim_response_items=True))
+
+    assert lines[1] == (
+        len(SKIMMED),
+        {"timestamp": "t", "ordinal": 4, "type": "event_msg", "payload": {"type": "task_started"}},
+    )

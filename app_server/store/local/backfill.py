@@ -26,11 +26,13 @@ that a file is still where it was listed, and only then writes a row saying so).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from app_server.notification import now_ms
 from app_server.rollout.history import HistoryFold, HistoryLineageError, RolloutLines
@@ -51,9 +53,15 @@ from app_server.store.records import ThreadRecord
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 SCAN_BATCH_SIZE = 256
 """Rollouts folded per worker-thread hop and upserted per transaction: larger batches mean
 fewer transactions, smaller ones make the first results visible sooner."""
+
+SCAN_SLICE_FILES = 1000
+"""Rollouts found or `stat`ed per worker-thread hop of a scan (~5-10 ms of Python): between two
+hops a scan may pause for requests (`Reconciler.pace`). More hops cost a little more in all."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,16 +97,14 @@ def walk_rollouts(data_dir: Path) -> dict[str, RolloutFile]:
     return found
 
 
-def stamp_rollouts(rollouts: Iterable[RolloutFile]) -> list[ScannedFile]:
+def iter_stamped(rollouts: Iterable[RolloutFile]) -> Iterator[ScannedFile]:
     """The rollouts with their stamps (blocking; one `stat` each); files gone meanwhile are
     left out (the next scan sees them where they went)."""
-    scanned: list[ScannedFile] = []
     for rollout in rollouts:
         try:
-            scanned.append(ScannedFile(rollout, stamp_of(rollout.thread_id, rollout.path)))
+            yield ScannedFile(rollout, stamp_of(rollout.thread_id, rollout.path))
         except FileNotFoundError:
             continue
-    return scanned
 
 
 def path_loader(
@@ -130,7 +136,8 @@ def fold_for_index(
     turn whatever the file's size. `model` is fed the same lines (a resume wants the model
     history too, and the file is streamed once for both). The history is `None` when the
     rollout has no `session_meta` (the fold's `metadata()` raises then)."""
-    reader = RolloutLineReader(rollout_path)
+    skim = model is None or not model.keeps_items  # neither fold wants response items then
+    reader = RolloutLineReader(rollout_path, skim_response_items=skim)
     fold = HistoryFold(load_base, keep_items=keep_items)
     if model is None:
         fold.feed_lines(reader)
@@ -216,11 +223,17 @@ class Reconciler:
         index: ThreadIndex,
         is_writing: Callable[[str], bool],
         locks: MetadataLocks,
+        pace: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        """`pace` is awaited between the slices of a scan's walk and `stat`s (each
+        `SCAN_SLICE_FILES` files): the store makes a background rescan wait there while
+        requests come, since its Python work in a worker thread competes with them for the
+        GIL (10-40 ms on a request over 10,000 threads)."""
         self._data_dir = data_dir
         self._index = index
         self._is_writing = is_writing
         self._locks = locks
+        self._pace = pace
         self._lock = asyncio.Lock()
         self.located = asyncio.Event()
         """Set once the first scan settled names and locations (or failed): listings wait for
@@ -245,11 +258,13 @@ class Reconciler:
             # one that a short session cuts off (a CLI exits within a second) must not make the
             # next start wait for a whole scan before its first listing.
             await self._index.set_backfill_state(BackfillState(status="running"))
-        walked = await asyncio.to_thread(walk_rollouts, data_dir)
+        walked: dict[str, RolloutFile] = {}
+        for rollout in await self._in_slices(iter_rollout_files(data_dir)):
+            walked.setdefault(rollout.thread_id, rollout)  # as `walk_rollouts`
         names = await self._sync_names()
         await self._settle_locations(walked.values())
         self.located.set()
-        files = await asyncio.to_thread(stamp_rollouts, walked.values())
+        files = await self._in_slices(iter_stamped(walked.values()))
         stamps = await self._index.stamps()
         known = {thread_id: rollout.path for thread_id, rollout in walked.items()}
         changed = await asyncio.to_thread(self._changed, files, stamps)
@@ -270,6 +285,18 @@ class Reconciler:
         report = ScanReport(len(files), len(changed), len(gone), unreadable)
         log.info("rollout scan: %s", report)
         return report
+
+    async def _in_slices(self, items: Iterator[T]) -> list[T]:
+        """Every item of a blocking iterator, drawn in worker-thread hops of
+        `SCAN_SLICE_FILES`, pacing between them."""
+        drawn: list[T] = []
+        while True:
+            chunk = await asyncio.to_thread(lambda: list(itertools.islice(items, SCAN_SLICE_FILES)))
+            drawn.extend(chunk)
+            if len(chunk) < SCAN_SLICE_FILES:
+                return drawn
+            if self._pace is not None:
+                await self._pace()
 
     async def _sync_names(self) -> dict[str, str]:
         """Every row's name as `session_index.jsonl` has it now (the names the file holds)."""

@@ -4,10 +4,13 @@ The rollout files are the source of truth; this index only makes `thread/list` f
 the spawn tree. Everything in it can be rebuilt from the rollouts (backfill, STORAGE.md §7.1),
 so a damaged file is quarantined and replaced rather than repaired (`db_recovery`).
 
-All database work runs on aiosqlite's worker thread, so the event loop never blocks on SQLite;
-the few file moves of a recovery run in `asyncio.to_thread`. One connection serves the process
-and an `asyncio.Lock` serializes its statements, so a transaction's statements never interleave
-with another coroutine's (WAL still lets other processes read while we write).
+All database work runs on aiosqlite's worker threads, so the event loop never blocks on SQLite;
+the few file moves of a recovery run in `asyncio.to_thread`. One connection writes, and an
+`asyncio.Lock` serializes its statements, so a transaction's statements never interleave with
+another coroutine's (WAL still lets other processes read while we write). The reads that answer
+requests (`thread/list`, `thread/search`, a record, the marks, the history queries) go through a
+second, query-only connection (`read`): under WAL they see every committed write, and they never
+queue behind the startup scan's bulk statements or a long transaction on the writer.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from app_server.store.local.db_recovery import (
 )
 from app_server.store.local.history_index_db import IndexedHistory, delete_history, write_history
 from app_server.store.local.index_schema import (
+    BUSY_TIMEOUT_MS,
     INDEX_DB_FILE,
     OLDER_INDEX_DB_FILES,
     SELECT_RECORD_COLUMNS,
@@ -115,8 +119,15 @@ class BackfillState:
 class ThreadIndex:
     """An open index. Create with `await ThreadIndex.open(data_dir)`; `await close()` after."""
 
-    def __init__(self, db: aiosqlite.Connection, path: Path, recovery: DbRecovery | None) -> None:
+    def __init__(
+        self,
+        db: aiosqlite.Connection,
+        reader: aiosqlite.Connection,
+        path: Path,
+        recovery: DbRecovery | None,
+    ) -> None:
         self._db = db
+        self._reader = reader
         self._lock = asyncio.Lock()
         self.path = path
         """The database file."""
@@ -138,21 +149,25 @@ class ThreadIndex:
         reason = await asyncio.to_thread(header_problem, path)
         if reason is None:
             try:
-                return cls(await _connect_checked(path), path, None)
+                db = await _connect_checked(path)
             except (sqlite3.DatabaseError, SchemaMismatch) as error:
                 if not (
                     isinstance(error, DamagedDatabase | SchemaMismatch) or is_damage_error(error)
                 ):
                     raise
                 reason = f"{type(error).__name__}: {error}"
+            else:
+                return cls(db, await _connect_reader(path, db), path, None)
         recovery = await asyncio.to_thread(
             quarantine_database, path, now_seconds=int(clock()), reason=reason
         )
-        return cls(await _connect_checked(path), path, recovery)
+        db = await _connect_checked(path)
+        return cls(db, await _connect_reader(path, db), path, recovery)
 
     async def close(self) -> None:
-        """Close the connection (pending statements finish first)."""
+        """Close both connections (pending statements finish first)."""
         async with self._lock:
+            await self._reader.close()
             await self._db.close()
 
     async def __aenter__(self) -> Self:
@@ -287,7 +302,7 @@ class ThreadIndex:
 
     async def get(self, thread_id: str) -> ThreadRecord | None:
         """The record of `thread_id`, or `None`."""
-        rows = await self._fetchall(
+        rows = await self.fetchall(
             f"SELECT {SELECT_RECORD_COLUMNS} FROM threads AS t WHERE t.id = ?", (thread_id,)
         )
         return row_to_record(rows[0]) if rows else None
@@ -296,7 +311,7 @@ class ThreadIndex:
         """One `thread/list` page (one SQL statement). Raises `InvalidCursor`."""
         limit = normalize_limit(query.limit)
         sql, params = build_list_sql(query, limit + 1)
-        rows = await self._fetchall(sql, params)
+        rows = await self.fetchall(sql, params)
         return page_from_rows(query, [row_to_record(row) for row in rows], limit)
 
     async def locations(self) -> dict[str, RowLocation]:
@@ -419,8 +434,10 @@ class ThreadIndex:
             return list(await self._db.execute_fetchall(sql, params))
 
     async def fetchall(self, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
-        """Run one read statement under the connection's lock (for the history queries)."""
-        return await self._fetchall(sql, params)
+        """Run one read statement on the query-only connection (module docstring): for the
+        reads that answer requests (the history queries, the marks, listings). Bulk reads of
+        the scan stay on the writer (`_fetchall`), so they never delay a request."""
+        return list(await self._reader.execute_fetchall(sql, params))
 
 
 async def _connect_checked(path: Path) -> aiosqlite.Connection:
@@ -436,6 +453,24 @@ async def _connect_checked(path: Path) -> aiosqlite.Connection:
         await db.close()
         raise
     return db
+
+
+async def _connect_reader(path: Path, writer: aiosqlite.Connection) -> aiosqlite.Connection:
+    """The query-only connection for request reads (opened after the writer prepared the
+    schema and WAL mode); closes `writer` if it cannot be opened."""
+    try:
+        reader = await aiosqlite.connect(path, isolation_level=None)
+    except BaseException:
+        await writer.close()
+        raise
+    try:
+        await reader.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await reader.execute("PRAGMA query_only = ON")
+    except BaseException:
+        await reader.close()
+        await writer.close()
+        raise
+    return reader
 
 
 def _remove_older_generations(data_dir: Path) -> None:
