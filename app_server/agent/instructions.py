@@ -38,7 +38,7 @@ def default_base_instructions() -> str:
 def review_instructions() -> str:
     """Codex 0.169's review rubric: the system prompt of a review's reviewer (`review/start`),
     which also tells it the JSON shape its answer must take."""
-    return files("app_server.agent").joinpath("prompts/review.md").read_text("utf-8")
+    return (PROMPTS_DIR / "review.md").read_text("utf-8")
 
 
 def plan_mode_instructions() -> str:
