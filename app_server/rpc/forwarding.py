@@ -31,7 +31,7 @@ from typing import Final
 import orjson
 
 from app_server.client_connection import ClientConnection
-from app_server.errors import InternalError
+from app_server.errors import InternalError, ServerOverloaded
 from app_server.notification import render_model
 from app_server.rpc.connection import Connection
 from app_server.store.interface import ProcessMessage, ProcessMessaging
@@ -83,6 +83,17 @@ _PEER_REQUEST_PREFIX: Final = "peer-"
 
 class ForwardingFailed(InternalError):
     """The process that has the thread loaded did not answer a forwarded request."""
+
+
+class ChannelUnavailable(ServerOverloaded):
+    """This process cannot hear other processes now (its channel is reconnecting to the
+    database): a forwarded request could not be answered, so it fails at once (-32001, retry)."""
+
+    def __init__(self, thread_id: str) -> None:
+        super().__init__(
+            f"thread {thread_id} is loaded by another app-server process and the channel to it"
+            " is reconnecting to PostgreSQL; retry in a moment"
+        )
 
 
 class _PeerSink:
@@ -157,6 +168,8 @@ class Forwarder:
         owner = await self._messaging.live_owner(thread_id)
         if owner is None or conn.initialize_params is None:
             return None
+        if not self._messaging.channel_listening:
+            raise ChannelUnavailable(thread_id)
         me = self._messaging.process_id
         route = f"{me}/{conn.connection_id}"
         forward_id = f"{_FORWARD_ID_PREFIX}{next(self._numbers)}"

@@ -314,6 +314,12 @@ class ProcessMessaging(Protocol):
         """The other live process that has the thread loaded (holds its writer), or None."""
         ...
 
+    @property
+    def channel_listening(self) -> bool:
+        """Whether messages addressed to this process are heard now (False while the channel
+        reconnects after losing its database session; they wait and are caught up on)."""
+        ...
+
     def send_message(self, message: ProcessMessage) -> None:
         """Queue a message for another process; never blocks; kept in order."""
         ...

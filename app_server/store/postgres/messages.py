@@ -10,6 +10,14 @@ Order: one sender task per process writes every queued message in order, a batch
 transaction, so the rows of one sender reach a recipient in the order they were sent; a batch
 coalesces everything queued while the previous one was written (under load, many deltas share
 one transaction and one `NOTIFY`).
+
+Losing the database: a batch that cannot be written stays queued, in order, and is written
+again after `SEND_RETRY_SECONDS` (nothing is dropped while the process lives). The listening
+session is re-established by `ResilientListener`; once it listens again the process drains its
+rows, catching up on every message sent to it meanwhile (rows wait in the outbox, and each is
+deleted by the drain that delivers it: none lost, none twice). While it is not listening,
+`listening` is False and requests that wait for another process's answer fail at once with
+`ChannelUnavailable` instead of timing out.
 """
 
 from __future__ import annotations
@@ -23,8 +31,9 @@ from typing import Final
 import asyncpg
 
 from app_server.store.interface import ProcessMessage
-from app_server.store.postgres.connect import Connection
+from app_server.store.postgres.connect import CONNECTION_ERRORS
 from app_server.store.postgres.lease import owner_is_dead
+from app_server.store.postgres.listener import ResilientListener
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +42,9 @@ MESSAGE_CHANNEL: Final = "app_server_messages"
 MAX_BATCH_MESSAGES: Final = 2000
 """Most messages written in one transaction: bounds a transaction's size (a delta is ~200
 bytes) while a burst of deltas still costs one commit per this many."""
+SEND_RETRY_SECONDS: Final = 0.2
+"""The wait before writing a batch again after the database refused it: short, as messages are
+answers and notifications clients wait for; one failed attempt per this long while it is away."""
 
 MessageHandler = Callable[[list[ProcessMessage]], None]
 """Receives the messages addressed to this process, in the order they were sent."""
@@ -44,7 +56,7 @@ class PostgresMessages:
     def __init__(self, pool: asyncpg.Pool, process_id: str) -> None:
         self._pool = pool
         self.process_id = process_id
-        self._connection: Connection | None = None
+        self._listener: ResilientListener | None = None
         self._handler: MessageHandler | None = None
         self._outgoing: list[ProcessMessage] = []
         self._send_wakeup = asyncio.Event()
@@ -58,9 +70,16 @@ class PostgresMessages:
         await self._pool.execute(
             "DELETE FROM process_messages WHERE recipient NOT IN (SELECT id FROM processes)"
         )
-        connection = await self._pool.acquire()
-        await connection.add_listener(MESSAGE_CHANNEL, self._on_notify)
-        self._connection = connection
+        listener = ResilientListener(
+            self._pool,
+            MESSAGE_CHANNEL,
+            self._on_notify,
+            process_id=self.process_id,
+            on_reconnected=self._drain_wakeup.set,
+        )
+        await listener.start()
+        self._listener = listener
+        self._drain_wakeup.set()  # rows sent to this id before it listened (none when new)
         self._tasks = [
             asyncio.create_task(self._send_loop(), name="process messages sender"),
             asyncio.create_task(self._drain_loop(), name="process messages receiver"),
@@ -73,12 +92,14 @@ class PostgresMessages:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
-        if self._connection is not None:
-            with contextlib.suppress(asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
-                await self._connection.remove_listener(MESSAGE_CHANNEL, self._on_notify)
-            with contextlib.suppress(asyncpg.InterfaceError):
-                await self._pool.release(self._connection)
-            self._connection = None
+        if self._listener is not None:
+            await self._listener.close()
+            self._listener = None
+
+    @property
+    def listening(self) -> bool:
+        """Whether messages sent to this process are heard now (its `LISTEN` session is up)."""
+        return self._listener is not None and self._listener.listening
 
     # -- sending ---------------------------------------------------------------------------------
     def send(self, message: ProcessMessage) -> None:
@@ -92,11 +113,17 @@ class PostgresMessages:
             self._send_wakeup.clear()
             while self._outgoing:
                 batch = self._outgoing[:MAX_BATCH_MESSAGES]
-                del self._outgoing[:MAX_BATCH_MESSAGES]
                 try:
                     await self._write(batch)
-                except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as error:
-                    log.warning("%d messages to other processes lost: %s", len(batch), error)
+                except (*CONNECTION_ERRORS, asyncpg.PostgresError) as error:
+                    log.warning(
+                        "%d messages to other processes wait for the database: %s",
+                        len(self._outgoing),
+                        error,
+                    )
+                    await asyncio.sleep(SEND_RETRY_SECONDS)
+                    continue
+                del self._outgoing[: len(batch)]
 
     async def _write(self, batch: list[ProcessMessage]) -> None:
         async with self._pool.acquire() as connection, connection.transaction():
@@ -130,8 +157,10 @@ class PostgresMessages:
                     " RETURNING id, recipient, sender, kind, route, body",
                     self.process_id,
                 )
-            except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as error:
+            except (*CONNECTION_ERRORS, asyncpg.PostgresError) as error:
                 log.warning("could not read messages from other processes: %s", error)
+                await asyncio.sleep(SEND_RETRY_SECONDS)
+                self._drain_wakeup.set()  # they wait in the outbox: read them again
                 continue
             rows.sort(key=lambda row: int(row["id"]))
             messages = [
