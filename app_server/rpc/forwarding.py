@@ -141,9 +141,21 @@ class Forwarder:
         request id): the asking process and the route to answer on."""
         self._peers: dict[str, Connection] = {}
         """Peer connections of other processes' clients, by route."""
+        self._peer_ids: set[int] = set()
+        """The connection ids of `_peers`."""
+        self._other_kinds: dict[str, Callable[[ProcessMessage], None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
         messaging.on_messages(self._received)
+
+    def on_kind(self, kind: str, handler: Callable[[ProcessMessage], None]) -> None:
+        """Messages of this kind (not forwarding's own) go to `handler`, in their order among
+        all the messages received."""
+        self._other_kinds[kind] = handler
+
+    def is_peer(self, connection: ClientConnection) -> bool:
+        """Whether the connection is here for another process's client."""
+        return connection.connection_id in self._peer_ids
 
     def attach(
         self,
@@ -252,6 +264,8 @@ class Forwarder:
                 self._answer_peer(message)
             elif message.kind == CLOSED:
                 self._close_peer(message.route)
+            elif (handler := self._other_kinds.get(message.kind)) is not None:
+                handler(message)
 
     def _deliver(self, message: ProcessMessage) -> None:
         data = message.body.encode()
@@ -296,6 +310,7 @@ class Forwarder:
             peer.accept_initialize(InitializeParams.model_validate(body["init"]))
             peer.start()
             self._peers[message.route] = peer
+            self._peer_ids.add(peer.connection_id)
             if self._sweeper is None:
                 self._sweeper = asyncio.get_running_loop().create_task(
                     self._sweep_peers(), name="peer connection sweeper"
@@ -354,6 +369,7 @@ class Forwarder:
         peer = self._peers.pop(route, None)
         if peer is None:
             return
+        self._peer_ids.discard(peer.connection_id)
         if self._on_peer_closed is not None:
             self._on_peer_closed(peer)
         peer.lost()

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Final, Protocol, runtime_checkable
 
 from app_server.rollout.lines import HistoryMode, RolloutLine, StoredLine
 from app_server.rollout.model_history import ModelHistory
@@ -282,6 +282,10 @@ class ThreadsHandedOver(Protocol):
     def on_handover_request(self, handler: Callable[[str], Coroutine[Any, Any, bool]]) -> None:
         """`handler(thread_id)` unloads the thread if it is idle here; whether it did."""
         ...
+
+
+EVERY_PROCESS: Final = "*"
+"""The recipient of a `ProcessMessage` meaning every other live process sharing the store."""
 
 
 @dataclass(frozen=True, slots=True)

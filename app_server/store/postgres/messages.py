@@ -30,9 +30,9 @@ from typing import Final
 
 import asyncpg
 
-from app_server.store.interface import ProcessMessage
+from app_server.store.interface import EVERY_PROCESS, ProcessMessage
 from app_server.store.postgres.connect import CONNECTION_ERRORS
-from app_server.store.postgres.lease import owner_is_dead
+from app_server.store.postgres.lease import LEASE_SECONDS, owner_is_dead
 from app_server.store.postgres.listener import ResilientListener
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,28 @@ bytes) while a burst of deltas still costs one commit per this many."""
 SEND_RETRY_SECONDS: Final = 0.2
 """The wait before writing a batch again after the database refused it: short, as messages are
 answers and notifications clients wait for; one failed attempt per this long while it is away."""
+
+LIVE_PROCESS_SECONDS: Final = 3 * LEASE_SECONDS
+"""A process whose heartbeat is older than this gets no broadcasts (it died without removing
+its row): three missed leases, so a process that merely stalled for a lease or two keeps
+hearing them."""
+_INSERT_BATCH_SQL: Final = f"""
+WITH batch AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+    WITH ORDINALITY AS b(recipient, sender, kind, route, body, n)
+), written AS (
+  INSERT INTO process_messages (recipient, sender, kind, route, body)
+  SELECT COALESCE(p.id, b.recipient), b.sender, b.kind, b.route, b.body
+  FROM batch AS b LEFT JOIN processes AS p
+    ON b.recipient = '{EVERY_PROCESS}' AND p.id <> b.sender
+    AND p.heartbeat_at > now() - make_interval(secs => $6)
+  WHERE b.recipient <> '{EVERY_PROCESS}' OR p.id IS NOT NULL
+  ORDER BY b.n, p.id
+  RETURNING recipient
+)
+SELECT pg_notify($7, r) FROM (SELECT DISTINCT recipient AS r FROM written) AS d
+"""
+"""Writes a batch in order (ids follow the batch's order) and notifies each recipient once."""
 
 MessageHandler = Callable[[list[ProcessMessage]], None]
 """Receives the messages addressed to this process, in the order they were sent."""
@@ -126,21 +148,18 @@ class PostgresMessages:
                 del self._outgoing[: len(batch)]
 
     async def _write(self, batch: list[ProcessMessage]) -> None:
-        async with self._pool.acquire() as connection, connection.transaction():
-            await connection.execute(
-                "INSERT INTO process_messages (recipient, sender, kind, route, body)"
-                " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])",
-                [m.recipient for m in batch],
-                [m.sender for m in batch],
-                [m.kind for m in batch],
-                [m.route for m in batch],
-                [m.body for m in batch],
-            )
-            await connection.execute(
-                "SELECT pg_notify($1, r) FROM unnest($2::text[]) AS r",
-                MESSAGE_CHANNEL,
-                sorted({m.recipient for m in batch}),
-            )
+        """One statement: the batch's rows in order (a message to `EVERY_PROCESS` becomes one
+        row per other live process), and one `NOTIFY` per recipient, sent at commit."""
+        await self._pool.execute(
+            _INSERT_BATCH_SQL,
+            [m.recipient for m in batch],
+            [m.sender for m in batch],
+            [m.kind for m in batch],
+            [m.route for m in batch],
+            [m.body for m in batch],
+            LIVE_PROCESS_SECONDS,
+            MESSAGE_CHANNEL,
+        )
 
     # -- receiving -------------------------------------------------------------------------------
     def _on_notify(self, connection: object, pid: int, channel: str, payload: object) -> None:
