@@ -55,6 +55,7 @@ from app_server.sandbox_notice import NO_SANDBOX_DETAILS, NO_SANDBOX_SUMMARY
 from app_server.settings import ResolvedSettings, sandbox_from_mode
 from app_server.store.errors import StoreUnavailable
 from app_server.store.interface import (
+    OWNER_GONE,
     ProcessMessaging,
     StoreWarning,
     ThreadsHandedOver,
@@ -134,8 +135,10 @@ class AppServer:
                 local_connections=self.threads.connections.all,
                 is_loaded_here=lambda thread_id: self.threads.loaded(thread_id) is not None,
                 is_peer=self.forwarder.is_peer,
+                broadcast=self.threads.connections.broadcast,
             )
             self.forwarder.on_kind(BROADCAST, relay.received)
+            self.forwarder.on_kind(OWNER_GONE, relay.owner_gone)
             self.threads.connections.relay = relay
         self._store_warnings: list[StoreWarning] = []
         self._sandbox_warnings: list[ConfigWarningNotification] = []
@@ -340,7 +343,12 @@ class AppServer:
                 await self._warming
         await self.processes.close()
         await self.fs.close()
+        loaded = self.threads.loaded_ids()
         await self.threads.close()
+        if self.forwarder is not None:  # the turns stopped reach other processes' clients, then
+            await self.forwarder.finish_peers()  # that the threads are loaded nowhere
+        if isinstance(relay := self.threads.connections.relay, BroadcastRelay):
+            relay.departing(loaded)
         await self.mcp.close()
         await self.store.close()
         if PROVIDER_FACTORY in sys.modules:  # else no provider was ever made

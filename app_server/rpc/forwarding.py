@@ -60,6 +60,9 @@ PEER_CHECK_SECONDS: Final = 5.0
 """How often the processes with peer connections here are checked (one query each): the peers
 of a process that died are closed (their subscriptions end, so their threads can be unloaded)
 within about this long."""
+PEER_FLUSH_SECONDS: Final = 1.0
+"""How long a stopping process waits for each peer connection's queued messages to be handed to
+the channel (microseconds when the process is healthy; bounded so a stop is never held up)."""
 FORWARD_TIMEOUT_SECONDS: Final = 30.0
 """How long a forwarded request waits for the owner's answer before failing: the owner answers
 these methods at once (a turn runs after its `turn/start` answer); only a process that froze
@@ -364,6 +367,12 @@ class Forwarder:
                 if not alive:
                     for route in [r for r in self._peers if r.partition("/")[0] == sender]:
                         self._close_peer(route)
+
+    async def finish_peers(self) -> None:
+        """This process stops: what its peer connections still queue (the last events of the
+        turns it stopped) goes to their processes first (for at most `PEER_FLUSH_SECONDS`)."""
+        peers = list(self._peers.values())
+        await asyncio.gather(*(peer.finish(PEER_FLUSH_SECONDS) for peer in peers))
 
     def _close_peer(self, route: str) -> None:
         peer = self._peers.pop(route, None)

@@ -17,6 +17,13 @@ A process is the authority on the threads it has loaded: a relayed `thread/statu
 `thread/closed` of a thread loaded here is stale (it was sent by a process that had the thread
 before it was handed over here) and is dropped, so a client never sees a thread it can use
 reported `notLoaded`.
+
+When a process stops, the clients of the others hear that its threads are no longer loaded
+(`thread/status/changed` `notLoaded`, then `thread/closed`, as an idle unload says on one
+process), so a client watching one from elsewhere knows to resume it where it is: a graceful
+stop relays it itself (`departing`, after its turns were recorded interrupted); for a process
+that was killed or cut off, the one process whose store claimed it (the store's `OWNER_GONE`
+message) announces it (`owner_gone`).
 """
 
 from __future__ import annotations
@@ -29,9 +36,10 @@ import orjson
 from pydantic import ValidationError
 
 from app_server.client_connection import ClientConnection
-from app_server.notification import Notification
+from app_server.notification import Notification, notification
 from app_server.store.interface import EVERY_PROCESS, ProcessMessage, ProcessMessaging
 from protocol.types import (
+    NotLoadedThreadStatus,
     ThreadArchivedNotification,
     ThreadClosedNotification,
     ThreadDeletedNotification,
@@ -70,13 +78,16 @@ class BroadcastRelay:
         local_connections: Callable[[], list[ClientConnection]],
         is_loaded_here: Callable[[str], bool],
         is_peer: Callable[[ClientConnection], bool],
+        broadcast: Callable[[WireModel], object],
     ) -> None:
         """`local_connections`: this process's initialized clients; `is_peer`: whether a
-        connection here is another process's client (`rpc.forwarding`)."""
+        connection here is another process's client (`rpc.forwarding`); `broadcast`: to every
+        initialized connection here, and relayed (`threads.fanout.Connections.broadcast`)."""
         self._messaging = messaging
         self._local_connections = local_connections
         self._is_loaded_here = is_loaded_here
         self._is_peer = is_peer
+        self._broadcast = broadcast
 
     def is_remote(self, connection: ClientConnection) -> bool:
         """A peer connection hears relayed broadcasts in its own process."""
@@ -122,3 +133,32 @@ class BroadcastRelay:
         relayed = Notification(body["method"], params, int(body["emittedAtMs"]))
         for connection in self._local_connections():
             connection.notify(relayed)
+
+    def departing(self, thread_ids: list[str]) -> None:
+        """This process stops: the other processes' clients hear that its threads are no longer
+        loaded (its own clients are being disconnected)."""
+        for thread_id in thread_ids:
+            for params in _unloaded(thread_id):
+                self.relay(notification(params))
+
+    def owner_gone(self, message: ProcessMessage) -> None:
+        """Another process stopped without saying so (`OWNER_GONE`): every client hears that
+        its threads are no longer loaded (except those loaded here already)."""
+        try:
+            thread_ids = [str(thread_id) for thread_id in orjson.loads(message.body)]
+        except (orjson.JSONDecodeError, TypeError):
+            log.warning("dropped a malformed departure of process %s", message.sender)
+            return
+        for thread_id in thread_ids:
+            if not self._is_loaded_here(thread_id):
+                for params in _unloaded(thread_id):
+                    self._broadcast(params)
+
+
+def _unloaded(thread_id: str) -> list[WireModel]:
+    """What every client hears when a thread stops being loaded (`ThreadManager.unload` and its
+    idle unload, in that order)."""
+    return [
+        ThreadStatusChangedNotification(thread_id=thread_id, status=NotLoadedThreadStatus()),
+        ThreadClosedNotification(thread_id=thread_id),
+    ]

@@ -286,6 +286,11 @@ class ThreadsHandedOver(Protocol):
 
 EVERY_PROCESS: Final = "*"
 """The recipient of a `ProcessMessage` meaning every other live process sharing the store."""
+OWNER_GONE: Final = "owner-gone"
+"""The kind of a `ProcessMessage` the store gives its own process when it found that another
+process stopped without saying so (killed, cut off, frozen): `sender` is that process, `body` a
+JSON array of the ids of the threads it had loaded (now loaded nowhere). Exactly one process
+receives it per departed process."""
 
 
 @dataclass(frozen=True, slots=True)

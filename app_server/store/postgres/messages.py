@@ -11,13 +11,17 @@ transaction, so the rows of one sender reach a recipient in the order they were 
 coalesces everything queued while the previous one was written (under load, many deltas share
 one transaction and one `NOTIFY`).
 
-Losing the database: a batch that cannot be written stays queued, in order, and is written
-again after `SEND_RETRY_SECONDS` (nothing is dropped while the process lives). The listening
-session is re-established by `ResilientListener`; once it listens again the process drains its
-rows, catching up on every message sent to it meanwhile (rows wait in the outbox, and each is
-deleted by the drain that delivers it: none lost, none twice). While it is not listening,
-`listening` is False and requests that wait for another process's answer fail at once with
-`ChannelUnavailable` instead of timing out.
+Losing the database: a batch that cannot be written for want of a connection stays queued, in
+order, and is written again after `SEND_RETRY_SECONDS` (nothing is dropped while the process
+lives; a batch the database refuses as such is logged and dropped, so it cannot block the
+rest). The listening session is re-established by `ResilientListener`; once it listens again
+the process drains its rows, catching up on every message sent to it meanwhile (rows wait in
+the outbox, and each is deleted by the drain that delivers it: none lost, none twice). While
+it is not listening, `listening` is False and requests that wait for another process's answer
+fail at once with `ChannelUnavailable` instead of timing out.
+
+Processes that stopped without saying so are found here too (`departures.py`): the process that
+claims one gets an `OWNER_GONE` message from its own store.
 """
 
 from __future__ import annotations
@@ -29,9 +33,11 @@ from collections.abc import Callable
 from typing import Final
 
 import asyncpg
+import orjson
 
-from app_server.store.interface import EVERY_PROCESS, ProcessMessage
+from app_server.store.interface import EVERY_PROCESS, OWNER_GONE, ProcessMessage
 from app_server.store.postgres.connect import CONNECTION_ERRORS
+from app_server.store.postgres.departures import SWEEP_SECONDS, claim_departed
 from app_server.store.postgres.lease import LEASE_SECONDS, owner_is_dead
 from app_server.store.postgres.listener import ResilientListener
 
@@ -68,6 +74,10 @@ SELECT pg_notify($7, r) FROM (SELECT DISTINCT recipient AS r FROM written) AS d
 """
 """Writes a batch in order (ids follow the batch's order) and notifies each recipient once."""
 
+CLOSE_FLUSH_SECONDS: Final = 2.0
+"""How long a stopping process waits for its queued messages to be written (a few ms with a
+live database; bounded so that a stop without one is not held up)."""
+
 MessageHandler = Callable[[list[ProcessMessage]], None]
 """Receives the messages addressed to this process, in the order they were sent."""
 
@@ -82,6 +92,8 @@ class PostgresMessages:
         self._handler: MessageHandler | None = None
         self._outgoing: list[ProcessMessage] = []
         self._send_wakeup = asyncio.Event()
+        self._all_sent = asyncio.Event()
+        """Set while nothing waits to be written."""
         self._drain_wakeup = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -105,9 +117,15 @@ class PostgresMessages:
         self._tasks = [
             asyncio.create_task(self._send_loop(), name="process messages sender"),
             asyncio.create_task(self._drain_loop(), name="process messages receiver"),
+            asyncio.create_task(self._sweep_loop(), name="departed processes sweeper"),
         ]
 
     async def close(self) -> None:
+        """Write what is still queued (for at most `CLOSE_FLUSH_SECONDS`: a stopping process's
+        last notifications, e.g. that its threads are no longer loaded), then stop."""
+        if self._outgoing and self._tasks:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._all_sent.wait(), CLOSE_FLUSH_SECONDS)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -127,6 +145,7 @@ class PostgresMessages:
     def send(self, message: ProcessMessage) -> None:
         """Queue a message; never blocks. Messages are written in the order they were queued."""
         self._outgoing.append(message)
+        self._all_sent.clear()
         self._send_wakeup.set()
 
     async def _send_loop(self) -> None:
@@ -137,7 +156,7 @@ class PostgresMessages:
                 batch = self._outgoing[:MAX_BATCH_MESSAGES]
                 try:
                     await self._write(batch)
-                except (*CONNECTION_ERRORS, asyncpg.PostgresError) as error:
+                except CONNECTION_ERRORS as error:
                     log.warning(
                         "%d messages to other processes wait for the database: %s",
                         len(self._outgoing),
@@ -145,7 +164,10 @@ class PostgresMessages:
                     )
                     await asyncio.sleep(SEND_RETRY_SECONDS)
                     continue
+                except asyncpg.PostgresError as error:  # refused as such: retrying cannot help
+                    log.error("%d messages to other processes lost: %s", len(batch), error)
                 del self._outgoing[: len(batch)]
+            self._all_sent.set()
 
     async def _write(self, batch: list[ProcessMessage]) -> None:
         """One statement: the batch's rows in order (a message to `EVERY_PROCESS` becomes one
@@ -197,6 +219,32 @@ class PostgresMessages:
                     self._handler(messages)
                 except Exception:
                     log.exception("handling messages from other processes failed")
+
+    async def _sweep_loop(self) -> None:
+        """Find processes that stopped without saying so (`departures.py`) and tell this
+        process's handler (an `OWNER_GONE` message per departed process)."""
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            try:
+                departures = await claim_departed(self._pool, self.process_id)
+            except (*CONNECTION_ERRORS, asyncpg.PostgresError) as error:
+                log.warning("could not look for stopped processes: %s", error)
+                continue
+            gone = [
+                ProcessMessage(
+                    self.process_id,
+                    departure.process_id,
+                    OWNER_GONE,
+                    "",
+                    orjson.dumps(departure.thread_ids).decode(),
+                )
+                for departure in departures
+            ]
+            if gone and self._handler is not None:
+                try:
+                    self._handler(gone)
+                except Exception:
+                    log.exception("handling stopped processes failed")
 
     # -- owners ----------------------------------------------------------------------------------
     async def live_owner(self, thread_id: str) -> str | None:
