@@ -74,10 +74,15 @@ def settings_fields(thread: LoadedThread, manager: ThreadManager) -> dict[str, A
     }
 
 
-def turns_json_of(history: ThreadHistory | None) -> list[bytes]:
+def turns_json_of(
+    history: ThreadHistory | None, *, leaving_out: frozenset[str] | set[str] = frozenset()
+) -> list[bytes]:
     """A history's turns as the wire JSON the store kept them as (none without a history): they
-    go into the response as is (`Reply.turns_json`), never built into models (issue 17)."""
-    return [entry.turn_json() for entry in history.turns] if history is not None else []
+    go into the response as is (`Reply.turns_json`), never built into models (issue 17).
+    `leaving_out`: turns the client gets as events instead (`threads.turn_replay`)."""
+    if history is None:
+        return []
+    return [entry.turn_json() for entry in history.turns if entry.turn_id not in leaving_out]
 
 
 class ThreadLifecycleHandlers:
@@ -114,17 +119,30 @@ class ThreadLifecycleHandlers:
         if params.history is not None:
             raise InvalidParams("thread/resume.history is not supported by this server")
         thread, history = await self._manager.resume(connection, thread_id, params)
+        try:
+            return await self._answer_resume(connection, thread, history, params)
+        except BaseException:
+            thread.replay.release(connection)  # whatever happened meanwhile still reaches it
+            raise
+
+    async def _answer_resume(
+        self,
+        connection: ClientConnection,
+        thread: LoadedThread,
+        history: ThreadHistory | None,
+        params: ThreadResumeParams,
+    ) -> Reply:
+        """The answer to a resume that loaded or joined the thread; a turn running there is
+        left out of it and follows as events once it is sent (`threads.turn_replay`)."""
+        thread_id = thread.id
         if history is not None:
             self._manager.set_status(thread, IdleThreadStatus())
         freshly_loaded = history is not None
         last_turn = history.turns[-1].turn_id if history is not None and history.turns else None
         if history is None and thread.persisted:  # already loaded: read once, for all below
             history = await self._manager.reads.read_history(thread.id)
-        turns_json: list[bytes] | None = None
-        if not params.exclude_turns:
-            if thread.record.history_mode == "paginated":
-                connection.notify(notification(deprecation(HYDRATION_DEPRECATED)))
-            turns_json = turns_json_of(history)
+        if not params.exclude_turns and thread.record.history_mode == "paginated":
+            connection.notify(notification(deprecation(HYDRATION_DEPRECATED)))
         turns_cursor, items_cursor = resume_cursors(thread.id, history)
         summary = history.model_summary if history is not None else None
         usage = (  # codex 0.169 replays it only with the turns (observed)
@@ -132,7 +150,6 @@ class ThreadLifecycleHandlers:
             if params.exclude_turns
             else await replayed_token_usage(self._manager, thread, last_turn, summary)
         )
-        del history  # only the turns' JSON is kept
         response = ThreadResumeResponse(
             thread=thread.thread(self._data_dir),
             turns_backwards_cursor=turns_cursor,
@@ -141,8 +158,14 @@ class ThreadLifecycleHandlers:
             **settings_fields(thread, self._manager),
         )
         goal = await self._marks.goal(thread_id)
+        turns_json: list[bytes] | None = None
+        if not params.exclude_turns:  # after the last wait: every turn held by now is left out
+            left_out = thread.replay.held_turn_ids(connection)
+            turns_json = turns_json_of(history, leaving_out=left_out)
+        del history  # only the turns' JSON is kept
 
         def then() -> None:
+            thread.replay.release(connection)
             if usage is not None:
                 connection.notify(notification(usage))
             self._marks.announce_resumed_goal(connection, thread_id, goal)

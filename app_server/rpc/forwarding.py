@@ -84,6 +84,12 @@ _PEER_REQUEST_PREFIX: Final = "peer-"
 """The ids of a peer connection's server requests (distinct from the client's process's)."""
 
 
+ALREADY_SENT: Final = b""
+"""What `forward` returns when the owner's answer was sent to the client already: as it
+arrived, so that what the owner sent after it (a resumed turn's events) reaches the client
+after it too."""
+
+
 class ForwardingFailed(InternalError):
     """The process that has the thread loaded did not answer a forwarded request."""
 
@@ -134,7 +140,8 @@ class Forwarder:
         self._dispatch: Callable[[Connection, str], Awaitable[None]] | None = None
         self._on_peer_closed: Callable[[Connection], None] | None = None
         self._numbers = itertools.count(1)
-        self._waiting: dict[str, asyncio.Future[bytes | None]] = {}
+        self._waiting: dict[str, tuple[asyncio.Future[bytes | None], Connection, RequestId]] = {}
+        """Forwarded requests waiting for their answer: the future, the client, its request id."""
         self._clients: dict[str, Connection] = {}
         """This process's clients with forwarded requests, by route."""
         self._owners: dict[int, set[str]] = {}
@@ -173,8 +180,8 @@ class Forwarder:
     async def forward(
         self, conn: Connection, method: str, request_id: RequestId, params: WireModel | None
     ) -> bytes | None:
-        """The whole response to send the client when the request was served by the thread's
-        owner; None when it is to be served here."""
+        """`ALREADY_SENT` when the request was served by the thread's owner (its answer went
+        to the client as it arrived); None when it is to be served here."""
         if method not in FORWARDED_METHODS or params is None:
             return None
         thread_id = getattr(params, "thread_id", None)
@@ -202,7 +209,7 @@ class Forwarder:
         init = render_model(conn.initialize_params, experimental=True)
         body = b'{"init":' + init + b',"message":' + orjson.dumps(message.decode()) + b"}"
         future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
-        self._waiting[forward_id] = future
+        self._waiting[forward_id] = (future, conn, request_id)
         self._clients[route] = conn
         self._owners.setdefault(conn.connection_id, set()).add(owner)
         self._messaging.send_message(ProcessMessage(owner, me, REQUEST, route, body.decode()))
@@ -212,9 +219,7 @@ class Forwarder:
             self._waiting.pop(forward_id, None)
         if answer is None:
             return None  # handed over: served here
-        response = orjson.loads(answer)
-        response["id"] = request_id
-        return orjson.dumps(response)
+        return ALREADY_SENT
 
     async def _answer(
         self, future: asyncio.Future[bytes | None], owner: str, thread_id: str, method: str
@@ -259,8 +264,8 @@ class Forwarder:
                 self._deliver(message)
             elif message.kind == HANDED_OVER:
                 waiting = self._waiting.get(message.body)
-                if waiting is not None and not waiting.done():
-                    waiting.set_result(None)
+                if waiting is not None and not waiting[0].done():
+                    waiting[0].set_result(None)
             elif message.kind == REQUEST:
                 self._serve(message)
             elif message.kind == ANSWER:
@@ -273,10 +278,12 @@ class Forwarder:
     def _deliver(self, message: ProcessMessage) -> None:
         data = message.body.encode()
         if data.startswith(b'{"id":"' + _FORWARD_ID_PREFIX.encode()):
-            forward_id = orjson.loads(data).get("id")
-            waiting = self._waiting.get(forward_id)
-            if waiting is not None and not waiting.done():
-                waiting.set_result(data)
+            response = orjson.loads(data)
+            waiting = self._waiting.get(response.get("id"))
+            if waiting is not None and not waiting[0].done():
+                future, client, response["id"] = waiting
+                client.send_bytes(orjson.dumps(response))  # before what follows it from there
+                future.set_result(ALREADY_SENT)
             return
         conn = self._clients.get(message.route)
         if conn is None:

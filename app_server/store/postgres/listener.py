@@ -56,14 +56,16 @@ class ResilientListener:
         self._callback = callback
         self._on_reconnected = on_reconnected
         self._connection: Connection | None = None
+        self._up = False
+        """Listening now: cleared the moment the session is reported lost (a lost session's
+        pooled proxy cannot be asked any more once it went back to the pool)."""
         self._reconnecting: asyncio.Task[None] | None = None
         self._closed = False
 
     @property
     def listening(self) -> bool:
         """Whether notifications are being heard now."""
-        connection = self._connection
-        return connection is not None and not connection.is_closed()
+        return self._up
 
     async def start(self) -> None:
         """Listen (the first time: a failure is raised to the caller, which is starting)."""
@@ -78,12 +80,16 @@ class ResilientListener:
             await connection.add_listener(self._channel, self._callback)
             connection.add_termination_listener(self._lost)
         except BaseException:
-            await self._pool.release(connection)
+            with contextlib.suppress(*CONNECTION_ERRORS, asyncpg.PostgresError):
+                connection.remove_termination_listener(self._lost)
+                await self._pool.release(connection)  # (a session that died is released already)
             raise
         self._connection = connection
+        self._up = True
 
     def _lost(self, connection: object) -> None:
         """The session ended: listen again on a new one (unless this listener is closing)."""
+        self._up = False
         if self._closed or self._reconnecting is not None:
             return
         log.warning("the %s listener lost its database session; reconnecting", self._channel)
@@ -93,7 +99,7 @@ class ResilientListener:
 
     async def _reconnect(self) -> None:
         lost, self._connection = self._connection, None
-        if lost is not None:
+        if lost is not None:  # asyncpg has usually released a session that died already
             with contextlib.suppress(*CONNECTION_ERRORS, asyncpg.PostgresError):
                 await self._pool.release(lost)
         wait = RECONNECT_FIRST_SECONDS
@@ -114,6 +120,7 @@ class ResilientListener:
 
     async def close(self) -> None:
         self._closed = True
+        self._up = False
         if self._reconnecting is not None:
             self._reconnecting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -121,7 +128,8 @@ class ResilientListener:
             self._reconnecting = None
         connection, self._connection = self._connection, None
         if connection is not None:
-            connection.remove_termination_listener(self._lost)
+            with contextlib.suppress(*CONNECTION_ERRORS):  # a proxy asyncpg released already
+                connection.remove_termination_listener(self._lost)
             with contextlib.suppress(*CONNECTION_ERRORS, asyncpg.PostgresError):
                 await connection.remove_listener(self._channel, self._callback)
             with contextlib.suppress(*CONNECTION_ERRORS, asyncpg.PostgresError):
