@@ -70,7 +70,7 @@ async def test_a_client_resuming_on_the_owner_mid_turn_sees_the_running_turn_who
     release, reached = asyncio.Event(), asyncio.Event()
     model_server.enqueue(Reply.text("first"))
     model_server.enqueue(Reply.text(STREAMED, deltas=8).hang_after(7, release, reached))
-    a, b = await two_clients(servers, model_server, store_url, tmp_path)
+    _, b = await two_clients(servers, model_server, store_url, tmp_path)
     thread_id = (await b.call("thread/start", {}))["thread"]["id"]
     first = await run_turn(b, thread_id, "one")
     await b.call("thread/unsubscribe", {"threadId": thread_id})
