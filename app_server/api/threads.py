@@ -17,8 +17,10 @@ from app_server.client_connection import ClientConnection
 from app_server.errors import InvalidParams
 from app_server.notification import notification
 from app_server.rollout.file_names import parse_rollout_file_name
+from app_server.rollout.turn_entry import TurnEntry
 from app_server.store.interface import ThreadHistory
 from app_server.store.records import thread_from_record
+from app_server.threads.join_hold import Snapshot
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager, thread_id_param
 from app_server.threads.metadata_patch import patched_thread
@@ -74,15 +76,16 @@ def settings_fields(thread: LoadedThread, manager: ThreadManager) -> dict[str, A
     }
 
 
-def turns_json_of(
-    history: ThreadHistory | None, *, leaving_out: frozenset[str] | set[str] = frozenset()
-) -> list[bytes]:
+def turns_json_of(history: ThreadHistory | None) -> list[bytes]:
     """A history's turns as the wire JSON the store kept them as (none without a history): they
-    go into the response as is (`Reply.turns_json`), never built into models (issue 17).
-    `leaving_out`: turns the client gets as events instead (`threads.turn_replay`)."""
-    if history is None:
-        return []
-    return [entry.turn_json() for entry in history.turns if entry.turn_id not in leaving_out]
+    go into the response as is (`Reply.turns_json`), never built into models (issue 17)."""
+    return [entry.turn_json() for entry in history.turns] if history is not None else []
+
+
+RECENT_TURNS = 3
+"""The last turns of a resume answer compared with the events held while it was read
+(`threads.join_hold`): only turns running or started during that read can have held events;
+three cover a turn ending and the next two starting within one read."""
 
 
 class ThreadLifecycleHandlers:
@@ -122,7 +125,7 @@ class ThreadLifecycleHandlers:
         try:
             return await self._answer_resume(connection, thread, history, params)
         except BaseException:
-            thread.replay.release(connection)  # whatever happened meanwhile still reaches it
+            thread.joining.release(connection)  # whatever happened meanwhile still reaches it
             raise
 
     async def _answer_resume(
@@ -132,8 +135,8 @@ class ThreadLifecycleHandlers:
         history: ThreadHistory | None,
         params: ThreadResumeParams,
     ) -> Reply:
-        """The answer to a resume that loaded or joined the thread; a turn running there is
-        left out of it and follows as events once it is sent (`threads.turn_replay`)."""
+        """The answer to a resume that loaded or joined the thread; what the thread published
+        since the client joined and the answer does not show follows it (`threads.join_hold`)."""
         thread_id = thread.id
         if history is not None:
             self._manager.set_status(thread, IdleThreadStatus())
@@ -159,13 +162,17 @@ class ThreadLifecycleHandlers:
         )
         goal = await self._marks.goal(thread_id)
         turns_json: list[bytes] | None = None
-        if not params.exclude_turns:  # after the last wait: every turn held by now is left out
-            left_out = thread.replay.held_turn_ids(connection)
-            turns_json = turns_json_of(history, leaving_out=left_out)
+        recent: list[TurnEntry] = []
+        if not params.exclude_turns:
+            turns_json = turns_json_of(history)
+            recent = history.turns[-RECENT_TURNS:] if history is not None else []
         del history  # only the turns' JSON is kept
 
         def then() -> None:
-            thread.replay.release(connection)
+            answered = None
+            if not params.exclude_turns:
+                answered = Snapshot.of(recent, thread.joining.held_turn_ids(connection))
+            thread.joining.release(connection, answered)
             if usage is not None:
                 connection.notify(notification(usage))
             self._marks.announce_resumed_goal(connection, thread_id, goal)

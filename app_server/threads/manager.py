@@ -162,7 +162,7 @@ class ThreadManager:
         The latest token usage is kept: a client resuming the loaded thread is told it."""
         if isinstance(params, ThreadTokenUsageUpdatedNotification):
             thread.last_token_usage = params
-        thread.replay.publish(self.audience(thread), notification(params, method=method))
+        thread.joining.publish(self.audience(thread), notification(params, method=method))
 
     def set_status(self, thread: LoadedThread, status: ThreadStatus) -> None:
         """Change a thread's runtime status and tell every connection (and its subscribers
@@ -275,7 +275,7 @@ class ThreadManager:
             if not loaded.persisted and connection.connection_id not in loaded.subscribers:
                 raise ThreadNotStored(thread_id)  # others see it only once it is on disk
             if connection.connection_id not in loaded.subscribers:
-                loaded.replay.hold(connection)  # its running turn follows the answer whole
+                loaded.joining.hold(connection)  # from now on, nothing missed (`join_hold`)
             loaded.subscribe(connection)
             if loaded.writer is not None:  # what its turns wrote: preview, times, usage
                 loaded.record = await self.reads.record(thread_id) or loaded.record
@@ -297,7 +297,7 @@ class ThreadManager:
         if loaded is not None:  # loaded concurrently by another request
             await writer.close()
             if connection is not None and connection.connection_id not in loaded.subscribers:
-                loaded.replay.hold(connection)
+                loaded.joining.hold(connection)
                 loaded.subscribe(connection)
             return loaded, history
         base = with_saved_settings(

@@ -1,7 +1,8 @@
-"""A client that resumes, on another process, a thread whose turn is running on its owner
-(`threads.turn_replay`, `rpc.forwarding`): the answer holds the turns finished so far; the
-running turn follows whole, from `turn/started` to `turn/completed`, each item once, its deltas
-joining to exactly the model's text — as for a client subscribed from the start."""
+"""A client that resumes a thread whose turn is running, on the owner or on another process
+(`threads.join_hold`, `rpc.forwarding`): as codex 0.169 answers, the answer holds the turns so
+far (the running one as stored so far), and the live events continue right after it: nothing
+missed, nothing the answer shows sent again; a client subscribed from the start sees the turn
+whole."""
 
 from __future__ import annotations
 
@@ -17,6 +18,25 @@ from tests.support.postgres_servers import turn_events, two_clients
 from tests.support.turn_env import run_turn, text_input
 
 STREAMED = "one two three four five six seven eight"
+
+
+def check_joined_turn(client: StdioClient, answered: dict[str, Any]) -> None:
+    """Asserts the client that joined the running turn (`answered`: that turn in its resume
+    answer) got the rest of it: each item once between the answer and the events, the turn's
+    completion last and once, and the streamed text whole in the agent message."""
+    events: list[dict[str, Any]] = turn_events(client, answered["id"])
+    methods = [m["method"] for m in events]
+    assert answered["status"] == "inProgress"
+    assert "turn/started" not in methods
+    assert methods[-1] == "turn/completed"
+    assert methods.count("turn/completed") == 1
+    shown = [item["id"] for item in answered["items"]]
+    completed = [m["params"]["item"] for m in events if m["method"] == "item/completed"]
+    ids = shown + [item["id"] for item in completed]
+    assert len(ids) == len(set(ids))
+    assert [i["text"] for i in completed if i["type"] == "agentMessage"] == [STREAMED]
+    deltas = [m["params"]["delta"] for m in events if m["method"] == "item/agentMessage/delta"]
+    assert STREAMED.endswith("".join(deltas))
 
 
 def check_whole_turn(client: StdioClient, turn_id: str) -> list[str]:
@@ -36,7 +56,7 @@ def check_whole_turn(client: StdioClient, turn_id: str) -> list[str]:
     return methods
 
 
-async def test_a_client_resuming_on_another_process_mid_turn_sees_the_running_turn_whole(
+async def test_a_client_resuming_on_another_process_mid_turn_gets_the_rest_of_it_once(
     servers: Servers, model_server: ModelServer, store_url: str, tmp_path: Path
 ) -> None:
     release, reached = asyncio.Event(), asyncio.Event()
@@ -59,12 +79,13 @@ async def test_a_client_resuming_on_another_process_mid_turn_sees_the_running_tu
     )
     await asyncio.sleep(0.3)  # anything sent twice would have arrived
 
-    assert [t["id"] for t in resumed["thread"]["turns"]] == [first["id"]]
+    assert [t["id"] for t in resumed["thread"]["turns"]] == [first["id"], turn_id]
     assert done["params"]["turn"]["status"] == "completed"
-    assert check_whole_turn(b, turn_id) == check_whole_turn(a, turn_id)
+    check_joined_turn(b, resumed["thread"]["turns"][-1])
+    check_whole_turn(a, turn_id)
 
 
-async def test_a_client_resuming_on_the_owner_mid_turn_sees_the_running_turn_whole(
+async def test_a_client_resuming_on_the_owner_mid_turn_gets_the_rest_of_it_once(
     servers: Servers, model_server: ModelServer, store_url: str, tmp_path: Path
 ) -> None:
     release, reached = asyncio.Event(), asyncio.Event()
@@ -85,5 +106,5 @@ async def test_a_client_resuming_on_the_owner_mid_turn_sees_the_running_turn_who
     )
     await asyncio.sleep(0.3)
 
-    assert [t["id"] for t in resumed["thread"]["turns"]] == [first["id"]]
-    check_whole_turn(b, turn_id)
+    assert [t["id"] for t in resumed["thread"]["turns"]] == [first["id"], turn_id]
+    check_joined_turn(b, resumed["thread"]["turns"][-1])
