@@ -52,10 +52,12 @@ from app_server.notification import notification
 from app_server.processes.table import ProcessTable
 from app_server.rpc.dispatcher import Dispatcher, Handler
 from app_server.rpc.forwarding import Forwarder
+from app_server.rpc.relay import BROADCAST, BroadcastRelay
 from app_server.sandbox_notice import NO_SANDBOX_DETAILS, NO_SANDBOX_SUMMARY
 from app_server.settings import ResolvedSettings, sandbox_from_mode
 from app_server.store.errors import StoreUnavailable
 from app_server.store.interface import (
+    OWNER_GONE,
     ProcessMessaging,
     StoreWarning,
     ThreadsHandedOver,
@@ -128,8 +130,18 @@ class AppServer:
             forward=self.forwarder.forward if self.forwarder is not None else None,
             forward_answer=self.forwarder.answer if self.forwarder is not None else None,
         )
-        if self.forwarder is not None:
+        if self.forwarder is not None and isinstance(self.store, ProcessMessaging):
             self.forwarder.attach(self.dispatcher.dispatch, self._connection_closed)
+            relay = BroadcastRelay(
+                self.store,
+                local_connections=self.threads.connections.all,
+                is_loaded_here=lambda thread_id: self.threads.loaded(thread_id) is not None,
+                is_peer=self.forwarder.is_peer,
+                broadcast=self.threads.connections.broadcast,
+            )
+            self.forwarder.on_kind(BROADCAST, relay.received)
+            self.forwarder.on_kind(OWNER_GONE, relay.owner_gone)
+            self.threads.connections.relay = relay
         self._store_warnings: list[StoreWarning] = []
         self._sandbox_warnings: list[ConfigWarningNotification] = []
         self._told_early: frozenset[str] = frozenset()
@@ -335,7 +347,12 @@ class AppServer:
                 await self._warming
         await self.processes.close()
         await self.fs.close()
+        loaded = self.threads.loaded_ids()
         await self.threads.close()
+        if self.forwarder is not None:  # the turns stopped reach other processes' clients, then
+            await self.forwarder.finish_peers()  # that the threads are loaded nowhere
+        if isinstance(relay := self.threads.connections.relay, BroadcastRelay):
+            relay.departing(loaded)
         await self.mcp.close()
         await self.store.close()
         if PROVIDER_FACTORY in sys.modules:  # else no provider was ever made

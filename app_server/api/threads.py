@@ -17,8 +17,10 @@ from app_server.client_connection import ClientConnection
 from app_server.errors import InvalidParams
 from app_server.notification import notification
 from app_server.rollout.file_names import parse_rollout_file_name
+from app_server.rollout.turn_entry import TurnEntry
 from app_server.store.interface import ThreadHistory
 from app_server.store.records import thread_from_record
+from app_server.threads.join_hold import Snapshot
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager, thread_id_param
 from app_server.threads.metadata_patch import patched_thread
@@ -80,6 +82,12 @@ def turns_json_of(history: ThreadHistory | None) -> list[bytes]:
     return [entry.turn_json() for entry in history.turns] if history is not None else []
 
 
+RECENT_TURNS = 3
+"""The last turns of a resume answer compared with the events held while it was read
+(`threads.join_hold`): only turns running or started during that read can have held events;
+three cover a turn ending and the next two starting within one read."""
+
+
 class ThreadLifecycleHandlers:
     """Handlers of the methods that load, create or change threads."""
 
@@ -114,17 +122,30 @@ class ThreadLifecycleHandlers:
         if params.history is not None:
             raise InvalidParams("thread/resume.history is not supported by this server")
         thread, history = await self._manager.resume(connection, thread_id, params)
+        try:
+            return await self._answer_resume(connection, thread, history, params)
+        except BaseException:
+            thread.joining.release(connection)  # whatever happened meanwhile still reaches it
+            raise
+
+    async def _answer_resume(
+        self,
+        connection: ClientConnection,
+        thread: LoadedThread,
+        history: ThreadHistory | None,
+        params: ThreadResumeParams,
+    ) -> Reply:
+        """The answer to a resume that loaded or joined the thread; what the thread published
+        since the client joined and the answer does not show follows it (`threads.join_hold`)."""
+        thread_id = thread.id
         if history is not None:
             self._manager.set_status(thread, IdleThreadStatus())
         freshly_loaded = history is not None
         last_turn = history.turns[-1].turn_id if history is not None and history.turns else None
         if history is None and thread.persisted:  # already loaded: read once, for all below
             history = await self._manager.reads.read_history(thread.id)
-        turns_json: list[bytes] | None = None
-        if not params.exclude_turns:
-            if thread.record.history_mode == "paginated":
-                connection.notify(notification(deprecation(HYDRATION_DEPRECATED)))
-            turns_json = turns_json_of(history)
+        if not params.exclude_turns and thread.record.history_mode == "paginated":
+            connection.notify(notification(deprecation(HYDRATION_DEPRECATED)))
         turns_cursor, items_cursor = resume_cursors(thread.id, history)
         summary = history.model_summary if history is not None else None
         usage = (  # codex 0.169 replays it only with the turns (observed)
@@ -132,7 +153,6 @@ class ThreadLifecycleHandlers:
             if params.exclude_turns
             else await replayed_token_usage(self._manager, thread, last_turn, summary)
         )
-        del history  # only the turns' JSON is kept
         response = ThreadResumeResponse(
             thread=thread.thread(self._data_dir),
             turns_backwards_cursor=turns_cursor,
@@ -141,8 +161,18 @@ class ThreadLifecycleHandlers:
             **settings_fields(thread, self._manager),
         )
         goal = await self._marks.goal(thread_id)
+        turns_json: list[bytes] | None = None
+        recent: list[TurnEntry] = []
+        if not params.exclude_turns:
+            turns_json = turns_json_of(history)
+            recent = history.turns[-RECENT_TURNS:] if history is not None else []
+        del history  # only the turns' JSON is kept
 
         def then() -> None:
+            answered = None
+            if not params.exclude_turns:
+                answered = Snapshot.of(recent, thread.joining.held_turn_ids(connection))
+            thread.joining.release(connection, answered)
             if usage is not None:
                 connection.notify(notification(usage))
             self._marks.announce_resumed_goal(connection, thread_id, goal)

@@ -281,8 +281,9 @@ class Dispatcher:
         try:
             if self._forward is not None:
                 forwarded = await self._forward(conn, spec.method, request_id, params)
-                if forwarded is not None:
-                    conn.send_bytes(forwarded)
+                if forwarded is not None:  # served by another process
+                    if forwarded:  # (empty: its answer was sent as it arrived)
+                        conn.send_bytes(forwarded)
                     return
             result = await self._handlers[spec.method](conn, params)
             then = result.then if isinstance(result, Reply) else None

@@ -31,7 +31,7 @@ from typing import Final
 import orjson
 
 from app_server.client_connection import ClientConnection
-from app_server.errors import InternalError
+from app_server.errors import InternalError, ServerOverloaded
 from app_server.notification import render_model
 from app_server.rpc.connection import Connection
 from app_server.store.interface import ProcessMessage, ProcessMessaging
@@ -60,6 +60,9 @@ PEER_CHECK_SECONDS: Final = 5.0
 """How often the processes with peer connections here are checked (one query each): the peers
 of a process that died are closed (their subscriptions end, so their threads can be unloaded)
 within about this long."""
+PEER_FLUSH_SECONDS: Final = 1.0
+"""How long a stopping process waits for each peer connection's queued messages to be handed to
+the channel (microseconds when the process is healthy; bounded so a stop is never held up)."""
 FORWARD_TIMEOUT_SECONDS: Final = 30.0
 """How long a forwarded request waits for the owner's answer before failing: the owner answers
 these methods at once (a turn runs after its `turn/start` answer); only a process that froze
@@ -81,8 +84,25 @@ _PEER_REQUEST_PREFIX: Final = "peer-"
 """The ids of a peer connection's server requests (distinct from the client's process's)."""
 
 
+ALREADY_SENT: Final = b""
+"""What `forward` returns when the owner's answer was sent to the client already: as it
+arrived, so that what the owner sent after it (a resumed turn's events) reaches the client
+after it too."""
+
+
 class ForwardingFailed(InternalError):
     """The process that has the thread loaded did not answer a forwarded request."""
+
+
+class ChannelUnavailable(ServerOverloaded):
+    """This process cannot hear other processes now (its channel is reconnecting to the
+    database): a forwarded request could not be answered, so it fails at once (-32001, retry)."""
+
+    def __init__(self, thread_id: str) -> None:
+        super().__init__(
+            f"thread {thread_id} is loaded by another app-server process and the channel to it"
+            " is reconnecting to PostgreSQL; retry in a moment"
+        )
 
 
 class _PeerSink:
@@ -120,7 +140,8 @@ class Forwarder:
         self._dispatch: Callable[[Connection, str], Awaitable[None]] | None = None
         self._on_peer_closed: Callable[[Connection], None] | None = None
         self._numbers = itertools.count(1)
-        self._waiting: dict[str, asyncio.Future[bytes | None]] = {}
+        self._waiting: dict[str, tuple[asyncio.Future[bytes | None], Connection, RequestId]] = {}
+        """Forwarded requests waiting for their answer: the future, the client, its request id."""
         self._clients: dict[str, Connection] = {}
         """This process's clients with forwarded requests, by route."""
         self._owners: dict[int, set[str]] = {}
@@ -130,9 +151,21 @@ class Forwarder:
         request id): the asking process and the route to answer on."""
         self._peers: dict[str, Connection] = {}
         """Peer connections of other processes' clients, by route."""
+        self._peer_ids: set[int] = set()
+        """The connection ids of `_peers`."""
+        self._other_kinds: dict[str, Callable[[ProcessMessage], None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
         messaging.on_messages(self._received)
+
+    def on_kind(self, kind: str, handler: Callable[[ProcessMessage], None]) -> None:
+        """Messages of this kind (not forwarding's own) go to `handler`, in their order among
+        all the messages received."""
+        self._other_kinds[kind] = handler
+
+    def is_peer(self, connection: ClientConnection) -> bool:
+        """Whether the connection is here for another process's client."""
+        return connection.connection_id in self._peer_ids
 
     def attach(
         self,
@@ -147,8 +180,8 @@ class Forwarder:
     async def forward(
         self, conn: Connection, method: str, request_id: RequestId, params: WireModel | None
     ) -> bytes | None:
-        """The whole response to send the client when the request was served by the thread's
-        owner; None when it is to be served here."""
+        """`ALREADY_SENT` when the request was served by the thread's owner (its answer went
+        to the client as it arrived); None when it is to be served here."""
         if method not in FORWARDED_METHODS or params is None:
             return None
         thread_id = getattr(params, "thread_id", None)
@@ -157,6 +190,8 @@ class Forwarder:
         owner = await self._messaging.live_owner(thread_id)
         if owner is None or conn.initialize_params is None:
             return None
+        if not self._messaging.channel_listening:
+            raise ChannelUnavailable(thread_id)
         me = self._messaging.process_id
         route = f"{me}/{conn.connection_id}"
         forward_id = f"{_FORWARD_ID_PREFIX}{next(self._numbers)}"
@@ -174,7 +209,7 @@ class Forwarder:
         init = render_model(conn.initialize_params, experimental=True)
         body = b'{"init":' + init + b',"message":' + orjson.dumps(message.decode()) + b"}"
         future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
-        self._waiting[forward_id] = future
+        self._waiting[forward_id] = (future, conn, request_id)
         self._clients[route] = conn
         self._owners.setdefault(conn.connection_id, set()).add(owner)
         self._messaging.send_message(ProcessMessage(owner, me, REQUEST, route, body.decode()))
@@ -184,9 +219,7 @@ class Forwarder:
             self._waiting.pop(forward_id, None)
         if answer is None:
             return None  # handed over: served here
-        response = orjson.loads(answer)
-        response["id"] = request_id
-        return orjson.dumps(response)
+        return ALREADY_SENT
 
     async def _answer(
         self, future: asyncio.Future[bytes | None], owner: str, thread_id: str, method: str
@@ -231,22 +264,26 @@ class Forwarder:
                 self._deliver(message)
             elif message.kind == HANDED_OVER:
                 waiting = self._waiting.get(message.body)
-                if waiting is not None and not waiting.done():
-                    waiting.set_result(None)
+                if waiting is not None and not waiting[0].done():
+                    waiting[0].set_result(None)
             elif message.kind == REQUEST:
                 self._serve(message)
             elif message.kind == ANSWER:
                 self._answer_peer(message)
             elif message.kind == CLOSED:
                 self._close_peer(message.route)
+            elif (handler := self._other_kinds.get(message.kind)) is not None:
+                handler(message)
 
     def _deliver(self, message: ProcessMessage) -> None:
         data = message.body.encode()
         if data.startswith(b'{"id":"' + _FORWARD_ID_PREFIX.encode()):
-            forward_id = orjson.loads(data).get("id")
-            waiting = self._waiting.get(forward_id)
-            if waiting is not None and not waiting.done():
-                waiting.set_result(data)
+            response = orjson.loads(data)
+            waiting = self._waiting.get(response.get("id"))
+            if waiting is not None and not waiting[0].done():
+                future, client, response["id"] = waiting
+                client.send_bytes(orjson.dumps(response))  # before what follows it from there
+                future.set_result(ALREADY_SENT)
             return
         conn = self._clients.get(message.route)
         if conn is None:
@@ -283,6 +320,7 @@ class Forwarder:
             peer.accept_initialize(InitializeParams.model_validate(body["init"]))
             peer.start()
             self._peers[message.route] = peer
+            self._peer_ids.add(peer.connection_id)
             if self._sweeper is None:
                 self._sweeper = asyncio.get_running_loop().create_task(
                     self._sweep_peers(), name="peer connection sweeper"
@@ -337,10 +375,17 @@ class Forwarder:
                     for route in [r for r in self._peers if r.partition("/")[0] == sender]:
                         self._close_peer(route)
 
+    async def finish_peers(self) -> None:
+        """This process stops: what its peer connections still queue (the last events of the
+        turns it stopped) goes to their processes first (for at most `PEER_FLUSH_SECONDS`)."""
+        peers = list(self._peers.values())
+        await asyncio.gather(*(peer.finish(PEER_FLUSH_SECONDS) for peer in peers))
+
     def _close_peer(self, route: str) -> None:
         peer = self._peers.pop(route, None)
         if peer is None:
             return
+        self._peer_ids.discard(peer.connection_id)
         if self._on_peer_closed is not None:
             self._on_peer_closed(peer)
         peer.lost()

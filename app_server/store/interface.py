@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Final, Protocol, runtime_checkable
 
 from app_server.rollout.lines import HistoryMode, RolloutLine, StoredLine
 from app_server.rollout.model_history import ModelHistory
@@ -284,6 +284,15 @@ class ThreadsHandedOver(Protocol):
         ...
 
 
+EVERY_PROCESS: Final = "*"
+"""The recipient of a `ProcessMessage` meaning every other live process sharing the store."""
+OWNER_GONE: Final = "owner-gone"
+"""The kind of a `ProcessMessage` the store gives its own process when it found that another
+process stopped without saying so (killed, cut off, frozen): `sender` is that process, `body` a
+JSON array of the ids of the threads it had loaded (now loaded nowhere). Exactly one process
+receives it per departed process."""
+
+
 @dataclass(frozen=True, slots=True)
 class ProcessMessage:
     """One message between processes sharing a store (`ProcessMessaging`)."""
@@ -312,6 +321,12 @@ class ProcessMessaging(Protocol):
 
     async def live_owner(self, thread_id: str) -> str | None:
         """The other live process that has the thread loaded (holds its writer), or None."""
+        ...
+
+    @property
+    def channel_listening(self) -> bool:
+        """Whether messages addressed to this process are heard now (False while the channel
+        reconnects after losing its database session; they wait and are caught up on)."""
         ...
 
     def send_message(self, message: ProcessMessage) -> None:

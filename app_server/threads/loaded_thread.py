@@ -25,6 +25,7 @@ from app_server.settings import ResolvedSettings
 from app_server.store.interface import ThreadWriter
 from app_server.store.records import ThreadRecord, thread_from_record
 from app_server.store.thread_marks import MetadataPatch
+from app_server.threads.join_hold import JoinHold
 from app_server.threads.lifecycle import IllegalTransition, Lifecycle, checked_transition
 from app_server.threads.metadata_patch import patched_thread
 from protocol.types import (
@@ -61,6 +62,9 @@ class LoadedThread:
         self._writer = writer
         self.status: ThreadStatus = IdleThreadStatus()
         self.subscribers: dict[int, ClientConnection] = {}
+        self.joining = JoinHold()
+        """Events held for connections joining the thread until their answer is sent
+        (`join_hold`)."""
         self.lock = asyncio.Lock()
         """Serializes lifecycle operations (resume, archive, delete, first write) on the thread."""
         self.idle_unload: asyncio.TimerHandle | None = None
@@ -176,6 +180,7 @@ class LoadedThread:
         return True
 
     def unsubscribe(self, connection_id: int) -> bool:
+        self.joining.forget(connection_id)
         return self.subscribers.pop(connection_id, None) is not None
 
     def cancel_idle_unload(self) -> None:

@@ -26,7 +26,7 @@ from app_server.config.early import read_user_table
 from app_server.config.keys import McpServerToml
 from app_server.errors import InvalidRequest, NotFound
 from app_server.ids import parse_thread_id, uuid7
-from app_server.notification import now_ms
+from app_server.notification import notification, now_ms
 from app_server.rollout import build
 from app_server.rollout.session_meta import ForkOrigin, history_base
 from app_server.settings import (
@@ -39,7 +39,7 @@ from app_server.settings import (
 )
 from app_server.store.errors import ThreadNotStored
 from app_server.store.interface import ThreadHistory, ThreadStore, ThreadWriter
-from app_server.threads.fanout import Connections, publish
+from app_server.threads.fanout import Connections
 from app_server.threads.git_info import collect_git_info, with_git
 from app_server.threads.lifecycle import Lifecycle
 from app_server.threads.loaded_thread import LoadedThread
@@ -162,7 +162,7 @@ class ThreadManager:
         The latest token usage is kept: a client resuming the loaded thread is told it."""
         if isinstance(params, ThreadTokenUsageUpdatedNotification):
             thread.last_token_usage = params
-        publish(self.audience(thread), params, method=method)
+        thread.joining.publish(self.audience(thread), notification(params, method=method))
 
     def set_status(self, thread: LoadedThread, status: ThreadStatus) -> None:
         """Change a thread's runtime status and tell every connection (and its subscribers
@@ -274,6 +274,8 @@ class ThreadManager:
                 return loaded, None
             if not loaded.persisted and connection.connection_id not in loaded.subscribers:
                 raise ThreadNotStored(thread_id)  # others see it only once it is on disk
+            if connection.connection_id not in loaded.subscribers:
+                loaded.joining.hold(connection)  # from now on, nothing missed (`join_hold`)
             loaded.subscribe(connection)
             if loaded.writer is not None:  # what its turns wrote: preview, times, usage
                 loaded.record = await self.reads.record(thread_id) or loaded.record
@@ -294,7 +296,8 @@ class ThreadManager:
         loaded = self._loaded.get(thread_id)
         if loaded is not None:  # loaded concurrently by another request
             await writer.close()
-            if connection is not None:
+            if connection is not None and connection.connection_id not in loaded.subscribers:
+                loaded.joining.hold(connection)
                 loaded.subscribe(connection)
             return loaded, history
         base = with_saved_settings(

@@ -10,12 +10,15 @@ by the composition root), which unloads the thread if no turn is running there, 
 writer and so releasing the lease. The asking process retries taking the lease for
 `HANDOVER_WAIT_SECONDS`; a thread whose turn is running stays where it is, and the asker gets
 `ThreadLoadedElsewhere`.
+
+The listening session is re-established when lost (`ResilientListener`); a request made while it
+was down is not heard, and its asker gets `ThreadLoadedElsewhere` after the wait, as for a busy
+owner (asking again succeeds).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Final, TypeVar
@@ -23,7 +26,7 @@ from typing import Any, Final, TypeVar
 import asyncpg
 
 from app_server.store.errors import ThreadLoadedElsewhere
-from app_server.store.postgres.connect import Connection
+from app_server.store.postgres.listener import ResilientListener
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +54,7 @@ class Handover:
         self._pool = pool
         self._wait_seconds = wait_seconds
         self._process_id = process_id
-        self._connection: Connection | None = None
+        self._listener: ResilientListener | None = None
         self._handler: ReleaseHandler | None = None
         self._tasks: set[asyncio.Task[bool]] = set()
 
@@ -59,19 +62,18 @@ class Handover:
         self._handler = handler
 
     async def start(self) -> None:
-        connection = await self._pool.acquire()
-        await connection.add_listener(HANDOVER_CHANNEL, self._on_request)
-        self._connection = connection
+        listener = ResilientListener(
+            self._pool, HANDOVER_CHANNEL, self._on_request, process_id=self._process_id
+        )
+        await listener.start()
+        self._listener = listener
 
     async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
-        if self._connection is not None:
-            with contextlib.suppress(asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
-                await self._connection.remove_listener(HANDOVER_CHANNEL, self._on_request)
-            with contextlib.suppress(asyncpg.InterfaceError):  # a pool terminated already
-                await self._pool.release(self._connection)
-            self._connection = None
+        if self._listener is not None:
+            await self._listener.close()
+            self._listener = None
 
     def _on_request(self, connection: object, pid: int, channel: str, payload: object) -> None:
         owner, _, thread_id = str(payload).partition(":")

@@ -89,8 +89,10 @@ class ProcessLease:
             self.process_id,
             LEASE_SECONDS,
         )
-        await self._pool.execute(
-            "UPDATE processes SET heartbeat_at = now() WHERE id = $1", self.process_id
+        await self._pool.execute(  # back after a freeze: registered again (`departures.py`)
+            "INSERT INTO processes (id) VALUES ($1)"
+            " ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()",
+            self.process_id,
         )
 
     async def _beat(self) -> None:

@@ -10,6 +10,18 @@ Order: one sender task per process writes every queued message in order, a batch
 transaction, so the rows of one sender reach a recipient in the order they were sent; a batch
 coalesces everything queued while the previous one was written (under load, many deltas share
 one transaction and one `NOTIFY`).
+
+Losing the database: a batch that cannot be written for want of a connection stays queued, in
+order, and is written again after `SEND_RETRY_SECONDS` (nothing is dropped while the process
+lives; a batch the database refuses as such is logged and dropped, so it cannot block the
+rest). The listening session is re-established by `ResilientListener`; once it listens again
+the process drains its rows, catching up on every message sent to it meanwhile (rows wait in
+the outbox, and each is deleted by the drain that delivers it: none lost, none twice). While
+it is not listening, `listening` is False and requests that wait for another process's answer
+fail at once with `ChannelUnavailable` instead of timing out.
+
+Processes that stopped without saying so are found here too (`departures.py`): the process that
+claims one gets an `OWNER_GONE` message from its own store.
 """
 
 from __future__ import annotations
@@ -21,10 +33,13 @@ from collections.abc import Callable
 from typing import Final
 
 import asyncpg
+import orjson
 
-from app_server.store.interface import ProcessMessage
-from app_server.store.postgres.connect import Connection
-from app_server.store.postgres.lease import owner_is_dead
+from app_server.store.interface import EVERY_PROCESS, OWNER_GONE, ProcessMessage
+from app_server.store.postgres.connect import CONNECTION_ERRORS
+from app_server.store.postgres.departures import SWEEP_SECONDS, claim_departed
+from app_server.store.postgres.lease import LEASE_SECONDS, owner_is_dead
+from app_server.store.postgres.listener import ResilientListener
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +48,35 @@ MESSAGE_CHANNEL: Final = "app_server_messages"
 MAX_BATCH_MESSAGES: Final = 2000
 """Most messages written in one transaction: bounds a transaction's size (a delta is ~200
 bytes) while a burst of deltas still costs one commit per this many."""
+SEND_RETRY_SECONDS: Final = 0.2
+"""The wait before writing a batch again after the database refused it: short, as messages are
+answers and notifications clients wait for; one failed attempt per this long while it is away."""
+
+LIVE_PROCESS_SECONDS: Final = 3 * LEASE_SECONDS
+"""A process whose heartbeat is older than this gets no broadcasts (it died without removing
+its row): three missed leases, so a process that merely stalled for a lease or two keeps
+hearing them."""
+_INSERT_BATCH_SQL: Final = f"""
+WITH batch AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+    WITH ORDINALITY AS b(recipient, sender, kind, route, body, n)
+), written AS (
+  INSERT INTO process_messages (recipient, sender, kind, route, body)
+  SELECT COALESCE(p.id, b.recipient), b.sender, b.kind, b.route, b.body
+  FROM batch AS b LEFT JOIN processes AS p
+    ON b.recipient = '{EVERY_PROCESS}' AND p.id <> b.sender
+    AND p.heartbeat_at > now() - make_interval(secs => $6)
+  WHERE b.recipient <> '{EVERY_PROCESS}' OR p.id IS NOT NULL
+  ORDER BY b.n, p.id
+  RETURNING recipient
+)
+SELECT pg_notify($7, r) FROM (SELECT DISTINCT recipient AS r FROM written) AS d
+"""
+"""Writes a batch in order (ids follow the batch's order) and notifies each recipient once."""
+
+CLOSE_FLUSH_SECONDS: Final = 2.0
+"""How long a stopping process waits for its queued messages to be written (a few ms with a
+live database; bounded so that a stop without one is not held up)."""
 
 MessageHandler = Callable[[list[ProcessMessage]], None]
 """Receives the messages addressed to this process, in the order they were sent."""
@@ -44,10 +88,12 @@ class PostgresMessages:
     def __init__(self, pool: asyncpg.Pool, process_id: str) -> None:
         self._pool = pool
         self.process_id = process_id
-        self._connection: Connection | None = None
+        self._listener: ResilientListener | None = None
         self._handler: MessageHandler | None = None
         self._outgoing: list[ProcessMessage] = []
         self._send_wakeup = asyncio.Event()
+        self._all_sent = asyncio.Event()
+        """Set while nothing waits to be written."""
         self._drain_wakeup = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -58,32 +104,48 @@ class PostgresMessages:
         await self._pool.execute(
             "DELETE FROM process_messages WHERE recipient NOT IN (SELECT id FROM processes)"
         )
-        connection = await self._pool.acquire()
-        await connection.add_listener(MESSAGE_CHANNEL, self._on_notify)
-        self._connection = connection
+        listener = ResilientListener(
+            self._pool,
+            MESSAGE_CHANNEL,
+            self._on_notify,
+            process_id=self.process_id,
+            on_reconnected=self._drain_wakeup.set,
+        )
+        await listener.start()
+        self._listener = listener
+        self._drain_wakeup.set()  # rows sent to this id before it listened (none when new)
         self._tasks = [
             asyncio.create_task(self._send_loop(), name="process messages sender"),
             asyncio.create_task(self._drain_loop(), name="process messages receiver"),
+            asyncio.create_task(self._sweep_loop(), name="departed processes sweeper"),
         ]
 
     async def close(self) -> None:
+        """Write what is still queued (for at most `CLOSE_FLUSH_SECONDS`: a stopping process's
+        last notifications, e.g. that its threads are no longer loaded), then stop."""
+        if self._outgoing and self._tasks:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._all_sent.wait(), CLOSE_FLUSH_SECONDS)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
-        if self._connection is not None:
-            with contextlib.suppress(asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
-                await self._connection.remove_listener(MESSAGE_CHANNEL, self._on_notify)
-            with contextlib.suppress(asyncpg.InterfaceError):
-                await self._pool.release(self._connection)
-            self._connection = None
+        if self._listener is not None:
+            await self._listener.close()
+            self._listener = None
+
+    @property
+    def listening(self) -> bool:
+        """Whether messages sent to this process are heard now (its `LISTEN` session is up)."""
+        return self._listener is not None and self._listener.listening
 
     # -- sending ---------------------------------------------------------------------------------
     def send(self, message: ProcessMessage) -> None:
         """Queue a message; never blocks. Messages are written in the order they were queued."""
         self._outgoing.append(message)
+        self._all_sent.clear()
         self._send_wakeup.set()
 
     async def _send_loop(self) -> None:
@@ -92,28 +154,34 @@ class PostgresMessages:
             self._send_wakeup.clear()
             while self._outgoing:
                 batch = self._outgoing[:MAX_BATCH_MESSAGES]
-                del self._outgoing[:MAX_BATCH_MESSAGES]
                 try:
                     await self._write(batch)
-                except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as error:
-                    log.warning("%d messages to other processes lost: %s", len(batch), error)
+                except CONNECTION_ERRORS as error:
+                    log.warning(
+                        "%d messages to other processes wait for the database: %s",
+                        len(self._outgoing),
+                        error,
+                    )
+                    await asyncio.sleep(SEND_RETRY_SECONDS)
+                    continue
+                except asyncpg.PostgresError as error:  # refused as such: retrying cannot help
+                    log.error("%d messages to other processes lost: %s", len(batch), error)
+                del self._outgoing[: len(batch)]
+            self._all_sent.set()
 
     async def _write(self, batch: list[ProcessMessage]) -> None:
-        async with self._pool.acquire() as connection, connection.transaction():
-            await connection.execute(
-                "INSERT INTO process_messages (recipient, sender, kind, route, body)"
-                " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])",
-                [m.recipient for m in batch],
-                [m.sender for m in batch],
-                [m.kind for m in batch],
-                [m.route for m in batch],
-                [m.body for m in batch],
-            )
-            await connection.execute(
-                "SELECT pg_notify($1, r) FROM unnest($2::text[]) AS r",
-                MESSAGE_CHANNEL,
-                sorted({m.recipient for m in batch}),
-            )
+        """One statement: the batch's rows in order (a message to `EVERY_PROCESS` becomes one
+        row per other live process), and one `NOTIFY` per recipient, sent at commit."""
+        await self._pool.execute(
+            _INSERT_BATCH_SQL,
+            [m.recipient for m in batch],
+            [m.sender for m in batch],
+            [m.kind for m in batch],
+            [m.route for m in batch],
+            [m.body for m in batch],
+            LIVE_PROCESS_SECONDS,
+            MESSAGE_CHANNEL,
+        )
 
     # -- receiving -------------------------------------------------------------------------------
     def _on_notify(self, connection: object, pid: int, channel: str, payload: object) -> None:
@@ -130,8 +198,10 @@ class PostgresMessages:
                     " RETURNING id, recipient, sender, kind, route, body",
                     self.process_id,
                 )
-            except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as error:
+            except (*CONNECTION_ERRORS, asyncpg.PostgresError) as error:
                 log.warning("could not read messages from other processes: %s", error)
+                await asyncio.sleep(SEND_RETRY_SECONDS)
+                self._drain_wakeup.set()  # they wait in the outbox: read them again
                 continue
             rows.sort(key=lambda row: int(row["id"]))
             messages = [
@@ -149,6 +219,32 @@ class PostgresMessages:
                     self._handler(messages)
                 except Exception:
                     log.exception("handling messages from other processes failed")
+
+    async def _sweep_loop(self) -> None:
+        """Find processes that stopped without saying so (`departures.py`) and tell this
+        process's handler (an `OWNER_GONE` message per departed process)."""
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            try:
+                departures = await claim_departed(self._pool, self.process_id)
+            except (*CONNECTION_ERRORS, asyncpg.PostgresError) as error:
+                log.warning("could not look for stopped processes: %s", error)
+                continue
+            gone = [
+                ProcessMessage(
+                    self.process_id,
+                    departure.process_id,
+                    OWNER_GONE,
+                    "",
+                    orjson.dumps(departure.thread_ids).decode(),
+                )
+                for departure in departures
+            ]
+            if gone and self._handler is not None:
+                try:
+                    self._handler(gone)
+                except Exception:
+                    log.exception("handling stopped processes failed")
 
     # -- owners ----------------------------------------------------------------------------------
     async def live_owner(self, thread_id: str) -> str | None:

@@ -141,6 +141,11 @@ class PostgresThreadStore(ThreadMarksMixin):
             return None
         return await self._messages.live_owner(thread_id)
 
+    @property
+    def channel_listening(self) -> bool:
+        """Whether messages to this process are heard now (`messages.py`)."""
+        return self._messages is not None and self._messages.listening
+
     def send_message(self, message: ProcessMessage) -> None:
         """Queue a message for another process (in order, never blocking)."""
         if self._messages is not None:
