@@ -710,8 +710,8 @@ THROUGHPUT_DELTAS = 20_000
 async def test_text_delta_throughput(
     model_server: ModelServer, make_provider: MakeProvider, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """httpx-sse + orjson decoding vs the official SDK's typed events, 20,000 deltas over
-    loopback."""
+    """httpx-sse + orjson decoding is faster than the official SDK's typed events (20,000
+    deltas over loopback; both rates are printed)."""
     text = "ab" * THROUGHPUT_DELTAS
     provider = make_provider()
     model_server.enqueue(Reply.text(text, deltas=THROUGHPUT_DELTAS))
@@ -743,4 +743,6 @@ async def test_text_delta_throughput(
             f"({raw_seconds * 1000:.0f} ms); SDK typed events: "
             f"{THROUGHPUT_DELTAS / typed_seconds:,.0f}/s ({typed_seconds * 1000:.0f} ms)"
         )
-    assert THROUGHPUT_DELTAS / raw_seconds > 20_000
+    # Relative, not absolute: both decoders ran back to back on the same (possibly loaded)
+    # machine; the absolute figure belongs to a benchmark, not to a test's verdict.
+    assert raw_seconds < typed_seconds, "our decoder must beat the SDK's typed events"
