@@ -4,6 +4,9 @@ the index scores exactly only the candidates whose bound can still reach the res
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Callable, Iterable
+
 from app_server.file_search.matcher import (
     BONUS_BOUNDARY_WHITE,
     BONUS_CAMEL123,
@@ -16,6 +19,7 @@ from app_server.file_search.matcher import (
     SCORE_MATCH,
     char_classes,
     first_bonus,
+    score_value_at,
 )
 
 Window = tuple[int, bool, int, int, int, int]
@@ -79,3 +83,35 @@ _WORD_CLASSES = frozenset(char_classes("aA0"))
 
 _LOWER_CLASS = char_classes("a")
 """Class digit of a lowercase ASCII letter."""
+
+
+def keep_windows(
+    kept: list[tuple[int, int, int]],
+    windows: Iterable[Window],
+    limit: int,
+    ceiling: int | None,
+    haystack: str,
+    classes: str,
+    pattern: str,
+    tighten: tuple[int, Callable[[], int]] | None = None,
+) -> None:
+    """Score `windows` into `kept` (a min-heap of (score, -line start, match end), at most
+    `limit`: `letters.Kept`), skipping those whose bound cannot beat the worst kept. With a
+    `ceiling` (no window scores above it), the windows come in path order and the scan stops
+    once the worst kept scores at least the ceiling: every later window loses, on score or on
+    path. `tighten` = (after, ceiling): after that many windows without that stop, a lower
+    ceiling (costlier to find: worth it only for a long scan)."""
+    for n, (bound, exact, base, line_start, end, bonus) in enumerate(windows):
+        if tighten is not None and n == tighten[0]:
+            ceiling = tighten[1]()
+        if len(kept) == limit:
+            if ceiling is not None and ceiling <= kept[0][0]:
+                return
+            if (bound, -line_start) < kept[0][:2]:
+                continue
+        value = base if exact else score_value_at(haystack, classes, pattern, line_start, end)
+        candidate = (value + bonus, -line_start, end)
+        if len(kept) < limit:
+            heapq.heappush(kept, candidate)
+        elif candidate > kept[0]:
+            heapq.heapreplace(kept, candidate)

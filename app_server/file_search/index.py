@@ -6,9 +6,9 @@ Speed: a query answers in ~0.3-20 ms of CPU on 100,000 paths (scripts/bench_file
 Python costs ~2 us per candidate scored, so a broad query is answered from as few candidates
 as can be: one character by `letters`; longer queries from the names whose match can start at
 a word (`Query.boundary`), taken in path order until nothing later can enter, whenever those
-fill the results with scores nothing else can reach. Match indices are computed for the
-returned rows only. A query most names match inside a word (an extension: `py`) still scores
-every name (~230 ms).
+fill the results with scores nothing else can reach (a long scan, e.g. an extension `py` that
+most names match inside a word, tightens its ceiling after `TIGHTEN_AFTER` windows: ~20 ms).
+Match indices are computed for the returned rows only.
 
 Blocking (CPU work); run searches in a worker thread. Memory: about four times the total
 length of the paths (two joined copies of the paths and of the names, plus the list and
@@ -21,13 +21,19 @@ import heapq
 import os
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import accumulate
 from operator import attrgetter, itemgetter
 
-from app_server.file_search.bounds import Window, rest_bound, window
-from app_server.file_search.letters import Kept, ceiling_bonus, keep_best, ranked
+from app_server.file_search.bounds import Window, keep_windows, rest_bound, window
+from app_server.file_search.letters import (
+    Kept,
+    ceiling_bonus,
+    chain_bonus,
+    keep_best,
+    ranked,
+)
 from app_server.file_search.matcher import (
     BONUS_BOUNDARY,
     BONUS_BOUNDARY_WHITE,
@@ -44,6 +50,11 @@ from app_server.file_search.matcher import (
     score_value_at,
 )
 from app_server.file_search.walk import Entry, walk
+
+TIGHTEN_AFTER = 4096
+"""Windows of the boundary tier scored before its ceiling is tightened (`chain_bonus`, a few
+regular-expression scans of the names, ~5-20 ms for 100,000 paths): a scan that has not
+stopped by then is probably long (an extension, `py`, matches from inside most names)."""
 
 MATCH_LIMIT = 50
 """Results one query answers (codex's app-server limit): ranking beyond them costs time and
@@ -127,10 +138,19 @@ class FileIndex:
         if "/" not in pattern:  # else no file name holds the query: only whole paths match
             directories = self._named_directories(query, haystack)
             kept: Kept = []
-            self._keep(kept, directories, limit, None, haystack, pattern)
+            keep_windows(kept, directories, limit, None, haystack, self._classes, pattern)
             boundary = self._name_windows(query, query.boundary, cancelled, exact_end=False)
-            ceiling = self._boundary_ceiling(query)
-            self._keep(kept, boundary, limit, ceiling, haystack, pattern)
+            ceiling = self._boundary_ceiling(query, tight=False)
+            keep_windows(
+                kept,
+                boundary,
+                limit,
+                ceiling,
+                haystack,
+                self._classes,
+                pattern,
+                tighten=(TIGHTEN_AFTER, lambda: self._boundary_ceiling(query, tight=True)),
+            )
             if cancelled():
                 return []
             if len(kept) == limit and kept[0][0] > rest_bound(size):
@@ -272,14 +292,18 @@ class FileIndex:
             end += name_offsets[k] - name_starts[k] - 1
             yield window(haystack, classes, chars, lines[k], end, FILE_NAME_BONUS)
 
-    def _boundary_ceiling(self, query: Query) -> int:
+    def _boundary_ceiling(self, query: Query, *, tight: bool) -> int:
         """The best score a file name can get for the query: its first character with the
-        best bonus it gets anywhere in the names (`ceiling_bonus`), each later one with the
-        best a character can inherit or get after its predecessor in a name (after a space
-        if a name holds one, else after a non-word character: names hold no `/`)."""
+        best bonus it gets anywhere in the names (`ceiling_bonus`; with `tight`, only where a
+        window can start: `chain_bonus`), each later one with the best a character can inherit
+        or get after its predecessor in a name (after a space if a name holds one, else after
+        a non-word character: names hold no `/`)."""
         names = self._names if query.case_sensitive else self._names_lower
         chars = query.chars
-        first = self._ceiling(names, self._names, chars[0])
+        if tight:
+            first = chain_bonus(names, self._names, chars)
+        else:
+            first = self._ceiling(names, self._names, chars[0])
         later = self._ceilings.get((True, " "))
         if later is None:
             spaced = re.search(r"[^\S\n]", names) is not None
@@ -290,33 +314,6 @@ class FileIndex:
             + BONUS_FIRST_CHAR_MULTIPLIER * first
             + (len(chars) - 1) * max(first, later, BONUS_CONSECUTIVE)
         )
-
-    def _keep(
-        self,
-        kept: Kept,
-        windows: Iterable[Window],
-        limit: int,
-        ceiling: int | None,
-        haystack: str,
-        pattern: str,
-    ) -> None:
-        """Score `windows` into `kept` (`letters.Kept`, at most `limit`), skipping those whose
-        bound cannot beat the worst kept. With a `ceiling` (no window scores above it), the
-        windows come in path order and the scan stops once the worst kept scores at least
-        the ceiling: every later window loses, on score or on path."""
-        classes = self._classes
-        for bound, exact, base, line_start, end, bonus in windows:
-            if len(kept) == limit:
-                if ceiling is not None and ceiling <= kept[0][0]:
-                    return
-                if (bound, -line_start) < kept[0][:2]:
-                    continue
-            value = base if exact else score_value_at(haystack, classes, pattern, line_start, end)
-            candidate = (value + bonus, -line_start, end)
-            if len(kept) < limit:
-                heapq.heappush(kept, candidate)
-            elif candidate > kept[0]:
-                heapq.heapreplace(kept, candidate)
 
     def _path_windows(
         self, query: Query, haystack: str, cancelled: Callable[[], bool]

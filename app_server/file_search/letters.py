@@ -14,6 +14,7 @@ import heapq
 import re
 import string
 from collections.abc import Iterable
+from itertools import pairwise
 
 from app_server.file_search.matcher import (
     BONUS_BOUNDARY,
@@ -76,3 +77,33 @@ def keep_best(
 def ranked(kept: Kept) -> list[tuple[int, int, int]]:
     """`kept` as (score, line start, match end), best first, ties by path."""
     return [(value, -negated, end) for value, negated, end in sorted(kept, reverse=True)]
+
+
+def chain_bonus(lower: str, original: str, chars: str) -> int:
+    """As `ceiling_bonus` for the first of `chars`, but counting only the occurrences that can
+    start a scored window: followed by the other characters in order with, after each, no
+    repeat of it before the next (the window is shrunk from the right, so each of its
+    characters is the last of its kind before the next one). Tighter, and costlier (a few
+    regular-expression scans of the text for this query), than `ceiling_bonus`."""
+    first = chars[0]
+    if first not in _ASCII_ALNUM:
+        return ceiling_bonus(lower, original, first)
+    chain = "".join(
+        f"[^{_in_class(previous)}\\n]*?{re.escape(char)}" for previous, char in pairwise(chars)
+    )
+    if re.search(f"{first}(?<=[^\\S\\n]{first}){chain}", lower):
+        return BONUS_BOUNDARY_WHITE
+    if re.match(f"{first}{chain}", lower) or re.search(f"[\\n/]{first}{chain}", lower):
+        return BONUS_BOUNDARY_DELIMITER
+    if re.search(f"{first}(?<=[^a-z0-9\\s/]{first}){chain}", lower):
+        return BONUS_BOUNDARY
+    if first.isdigit():
+        if re.search(f"{first}(?<![0-9]{first}){chain}", lower):
+            return BONUS_CAMEL123
+    elif not original.isascii() or re.search(f"{first.upper()}(?i:{chain})", original):
+        return BONUS_CAMEL123
+    return 0
+
+
+def _in_class(char: str) -> str:
+    return "\\" + char if char in "]\\^-[" else char

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app_server.file_search import index as index_module
 from app_server.file_search.index import FileIndex
 from app_server.file_search.matcher import parse_query, score
 from app_server.file_search.walk import Entry
@@ -148,3 +151,38 @@ def test_a_one_character_query_on_a_large_tree_ranks_as_scoring_every_path(lette
         key=lambda r: (-r[0], r[1]),
     )[:50]
     assert [(m.score, m.path, m.indices) for m in index.search(parsed)] == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    paths=WIDE_PATHS,
+    query=st.text(alphabet="abAc1_.-é", min_size=2, max_size=4),
+    limit=st.integers(1, 8),
+)
+def test_the_tightened_boundary_ceiling_keeps_the_ranking_exact(
+    paths: list[str], query: str, limit: int
+) -> None:
+    """A long boundary scan tightens its ceiling (`chain_bonus`) after `TIGHTEN_AFTER`
+    windows; tightened at once, the ranking still equals scoring every path."""
+    parsed = parse_query(query)
+    expected = sorted(
+        ((found[0], p, found[1]) for p in paths if (found := score(p, parsed)) is not None),
+        key=lambda r: (-r[0], r[1]),
+    )[:limit]
+    with patch.object(index_module, "TIGHTEN_AFTER", 0):
+        index = FileIndex("/r", [Entry(p, False) for p in paths])
+        got = [(m.score, m.path, m.indices) for m in index.search(parsed, limit=limit)]
+    assert got == expected
+
+
+@pytest.mark.parametrize(("query", "tighten_after"), [("a", 4096), ("ab", 4096), ("ab", 0)])
+def test_an_early_stop_does_not_miss_a_later_path_that_scores_more(
+    query: str, tighten_after: int
+) -> None:
+    """In path order the first name matches after `_` (bonus 8), a later one after a space
+    (bonus 10): the ceiling must let the scan reach it."""
+    paths = ["a/x_ab.txt", "b/y_ab.txt", "c/z ab.txt"]
+    parsed = parse_query(query)
+    with patch.object(index_module, "TIGHTEN_AFTER", tighten_after):
+        found = FileIndex("/r", [Entry(p, False) for p in paths]).search(parsed, limit=1)
+    assert [m.path for m in found] == ["c/z ab.txt"]
