@@ -87,11 +87,6 @@ class ModelHistoryFold:
         self.failed: Exception | None = None
         """Set by a caller that stopped feeding because a line failed (its history is partial)."""
 
-    @property
-    def keeps_items(self) -> bool:
-        """Whether `response_item` payloads are folded (else only other lines matter)."""
-        return self._keep_items
-
     def feed(self, line: Mapping[str, Any], offset: int | None = None) -> None:
         """Fold one line (`offset`: its byte offset in the thread's own file); a paginated
         fork's base lines are folded at its first `session_meta`."""
