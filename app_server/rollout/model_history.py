@@ -108,11 +108,6 @@ class ModelHistoryFold:
         self._world_states: list[Mapping[str, Any]] = []
         """Every `world_state` payload folded, in order: a rollback replays a prefix of them."""
 
-    @property
-    def keeps_items(self) -> bool:
-        """Whether `response_item` payloads are folded (else only other lines matter)."""
-        return self._keep_items
-
     def feed(self, line: Mapping[str, Any], offset: int | None = None) -> None:
         """Fold one line (`offset`: its byte offset in the thread's own file); a paginated
         fork's base lines are folded at its first `session_meta`."""

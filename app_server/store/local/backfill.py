@@ -136,8 +136,7 @@ def fold_for_index(
     turn whatever the file's size. `model` is fed the same lines (a resume wants the model
     history too, and the file is streamed once for both). The history is `None` when the
     rollout has no `session_meta` (the fold's `metadata()` raises then)."""
-    skim = model is None or not model.keeps_items  # neither fold wants response items then
-    reader = RolloutLineReader(rollout_path, skim_response_items=skim)
+    reader = RolloutLineReader(rollout_path)
     fold = HistoryFold(load_base, keep_items=keep_items)
     if model is None:
         fold.feed_lines(reader)

@@ -75,7 +75,7 @@ class HistoryReader:
         the history of a huge rollout costs about the size of the answer it makes."""
 
         def read() -> tuple[HistoryFold, int]:
-            reader = RolloutLineReader(rollout.path, skim_response_items=True)
+            reader = RolloutLineReader(rollout.path)
             loader = path_loader(self._data_dir, {})
             fold = HistoryFold(loader, collect_index=False).feed_lines(reader)
             return fold, reader.next_offset

@@ -34,10 +34,6 @@ from app_server.store.local.rollout_files import ZST_SUFFIX, plain_rollout_path,
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1 << 16
-SKIM_HEAD_BYTES = 256
-"""How far into a line `skim_response_items` looks for the `"payload"` key: the envelope before
-it (`timestamp`, `ordinal`, `type`) is well under this; a line whose payload starts later is
-parsed whole."""
 OPEN_RETRIES = 3
 """How often to retry opening when the file vanishes mid-transition (plain ⇄ `.zst`), as 0.169."""
 OPEN_RETRY_DELAY_S = 0.05
@@ -54,30 +50,15 @@ class RolloutLineReader:
 
     `path` may name the plain `.jsonl` or the `.jsonl.zst`; whichever exists is read, the plain
     file first.
-
-    `skim_response_items`: a `response_item` line is yielded as its envelope alone (`timestamp`,
-    `ordinal`, `type`, no `payload`), parsed from the bytes before its payload. For folds that
-    take nothing but the time of those lines (`HistoryFold`, and `ModelHistoryFold` without
-    items): they are half the lines of a rollout and most of its bytes (tool output,
-    encrypted reasoning), and parsing them whole was a quarter of a big `thread/read`. A line
-    whose envelope is not laid out as codex and we write it (payload last) is parsed whole.
     """
 
-    def __init__(
-        self,
-        path: Path,
-        *,
-        start_offset: int = 0,
-        end_offset: int | None = None,
-        skim_response_items: bool = False,
-    ) -> None:
+    def __init__(self, path: Path, *, start_offset: int = 0, end_offset: int | None = None) -> None:
         if start_offset < 0:
             raise ValueError(f"start_offset must be >= 0, got {start_offset}")
         self.path = path
         self.start_offset = start_offset
         self.end_offset = end_offset
         self.next_offset = start_offset
-        self._skim = skim_response_items
         self.skipped_lines = 0
         """Middle lines that could not be parsed (each one is logged)."""
 
@@ -93,9 +74,7 @@ class RolloutLineReader:
                 self.next_offset = offset + len(raw)
                 if raw.isspace():  # empty or blank (the newline is whitespace too)
                     continue
-                record = _skim_response_item(raw) if self._skim else None
-                if record is None:
-                    record = _parse(raw)
+                record = _parse(raw)  # JSON allows the trailing newline: no stripped copy
                 if record is None:
                     self.skipped_lines += 1
                     logger.warning(
@@ -223,28 +202,7 @@ def _split_lines(
             yield offset, tail, False
 
 
-def _skim_response_item(body: bytes) -> StoredLine | None:
-    """The envelope of a `response_item` line without its payload (see `RolloutLineReader`),
-    or None when the line is not one or not laid out as `{…envelope…, "payload": …}`."""
-    kind = body.find(b'"response_item"', 0, SKIM_HEAD_BYTES)
-    if kind < 0:
-        return None
-    at = body.find(b'"payload"', kind, SKIM_HEAD_BYTES)
-    if at < 0:
-        return None
-    if not body.rstrip().endswith(b"}}"):  # a key after the payload (an `ordinal`?): whole
-        return None
-    try:
-        envelope = orjson.loads(body[:at].rstrip(b", \t") + b"}")
-    except orjson.JSONDecodeError:  # "payload" was inside a string, or another layout
-        return None
-    if not isinstance(envelope, dict) or envelope.get("type") != "response_item":
-        return None
-    return StoredLine(envelope)
-
-
 def _parse(body: bytes) -> StoredLine | None:
-    # JSON allows the trailing newline: no stripped copy
     try:
         value: StoredLine = orjson.loads(body)  # typed, not wrapped: this is the hot path
     except orjson.JSONDecodeError:

@@ -121,9 +121,7 @@ def _fold_window(
 ) -> list[TurnEntry]:
     """Fold the lines `[first.byte_offset, end_offset)` from `first`'s checkpoint (blocking)."""
     builder = TurnBuilder(checkpoint=first.checkpoint)
-    reader = RolloutLineReader(
-        path, start_offset=first.byte_offset, end_offset=end_offset, skim_response_items=True
-    )
+    reader = RolloutLineReader(path, start_offset=first.byte_offset, end_offset=end_offset)
     for _offset, record in reader:
         ordinal = record.get("ordinal")
         if (
