@@ -82,7 +82,7 @@ def _build_all(models: tuple[type[WireModel], ...]) -> None:
 
 
 def _load_tls_context() -> None:
-    from app_server.agent.providers.sse_transport import default_ssl_context
+    from app_server.agent.providers.tls_context import default_ssl_context
 
     default_ssl_context()
 
