@@ -142,6 +142,13 @@ SERVER_REQUEST_METHODS: tuple[str, ...] = (
     "item/permissions/requestApproval",
 )
 
+ANY_OF_ENFORCED = {"UserInput": "input"}
+"""Unions whose members' `anyOf` groups are checked when a value is validated (`AnyOfModel`), by
+union → the noun of its refusal ("an image input needs a `url` or a `fileId`"). Only what
+clients send: `ThreadItem`'s `imageGeneration` (a `fileId` or a `result`) is also built from
+rollouts, where an item still in progress has neither; `ContentItem`s (history of
+`thread/resume`, `thread/inject_items`) are read back from rollouts as written."""
+
 # Written by hand in protocol/jsonrpc.py.
 HAND_WRITTEN = {"RequestId"}
 
@@ -160,7 +167,7 @@ INT_FORMATS = {
     "uint64": "UInt64",
     "uint": "UInt",
 }
-RESERVED_NAMES = set(dir(BaseModel)) | {"experimental_fields"}
+RESERVED_NAMES = set(dir(BaseModel)) | {"experimental_fields", "any_of_fields", "any_of_message"}
 
 MODULE_HEADER = '''"""Wire types of the Codex app-server protocol (v2, codex {version}): {what}.
 
@@ -175,6 +182,7 @@ from typing import Any, Literal, Annotated
 from pydantic import ConfigDict, Field
 
 from protocol.wire_model import (
+    AnyOfModel,
     ExperimentalFieldsModel,
     Int32,
     Int64,
@@ -258,6 +266,9 @@ class ClassSpec:
     description: str | None
     extra: str | None = None
     experimental_fields: list[str] = field(default_factory=list)
+    any_of: list[list[str]] = field(default_factory=list)
+    """Python names of the fields of each `anyOf` group (checked only for `ANY_OF_ENFORCED`)."""
+    any_of_message: str = ""
 
 
 @dataclass
@@ -278,6 +289,11 @@ def snake_case(name: str) -> str:
     if keyword.iskeyword(out) or out in RESERVED_NAMES:
         out += "_"
     return out
+
+
+def article(word: str) -> str:
+    """ "an" before `image`, `audio`, `input_image`; "a" before `url`, `fileId`."""
+    return "an" if word[:1].lower() in "aeio" else "a"
 
 
 def pascal_case(name: str) -> str:
@@ -373,6 +389,7 @@ class Generator:
         schema: dict[str, Any],
         description: str | None,
         base: dict[str, Any] | None = None,
+        union: str | None = None,
     ) -> str:
         if name in self.classes or name in self.aliases:
             raise ValueError(f"name clash: {name}")
@@ -400,7 +417,22 @@ class Generator:
                 raise ValueError(f"{name}: two fields map to {py}")
             used.add(py)
             spec.fields.append(self.field_spec(name, wire, py, prop, wire in required))
+        if union in ANY_OF_ENFORCED:
+            self.add_any_of(spec, schema, ANY_OF_ENFORCED[union])
         return name
+
+    @staticmethod
+    def add_any_of(spec: ClassSpec, schema: dict[str, Any], noun: str) -> None:
+        """Record the `anyOf` groups of a union member (each alternative's required fields)."""
+        groups = [alt.get("required", []) for alt in schema.get("anyOf") or []]
+        if not groups or not all(groups):
+            return
+        spec.any_of = [[snake_case(wire) for wire in group] for group in groups]
+        tag = schema.get("properties", {}).get("type", {}).get("enum", [spec.name])[0]
+        alternatives = " or ".join(
+            " and ".join(f"{article(wire)} `{wire}`" for wire in group) for group in groups
+        )
+        spec.any_of_message = f"{article(tag)} {tag} {noun} needs {alternatives}"
 
     def field_spec(self, owner: str, wire: str, py: str, prop: Any, required: bool) -> FieldSpec:
         # An externally tagged variant (`{"granular": {...}}` in `GranularAskForApproval`) names
@@ -531,7 +563,7 @@ class Generator:
                 continue
             if arm.get("type") == "object" and (arm.get("properties") or base_props):
                 name = arm.get("title") or f"{ctx}{self.tag_name(arm) or index}"
-                self.emit_class(name, arm, arm.get("description"), base=base_props)
+                self.emit_class(name, arm, arm.get("description"), base=base_props, union=ctx)
                 deps.add(name)
                 object_arms.append((name, self.merged(arm, base_props)))
                 members.append(name)
@@ -735,8 +767,11 @@ def module_layout(gen: Generator) -> dict[str, list[str]]:
 
 def render_class(spec: ClassSpec) -> str:
     out: list[str] = []
-    base = "ExperimentalFieldsModel" if spec.experimental_fields else "WireModel"
-    out.append(f"\nclass {spec.name}({base}):\n")
+    bases = [
+        *(["ExperimentalFieldsModel"] if spec.experimental_fields else []),
+        *(["AnyOfModel"] if spec.any_of else []),
+    ]
+    out.append(f"\nclass {spec.name}({', '.join(bases) or 'WireModel'}):\n")
     if spec.description:
         out.append(docstring(spec.description, "    "))
     if spec.extra:
@@ -744,6 +779,12 @@ def render_class(spec: ClassSpec) -> str:
     if spec.experimental_fields:
         names = ", ".join(repr(n) for n in spec.experimental_fields)
         out.append(f"    experimental_fields = frozenset({{{names}}})\n")
+    if spec.any_of:
+        groups = ", ".join(
+            "(" + "".join(f"{py!r}, " for py in group) + ")" for group in spec.any_of
+        )
+        out.append(f"    any_of_fields = ({groups},)\n")
+        out.append(f"    any_of_message = {spec.any_of_message!r}\n")
     if not spec.fields and not spec.description and not spec.extra:
         out.append("    pass\n")
     for f in spec.fields:

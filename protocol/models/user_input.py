@@ -12,13 +12,19 @@ from pydantic import Field
 
 from protocol.types import ImageDetail
 from protocol.wire_model import (
+    AnyOfModel,
     UInt,
     WireModel,
     omit_none,
 )
 
 
-class AudioUserInput(WireModel):
+class AudioUserInput(AnyOfModel):
+    any_of_fields = (
+        ("url",),
+        ("file_id",),
+    )
+    any_of_message = "an audio input needs a `url` or a `fileId`"
     type: Literal["audio"] = "audio"
     url: str | None = Field(default=None, exclude_if=omit_none)
     file_id: str | None = Field(default=None, exclude_if=omit_none)
@@ -29,7 +35,12 @@ class ByteRange(WireModel):
     start: UInt
 
 
-class ImageUserInput(WireModel):
+class ImageUserInput(AnyOfModel):
+    any_of_fields = (
+        ("url",),
+        ("file_id",),
+    )
+    any_of_message = "an image input needs a `url` or a `fileId`"
     detail: ImageDetail | None = None
     type: Literal["image"] = "image"
     url: str | None = Field(default=None, exclude_if=omit_none)
