@@ -19,6 +19,7 @@ from app_server import PROTOCOL_VERSION, __version__
 from app_server.config.data_dir import resolve_data_dir
 from app_server.config.early import RawConfig, read_layers
 from app_server.config.problems import ConfigError
+from app_server.pydantic_plugins import skip_discovery
 from app_server.storage_admin.command import add_storage_arguments, run_storage, usage_problem
 from app_server.transport.listen_address import ListenAddress
 
@@ -116,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         return _generate_json_schema(parser, args.out)
     if command == "storage":
         return run_storage(words[1], args)
+    skip_discovery()
     return _serve(parser, args)
 
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 import orjson
 
+from protocol import types as wire
 from protocol.jsonrpc import JsonRpcResponse, JsonRpcServerNotification
 from protocol.methods import NOTIFICATION_METHODS
 from protocol.types import (
@@ -144,12 +145,11 @@ def method_of(params: WireModel) -> str:
     """The notification method whose params are of this type (the generated registry's
     `NOTIFICATION_METHODS`), so a sender cannot pair params with the wrong method. A type no
     method or several methods use is a bug in the sender: TypeError."""
-    try:
-        return NOTIFICATION_METHODS[type(params)]
-    except KeyError:
-        raise TypeError(
-            f"{type(params).__name__} is not the params of exactly one notification method"
-        ) from None
+    model = type(params)
+    method = NOTIFICATION_METHODS.get(model.__name__)
+    if method is not None and getattr(wire, model.__name__, None) is model:
+        return method
+    raise TypeError(f"{model.__name__} is not the params of exactly one notification method")
 
 
 def notification(params: WireModel, *, method: str | None = None) -> Notification:

@@ -16,45 +16,22 @@ from typing import TYPE_CHECKING
 
 from app_server.agent.mcp.manager import McpManager
 from app_server.agent.tools.exec.sandbox import find_bwrap
-from app_server.api.account import AccountHandlers
-from app_server.api.background_terminals import BackgroundTerminalHandlers
-from app_server.api.collaboration_modes import CollaborationModeHandlers
-from app_server.api.command_exec import CommandExecHandlers
-from app_server.api.config import ConfigReadHandlers
-from app_server.api.config_write import ConfigWriteHandlers
-from app_server.api.experimental_features import ExperimentalFeatureHandlers
-from app_server.api.fs import FsHandlers
-from app_server.api.fuzzy_file_search import FuzzyFileSearchHandlers
-from app_server.api.hooks import HookHandlers
-from app_server.api.initialize import InitializeHandler
-from app_server.api.maintenance import MaintenanceHandlers
-from app_server.api.mcp import McpHandlers
-from app_server.api.model_providers import ModelProviderHandlers
-from app_server.api.models import ModelHandlers
-from app_server.api.permission_profiles import PermissionProfileHandlers
-from app_server.api.plugins import PluginHandlers
-from app_server.api.processes import ProcessHandlers
-from app_server.api.review import ReviewHandlers
-from app_server.api.skills import SkillHandlers
-from app_server.api.thread_items import ThreadItemHandlers
-from app_server.api.thread_marks import ThreadMarkHandlers
-from app_server.api.thread_queries import ThreadQueryHandlers
-from app_server.api.thread_queue import ThreadQueueHandlers
-from app_server.api.thread_revert import ThreadRevertHandler
-from app_server.api.thread_search_stream import ThreadSearchStreamHandlers
-from app_server.api.thread_settings import ThreadSettingsHandlers
-from app_server.api.threads import ThreadLifecycleHandlers
-from app_server.api.turns import TurnHandlers
 from app_server.client_connection import ClientConnection
 from app_server.compression_config import compression_settings
 from app_server.config import ServerConfig
+from app_server.handler_table import (
+    LazyGroup,
+    handler_table,
+    make_file_search,
+    make_fs,
+    make_process_table,
+)
 from app_server.notification import notification
-from app_server.processes.table import ProcessTable
-from app_server.rpc.dispatcher import Dispatcher, Handler
+from app_server.rpc.dispatcher import Dispatcher
 from app_server.rpc.forwarding import Forwarder
 from app_server.rpc.relay import BROADCAST, BroadcastRelay
 from app_server.sandbox_notice import NO_SANDBOX_DETAILS, NO_SANDBOX_SUMMARY
-from app_server.settings import ResolvedSettings, sandbox_from_mode
+from app_server.settings import ResolvedSettings
 from app_server.store.errors import StoreUnavailable
 from app_server.store.interface import (
     OWNER_GONE,
@@ -66,8 +43,6 @@ from app_server.store.interface import (
 from app_server.store.local.compression_worker import CompressionSettings
 from app_server.store.local.store import LocalThreadStore
 from app_server.threads.manager import ThreadManager
-from app_server.threads.queued_turns import QueuedTurns
-from app_server.threads.stored_operations import StoredThreadOperations
 from app_server.threads.turns import ThreadTurns
 from app_server.transport.auth import CapabilityToken
 from app_server.transport.listen_address import ListenAddress
@@ -78,7 +53,10 @@ from protocol.types import ConfigWarningNotification
 
 if TYPE_CHECKING:
     from app_server.agent.providers.base import ModelProvider
+    from app_server.api.fs import FsHandlers
+    from app_server.api.fuzzy_file_search import FuzzyFileSearchHandlers
     from app_server.config.writer import ConfigWriter
+    from app_server.processes.table import ProcessTable
 
 log = logging.getLogger(__name__)
 
@@ -113,9 +91,9 @@ class AppServer:
         self.mcp = McpManager(os.environ, warn=self._warn_all)
         self.threads.mcp = self.mcp
         self.turns = ThreadTurns(self.threads, self._provider_for)
-        self.fs = FsHandlers()
-        self.processes = ProcessTable()
-        self.file_search = FuzzyFileSearchHandlers()
+        self.fs: LazyGroup[FsHandlers] = LazyGroup(make_fs)
+        self.processes: LazyGroup[ProcessTable] = LazyGroup(make_process_table)
+        self.file_search: LazyGroup[FuzzyFileSearchHandlers] = LazyGroup(make_file_search)
         self.forwarder: Forwarder | None = None
         if isinstance(self.store, ProcessMessaging):
             self.forwarder = Forwarder(
@@ -124,7 +102,7 @@ class AppServer:
                 release_if_unwatched=self.threads.release_if_unwatched,
             )
         self.dispatcher = Dispatcher(
-            self._handlers(),
+            handler_table(self),
             on_initialized=self._after_initialize,
             on_closed=self._connection_closed,
             forward=self.forwarder.forward if self.forwarder is not None else None,
@@ -165,7 +143,7 @@ class AppServer:
         )
         return create_provider(provider, self.config.data_dir, os.environ)
 
-    def _config_writer(self) -> ConfigWriter:
+    def config_writer(self) -> ConfigWriter:
         """The server's one config writer, made on the first config write (its module brings
         `tomlkit`); `config/*` and `skills/config/write` share it, so their edits queue."""
         if self._config_writer_made is None:
@@ -174,131 +152,18 @@ class AppServer:
             self._config_writer_made = ConfigWriter(self.config)
         return self._config_writer_made
 
-    def _handlers(self) -> dict[str, Handler]:
-        lifecycle = ThreadLifecycleHandlers(self.threads, StoredThreadOperations(self.threads))
-        queries = ThreadQueryHandlers(self.threads)
-        searches = ThreadSearchStreamHandlers(queries)
-        turns = TurnHandlers(self.turns)
-        account = AccountHandlers(self.config, self.threads.rate_limits)
-        config_read = ConfigReadHandlers(self.config)
-        config_write = ConfigWriteHandlers(self._config_writer)
-        skills = SkillHandlers(self.config, self._config_writer, self.threads.server_cwd)
-        plugins = PluginHandlers()
-        providers = ModelProviderHandlers(self.config)
-        marks = ThreadMarkHandlers(self.threads)
-        thread_settings = ThreadSettingsHandlers(self.threads)
-        toml = self.config.toml
-        command_exec = CommandExecHandlers(
-            self.processes,
-            self.threads.server_cwd,
-            lambda: sandbox_from_mode(toml.sandbox_mode, toml.sandbox_workspace_write),
-            lambda: self.threads.bwrap,
-        )
-        processes = ProcessHandlers(self.processes)
-        terminals = BackgroundTerminalHandlers(self.threads)
-        mcp = McpHandlers(self.threads, self.mcp)
-        items = ThreadItemHandlers(self.threads)
-        queue = ThreadQueueHandlers(QueuedTurns(self.threads, self.turns), self.turns)
-        return {
-            "initialize": InitializeHandler(self.config.data_dir),
-            "thread/start": lifecycle.start,
-            "thread/resume": lifecycle.resume,
-            "thread/fork": lifecycle.fork,
-            "thread/archive": lifecycle.archive,
-            "thread/unarchive": lifecycle.unarchive,
-            "thread/name/set": lifecycle.set_name,
-            "thread/delete": lifecycle.delete,
-            "thread/unsubscribe": lifecycle.unsubscribe,
-            "thread/list": queries.list,
-            "thread/search": searches.search,
-            "thread/search/stream": searches.stream,
-            "thread/search/cancel": searches.cancel,
-            "thread/search/stream/cancel": searches.stream_cancel,
-            "thread/read": queries.read,
-            "thread/turns/list": queries.turns_list,
-            "thread/items/list": items.items_list,
-            "thread/items/read": items.items_read,
-            "thread/inject_items": items.inject_items,
-            "thread/queue/add": queue.add,
-            "thread/queue/list": queue.list,
-            "thread/queue/update": queue.update,
-            "thread/queue/delete": queue.delete,
-            "thread/queue/reorder": queue.reorder,
-            "thread/queue/start": queue.start,
-            "thread/loaded/list": queries.loaded_list,
-            "turn/start": turns.start,
-            "turn/steer": turns.steer,
-            "turn/interrupt": turns.interrupt,
-            "thread/compact/start": turns.compact,
-            "thread/shellCommand": turns.shell_command,
-            "review/start": ReviewHandlers(self.turns).start,
-            "model/list": ModelHandlers(self.config).list,
-            "rollout/compress": MaintenanceHandlers(self.store).rollout_compress,
-            "account/read": account.read,
-            "account/rateLimits/read": account.rate_limits_read,
-            "account/bedrock/checkGovCloudRequirements": account.bedrock_gov_cloud,
-            "config/read": config_read.read,
-            "configRequirements/read": config_read.requirements,
-            "config/value/write": config_write.value_write,
-            "config/batchWrite": config_write.batch_write,
-            "hooks/list": HookHandlers(self.threads).list,
-            "thread/backgroundTerminals/list": terminals.list,
-            "thread/backgroundTerminals/terminate": terminals.terminate,
-            "thread/backgroundTerminals/clean": terminals.clean,
-            "skills/list": skills.list,
-            "skills/config/write": skills.config_write,
-            "plugin/installed": plugins.installed,
-            "plugin/list": plugins.list,
-            "collaborationMode/list": CollaborationModeHandlers().list,
-            "permissionProfile/list": PermissionProfileHandlers().list,
-            "experimentalFeature/list": ExperimentalFeatureHandlers(self.config).list,
-            "modelProvider/list": providers.list,
-            "modelProvider/capabilities/read": providers.capabilities,
-            "thread/readState/update": marks.read_state_update,
-            "thread/goal/set": marks.goal_set,
-            "thread/goal/get": marks.goal_get,
-            "thread/goal/clear": marks.goal_clear,
-            "thread/settings/update": thread_settings.settings_update,
-            "turn/settings/update": thread_settings.turn_settings_update,
-            "thread/metadata/update": thread_settings.metadata_update,
-            "thread/memoryMode/set": thread_settings.memory_mode_set,
-            "thread/revert": ThreadRevertHandler(self.threads, self.config.data_dir).revert,
-            "fs/readFile": self.fs.read_file,
-            "fs/writeFile": self.fs.write_file,
-            "fs/createDirectory": self.fs.create_directory,
-            "fs/getMetadata": self.fs.get_metadata,
-            "fs/readDirectory": self.fs.read_directory,
-            "fs/remove": self.fs.remove,
-            "fs/copy": self.fs.copy,
-            "fs/watch": self.fs.watch,
-            "fs/unwatch": self.fs.unwatch,
-            "command/exec": command_exec.exec,
-            "command/exec/write": command_exec.write,
-            "command/exec/resize": command_exec.resize,
-            "command/exec/terminate": command_exec.terminate,
-            "process/spawn": processes.spawn,
-            "process/writeStdin": processes.write_stdin,
-            "process/resizePty": processes.resize_pty,
-            "process/kill": processes.kill,
-            "fuzzyFileSearch": self.file_search.search,
-            "fuzzyFileSearch/sessionStart": self.file_search.session_start,
-            "fuzzyFileSearch/sessionUpdate": self.file_search.session_update,
-            "fuzzyFileSearch/sessionStop": self.file_search.session_stop,
-            "mcpServerStatus/list": mcp.status_list,
-            "mcpServer/tool/call": mcp.tool_call,
-            "mcpServer/resource/read": mcp.resource_read,
-            "config/mcpServer/reload": mcp.reload,
-        }
-
     def _connection_closed(self, connection: ClientConnection) -> None:
         """What a connection owned ends with it: its thread subscriptions, its watches, its
         processes (killed), its file-search sessions."""
         self.threads.connection_closed(connection)
         if self.forwarder is not None:
             self.forwarder.client_closed(connection)
-        self.fs.connection_closed(connection)
-        self.processes.connection_closed(connection.connection_id)
-        self.file_search.connection_closed(connection)
+        if (fs := self.fs.built) is not None:
+            fs.connection_closed(connection)
+        if (processes := self.processes.built) is not None:
+            processes.connection_closed(connection.connection_id)
+        if (file_search := self.file_search.built) is not None:
+            file_search.connection_closed(connection)
 
     def _after_initialize(self, connection: ClientConnection) -> None:
         self.threads.connection_opened(connection)
@@ -345,8 +210,10 @@ class AppServer:
             self._warming.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._warming
-        await self.processes.close()
-        await self.fs.close()
+        if (processes := self.processes.built) is not None:
+            await processes.close()
+        if (fs := self.fs.built) is not None:
+            await fs.close()
         loaded = self.threads.loaded_ids()
         await self.threads.close()
         if self.forwarder is not None:  # the turns stopped reach other processes' clients, then

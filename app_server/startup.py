@@ -127,6 +127,9 @@ def serve_stdio_process(data_dir: Path, raw: RawConfig) -> None:
     signals = EarlySignals()
     probe = SandboxProbe(raw.raw_text("bwrap_path"))
     start = answer_first_line(data_dir, probe, signals)
+    from app_server.agent.providers.tls_context import load_in_background
+
+    load_in_background()  # on the other core while the server proper is imported
     gc.disable()
     try:
         import asyncio

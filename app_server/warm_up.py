@@ -64,6 +64,11 @@ PROVIDER_MODULES: tuple[str, ...] = (
 )
 """The provider transports (`httpx`, ~16 ms to import); imported after `turn/start`'s models."""
 
+HTTP_STACK_MODULES: tuple[str, ...] = ("httpcore", "anyio._backends._asyncio")
+"""What `httpx` itself imports only later: `httpcore` (with `h11` and `anyio`) when the first
+client is made, anyio's asyncio backend on its first request; together about as much again as
+`httpx`, paid by the first turn when the warm-up left them out. Imported after the providers."""
+
 
 def _item_variants() -> tuple[type[WireModel], ...]:
     """The members of the `ThreadItem` union (`Annotated[A | B | …, discriminator]`)."""
@@ -82,7 +87,7 @@ def _build_all(models: tuple[type[WireModel], ...]) -> None:
 
 
 def _load_tls_context() -> None:
-    from app_server.agent.providers.sse_transport import default_ssl_context
+    from app_server.agent.providers.tls_context import default_ssl_context
 
     default_ssl_context()
 
@@ -101,7 +106,7 @@ def warm_up_steps() -> Iterator[Callable[[], None]]:
     turn_start_at = HOT_MODELS.index(wire.TurnStartResponse)
     for model in HOT_MODELS[: turn_start_at + 1]:
         yield lambda model=model: _build(model)  # type: ignore[misc]
-    for module in PROVIDER_MODULES:
+    for module in (*PROVIDER_MODULES, *HTTP_STACK_MODULES):
         yield lambda module=module: importlib.import_module(module)  # type: ignore[misc]
     yield _load_tls_context
     for model in HOT_MODELS[turn_start_at + 1 :]:

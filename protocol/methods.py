@@ -12,851 +12,605 @@ from protocol.method_spec import (
     ServerNotificationSpec,
     ServerRequestSpec,
 )
-from protocol.types import (
-    AccountLoginCompletedNotification,
-    AccountRateLimitsUpdatedNotification,
-    AccountUpdatedNotification,
-    AgentMessageDeltaNotification,
-    AppListUpdatedNotification,
-    AuthRecoveryNotification,
-    BedrockCheckGovCloudRequirementsParams,
-    BedrockCheckGovCloudRequirementsResponse,
-    CollaborationModeListParams,
-    CollaborationModeListResponse,
-    CommandExecOutputDeltaNotification,
-    CommandExecParams,
-    CommandExecResizeParams,
-    CommandExecResizeResponse,
-    CommandExecResponse,
-    CommandExecTerminateParams,
-    CommandExecTerminateResponse,
-    CommandExecutionOutputDeltaNotification,
-    CommandExecutionRequestApprovalParams,
-    CommandExecutionRequestApprovalResponse,
-    CommandExecWriteParams,
-    CommandExecWriteResponse,
-    ConfigBatchWriteParams,
-    ConfigReadParams,
-    ConfigReadResponse,
-    ConfigRequirementsReadResponse,
-    ConfigValueWriteParams,
-    ConfigWarningNotification,
-    ConfigWriteResponse,
-    ContextCompactedNotification,
-    DeprecationNoticeNotification,
-    DynamicToolCallParams,
-    DynamicToolCallResponse,
-    EnvironmentConnectionNotification,
-    ErrorNotification,
-    ExperimentalFeatureListParams,
-    ExperimentalFeatureListResponse,
-    ExternalAgentConfigImportCompletedNotification,
-    ExternalAgentConfigImportProgressNotification,
-    FileChangeOutputDeltaNotification,
-    FileChangePatchUpdatedNotification,
-    FileChangeRequestApprovalParams,
-    FileChangeRequestApprovalResponse,
-    FsChangedNotification,
-    FsCopyParams,
-    FsCopyResponse,
-    FsCreateDirectoryParams,
-    FsCreateDirectoryResponse,
-    FsGetMetadataParams,
-    FsGetMetadataResponse,
-    FsReadDirectoryParams,
-    FsReadDirectoryResponse,
-    FsReadFileParams,
-    FsReadFileResponse,
-    FsRemoveParams,
-    FsRemoveResponse,
-    FsUnwatchParams,
-    FsUnwatchResponse,
-    FsWatchParams,
-    FsWatchResponse,
-    FsWriteFileParams,
-    FsWriteFileResponse,
-    FuzzyFileSearchParams,
-    FuzzyFileSearchResponse,
-    FuzzyFileSearchSessionCompletedNotification,
-    FuzzyFileSearchSessionStartParams,
-    FuzzyFileSearchSessionStartResponse,
-    FuzzyFileSearchSessionStopParams,
-    FuzzyFileSearchSessionStopResponse,
-    FuzzyFileSearchSessionUpdatedNotification,
-    FuzzyFileSearchSessionUpdateParams,
-    FuzzyFileSearchSessionUpdateResponse,
-    GatewayOAuthChangedNotification,
-    GetAccountParams,
-    GetAccountRateLimitsParams,
-    GetAccountRateLimitsResponse,
-    GetAccountResponse,
-    GuardianWarningNotification,
-    HookCompletedNotification,
-    HooksListParams,
-    HooksListResponse,
-    HookStartedNotification,
-    InitializeParams,
-    InitializeResponse,
-    ItemCompletedNotification,
-    ItemGuardianApprovalReviewCompletedNotification,
-    ItemGuardianApprovalReviewStartedNotification,
-    ItemStartedNotification,
-    ListMcpServerStatusParams,
-    ListMcpServerStatusResponse,
-    McpResourceReadParams,
-    McpResourceReadResponse,
-    McpServerEventStreamNotification,
-    McpServerOauthLoginCompletedNotification,
-    McpServerRefreshResponse,
-    McpServerStatusUpdatedNotification,
-    McpServerToolCallParams,
-    McpServerToolCallResponse,
-    McpToolCallProgressNotification,
-    ModelListParams,
-    ModelListResponse,
-    ModelProviderCapabilitiesReadParams,
-    ModelProviderCapabilitiesReadResponse,
-    ModelProviderListParams,
-    ModelProviderListResponse,
-    ModelReroutedNotification,
-    ModelSafetyBufferingUpdatedNotification,
-    ModelVerificationNotification,
-    PermissionProfileListParams,
-    PermissionProfileListResponse,
-    PermissionsRequestApprovalParams,
-    PermissionsRequestApprovalResponse,
-    PlanDeltaNotification,
-    PluginInstalledParams,
-    PluginInstalledResponse,
-    PluginListParams,
-    PluginListResponse,
-    ProcessExitedNotification,
-    ProcessKillParams,
-    ProcessKillResponse,
-    ProcessOutputDeltaNotification,
-    ProcessResizePtyParams,
-    ProcessResizePtyResponse,
-    ProcessSpawnParams,
-    ProcessSpawnResponse,
-    ProcessWriteStdinParams,
-    ProcessWriteStdinResponse,
-    ProjectChangedNotification,
-    ReasoningSummaryPartAddedNotification,
-    ReasoningSummaryTextDeltaNotification,
-    ReasoningTextDeltaNotification,
-    RemoteControlStatusChangedNotification,
-    ReviewStartParams,
-    ReviewStartResponse,
-    RolloutCompressResponse,
-    ServerRequestResolvedNotification,
-    SkillsChangedNotification,
-    SkillsConfigWriteParams,
-    SkillsConfigWriteResponse,
-    SkillsListParams,
-    SkillsListResponse,
-    StrictReviewRequiredNotification,
-    TerminalInteractionNotification,
-    ThreadArchivedNotification,
-    ThreadArchiveParams,
-    ThreadArchiveResponse,
-    ThreadAttachmentUpdatedNotification,
-    ThreadBackgroundTerminalsCleanParams,
-    ThreadBackgroundTerminalsCleanResponse,
-    ThreadBackgroundTerminalsListParams,
-    ThreadBackgroundTerminalsListResponse,
-    ThreadBackgroundTerminalsTerminateParams,
-    ThreadBackgroundTerminalsTerminateResponse,
-    ThreadClosedNotification,
-    ThreadCompactStartParams,
-    ThreadCompactStartResponse,
-    ThreadDeletedNotification,
-    ThreadDeleteParams,
-    ThreadDeleteResponse,
-    ThreadForkParams,
-    ThreadForkResponse,
-    ThreadGoalClearedNotification,
-    ThreadGoalClearParams,
-    ThreadGoalClearResponse,
-    ThreadGoalGetParams,
-    ThreadGoalGetResponse,
-    ThreadGoalSetParams,
-    ThreadGoalSetResponse,
-    ThreadGoalUpdatedNotification,
-    ThreadInjectItemsParams,
-    ThreadInjectItemsResponse,
-    ThreadItemsListParams,
-    ThreadItemsListResponse,
-    ThreadItemsReadParams,
-    ThreadItemsReadResponse,
-    ThreadListParams,
-    ThreadListResponse,
-    ThreadLoadedListParams,
-    ThreadLoadedListResponse,
-    ThreadMemoryModeSetParams,
-    ThreadMemoryModeSetResponse,
-    ThreadMetadataUpdateParams,
-    ThreadMetadataUpdateResponse,
-    ThreadNameUpdatedNotification,
-    ThreadPredictionUpdatedNotification,
-    ThreadProjectUpdatedNotification,
-    ThreadQueueAddParams,
-    ThreadQueueAddResponse,
-    ThreadQueueChangedNotification,
-    ThreadQueueDeleteParams,
-    ThreadQueueDeleteResponse,
-    ThreadQueueListParams,
-    ThreadQueueListResponse,
-    ThreadQueueReorderParams,
-    ThreadQueueReorderResponse,
-    ThreadQueueStartParams,
-    ThreadQueueStartResponse,
-    ThreadQueueUpdateParams,
-    ThreadQueueUpdateResponse,
-    ThreadReadParams,
-    ThreadReadResponse,
-    ThreadReadStateChangedNotification,
-    ThreadReadStateUpdateParams,
-    ThreadReadStateUpdateResponse,
-    ThreadRealtimeClosedNotification,
-    ThreadRealtimeErrorNotification,
-    ThreadRealtimeItemAddedNotification,
-    ThreadRealtimeItemCompletedNotification,
-    ThreadRealtimeItemStartedNotification,
-    ThreadRealtimeItemTranscriptDeltaNotification,
-    ThreadRealtimeOutputAudioDeltaNotification,
-    ThreadRealtimeSdpNotification,
-    ThreadRealtimeStartedNotification,
-    ThreadRealtimeTranscriptDeltaNotification,
-    ThreadRealtimeTranscriptDoneNotification,
-    ThreadResumeParams,
-    ThreadResumeResponse,
-    ThreadRevertedNotification,
-    ThreadRevertParams,
-    ThreadRevertResponse,
-    ThreadSearchCancelParams,
-    ThreadSearchCancelResponse,
-    ThreadSearchParams,
-    ThreadSearchPartialNotification,
-    ThreadSearchResponse,
-    ThreadSectionChangedNotification,
-    ThreadSetNameParams,
-    ThreadSetNameResponse,
-    ThreadSettingsUpdatedNotification,
-    ThreadSettingsUpdateParams,
-    ThreadSettingsUpdateResponse,
-    ThreadShellCommandParams,
-    ThreadShellCommandResponse,
-    ThreadStartedNotification,
-    ThreadStartParams,
-    ThreadStartResponse,
-    ThreadStatusChangedNotification,
-    ThreadTokenUsageUpdatedNotification,
-    ThreadTurnsListParams,
-    ThreadTurnsListResponse,
-    ThreadUnarchivedNotification,
-    ThreadUnarchiveParams,
-    ThreadUnarchiveResponse,
-    ThreadUnsubscribeParams,
-    ThreadUnsubscribeResponse,
-    ToolRequestUserInputParams,
-    ToolRequestUserInputResponse,
-    TurnCompletedNotification,
-    TurnDiffUpdatedNotification,
-    TurnInterruptParams,
-    TurnInterruptResponse,
-    TurnModerationMetadataNotification,
-    TurnPlanUpdatedNotification,
-    TurnSettingsUpdateParams,
-    TurnSettingsUpdateResponse,
-    TurnStartedNotification,
-    TurnStartParams,
-    TurnStartResponse,
-    TurnSteerParams,
-    TurnSteerResponse,
-    WarningNotification,
-    WindowsSandboxSetupCompletedNotification,
-    WindowsWorldWritableWarningNotification,
-)
-from protocol.wire_model import WireModel
 
 CLIENT_REQUESTS: Final[dict[str, ClientRequestSpec]] = {
     "initialize": ClientRequestSpec(
         "initialize",
-        InitializeParams,
-        InitializeResponse,
+        "InitializeParams",
+        "InitializeResponse",
         experimental=False,
         params_optional=False,
     ),
     "thread/start": ClientRequestSpec(
         "thread/start",
-        ThreadStartParams,
-        ThreadStartResponse,
+        "ThreadStartParams",
+        "ThreadStartResponse",
         experimental=False,
         params_optional=True,
     ),
     "thread/resume": ClientRequestSpec(
         "thread/resume",
-        ThreadResumeParams,
-        ThreadResumeResponse,
+        "ThreadResumeParams",
+        "ThreadResumeResponse",
         experimental=False,
         params_optional=False,
     ),
     "thread/fork": ClientRequestSpec(
         "thread/fork",
-        ThreadForkParams,
-        ThreadForkResponse,
+        "ThreadForkParams",
+        "ThreadForkResponse",
         experimental=False,
         params_optional=False,
     ),
     "thread/archive": ClientRequestSpec(
         "thread/archive",
-        ThreadArchiveParams,
-        ThreadArchiveResponse,
+        "ThreadArchiveParams",
+        "ThreadArchiveResponse",
         experimental=False,
         params_optional=False,
     ),
     "thread/unarchive": ClientRequestSpec(
         "thread/unarchive",
-        ThreadUnarchiveParams,
-        ThreadUnarchiveResponse,
+        "ThreadUnarchiveParams",
+        "ThreadUnarchiveResponse",
         experimental=False,
         params_optional=False,
     ),
     "thread/delete": ClientRequestSpec(
         "thread/delete",
-        ThreadDeleteParams,
-        ThreadDeleteResponse,
+        "ThreadDeleteParams",
+        "ThreadDeleteResponse",
         experimental=False,
         params_optional=False,
     ),
     "thread/unsubscribe": ClientRequestSpec(
         "thread/unsubscribe",
-        ThreadUnsubscribeParams,
-        ThreadUnsubscribeResponse,
+        "ThreadUnsubscribeParams",
+        "ThreadUnsubscribeResponse",
         experimental=False,
         params_optional=False,
     ),
     "thread/name/set": ClientRequestSpec(
         "thread/name/set",
-        ThreadSetNameParams,
-        ThreadSetNameResponse,
+        "ThreadSetNameParams",
+        "ThreadSetNameResponse",
         experimental=False,
         params_optional=False,
     ),
     "thread/list": ClientRequestSpec(
         "thread/list",
-        ThreadListParams,
-        ThreadListResponse,
+        "ThreadListParams",
+        "ThreadListResponse",
         experimental=False,
         params_optional=True,
     ),
     "thread/loaded/list": ClientRequestSpec(
         "thread/loaded/list",
-        ThreadLoadedListParams,
-        ThreadLoadedListResponse,
+        "ThreadLoadedListParams",
+        "ThreadLoadedListResponse",
         experimental=False,
         params_optional=True,
     ),
     "thread/read": ClientRequestSpec(
         "thread/read",
-        ThreadReadParams,
-        ThreadReadResponse,
+        "ThreadReadParams",
+        "ThreadReadResponse",
         experimental=False,
         params_optional=False,
     ),
     "thread/turns/list": ClientRequestSpec(
         "thread/turns/list",
-        ThreadTurnsListParams,
-        ThreadTurnsListResponse,
+        "ThreadTurnsListParams",
+        "ThreadTurnsListResponse",
         experimental=False,
         params_optional=False,
     ),
     "thread/items/list": ClientRequestSpec(
         "thread/items/list",
-        ThreadItemsListParams,
-        ThreadItemsListResponse,
+        "ThreadItemsListParams",
+        "ThreadItemsListResponse",
         experimental=False,
         params_optional=False,
     ),
     "thread/search": ClientRequestSpec(
         "thread/search",
-        ThreadSearchParams,
-        ThreadSearchResponse,
+        "ThreadSearchParams",
+        "ThreadSearchResponse",
         experimental=True,
         params_optional=False,
     ),
     "thread/search/stream": ClientRequestSpec(
         "thread/search/stream",
-        ThreadSearchParams,
-        ThreadSearchResponse,
+        "ThreadSearchParams",
+        "ThreadSearchResponse",
         experimental=True,
         params_optional=False,
     ),
     "thread/search/cancel": ClientRequestSpec(
         "thread/search/cancel",
-        ThreadSearchCancelParams,
-        ThreadSearchCancelResponse,
+        "ThreadSearchCancelParams",
+        "ThreadSearchCancelResponse",
         experimental=True,
         params_optional=False,
     ),
     "thread/search/stream/cancel": ClientRequestSpec(
         "thread/search/stream/cancel",
-        ThreadSearchCancelParams,
-        ThreadSearchCancelResponse,
+        "ThreadSearchCancelParams",
+        "ThreadSearchCancelResponse",
         experimental=True,
         params_optional=False,
     ),
     "thread/compact/start": ClientRequestSpec(
         "thread/compact/start",
-        ThreadCompactStartParams,
-        ThreadCompactStartResponse,
+        "ThreadCompactStartParams",
+        "ThreadCompactStartResponse",
         experimental=False,
         params_optional=False,
     ),
     "rollout/compress": ClientRequestSpec(
-        "rollout/compress", None, RolloutCompressResponse, experimental=True, params_optional=True
+        "rollout/compress", None, "RolloutCompressResponse", experimental=True, params_optional=True
     ),
     "turn/start": ClientRequestSpec(
-        "turn/start", TurnStartParams, TurnStartResponse, experimental=False, params_optional=False
+        "turn/start",
+        "TurnStartParams",
+        "TurnStartResponse",
+        experimental=False,
+        params_optional=False,
     ),
     "turn/steer": ClientRequestSpec(
-        "turn/steer", TurnSteerParams, TurnSteerResponse, experimental=False, params_optional=False
+        "turn/steer",
+        "TurnSteerParams",
+        "TurnSteerResponse",
+        experimental=False,
+        params_optional=False,
     ),
     "turn/interrupt": ClientRequestSpec(
         "turn/interrupt",
-        TurnInterruptParams,
-        TurnInterruptResponse,
+        "TurnInterruptParams",
+        "TurnInterruptResponse",
         experimental=False,
         params_optional=False,
     ),
     "model/list": ClientRequestSpec(
-        "model/list", ModelListParams, ModelListResponse, experimental=False, params_optional=True
+        "model/list",
+        "ModelListParams",
+        "ModelListResponse",
+        experimental=False,
+        params_optional=True,
     ),
     "account/read": ClientRequestSpec(
         "account/read",
-        GetAccountParams,
-        GetAccountResponse,
+        "GetAccountParams",
+        "GetAccountResponse",
         experimental=False,
         params_optional=True,
     ),
     "account/rateLimits/read": ClientRequestSpec(
         "account/rateLimits/read",
-        GetAccountRateLimitsParams,
-        GetAccountRateLimitsResponse,
+        "GetAccountRateLimitsParams",
+        "GetAccountRateLimitsResponse",
         experimental=False,
         params_optional=True,
     ),
     "account/bedrock/checkGovCloudRequirements": ClientRequestSpec(
         "account/bedrock/checkGovCloudRequirements",
-        BedrockCheckGovCloudRequirementsParams,
-        BedrockCheckGovCloudRequirementsResponse,
+        "BedrockCheckGovCloudRequirementsParams",
+        "BedrockCheckGovCloudRequirementsResponse",
         experimental=True,
         params_optional=True,
     ),
     "config/read": ClientRequestSpec(
         "config/read",
-        ConfigReadParams,
-        ConfigReadResponse,
+        "ConfigReadParams",
+        "ConfigReadResponse",
         experimental=False,
         params_optional=True,
     ),
     "config/value/write": ClientRequestSpec(
         "config/value/write",
-        ConfigValueWriteParams,
-        ConfigWriteResponse,
+        "ConfigValueWriteParams",
+        "ConfigWriteResponse",
         experimental=False,
         params_optional=False,
     ),
     "config/batchWrite": ClientRequestSpec(
         "config/batchWrite",
-        ConfigBatchWriteParams,
-        ConfigWriteResponse,
+        "ConfigBatchWriteParams",
+        "ConfigWriteResponse",
         experimental=False,
         params_optional=False,
     ),
     "configRequirements/read": ClientRequestSpec(
         "configRequirements/read",
         None,
-        ConfigRequirementsReadResponse,
+        "ConfigRequirementsReadResponse",
         experimental=False,
         params_optional=True,
     ),
     "hooks/list": ClientRequestSpec(
-        "hooks/list", HooksListParams, HooksListResponse, experimental=False, params_optional=True
+        "hooks/list",
+        "HooksListParams",
+        "HooksListResponse",
+        experimental=False,
+        params_optional=True,
     ),
     "collaborationMode/list": ClientRequestSpec(
         "collaborationMode/list",
-        CollaborationModeListParams,
-        CollaborationModeListResponse,
+        "CollaborationModeListParams",
+        "CollaborationModeListResponse",
         experimental=True,
         params_optional=True,
     ),
     "permissionProfile/list": ClientRequestSpec(
         "permissionProfile/list",
-        PermissionProfileListParams,
-        PermissionProfileListResponse,
+        "PermissionProfileListParams",
+        "PermissionProfileListResponse",
         experimental=False,
         params_optional=True,
     ),
     "experimentalFeature/list": ClientRequestSpec(
         "experimentalFeature/list",
-        ExperimentalFeatureListParams,
-        ExperimentalFeatureListResponse,
+        "ExperimentalFeatureListParams",
+        "ExperimentalFeatureListResponse",
         experimental=False,
         params_optional=True,
     ),
     "modelProvider/list": ClientRequestSpec(
         "modelProvider/list",
-        ModelProviderListParams,
-        ModelProviderListResponse,
+        "ModelProviderListParams",
+        "ModelProviderListResponse",
         experimental=False,
         params_optional=True,
     ),
     "modelProvider/capabilities/read": ClientRequestSpec(
         "modelProvider/capabilities/read",
-        ModelProviderCapabilitiesReadParams,
-        ModelProviderCapabilitiesReadResponse,
+        "ModelProviderCapabilitiesReadParams",
+        "ModelProviderCapabilitiesReadResponse",
         experimental=False,
         params_optional=True,
     ),
     "thread/readState/update": ClientRequestSpec(
         "thread/readState/update",
-        ThreadReadStateUpdateParams,
-        ThreadReadStateUpdateResponse,
+        "ThreadReadStateUpdateParams",
+        "ThreadReadStateUpdateResponse",
         experimental=True,
         params_optional=False,
     ),
     "thread/goal/set": ClientRequestSpec(
         "thread/goal/set",
-        ThreadGoalSetParams,
-        ThreadGoalSetResponse,
+        "ThreadGoalSetParams",
+        "ThreadGoalSetResponse",
         experimental=False,
         params_optional=False,
     ),
     "thread/goal/get": ClientRequestSpec(
         "thread/goal/get",
-        ThreadGoalGetParams,
-        ThreadGoalGetResponse,
+        "ThreadGoalGetParams",
+        "ThreadGoalGetResponse",
         experimental=False,
         params_optional=False,
     ),
     "thread/goal/clear": ClientRequestSpec(
         "thread/goal/clear",
-        ThreadGoalClearParams,
-        ThreadGoalClearResponse,
+        "ThreadGoalClearParams",
+        "ThreadGoalClearResponse",
         experimental=False,
         params_optional=False,
     ),
     "skills/list": ClientRequestSpec(
         "skills/list",
-        SkillsListParams,
-        SkillsListResponse,
+        "SkillsListParams",
+        "SkillsListResponse",
         experimental=False,
         params_optional=True,
     ),
     "skills/config/write": ClientRequestSpec(
         "skills/config/write",
-        SkillsConfigWriteParams,
-        SkillsConfigWriteResponse,
+        "SkillsConfigWriteParams",
+        "SkillsConfigWriteResponse",
         experimental=False,
         params_optional=False,
     ),
     "plugin/installed": ClientRequestSpec(
         "plugin/installed",
-        PluginInstalledParams,
-        PluginInstalledResponse,
+        "PluginInstalledParams",
+        "PluginInstalledResponse",
         experimental=False,
         params_optional=True,
     ),
     "plugin/list": ClientRequestSpec(
         "plugin/list",
-        PluginListParams,
-        PluginListResponse,
+        "PluginListParams",
+        "PluginListResponse",
         experimental=False,
         params_optional=True,
     ),
     "thread/backgroundTerminals/list": ClientRequestSpec(
         "thread/backgroundTerminals/list",
-        ThreadBackgroundTerminalsListParams,
-        ThreadBackgroundTerminalsListResponse,
+        "ThreadBackgroundTerminalsListParams",
+        "ThreadBackgroundTerminalsListResponse",
         experimental=True,
         params_optional=False,
     ),
     "thread/settings/update": ClientRequestSpec(
         "thread/settings/update",
-        ThreadSettingsUpdateParams,
-        ThreadSettingsUpdateResponse,
+        "ThreadSettingsUpdateParams",
+        "ThreadSettingsUpdateResponse",
         experimental=True,
         params_optional=False,
     ),
     "turn/settings/update": ClientRequestSpec(
         "turn/settings/update",
-        TurnSettingsUpdateParams,
-        TurnSettingsUpdateResponse,
+        "TurnSettingsUpdateParams",
+        "TurnSettingsUpdateResponse",
         experimental=True,
         params_optional=False,
     ),
     "thread/metadata/update": ClientRequestSpec(
         "thread/metadata/update",
-        ThreadMetadataUpdateParams,
-        ThreadMetadataUpdateResponse,
+        "ThreadMetadataUpdateParams",
+        "ThreadMetadataUpdateResponse",
         experimental=False,
         params_optional=False,
     ),
     "fs/readFile": ClientRequestSpec(
         "fs/readFile",
-        FsReadFileParams,
-        FsReadFileResponse,
+        "FsReadFileParams",
+        "FsReadFileResponse",
         experimental=False,
         params_optional=False,
     ),
     "fs/writeFile": ClientRequestSpec(
         "fs/writeFile",
-        FsWriteFileParams,
-        FsWriteFileResponse,
+        "FsWriteFileParams",
+        "FsWriteFileResponse",
         experimental=False,
         params_optional=False,
     ),
     "fs/createDirectory": ClientRequestSpec(
         "fs/createDirectory",
-        FsCreateDirectoryParams,
-        FsCreateDirectoryResponse,
+        "FsCreateDirectoryParams",
+        "FsCreateDirectoryResponse",
         experimental=False,
         params_optional=False,
     ),
     "fs/getMetadata": ClientRequestSpec(
         "fs/getMetadata",
-        FsGetMetadataParams,
-        FsGetMetadataResponse,
+        "FsGetMetadataParams",
+        "FsGetMetadataResponse",
         experimental=False,
         params_optional=False,
     ),
     "fs/readDirectory": ClientRequestSpec(
         "fs/readDirectory",
-        FsReadDirectoryParams,
-        FsReadDirectoryResponse,
+        "FsReadDirectoryParams",
+        "FsReadDirectoryResponse",
         experimental=False,
         params_optional=False,
     ),
     "fs/remove": ClientRequestSpec(
-        "fs/remove", FsRemoveParams, FsRemoveResponse, experimental=False, params_optional=False
+        "fs/remove", "FsRemoveParams", "FsRemoveResponse", experimental=False, params_optional=False
     ),
     "fs/copy": ClientRequestSpec(
-        "fs/copy", FsCopyParams, FsCopyResponse, experimental=False, params_optional=False
+        "fs/copy", "FsCopyParams", "FsCopyResponse", experimental=False, params_optional=False
     ),
     "fs/watch": ClientRequestSpec(
-        "fs/watch", FsWatchParams, FsWatchResponse, experimental=False, params_optional=False
+        "fs/watch", "FsWatchParams", "FsWatchResponse", experimental=False, params_optional=False
     ),
     "fs/unwatch": ClientRequestSpec(
-        "fs/unwatch", FsUnwatchParams, FsUnwatchResponse, experimental=False, params_optional=False
+        "fs/unwatch",
+        "FsUnwatchParams",
+        "FsUnwatchResponse",
+        experimental=False,
+        params_optional=False,
     ),
     "command/exec": ClientRequestSpec(
         "command/exec",
-        CommandExecParams,
-        CommandExecResponse,
+        "CommandExecParams",
+        "CommandExecResponse",
         experimental=False,
         params_optional=False,
     ),
     "command/exec/write": ClientRequestSpec(
         "command/exec/write",
-        CommandExecWriteParams,
-        CommandExecWriteResponse,
+        "CommandExecWriteParams",
+        "CommandExecWriteResponse",
         experimental=False,
         params_optional=False,
     ),
     "command/exec/resize": ClientRequestSpec(
         "command/exec/resize",
-        CommandExecResizeParams,
-        CommandExecResizeResponse,
+        "CommandExecResizeParams",
+        "CommandExecResizeResponse",
         experimental=False,
         params_optional=False,
     ),
     "command/exec/terminate": ClientRequestSpec(
         "command/exec/terminate",
-        CommandExecTerminateParams,
-        CommandExecTerminateResponse,
+        "CommandExecTerminateParams",
+        "CommandExecTerminateResponse",
         experimental=False,
         params_optional=False,
     ),
     "process/spawn": ClientRequestSpec(
         "process/spawn",
-        ProcessSpawnParams,
-        ProcessSpawnResponse,
+        "ProcessSpawnParams",
+        "ProcessSpawnResponse",
         experimental=True,
         params_optional=False,
     ),
     "process/writeStdin": ClientRequestSpec(
         "process/writeStdin",
-        ProcessWriteStdinParams,
-        ProcessWriteStdinResponse,
+        "ProcessWriteStdinParams",
+        "ProcessWriteStdinResponse",
         experimental=True,
         params_optional=False,
     ),
     "process/resizePty": ClientRequestSpec(
         "process/resizePty",
-        ProcessResizePtyParams,
-        ProcessResizePtyResponse,
+        "ProcessResizePtyParams",
+        "ProcessResizePtyResponse",
         experimental=True,
         params_optional=False,
     ),
     "process/kill": ClientRequestSpec(
         "process/kill",
-        ProcessKillParams,
-        ProcessKillResponse,
+        "ProcessKillParams",
+        "ProcessKillResponse",
         experimental=True,
         params_optional=False,
     ),
     "fuzzyFileSearch": ClientRequestSpec(
         "fuzzyFileSearch",
-        FuzzyFileSearchParams,
-        FuzzyFileSearchResponse,
+        "FuzzyFileSearchParams",
+        "FuzzyFileSearchResponse",
         experimental=False,
         params_optional=False,
     ),
     "fuzzyFileSearch/sessionStart": ClientRequestSpec(
         "fuzzyFileSearch/sessionStart",
-        FuzzyFileSearchSessionStartParams,
-        FuzzyFileSearchSessionStartResponse,
+        "FuzzyFileSearchSessionStartParams",
+        "FuzzyFileSearchSessionStartResponse",
         experimental=True,
         params_optional=False,
     ),
     "fuzzyFileSearch/sessionUpdate": ClientRequestSpec(
         "fuzzyFileSearch/sessionUpdate",
-        FuzzyFileSearchSessionUpdateParams,
-        FuzzyFileSearchSessionUpdateResponse,
+        "FuzzyFileSearchSessionUpdateParams",
+        "FuzzyFileSearchSessionUpdateResponse",
         experimental=True,
         params_optional=False,
     ),
     "fuzzyFileSearch/sessionStop": ClientRequestSpec(
         "fuzzyFileSearch/sessionStop",
-        FuzzyFileSearchSessionStopParams,
-        FuzzyFileSearchSessionStopResponse,
+        "FuzzyFileSearchSessionStopParams",
+        "FuzzyFileSearchSessionStopResponse",
         experimental=True,
         params_optional=False,
     ),
     "thread/backgroundTerminals/terminate": ClientRequestSpec(
         "thread/backgroundTerminals/terminate",
-        ThreadBackgroundTerminalsTerminateParams,
-        ThreadBackgroundTerminalsTerminateResponse,
+        "ThreadBackgroundTerminalsTerminateParams",
+        "ThreadBackgroundTerminalsTerminateResponse",
         experimental=True,
         params_optional=False,
     ),
     "thread/backgroundTerminals/clean": ClientRequestSpec(
         "thread/backgroundTerminals/clean",
-        ThreadBackgroundTerminalsCleanParams,
-        ThreadBackgroundTerminalsCleanResponse,
+        "ThreadBackgroundTerminalsCleanParams",
+        "ThreadBackgroundTerminalsCleanResponse",
         experimental=True,
         params_optional=False,
     ),
     "mcpServerStatus/list": ClientRequestSpec(
         "mcpServerStatus/list",
-        ListMcpServerStatusParams,
-        ListMcpServerStatusResponse,
+        "ListMcpServerStatusParams",
+        "ListMcpServerStatusResponse",
         experimental=False,
         params_optional=True,
     ),
     "mcpServer/tool/call": ClientRequestSpec(
         "mcpServer/tool/call",
-        McpServerToolCallParams,
-        McpServerToolCallResponse,
+        "McpServerToolCallParams",
+        "McpServerToolCallResponse",
         experimental=False,
         params_optional=False,
     ),
     "mcpServer/resource/read": ClientRequestSpec(
         "mcpServer/resource/read",
-        McpResourceReadParams,
-        McpResourceReadResponse,
+        "McpResourceReadParams",
+        "McpResourceReadResponse",
         experimental=False,
         params_optional=False,
     ),
     "config/mcpServer/reload": ClientRequestSpec(
         "config/mcpServer/reload",
         None,
-        McpServerRefreshResponse,
+        "McpServerRefreshResponse",
         experimental=False,
         params_optional=True,
     ),
     "thread/shellCommand": ClientRequestSpec(
         "thread/shellCommand",
-        ThreadShellCommandParams,
-        ThreadShellCommandResponse,
+        "ThreadShellCommandParams",
+        "ThreadShellCommandResponse",
         experimental=False,
         params_optional=False,
     ),
     "thread/inject_items": ClientRequestSpec(
         "thread/inject_items",
-        ThreadInjectItemsParams,
-        ThreadInjectItemsResponse,
+        "ThreadInjectItemsParams",
+        "ThreadInjectItemsResponse",
         experimental=False,
         params_optional=False,
     ),
     "thread/items/read": ClientRequestSpec(
         "thread/items/read",
-        ThreadItemsReadParams,
-        ThreadItemsReadResponse,
+        "ThreadItemsReadParams",
+        "ThreadItemsReadResponse",
         experimental=True,
         params_optional=False,
     ),
     "thread/queue/add": ClientRequestSpec(
         "thread/queue/add",
-        ThreadQueueAddParams,
-        ThreadQueueAddResponse,
+        "ThreadQueueAddParams",
+        "ThreadQueueAddResponse",
         experimental=True,
         params_optional=False,
     ),
     "thread/queue/list": ClientRequestSpec(
         "thread/queue/list",
-        ThreadQueueListParams,
-        ThreadQueueListResponse,
+        "ThreadQueueListParams",
+        "ThreadQueueListResponse",
         experimental=True,
         params_optional=False,
     ),
     "thread/queue/update": ClientRequestSpec(
         "thread/queue/update",
-        ThreadQueueUpdateParams,
-        ThreadQueueUpdateResponse,
+        "ThreadQueueUpdateParams",
+        "ThreadQueueUpdateResponse",
         experimental=True,
         params_optional=False,
     ),
     "thread/queue/delete": ClientRequestSpec(
         "thread/queue/delete",
-        ThreadQueueDeleteParams,
-        ThreadQueueDeleteResponse,
+        "ThreadQueueDeleteParams",
+        "ThreadQueueDeleteResponse",
         experimental=True,
         params_optional=False,
     ),
     "thread/queue/reorder": ClientRequestSpec(
         "thread/queue/reorder",
-        ThreadQueueReorderParams,
-        ThreadQueueReorderResponse,
+        "ThreadQueueReorderParams",
+        "ThreadQueueReorderResponse",
         experimental=True,
         params_optional=False,
     ),
     "thread/queue/start": ClientRequestSpec(
         "thread/queue/start",
-        ThreadQueueStartParams,
-        ThreadQueueStartResponse,
+        "ThreadQueueStartParams",
+        "ThreadQueueStartResponse",
         experimental=True,
         params_optional=False,
     ),
     "thread/memoryMode/set": ClientRequestSpec(
         "thread/memoryMode/set",
-        ThreadMemoryModeSetParams,
-        ThreadMemoryModeSetResponse,
+        "ThreadMemoryModeSetParams",
+        "ThreadMemoryModeSetResponse",
         experimental=True,
         params_optional=False,
     ),
     "thread/revert": ClientRequestSpec(
         "thread/revert",
-        ThreadRevertParams,
-        ThreadRevertResponse,
+        "ThreadRevertParams",
+        "ThreadRevertResponse",
         experimental=False,
         params_optional=False,
     ),
     "review/start": ClientRequestSpec(
         "review/start",
-        ReviewStartParams,
-        ReviewStartResponse,
+        "ReviewStartParams",
+        "ReviewStartResponse",
         experimental=False,
         params_optional=False,
     ),
@@ -866,29 +620,29 @@ CLIENT_REQUESTS: Final[dict[str, ClientRequestSpec]] = {
 SERVER_REQUESTS: Final[dict[str, ServerRequestSpec]] = {
     "item/commandExecution/requestApproval": ServerRequestSpec(
         "item/commandExecution/requestApproval",
-        CommandExecutionRequestApprovalParams,
-        CommandExecutionRequestApprovalResponse,
+        "CommandExecutionRequestApprovalParams",
+        "CommandExecutionRequestApprovalResponse",
         experimental=False,
     ),
     "item/fileChange/requestApproval": ServerRequestSpec(
         "item/fileChange/requestApproval",
-        FileChangeRequestApprovalParams,
-        FileChangeRequestApprovalResponse,
+        "FileChangeRequestApprovalParams",
+        "FileChangeRequestApprovalResponse",
         experimental=False,
     ),
     "item/tool/requestUserInput": ServerRequestSpec(
         "item/tool/requestUserInput",
-        ToolRequestUserInputParams,
-        ToolRequestUserInputResponse,
+        "ToolRequestUserInputParams",
+        "ToolRequestUserInputResponse",
         experimental=False,
     ),
     "item/tool/call": ServerRequestSpec(
-        "item/tool/call", DynamicToolCallParams, DynamicToolCallResponse, experimental=False
+        "item/tool/call", "DynamicToolCallParams", "DynamicToolCallResponse", experimental=False
     ),
     "item/permissions/requestApproval": ServerRequestSpec(
         "item/permissions/requestApproval",
-        PermissionsRequestApprovalParams,
-        PermissionsRequestApprovalResponse,
+        "PermissionsRequestApprovalParams",
+        "PermissionsRequestApprovalResponse",
         experimental=False,
     ),
 }
@@ -896,299 +650,304 @@ SERVER_REQUESTS: Final[dict[str, ServerRequestSpec]] = {
 
 SERVER_NOTIFICATIONS: Final[dict[str, ServerNotificationSpec]] = {
     "account/gatewayOAuth/changed": ServerNotificationSpec(
-        "account/gatewayOAuth/changed", GatewayOAuthChangedNotification
+        "account/gatewayOAuth/changed", "GatewayOAuthChangedNotification"
     ),
     "account/login/completed": ServerNotificationSpec(
-        "account/login/completed", AccountLoginCompletedNotification
+        "account/login/completed", "AccountLoginCompletedNotification"
     ),
     "account/rateLimits/updated": ServerNotificationSpec(
-        "account/rateLimits/updated", AccountRateLimitsUpdatedNotification
+        "account/rateLimits/updated", "AccountRateLimitsUpdatedNotification"
     ),
-    "account/updated": ServerNotificationSpec("account/updated", AccountUpdatedNotification),
-    "app/list/updated": ServerNotificationSpec("app/list/updated", AppListUpdatedNotification),
+    "account/updated": ServerNotificationSpec("account/updated", "AccountUpdatedNotification"),
+    "app/list/updated": ServerNotificationSpec("app/list/updated", "AppListUpdatedNotification"),
     "autoApprovalReview/strictReviewRequired": ServerNotificationSpec(
-        "autoApprovalReview/strictReviewRequired", StrictReviewRequiredNotification
+        "autoApprovalReview/strictReviewRequired", "StrictReviewRequiredNotification"
     ),
     "command/exec/outputDelta": ServerNotificationSpec(
-        "command/exec/outputDelta", CommandExecOutputDeltaNotification
+        "command/exec/outputDelta", "CommandExecOutputDeltaNotification"
     ),
-    "configWarning": ServerNotificationSpec("configWarning", ConfigWarningNotification),
-    "deprecationNotice": ServerNotificationSpec("deprecationNotice", DeprecationNoticeNotification),
-    "error": ServerNotificationSpec("error", ErrorNotification),
+    "configWarning": ServerNotificationSpec("configWarning", "ConfigWarningNotification"),
+    "deprecationNotice": ServerNotificationSpec(
+        "deprecationNotice", "DeprecationNoticeNotification"
+    ),
+    "error": ServerNotificationSpec("error", "ErrorNotification"),
     "externalAgentConfig/import/completed": ServerNotificationSpec(
-        "externalAgentConfig/import/completed", ExternalAgentConfigImportCompletedNotification
+        "externalAgentConfig/import/completed", "ExternalAgentConfigImportCompletedNotification"
     ),
     "externalAgentConfig/import/progress": ServerNotificationSpec(
-        "externalAgentConfig/import/progress", ExternalAgentConfigImportProgressNotification
+        "externalAgentConfig/import/progress", "ExternalAgentConfigImportProgressNotification"
     ),
-    "fs/changed": ServerNotificationSpec("fs/changed", FsChangedNotification),
+    "fs/changed": ServerNotificationSpec("fs/changed", "FsChangedNotification"),
     "fuzzyFileSearch/sessionCompleted": ServerNotificationSpec(
-        "fuzzyFileSearch/sessionCompleted", FuzzyFileSearchSessionCompletedNotification
+        "fuzzyFileSearch/sessionCompleted", "FuzzyFileSearchSessionCompletedNotification"
     ),
     "fuzzyFileSearch/sessionUpdated": ServerNotificationSpec(
-        "fuzzyFileSearch/sessionUpdated", FuzzyFileSearchSessionUpdatedNotification
+        "fuzzyFileSearch/sessionUpdated", "FuzzyFileSearchSessionUpdatedNotification"
     ),
-    "guardianWarning": ServerNotificationSpec("guardianWarning", GuardianWarningNotification),
-    "hook/completed": ServerNotificationSpec("hook/completed", HookCompletedNotification),
-    "hook/started": ServerNotificationSpec("hook/started", HookStartedNotification),
+    "guardianWarning": ServerNotificationSpec("guardianWarning", "GuardianWarningNotification"),
+    "hook/completed": ServerNotificationSpec("hook/completed", "HookCompletedNotification"),
+    "hook/started": ServerNotificationSpec("hook/started", "HookStartedNotification"),
     "item/agentMessage/delta": ServerNotificationSpec(
-        "item/agentMessage/delta", AgentMessageDeltaNotification
+        "item/agentMessage/delta", "AgentMessageDeltaNotification"
     ),
     "item/autoApprovalReview/completed": ServerNotificationSpec(
-        "item/autoApprovalReview/completed", ItemGuardianApprovalReviewCompletedNotification
+        "item/autoApprovalReview/completed", "ItemGuardianApprovalReviewCompletedNotification"
     ),
     "item/autoApprovalReview/started": ServerNotificationSpec(
-        "item/autoApprovalReview/started", ItemGuardianApprovalReviewStartedNotification
+        "item/autoApprovalReview/started", "ItemGuardianApprovalReviewStartedNotification"
     ),
     "item/commandExecution/outputDelta": ServerNotificationSpec(
-        "item/commandExecution/outputDelta", CommandExecutionOutputDeltaNotification
+        "item/commandExecution/outputDelta", "CommandExecutionOutputDeltaNotification"
     ),
     "item/commandExecution/terminalInteraction": ServerNotificationSpec(
-        "item/commandExecution/terminalInteraction", TerminalInteractionNotification
+        "item/commandExecution/terminalInteraction", "TerminalInteractionNotification"
     ),
-    "item/completed": ServerNotificationSpec("item/completed", ItemCompletedNotification),
+    "item/completed": ServerNotificationSpec("item/completed", "ItemCompletedNotification"),
     "item/fileChange/outputDelta": ServerNotificationSpec(
-        "item/fileChange/outputDelta", FileChangeOutputDeltaNotification
+        "item/fileChange/outputDelta", "FileChangeOutputDeltaNotification"
     ),
     "item/fileChange/patchUpdated": ServerNotificationSpec(
-        "item/fileChange/patchUpdated", FileChangePatchUpdatedNotification
+        "item/fileChange/patchUpdated", "FileChangePatchUpdatedNotification"
     ),
     "item/mcpToolCall/progress": ServerNotificationSpec(
-        "item/mcpToolCall/progress", McpToolCallProgressNotification
+        "item/mcpToolCall/progress", "McpToolCallProgressNotification"
     ),
-    "item/plan/delta": ServerNotificationSpec("item/plan/delta", PlanDeltaNotification),
+    "item/plan/delta": ServerNotificationSpec("item/plan/delta", "PlanDeltaNotification"),
     "item/reasoning/summaryPartAdded": ServerNotificationSpec(
-        "item/reasoning/summaryPartAdded", ReasoningSummaryPartAddedNotification
+        "item/reasoning/summaryPartAdded", "ReasoningSummaryPartAddedNotification"
     ),
     "item/reasoning/summaryTextDelta": ServerNotificationSpec(
-        "item/reasoning/summaryTextDelta", ReasoningSummaryTextDeltaNotification
+        "item/reasoning/summaryTextDelta", "ReasoningSummaryTextDeltaNotification"
     ),
     "item/reasoning/textDelta": ServerNotificationSpec(
-        "item/reasoning/textDelta", ReasoningTextDeltaNotification
+        "item/reasoning/textDelta", "ReasoningTextDeltaNotification"
     ),
-    "item/started": ServerNotificationSpec("item/started", ItemStartedNotification),
+    "item/started": ServerNotificationSpec("item/started", "ItemStartedNotification"),
     "mcpServer/event/stream/notification": ServerNotificationSpec(
-        "mcpServer/event/stream/notification", McpServerEventStreamNotification
+        "mcpServer/event/stream/notification", "McpServerEventStreamNotification"
     ),
     "mcpServer/oauthLogin/completed": ServerNotificationSpec(
-        "mcpServer/oauthLogin/completed", McpServerOauthLoginCompletedNotification
+        "mcpServer/oauthLogin/completed", "McpServerOauthLoginCompletedNotification"
     ),
     "mcpServer/startupStatus/updated": ServerNotificationSpec(
-        "mcpServer/startupStatus/updated", McpServerStatusUpdatedNotification
+        "mcpServer/startupStatus/updated", "McpServerStatusUpdatedNotification"
     ),
-    "model/rerouted": ServerNotificationSpec("model/rerouted", ModelReroutedNotification),
+    "model/rerouted": ServerNotificationSpec("model/rerouted", "ModelReroutedNotification"),
     "model/safetyBuffering/updated": ServerNotificationSpec(
-        "model/safetyBuffering/updated", ModelSafetyBufferingUpdatedNotification
+        "model/safetyBuffering/updated", "ModelSafetyBufferingUpdatedNotification"
     ),
     "model/verification": ServerNotificationSpec(
-        "model/verification", ModelVerificationNotification
+        "model/verification", "ModelVerificationNotification"
     ),
     "modelProvider/authRecoveryCompleted": ServerNotificationSpec(
-        "modelProvider/authRecoveryCompleted", AuthRecoveryNotification
+        "modelProvider/authRecoveryCompleted", "AuthRecoveryNotification"
     ),
     "modelProvider/authRecoveryStarted": ServerNotificationSpec(
-        "modelProvider/authRecoveryStarted", AuthRecoveryNotification
+        "modelProvider/authRecoveryStarted", "AuthRecoveryNotification"
     ),
-    "process/exited": ServerNotificationSpec("process/exited", ProcessExitedNotification),
+    "process/exited": ServerNotificationSpec("process/exited", "ProcessExitedNotification"),
     "process/outputDelta": ServerNotificationSpec(
-        "process/outputDelta", ProcessOutputDeltaNotification
+        "process/outputDelta", "ProcessOutputDeltaNotification"
     ),
-    "project/changed": ServerNotificationSpec("project/changed", ProjectChangedNotification),
+    "project/changed": ServerNotificationSpec("project/changed", "ProjectChangedNotification"),
     "remoteControl/status/changed": ServerNotificationSpec(
-        "remoteControl/status/changed", RemoteControlStatusChangedNotification
+        "remoteControl/status/changed", "RemoteControlStatusChangedNotification"
     ),
     "serverRequest/resolved": ServerNotificationSpec(
-        "serverRequest/resolved", ServerRequestResolvedNotification
+        "serverRequest/resolved", "ServerRequestResolvedNotification"
     ),
-    "skills/changed": ServerNotificationSpec("skills/changed", SkillsChangedNotification),
-    "thread/archived": ServerNotificationSpec("thread/archived", ThreadArchivedNotification),
+    "skills/changed": ServerNotificationSpec("skills/changed", "SkillsChangedNotification"),
+    "thread/archived": ServerNotificationSpec("thread/archived", "ThreadArchivedNotification"),
     "thread/attachment/updated": ServerNotificationSpec(
-        "thread/attachment/updated", ThreadAttachmentUpdatedNotification
+        "thread/attachment/updated", "ThreadAttachmentUpdatedNotification"
     ),
-    "thread/closed": ServerNotificationSpec("thread/closed", ThreadClosedNotification),
-    "thread/compacted": ServerNotificationSpec("thread/compacted", ContextCompactedNotification),
-    "thread/deleted": ServerNotificationSpec("thread/deleted", ThreadDeletedNotification),
+    "thread/closed": ServerNotificationSpec("thread/closed", "ThreadClosedNotification"),
+    "thread/compacted": ServerNotificationSpec("thread/compacted", "ContextCompactedNotification"),
+    "thread/deleted": ServerNotificationSpec("thread/deleted", "ThreadDeletedNotification"),
     "thread/environment/connected": ServerNotificationSpec(
-        "thread/environment/connected", EnvironmentConnectionNotification
+        "thread/environment/connected", "EnvironmentConnectionNotification"
     ),
     "thread/environment/disconnected": ServerNotificationSpec(
-        "thread/environment/disconnected", EnvironmentConnectionNotification
+        "thread/environment/disconnected", "EnvironmentConnectionNotification"
     ),
     "thread/goal/cleared": ServerNotificationSpec(
-        "thread/goal/cleared", ThreadGoalClearedNotification
+        "thread/goal/cleared", "ThreadGoalClearedNotification"
     ),
     "thread/goal/updated": ServerNotificationSpec(
-        "thread/goal/updated", ThreadGoalUpdatedNotification
+        "thread/goal/updated", "ThreadGoalUpdatedNotification"
     ),
     "thread/name/updated": ServerNotificationSpec(
-        "thread/name/updated", ThreadNameUpdatedNotification
+        "thread/name/updated", "ThreadNameUpdatedNotification"
     ),
     "thread/prediction/updated": ServerNotificationSpec(
-        "thread/prediction/updated", ThreadPredictionUpdatedNotification
+        "thread/prediction/updated", "ThreadPredictionUpdatedNotification"
     ),
     "thread/project/updated": ServerNotificationSpec(
-        "thread/project/updated", ThreadProjectUpdatedNotification
+        "thread/project/updated", "ThreadProjectUpdatedNotification"
     ),
     "thread/queue/changed": ServerNotificationSpec(
-        "thread/queue/changed", ThreadQueueChangedNotification
+        "thread/queue/changed", "ThreadQueueChangedNotification"
     ),
     "thread/readState/changed": ServerNotificationSpec(
-        "thread/readState/changed", ThreadReadStateChangedNotification
+        "thread/readState/changed", "ThreadReadStateChangedNotification"
     ),
     "thread/realtime/closed": ServerNotificationSpec(
-        "thread/realtime/closed", ThreadRealtimeClosedNotification
+        "thread/realtime/closed", "ThreadRealtimeClosedNotification"
     ),
     "thread/realtime/error": ServerNotificationSpec(
-        "thread/realtime/error", ThreadRealtimeErrorNotification
+        "thread/realtime/error", "ThreadRealtimeErrorNotification"
     ),
     "thread/realtime/item/completed": ServerNotificationSpec(
-        "thread/realtime/item/completed", ThreadRealtimeItemCompletedNotification
+        "thread/realtime/item/completed", "ThreadRealtimeItemCompletedNotification"
     ),
     "thread/realtime/item/started": ServerNotificationSpec(
-        "thread/realtime/item/started", ThreadRealtimeItemStartedNotification
+        "thread/realtime/item/started", "ThreadRealtimeItemStartedNotification"
     ),
     "thread/realtime/item/transcript/delta": ServerNotificationSpec(
-        "thread/realtime/item/transcript/delta", ThreadRealtimeItemTranscriptDeltaNotification
+        "thread/realtime/item/transcript/delta", "ThreadRealtimeItemTranscriptDeltaNotification"
     ),
     "thread/realtime/itemAdded": ServerNotificationSpec(
-        "thread/realtime/itemAdded", ThreadRealtimeItemAddedNotification
+        "thread/realtime/itemAdded", "ThreadRealtimeItemAddedNotification"
     ),
     "thread/realtime/outputAudio/delta": ServerNotificationSpec(
-        "thread/realtime/outputAudio/delta", ThreadRealtimeOutputAudioDeltaNotification
+        "thread/realtime/outputAudio/delta", "ThreadRealtimeOutputAudioDeltaNotification"
     ),
     "thread/realtime/sdp": ServerNotificationSpec(
-        "thread/realtime/sdp", ThreadRealtimeSdpNotification
+        "thread/realtime/sdp", "ThreadRealtimeSdpNotification"
     ),
     "thread/realtime/started": ServerNotificationSpec(
-        "thread/realtime/started", ThreadRealtimeStartedNotification
+        "thread/realtime/started", "ThreadRealtimeStartedNotification"
     ),
     "thread/realtime/transcript/delta": ServerNotificationSpec(
-        "thread/realtime/transcript/delta", ThreadRealtimeTranscriptDeltaNotification
+        "thread/realtime/transcript/delta", "ThreadRealtimeTranscriptDeltaNotification"
     ),
     "thread/realtime/transcript/done": ServerNotificationSpec(
-        "thread/realtime/transcript/done", ThreadRealtimeTranscriptDoneNotification
+        "thread/realtime/transcript/done", "ThreadRealtimeTranscriptDoneNotification"
     ),
-    "thread/reverted": ServerNotificationSpec("thread/reverted", ThreadRevertedNotification),
+    "thread/reverted": ServerNotificationSpec("thread/reverted", "ThreadRevertedNotification"),
     "thread/search/partial": ServerNotificationSpec(
-        "thread/search/partial", ThreadSearchPartialNotification
+        "thread/search/partial", "ThreadSearchPartialNotification"
     ),
     "thread/section/changed": ServerNotificationSpec(
-        "thread/section/changed", ThreadSectionChangedNotification
+        "thread/section/changed", "ThreadSectionChangedNotification"
     ),
     "thread/settings/updated": ServerNotificationSpec(
-        "thread/settings/updated", ThreadSettingsUpdatedNotification
+        "thread/settings/updated", "ThreadSettingsUpdatedNotification"
     ),
-    "thread/started": ServerNotificationSpec("thread/started", ThreadStartedNotification),
+    "thread/started": ServerNotificationSpec("thread/started", "ThreadStartedNotification"),
     "thread/status/changed": ServerNotificationSpec(
-        "thread/status/changed", ThreadStatusChangedNotification
+        "thread/status/changed", "ThreadStatusChangedNotification"
     ),
     "thread/tokenUsage/updated": ServerNotificationSpec(
-        "thread/tokenUsage/updated", ThreadTokenUsageUpdatedNotification
+        "thread/tokenUsage/updated", "ThreadTokenUsageUpdatedNotification"
     ),
-    "thread/unarchived": ServerNotificationSpec("thread/unarchived", ThreadUnarchivedNotification),
-    "turn/completed": ServerNotificationSpec("turn/completed", TurnCompletedNotification),
-    "turn/diff/updated": ServerNotificationSpec("turn/diff/updated", TurnDiffUpdatedNotification),
+    "thread/unarchived": ServerNotificationSpec(
+        "thread/unarchived", "ThreadUnarchivedNotification"
+    ),
+    "turn/completed": ServerNotificationSpec("turn/completed", "TurnCompletedNotification"),
+    "turn/diff/updated": ServerNotificationSpec("turn/diff/updated", "TurnDiffUpdatedNotification"),
     "turn/moderationMetadata": ServerNotificationSpec(
-        "turn/moderationMetadata", TurnModerationMetadataNotification
+        "turn/moderationMetadata", "TurnModerationMetadataNotification"
     ),
-    "turn/plan/updated": ServerNotificationSpec("turn/plan/updated", TurnPlanUpdatedNotification),
-    "turn/started": ServerNotificationSpec("turn/started", TurnStartedNotification),
-    "warning": ServerNotificationSpec("warning", WarningNotification),
+    "turn/plan/updated": ServerNotificationSpec("turn/plan/updated", "TurnPlanUpdatedNotification"),
+    "turn/started": ServerNotificationSpec("turn/started", "TurnStartedNotification"),
+    "warning": ServerNotificationSpec("warning", "WarningNotification"),
     "windows/worldWritableWarning": ServerNotificationSpec(
-        "windows/worldWritableWarning", WindowsWorldWritableWarningNotification
+        "windows/worldWritableWarning", "WindowsWorldWritableWarningNotification"
     ),
     "windowsSandbox/setupCompleted": ServerNotificationSpec(
-        "windowsSandbox/setupCompleted", WindowsSandboxSetupCompletedNotification
+        "windowsSandbox/setupCompleted", "WindowsSandboxSetupCompletedNotification"
     ),
 }
 """Every server→client notification, by method name."""
 
-NOTIFICATION_METHODS: Final[dict[type[WireModel], str]] = {
-    AccountLoginCompletedNotification: "account/login/completed",
-    AccountRateLimitsUpdatedNotification: "account/rateLimits/updated",
-    AccountUpdatedNotification: "account/updated",
-    AgentMessageDeltaNotification: "item/agentMessage/delta",
-    AppListUpdatedNotification: "app/list/updated",
-    CommandExecOutputDeltaNotification: "command/exec/outputDelta",
-    CommandExecutionOutputDeltaNotification: "item/commandExecution/outputDelta",
-    ConfigWarningNotification: "configWarning",
-    ContextCompactedNotification: "thread/compacted",
-    DeprecationNoticeNotification: "deprecationNotice",
-    ErrorNotification: "error",
-    ExternalAgentConfigImportCompletedNotification: "externalAgentConfig/import/completed",
-    ExternalAgentConfigImportProgressNotification: "externalAgentConfig/import/progress",
-    FileChangeOutputDeltaNotification: "item/fileChange/outputDelta",
-    FileChangePatchUpdatedNotification: "item/fileChange/patchUpdated",
-    FsChangedNotification: "fs/changed",
-    FuzzyFileSearchSessionCompletedNotification: "fuzzyFileSearch/sessionCompleted",
-    FuzzyFileSearchSessionUpdatedNotification: "fuzzyFileSearch/sessionUpdated",
-    GatewayOAuthChangedNotification: "account/gatewayOAuth/changed",
-    GuardianWarningNotification: "guardianWarning",
-    HookCompletedNotification: "hook/completed",
-    HookStartedNotification: "hook/started",
-    ItemCompletedNotification: "item/completed",
-    ItemGuardianApprovalReviewCompletedNotification: "item/autoApprovalReview/completed",
-    ItemGuardianApprovalReviewStartedNotification: "item/autoApprovalReview/started",
-    ItemStartedNotification: "item/started",
-    McpServerEventStreamNotification: "mcpServer/event/stream/notification",
-    McpServerOauthLoginCompletedNotification: "mcpServer/oauthLogin/completed",
-    McpServerStatusUpdatedNotification: "mcpServer/startupStatus/updated",
-    McpToolCallProgressNotification: "item/mcpToolCall/progress",
-    ModelReroutedNotification: "model/rerouted",
-    ModelSafetyBufferingUpdatedNotification: "model/safetyBuffering/updated",
-    ModelVerificationNotification: "model/verification",
-    PlanDeltaNotification: "item/plan/delta",
-    ProcessExitedNotification: "process/exited",
-    ProcessOutputDeltaNotification: "process/outputDelta",
-    ProjectChangedNotification: "project/changed",
-    ReasoningSummaryPartAddedNotification: "item/reasoning/summaryPartAdded",
-    ReasoningSummaryTextDeltaNotification: "item/reasoning/summaryTextDelta",
-    ReasoningTextDeltaNotification: "item/reasoning/textDelta",
-    RemoteControlStatusChangedNotification: "remoteControl/status/changed",
-    ServerRequestResolvedNotification: "serverRequest/resolved",
-    SkillsChangedNotification: "skills/changed",
-    StrictReviewRequiredNotification: "autoApprovalReview/strictReviewRequired",
-    TerminalInteractionNotification: "item/commandExecution/terminalInteraction",
-    ThreadArchivedNotification: "thread/archived",
-    ThreadAttachmentUpdatedNotification: "thread/attachment/updated",
-    ThreadClosedNotification: "thread/closed",
-    ThreadDeletedNotification: "thread/deleted",
-    ThreadGoalClearedNotification: "thread/goal/cleared",
-    ThreadGoalUpdatedNotification: "thread/goal/updated",
-    ThreadNameUpdatedNotification: "thread/name/updated",
-    ThreadPredictionUpdatedNotification: "thread/prediction/updated",
-    ThreadProjectUpdatedNotification: "thread/project/updated",
-    ThreadQueueChangedNotification: "thread/queue/changed",
-    ThreadReadStateChangedNotification: "thread/readState/changed",
-    ThreadRealtimeClosedNotification: "thread/realtime/closed",
-    ThreadRealtimeErrorNotification: "thread/realtime/error",
-    ThreadRealtimeItemAddedNotification: "thread/realtime/itemAdded",
-    ThreadRealtimeItemCompletedNotification: "thread/realtime/item/completed",
-    ThreadRealtimeItemStartedNotification: "thread/realtime/item/started",
-    ThreadRealtimeItemTranscriptDeltaNotification: "thread/realtime/item/transcript/delta",
-    ThreadRealtimeOutputAudioDeltaNotification: "thread/realtime/outputAudio/delta",
-    ThreadRealtimeSdpNotification: "thread/realtime/sdp",
-    ThreadRealtimeStartedNotification: "thread/realtime/started",
-    ThreadRealtimeTranscriptDeltaNotification: "thread/realtime/transcript/delta",
-    ThreadRealtimeTranscriptDoneNotification: "thread/realtime/transcript/done",
-    ThreadRevertedNotification: "thread/reverted",
-    ThreadSearchPartialNotification: "thread/search/partial",
-    ThreadSectionChangedNotification: "thread/section/changed",
-    ThreadSettingsUpdatedNotification: "thread/settings/updated",
-    ThreadStartedNotification: "thread/started",
-    ThreadStatusChangedNotification: "thread/status/changed",
-    ThreadTokenUsageUpdatedNotification: "thread/tokenUsage/updated",
-    ThreadUnarchivedNotification: "thread/unarchived",
-    TurnCompletedNotification: "turn/completed",
-    TurnDiffUpdatedNotification: "turn/diff/updated",
-    TurnModerationMetadataNotification: "turn/moderationMetadata",
-    TurnPlanUpdatedNotification: "turn/plan/updated",
-    TurnStartedNotification: "turn/started",
-    WarningNotification: "warning",
-    WindowsSandboxSetupCompletedNotification: "windowsSandbox/setupCompleted",
-    WindowsWorldWritableWarningNotification: "windows/worldWritableWarning",
+NOTIFICATION_METHODS: Final[dict[str, str]] = {
+    "AccountLoginCompletedNotification": "account/login/completed",
+    "AccountRateLimitsUpdatedNotification": "account/rateLimits/updated",
+    "AccountUpdatedNotification": "account/updated",
+    "AgentMessageDeltaNotification": "item/agentMessage/delta",
+    "AppListUpdatedNotification": "app/list/updated",
+    "CommandExecOutputDeltaNotification": "command/exec/outputDelta",
+    "CommandExecutionOutputDeltaNotification": "item/commandExecution/outputDelta",
+    "ConfigWarningNotification": "configWarning",
+    "ContextCompactedNotification": "thread/compacted",
+    "DeprecationNoticeNotification": "deprecationNotice",
+    "ErrorNotification": "error",
+    "ExternalAgentConfigImportCompletedNotification": "externalAgentConfig/import/completed",
+    "ExternalAgentConfigImportProgressNotification": "externalAgentConfig/import/progress",
+    "FileChangeOutputDeltaNotification": "item/fileChange/outputDelta",
+    "FileChangePatchUpdatedNotification": "item/fileChange/patchUpdated",
+    "FsChangedNotification": "fs/changed",
+    "FuzzyFileSearchSessionCompletedNotification": "fuzzyFileSearch/sessionCompleted",
+    "FuzzyFileSearchSessionUpdatedNotification": "fuzzyFileSearch/sessionUpdated",
+    "GatewayOAuthChangedNotification": "account/gatewayOAuth/changed",
+    "GuardianWarningNotification": "guardianWarning",
+    "HookCompletedNotification": "hook/completed",
+    "HookStartedNotification": "hook/started",
+    "ItemCompletedNotification": "item/completed",
+    "ItemGuardianApprovalReviewCompletedNotification": "item/autoApprovalReview/completed",
+    "ItemGuardianApprovalReviewStartedNotification": "item/autoApprovalReview/started",
+    "ItemStartedNotification": "item/started",
+    "McpServerEventStreamNotification": "mcpServer/event/stream/notification",
+    "McpServerOauthLoginCompletedNotification": "mcpServer/oauthLogin/completed",
+    "McpServerStatusUpdatedNotification": "mcpServer/startupStatus/updated",
+    "McpToolCallProgressNotification": "item/mcpToolCall/progress",
+    "ModelReroutedNotification": "model/rerouted",
+    "ModelSafetyBufferingUpdatedNotification": "model/safetyBuffering/updated",
+    "ModelVerificationNotification": "model/verification",
+    "PlanDeltaNotification": "item/plan/delta",
+    "ProcessExitedNotification": "process/exited",
+    "ProcessOutputDeltaNotification": "process/outputDelta",
+    "ProjectChangedNotification": "project/changed",
+    "ReasoningSummaryPartAddedNotification": "item/reasoning/summaryPartAdded",
+    "ReasoningSummaryTextDeltaNotification": "item/reasoning/summaryTextDelta",
+    "ReasoningTextDeltaNotification": "item/reasoning/textDelta",
+    "RemoteControlStatusChangedNotification": "remoteControl/status/changed",
+    "ServerRequestResolvedNotification": "serverRequest/resolved",
+    "SkillsChangedNotification": "skills/changed",
+    "StrictReviewRequiredNotification": "autoApprovalReview/strictReviewRequired",
+    "TerminalInteractionNotification": "item/commandExecution/terminalInteraction",
+    "ThreadArchivedNotification": "thread/archived",
+    "ThreadAttachmentUpdatedNotification": "thread/attachment/updated",
+    "ThreadClosedNotification": "thread/closed",
+    "ThreadDeletedNotification": "thread/deleted",
+    "ThreadGoalClearedNotification": "thread/goal/cleared",
+    "ThreadGoalUpdatedNotification": "thread/goal/updated",
+    "ThreadNameUpdatedNotification": "thread/name/updated",
+    "ThreadPredictionUpdatedNotification": "thread/prediction/updated",
+    "ThreadProjectUpdatedNotification": "thread/project/updated",
+    "ThreadQueueChangedNotification": "thread/queue/changed",
+    "ThreadReadStateChangedNotification": "thread/readState/changed",
+    "ThreadRealtimeClosedNotification": "thread/realtime/closed",
+    "ThreadRealtimeErrorNotification": "thread/realtime/error",
+    "ThreadRealtimeItemAddedNotification": "thread/realtime/itemAdded",
+    "ThreadRealtimeItemCompletedNotification": "thread/realtime/item/completed",
+    "ThreadRealtimeItemStartedNotification": "thread/realtime/item/started",
+    "ThreadRealtimeItemTranscriptDeltaNotification": "thread/realtime/item/transcript/delta",
+    "ThreadRealtimeOutputAudioDeltaNotification": "thread/realtime/outputAudio/delta",
+    "ThreadRealtimeSdpNotification": "thread/realtime/sdp",
+    "ThreadRealtimeStartedNotification": "thread/realtime/started",
+    "ThreadRealtimeTranscriptDeltaNotification": "thread/realtime/transcript/delta",
+    "ThreadRealtimeTranscriptDoneNotification": "thread/realtime/transcript/done",
+    "ThreadRevertedNotification": "thread/reverted",
+    "ThreadSearchPartialNotification": "thread/search/partial",
+    "ThreadSectionChangedNotification": "thread/section/changed",
+    "ThreadSettingsUpdatedNotification": "thread/settings/updated",
+    "ThreadStartedNotification": "thread/started",
+    "ThreadStatusChangedNotification": "thread/status/changed",
+    "ThreadTokenUsageUpdatedNotification": "thread/tokenUsage/updated",
+    "ThreadUnarchivedNotification": "thread/unarchived",
+    "TurnCompletedNotification": "turn/completed",
+    "TurnDiffUpdatedNotification": "turn/diff/updated",
+    "TurnModerationMetadataNotification": "turn/moderationMetadata",
+    "TurnPlanUpdatedNotification": "turn/plan/updated",
+    "TurnStartedNotification": "turn/started",
+    "WarningNotification": "warning",
+    "WindowsSandboxSetupCompletedNotification": "windowsSandbox/setupCompleted",
+    "WindowsWorldWritableWarningNotification": "windows/worldWritableWarning",
 }
-"""The method of each notification params type, so a sender names only the params.
+"""The method of each notification params type (by name), so a sender names only the
+params.
 Types several methods share are left out (their senders name the method):
 AuthRecoveryNotification, EnvironmentConnectionNotification.
 """

@@ -13,7 +13,7 @@ fields, so one model serves both kinds of connection.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import (
     BaseModel,
@@ -22,8 +22,10 @@ from pydantic import (
     SerializationInfo,
     SerializerFunctionWrapHandler,
     model_serializer,
+    model_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 EXPERIMENTAL_CONTEXT_KEY = "experimental"
 """Serialization-context key: `False` strips experimental fields (see `ExperimentalFieldsModel`)."""
@@ -81,3 +83,24 @@ class ExperimentalFieldsModel(WireModel):
             for name in self.experimental_fields:
                 data.pop(name, None)
         return data
+
+
+class AnyOfModel(WireModel):
+    """A message whose schema also requires one of several groups of its fields (`anyOf`):
+    an `image` input names its `url` or its `fileId`. Each group's fields are optional fields of
+    the one class (its tag must map to a single class), so the class checks after validation
+    that every field of at least one group is set, and refuses the value otherwise (-32602 for
+    a request), as codex 0.169 does when it deserializes it. Generated for the unions in
+    `scripts/generate_protocol.py`'s `ANY_OF_ENFORCED`."""
+
+    any_of_fields: ClassVar[tuple[tuple[str, ...], ...]] = ()
+    """The groups, as Python field names: all of one group's fields must be set."""
+    any_of_message: ClassVar[str] = ""
+    """The refusal, e.g. "an image input needs a `url` or a `fileId`"."""
+
+    @model_validator(mode="after")
+    def _one_group_set(self) -> Self:
+        for group in self.any_of_fields:
+            if all(getattr(self, name) is not None for name in group):
+                return self
+        raise PydanticCustomError("any_of", self.any_of_message)

@@ -26,11 +26,15 @@ measured for each checkout in interleaved runs, so a noisy machine affects both 
 Targets (issue 17): spawn → `initialize` <= 200 ms median on both homes; spawn → first
 `turn/completed` <= 300 ms; `thread/start` <= 15 ms; index-only first page of 10k threads <= 5 ms.
 
+`--turn-only` measures only spawn → first `turn/completed` (and the peak RSS after it): the
+quick loop while working on the first turn's cost.
+
 `--mcp-only` measures instead spawn → `initialize` on an empty data dir with and without a
 configured MCP server that takes 3 s to start, and `thread/start` while it starts (issue 19:
 MCP startup never delays `initialize`).
 
-Usage: scripts/bench_startup.py [--runs 10] [--threads 10000] [--compare DIR ...] [--mcp-only]
+Usage: scripts/bench_startup.py [--runs 10] [--threads 10000] [--compare DIR ...]
+                                [--mcp-only | --turn-only]
 """
 
 from __future__ import annotations
@@ -226,7 +230,9 @@ async def run_cold_start(checkout: Checkout, work: Path) -> None:
     shutil.rmtree(data_dir)
 
 
-async def run_turn(checkout: Checkout, model: ModelServer, work: Path) -> None:
+async def run_turn(
+    checkout: Checkout, model: ModelServer, work: Path, *, warm_samples: bool = True
+) -> None:
     data_dir = Path(tempfile.mkdtemp(dir=work, prefix="turn-"))
     write_model_config(data_dir, model.base_url)
     model.enqueue(Reply.text("ok"))
@@ -237,9 +243,10 @@ async def run_turn(checkout: Checkout, model: ModelServer, work: Path) -> None:
     await server.until(lambda m: m.get("method") == "turn/completed")
     checkout.add("spawn → first turn/completed", server.since_spawn_ms())
     checkout.add("peak RSS after the first turn (MB)", server.peak_rss_mb())
-    await asyncio.sleep(WARM_SECONDS)
-    samples = [await server.timed("thread/start", {"cwd": str(work)}) for _ in range(5)]
-    checkout.add("thread/start (warm)", statistics.median(samples))
+    if warm_samples:
+        await asyncio.sleep(WARM_SECONDS)
+        samples = [await server.timed("thread/start", {"cwd": str(work)}) for _ in range(5)]
+        checkout.add("thread/start (warm)", statistics.median(samples))
     await server.stop()
     shutil.rmtree(data_dir)
 
@@ -273,6 +280,17 @@ async def bench_mcp(runs: int, checkouts: list[Checkout], work: Path) -> None:
             await run_empty(checkout, work, mcp_pair=True)
             await run_mcp(checkout, work)
         print(f"run {run + 1}/{runs} done", flush=True)
+    report(checkouts)
+
+
+async def bench_turn(runs: int, checkouts: list[Checkout], work: Path) -> None:
+    """`--turn-only`: spawn → first `turn/completed`, interleaved between checkouts."""
+    (work / "home").mkdir()
+    async with ModelServer() as model:
+        for run in range(runs):
+            for checkout in checkouts:
+                await run_turn(checkout, model, work, warm_samples=False)
+            print(f"run {run + 1}/{runs} done", flush=True)
     report(checkouts)
 
 
@@ -329,11 +347,18 @@ def main() -> int:
     parser.add_argument(
         "--mcp-only", action="store_true", help="only `initialize` with and without MCP servers"
     )
+    parser.add_argument(
+        "--turn-only", action="store_true", help="only spawn → first turn/completed"
+    )
     args = parser.parse_args()
     checkouts = [Checkout(ROOT), *(Checkout(path.resolve()) for path in args.compare)]
     if args.mcp_only:
         with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
             asyncio.run(bench_mcp(args.runs, checkouts, Path(tmp)))
+        return 0
+    if args.turn_only:
+        with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
+            asyncio.run(bench_turn(args.runs, checkouts, Path(tmp)))
         return 0
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)

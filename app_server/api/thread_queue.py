@@ -12,13 +12,11 @@ from app_server.api.list_page import list_page
 from app_server.api.reply import Reply
 from app_server.api.turns import check_input_paths
 from app_server.client_connection import ClientConnection
-from app_server.errors import InvalidParams, InvalidRequest
+from app_server.errors import InvalidRequest
 from app_server.threads.manager import thread_id_param
 from app_server.threads.queued_turns import QueuedTurns
 from app_server.threads.turns import ThreadTurns
 from protocol.types import (
-    AudioUserInput,
-    ImageUserInput,
     QueuedSubmission,
     ThreadQueueAddParams,
     ThreadQueueAddResponse,
@@ -32,26 +30,10 @@ from protocol.types import (
     ThreadQueueStartResponse,
     ThreadQueueUpdateParams,
     ThreadQueueUpdateResponse,
-    UserInput,
 )
 
 DEFAULT_QUEUE_PAGE_SIZE = 25
 """`thread/queue/list`'s page size when no `limit` is given (the thread-list default)."""
-
-
-def check_queued_input(inputs: list[UserInput]) -> None:
-    """A queued message is echoed back in answers and lists: an image or an audio input must
-    name its `url` or `fileId` (the upstream schema's `anyOf` for both), or the echo would not
-    be valid."""
-    for index, value in enumerate(inputs):
-        if (
-            isinstance(value, ImageUserInput | AudioUserInput)
-            and value.url is None
-            and value.file_id is None
-        ):
-            raise InvalidParams(
-                f"`input[{index}]`: an {value.type} input needs a `url` or a `fileId`"
-            )
 
 
 class ThreadQueueHandlers:
@@ -64,7 +46,6 @@ class ThreadQueueHandlers:
     async def add(self, connection: ClientConnection, params: ThreadQueueAddParams) -> Reply:
         thread_id = thread_id_param(params.thread_id)
         check_input_paths(params.input)
-        check_queued_input(params.input)
         queued = await self._queue.add(
             thread_id,
             QueuedSubmission(
@@ -95,7 +76,6 @@ class ThreadQueueHandlers:
     async def update(self, connection: ClientConnection, params: ThreadQueueUpdateParams) -> Reply:
         thread_id = thread_id_param(params.thread_id)
         check_input_paths(params.input)
-        check_queued_input(params.input)
         updated = await self._queue.update(
             thread_id,
             params.queued_submission_id,

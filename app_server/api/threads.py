@@ -8,7 +8,7 @@ paths), asks the `ThreadManager`, and shapes the response and the notifications 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app_server.api.path_params import check_home_path, check_optional_home_path
 from app_server.api.reply import Reply
@@ -36,9 +36,7 @@ from protocol.types import (
     ThreadArchiveResponse,
     ThreadDeleteParams,
     ThreadDeleteResponse,
-    ThreadForkParams,
     ThreadForkResponse,
-    ThreadResumeParams,
     ThreadResumeResponse,
     ThreadSetNameParams,
     ThreadSetNameResponse,
@@ -49,6 +47,9 @@ from protocol.types import (
     ThreadUnsubscribeParams,
     ThreadUnsubscribeResponse,
 )
+
+if TYPE_CHECKING:  # annotations only: their ~45 models are created when first validated
+    from protocol.types import ThreadForkParams, ThreadResumeParams
 
 HYDRATION_DEPRECATED = (
     "Full-history hydration is deprecated for paginated threads; use `excludeTurns: true`, then "

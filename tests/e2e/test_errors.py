@@ -56,6 +56,22 @@ async def test_unknown_tagged_variant_names_the_item(stdio_client: RpcClient) ->
     assert "'localImage'" in reply.message
 
 
+async def test_an_image_or_audio_input_without_url_or_file_id_is_invalid_params_on_turn_start(
+    stdio_client: RpcClient,
+) -> None:
+    """The schema's `anyOf` (a `url` or a `fileId`) is checked when params are read, for every
+    method that takes `UserInput`, before the thread is even looked up (as codex refuses it
+    when deserializing)."""
+    for kind in ("image", "audio"):
+        reply = await stdio_client.request(
+            "turn/start",
+            {"threadId": "t", "input": [{"type": "text", "text": "x"}, {"type": kind}]},
+        )
+        assert reply.code == -32602
+        assert "`input[1]" in reply.message
+        assert f"an {kind} input needs a `url` or a `fileId`" in reply.message
+
+
 async def test_negative_limit_is_invalid_params(stdio_client: RpcClient) -> None:
     reply = await stdio_client.request("thread/list", {"limit": -1})
     assert reply.code == -32602

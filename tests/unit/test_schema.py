@@ -48,7 +48,11 @@ def test_committed_protocol_package_matches_the_generator(tmp_path: Path) -> Non
         cwd=ROOT,
         capture_output=True,
     )
-    for name in ("types.py", "methods.py"):
+    committed_models = sorted(p.name for p in (ROOT / "protocol" / "models").glob("*.py"))
+    assert sorted(p.name for p in (tmp_path / "models").glob("*.py")) == committed_models, (
+        "protocol/models/ is stale: run scripts/generate_protocol.py"
+    )
+    for name in ("types.py", "methods.py", *(f"models/{model}" for model in committed_models)):
         assert (tmp_path / name).read_text() == (ROOT / "protocol" / name).read_text(), (
             f"protocol/{name} is stale: run scripts/generate_protocol.py"
         )

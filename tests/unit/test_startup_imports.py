@@ -56,3 +56,74 @@ def test_the_server_proper_leaves_what_the_first_requests_do_not_need() -> None:
         [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, check=True, text=True
     )
     assert json.loads(out.stdout) == []
+
+
+FIRST_TURN_SKIPS = (
+    "app_server.api.fs",
+    "app_server.api.processes",
+    "app_server.api.command_exec",
+    "app_server.api.fuzzy_file_search",
+    "app_server.api.mcp",
+    "app_server.api.thread_queue",
+    "app_server.api.config_write",
+    "app_server.api.skills",
+    "app_server.workspace_fs.watches",
+    "app_server.file_search.index",
+    "protocol.models.fs_read_file_params",
+    "protocol.models.command_exec_params",
+    "protocol.models.process_spawn_params",
+    "protocol.models.thread_queue_add_params",
+    "importlib.metadata",
+)
+"""What a session's first requests (`thread/start`, `turn/start`) do not use: the handler
+groups of other methods are built on their first request (`app_server.handler_table`), with the
+wire models they name (`protocol.types` loads a model's module on first use), and pydantic's
+plugin discovery, which imports `importlib.metadata`, is skipped (`app_server.pydantic_plugins`)."""
+
+
+def test_the_server_proper_leaves_what_a_first_turn_does_not_use() -> None:
+    code = (
+        "import sys, json\n"
+        "from app_server.pydantic_plugins import skip_discovery\n"
+        "skip_discovery()\n"
+        "import app_server.server\n"
+        "from app_server.warm_up import build_first\n"
+        "build_first()\n"
+        f"print(json.dumps(sorted(m for m in sys.modules if m in {FIRST_TURN_SKIPS!r})))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, check=True, text=True
+    )
+    assert json.loads(out.stdout) == []
+
+
+def test_the_protocol_index_creates_no_model_until_one_is_asked_for() -> None:
+    code = (
+        "import sys, json, protocol.types, protocol.methods\n"
+        "before = sorted(m for m in sys.modules if m.startswith('protocol.models.'))\n"
+        "protocol.methods.CLIENT_REQUESTS['fs/readFile'].params\n"
+        "after = sorted(m for m in sys.modules if m.startswith('protocol.models.'))\n"
+        "print(json.dumps([before, after]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, check=True, text=True
+    )
+    before, after = json.loads(out.stdout)
+    assert before == []
+    assert "protocol.models.fs_read_file_params" in after
+    assert "protocol.models.thread" not in after
+
+
+def test_validating_a_model_in_the_server_process_skips_plugin_discovery() -> None:
+    code = (
+        "import sys, json\n"
+        "from app_server.pydantic_plugins import skip_discovery\n"
+        "skip_discovery()\n"
+        "from protocol.types import ThreadStartParams\n"
+        "ThreadStartParams.model_validate({'cwd': '/tmp'})\n"
+        "print(json.dumps('importlib.metadata' in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, check=True, text=True
+    )
+    assert json.loads(out.stdout) is False

@@ -43,6 +43,17 @@ def test_warm_up_imports_the_provider_transports() -> None:
     assert _run(code) == [True, True]
 
 
+def test_warm_up_imports_what_httpx_imports_on_its_first_client_and_request() -> None:
+    code = (
+        "import asyncio, json, sys\n"
+        "from app_server import warm_up\n"
+        "asyncio.run(warm_up.warm_up(asyncio.sleep))\n"
+        "stack = ('httpcore', 'h11', 'anyio._backends._asyncio')\n"
+        "print(json.dumps([m in sys.modules for m in stack]))"
+    )
+    assert _run(code) == [True, True, True]
+
+
 def test_the_item_variants_are_the_members_of_the_thread_item_union() -> None:
     code = (
         "import json\n"

@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import os
-import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any
 
@@ -40,6 +38,7 @@ from app_server.agent.providers.provider_errors import (
     status_error,
     stream_error,
 )
+from app_server.agent.providers.tls_context import default_ssl_context
 
 log = logging.getLogger(__name__)
 
@@ -63,15 +62,6 @@ SSE_CONTENT_TYPE = "text/event-stream"
 DEFAULT_SSE_EVENT = "message"
 """The SSE event type of a frame without an `event:` line; it names no Responses event."""
 _FRAME_END = "\n\n"
-
-
-@functools.cache
-def default_ssl_context() -> ssl.SSLContext:
-    """httpx's default verifying TLS context (the `certifi` bundle, or `SSL_CERT_FILE` /
-    `SSL_CERT_DIR`), loaded once per process and shared by every client: loading the bundle
-    takes ~20 ms, which each new client used to pay on its first turn. Built by the server's
-    warm-up (`app_server.warm_up`) before a turn needs it."""
-    return httpx.create_ssl_context()
 
 
 class SseProvider:

@@ -27,7 +27,6 @@ from typing import Any, Literal
 
 from app_server.agent import approvals
 from app_server.agent.tools import tool_items
-from app_server.agent.tools.approval_params import CommandApprovalParams
 from app_server.agent.tools.exec.background_terminals import (
     UNIFIED_EXEC_ENV,
     BackgroundTerminalError,
@@ -331,6 +330,9 @@ async def _ask(
             {"acceptWithExecpolicyAmendment": {"execpolicy_amendment": list(amendment)}}
         )
     decisions.append("cancel")
+    # Imported when a command first needs approval: it builds its model (~20 wire types).
+    from app_server.agent.tools.approval_params import CommandApprovalParams
+
     params = CommandApprovalParams.model_validate(
         {
             "kind": "command",
