@@ -173,6 +173,29 @@ def clamp_limit(limit: int | None) -> int:
     return max(1, min(limit, MAX_TURNS_PAGE_LIMIT))
 
 
+@dataclass(frozen=True)
+class PageWindow:
+    """The turns (by position, oldest first) an indexed page covers: `first`..`last` inclusive,
+    empty when `last < first`; `has_more`: turns remain beyond it in the page direction."""
+
+    first: int
+    last: int
+    has_more: bool
+
+
+def page_window(start: int, count: int, limit: int | None, *, descending: bool) -> PageWindow:
+    """The window of a page starting at position `start` (in the page direction, possibly out of
+    range) of a thread with `count` turns: what both stores' turn-start indexes read."""
+    size = clamp_limit(limit)
+    if descending:
+        last = min(start, count - 1)
+        first = max(0, last - size + 1)
+        return PageWindow(first, last, has_more=first > 0)
+    first = max(start, 0)
+    last = min(count - 1, first + size - 1)
+    return PageWindow(first, last, has_more=last < count - 1)
+
+
 def page_turns(
     thread_id: str,
     entries: Sequence[TurnEntry],

@@ -11,7 +11,9 @@ from app_server.rollout.turn_entry import TurnEntry
 from app_server.store.errors import InvalidCursor
 from app_server.store.turn_pages import (
     DEFAULT_TURNS_PAGE_LIMIT,
+    PageWindow,
     page_turns,
+    page_window,
     summary_items,
     with_items_view,
 )
@@ -188,3 +190,17 @@ def test_ordinal_cursor_on_a_legacy_thread_is_invalid() -> None:
 
     with pytest.raises(InvalidCursor):
         page_turns(THREAD, entries(2, ordinals=False), history_mode="legacy", cursor=cursor)
+
+
+def test_page_window_of_a_descending_first_page_ends_at_the_newest_turn() -> None:
+    assert page_window(9, 10, 3, descending=True) == PageWindow(7, 9, has_more=True)
+
+
+def test_page_window_of_an_ascending_last_page_has_no_more() -> None:
+    assert page_window(8, 10, 3, descending=False) == PageWindow(8, 9, has_more=False)
+
+
+def test_page_window_past_the_end_is_empty() -> None:
+    window = page_window(10, 10, 3, descending=False)
+    assert window.last < window.first
+    assert not window.has_more

@@ -30,8 +30,8 @@ from app_server.store.turn_pages import (
     TurnPageRequest,
     TurnsPage,
     build_turns_page,
-    clamp_limit,
     decode_cursor,
+    page_window,
 )
 
 log = logging.getLogger(__name__)
@@ -54,15 +54,8 @@ async def read_turn_page(
     descending = request.direction == "desc"
     count = state.turn_count
     start = await _first_seq(index, thread_id, history_mode, request.cursor, descending, count)
-    size = clamp_limit(request.limit)
-    if descending:
-        last = min(start, count - 1)
-        first = max(0, last - size + 1)
-        has_more = first > 0
-    else:
-        first = max(start, 0)
-        last = min(count - 1, first + size - 1)
-        has_more = last < count - 1
+    window = page_window(start, count, request.limit, descending=descending)
+    first, last, has_more = window.first, window.last, window.has_more
     if count == 0 or last < first:
         return build_turns_page(
             thread_id, [], has_more=False, history_mode=history_mode, view=request.view

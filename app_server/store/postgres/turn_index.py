@@ -36,8 +36,8 @@ from app_server.store.turn_pages import (
     TurnPageRequest,
     TurnsPage,
     build_turns_page,
-    clamp_limit,
     decode_cursor,
+    page_window,
 )
 
 log = logging.getLogger(__name__)
@@ -173,15 +173,8 @@ async def _read_window(
     history_mode: HistoryMode = state["history_mode"]
     count = int(state["turn_count"])
     start = await _first_seq(connection, thread_id, history_mode, request.cursor, descending, count)
-    size = clamp_limit(request.limit)
-    if descending:
-        last = min(start, count - 1)
-        first = max(0, last - size + 1)
-        has_more = first > 0
-    else:
-        first = max(start, 0)
-        last = min(count - 1, first + size - 1)
-        has_more = last < count - 1
+    window = page_window(start, count, request.limit, descending=descending)
+    first, last, has_more = window.first, window.last, window.has_more
     if count == 0 or last < first:
         return history_mode
     rows = await connection.fetch(
