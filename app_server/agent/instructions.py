@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -120,3 +121,15 @@ def message(role: str, text: str, item_id: str) -> dict[str, Any]:
         "role": role,
         "content": [{"type": "input_text", "text": text}],
     }
+
+
+def single_user_text(item: Mapping[str, Any]) -> str | None:
+    """The text of a model-history item that is a user `message` with exactly one text part
+    (the shape of the records the harness writes: user shell commands, reviews), else None."""
+    if item.get("type") != "message" or item.get("role") != "user":
+        return None
+    content = item.get("content")
+    if not isinstance(content, list) or len(content) != 1 or not isinstance(content[0], dict):
+        return None
+    text = content[0].get("text")
+    return text if isinstance(text, str) else None

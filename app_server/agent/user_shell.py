@@ -33,6 +33,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from app_server.agent.instructions import single_user_text
 from app_server.agent.tools import tool_items
 from app_server.agent.tools.exec.output import (
     DEFAULT_MAX_OUTPUT_TOKENS,
@@ -138,13 +139,8 @@ async def run_user_shell(context: ToolContext, request: UserShellCommand) -> Use
 def is_user_shell_record(item: JsonObject) -> bool:
     """Whether a model-history item is a `<user_shell_command>` message (a thread whose history
     holds only these has not had its first model turn yet)."""
-    if item.get("type") != "message" or item.get("role") != "user":
-        return False
-    content = item.get("content")
-    if not isinstance(content, list) or len(content) != 1 or not isinstance(content[0], dict):
-        return False
-    text = content[0].get("text")
-    return isinstance(text, str) and text.startswith(OPEN_TAG)
+    text = single_user_text(item)
+    return text is not None and text.startswith(OPEN_TAG)
 
 
 def shell_command_record(command: str, exit_code: int, seconds: float, output: str) -> str:

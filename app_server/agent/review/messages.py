@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from app_server.agent.instructions import single_user_text
 from app_server.agent.user_shell import is_user_shell_record
 from app_server.rollout.lines import JsonObject
 from app_server.rollout.review_output import ReviewOutput, findings_block
@@ -46,13 +47,8 @@ def review_record(output: ReviewOutput) -> str:
 
 def is_review_record(item: JsonObject) -> bool:
     """Whether a model-history item is a review's `<user_action>` message."""
-    if item.get("type") != "message" or item.get("role") != "user":
-        return False
-    content = item.get("content")
-    if not isinstance(content, list) or len(content) != 1 or not isinstance(content[0], dict):
-        return False
-    text = content[0].get("text")
-    return isinstance(text, str) and text.startswith(RECORD_OPENING)
+    text = single_user_text(item)
+    return text is not None and text.startswith(RECORD_OPENING)
 
 
 def holds_no_context(items: Sequence[JsonObject]) -> bool:

@@ -20,13 +20,7 @@ from collections.abc import Mapping
 
 from app_server.agent.instructions import review_instructions
 from app_server.agent.token_usage import TokenTotals
-from app_server.agent.tools.command_tools import (
-    ExecCommandTool,
-    LocalShellTool,
-    ShellCommandTool,
-    ShellTool,
-    WriteStdinTool,
-)
+from app_server.agent.tools.catalog import shell_tools
 from app_server.agent.tools.registry import ToolItem, ToolRegistry
 from app_server.agent.tools.view_image import ViewImageTool
 from app_server.agent.turn_setup import TurnHost, TurnSetup
@@ -102,19 +96,7 @@ class ReviewHost:
 def review_tools(setup: TurnSetup) -> ToolRegistry:
     """The reviewer's tools: the thread's shell tool and `view_image` (nothing that edits,
     plans, spawns agents or waits)."""
-    config = setup.settings.config.toml
-    shell_type = config.shell_tool_type
-    unified = shell_type == "unified_exec"
-    return ToolRegistry(
-        [
-            ExecCommandTool(offered=unified),
-            WriteStdinTool(offered=unified),
-            ShellTool(offered=shell_type == "shell"),
-            ShellCommandTool(offered=shell_type == "shell_command"),
-            LocalShellTool(),
-            ViewImageTool(),
-        ]
-    )
+    return ToolRegistry([*shell_tools(setup.settings.config.toml), ViewImageTool()])
 
 
 def review_setup(parent: TurnSetup, sub_turn_id: str) -> TurnSetup:

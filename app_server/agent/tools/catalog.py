@@ -43,6 +43,19 @@ def multi_agent_version_for(config: ConfigToml) -> str | None:
     return None
 
 
+def shell_tools(config: ConfigToml) -> list[Tool]:
+    """The shell tools: every spelling is run when called, the configured one is offered."""
+    shell_type = config.shell_tool_type
+    unified = shell_type == "unified_exec"
+    return [
+        ExecCommandTool(offered=unified),
+        WriteStdinTool(offered=unified),
+        ShellTool(offered=shell_type == "shell"),
+        ShellCommandTool(offered=shell_type == "shell_command"),
+        LocalShellTool(),
+    ]
+
+
 def turn_tools(
     config: ConfigToml,
     multi_agent_version: str | None = None,
@@ -50,9 +63,7 @@ def turn_tools(
 ) -> ToolRegistry:
     """The registry for one turn of a thread with the given multi-agent generation; `sources`
     add tools known only when the turn begins (the thread's MCP servers')."""
-    shell_type = config.shell_tool_type
     freeform = config.apply_patch_tool_type == "freeform"
-    unified = shell_type == "unified_exec"
     min_wait_ms = config.agents.min_wait_timeout_ms
     agent_tools: list[Tool] = []
     if multi_agent_version == "v2":
@@ -61,11 +72,7 @@ def turn_tools(
         agent_tools.extend(multi_agent_v1_tools(min_wait_ms))
     return ToolRegistry(
         [
-            ExecCommandTool(offered=unified),
-            WriteStdinTool(offered=unified),
-            ShellTool(offered=shell_type == "shell"),
-            ShellCommandTool(offered=shell_type == "shell_command"),
-            LocalShellTool(),
+            *shell_tools(config),
             ApplyPatchTool(freeform=freeform),
             UpdatePlanTool(),
             ViewImageTool(),
