@@ -127,3 +127,52 @@ async def test_an_imported_rolled_back_thread_can_be_rolled_back_again(tmp_path:
 
         assert await found_ids(database, "capybara") == []
         assert await found_ids(database, "walrus") == [thread_id]
+
+
+async def test_a_local_index_holding_dropped_messages_is_repaired_when_the_thread_reopens(
+    tmp_path: Path,
+) -> None:
+    local = LocalThreadStore(tmp_path)
+    await local.start()
+    try:
+        thread_id = await reverted_thread(local, ["kept walrus", "dropped narwhal"], 1)
+        # What an index written before rollbacks dropped messages holds: one more row.
+        async with local.index.transaction() as db:
+            await db.execute(
+                "INSERT INTO thread_messages (thread_id, text) VALUES (?, 'stale narwhal')",
+                (thread_id,),
+            )
+        assert await found_ids(local, "narwhal") == [thread_id]
+
+        writer = await local.open_writer(thread_id)
+        writer.append(as_stored(turn(thread_id, 9, "new capybara")))
+        writer.append([build.thread_rolled_back(1)])
+        await writer.close()
+
+        assert await found_ids(local, "narwhal") == []
+        assert await found_ids(local, "capybara") == []
+        assert await found_ids(local, "walrus") == [thread_id]
+    finally:
+        await local.close()
+
+
+async def test_postgres_rows_holding_dropped_messages_are_repaired_when_the_thread_reopens() -> (
+    None
+):
+    async with postgres_store() as database:
+        thread_id = await reverted_thread(database, ["kept walrus", "dropped narwhal"], 1)
+        # What rows written before rollbacks dropped messages hold: one more.
+        await database.pool.execute(
+            "INSERT INTO thread_messages (thread_id, seq, text) VALUES ($1, 99, 'stale narwhal')",
+            thread_id,
+        )
+        assert await found_ids(database, "narwhal") == [thread_id]
+
+        writer = await database.open_writer(thread_id)
+        writer.append(as_stored(turn(thread_id, 9, "new capybara")))
+        writer.append([build.thread_rolled_back(1)])
+        await writer.close()
+
+        assert await found_ids(database, "narwhal") == []
+        assert await found_ids(database, "capybara") == []
+        assert await found_ids(database, "walrus") == [thread_id]
