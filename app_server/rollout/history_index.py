@@ -85,7 +85,7 @@ class HistoryIndexCollector:
         """The fold opened a visible turn at `start.byte_offset`."""
         self._pending.turn_starts.append(start)
 
-    def line(self, record: JsonObject, turn_position: int = 0) -> None:
+    def line(self, record: JsonObject, turn_position: int) -> None:
         """A visible line of the thread's own rollout (collects message texts). `turn_position`:
         the 0-based position among the thread's turns of the turn the line belongs to (the
         number of turns before it), which a later rollback compares with its cut."""

@@ -172,6 +172,8 @@ async def _replace_messages(
 ) -> None:
     """Make the thread's searchable messages exactly `messages`, under the lease `epoch`."""
     async with pool.acquire() as connection, connection.transaction():
+        # A no-op update: locks the thread's row until the commit, and only while the lease
+        # is still ours (a fenced writer must not rewrite another's rows).
         owned = await connection.execute(
             "UPDATE threads SET writer_epoch = writer_epoch WHERE id = $1 AND writer_epoch = $2",
             thread_id,
