@@ -199,7 +199,9 @@ class HistoryFold:
             self.index.turn_started(start)
         if turns.rolled_back:
             self.index.mark_unpageable()
-        self.index.line(record)
+            if _is_rollback(record):
+                self.index.rolled_back(turns.closed_turns)
+        self.index.line(record, turns.closed_turns)
 
     def _apply_session_meta(self, record: JsonObject, segment: _Segment) -> None:
         payload = record.get("payload")
@@ -268,6 +270,16 @@ class HistoryFold:
                 base.thread_id,
                 f"source history ends at ordinal {segment.last_ordinal}, expected {expected - 1}",
             )
+
+
+def _is_rollback(record: JsonObject) -> bool:
+    """Whether the line is a `thread_rolled_back` event (`thread/revert`)."""
+    payload = record.get("payload")
+    return (
+        record.get("type") == "event_msg"
+        and isinstance(payload, Mapping)
+        and payload.get("type") == "thread_rolled_back"
+    )
 
 
 def fold_history(lines: RolloutLines, load_base: BaseLoader | None = None) -> HistoryFold:

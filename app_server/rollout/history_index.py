@@ -7,6 +7,14 @@ Two questions must not cost a read of the whole file:
 - *"which threads mention X"* (`thread/search`): answered from an SQLite FTS5 table of the
   thread's user and agent message texts.
 
+A `thread_rolled_back` line (`thread/revert`) takes the messages of the turns it drops out of the
+searchable ones: messages are numbered in order among the thread's *kept* messages, each
+remembered with the turn it was read in, so a rollback to `n` turns knows the number `m` of the
+first dropped message at once (no refold). Messages not drained yet are simply cut; for those
+already handed out the delta says `drop_messages_from = m`, and the stores delete the thread's
+messages from number `m` on before adding the delta's (`message_base` numbers its first). A
+full fold (an index rebuild, an import, the memory store) thus never yields dropped messages.
+
 `HistoryIndexCollector` gathers both while a `HistoryFold` folds the thread's own lines (it sees
 exactly the lines that make up the visible turns: a sub-agent's hidden prefix and a fork base's
 lines never reach it). It is pure: the store writes what it collected (`drain`) to SQLite.
@@ -14,6 +22,7 @@ lines never reach it). It is pure: the store writes what it collected (`drain`) 
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
@@ -49,6 +58,11 @@ class HistoryIndexDelta:
 
     turn_starts: list[TurnStart] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
+    message_base: int = 0
+    """The number (0-based, among the thread's kept messages) of `messages[0]`."""
+    drop_messages_from: int | None = None
+    """Set when a rollback dropped messages handed out by an earlier `drain`: the thread's
+    messages numbered from this one on are gone (delete them before adding `messages`)."""
     pageable: bool = True
     """False once the thread's turns cannot be read by offset (a rollback, a fork base)."""
     hidden_before_ordinal: int | None = None
@@ -62,16 +76,45 @@ class HistoryIndexCollector:
         self._pending = HistoryIndexDelta()
         self.pageable = True
         self.hidden_before_ordinal: int | None = None
+        self._kept_messages = 0
+        # `(turn position, kept messages before it)` for each turn position that got a message,
+        # in order: what a rollback to a turn count needs to find its first dropped message.
+        self._turn_marks: list[tuple[int, int]] = []
 
     def turn_started(self, start: TurnStart) -> None:
         """The fold opened a visible turn at `start.byte_offset`."""
         self._pending.turn_starts.append(start)
 
-    def line(self, record: JsonObject) -> None:
-        """A visible line of the thread's own rollout (collects message texts)."""
+    def line(self, record: JsonObject, turn_position: int) -> None:
+        """A visible line of the thread's own rollout (collects message texts). `turn_position`:
+        the 0-based position among the thread's turns of the turn the line belongs to (the
+        number of turns before it), which a later rollback compares with its cut."""
         text = searchable_text(record)
-        if text:
-            self._pending.messages.append(text[:MAX_SEARCHABLE_MESSAGE_CHARS])
+        if not text:
+            return
+        if not self._turn_marks or self._turn_marks[-1][0] < turn_position:
+            self._turn_marks.append((turn_position, self._kept_messages))
+        self._pending.messages.append(text[:MAX_SEARCHABLE_MESSAGE_CHARS])
+        self._kept_messages += 1
+
+    def rolled_back(self, kept_turns: int) -> None:
+        """A rollback left the thread `kept_turns` turns: the messages of later turns stop
+        being searchable (see the module docstring)."""
+        marks = self._turn_marks
+        cut = bisect_left(marks, kept_turns, key=lambda mark: mark[0])
+        if cut == len(marks):
+            return  # no message in a dropped turn
+        first_dropped = marks[cut][1]
+        del marks[cut:]
+        self._kept_messages = first_dropped
+        pending = self._pending
+        if first_dropped >= pending.message_base:
+            del pending.messages[first_dropped - pending.message_base :]
+            return
+        pending.messages.clear()
+        pending.message_base = first_dropped
+        if pending.drop_messages_from is None or first_dropped < pending.drop_messages_from:
+            pending.drop_messages_from = first_dropped
 
     def mark_unpageable(self) -> None:
         """The turns can no longer be read by offset (sticky)."""
@@ -79,7 +122,8 @@ class HistoryIndexCollector:
 
     def drain(self) -> HistoryIndexDelta:
         """Everything collected since the last call, with the current flags."""
-        delta, self._pending = self._pending, HistoryIndexDelta()
+        delta = self._pending
+        self._pending = HistoryIndexDelta(message_base=self._kept_messages)
         delta.pageable = self.pageable
         delta.hidden_before_ordinal = self.hidden_before_ordinal
         return delta

@@ -120,6 +120,12 @@ class TurnBuilder:
         return self._next_item_index, self._next_implicit_turn
 
     @property
+    def closed_turns(self) -> int:
+        """How many turns are finished and kept: the position (0-based) the open turn has
+        among the thread's turns, and what a rollback leaves."""
+        return len(self._turns)
+
+    @property
     def current_turn_id(self) -> str | None:
         """The id of the turn still open (started, not yet completed/aborted)."""
         return self._current.id if self._current is not None else None

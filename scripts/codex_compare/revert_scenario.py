@@ -1,6 +1,6 @@
 """The differential check's `thread/revert` scenario: a revert to the middle of a thread, the
-reads and the turn that follow, a revert to the first turn, and the refusals (unknown turn,
-unknown thread, legacy and ephemeral threads)."""
+reads, searches (the dropped turns' text is not found) and the turn that follow, a revert to the
+first turn, and the refusals (unknown turn, unknown thread, legacy and ephemeral threads)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ REVERT = Scenario(
         Call("thread/turns/list", {"threadId": TID}),
         Call("thread/items/list", {"threadId": TID}),
         Call("thread/read", {"threadId": TID}),
+        Call("thread/search", {"searchTerm": "three"}),
         Turn(TID, "four", (Reply.text("ans four"),)),
         Call("thread/revert", {"threadId": TID, "beforeTurnId": "$t1.turn.id"}),
         Call("thread/turns/list", {"threadId": TID}),

@@ -87,6 +87,10 @@ async def write_history(db: aiosqlite.Connection, history: IndexedHistory) -> No
             for position, start in enumerate(delta.turn_starts)
         ],
     )
+    if not history.replace and delta.drop_messages_from is not None:
+        # A rollback dropped messages indexed before: the thread's rows from that number on
+        # (its rows in id order are its kept messages in order, `history_index`).
+        await db.execute(DELETE_MESSAGES_FROM, (thread_id, delta.drop_messages_from))
     await db.executemany(
         "INSERT INTO thread_messages (thread_id, text) VALUES (?, ?)",
         [(thread_id, text) for text in delta.messages],
@@ -110,6 +114,15 @@ async def delete_history(db: aiosqlite.Connection, thread_ids: Sequence[str]) ->
     await db.executemany("DELETE FROM thread_messages WHERE thread_id = ?", params)
     await db.executemany("DELETE FROM thread_turn_starts WHERE thread_id = ?", params)
     await db.executemany("DELETE FROM thread_history_state WHERE thread_id = ?", params)
+
+
+DELETE_MESSAGES_FROM: Final = (
+    "DELETE FROM thread_messages WHERE id IN (SELECT id FROM thread_messages WHERE thread_id = ?"
+    " ORDER BY id LIMIT -1 OFFSET ?)"
+)
+"""Delete a thread's messages from the n-th on (0-based): a rollback's (the index on
+`(thread_id, id)` walks only that thread's rows)."""
+COUNT_MESSAGES: Final = "SELECT count(*) FROM thread_messages WHERE thread_id = ?"
 
 
 def state_from_row(row: Sequence[Any]) -> HistoryState:

@@ -12,6 +12,7 @@ from typing import Any
 from app_server.rollout.history_index import MAX_SEARCHABLE_MESSAGE_CHARS
 from app_server.store.list_cursor import parse_cursor
 from app_server.store.local.history_index_db import (
+    COUNT_MESSAGES,
     COUNT_UNORDERED_TURNS,
     SELECT_SEQ_OF_TURN,
     SELECT_STATE,
@@ -45,6 +46,11 @@ class HistoryQueries:
         """How far the thread's rollout is indexed, or `None` if it never was."""
         rows = await self._index.fetchall(SELECT_STATE, (thread_id,))
         return state_from_row(rows[0]) if rows else None
+
+    async def message_count(self, thread_id: str) -> int:
+        """How many searchable messages of the thread are indexed."""
+        rows = await self._index.fetchall(COUNT_MESSAGES, (thread_id,))
+        return int(rows[0][0])
 
     async def turn_starts(self, thread_id: str, first: int, last: int) -> list[TurnStartRow]:
         """The indexed turn starts with `first <= seq <= last`, in order."""

@@ -204,11 +204,15 @@ class ThreadWriters:
 
     async def _history_is_current(self, history: IndexedHistory) -> bool:
         """Whether the stored history index already says what a fresh fold says (then a huge
-        thread's rows are not rewritten every time it is resumed)."""
-        state = await HistoryQueries(self._index()).state(history.thread_id)
+        thread's rows are not rewritten every time it is resumed). The message count is
+        compared too: an index written before rollbacks dropped messages may hold more, and a
+        writer's later rollback deletes rows by their number among the thread's."""
+        queries = HistoryQueries(self._index())
+        state = await queries.state(history.thread_id)
         return (
             state is not None
             and state.indexed_through == history.indexed_through
             and state.turn_count == len(history.delta.turn_starts)
             and state.pageable == history.delta.pageable
+            and await queries.message_count(history.thread_id) == len(history.delta.messages)
         )

@@ -233,8 +233,14 @@ class PostgresThreadWriter:
                     "UPDATE threads SET turns_pageable = false WHERE id = $1", self._thread_id
                 )
             await connection.execute(_INSERT_LINES, self._thread_id, seqs, offsets, texts)
+            if delta.drop_messages_from is not None:  # a rollback (`history_index`)
+                await connection.execute(
+                    "DELETE FROM thread_messages WHERE thread_id = $1 AND seq >= $2",
+                    self._thread_id,
+                    delta.drop_messages_from,
+                )
+            first = delta.message_base
             if messages:
-                first = position.message_count
                 await connection.execute(
                     _INSERT_MESSAGES,
                     self._thread_id,
@@ -245,7 +251,7 @@ class PostgresThreadWriter:
             line_count,
             offset,
             self._next_ordinal,
-            position.message_count + len(messages),
+            first + len(messages),
             position.turn_count + len(delta.turn_starts),
         )
 

@@ -141,6 +141,11 @@ async def resume_position(
 
     folded, delta = await asyncio.to_thread(fold)
     turn_count = len(delta.turn_starts)
+    messages = [m.replace("\x00", "") for m in delta.messages]
+    if row["messages"] != len(messages):
+        # Stored before rollbacks dropped messages (or by an older version): the fold's kept
+        # messages replace them, so a later rollback's numbers match the rows.
+        await _replace_messages(pool, thread_id, epoch, messages)
     if row["turn_count"] != turn_count:
         async with pool.acquire() as connection, connection.transaction():
             owned = await connection.execute(
@@ -157,6 +162,30 @@ async def resume_position(
             await replace_turn_starts(connection, thread_id, delta.turn_starts, lines)
     next_ordinal = None if folded.last_ordinal is None else folded.last_ordinal + 1
     position = WriterPosition(
-        len(lines), rollout_size(lines), next_ordinal, int(row["messages"]), turn_count
+        len(lines), rollout_size(lines), next_ordinal, len(messages), turn_count
     )
     return position, folded
+
+
+async def _replace_messages(
+    pool: asyncpg.Pool, thread_id: str, epoch: int, messages: list[str]
+) -> None:
+    """Make the thread's searchable messages exactly `messages`, under the lease `epoch`."""
+    async with pool.acquire() as connection, connection.transaction():
+        # A no-op update: locks the thread's row until the commit, and only while the lease
+        # is still ours (a fenced writer must not rewrite another's rows).
+        owned = await connection.execute(
+            "UPDATE threads SET writer_epoch = writer_epoch WHERE id = $1 AND writer_epoch = $2",
+            thread_id,
+            epoch,
+        )
+        if owned == "UPDATE 0":
+            raise WriterFenced(thread_id)
+        await connection.execute("DELETE FROM thread_messages WHERE thread_id = $1", thread_id)
+        await connection.execute(
+            "INSERT INTO thread_messages (thread_id, seq, text)"
+            " SELECT $1, s, t FROM unnest($2::bigint[], $3::text[]) AS u(s, t)",
+            thread_id,
+            list(range(len(messages))),
+            messages,
+        )
