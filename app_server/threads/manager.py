@@ -476,11 +476,13 @@ class ThreadManager:
         the first git command is started, the imports run, then its answer is awaited: spawn
         → first `turn/completed` saves the shorter of the two. The background warm-up would
         import the same modules, but only after a pause without requests, which a client
-        sending `turn/start` right behind `thread/start` never leaves."""
+        sending `turn/start` right behind `thread/start` never leaves. (The import yields
+        between modules: in a repository, the three other git commands start as soon as the
+        first one has ended.)"""
         collecting = asyncio.ensure_future(collect_git_info(cwd))
         await asyncio.sleep(0)  # the task's first step spawns `git rev-parse --git-dir`
         try:
-            preload_transports()
+            await preload_transports()
         except Exception:  # imported on first use instead, where a failure is reported
             log.debug("preloading the provider transports failed", exc_info=True)
         return await collecting

@@ -50,12 +50,14 @@ TRANSPORT_MODULES: tuple[str, ...] = (*PROVIDER_MODULES, *HTTP_STACK_MODULES)
 """What a provider's first request imports, in import order (`preload_transports`)."""
 
 
-def preload_transports() -> None:
-    """Import `TRANSPORT_MODULES` now (idempotent; a no-op once imported), so that the first
-    turn does not import them between its answer and its model request (issue 17). Called by
-    the background warm-up, and by the first turn of a thread while its git commands run."""
+async def preload_transports() -> None:
+    """Import `TRANSPORT_MODULES` now (a no-op once imported), so that a thread's first turn
+    does not import them between its answer and its model request (issue 17). Yields to the
+    event loop after each module (~10 ms each), so that what waits meanwhile (the child
+    processes of the turn's git commands) is not held up longer than one module."""
     for module in TRANSPORT_MODULES:
         importlib.import_module(module)
+        await asyncio.sleep(0)
 
 
 _CacheKey = tuple[str, str, str | None, bytes]
