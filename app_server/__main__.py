@@ -1,5 +1,5 @@
 """`python -m app_server`: same as the `app-server` command."""
 
-from app_server.cli import main
+from app_server.launch import main
 
 raise SystemExit(main())

@@ -27,6 +27,11 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator
 from typing import get_args
 
+# The transport module lists live with the provider factory (`preload_transports`, which a
+# thread's first turn also calls); they are named here too, as the warm-up's steps.
+from app_server.agent.providers.factory import HTTP_STACK_MODULES as HTTP_STACK_MODULES
+from app_server.agent.providers.factory import PROVIDER_MODULES as PROVIDER_MODULES
+from app_server.agent.providers.factory import TRANSPORT_MODULES
 from protocol import types as wire
 from protocol.wire_model import WireModel
 
@@ -57,17 +62,6 @@ HOT_MODELS: tuple[type[WireModel], ...] = (
 )
 """Built in the background after `FIRST_MODELS`, in this order: `thread/start` first, then
 `thread/list`, then a turn's requests and notifications."""
-
-PROVIDER_MODULES: tuple[str, ...] = (
-    "app_server.agent.providers.responses_provider",
-    "app_server.agent.providers.chat_provider",
-)
-"""The provider transports (`httpx`, ~16 ms to import); imported after `turn/start`'s models."""
-
-HTTP_STACK_MODULES: tuple[str, ...] = ("httpcore", "anyio._backends._asyncio")
-"""What `httpx` itself imports only later: `httpcore` (with `h11` and `anyio`) when the first
-client is made, anyio's asyncio backend on its first request; together about as much again as
-`httpx`, paid by the first turn when the warm-up left them out. Imported after the providers."""
 
 
 def _item_variants() -> tuple[type[WireModel], ...]:
@@ -106,7 +100,7 @@ def warm_up_steps() -> Iterator[Callable[[], None]]:
     turn_start_at = HOT_MODELS.index(wire.TurnStartResponse)
     for model in HOT_MODELS[: turn_start_at + 1]:
         yield lambda model=model: _build(model)  # type: ignore[misc]
-    for module in (*PROVIDER_MODULES, *HTTP_STACK_MODULES):
+    for module in TRANSPORT_MODULES:
         yield lambda module=module: importlib.import_module(module)  # type: ignore[misc]
     yield _load_tls_context
     for model in HOT_MODELS[turn_start_at + 1 :]:

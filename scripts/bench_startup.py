@@ -27,14 +27,18 @@ Targets (issue 17): spawn → `initialize` <= 200 ms median on both homes; spawn
 `turn/completed` <= 300 ms; `thread/start` <= 15 ms; index-only first page of 10k threads <= 5 ms.
 
 `--turn-only` measures only spawn → first `turn/completed` (and the peak RSS after it): the
-quick loop while working on the first turn's cost.
+quick loop while working on the first turn's cost. It also prints the timeline of that run:
+when each answer came (ms since spawn) and the server's CPU time by then (user + system, from
+/proc), so that waiting shows as wall time that CPU time does not account for. `--repo` makes
+the thread's cwd a git repository (the first turn then runs git for `gitInfo`, as in most real
+sessions; without it the cwd is a plain temporary directory).
 
 `--mcp-only` measures instead spawn → `initialize` on an empty data dir with and without a
 configured MCP server that takes 3 s to start, and `thread/start` while it starts (issue 19:
 MCP startup never delays `initialize`).
 
 Usage: scripts/bench_startup.py [--runs 10] [--threads 10000] [--compare DIR ...]
-                                [--mcp-only | --turn-only]
+                                [--mcp-only | --turn-only [--repo]]
 """
 
 from __future__ import annotations
@@ -144,6 +148,11 @@ class Server:
         await self.call(method, params)
         return (time.perf_counter() - started) * 1000
 
+    def cpu_ms(self) -> float:
+        """The server's CPU time so far (user + system, all its threads), from /proc."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
     def peak_rss_mb(self) -> float:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
@@ -231,17 +240,36 @@ async def run_cold_start(checkout: Checkout, work: Path) -> None:
 
 
 async def run_turn(
-    checkout: Checkout, model: ModelServer, work: Path, *, warm_samples: bool = True
+    checkout: Checkout,
+    model: ModelServer,
+    work: Path,
+    *,
+    warm_samples: bool = True,
+    timeline: bool = False,
+    cwd: Path | None = None,
 ) -> None:
+    """Spawn → first `turn/completed`; with `timeline`, also when each answer came (ms since
+    spawn) and the server's CPU time by then, which tells waiting from computing."""
     data_dir = Path(tempfile.mkdtemp(dir=work, prefix="turn-"))
     write_model_config(data_dir, model.base_url)
     model.enqueue(Reply.text("ok"))
     server = await Server.spawn(checkout, data_dir, work / "home")
+
+    def mark(event: str) -> None:
+        if timeline:
+            checkout.add(f"  {event} (since spawn)", server.since_spawn_ms())
+            checkout.add(f"  {event} (server CPU)", server.cpu_ms())
+
     await server.call("initialize", INIT)
-    thread = (await server.call("thread/start", {"cwd": str(work)}))["thread"]["id"]
+    mark("initialize answered")
+    params = {"cwd": str(cwd or work)}
+    thread = (await server.call("thread/start", params))["thread"]["id"]
+    mark("thread/start answered")
     await server.call("turn/start", {"threadId": thread, "input": text_input("hi")})
+    mark("turn/start answered")
     await server.until(lambda m: m.get("method") == "turn/completed")
     checkout.add("spawn → first turn/completed", server.since_spawn_ms())
+    mark("turn/completed")
     checkout.add("peak RSS after the first turn (MB)", server.peak_rss_mb())
     if warm_samples:
         await asyncio.sleep(WARM_SECONDS)
@@ -283,13 +311,29 @@ async def bench_mcp(runs: int, checkouts: list[Checkout], work: Path) -> None:
     report(checkouts)
 
 
-async def bench_turn(runs: int, checkouts: list[Checkout], work: Path) -> None:
-    """`--turn-only`: spawn → first `turn/completed`, interleaved between checkouts."""
+def git_repository(path: Path) -> Path:
+    """A fresh git repository with one commit at `path`: a thread's first turn there runs the
+    git commands of its `gitInfo`, as in most real sessions."""
+    path.mkdir()
+    identity = ["-c", "user.email=bench@example.com", "-c", "user.name=bench"]
+    for command in (
+        ["init", "-q", str(path)],
+        ["-C", str(path), *identity, "commit", "-q", "--allow-empty", "-m", "bench"],
+    ):
+        subprocess.run(["git", *command], check=True, capture_output=True)
+    return path
+
+
+async def bench_turn(runs: int, checkouts: list[Checkout], work: Path, *, repo: bool) -> None:
+    """`--turn-only`: spawn → first `turn/completed` with its timeline, interleaved between
+    checkouts (their order alternating run by run); `repo`: the thread's cwd is a git
+    repository."""
     (work / "home").mkdir()
+    cwd = git_repository(work / "repo") if repo else None
     async with ModelServer() as model:
         for run in range(runs):
-            for checkout in checkouts:
-                await run_turn(checkout, model, work, warm_samples=False)
+            for checkout in checkouts if run % 2 == 0 else checkouts[::-1]:
+                await run_turn(checkout, model, work, warm_samples=False, timeline=True, cwd=cwd)
             print(f"run {run + 1}/{runs} done", flush=True)
     report(checkouts)
 
@@ -350,6 +394,9 @@ def main() -> int:
     parser.add_argument(
         "--turn-only", action="store_true", help="only spawn → first turn/completed"
     )
+    parser.add_argument(
+        "--repo", action="store_true", help="with --turn-only: the thread's cwd is a git repository"
+    )
     args = parser.parse_args()
     checkouts = [Checkout(ROOT), *(Checkout(path.resolve()) for path in args.compare)]
     if args.mcp_only:
@@ -358,7 +405,7 @@ def main() -> int:
         return 0
     if args.turn_only:
         with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
-            asyncio.run(bench_turn(args.runs, checkouts, Path(tmp)))
+            asyncio.run(bench_turn(args.runs, checkouts, Path(tmp), repo=args.repo))
         return 0
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from app_server.agent.instructions import default_base_instructions
 from app_server.agent.mcp.manager import McpManager
+from app_server.agent.providers.factory import preload_transports
 from app_server.agent.rate_limits import RateLimitBoard
 from app_server.agent.tools.catalog import multi_agent_version_for
 from app_server.agent.tools.workspace import ThreadWorkspace
@@ -28,6 +29,7 @@ from app_server.errors import InvalidRequest, NotFound
 from app_server.ids import parse_thread_id, uuid7
 from app_server.notification import notification, now_ms
 from app_server.rollout import build
+from app_server.rollout.lines import GitMeta
 from app_server.rollout.session_meta import ForkOrigin, history_base
 from app_server.settings import (
     ResolvedSettings,
@@ -443,7 +445,7 @@ class ThreadManager:
             if self._loaded.get(thread.id) is not thread:
                 raise NotFound(f"thread not found: {thread.id}")
             if thread.writer is None:
-                git = await collect_git_info(thread.settings.cwd)
+                git = await self._git_info_while_preloading(thread.settings.cwd)
                 thread.record = with_git(thread.record, git)
                 writer = await self.store.create_writer(
                     thread.id,
@@ -464,6 +466,26 @@ class ThreadManager:
                 )
                 thread.rollout_created(writer)
             return thread.writer
+
+    async def _git_info_while_preloading(self, cwd: str) -> GitMeta | None:
+        """`collect_git_info(cwd)` for a thread's first turn, with the model provider's HTTP
+        stack imported while git runs (issue 17).
+
+        The git commands are child processes: they run on another core while this one would
+        only wait, and the turn imports the HTTP stack (~30 ms of CPU) right after anyway. So
+        the first git command is started, the imports run, then its answer is awaited: spawn
+        → first `turn/completed` saves the shorter of the two. The background warm-up would
+        import the same modules, but only after a pause without requests, which a client
+        sending `turn/start` right behind `thread/start` never leaves. (The import yields
+        between modules: in a repository, the three other git commands start as soon as the
+        first one has ended.)"""
+        collecting = asyncio.ensure_future(collect_git_info(cwd))
+        await asyncio.sleep(0)  # the task's first step spawns `git rev-parse --git-dir`
+        try:
+            await preload_transports()
+        except Exception:  # imported on first use instead, where a failure is reported
+            log.debug("preloading the provider transports failed", exc_info=True)
+        return await collecting
 
     # -- unloading -------------------------------------------------------------------------------
     def _schedule_idle_unload(self, thread: LoadedThread) -> None:

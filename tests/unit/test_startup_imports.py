@@ -30,7 +30,10 @@ HEAVY = (
 )
 
 
-@pytest.mark.parametrize("module", ["app_server.cli", "app_server.startup"])
+@pytest.mark.parametrize(
+    "module",
+    ["app_server.launch", "app_server.early_probe", "app_server.cli", "app_server.startup"],
+)
 def test_the_initialize_path_imports_nothing_heavy(module: str) -> None:
     code = (
         f"import sys, json, {module}\n"

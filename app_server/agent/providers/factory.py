@@ -13,6 +13,7 @@ answers `initialize` should not pay for an HTTP stack it never uses (issue 17).
 from __future__ import annotations
 
 import asyncio
+import importlib
 import weakref
 from collections.abc import Mapping
 from dataclasses import asdict
@@ -33,6 +34,31 @@ if TYPE_CHECKING:
     from app_server.agent.providers.responses_provider import ResponsesProvider
 
     _Provider: TypeAlias = ResponsesProvider | ChatCompletionsProvider
+
+PROVIDER_MODULES: tuple[str, ...] = (
+    "app_server.agent.providers.responses_provider",
+    "app_server.agent.providers.chat_provider",
+)
+"""The provider transports (`httpx` under them, ~16 ms to import)."""
+
+HTTP_STACK_MODULES: tuple[str, ...] = ("httpcore", "anyio._backends._asyncio")
+"""What `httpx` itself imports only later: `httpcore` (with `h11` and `anyio`) when the first
+client is made, anyio's asyncio backend on its first request; together about as much again as
+`httpx`."""
+
+TRANSPORT_MODULES: tuple[str, ...] = (*PROVIDER_MODULES, *HTTP_STACK_MODULES)
+"""What a provider's first request imports, in import order (`preload_transports`)."""
+
+
+async def preload_transports() -> None:
+    """Import `TRANSPORT_MODULES` now (a no-op once imported), so that a thread's first turn
+    does not import them between its answer and its model request (issue 17). Yields to the
+    event loop after each module (~10 ms each), so that what waits meanwhile (the child
+    processes of the turn's git commands) is not held up longer than one module."""
+    for module in TRANSPORT_MODULES:
+        importlib.import_module(module)
+        await asyncio.sleep(0)
+
 
 _CacheKey = tuple[str, str, str | None, bytes]
 _caches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[_CacheKey, _Provider]] = (
