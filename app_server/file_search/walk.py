@@ -1,7 +1,10 @@
 """The files and directories of a root that file search offers, as codex's walker (the `ignore`
-crate) lists them: `.gitignore` and `.ignore` files are obeyed at every level (also outside a
-git repository), hidden files are included — `.git`'s contents too, as codex 0.169 offers them —
-and symlinks are not followed.
+crate) lists them: `.ignore` files are obeyed at every level and in the root's ancestors;
+`.gitignore` files only inside a git repository (the root or an ancestor holds `.git`), there also
+those of the root's ancestors up to the repository's top — outside a repository codex 0.169 lists
+what a `.gitignore` names (observed). Hidden files are included — `.git`'s contents too, as codex
+0.169 offers them — and symlinks are not followed. Not read: `.git/info/exclude` and the user's
+global excludes file.
 
 Blocking; run it in a worker thread. Paths are relative to the root, `/`-separated.
 """
@@ -13,8 +16,11 @@ from dataclasses import dataclass
 
 import pathspec
 
-IGNORE_FILES = (".gitignore", ".ignore")
-"""Per-directory ignore files read during the walk (as ripgrep / codex)."""
+GIT_IGNORE_FILE = ".gitignore"
+"""Obeyed inside a git repository only (the `ignore` crate's `require_git`)."""
+
+IGNORE_FILE = ".ignore"
+"""Obeyed everywhere (ripgrep's own ignore file)."""
 
 ALWAYS_SKIPPED: frozenset[str] = frozenset()
 """Names never descended into nor offered (none: codex 0.169 lists `.git/hooks/…` too)."""
@@ -32,18 +38,28 @@ class Entry:
     is_directory: bool
 
 
+@dataclass(frozen=True, slots=True)
+class IgnoreRules:
+    """One directory's ignore patterns. `base`: that directory relative to the root ("" for the
+    root or an ancestor of it); `prefix`: for an ancestor, the root's path below it plus "/"."""
+
+    base: str
+    prefix: str
+    spec: pathspec.GitIgnoreSpec
+
+
 def walk(root: str) -> list[Entry]:
     """Every file and directory under `root` that no ignore file excludes (depth first)."""
+    in_repository = repository_top(root) is not None
     entries: list[Entry] = []
-    # Each frame: directory (relative, "" for the root) and the ignore specs in force there,
-    # each with the directory it came from.
-    stack: list[tuple[str, list[tuple[str, pathspec.GitIgnoreSpec]]]] = [("", [])]
+    # Each frame: directory (relative, "" for the root) and the ignore rules in force there.
+    stack: list[tuple[str, list[IgnoreRules]]] = [("", _ancestor_rules(root))]
     while stack and len(entries) < MAX_ENTRIES:
         rel_dir, specs = stack.pop()
         absolute = os.path.join(root, rel_dir) if rel_dir else root
-        local = _ignore_spec(absolute)
+        local = _ignore_spec(absolute, git=in_repository)
         if local is not None:
-            specs = [*specs, (rel_dir, local)]
+            specs = [*specs, IgnoreRules(rel_dir, "", local)]
         try:
             with os.scandir(absolute) as listing:
                 children = sorted(listing, key=lambda e: e.name)
@@ -65,9 +81,42 @@ def walk(root: str) -> list[Entry]:
     return entries
 
 
-def _ignore_spec(directory: str) -> pathspec.GitIgnoreSpec | None:
+def repository_top(path: str) -> str | None:
+    """The nearest directory at or above `path` holding `.git` (a directory, or a file in a
+    worktree or submodule), or None outside a git repository."""
+    current = os.path.abspath(path)
+    while True:
+        if os.path.lexists(os.path.join(current, ".git")):
+            return current
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
+
+
+def _ancestor_rules(root: str) -> list[IgnoreRules]:
+    """The rules of the root's ancestors, outermost first: their `.ignore` files, and inside a
+    repository the `.gitignore` files from its top down."""
+    top = repository_top(root)
+    rules: list[IgnoreRules] = []
+    absolute = os.path.abspath(root)
+    ancestor = os.path.dirname(absolute)
+    chain: list[str] = []
+    while ancestor != absolute:
+        chain.append(ancestor)
+        absolute, ancestor = ancestor, os.path.dirname(ancestor)
+    for directory in reversed(chain):
+        inside = top is not None and (directory + os.sep).startswith(top.rstrip(os.sep) + os.sep)
+        spec = _ignore_spec(directory, git=inside)
+        if spec is not None:
+            below = os.path.relpath(root, directory).replace(os.sep, "/")
+            rules.append(IgnoreRules("", below + "/", spec))
+    return rules
+
+
+def _ignore_spec(directory: str, *, git: bool) -> pathspec.GitIgnoreSpec | None:
     lines: list[str] = []
-    for name in IGNORE_FILES:
+    for name in (GIT_IGNORE_FILE, IGNORE_FILE) if git else (IGNORE_FILE,):
         try:
             with open(os.path.join(directory, name), encoding="utf-8", errors="replace") as f:
                 lines += f.read().splitlines()
@@ -76,9 +125,9 @@ def _ignore_spec(directory: str) -> pathspec.GitIgnoreSpec | None:
     return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
 
 
-def _ignored(rel: str, is_dir: bool, specs: list[tuple[str, pathspec.GitIgnoreSpec]]) -> bool:
-    for base, spec in specs:
-        below = rel[len(base) + 1 :] if base else rel
-        if spec.match_file(below + "/" if is_dir else below):
+def _ignored(rel: str, is_dir: bool, specs: list[IgnoreRules]) -> bool:
+    for rules in specs:
+        below = rules.prefix + (rel[len(rules.base) + 1 :] if rules.base else rel)
+        if rules.spec.match_file(below + "/" if is_dir else below):
             return True
     return False
