@@ -30,7 +30,6 @@ from app_server.ids import parse_thread_id, uuid7
 from app_server.notification import notification, now_ms
 from app_server.rollout import build
 from app_server.rollout.lines import GitMeta
-from app_server.rollout.session_meta import ForkOrigin, history_base
 from app_server.settings import (
     ResolvedSettings,
     SettingsOverrides,
@@ -42,10 +41,11 @@ from app_server.settings import (
 from app_server.store.errors import ThreadNotStored
 from app_server.store.interface import ThreadHistory, ThreadStore, ThreadWriter
 from app_server.threads.fanout import Connections
+from app_server.threads.fork import create_fork
 from app_server.threads.git_info import collect_git_info, with_git
 from app_server.threads.lifecycle import Lifecycle
 from app_server.threads.loaded_thread import LoadedThread
-from app_server.threads.session_meta import new_thread_record, session_meta_line
+from app_server.threads.session_meta import meta_version, new_thread_record, session_meta_line
 from app_server.threads.stored_reads import StoredReads
 from protocol.types import (
     IdleThreadStatus,
@@ -60,12 +60,6 @@ from protocol.types import (
 from protocol.wire_model import WireModel
 
 log = logging.getLogger(__name__)
-
-
-def _meta_version(multi_agent_version: str | None) -> str | None:
-    """What a root's `session_meta.multi_agent_version` says: 0.169 writes `v2` and leaves the
-    key out for v1 (the default a reader assumes)."""
-    return "v2" if multi_agent_version == "v2" else None
 
 
 def thread_id_param(value: str) -> str:
@@ -176,7 +170,10 @@ class ThreadManager:
         )
 
     # -- creating and loading --------------------------------------------------------------------
-    def _settings(self, base: ResolvedSettings, overrides: SettingsOverrides) -> ResolvedSettings:
+    def resolve_settings(
+        self, base: ResolvedSettings, overrides: SettingsOverrides
+    ) -> ResolvedSettings:
+        """A thread's settings: `base` with the request's overrides and the default prompt."""
         settings = apply_overrides(base, overrides, self.server_cwd)
         if settings.base_instructions is None:
             settings = replace(settings, base_instructions=default_base_instructions())
@@ -192,7 +189,7 @@ class ThreadManager:
     ) -> LoadedThread:
         """A new thread, loaded and subscribed by the caller; its file comes with its first turn."""
         overrides = SettingsOverrides.from_params(params)
-        settings = self._settings(
+        settings = self.resolve_settings(
             default_settings(self.config.effective, self.server_cwd), overrides
         )
         created_at_ms = now_ms()
@@ -308,7 +305,7 @@ class ThreadManager:
         )
         thread = LoadedThread(
             history.record,
-            self._settings(base, overrides),
+            self.resolve_settings(base, overrides),
             Lifecycle.STORED,
             writer=writer,
             multi_agent_known=False,
@@ -348,87 +345,10 @@ class ThreadManager:
     async def fork(
         self, connection: ClientConnection, source_id: str, params: object, *, ephemeral: bool
     ) -> LoadedThread:
-        """A new thread whose history starts with all of the source's (STORAGE.md §3.6)."""
-        overrides = SettingsOverrides.from_params(params)
-        source = self._loaded.get(source_id)
-        record = await self.reads.record(source_id)
-        if record is None or record.archived:
-            raise ThreadNotStored(source_id)
-        history = await self.reads.read_history(source_id)
-        base = (
-            source.settings
-            if source is not None
-            else with_saved_settings(
-                persisted_settings(record, self.config.effective, self.server_cwd),
-                history.saved_settings,
-            )
-        )
-        settings = self._settings(base, overrides)
-        created_at_ms = now_ms()
-        thread_id = uuid7(created_at_ms)
-        paginated = record.history_mode == "paginated"
-        fork = ForkOrigin(
-            source_id,
-            history_base(source_id, history.next_ordinal or 0, history.byte_size)
-            if paginated
-            else None,
-        )
-        new_record = new_thread_record(
-            thread_id,
-            created_at_ms=created_at_ms,
-            settings=settings,
-            originator=connection.client_name,
-            history_mode=record.history_mode,
-            rollout_path=self.store.rollout_path_for(thread_id, created_at_ms),
-            fork=fork,
-            preview=record.preview,
-            name=record.name,
-            thread_source=getattr(params, "thread_source", None),
-        )
-        multi_agent_version = (
-            source.multi_agent_version
-            if source is not None and source.multi_agent_known
-            else multi_agent_version_for(settings.config.toml)
-        )
-        window_id = uuid7()
-        writer: ThreadWriter | None = None
-        if not ephemeral:
-            git = await collect_git_info(settings.cwd)
-            new_record = with_git(new_record, git)
-            writer = await self.store.create_writer(
-                thread_id,
-                created_at_ms=created_at_ms,
-                history_mode=record.history_mode,
-                start_ordinal=(history.next_ordinal or 0) if paginated else 0,
-            )
-            writer.append(
-                [
-                    session_meta_line(
-                        new_record,
-                        settings,
-                        fork,
-                        multi_agent_version=_meta_version(multi_agent_version),
-                        window_id=window_id,
-                        git=git,
-                    )
-                ]
-            )
-            if not paginated:
-                writer.append(await self.reads.copy_lines(source_id))
-            await writer.sync()
-            if record.name:
-                await self.store.set_name(thread_id, record.name)
-            new_record = await self.reads.record(thread_id) or new_record
-        thread = LoadedThread(
-            new_record,
-            settings,
-            Lifecycle.EPHEMERAL if ephemeral else Lifecycle.STORED,
-            writer=writer,
-            multi_agent_version=multi_agent_version,
-            initial_window_id=window_id,
-        )
-        thread.history_initialization = "warm_fork" if source is not None else "cold_fork"
-        self._loaded[thread_id] = thread
+        """A new thread whose history starts with all of the source's (STORAGE.md §3.6),
+        loaded and subscribed by the caller (`threads.fork`)."""
+        thread = await create_fork(self, connection, source_id, params, ephemeral=ephemeral)
+        self._loaded[thread.id] = thread
         thread.subscribe(connection)
         return thread
 
@@ -458,7 +378,7 @@ class ThreadManager:
                         session_meta_line(
                             thread.record,
                             thread.settings,
-                            multi_agent_version=_meta_version(thread.multi_agent_version),
+                            multi_agent_version=meta_version(thread.multi_agent_version),
                             window_id=thread.initial_window_id,
                             git=git,
                         )

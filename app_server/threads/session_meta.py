@@ -15,6 +15,12 @@ from app_server.settings import ResolvedSettings
 from app_server.store.records import ThreadRecord
 
 
+def meta_version(multi_agent_version: str | None) -> str | None:
+    """What a root's `session_meta.multi_agent_version` says: 0.169 writes `v2` and leaves the
+    key out for v1 (the default a reader assumes)."""
+    return "v2" if multi_agent_version == "v2" else None
+
+
 def new_thread_record(
     thread_id: str,
     *,
