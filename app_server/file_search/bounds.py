@@ -4,9 +4,9 @@ the index scores exactly only the candidates whose bound can still reach the res
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Callable, Iterable
 
+from app_server.file_search.letters import offer
 from app_server.file_search.matcher import (
     BONUS_BOUNDARY_WHITE,
     BONUS_CAMEL123,
@@ -110,8 +110,4 @@ def keep_windows(
             if (bound, -line_start) < kept[0][:2]:
                 continue
         value = base if exact else score_value_at(haystack, classes, pattern, line_start, end)
-        candidate = (value + bonus, -line_start, end)
-        if len(kept) < limit:
-            heapq.heappush(kept, candidate)
-        elif candidate > kept[0]:
-            heapq.heapreplace(kept, candidate)
+        offer(kept, (value + bonus, -line_start, end), limit)

@@ -32,6 +32,7 @@ from app_server.file_search.letters import (
     ceiling_bonus,
     chain_bonus,
     keep_best,
+    offer,
     ranked,
 )
 from app_server.file_search.matcher import (
@@ -358,11 +359,7 @@ class FileIndex:
             if len(kept) == limit and (bound, -line_start) < kept[0][:2]:
                 break
             value = base if exact else score_value_at(haystack, classes, pattern, line_start, end)
-            candidate = (value + bonus, -line_start, end)
-            if len(kept) < limit:
-                heapq.heappush(kept, candidate)
-            elif candidate > kept[0]:
-                heapq.heapreplace(kept, candidate)
+            offer(kept, (value + bonus, -line_start, end), limit)
         kept.sort(reverse=True)
         return [(value, -negated, end) for value, negated, end in kept]
 

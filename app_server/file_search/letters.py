@@ -56,6 +56,15 @@ def ceiling_bonus(lower: str, original: str, letter: str) -> int:
     return 0
 
 
+def offer(kept: Kept, candidate: tuple[int, int, int], limit: int) -> None:
+    """Keep `candidate` (score, -line start, match end) if `kept` (a min-heap of at most
+    `limit`) has room or it beats the worst kept."""
+    if len(kept) < limit:
+        heapq.heappush(kept, candidate)
+    elif candidate > kept[0]:
+        heapq.heapreplace(kept, candidate)
+
+
 def keep_best(
     kept: Kept, candidates: Iterable[tuple[int, int, int]], limit: int, ceiling: int
 ) -> bool:
@@ -63,14 +72,9 @@ def keep_best(
     `limit`); stop when `kept` is full and no candidate can score above `ceiling` more than
     its worst. True when stopped so (later candidates were not looked at)."""
     for value, line_start, end in candidates:
-        candidate = (value, -line_start, end)
-        if len(kept) < limit:
-            heapq.heappush(kept, candidate)
-            continue
-        if ceiling <= kept[0][0]:
+        if len(kept) == limit and ceiling <= kept[0][0]:
             return True
-        if candidate > kept[0]:
-            heapq.heapreplace(kept, candidate)
+        offer(kept, (value, -line_start, end), limit)
     return False
 
 

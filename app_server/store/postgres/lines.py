@@ -87,6 +87,27 @@ async def fetch_line_range(
     return await asyncio.to_thread(expand)
 
 
+INSERT_MESSAGES: Final = (
+    "INSERT INTO thread_messages (thread_id, seq, text)"
+    " SELECT $1, s, t FROM unnest($2::bigint[], $3::text[]) AS u(s, t)"
+    " ON CONFLICT (thread_id, seq) DO NOTHING"
+)
+
+
+async def insert_messages(
+    connection: Connection, thread_id: str, first_seq: int, messages: Sequence[str]
+) -> None:
+    """Store a thread's searchable message texts, numbered from `first_seq` (a retried flush
+    inserts nothing twice)."""
+    if messages:
+        await connection.execute(
+            INSERT_MESSAGES,
+            thread_id,
+            list(range(first_seq, first_seq + len(messages))),
+            list(messages),
+        )
+
+
 def _seq(row: asyncpg.Record) -> int:
     return int(row["seq"])
 

@@ -40,7 +40,7 @@ from app_server.store.local.session_index import (
     read_session_index,
 )
 from app_server.store.local.thread_loader import base_loader, record_for_rollout
-from app_server.store.postgres.lines import fetch_lines
+from app_server.store.postgres.lines import fetch_lines, insert_messages
 from app_server.store.postgres.schema import RECORD_FIELDS, record_values
 from app_server.store.postgres.store import PostgresThreadStore
 from app_server.store.postgres.transfer_marks import MarksCount, export_marks, import_marks
@@ -181,15 +181,7 @@ async def _import_one(store: PostgresThreadStore, read: _Rollout, report: Transf
             [offset for offset, _ in read.lines],
             [text for _, text in read.lines],
         )
-        messages = read.index.messages
-        if messages:
-            await connection.execute(
-                "INSERT INTO thread_messages (thread_id, seq, text)"
-                " SELECT $1, s, t FROM unnest($2::bigint[], $3::text[]) AS u(s, t)",
-                thread_id,
-                list(range(len(messages))),
-                messages,
-            )
+        await insert_messages(connection, thread_id, 0, read.index.messages)
         await replace_turn_starts(connection, thread_id, read.index.turn_starts, read.lines)
         stored = await connection.fetchval(
             "SELECT count(*) FROM rollout_lines WHERE thread_id = $1", thread_id

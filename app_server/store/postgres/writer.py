@@ -27,6 +27,7 @@ from app_server.rollout.lines import RolloutLine
 from app_server.store.errors import StoreError, StoreUnavailable, WriterFenced
 from app_server.store.postgres.connect import CONNECTION_ERRORS
 from app_server.store.postgres.lease import LEASE_SECONDS
+from app_server.store.postgres.lines import insert_messages
 from app_server.store.postgres.schema import RECORD_FIELDS, UPDATABLE_BY_WRITER, record_values
 from app_server.store.postgres.turn_index import write_turn_starts
 from app_server.store.records import build_thread_record
@@ -50,11 +51,6 @@ _FLUSH_SQL = (
 _INSERT_LINES = (
     "INSERT INTO rollout_lines (thread_id, seq, byte_offset, line)"
     " SELECT $1, s, o, l FROM unnest($2::bigint[], $3::bigint[], $4::text[]) AS u(s, o, l)"
-    " ON CONFLICT (thread_id, seq) DO NOTHING"
-)
-_INSERT_MESSAGES = (
-    "INSERT INTO thread_messages (thread_id, seq, text)"
-    " SELECT $1, s, t FROM unnest($2::bigint[], $3::text[]) AS u(s, t)"
     " ON CONFLICT (thread_id, seq) DO NOTHING"
 )
 
@@ -239,19 +235,12 @@ class PostgresThreadWriter:
                     self._thread_id,
                     delta.drop_messages_from,
                 )
-            first = delta.message_base
-            if messages:
-                await connection.execute(
-                    _INSERT_MESSAGES,
-                    self._thread_id,
-                    list(range(first, first + len(messages))),
-                    messages,
-                )
+            await insert_messages(connection, self._thread_id, delta.message_base, messages)
         self._position = WriterPosition(
             line_count,
             offset,
             self._next_ordinal,
-            first + len(messages),
+            delta.message_base + len(messages),
             position.turn_count + len(delta.turn_starts),
         )
 

@@ -26,7 +26,13 @@ from app_server.store.errors import (
     WriterFenced,
 )
 from app_server.store.postgres.lease import LEASE_SECONDS, owner_is_dead
-from app_server.store.postgres.lines import PoolBaseLoader, fetch_lines, parse_lines, rollout_size
+from app_server.store.postgres.lines import (
+    PoolBaseLoader,
+    fetch_lines,
+    insert_messages,
+    parse_lines,
+    rollout_size,
+)
 from app_server.store.postgres.thread_ops import LEASE_FREE
 from app_server.store.postgres.turn_index import replace_turn_starts
 from app_server.store.postgres.writer import WriterPosition
@@ -182,10 +188,4 @@ async def _replace_messages(
         if owned == "UPDATE 0":
             raise WriterFenced(thread_id)
         await connection.execute("DELETE FROM thread_messages WHERE thread_id = $1", thread_id)
-        await connection.execute(
-            "INSERT INTO thread_messages (thread_id, seq, text)"
-            " SELECT $1, s, t FROM unnest($2::bigint[], $3::text[]) AS u(s, t)",
-            thread_id,
-            list(range(len(messages))),
-            messages,
-        )
+        await insert_messages(connection, thread_id, 0, messages)
