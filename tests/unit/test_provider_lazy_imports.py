@@ -24,3 +24,17 @@ def test_importing_the_provider_factory_imports_no_http_client() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )
     assert json.loads(result.stdout) == []
+
+
+def test_the_provider_transport_leaves_out_the_httpx_command_line_tool() -> None:
+    probe = (
+        "import json, sys\n"
+        "import app_server.agent.providers.sse_transport\n"
+        "import httpx\n"
+        "print(json.dumps([sorted(m for m in ('click', 'pygments') if m in sys.modules),\n"
+        "                  callable(httpx.main)]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert json.loads(result.stdout) == [[], True]

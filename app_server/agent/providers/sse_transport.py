@@ -22,23 +22,36 @@ import asyncio
 import contextlib
 import logging
 import os
+import sys
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any
 
-import httpx
-import orjson
-from httpx_sse import EventSource
+HTTPX_CLI_MODULE = "httpx._main"
+"""httpx's command-line tool, which its package imports on import: with click installed (MCP
+brings it, through uvicorn) and pygments (pytest's, in a development install) that is ~10 ms, a
+third of importing httpx, on the first turn's path (issue 17). The server never runs that tool, so the module is marked missing
+before httpx is imported (`None` in `sys.modules` fails the import; httpx then defines a stub
+`main` that asks for its `cli` extra, as when click is not installed). A process that imported
+httpx earlier keeps the real one."""
+sys.modules.setdefault(HTTPX_CLI_MODULE, None)
 
-from app_server.agent.providers.base import RESPONSE_HEADERS_EVENT, ProviderError
-from app_server.agent.providers.provider_config import ProviderConfig, resolve_headers
-from app_server.agent.providers.provider_errors import (
+import httpx  # noqa: E402
+import orjson  # noqa: E402
+from httpx_sse import EventSource  # noqa: E402
+
+from app_server.agent.providers.base import RESPONSE_HEADERS_EVENT, ProviderError  # noqa: E402
+from app_server.agent.providers.provider_config import (  # noqa: E402
+    ProviderConfig,
+    resolve_headers,
+)
+from app_server.agent.providers.provider_errors import (  # noqa: E402
     connection_error,
     describe,
     idle_timeout_error,
     status_error,
     stream_error,
 )
-from app_server.agent.providers.tls_context import default_ssl_context
+from app_server.agent.providers.tls_context import default_ssl_context  # noqa: E402
 
 log = logging.getLogger(__name__)
 
