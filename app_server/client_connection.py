@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Protocol
+
+from msgspec import Struct
 
 from app_server.notification import Notification
 from protocol.types import RequestId
@@ -26,8 +27,7 @@ class ClientGone(Exception):
     """The client disconnected before answering a server request."""
 
 
-@dataclass(frozen=True, slots=True)
-class PendingServerRequest:
+class PendingServerRequest(Struct, frozen=True):
     """A server→client request on its way: its id on that connection, and the answer to come
     (`future` fails with `ClientGone` if the connection closes; cancel it to stop waiting)."""
 
@@ -35,8 +35,7 @@ class PendingServerRequest:
     future: asyncio.Future[object]
 
 
-@dataclass(frozen=True, slots=True)
-class ServerRequestOutcome:
+class ServerRequestOutcome(Struct, frozen=True):
     """How a server→client request ended, whoever asked it."""
 
     result: object = None

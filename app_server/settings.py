@@ -21,11 +21,12 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import orjson
+from msgspec import Struct, field
+from msgspec.structs import replace
 from pydantic import TypeAdapter, ValidationError
 
 from app_server.config import (
@@ -80,8 +81,7 @@ _APPROVAL_POLICY: TypeAdapter[AskForApproval] = TypeAdapter(AskForApproval, conf
 _SANDBOX_POLICY: TypeAdapter[SandboxPolicy] = TypeAdapter(SandboxPolicy, config=DEFERRED)
 
 
-@dataclass(frozen=True, slots=True)
-class ResolvedSettings:
+class ResolvedSettings(Struct, frozen=True):
     """Everything a turn needs to know about how the thread runs, resolved from every layer.
 
     Not the wire `protocol.types.ThreadSettings` (what `thread/settings/updated` reports, made
@@ -115,9 +115,20 @@ class ResolvedSettings:
     """Whether the sandbox was last set by an explicit `sandboxPolicy` (then no profile)."""
     config: EffectiveConfig = field(default_factory=default_config)
     """The thread's effective config: the server's, with the thread's `config` object on top."""
-    requested: Mapping[str, Origin] = field(default_factory=dict, compare=False)
+    requested: Mapping[str, Origin] = field(default_factory=dict)
     """Config keys whose value a request field set (see `SETTING_KEYS`) → that request's layer.
-    Not compared: the same value asked for again is no change of settings."""
+    Not compared (`__eq__`): the same value asked for again is no change of settings."""
+
+    def _compared(self) -> tuple[object, ...]:
+        """The field values equality looks at: all but `requested`."""
+        return tuple(getattr(self, name) for name in self.__struct_fields__ if name != "requested")
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not ResolvedSettings:
+            return NotImplemented
+        return self._compared() == other._compared()
+
+    __hash__ = None  # type: ignore[assignment]  # holds pydantic models: never hashable
 
     @property
     def runtime_workspace_roots(self) -> list[str]:
@@ -135,8 +146,7 @@ class ResolvedSettings:
         return replace(self, requested={**self.requested, **keys}, **updates)
 
 
-@dataclass(frozen=True, slots=True)
-class SettingsOverrides:
+class SettingsOverrides(Struct, frozen=True):
     """The settings fields a `thread/start`, `thread/resume` or `thread/fork` request may carry."""
 
     model: str | None = None
@@ -156,7 +166,7 @@ class SettingsOverrides:
         """Pick the settings fields out of any of the three params models; raises
         `InvalidParams` naming every invalid value of the `config` object (nothing happened yet,
         so a refused request changes nothing)."""
-        fields = {name: getattr(params, name, None) for name in cls.__dataclass_fields__}
+        fields = {name: getattr(params, name, None) for name in cls.__struct_fields__}
         fields["config"] = thread_config_layer(fields["config"])
         return cls(**fields)
 

@@ -37,9 +37,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from app_server.config.keys import ConfigToml
 
@@ -70,8 +72,7 @@ ANNOUNCE_ORDER: tuple[SkillScope, ...] = ("system", "repo", "user", "admin")
 """The order codex 0.169 lists skills to the model (observed), unlike `skills/list`'s."""
 
 
-@dataclass(frozen=True, slots=True)
-class Skill:
+class Skill(Struct, frozen=True):
     """One valid skill, and the root folder it was found under."""
 
     name: str
@@ -83,16 +84,14 @@ class Skill:
     enabled: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class SkillProblem:
+class SkillProblem(Struct, frozen=True):
     """A `SKILL.md` that could not be used, and why."""
 
     path: Path
     message: str
 
 
-@dataclass(frozen=True, slots=True)
-class SkillListing:
+class SkillListing(Struct, frozen=True):
     """What one working dir sees."""
 
     cwd: Path
@@ -100,8 +99,7 @@ class SkillListing:
     problems: tuple[SkillProblem, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class SkillSwitch:
+class SkillSwitch(Struct, frozen=True):
     """One `[[skills.config]]` entry: the skill at `path`, or every skill called `name`, turned
     on or off."""
 

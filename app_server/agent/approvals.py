@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal
+
+from msgspec import Struct, field
 
 from app_server.client_connection import ServerRequestOutcome
 from protocol.types import (
@@ -85,8 +86,7 @@ class Decision(Enum):
     CANCEL = "cancel"
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
+class Answer(Struct, frozen=True):
     """A client's approval answer, read."""
 
     decision: Decision
@@ -103,8 +103,7 @@ class Answer:
 NO_ANSWER = Answer(Decision.CANCEL)
 
 
-@dataclass
-class ApprovalMemory:
+class ApprovalMemory(Struct):
     """What a thread's client already approved for the session (lives with the loaded thread)."""
 
     commands: set[str] = field(default_factory=set)

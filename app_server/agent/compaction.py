@@ -9,8 +9,9 @@ history is dropped (with any tool output whose call went with it) and it is aske
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
+
+from msgspec import Struct
 
 from app_server.agent.providers.base import ModelProvider, ProviderError, SamplingRequest
 from app_server.agent.stream_mapper import (
@@ -43,8 +44,7 @@ _OUTPUT_TYPES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class CompactionCause:
+class CompactionCause(Struct, frozen=True):
     """Why and where a compaction runs (sent in the request's turn metadata)."""
 
     trigger: Literal["auto", "manual"]
@@ -67,8 +67,7 @@ WINDOW_EXCEEDED = CompactionCause("auto", "context_window_exceeded", "mid_turn")
 REQUESTED = CompactionCause("manual", "user_requested", "standalone_turn")
 
 
-@dataclass(frozen=True, slots=True)
-class Summary:
+class Summary(Struct, frozen=True):
     """What the summarization response produced."""
 
     text: str

@@ -13,10 +13,10 @@ waiting on the mailbox (`wait_agent`).
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import orjson
+from msgspec import Struct
 
 from app_server.ids import uuid7
 
@@ -26,8 +26,7 @@ ROOT_AGENT_PATH = "/root"
 MessageKind = Literal["NEW_TASK", "MESSAGE", "FINAL_ANSWER"]
 
 
-@dataclass(frozen=True, slots=True)
-class InterAgentMessage:
+class InterAgentMessage(Struct, frozen=True):
     """One message from an agent to another, as the recipient's model will read it."""
 
     author: str
@@ -55,8 +54,7 @@ class InterAgentMessage:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class SubAgentNotification:
+class SubAgentNotification(Struct, frozen=True):
     """v1: a child's new final status, told to its parent as a user message (0.169's shape)."""
 
     agent_id: str

@@ -8,10 +8,10 @@ working; base instructions go in the standard `instructions` field.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from msgspec import Struct
 
 from app_server.agent.providers.base import SamplingRequest
 from app_server.config import ConfigToml
@@ -58,8 +58,7 @@ def auto_compact_limit(config: ConfigToml) -> int:
     return effective_context_window(config) * AUTO_COMPACT_PERCENT // 100
 
 
-@dataclass(frozen=True, slots=True)
-class RequestContext:
+class RequestContext(Struct, frozen=True):
     """What a request needs to know about its thread and turn."""
 
     thread_id: str

@@ -7,8 +7,9 @@ usage counted and reported, safety-buffering updates sent once per distinct stat
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from app_server.agent.stream_mapper import (
     Emit,
@@ -35,8 +36,7 @@ SAFETY_BUFFERING_METHODS = ("turn/safetyBuffering/updated", "model/safetyBufferi
 """Both names are sent: 0.169's, and the one our issue tracker's clients follow."""
 
 
-@dataclass(slots=True)
-class StepResult:
+class StepResult(Struct):
     """What one sampling step produced."""
 
     tool_calls: list[ToolCall] = field(default_factory=list)

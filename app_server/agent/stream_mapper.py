@@ -8,8 +8,9 @@ state machine can be tested event by event.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from app_server.agent.providers.base import RESPONSE_HEADERS_EVENT, ProviderError
 from app_server.notification import now_ms
@@ -29,15 +30,13 @@ TOOL_CALL_TYPES = frozenset({"function_call", "custom_tool_call", "local_shell_c
 """Output items the turn must execute (their results go back to the model)."""
 
 
-@dataclass(slots=True)
-class Emit:
+class Emit(Struct):
     """Send a notification to the thread's subscribers (its method is the params type's)."""
 
     params: WireModel
 
 
-@dataclass(slots=True)
-class OutputItemDone:
+class OutputItemDone(Struct):
     """A finished output item: persist it; `thread_item` is what clients see (None for calls
     and items without a wire form)."""
 
@@ -51,16 +50,14 @@ class OutputItemDone:
         return self.item.get("type") in TOOL_CALL_TYPES
 
 
-@dataclass(slots=True)
-class ResponseCompleted:
+class ResponseCompleted(Struct):
     """The step ended normally."""
 
     response_id: str | None
     usage: dict[str, Any] | None
 
 
-@dataclass(slots=True)
-class SafetyBuffering:
+class SafetyBuffering(Struct):
     """The model is buffering output for a safety review (PROTOCOL.md §11)."""
 
     use_cases: list[str]
@@ -68,8 +65,7 @@ class SafetyBuffering:
     faster_model: str | None
 
 
-@dataclass(slots=True)
-class ModerationMetadata:
+class ModerationMetadata(Struct):
     """`openai_chatgpt_moderation_metadata` arrived on an event."""
 
     metadata: Any
@@ -78,8 +74,7 @@ class ModerationMetadata:
 Effect = Emit | OutputItemDone | ResponseCompleted | SafetyBuffering | ModerationMetadata
 
 
-@dataclass(slots=True)
-class _Open:
+class _Open(Struct):
     """An output item between `output_item.added` and `output_item.done`."""
 
     kind: str

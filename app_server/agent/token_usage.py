@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from protocol.types import ThreadTokenUsage, TokenUsageBreakdown
 
@@ -40,8 +41,7 @@ def breakdown(values: Mapping[str, int]) -> TokenUsageBreakdown:
     return TokenUsageBreakdown(**{name: int(values.get(name, 0)) for name in FIELDS})
 
 
-@dataclass
-class TokenTotals:
+class TokenTotals(Struct):
     """Running totals of a thread (and of the current turn)."""
 
     thread: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FIELDS, 0))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol
+
+from msgspec import Struct
 
 from app_server.agent.inter_agent import InterAgentMessage, Mailbox
 from app_server.agent.providers.base import ModelProvider
@@ -42,8 +43,7 @@ class TurnHost(ToolHost, Protocol):
         ...
 
 
-@dataclass
-class TurnSetup:
+class TurnSetup(Struct):
     """Everything one turn starts from."""
 
     turn_id: str
@@ -93,8 +93,7 @@ class TurnSetup:
         return self.history.items
 
 
-@dataclass(slots=True)
-class PendingInput:
+class PendingInput(Struct):
     """Input waiting to join the turn: a user's, or (starting a sub-agent's turn) a message from
     another agent."""
 

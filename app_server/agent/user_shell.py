@@ -30,8 +30,9 @@ from __future__ import annotations
 import asyncio
 import codecs
 import uuid
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from app_server.agent.instructions import single_user_text
 from app_server.agent.tools import tool_items
@@ -63,16 +64,14 @@ OPEN_TAG = "<user_shell_command>"
 CLOSE_TAG = "</user_shell_command>"
 
 
-@dataclass(frozen=True, slots=True)
-class UserShellCommand:
+class UserShellCommand(Struct, frozen=True):
     """What the user asked to run."""
 
     command: str
     timeout_ms: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class UserShellResult:
+class UserShellResult(Struct, frozen=True):
     """How it went: the item clients saw (for the rollout) and the model's user message."""
 
     item: ToolItem

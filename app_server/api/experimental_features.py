@@ -9,7 +9,8 @@ name and stage, and `enabled` as the loaded config says (README, "Compatibility"
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from app_server.api.list_page import list_page
 from app_server.client_connection import ClientConnection
@@ -25,8 +26,7 @@ DEFAULT_PAGE_SIZE = 100
 """Features per page when the client gives no limit (the list is short)."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Switch:
+class _Switch(Struct, frozen=True):
     name: str
     stage: ExperimentalFeatureStage
     default_enabled: bool

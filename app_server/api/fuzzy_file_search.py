@@ -10,7 +10,8 @@ start, which answers the empty query when the walk is done; each update answers 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from app_server.api.path_params import absolute_path
 from app_server.client_connection import ClientConnection
@@ -55,8 +56,7 @@ def roots_param(roots: list[str]) -> list[str]:
     return checked
 
 
-@dataclass(slots=True)
-class _Session:
+class _Session(Struct):
     indexes: asyncio.Future[list[FileIndex]]
     latest: asyncio.Event = field(default_factory=asyncio.Event)
 

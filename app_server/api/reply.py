@@ -12,13 +12,13 @@ history is never built into models just to be serialized (`render_response_with_
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from protocol.wire_model import WireModel
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
+class Reply(Struct, frozen=True):
     """A result plus what to do once it is on its way to the client."""
 
     result: WireModel

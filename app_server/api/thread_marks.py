@@ -7,7 +7,7 @@ orders the notifications as 0.169 does: `thread/readState/changed` before the an
 
 from __future__ import annotations
 
-from dataclasses import replace
+from msgspec.structs import replace
 
 from app_server.api.reply import Reply
 from app_server.client_connection import ClientConnection

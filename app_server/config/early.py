@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
 
 from app_server.config.layers import (
     ConfigLayer,
@@ -26,8 +27,7 @@ from app_server.config.problems import CONFIG_FILE_NAME, ConfigProblem, unreadab
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class RawConfig:
+class RawConfig(Struct, frozen=True):
     """The config layers as read (file, then `-c`), and the problems of a file that could not
     be read."""
 

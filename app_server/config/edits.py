@@ -10,18 +10,17 @@ existing one key by key; a null value removes the key; missing parent tables are
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import tomlkit
+from msgspec import Struct
 from tomlkit.container import Container
 from tomlkit.items import AoT, Item, Table
 
 from app_server.config.problems import ConfigWriteError, ConfigWriteErrorCode
 
 
-@dataclass(frozen=True, slots=True)
-class ConfigEdit:
+class ConfigEdit(Struct, frozen=True):
     """One change: the value at `path` (None removes it), merged into a table when `upsert`."""
 
     path: tuple[str, ...]

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from app_server.config.keys import ConfigToml
 from app_server.config.layers import ConfigLayer, Origin, apply_layer, lookup, origin_of
@@ -18,8 +19,7 @@ from app_server.config.problems import ConfigProblem, InvalidValue
 from app_server.config.validation import validate_config
 
 
-@dataclass(frozen=True, slots=True)
-class EffectiveConfig:
+class EffectiveConfig(Struct, frozen=True):
     """Typed values (`toml`), the raw merged table, and where every set value came from."""
 
     toml: ConfigToml

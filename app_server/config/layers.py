@@ -16,9 +16,10 @@ import copy
 import enum
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
 
 from app_server.config.problems import ConfigError
 
@@ -40,8 +41,7 @@ LAYER_PRECEDENCE = tuple(LayerKind)
 """Lowest first: a later kind wins over an earlier one."""
 
 
-@dataclass(frozen=True, slots=True)
-class Origin:
+class Origin(Struct, frozen=True):
     """The layer a value came from; `file` is the `config.toml` of a `user` layer."""
 
     kind: LayerKind
@@ -58,8 +58,7 @@ def user_origin(config_file: Path) -> Origin:
     return Origin(LayerKind.USER, config_file)
 
 
-@dataclass(frozen=True, slots=True)
-class ConfigLayer:
+class ConfigLayer(Struct, frozen=True):
     """One layer: its origin and its assignments, in the order they apply."""
 
     origin: Origin

@@ -9,9 +9,10 @@ argument is fatal (`ConfigError`), because the person who typed it is there to f
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
 
 from app_server.errors import InvalidRequest
 
@@ -44,8 +45,7 @@ class ConfigWriteError(InvalidRequest):
         self.data = {"config_write_error_code": code.value}
 
 
-@dataclass(frozen=True)
-class ConfigProblem:
+class ConfigProblem(Struct, frozen=True):
     """A problem reported to clients as a `configWarning` after `initialize`."""
 
     summary: str
@@ -56,8 +56,7 @@ class ConfigProblem:
     """The dotted key whose value was ignored (None when the whole file was)."""
 
 
-@dataclass(frozen=True, slots=True)
-class InvalidValue:
+class InvalidValue(Struct, frozen=True):
     """A value that does not fit its key: dropped, and its key's default used instead."""
 
     key: str

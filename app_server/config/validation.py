@@ -14,9 +14,9 @@ import functools
 import logging
 import types
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Annotated, Any, Union, get_args, get_origin
 
+from msgspec import Struct, field
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from app_server.config.keys import ConfigTable, ConfigToml
@@ -29,8 +29,7 @@ ENTRY_INSTEAD = "ignored"
 """What a warning says of a dropped table entry or list element: nothing replaces it."""
 
 
-@dataclass(frozen=True, slots=True)
-class ValidatedConfig:
+class ValidatedConfig(Struct, frozen=True):
     """The typed config a table amounts to, what was dropped from it, and what was unknown."""
 
     toml: ConfigToml
@@ -51,8 +50,7 @@ def validate_config(raw: Mapping[str, Any]) -> ValidatedConfig:
     return ValidatedConfig(toml, tuple(checker.invalid), tuple(checker.unknown))
 
 
-@dataclass(frozen=True, slots=True)
-class _Slot:
+class _Slot(Struct, frozen=True):
     """How one place of the config is checked: a key, a table entry or a list element."""
 
     adapter: TypeAdapter[Any]
@@ -66,8 +64,7 @@ class _Slot:
     """When the value is a list that may hold tables: how each element is checked."""
 
 
-@dataclass
-class _Checker:
+class _Checker(Struct):
     invalid: list[InvalidValue] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
 

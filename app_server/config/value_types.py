@@ -8,23 +8,21 @@ never read as a number, nor a number as a boolean): TOML and JSON both carry rea
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Literal
 
+from msgspec import Struct
 from pydantic import BeforeValidator, Field, Strict
 
 from protocol.types import AskForApproval, ReasoningSummary, SandboxMode
 
 
-@dataclass(frozen=True, slots=True)
-class Expect:
+class Expect(Struct, frozen=True):
     """What a value must be, as a warning says it: "expected <text>, got …"."""
 
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class Instead:
+class Instead(Struct, frozen=True):
     """What is used when a key's value is invalid, where its default alone does not say it
     (a key whose default is "unset" but which then falls back to a built-in value)."""
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 import asyncio
 import tomllib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import tomlkit
+from msgspec import Struct
 from tomlkit.exceptions import TOMLKitError
 
 from app_server.config.edits import ConfigEdit, apply_edits
@@ -45,8 +45,7 @@ USER_LAYER_ONLY = "Only writes to the user config are allowed"
 VERSION_CONFLICT = "Configuration was modified since last read. Fetch latest version and retry."
 
 
-@dataclass(frozen=True, slots=True)
-class _Written:
+class _Written(Struct, frozen=True):
     table: dict[str, Any]
     version: str
 

@@ -22,9 +22,10 @@ import os
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from itertools import accumulate
 from operator import attrgetter, itemgetter
+
+from msgspec import Struct
 
 from app_server.file_search.bounds import Window, keep_windows, rest_bound, window
 from app_server.file_search.letters import (
@@ -62,8 +63,7 @@ MATCH_LIMIT = 50
 message size for rows no picker shows."""
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(Struct, frozen=True):
     """One ranked result."""
 
     root: str

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import re
 import string
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 SCORE_MATCH = 16
 PENALTY_GAP_START = 3
@@ -73,8 +74,7 @@ def _bonus(prev: int, cur: int) -> int:
     return 0
 
 
-@dataclass(frozen=True, slots=True)
-class Query:
+class Query(Struct, frozen=True):
     """A parsed query: its characters (lowercased unless case-sensitive) and the prefilter."""
 
     text: str

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from app_server.file_search.index import FileIndex, Match, merge
 from app_server.file_search.matcher import parse_query
@@ -22,8 +23,7 @@ MAX_CACHED_ROOTS = 16
 """Roots whose index is kept for one-shot searches (each costs ~3x its paths' length)."""
 
 
-@dataclass(slots=True)
-class _Cached:
+class _Cached(Struct):
     built: float
     index: asyncio.Future[FileIndex]
 

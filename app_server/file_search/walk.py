@@ -12,9 +12,9 @@ Blocking; run it in a worker thread. Paths are relative to the root, `/`-separat
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 import pathspec
+from msgspec import Struct
 
 GIT_IGNORE_FILE = ".gitignore"
 """Obeyed inside a git repository only (the `ignore` crate's `require_git`)."""
@@ -30,16 +30,14 @@ MAX_ENTRIES = 2_000_000
 off there rather than exhausting memory."""
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(Struct, frozen=True):
     """One candidate: its path relative to the root and whether it is a directory."""
 
     path: str
     is_directory: bool
 
 
-@dataclass(frozen=True, slots=True)
-class IgnoreRules:
+class IgnoreRules(Struct, frozen=True):
     """One directory's ignore patterns. `base`: that directory relative to the root ("" for the
     root or an ancestor of it); `prefix`: for an ancestor, the root's path below it plus "/"."""
 

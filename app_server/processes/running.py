@@ -20,8 +20,9 @@ import signal
 import struct
 import termios
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Literal
+
+from msgspec import Struct, field
 
 from app_server.agent.tools.exec.process import (
     READ_CHUNK_BYTES,
@@ -57,8 +58,7 @@ class SpawnError(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True, slots=True)
-class SpawnRequest:
+class SpawnRequest(Struct, frozen=True):
     """What to run and how (already checked by the caller)."""
 
     argv: Sequence[str]
@@ -73,8 +73,7 @@ class SpawnRequest:
     timeout_s: float | None = None
 
 
-@dataclass(slots=True)
-class _Capture:
+class _Capture(Struct):
     """One output stream: what is kept for the final answer (buffered mode), how much was
     streamed, and whether the cap cut it."""
 
@@ -88,8 +87,7 @@ class _Capture:
         return len(self.kept) + self.streamed
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(Struct, frozen=True):
     """How the process ended and what it wrote (buffered streams only)."""
 
     exit_code: int

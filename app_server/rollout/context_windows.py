@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from app_server.rollout.lines import WindowLineage
 
@@ -28,8 +29,7 @@ def derived_window_id(thread_id: str, number: int) -> str:
     return str(uuid.uuid5(_DERIVED_NAMESPACE, f"{thread_id}:{number}"))
 
 
-@dataclass(frozen=True, slots=True)
-class ContextWindow:
+class ContextWindow(Struct, frozen=True):
     """One context window of a thread and its lineage."""
 
     number: int

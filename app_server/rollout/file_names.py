@@ -8,8 +8,9 @@ live and how they are found is the store's business (`store/local/rollout_files.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 PLAIN_SUFFIX = ".jsonl"
 ZST_SUFFIX = ".jsonl.zst"
@@ -25,8 +26,7 @@ _STRUCTURED_NAME_RE = re.compile(
 _STAMP_FORMAT = "%Y-%m-%dT%H-%M-%S"
 
 
-@dataclass(frozen=True, slots=True)
-class RolloutFileName:
+class RolloutFileName(Struct, frozen=True):
     """What a rollout file name says: the thread id and its creation time (second precision).
 
     `created_at` is naive: codex writes the *local* wall-clock time of the writing machine and

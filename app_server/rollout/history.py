@@ -28,7 +28,8 @@ folds for metadata and that index only, in memory proportional to one turn rathe
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from app_server.rollout.history_index import HistoryIndexCollector, TurnStart
 from app_server.rollout.lines import JsonObject
@@ -64,8 +65,7 @@ class HistoryLineageError(Exception):
         self.reason = reason
 
 
-@dataclass(slots=True)
-class _Segment:
+class _Segment(Struct):
     """The lines of one rollout file within the lineage (the thread's own file or a base)."""
 
     own: bool

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Final
+
+from msgspec import Struct, field
 
 from app_server.rollout.lines import JsonObject
 from app_server.rollout.thread_metadata import is_real_user_text, user_message_text
@@ -37,8 +38,7 @@ trigram index costs about three times the indexed text; longer messages (pasted 
 here so one of them cannot dominate the index."""
 
 
-@dataclass(frozen=True, slots=True)
-class TurnStart:
+class TurnStart(Struct, frozen=True):
     """Where one visible turn starts in the thread's own rollout.
 
     `byte_offset` is the offset of the line that opened the turn (its `task_started`, or for a
@@ -52,8 +52,7 @@ class TurnStart:
     checkpoint: TurnCheckpoint
 
 
-@dataclass(slots=True)
-class HistoryIndexDelta:
+class HistoryIndexDelta(Struct):
     """What was collected since the previous `drain`."""
 
     turn_starts: list[TurnStart] = field(default_factory=list)

@@ -13,8 +13,9 @@ turn started (`TurnMark`). Pure: I/O happens in the loader.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from app_server.rollout.compacted_history import legacy_replacement
 from app_server.rollout.context_windows import ContextWindow
@@ -25,8 +26,7 @@ from app_server.rollout.world_state import WorldState
 MAX_LINEAGE_DEPTH = 64
 
 
-@dataclass
-class ModelHistory:
+class ModelHistory(Struct):
     """A thread's model-visible items in order — exactly as the model is sent them, rollout-only
     annotations dropped — and the token totals recorded with them (None if never recorded)."""
 
@@ -59,8 +59,7 @@ def model_item(payload: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in payload.items() if k not in ROLLOUT_ONLY_FIELDS}
 
 
-@dataclass(frozen=True, slots=True)
-class TurnMark:
+class TurnMark(Struct, frozen=True):
     """What the model history was when a turn started (its `task_started` line): what a
     `thread_rolled_back` dropping that turn restores. Cheap to keep per turn: the item list is
     referenced with its length (a later compaction replaces the list, so the reference still

@@ -14,9 +14,8 @@ the way to its JSON, which is byte for byte what `render_turn` of the turn's mod
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import orjson
+from msgspec import Struct, field
 
 from app_server.rollout.rendered_items import RenderedItem, item_json
 from app_server.rollout.turn_entry import TurnEntry, render_turn
@@ -29,8 +28,7 @@ _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _EMPTY_ITEMS = b'"items":[]'
 
 
-@dataclass(slots=True)
-class PendingTurn:
+class PendingTurn(Struct):
     """A turn being folded: its wire fields, items and where its lines are in the rollout."""
 
     id: str

@@ -9,7 +9,7 @@ a sub-agent's parent and place in the session tree. `thread_metadata` reads it b
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 from app_server.rollout.envelope import format_timestamp_ms
 from app_server.rollout.lines import (
@@ -37,8 +37,7 @@ def history_base(
     }
 
 
-@dataclass(frozen=True, slots=True)
-class ForkOrigin:
+class ForkOrigin(Struct, frozen=True):
     """Where a fork's history comes from (STORAGE.md §3.6)."""
 
     source_id: str
@@ -46,8 +45,7 @@ class ForkOrigin:
     """For a paginated source (`history_base()`); a legacy fork copies the lines instead."""
 
 
-@dataclass(frozen=True, slots=True)
-class SpawnOrigin:
+class SpawnOrigin(Struct, frozen=True):
     """Who spawned a sub-agent thread, and its place in the session tree (STORAGE.md §3.3)."""
 
     parent_thread_id: str

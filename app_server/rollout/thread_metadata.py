@@ -17,10 +17,10 @@ Pure and resumable like the rest of the fold: `HistoryFold` calls `apply_*` per 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from msgspec import Struct
 
 from app_server.rollout.envelope import parse_timestamp_ms
 from app_server.rollout.lines import HistoryMode, JsonObject
@@ -36,8 +36,7 @@ INJECTED_USER_TEXT_PREFIXES = (
 """User-role text that codex injects itself; never a thread's preview."""
 
 
-@dataclass(frozen=True, slots=True)
-class HistoryBase:
+class HistoryBase(Struct, frozen=True):
     """`session_meta.history_base` of a paginated fork: the base thread's history prefix."""
 
     thread_id: str
@@ -45,8 +44,7 @@ class HistoryBase:
     end_byte_offset: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class ThreadMetadata:
+class ThreadMetadata(Struct, frozen=True):
     """Everything the rollout lines say about a thread (no file-system facts like mtime/path).
 
     `source` is the disk form (`"vscode"`, `{"subagent": {...}}`); `records.source_to_wire`

@@ -32,8 +32,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from app_server.rollout import wire_values
 from app_server.rollout.events import EventType
@@ -47,8 +48,7 @@ from protocol.types import ThreadItem
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class TurnCheckpoint:
+class TurnCheckpoint(Struct, frozen=True):
     """The builder's counters at a line boundary (see the module docstring)."""
 
     next_item_index: int = 1

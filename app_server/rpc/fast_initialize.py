@@ -14,11 +14,11 @@ through the dispatcher like any request: never a wrong answer, only a slower one
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from msgspec import Struct
 
 from app_server.api.identity import platform_family, platform_os, user_agent
 from app_server.rpc.incoming import Request, parse_message
@@ -33,8 +33,7 @@ _ESCAPED = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 """Characters a JSON writer may escape in more than one way: such text takes the slow path."""
 
 
-@dataclass(frozen=True, slots=True)
-class FastInitialize:
+class FastInitialize(Struct, frozen=True):
     """An `initialize` answered here: the response line, and what the dispatcher adopts."""
 
     request_id: RequestId

@@ -12,10 +12,10 @@ into it (README, "Limits").
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import orjson
+from msgspec import Struct
 
 from app_server.errors import InvalidRequest, ParseError
 from app_server.transport.limits import MAX_NESTING_DEPTH
@@ -27,8 +27,7 @@ JSON_RPC_INT_MIN = -(2**63)
 JSON_RPC_INT_MAX = 2**63 - 1
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
+class Request(Struct, frozen=True):
     """A client request; `params` is the raw JSON value (None when absent or null)."""
 
     id: RequestId
@@ -36,32 +35,28 @@ class Request:
     params: object
 
 
-@dataclass(frozen=True, slots=True)
-class ClientNotification:
+class ClientNotification(Struct, frozen=True):
     """A client notification: never answered."""
 
     method: str
     params: object
 
 
-@dataclass(frozen=True, slots=True)
-class Response:
+class Response(Struct, frozen=True):
     """The client's successful answer to a server request."""
 
     id: RequestId
     result: object
 
 
-@dataclass(frozen=True, slots=True)
-class ErrorResponse:
+class ErrorResponse(Struct, frozen=True):
     """The client's failed answer to a server request."""
 
     id: RequestId
     error: object
 
 
-@dataclass(frozen=True, slots=True)
-class NullIdAnswer:
+class NullIdAnswer(Struct, frozen=True):
     """A client's answer with `"id": null`: JSON-RPC's way to say it could not read one of our
     requests. It matches no request (ours have integer ids) and is never answered."""
 

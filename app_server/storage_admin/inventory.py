@@ -16,8 +16,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from msgspec import Struct, field
 
 from app_server.store.local.db_recovery import BACKUPS_DIR
 from app_server.store.local.index_schema import INDEX_DB_FILE
@@ -41,8 +42,7 @@ TEMP_SUFFIX = ".tmp"
 any still there when nothing is running are leftovers of a crash."""
 
 
-@dataclass(frozen=True, slots=True)
-class RolloutEntry:
+class RolloutEntry(Struct, frozen=True):
     """One thread's rollout file and its stats."""
 
     thread_id: str
@@ -53,8 +53,7 @@ class RolloutEntry:
     mtime_ns: int
 
 
-@dataclass(slots=True)
-class Tally:
+class Tally(Struct):
     """A number of files and their total size in bytes."""
 
     count: int = 0
@@ -66,16 +65,14 @@ class Tally:
         self.bytes += size
 
 
-@dataclass(frozen=True, slots=True)
-class SizedFile:
+class SizedFile(Struct, frozen=True):
     """A file (path relative to the data dir, POSIX-style) and its size."""
 
     path: str
     bytes: int
 
 
-@dataclass(frozen=True, slots=True)
-class IndexFile:
+class IndexFile(Struct, frozen=True):
     """A SQLite database file (or `-wal`/`-shm`/`-journal` side file) at the top of the data dir.
 
     `owner` is `app-server` for our own index (`state_app_server_*`; `current` tells the
@@ -89,8 +86,7 @@ class IndexFile:
     current: bool
 
 
-@dataclass(slots=True)
-class StorageReport:
+class StorageReport(Struct):
     """Everything `storage report` shows; `total` is the sum over every file in the data dir."""
 
     data_dir: Path

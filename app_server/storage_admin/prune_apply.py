@@ -17,8 +17,9 @@ the others go on.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from msgspec import Struct, field
 
 from app_server.storage_admin.prune_plan import PlannedRemoval, PrunePlan, SkippedThread
 from app_server.store.interface import ForkReferenced, ThreadNotStored, WriterBusy
@@ -32,8 +33,7 @@ ACTIVE_WRITER_REASON = "a server or codex has it open (active writer)"
 FORK_REASON = "forked history of another thread still references it"
 
 
-@dataclass(frozen=True, slots=True)
-class RemovedThread:
+class RemovedThread(Struct, frozen=True):
     """A thread whose rollout and index entries were deleted; `root` is the candidate it went
     with (itself for a candidate, its ancestor for a spawned sub-agent thread)."""
 
@@ -43,8 +43,7 @@ class RemovedThread:
     root: str
 
 
-@dataclass(slots=True)
-class PruneResult:
+class PruneResult(Struct):
     """What `--apply` did."""
 
     removed: list[RemovedThread] = field(default_factory=list)

@@ -25,13 +25,13 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import orjson
 import zstandard
+from msgspec import Struct
 
 from app_server.rollout.thread_metadata import MetadataAccumulator
 from app_server.storage_admin.inventory import RolloutEntry, scan_rollouts
@@ -41,8 +41,7 @@ MAX_FIRST_LINE_BYTES = 64 * 1024 * 1024
 """A `session_meta` line longer than this is not read (the thread's links count as unknown)."""
 
 
-@dataclass(frozen=True, slots=True)
-class ThreadLinks:
+class ThreadLinks(Struct, frozen=True):
     """What a rollout's `session_meta` says about other threads."""
 
     parent_id: str | None
@@ -55,8 +54,7 @@ class ThreadLinks:
 NO_LINKS = ThreadLinks(None, frozenset())
 
 
-@dataclass(frozen=True, slots=True)
-class PlannedRemoval:
+class PlannedRemoval(Struct, frozen=True):
     """One `delete_tree` call: a candidate and the archived sub-agent threads removed with it."""
 
     root: RolloutEntry
@@ -73,8 +71,7 @@ class PlannedRemoval:
         return sum(entry.size for entry in self.entries)
 
 
-@dataclass(frozen=True, slots=True)
-class SkippedThread:
+class SkippedThread(Struct, frozen=True):
     """A candidate that is (or was, at `--apply`) left in place, and why."""
 
     thread_id: str
@@ -83,8 +80,7 @@ class SkippedThread:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class PrunePlan:
+class PrunePlan(Struct, frozen=True):
     """What a prune removes and skips; `now_ns - cutoff_ns` is the `--older-than` duration."""
 
     data_dir: Path

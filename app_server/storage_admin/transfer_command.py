@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from dataclasses import asdict
 from pathlib import Path
+
+import msgspec
 
 from app_server.store.errors import StoreUnavailable
 
@@ -62,7 +63,9 @@ async def _transfer(action: str, url: str, directory: Path, *, as_json: bool) ->
     finally:
         await store.close()
     if as_json:
-        sys.stdout.write(json.dumps({"action": action, **asdict(report)}, indent=2) + "\n")
+        sys.stdout.write(
+            json.dumps({"action": action, **msgspec.to_builtins(report)}, indent=2) + "\n"
+        )
     else:
         verb = "exported" if action == "export" else "imported"
         sys.stdout.write(

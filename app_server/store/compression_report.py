@@ -7,8 +7,9 @@ Plain data: no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Literal
+
+from msgspec import Struct, field
 
 RunSkipReason = Literal["disabled", "marker", "maintenance_busy"]
 """Why a whole run did not happen: compression is switched off; another run finished less than
@@ -22,8 +23,7 @@ FileSkipReason = Literal[
 not verify; the run was stopped (shutdown) before it was published."""
 
 
-@dataclass
-class CompressionReport:
+class CompressionReport(Struct):
     """Counters of one run. `files_seen` plain rollouts = compressed + skipped + failed (+ those
     not reached when the run hit its time limit)."""
 

@@ -35,8 +35,9 @@ Contract
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Final, Protocol, runtime_checkable
+
+from msgspec import Struct
 
 from app_server.rollout.lines import HistoryMode, RolloutLine, StoredLine
 from app_server.rollout.model_history import ModelHistory
@@ -62,16 +63,14 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class StoreWarning:
+class StoreWarning(Struct, frozen=True):
     """Something clients should hear about after `initialize` (a `configWarning`)."""
 
     summary: str
     details: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ThreadHistory:
+class ThreadHistory(Struct, frozen=True):
     """A stored thread: its metadata and its turns (`itemsView: full`), oldest first."""
 
     record: ThreadRecord
@@ -80,7 +79,7 @@ class ThreadHistory:
     """The ordinal the next appended line gets (paginated threads), else None."""
     byte_size: int
     """Bytes of the plain rollout (a paginated fork's `history_base.end_byte_offset`)."""
-    model_summary: ModelHistory | None = field(default=None, compare=False)
+    model_summary: ModelHistory | None = None
     """The thread's model history without its items (windows, token usage, world state,
     instructions) when the read folded it too, as a resume's does; None otherwise. A resume
     replays the token usage from it without holding the model items (issue 17). Not part of
@@ -88,6 +87,19 @@ class ThreadHistory:
     saved_settings: Mapping[str, Any] | None = None
     """The last `thread_settings_applied.thread_settings` recorded (None: none, or a store
     that does not keep it): a resumed thread's personality, plugins and collaboration mode."""
+
+    def _compared(self) -> tuple[object, ...]:
+        """The field values equality looks at: all but `model_summary`."""
+        return tuple(
+            getattr(self, name) for name in self.__struct_fields__ if name != "model_summary"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not ThreadHistory:
+            return NotImplemented
+        return self._compared() == other._compared()
+
+    __hash__ = None  # type: ignore[assignment]  # holds lists: never hashable
 
 
 class ThreadWriter(Protocol):
@@ -293,8 +305,7 @@ JSON array of the ids of the threads it had loaded (now loaded nowhere). Exactly
 receives it per departed process."""
 
 
-@dataclass(frozen=True, slots=True)
-class ProcessMessage:
+class ProcessMessage(Struct, frozen=True):
     """One message between processes sharing a store (`ProcessMessaging`)."""
 
     recipient: str

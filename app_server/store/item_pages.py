@@ -20,9 +20,9 @@ threads with nothing stored yet (`ItemsListUnsupported`), and so do we.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 import orjson
+from msgspec import Struct
 
 from app_server.rollout.turn_entry import TurnEntry
 from app_server.store.errors import (
@@ -50,8 +50,7 @@ DEFAULT_ITEMS_SORT_DIRECTION: SortDirection = "asc"
 CURSOR_SCOPE = "itemsByCreatedAtOrdinal"
 
 
-@dataclass(frozen=True, slots=True)
-class PositionedItem:
+class PositionedItem(Struct, frozen=True):
     """One item with the turn it belongs to and its creation ordinal (its sort key)."""
 
     turn_id: str
@@ -68,8 +67,7 @@ class PositionedItem:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class ItemPageRequest:
+class ItemPageRequest(Struct, frozen=True):
     """The paging part of a `thread/items/list` request."""
 
     turn_id: str | None = None

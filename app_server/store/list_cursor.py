@@ -26,8 +26,9 @@ granularity (see `ListCursor`). Anything else raises `InvalidCursor` with the me
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+from msgspec import Struct
 
 from app_server.store.errors import InvalidCursor
 
@@ -48,8 +49,7 @@ _THREAD_ID = re.compile(
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class ListCursor:
+class ListCursor(Struct, frozen=True):
     """A parsed cursor: a bound on `(sort value in unix ms, thread id)`, exclusive.
 
     - With `thread_id` (a `nextCursor`): rows strictly after `(sort_ms, thread_id)` in the

@@ -11,7 +11,9 @@ the layers above a fast store for their tests. Nothing survives the process.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from app_server.notification import now_ms
 from app_server.rollout.envelope import envelope, format_timestamp_ms
@@ -45,8 +47,7 @@ from app_server.store.thread_query import (
 from app_server.store.turn_pages import TurnPageRequest, TurnsPage, page_for_request
 
 
-@dataclass
-class _Thread:
+class _Thread(Struct):
     """One thread's lines (envelopes as they would be on disk) and its file-level facts."""
 
     thread_id: str

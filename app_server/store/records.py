@@ -9,9 +9,10 @@ Timestamps are unix milliseconds here; the wire `Thread` uses seconds.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
 
 from app_server.rollout.lines import HistoryMode
 from app_server.rollout.thread_metadata import ThreadMetadata
@@ -36,8 +37,7 @@ _WIRE_SOURCE_NAMES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class ThreadRecord:
+class ThreadRecord(Struct, frozen=True):
     """One stored thread's metadata (the `threads` index row). Fields and their sources:"""
 
     id: str

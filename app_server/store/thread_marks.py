@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from typing import Final, Literal
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from app_server.store.errors import StoreError
 
@@ -29,8 +31,7 @@ ReadMark = Literal["read", "unread"]
 GoalStatus = Literal["active", "paused", "blocked", "usageLimited", "budgetLimited", "complete"]
 
 
-@dataclass(frozen=True, slots=True)
-class ReadReceipt:
+class ReadReceipt(Struct, frozen=True):
     """A thread's read state (see the module docstring for the encoding)."""
 
     thread_id: str
@@ -77,8 +78,7 @@ def after_mark(receipt: ReadReceipt, expected_revision: str, mark: ReadMark) -> 
     return replace(receipt, first_unread_turn=first, revision=new_revision())
 
 
-@dataclass(frozen=True, slots=True)
-class GoalRecord:
+class GoalRecord(Struct, frozen=True):
     """A thread's goal (`ThreadGoal` on the wire; timestamps here in unix ms)."""
 
     thread_id: str
@@ -96,8 +96,7 @@ GIT_FIELDS: Final = ("sha", "branch", "origin_url")
 """The Git fields a metadata patch may set (`GitInfo` on the wire, snake_case here)."""
 
 
-@dataclass(frozen=True, slots=True)
-class MetadataPatch:
+class MetadataPatch(Struct, frozen=True):
     """What `thread/metadata/update` set on a thread, kept as codex 0.169 keeps it in its state
     database: not in the rollout, and over what the rollout says (`session_meta.git`).
 

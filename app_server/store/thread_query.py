@@ -11,8 +11,9 @@ returned exactly once (STORAGE.md §7.2).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Final
+
+from msgspec import Struct
 
 from app_server.store.errors import InvalidCursor
 from app_server.store.list_cursor import (
@@ -61,8 +62,7 @@ SORT_COLUMNS: Final[dict[str, str]] = {
 `section_position` sorts like `updated_at`."""
 
 
-@dataclass(frozen=True, slots=True)
-class ThreadQuery:
+class ThreadQuery(Struct, frozen=True):
     """One `thread/list` request, already validated by the RPC layer.
 
     `None`/empty list filters mean "no restriction", except `source_kinds`: empty ⇒
@@ -117,8 +117,7 @@ class ThreadQuery:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class ThreadPage:
+class ThreadPage(Struct, frozen=True):
     """One page: the records in order, and the cursors (`None` when there are none)."""
 
     records: tuple[ThreadRecord, ...]
@@ -130,8 +129,7 @@ class ThreadPage:
     page from it; `None` if the page is empty."""
 
 
-@dataclass(frozen=True, slots=True)
-class ThreadSearchPage:
+class ThreadSearchPage(Struct, frozen=True):
     """One `thread/search` page: the threads (as a listing page) and, for each, the text of
     its first message that matched (thread id → text)."""
 

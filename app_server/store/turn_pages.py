@@ -18,10 +18,10 @@ true` (pass it with the opposite `sortDirection` to read back over the anchor ag
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from msgspec import Struct
 
 from app_server.rollout.lines import HistoryMode
 from app_server.rollout.turn_entry import TurnEntry
@@ -44,8 +44,7 @@ DEFAULT_ITEMS_VIEW: TurnItemsView = "summary"
 DEFAULT_SORT_DIRECTION: SortDirection = "desc"
 
 
-@dataclass(frozen=True, slots=True)
-class TurnCursor:
+class TurnCursor(Struct, frozen=True):
     """A decoded cursor: an anchor turn (by rollout ordinal or by id) and whether to include it."""
 
     include_anchor: bool
@@ -53,8 +52,7 @@ class TurnCursor:
     turn_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class TurnPageRequest:
+class TurnPageRequest(Struct, frozen=True):
     """The paging part of a `thread/turns/list` request (defaults applied by the pager)."""
 
     cursor: str | None = None
@@ -73,8 +71,7 @@ class TurnPageRequest:
         return self.items_view or DEFAULT_ITEMS_VIEW
 
 
-@dataclass(frozen=True, slots=True)
-class TurnsPage:
+class TurnsPage(Struct, frozen=True):
     """One page of `thread/turns/list`."""
 
     data: list[Turn]
@@ -173,8 +170,7 @@ def clamp_limit(limit: int | None) -> int:
     return max(1, min(limit, MAX_TURNS_PAGE_LIMIT))
 
 
-@dataclass(frozen=True)
-class PageWindow:
+class PageWindow(Struct, frozen=True):
     """The turns (by position, oldest first) an indexed page covers: `first`..`last` inclusive,
     empty when `last < first`; `has_more`: turns remain beyond it in the page direction."""
 

@@ -11,8 +11,9 @@ in the copy, so the child's first request is a valid conversation.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
+
+from msgspec.structs import replace
 
 from app_server.agent.instructions import message
 from app_server.agent.inter_agent import ROOT_AGENT_PATH

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from app_server.agent.inter_agent import ROOT_AGENT_PATH, InterAgentMessage, SubAgentNotification
 from app_server.agent.tools import tool_items
@@ -46,8 +48,7 @@ OUTCOME_STATUS: dict[str, AgentStatus] = {
 }
 
 
-@dataclass(slots=True)
-class AgentState:
+class AgentState(Struct):
     """One spawned agent as the tree tracks it."""
 
     info: AgentInfo

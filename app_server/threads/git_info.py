@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import replace
+
+from msgspec.structs import replace
 
 from app_server.rollout.lines import GitMeta
 from app_server.store.records import ThreadRecord

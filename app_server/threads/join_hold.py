@@ -20,15 +20,15 @@ published after the hold is missed, and nothing in the answer is sent again.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from app_server.client_connection import ClientConnection
 from app_server.notification import Notification
 from app_server.rollout.turn_entry import TurnEntry
 
 
-@dataclass(frozen=True, slots=True)
-class Snapshot:
+class Snapshot(Struct, frozen=True):
     """What a resume answer told the client of the turns it holds: status and item ids."""
 
     turns: dict[str, tuple[str, frozenset[str]]] = field(default_factory=dict)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
+
+from msgspec.structs import replace
 
 from app_server.agent.inter_agent import Mailbox
 from app_server.agent.token_usage import TokenTotals

@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
+
+from msgspec.structs import replace
 
 from app_server.agent.instructions import default_base_instructions
 from app_server.agent.mcp.manager import McpManager

@@ -19,7 +19,7 @@ exactly the retained prefix, as with codex.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 from app_server.client_connection import ClientConnection
 from app_server.errors import InvalidRequest
@@ -32,8 +32,7 @@ from app_server.threads.thread_marks import wire_read_state
 from protocol.types import IdleThreadStatus, ThreadReadStateChangedNotification
 
 
-@dataclass(frozen=True, slots=True)
-class Reverted:
+class Reverted(Struct, frozen=True):
     """The reloaded thread and its retained history."""
 
     thread: LoadedThread

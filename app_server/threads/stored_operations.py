@@ -8,7 +8,7 @@ does for each method.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from msgspec.structs import replace
 
 from app_server.client_connection import ClientConnection
 from app_server.errors import InvalidRequest

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from dataclasses import replace
+
+from msgspec.structs import replace
 
 from app_server.agent.inter_agent import ROOT_AGENT_PATH, InterAgentMessage, Mailbox, MessageKind
 from app_server.agent.nicknames import pick_nickname

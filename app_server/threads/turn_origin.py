@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 
-@dataclass(frozen=True, slots=True)
-class TurnOrigin:
+class TurnOrigin(Struct, frozen=True):
     """What a new turn records about its cause (`task_started.turn_attribution`)."""
 
     root_turn_id: str | None

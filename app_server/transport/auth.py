@@ -11,16 +11,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 
 class ListenerConfigError(Exception):
     """The listen address and auth options do not make a safe listener (startup refuses)."""
 
 
-@dataclass(frozen=True, slots=True)
-class CapabilityToken:
+class CapabilityToken(Struct, frozen=True):
     """The SHA-256 of the token every WebSocket upgrade must present."""
 
     sha256: bytes

@@ -7,11 +7,10 @@ never holding more than the limit in memory.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 
-@dataclass(frozen=True, slots=True)
-class Oversized:
+class Oversized(Struct, frozen=True):
     """A line longer than the limit was skipped; `size` is its length in bytes."""
 
     size: int

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from app_server.transport.limits import MAX_MESSAGE_BYTES, STDIO_READ_CHUNK_BYTES
 
 
-@dataclass(frozen=True, slots=True)
-class StdioStart:
+class StdioStart(Struct, frozen=True):
     """What happened on stdio before the server proper took over."""
 
     unread: bytes = b""

@@ -19,7 +19,8 @@ import shutil
 import stat
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from app_server.errors import InvalidRequest, PathError
 
@@ -32,8 +33,7 @@ CHUNK_CHARS = CHUNK_BYTES // 3 * 4
 """Base64 characters decoded per step of a write (one `CHUNK_BYTES` of output)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Metadata:
+class Metadata(Struct, frozen=True):
     """What `fs/getMetadata` reports: the target's kind (symlinks followed), whether the path
     itself is a symlink, and its times in Unix milliseconds (0 when the system has none)."""
 
@@ -44,8 +44,7 @@ class Metadata:
     modified_at_ms: int
 
 
-@dataclass(frozen=True, slots=True)
-class DirectoryEntry:
+class DirectoryEntry(Struct, frozen=True):
     """One child of a directory (`fs/readDirectory`), its kind with symlinks followed."""
 
     file_name: str

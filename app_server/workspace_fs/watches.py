@@ -16,9 +16,9 @@ import contextlib
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import watchfiles
+from msgspec import Struct
 
 from app_server.errors import InvalidRequest
 from app_server.workspace_fs.operations import is_write_temp
@@ -40,8 +40,7 @@ ChangeSink = Callable[[str, list[str]], None]
 """Receives a watch id and the changed paths (sorted) of one batch."""
 
 
-@dataclass(slots=True)
-class _Watch:
+class _Watch(Struct):
     path: str
     task: asyncio.Task[None]
 

@@ -10,13 +10,13 @@ fixed so every line can be compared whole.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import itertools
 import logging
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
 import orjson
 import pytest
 
@@ -361,7 +361,7 @@ def test_a_later_turn_in_an_unchanged_environment_writes_only_task_started_and_t
 def test_a_later_turn_in_another_directory_tells_the_model_and_records_a_world_state_patch(
     writer: FakeWriter,
 ) -> None:
-    moved = dataclasses.replace(SETTINGS, cwd="/work/other")
+    moved = msgspec.structs.replace(SETTINGS, cwd="/work/other")
     history = ModelHistory(world_state=WorldState(world(SETTINGS)))
     setup = make_setup(writer, first_turn=False, history=history, settings=moved)
     TurnRecorder(setup, THREAD, STARTED_AT).opening()
@@ -381,7 +381,7 @@ def test_a_later_turn_in_another_directory_tells_the_model_and_records_a_world_s
 def test_a_later_turn_with_other_permissions_tells_the_model_in_a_developer_message(
     writer: FakeWriter,
 ) -> None:
-    never = dataclasses.replace(SETTINGS, approval_policy="never")
+    never = msgspec.structs.replace(SETTINGS, approval_policy="never")
     history = ModelHistory(world_state=WorldState(world(SETTINGS)))
     setup = make_setup(writer, first_turn=False, history=history, settings=never)
     TurnRecorder(setup, THREAD, STARTED_AT).opening()
@@ -425,7 +425,7 @@ def test_a_granular_approval_policy_is_recorded_as_its_json_object(writer: FakeW
             mcp_elicitations=True, rules=False, sandbox_approval=True
         )
     )
-    settings = dataclasses.replace(SETTINGS, approval_policy=granular)
+    settings = msgspec.structs.replace(SETTINGS, approval_policy=granular)
     TurnRecorder(make_setup(writer, settings=settings), THREAD, STARTED_AT).opening()
     expected = {
         "granular": {
@@ -446,7 +446,7 @@ def test_a_granular_approval_policy_is_recorded_as_its_json_object(writer: FakeW
 
 def test_turn_context_records_the_sandbox_in_codex_disk_spelling(writer: FakeWriter) -> None:
     sandbox = WorkspaceWriteSandboxPolicy(writable_roots=["/data"], network_access=True)
-    settings = dataclasses.replace(SETTINGS, sandbox=sandbox)
+    settings = msgspec.structs.replace(SETTINGS, sandbox=sandbox)
     TurnRecorder(make_setup(writer, settings=settings), THREAD, STARTED_AT).opening()
     context = next(line for line in writer.lines if line["type"] == "turn_context")
     assert context["payload"]["sandbox_policy"] == {
@@ -461,7 +461,7 @@ def test_turn_context_records_the_sandbox_in_codex_disk_spelling(writer: FakeWri
 def test_turn_context_without_a_reasoning_summary_setting_records_none(
     writer: FakeWriter,
 ) -> None:
-    settings = dataclasses.replace(SETTINGS, reasoning_summary=None, reasoning_effort=None)
+    settings = msgspec.structs.replace(SETTINGS, reasoning_summary=None, reasoning_effort=None)
     TurnRecorder(make_setup(writer, settings=settings), THREAD, STARTED_AT).opening()
     context = next(line for line in writer.lines if line["type"] == "turn_context")
     assert context["payload"]["summary"] == "none"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import os
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from app_server.store.local.db_recovery import rebuilt_database_warning
@@ -71,7 +71,7 @@ async def test_fresh_index_is_our_own_wal_file(tmp_path: Path, index: ThreadInde
 
 
 def test_every_record_field_has_a_column() -> None:
-    assert set(RECORD_FIELDS) == {field.name for field in dataclasses.fields(ThreadRecord)}
+    assert set(RECORD_FIELDS) == {field.name for field in msgspec.structs.fields(ThreadRecord)}
 
 
 async def test_every_field_round_trips(index: ThreadIndex) -> None:

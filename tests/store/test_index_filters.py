@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from app_server.store.local.index_db import ThreadIndex
@@ -78,7 +78,7 @@ def matches(record: ThreadRecord, kind: ThreadSourceKind, query: ThreadQuery) ->
 
 async def listed(index: ThreadIndex, query: ThreadQuery) -> list[str]:
     """Ids of the single page `query` returns (asserting there is no second page)."""
-    page = await index.list_threads(dataclasses.replace(query, limit=MAX_LIST_LIMIT))
+    page = await index.list_threads(msgspec.structs.replace(query, limit=MAX_LIST_LIMIT))
     assert page.next_cursor is None
     return [record.id for record in page.records]
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import random
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from app_server.store.errors import InvalidCursor
@@ -70,7 +70,7 @@ async def collect_ids(index: ThreadIndex, query: ThreadQuery) -> list[str]:
     ids: list[str] = []
     cursor = query.cursor
     while True:
-        page = await index.list_threads(dataclasses.replace(query, cursor=cursor))
+        page = await index.list_threads(msgspec.structs.replace(query, cursor=cursor))
         ids.extend(record.id for record in page.records)
         if page.next_cursor is None:
             return ids

@@ -10,8 +10,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from pathlib import Path
+
+from msgspec.structs import replace
 
 from app_server.store.local.store import LocalThreadStore
 from app_server.store.postgres.transfer import export_home, import_home

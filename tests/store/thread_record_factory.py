@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
+
+import msgspec
 
 from app_server.store.records import ThreadRecord
 
@@ -62,7 +63,7 @@ def make_record(n: int, **changes: Any) -> ThreadRecord:
         memory_mode="enabled",
         last_turn_started_at_ms=created + 250,
     )
-    return dataclasses.replace(record, **changes)
+    return msgspec.structs.replace(record, **changes)
 
 
 def sub_agent(n: int, parent: str, **changes: Any) -> ThreadRecord:

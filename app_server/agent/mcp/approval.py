@@ -15,9 +15,9 @@ message and requested schema) and the answer goes back to the server.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from msgspec import Struct, field
 from pydantic import Field
 
 from app_server.client_connection import ServerRequestOutcome
@@ -43,8 +43,7 @@ class McpElicitationRequest(WireModel):
     requested_schema: dict[str, Any]
 
 
-@dataclass(slots=True)
-class McpApprovalMemory:
+class McpApprovalMemory(Struct):
     """Tools a client approved for the rest of the thread (`persist: session|always`)."""
 
     approved: set[tuple[str, str]] = field(default_factory=set)
@@ -142,8 +141,7 @@ def server_elicitation(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class ElicitAnswer:
+class ElicitAnswer(Struct, frozen=True):
     action: Literal["accept", "decline", "cancel"]
     content: dict[str, Any] | None = None
     persist: str | None = None

@@ -17,7 +17,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import httpx2
@@ -27,6 +26,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp_types import CONNECTION_CLOSED
+from msgspec import Struct, field
 
 from app_server.agent.mcp.spec import McpCallError, McpServerSpec
 
@@ -53,8 +53,7 @@ ElicitHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 Status = Literal["starting", "ready", "failed"]
 
 
-@dataclass(slots=True)
-class Inventory:
+class Inventory(Struct):
     """What a ready server offers, dumped by alias (the wire spelling)."""
 
     server_info: dict[str, Any] | None = None

@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct
 
 from app_server.agent.mcp import model_tools
 from app_server.agent.mcp.manager import McpManager
@@ -136,8 +137,7 @@ RESOURCE_TOOL_SPECS: dict[str, dict[str, Any]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class ResourceTool:
+class ResourceTool(Struct, frozen=True):
     """`list_mcp_resources`, `list_mcp_resource_templates` or `read_mcp_resource`."""
 
     name: str

@@ -12,7 +12,9 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from app_server.config.keys import McpServerToml
 
@@ -44,8 +46,7 @@ class McpSpecError(ValueError):
     """A server table that cannot be launched (no `command` nor `url`, or both)."""
 
 
-@dataclass(frozen=True, slots=True)
-class McpServerSpec:
+class McpServerSpec(Struct, frozen=True):
     """How to reach one server and its limits (see the module docstring)."""
 
     name: str

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from app_server.agent import approvals
 from app_server.agent.mcp import model_tools
@@ -40,8 +41,7 @@ ABORTED_MESSAGE = "aborted by user"
 """The error of a call whose turn was interrupted while it ran."""
 
 
-@dataclass(frozen=True, slots=True)
-class McpTool:
+class McpTool(Struct, frozen=True):
     """One tool of one server, offered in the server's namespace."""
 
     manager: McpManager
@@ -162,8 +162,7 @@ class McpTool:
         return ToolOutput(model_tools.error_output(error or "", seconds), False, item=item)
 
 
-@dataclass(slots=True)
-class McpToolSource:
+class McpToolSource(Struct):
     """Loads a thread's MCP tools when its turn begins (the registry's `prepare`)."""
 
     manager: McpManager

@@ -14,8 +14,9 @@ whether, and under which budget, the failure may be retried.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
+
+from msgspec import Struct, field
 
 WireApi = Literal["responses", "chat"]
 
@@ -25,8 +26,7 @@ with the HTTP response headers, lower-cased (safety buffering and model reroutin
 `x-codex-safety-buffering-*` and `openai-model`)."""
 
 
-@dataclass(frozen=True, slots=True)
-class SamplingRequest:
+class SamplingRequest(Struct, frozen=True):
     """One request to the model: the body fields of `POST /responses` and extra headers."""
 
     model: str

@@ -16,11 +16,11 @@ import asyncio
 import importlib
 import weakref
 from collections.abc import Mapping
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
 import orjson
+from msgspec.structs import asdict
 
 from app_server.agent.providers.base import ModelProvider
 from app_server.agent.providers.provider_config import (

@@ -14,9 +14,10 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct, field
 
 from app_server.agent.providers.base import MissingCredentials, ProviderError, WireApi
 from app_server.config import ConfigToml, InvalidValue, validate_config
@@ -74,8 +75,7 @@ BUILTIN_PROVIDERS: Mapping[str, ModelProviderToml] = {
 """The providers Codex knows without a `[model_providers.<id>]` table."""
 
 
-@dataclass(frozen=True)
-class ProviderConfig:
+class ProviderConfig(Struct, frozen=True):
     """One resolved `[model_providers.<id>]` table (plus the top-level `model`).
 
     Holds no secret: the API key is looked up with `resolve_api_key` when a provider is built, so

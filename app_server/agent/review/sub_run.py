@@ -15,8 +15,9 @@ is written to the thread's rollout or history (the review turn records the resul
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
+
+import msgspec
 
 from app_server.agent.instructions import review_instructions
 from app_server.agent.token_usage import TokenTotals
@@ -102,13 +103,13 @@ def review_tools(setup: TurnSetup) -> ToolRegistry:
 def review_setup(parent: TurnSetup, sub_turn_id: str) -> TurnSetup:
     """The sub-turn's setup: the review turn's thread, settings and workspace, but a fresh
     history and token count, the rubric, read-only and no approvals, no rollout."""
-    settings = dataclasses.replace(
+    settings = msgspec.structs.replace(
         parent.settings,
         approval_policy="never",
         sandbox=ReadOnlySandboxPolicy(),
         developer_instructions=None,
     )
-    return dataclasses.replace(
+    return msgspec.structs.replace(
         parent,
         turn_id=sub_turn_id,
         root_turn_id=parent.turn_id,

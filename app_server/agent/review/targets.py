@@ -17,8 +17,9 @@ are refused before anything runs (`-32600`, codex's texts); a sha that names no 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from app_server.errors import InvalidRequest
 from protocol.types import (
@@ -61,8 +62,7 @@ COMMIT_TITLE_PROMPT = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class ReviewRequest:
+class ReviewRequest(Struct, frozen=True):
     """A resolved review: its target (as given), the reviewer's prompt and the clients' hint."""
 
     target: ReviewTarget

@@ -8,8 +8,9 @@ mailboxes and enforces the limits. A refusal is an `AgentError` whose text the m
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
+
+from msgspec import Struct, field
 
 from app_server.agent.inter_agent import Mailbox
 from protocol.types import UserInput
@@ -40,8 +41,7 @@ class AgentError(Exception):
     arguments); the message is what the model reads."""
 
 
-@dataclass(frozen=True, slots=True)
-class AgentInfo:
+class AgentInfo(Struct, frozen=True):
     """One agent of the session tree as the tools see it."""
 
     thread_id: str
@@ -61,8 +61,7 @@ class AgentInfo:
     """Its last turn's final message (None while running or if it gave none)."""
 
 
-@dataclass(frozen=True, slots=True)
-class SpawnRequest:
+class SpawnRequest(Struct, frozen=True):
     """What a spawn call asks for."""
 
     call_id: str

@@ -21,9 +21,10 @@ import os
 import shlex
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+from msgspec import Struct
 
 from app_server.agent import approvals
 from app_server.agent.tools import tool_items
@@ -59,8 +60,7 @@ REJECTED = 'exec_command failed: CreateProcess {{ message: "Rejected(\\"{reason}
 """What the model reads for a command that did not run (0.169's text)."""
 
 
-@dataclass(frozen=True, slots=True)
-class CommandRequest:
+class CommandRequest(Struct, frozen=True):
     """A command as a shell tool asked for it."""
 
     call_id: str
@@ -80,8 +80,7 @@ class CommandRequest:
     max_output_tokens: int | None = None
 
 
-@dataclass(slots=True)
-class Outcome:
+class Outcome(Struct):
     """How the command ended (or that it keeps running as a session)."""
 
     exit_code: int | None

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
+
+from msgspec import Struct, field
 
 from app_server.agent.tools.agent_control import AgentControl
 from app_server.agent.tools.patch import TurnDiffTracker
@@ -26,8 +27,7 @@ from protocol.types import ThreadStatus
 from protocol.wire_model import WireModel
 
 
-@dataclass(frozen=True, slots=True)
-class ToolCall:
+class ToolCall(Struct, frozen=True):
     """One call from the model's output (`function_call`, `custom_tool_call` or
     `local_shell_call`)."""
 
@@ -68,8 +68,7 @@ class ToolCall:
         return f"{self.namespace}.{self.name}" if self.namespace else self.name
 
 
-@dataclass(frozen=True, slots=True)
-class ToolItem:
+class ToolItem(Struct, frozen=True):
     """The item a call showed clients, as the rollout keeps it."""
 
     core: CoreItem
@@ -80,8 +79,7 @@ class ToolItem:
     completed_at_ms: int
 
 
-@dataclass(slots=True)
-class ToolOutput:
+class ToolOutput(Struct):
     """What the model gets back for a call, and what else the turn must record or do."""
 
     output: str | list[dict[str, Any]]
@@ -114,8 +112,7 @@ class ToolHost(Protocol):
         ...
 
 
-@dataclass(slots=True)
-class ToolContext:
+class ToolContext(Struct):
     """What a running tool may use: its thread and turn, the thread's settings and tool state,
     and its host for notifications and approvals."""
 

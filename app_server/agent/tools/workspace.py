@@ -7,15 +7,14 @@ created them; they last until the thread is unloaded, which kills what still run
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from msgspec import Struct, field
 
 from app_server.agent.approvals import ApprovalMemory
 from app_server.agent.mcp.approval import McpApprovalMemory
 from app_server.agent.tools.exec.background_terminals import BackgroundTerminals
 
 
-@dataclass
-class ThreadWorkspace:
+class ThreadWorkspace(Struct):
     """A loaded thread's tool state (see the module docstring)."""
 
     bwrap: str | None

@@ -30,9 +30,10 @@ import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+
+from msgspec import Struct
 
 from app_server.notification import now_ms
 from app_server.rollout.history import HistoryFold, HistoryLineageError, RolloutLines
@@ -64,16 +65,14 @@ SCAN_SLICE_FILES = 1000
 hops a scan may pause for requests (`Reconciler.pace`). More hops cost a little more in all."""
 
 
-@dataclass(frozen=True, slots=True)
-class ScannedFile:
+class ScannedFile(Struct, frozen=True):
     """A rollout found by the scan, with the stamp it had."""
 
     rollout: RolloutFile
     stamp: RolloutStamp
 
 
-@dataclass(frozen=True, slots=True)
-class ScanReport:
+class ScanReport(Struct, frozen=True):
     """What one scan did."""
 
     files: int
@@ -194,8 +193,7 @@ def fold_records(
     return records, stamps, histories, unreadable
 
 
-@dataclass(frozen=True, slots=True)
-class MetadataLocks:
+class MetadataLocks(Struct, frozen=True):
     """The store's locks around names and file locations (see the module docstring). Taken in
     this order when both are needed."""
 

@@ -39,10 +39,11 @@ import os
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, Protocol
+
+from msgspec import Struct
 
 from app_server.config.defaults import DEFAULT_ROLLOUT_MIN_AGE_DAYS
 from app_server.durable_files import write_all
@@ -95,8 +96,7 @@ DEFAULT_MIN_AGE_SECONDS = DEFAULT_ROLLOUT_MIN_AGE_DAYS * SECONDS_PER_DAY
 whose default says why)."""
 
 
-@dataclass(frozen=True, slots=True)
-class CompressionSettings:
+class CompressionSettings(Struct, frozen=True):
     """Whether a store compresses cold rollouts, and from which age."""
 
     enabled: bool = True
@@ -120,8 +120,7 @@ OnCompressed = Callable[[str, CompressResult], Awaitable[None]]
 index's rollout stamp. An exception fails the run."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Candidate:
+class _Candidate(Struct, frozen=True):
     thread_id: str
     path: Path
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
+
+from msgspec import Struct
 
 from app_server.durable_files import fsync_dir
 
@@ -40,8 +41,7 @@ REBUILT_DETAILS: Final = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class DbRecovery:
+class DbRecovery(Struct, frozen=True):
     """A damaged database that was moved aside and replaced by a fresh one."""
 
     db_path: Path
@@ -52,8 +52,7 @@ class DbRecovery:
     """Why it was considered damaged (for logs)."""
 
 
-@dataclass(frozen=True, slots=True)
-class ConfigWarningText:
+class ConfigWarningText(Struct, frozen=True):
     """`configWarning` params: `summary` and `details`."""
 
     summary: str

@@ -8,10 +8,10 @@ are replaced wholesale when a thread is refolded and appended to as its writer f
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Final
 
 import aiosqlite
+from msgspec import Struct
 
 from app_server.rollout.history_index import HistoryIndexDelta
 from app_server.rollout.turn_builder import TurnCheckpoint
@@ -21,8 +21,7 @@ MIN_TRIGRAM_TERM_CHARS: Final = 3
 matched by scanning the message texts (slower, but such terms are rarely useful)."""
 
 
-@dataclass(frozen=True, slots=True)
-class IndexedHistory:
+class IndexedHistory(Struct, frozen=True):
     """History-index rows to write for one thread.
 
     `replace`: the delta covers the whole rollout (a refold) and replaces the thread's rows;
@@ -36,8 +35,7 @@ class IndexedHistory:
     replace: bool
 
 
-@dataclass(frozen=True, slots=True)
-class HistoryState:
+class HistoryState(Struct, frozen=True):
     """How far a thread's rollout is indexed."""
 
     indexed_through: int
@@ -46,8 +44,7 @@ class HistoryState:
     hidden_before_ordinal: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class TurnStartRow:
+class TurnStartRow(Struct, frozen=True):
     """One indexed turn start (`seq` = its 0-based position among the thread's turns)."""
 
     seq: int

@@ -20,13 +20,13 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Literal, Self
 
 import aiosqlite
 import orjson
+from msgspec import Struct
 
 from app_server.store.local.db_recovery import (
     DbRecovery,
@@ -88,8 +88,7 @@ class DamagedDatabase(sqlite3.DatabaseError):
     """`PRAGMA quick_check` reported problems."""
 
 
-@dataclass(frozen=True, slots=True)
-class RolloutStamp:
+class RolloutStamp(Struct, frozen=True):
     """What a rollout file looked like when its record was indexed."""
 
     thread_id: str
@@ -97,16 +96,14 @@ class RolloutStamp:
     mtime_ns: int
 
 
-@dataclass(frozen=True, slots=True)
-class RowLocation:
+class RowLocation(Struct, frozen=True):
     """Where an index row says a thread's rollout is (the plain path, relative)."""
 
     rollout_path: str
     archived: bool
 
 
-@dataclass(frozen=True, slots=True)
-class BackfillState:
+class BackfillState(Struct, frozen=True):
     """Progress of the rollout scan that fills the index (resumable, STORAGE.md §7.1)."""
 
     status: BackfillStatus

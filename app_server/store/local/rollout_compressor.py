@@ -40,10 +40,10 @@ import os
 import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import zstandard
+from msgspec import Struct
 
 from app_server.durable_files import fsync_dir
 from app_server.store.local.materialize import publish_no_clobber
@@ -87,8 +87,7 @@ class CompressStep(enum.Enum):
     """After the `.zst` is published, before the source is re-checked and deleted."""
 
 
-@dataclass(frozen=True, slots=True)
-class CompressResult:
+class CompressResult(Struct, frozen=True):
     """The outcome and the sizes (plain bytes read; `.zst` bytes written, 0 if none kept)."""
 
     outcome: CompressOutcome
@@ -98,8 +97,7 @@ class CompressResult:
     """The source's (and, when compressed, the `.zst`'s) mtime."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Identity:
+class _Identity(Struct, frozen=True):
     """What must not change while a file is compressed."""
 
     device: int

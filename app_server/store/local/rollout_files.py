@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
+
+from msgspec import Struct
 
 from app_server.rollout.file_names import PLAIN_SUFFIX as PLAIN_SUFFIX
 from app_server.rollout.file_names import ROLLOUT_FILE_NAME_RE as ROLLOUT_FILE_NAME_RE
@@ -40,8 +41,7 @@ ARCHIVED_SESSIONS_DIR = "archived_sessions"
 """Archived threads: `archived_sessions/<rollout file>` (flat, no date folders)."""
 
 
-@dataclass(frozen=True, slots=True)
-class RolloutFile:
+class RolloutFile(Struct, frozen=True):
     """One thread's rollout as found on disk.
 
     `path` is the file that exists (plain or `.zst`); `plain_path` is the `.jsonl` path that is

@@ -52,12 +52,12 @@ import logging
 import os
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
 import orjson
+from msgspec import Struct
 
 from app_server.rollout.envelope import envelope, format_timestamp
 from app_server.rollout.lines import HistoryMode, RolloutLine, StoredLine
@@ -81,8 +81,7 @@ class RolloutWriterClosed(RolloutWriteError):
     """The writer was closed (or is closing): nothing can be appended any more."""
 
 
-@dataclass(frozen=True, slots=True)
-class RolloutPosition:
+class RolloutPosition(Struct, frozen=True):
     """A consistent point of the written file: a line boundary and the ordinal that follows it.
 
     This is what a paginated fork records as `history_base.end_byte_offset` and

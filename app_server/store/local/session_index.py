@@ -19,11 +19,11 @@ import os
 import tempfile
 import time
 from collections.abc import Collection
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
+from msgspec import Struct
 
 from app_server.durable_files import fsync_dir
 
@@ -32,8 +32,7 @@ logger = logging.getLogger(__name__)
 SESSION_INDEX_FILE = "session_index.jsonl"
 
 
-@dataclass(frozen=True, slots=True)
-class SessionIndexEntry:
+class SessionIndexEntry(Struct, frozen=True):
     """One rename: the thread's name as of `updated_at` (RFC 3339 text, as written)."""
 
     thread_id: str

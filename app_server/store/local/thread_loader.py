@@ -9,9 +9,10 @@ Blocking I/O: run it in a worker thread.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
+
+from msgspec import Struct
 
 from app_server.rollout.history import BaseLoader, HistoryFold, RolloutLines
 from app_server.rollout.turn_entry import TurnEntry
@@ -25,8 +26,7 @@ from app_server.store.local.rollout_reader import iter_rollout_lines
 from app_server.store.records import ThreadRecord, build_thread_record
 
 
-@dataclass(frozen=True, slots=True)
-class StoredThread:
+class StoredThread(Struct, frozen=True):
     """A thread read from disk: its index record, its rollout file and the folded history."""
 
     record: ThreadRecord

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from app_server.rollout.history import HistoryFold
 from app_server.rollout.lines import HistoryMode
@@ -37,8 +39,7 @@ from app_server.store.local.writer_gate import WriterGate
 from app_server.store.records import ThreadRecord
 
 
-@dataclass(frozen=True, slots=True)
-class ReopenedModel:
+class ReopenedModel(Struct, frozen=True):
     """The model history a writer's reopening folded, without its items."""
 
     path: Path

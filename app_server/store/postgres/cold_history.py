@@ -30,11 +30,11 @@ import contextlib
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Final
 
 import asyncpg
 import zstandard
+from msgspec import Struct
 
 from app_server.store.compression_report import CompressionReport
 from app_server.store.local.compression_worker import MAX_RUNTIME_SECONDS, CompressionSettings
@@ -64,8 +64,7 @@ _CANDIDATES: Final = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Batch:
+class Batch(Struct, frozen=True):
     """A compressed run of consecutive lines, as stored in `rollout_batches`."""
 
     first_seq: int

@@ -14,10 +14,10 @@ that the threads are `notLoaded` and closed: servable by whoever resumes them ne
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Final
 
 import asyncpg
+from msgspec import Struct
 
 from app_server.store.postgres.lease import HEARTBEAT_SECONDS, LEASE_SECONDS, PROCESS_LOCK_SQL
 
@@ -27,8 +27,7 @@ hear that its threads stopped within about this long (`FROZEN_SECONDS` for one t
 its session alive)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Departure:
+class Departure(Struct, frozen=True):
     """A process claimed as departed, and the threads whose leases it held."""
 
     process_id: str

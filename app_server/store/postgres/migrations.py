@@ -14,10 +14,10 @@ database owner may create it. When that is refused, the error says what to run.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Final
 
 import asyncpg
+from msgspec import Struct
 
 from app_server.store.errors import StoreUnavailable
 from app_server.store.postgres.connect import Connection
@@ -33,8 +33,7 @@ MIGRATION_LOCK_KEY: Final = 0x61707073_72767231
 """The advisory-lock key serializing migrations (`apps` `rvr1` in ASCII)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Migration:
+class Migration(Struct, frozen=True):
     version: int
     description: str
     sql: Callable[[str], str]

@@ -76,7 +76,7 @@ _ID_FIELDS: Final = frozenset(
 """Thread-id columns: byte-order collation, like every `thread_id` column, so joins between
 tables use their indexes (mixed collations make PostgreSQL scan instead)."""
 
-RECORD_FIELDS: Final = tuple(ThreadRecord.__dataclass_fields__)
+RECORD_FIELDS: Final = tuple(ThreadRecord.__struct_fields__)
 """The `ThreadRecord` fields, in declaration order (= `threads` column names)."""
 
 

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
 import orjson
+from msgspec import Struct, field
 
 from app_server.rollout.history import HistoryFold
 from app_server.rollout.history_index import HistoryIndexDelta
@@ -50,8 +50,7 @@ READ_CHUNK: Final = 1 << 20
 """Bytes read at a time from a rollout being imported."""
 
 
-@dataclass(slots=True)
-class TransferReport:
+class TransferReport(Struct):
     """What an import or export did (threads and lines counted)."""
 
     threads: int = 0
@@ -73,8 +72,7 @@ class TransferReport:
     (`transfer_marks.py`)."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Rollout:
+class _Rollout(Struct, frozen=True):
     """A rollout read from a data dir: its lines (text, offset) and what folding it gave."""
 
     rollout: RolloutFile

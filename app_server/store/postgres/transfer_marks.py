@@ -21,11 +21,11 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 import asyncpg
+from msgspec import Struct
 
 from app_server.store.local.index_db import ThreadIndex
 from app_server.store.local.index_schema import INDEX_DB_FILE
@@ -54,8 +54,7 @@ _TABLES: Final = (
 )
 
 
-@dataclass(slots=True)
-class MarksCount:
+class MarksCount(Struct):
     """Marks imported (added) or exported, by kind."""
 
     receipts: int = 0

@@ -20,10 +20,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Final
 
 import asyncpg
+from msgspec import Struct
 
 from app_server.rollout.history_index import TurnStart
 from app_server.rollout.lines import HistoryMode
@@ -100,16 +100,14 @@ async def replace_turn_starts(
     return len(starts)
 
 
-@dataclass(frozen=True, slots=True)
-class _Start:
+class _Start(Struct, frozen=True):
     seq: int
     turn_id: str
     line_seq: int
     checkpoint: TurnCheckpoint
 
 
-@dataclass(frozen=True, slots=True)
-class _Window:
+class _Window(Struct, frozen=True):
     history_mode: HistoryMode
     hidden_before_ordinal: int | None
     starts: list[_Start]

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import asyncpg
 import orjson
+from msgspec import Struct
 
 from app_server.notification import now_ms
 from app_server.rollout.envelope import envelope, format_timestamp
@@ -55,8 +55,7 @@ _INSERT_LINES = (
 )
 
 
-@dataclass(slots=True)
-class WriterPosition:
+class WriterPosition(Struct):
     """Where a thread's rollout ends (what the next flush continues from)."""
 
     line_count: int

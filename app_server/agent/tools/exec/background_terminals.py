@@ -41,7 +41,8 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from app_server.agent.tools.exec.process import display_command, signal_group
 from app_server.agent.tools.exec.terminal_process import (
@@ -131,8 +132,7 @@ class SpawnFailed(BackgroundTerminalError):
         super().__init__(f"Failed to create unified exec process: {message}")
 
 
-@dataclass(frozen=True, slots=True)
-class ExecChunk:
+class ExecChunk(Struct, frozen=True):
     """What one `start` / `write_stdin` collected."""
 
     output: bytes
@@ -150,8 +150,7 @@ class ExecChunk:
     """The OS pid of the spawned process (the group leader; `bwrap` when sandboxed)."""
 
 
-@dataclass(frozen=True, slots=True)
-class ExecExit:
+class ExecExit(Struct, frozen=True):
     """A command's end, for `on_exit`."""
 
     process_id: int
@@ -183,8 +182,7 @@ def approx_token_count(text: str) -> int:
     return (len(text.encode("utf-8", errors="surrogatepass")) + 3) // 4
 
 
-@dataclass(frozen=True, slots=True)
-class RunningTerminal:
+class RunningTerminal(Struct, frozen=True):
     """What a client is shown of a terminal still running."""
 
     process_id: int

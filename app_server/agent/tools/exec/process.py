@@ -31,8 +31,9 @@ import signal
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 AGGREGATED_OUTPUT_MAX_BYTES = 1024 * 1024
 """Cap of the aggregated output kept per process (1 MiB, codex's `UNIFIED_EXEC_OUTPUT_MAX_BYTES`):
@@ -57,8 +58,7 @@ NUL_COMMAND_DISPLAY = "<command included NUL byte>"
 """What codex shows for a command whose words contain a NUL byte."""
 
 
-@dataclass(frozen=True, slots=True)
-class ProcessResult:
+class ProcessResult(Struct, frozen=True):
     """How a process run went."""
 
     exit_code: int | None

@@ -24,9 +24,10 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+from msgspec import Struct
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,7 @@ def _field(policy: object, *names: str) -> Any:
     return None
 
 
-@dataclass(frozen=True)
-class SandboxSpec:
+class SandboxSpec(Struct, frozen=True):
     """What a command may touch: the resolved form of a thread's sandbox policy."""
 
     mode: SandboxMode

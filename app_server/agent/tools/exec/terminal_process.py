@@ -26,7 +26,8 @@ import subprocess
 import termios
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from app_server.agent.tools.exec.process import (
     AGGREGATED_OUTPUT_MAX_BYTES,
@@ -51,8 +52,7 @@ PTY_COLS = 80
 log = logging.getLogger(__name__)
 
 
-@dataclass(eq=False)
-class TerminalProcess:
+class TerminalProcess(Struct, eq=False):
     """One spawned command: its process, output buffers and exit state."""
 
     process_id: int

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+from msgspec import Struct
 
 from app_server.agent.tools.patch.content import apply_chunks
 from app_server.agent.tools.patch.errors import PatchApplyError, PatchPathError
@@ -41,8 +42,7 @@ IS_A_DIRECTORY = "Is a directory"
 NOT_UTF8 = "stream did not contain valid UTF-8"
 
 
-@dataclass(frozen=True, slots=True)
-class PlannedChange:
+class PlannedChange(Struct, frozen=True):
     """What one hunk does, in patch order.
 
     `old_content`: the file's text before this hunk (None: absent); `new_content`: its text
@@ -58,8 +58,7 @@ class PlannedChange:
     overwritten_move_content: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class PatchPlan:
+class PatchPlan(Struct, frozen=True):
     """A patch checked against the disk: per-hunk changes and the net write per file."""
 
     cwd: Path
@@ -67,8 +66,7 @@ class PatchPlan:
     writes: tuple[FileWrite, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class AppliedPatch:
+class AppliedPatch(Struct, frozen=True):
     """A plan that is now on disk."""
 
     plan: PatchPlan
@@ -82,8 +80,7 @@ class AppliedPatch:
         return self.plan.changes
 
 
-@dataclass(slots=True)
-class _Entry:
+class _Entry(Struct):
     """One physical file as the patch sees it: what is on disk, and its text so far."""
 
     shown: Path

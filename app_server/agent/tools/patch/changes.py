@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 from app_server.agent.tools.patch.apply import AppliedPatch, ChangeKind, PatchPlan
 from app_server.agent.tools.patch.diffs import FILE_CHANGE_CONTEXT_LINES, unified_diff_hunks
@@ -22,8 +22,7 @@ MODIFIED_PREFIX = "M"
 DELETED_PREFIX = "D"
 
 
-@dataclass(frozen=True, slots=True)
-class FileChangeSummary:
+class FileChangeSummary(Struct, frozen=True):
     """One wire-facing file change: absolute `path`, `kind`, `move_path`, and its `diff`."""
 
     path: str

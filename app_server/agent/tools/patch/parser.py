@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from app_server.agent.tools.patch.errors import PatchParseError
 
@@ -63,8 +64,7 @@ _HEREDOC_COMMAND = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class UpdateFileChunk:
+class UpdateFileChunk(Struct, frozen=True):
     """One `@@` section of an update: `old_lines` (context + removed) become `new_lines`.
 
     `change_context` is the text after `@@ ` (usually a class or function line) that must occur
@@ -77,23 +77,20 @@ class UpdateFileChunk:
     is_end_of_file: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class AddFile:
+class AddFile(Struct, frozen=True):
     """`*** Add File:` — create (or overwrite, like codex) `path` with `content`."""
 
     path: str
     content: str
 
 
-@dataclass(frozen=True, slots=True)
-class DeleteFile:
+class DeleteFile(Struct, frozen=True):
     """`*** Delete File:` — remove `path`."""
 
     path: str
 
 
-@dataclass(frozen=True, slots=True)
-class UpdateFile:
+class UpdateFile(Struct, frozen=True):
     """`*** Update File:` — edit `path` by `chunks`, then optionally rename it to `move_to`."""
 
     path: str
@@ -104,8 +101,7 @@ class UpdateFile:
 Hunk = AddFile | DeleteFile | UpdateFile
 
 
-@dataclass(frozen=True, slots=True)
-class Patch:
+class Patch(Struct, frozen=True):
     """A parsed patch: hunks in patch order, and the patch text without any heredoc wrapper."""
 
     hunks: tuple[Hunk, ...]

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from app_server.agent.tools.patch.errors import PatchPathError
 
 
-@dataclass(frozen=True, slots=True)
-class ResolvedPath:
+class ResolvedPath(Struct, frozen=True):
     """One path of a patch in its three forms.
 
     `display`: as the patch named it (the model's summary lists it so);

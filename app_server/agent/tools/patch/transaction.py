@@ -21,8 +21,9 @@ import os
 import secrets
 import stat
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from app_server.agent.tools.patch.errors import PatchApplyError
 from app_server.durable_files import fsync_dir, write_all
@@ -39,8 +40,7 @@ TEMP_SUFFIX = ".patch-tmp"
 BACKUP_SUFFIX = ".patch-bak"
 
 
-@dataclass(frozen=True, slots=True)
-class FileWrite:
+class FileWrite(Struct, frozen=True):
     """The net effect of a patch on one physical file.
 
     `location` is the directory entry written (symlinks already resolved, except a symlink that
