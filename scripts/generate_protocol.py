@@ -826,7 +826,10 @@ def definition_order(gen: Generator, members: list[str]) -> list[list[str]]:
     Why: the modules are evaluated without `from __future__ import annotations` (pydantic's
     class creation then reads real annotations instead of compiling and evaluating a string per
     field, about a third of its cost), so a name must exist before a class body or an alias
-    uses it; only the references inside a recursive group stay strings (`annotation`)."""
+    uses it; only the references inside a recursive group stay strings (`annotation`). A class
+    whose annotations all resolve has complete fields when created, so building its validator
+    at first use does not collect them again (with postponed annotations 88 of the 605 classes
+    named a type defined later in their module and did)."""
     inside = set(members)
     graph = dependency_graph(gen)
     local = {name: graph[name] & inside for name in members}
