@@ -29,10 +29,10 @@ from typing import Any
 HTTPX_CLI_MODULE = "httpx._main"
 """httpx's command-line tool, which its package imports on import: with click installed (MCP
 brings it, through uvicorn) and pygments (pytest's, in a development install) that is ~10 ms, a
-third of importing httpx, on the first turn's path (issue 17). The server never runs that tool, so the module is marked missing
-before httpx is imported (`None` in `sys.modules` fails the import; httpx then defines a stub
-`main` that asks for its `cli` extra, as when click is not installed). A process that imported
-httpx earlier keeps the real one."""
+third of importing httpx, on the first turn's path (issue 17). The server never runs that tool,
+so the module is marked missing before httpx is imported (`None` in `sys.modules` fails the
+import; httpx then defines a stub `main` that asks for its `cli` extra, as when click is not
+installed). A process that imported httpx earlier keeps the real one."""
 sys.modules.setdefault(HTTPX_CLI_MODULE, None)
 
 import httpx  # noqa: E402
