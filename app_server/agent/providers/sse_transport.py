@@ -33,7 +33,7 @@ third of importing httpx, on the first turn's path (issue 17). The server never 
 so the module is marked missing before httpx is imported (`None` in `sys.modules` fails the
 import; httpx then defines a stub `main` that asks for its `cli` extra, as when click is not
 installed). A process that imported httpx earlier keeps the real one."""
-sys.modules.setdefault(HTTPX_CLI_MODULE, None)
+sys.modules.setdefault(HTTPX_CLI_MODULE, None)  # type: ignore[arg-type]  # None blocks the import
 
 import httpx  # noqa: E402
 import orjson  # noqa: E402
