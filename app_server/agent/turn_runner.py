@@ -9,7 +9,7 @@ next request), the items that finished before stay, tool calls that finished are
 a running tool finishes), then the input is recorded and the model is sampled again.
 `interrupt()` cancels the turn's task, which stops the HTTP stream at once and records the
 interruption. Retryable failures are retried with backoff, each retry announced with an `error`
-notification carrying `willRetry`.
+notification carrying `willRetry` (one sampling step, retries included: `turn_sampling`).
 
 Persistence follows codex (STORAGE.md §3.5): lines are appended as things finish, flushed when
 the input is recorded, and synced at the end of the turn.
@@ -19,27 +19,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Literal, TypeVar
+from collections.abc import Callable
+from typing import Literal
 
-from app_server.agent.compaction import (
-    BEFORE_TURN,
-    DURING_TURN,
-    REQUESTED,
-    WINDOW_EXCEEDED,
-    CompactionCause,
-    is_window_exceeded,
-)
+from app_server.agent.compaction import BEFORE_TURN, DURING_TURN, REQUESTED
 from app_server.agent.model_input import model_input_content
-from app_server.agent.providers.base import ModelProvider, ProviderError, SamplingRequest
-from app_server.agent.request_builder import RequestContext, build_request, sandbox_mode_of
-from app_server.agent.retry import with_retries
+from app_server.agent.providers.base import ProviderError
 from app_server.agent.review.review_turn import ReviewTurn
-from app_server.agent.step_effects import StepEffects, StepResult
-from app_server.agent.stream_mapper import StreamMapper, stream_ended_early
+from app_server.agent.step_effects import StepEffects
 from app_server.agent.tools.registry import ToolCall
 from app_server.agent.turn_compaction import TurnCompaction
 from app_server.agent.turn_recorder import TurnRecorder
+from app_server.agent.turn_sampling import TurnSampling, turn_error
 from app_server.agent.turn_setup import PendingInput, TurnFailed, TurnHost, TurnSetup
 from app_server.agent.turn_tool_calls import TurnToolCalls
 from app_server.agent.turn_user_shells import TurnUserShells
@@ -64,8 +55,6 @@ from protocol.types import (
 
 log = logging.getLogger(__name__)
 
-
-T = TypeVar("T")
 
 TurnKind = Literal["turn", "compact", "shell", "review"]
 
@@ -102,23 +91,24 @@ class TurnRunner:
         self._steer = asyncio.Event()
         self._interrupted = False
         self._replaced = False
-        self._sampling: asyncio.Task[StepResult] | None = None
         self._started_ms = now_ms()
         self._recorder = TurnRecorder(setup, self.thread_id, self._started_ms // 1000)
         self._tool_calls = TurnToolCalls(host, setup, self._recorder, self.turn_id, self._steer)
         self._effects = StepEffects(host, setup, self._recorder, self._tool_calls)
+        self._sampling = TurnSampling(
+            host, setup, self._effects, self._steer, started_ms=self._started_ms
+        )
         self._compaction = TurnCompaction(
             host,
             setup,
             self._recorder,
-            request_context=self._request_context,
-            retrying=self._retrying,
+            request_context=self._sampling.request_context,
+            retrying=self._sampling.retrying,
             on_usage=self._effects.usage,
         )
         self._user_shells = TurnUserShells(self._tool_calls.context, self._recorder)
         self._ending = False
         """Set when the turn starts ending: no user shell command joins it any more."""
-        self._provider: ModelProvider | None = None
         self._running = False
         self.task: asyncio.Task[None] | None = None
         self.finished = False
@@ -136,9 +126,7 @@ class TurnRunner:
         it) and the input joins before the next sampling; a running tool finishes first."""
         self._pending.append(pending)
         self._steer.set()
-        sampling = self._sampling
-        if sampling is not None and not sampling.done():
-            sampling.cancel()
+        self._sampling.cancel_stream()
 
     @property
     def accepts_user_shell(self) -> bool:
@@ -204,7 +192,7 @@ class TurnRunner:
         except TurnFailed as failure:
             await self._finish_failed(failure.error)
         except ProviderError as error:
-            await self._finish_failed(_turn_error(error))
+            await self._finish_failed(turn_error(error))
         except Exception as exc:  # a bug or an I/O failure must still end the turn cleanly
             log.exception("turn %s failed unexpectedly", self.turn_id)
             await self._finish_failed(
@@ -239,20 +227,20 @@ class TurnRunner:
             raise asyncio.CancelledError
         if self.kind == "compact":
             await self._recorder.flush()
-            await self._compaction.run(self._model(), REQUESTED)
+            await self._compaction.run(self._sampling.model(), REQUESTED)
             await self._finish_completed()
             return
         if setup.history.items and self._compaction.due():
-            await self._compaction.run(self._model(), BEFORE_TURN)
+            await self._compaction.run(self._sampling.model(), BEFORE_TURN)
         await self._consume_input()
         await self._recorder.flush()
         await setup.tools.prepare()  # the thread's MCP servers have settled
-        provider = self._model()
+        provider = self._sampling.model()
         for step_number in range(setup.max_steps):
             self._deliver_mail()
             if step_number and self._compaction.due():
                 await self._compaction.run(provider, DURING_TURN)
-            step = await self._sample(provider)
+            step = await self._sampling.sample(provider, self._compaction)
             # Every call the model made gets its output before anything else joins history
             # (an unanswered call would make the next request invalid), steered input included.
             for call in step.tool_calls:
@@ -330,115 +318,7 @@ class TurnRunner:
                 message["id"] = f"msg_{uuid7()}"
                 self._recorder.finished(message, None, now_ms(), now_ms())
 
-    # -- sampling ------------------------------------------------------------------------------
-    def _model(self) -> ModelProvider:
-        """The turn's provider, made at first use; failing to make it fails the turn."""
-        if self._provider is None:
-            self._provider = self.setup.provider()
-        return self._provider
-
-    def _request(self) -> SamplingRequest:
-        return build_request(
-            self._request_context(None), self.setup.model_history, self.setup.tools.specs()
-        )
-
-    def _request_context(self, compaction: CompactionCause | None) -> RequestContext:
-        setup, settings = self.setup, self.setup.settings
-        window = setup.history.window
-        return RequestContext(
-            thread_id=self.thread_id,
-            turn_id=self.turn_id,
-            root_turn_id=setup.root_turn_id,
-            model=settings.model,
-            instructions=setup.instructions,
-            effort=settings.reasoning_effort,
-            summary=settings.reasoning_summary,
-            config=settings.config.toml,
-            originator=setup.originator,
-            window_number=window.number if window is not None else 0,
-            context_window_id=window.window_id if window is not None else None,
-            output_schema=setup.output_schema if compaction is None else None,
-            request_kind="compaction" if compaction is not None else "turn",
-            compaction=compaction.metadata() if compaction is not None else None,
-            history_initialization=setup.history_initialization,
-            sandbox_mode=sandbox_mode_of(settings.sandbox),
-            turn_started_at_ms=self._started_ms,
-            subagent_kind=setup.subagent_kind,
-            parent_turn_id=setup.parent_turn_id,
-        )
-
-    async def _sample(self, provider: ModelProvider) -> StepResult:
-        """One sampling step. A request the model finds too long for its window is retried once
-        after compacting the context; any other final error fails the turn."""
-        compacted = False
-        while True:
-            try:
-                return await self._retrying(
-                    provider, lambda: self._sample_once(provider, self._request())
-                )
-            except ProviderError as error:
-                if compacted or not is_window_exceeded(error) or not self.setup.model_history:
-                    raise TurnFailed(_turn_error(error)) from None
-            compacted = True
-            await self._compaction.run(provider, WINDOW_EXCEEDED)
-
-    async def _retrying(self, provider: ModelProvider, attempt: Callable[[], Awaitable[T]]) -> T:
-        """`attempt()` under the provider's retry budgets, each retry announced to clients."""
-        return await with_retries(provider, attempt, self._announce_retry)
-
-    def _announce_retry(self, error: ProviderError, number: int, budget: int) -> None:
-        self.host.publish(
-            ErrorNotification(
-                thread_id=self.thread_id,
-                turn_id=self.turn_id,
-                will_retry=True,
-                error=TurnError(
-                    message=f"Reconnecting... {number}/{budget}",
-                    codex_error_info={
-                        "responseStreamDisconnected": {"httpStatusCode": error.http_status}
-                    },
-                    additional_details=error.message,
-                ),
-            ),
-        )
-
-    async def _sample_once(self, provider: ModelProvider, request: SamplingRequest) -> StepResult:
-        """Stream one response. Steered input cancels the stream (see `add_input`): the step
-        then carries only what finished before, tool calls included (they must be answered)."""
-        step = StepResult()
-        if self._steer.is_set():  # input arrived while no stream ran (e.g. a retry's backoff)
-            step.steered = True
-            return step
-        self._sampling = asyncio.create_task(self._stream(provider, request, step))
-        try:
-            return await self._sampling
-        except asyncio.CancelledError:
-            task = asyncio.current_task()
-            steered = self._sampling.cancelled() and self._steer.is_set()
-            if steered and task is not None and not task.cancelling():
-                step.steered = True
-                return step
-            raise
-        finally:
-            self._sampling = None
-
-    async def _stream(
-        self, provider: ModelProvider, request: SamplingRequest, step: StepResult
-    ) -> StepResult:
-        mapper = StreamMapper(self.thread_id, self.turn_id)
-        stream = provider.stream(request)
-        try:
-            async for event in stream:
-                for effect in mapper.feed(event):
-                    self._effects.apply(effect, step)
-        finally:
-            if mapper.headers:
-                self.host.response_headers_seen(mapper.headers)
-            await stream.aclose()  # type: ignore[attr-defined]
-        if not mapper.completed:
-            raise stream_ended_early()
-        return step
-
+    # -- tool calls ----------------------------------------------------------------------------
     async def _run_tool(self, call: ToolCall) -> None:
         if await self._tool_calls.run(call):
             raise TurnAborted
@@ -515,11 +395,3 @@ class TurnRunner:
 
     def _turn_completed(self, turn: Turn) -> None:
         self.host.publish(TurnCompletedNotification(thread_id=self.thread_id, turn=turn))
-
-
-def _turn_error(error: ProviderError) -> TurnError:
-    return TurnError(
-        message=error.message,
-        codex_error_info=error.codex_error_info,
-        additional_details=error.details,
-    )

@@ -4,7 +4,8 @@ It owns every `LoadedThread` of the process and is the only code that loads, unl
 deletes or names threads, so the rules of PROTOCOL.md §5 and §7 live in one place: which
 connection is subscribed, who hears which notification, when an idle thread is unloaded, and the
 error texts clients match on. History itself is the store's business; the manager decides and the
-store records.
+store records (the manager's own lines — a new thread's `session_meta`, a crashed turn closed on
+load — are written by `thread_rollout`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from msgspec.structs import replace
 
 from app_server.agent.instructions import default_base_instructions
 from app_server.agent.mcp.manager import McpManager
-from app_server.agent.providers.factory import preload_transports
 from app_server.agent.rate_limits import RateLimitBoard
 from app_server.agent.tools.catalog import multi_agent_version_for
 from app_server.agent.tools.workspace import ThreadWorkspace
@@ -29,8 +29,6 @@ from app_server.config.keys import McpServerToml
 from app_server.errors import InvalidRequest, NotFound
 from app_server.ids import parse_thread_id, uuid7
 from app_server.notification import notification, now_ms
-from app_server.rollout import build
-from app_server.rollout.lines import GitMeta
 from app_server.settings import (
     ResolvedSettings,
     SettingsOverrides,
@@ -43,11 +41,11 @@ from app_server.store.errors import ThreadNotStored
 from app_server.store.interface import ThreadHistory, ThreadStore, ThreadWriter
 from app_server.threads.fanout import Connections
 from app_server.threads.fork import create_fork
-from app_server.threads.git_info import collect_git_info, with_git
 from app_server.threads.lifecycle import Lifecycle
 from app_server.threads.loaded_thread import LoadedThread
-from app_server.threads.session_meta import meta_version, new_thread_record, session_meta_line
+from app_server.threads.session_meta import new_thread_record
 from app_server.threads.stored_reads import StoredReads
+from app_server.threads.thread_rollout import create_rollout, open_stored_rollout
 from protocol.types import (
     IdleThreadStatus,
     NotLoadedThreadStatus,
@@ -86,11 +84,11 @@ class ThreadManager:
         self._idle_unload_seconds = config.toml.idle_thread_unload_seconds
         self.approval_timeout_seconds = config.toml.approval_timeout_seconds
         self.bwrap: str | None = None
+        """The sandbox executable for commands (found at startup; None: unavailable)."""
         self.mcp: McpManager | None = None
         """The MCP servers (set by the composition root; None: MCP is off)."""
         self.rate_limits = RateLimitBoard()
         """The latest rate limits model responses reported (`account/rateLimits/read`)."""
-        """The sandbox executable for commands (found at startup; None: unavailable)."""
 
     def default_sandbox(self) -> SandboxPolicy:
         """The sandbox a thread gets when nobody chooses one (config.toml's `sandbox_mode`)."""
@@ -283,16 +281,7 @@ class ThreadManager:
         record = await self.store.get(thread_id)
         if record is None or record.archived:
             raise ThreadNotStored(thread_id)
-        # The writer first: opening it repairs a torn last line, and the history read next must
-        # be the repaired one.
-        writer = await self.store.open_writer(thread_id)
-        try:
-            history = await self.reads.read_history(thread_id)
-            if history.turns and history.turns[-1].turn.status == "inProgress":
-                history = await self._close_dangling_turn(writer, history)
-        except BaseException:
-            await writer.close()
-            raise
+        writer, history = await open_stored_rollout(self.store, self.reads, thread_id)
         loaded = self._loaded.get(thread_id)
         if loaded is not None:  # loaded concurrently by another request
             await writer.close()
@@ -320,29 +309,6 @@ class ThreadManager:
             self._schedule_idle_unload(thread)
         return thread, history
 
-    async def _close_dangling_turn(
-        self, writer: ThreadWriter, history: ThreadHistory
-    ) -> ThreadHistory:
-        """A turn the previous process never finished (it crashed or was killed mid-turn) is
-        recorded as interrupted, as if `turn/interrupt` had reached it, so history stays true."""
-        turn = history.turns[-1].turn
-        started_at = turn.started_at or now_ms() // 1000
-        completed_at = max(started_at, now_ms() // 1000)
-        writer.append(
-            [
-                build.turn_aborted_notice(turn.id, f"msg_{uuid7()}"),
-                build.turn_aborted(
-                    turn.id,
-                    turn.root_turn_id or turn.id,
-                    started_at=started_at,
-                    completed_at=completed_at,
-                    duration_ms=(completed_at - started_at) * 1000,
-                ),
-            ]
-        )
-        await writer.sync()
-        return await self.reads.read_history(history.record.id)
-
     async def fork(
         self, connection: ClientConnection, source_id: str, params: object, *, ephemeral: bool
     ) -> LoadedThread:
@@ -366,47 +332,8 @@ class ThreadManager:
             if self._loaded.get(thread.id) is not thread:
                 raise NotFound(f"thread not found: {thread.id}")
             if thread.writer is None:
-                git = await self._git_info_while_preloading(thread.settings.cwd)
-                thread.record = with_git(thread.record, git)
-                writer = await self.store.create_writer(
-                    thread.id,
-                    created_at_ms=thread.record.created_at_ms,
-                    history_mode=thread.record.history_mode,
-                    name=thread.record.name,
-                )
-                writer.append(
-                    [
-                        session_meta_line(
-                            thread.record,
-                            thread.settings,
-                            multi_agent_version=meta_version(thread.multi_agent_version),
-                            window_id=thread.initial_window_id,
-                            git=git,
-                        )
-                    ]
-                )
-                thread.rollout_created(writer)
+                await create_rollout(self.store, thread)
             return thread.writer
-
-    async def _git_info_while_preloading(self, cwd: str) -> GitMeta | None:
-        """`collect_git_info(cwd)` for a thread's first turn, with the model provider's HTTP
-        stack imported while git runs (issue 17).
-
-        The git commands are child processes: they run on another core while this one would
-        only wait, and the turn imports the HTTP stack (~30 ms of CPU) right after anyway. So
-        the first git command is started, the imports run, then its answer is awaited: spawn
-        → first `turn/completed` saves the shorter of the two. The background warm-up would
-        import the same modules, but only after a pause without requests, which a client
-        sending `turn/start` right behind `thread/start` never leaves. (The import yields
-        between modules: in a repository, the three other git commands start as soon as the
-        first one has ended.)"""
-        collecting = asyncio.ensure_future(collect_git_info(cwd))
-        await asyncio.sleep(0)  # the task's first step spawns `git rev-parse --git-dir`
-        try:
-            await preload_transports()
-        except Exception:  # imported on first use instead, where a failure is reported
-            log.debug("preloading the provider transports failed", exc_info=True)
-        return await collecting
 
     # -- unloading -------------------------------------------------------------------------------
     def _schedule_idle_unload(self, thread: LoadedThread) -> None:
