@@ -17,13 +17,14 @@ true` (pass it with the opposite `sortDirection` to read back over the anchor ag
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
 
 import orjson
 from msgspec import Struct
 
-from app_server.rollout.lines import HistoryMode
+from app_server.rollout.lines import HistoryMode, JsonObject
+from app_server.rollout.turn_builder import TurnBuilder, TurnCheckpoint
 from app_server.rollout.turn_entry import TurnEntry
 from app_server.store.errors import InvalidCursor
 from protocol.types import (
@@ -264,6 +265,78 @@ def build_turns_page(
         next_cursor=next_cursor,
         backwards_cursor=backwards_cursor,
     )
+
+
+class TurnSeqLookup(Protocol):
+    """What `first_seq` asks a store's turn index (each store answers from its own tables)."""
+
+    async def has_unordered_turns(self, thread_id: str) -> bool:
+        """Whether some turn has no rollout ordinal (legacy or implicit turns)."""
+        ...
+
+    async def seq_after_ordinal(
+        self, thread_id: str, ordinal: int, *, descending: bool, include: bool
+    ) -> int | None:
+        """The first turn past a rollout-ordinal anchor in the page direction (`None`: none)."""
+        ...
+
+    async def seq_of_turn(self, thread_id: str, turn_id: str) -> int | None:
+        """The position of `turn_id` among the thread's turns, if indexed."""
+        ...
+
+
+async def first_seq(
+    lookup: TurnSeqLookup,
+    thread_id: str,
+    history_mode: HistoryMode,
+    cursor: str | None,
+    *,
+    descending: bool,
+    count: int,
+) -> int:
+    """The position (among the thread's `count` turns) an indexed page starts at, in the page
+    direction; may be out of range (an empty page). Raises `InvalidCursor` for a cursor the
+    index cannot place: an ordinal anchor on a thread with unordered turns, an unknown turn."""
+    if cursor is None:
+        return count - 1 if descending else 0
+    anchor = decode_cursor(thread_id, cursor)
+    if anchor.rollout_ordinal is not None:
+        if history_mode != "paginated" or await lookup.has_unordered_turns(thread_id):
+            raise InvalidCursor(cursor)
+        seq = await lookup.seq_after_ordinal(
+            thread_id, anchor.rollout_ordinal, descending=descending, include=anchor.include_anchor
+        )
+        if seq is None:
+            return -1 if descending else count
+        return seq
+    assert anchor.turn_id is not None
+    seq = await lookup.seq_of_turn(thread_id, anchor.turn_id)
+    if seq is None:
+        raise InvalidCursor(cursor)
+    if anchor.include_anchor:
+        return seq
+    return seq - 1 if descending else seq + 1
+
+
+def fold_window(
+    records: Iterable[tuple[int, JsonObject]],
+    checkpoint: TurnCheckpoint,
+    hidden_before_ordinal: int | None,
+) -> list[TurnEntry]:
+    """The turns of an indexed page: its lines folded from its first turn's checkpoint,
+    leaving out the lines before a sub-agent's own history starts (`ordinal <
+    hidden_before_ordinal`, its `session_meta`'s `subagent_history_start_ordinal`)."""
+    builder = TurnBuilder(checkpoint=checkpoint)
+    for _offset, record in records:
+        ordinal = record.get("ordinal")
+        if (
+            hidden_before_ordinal is not None
+            and isinstance(ordinal, int)
+            and ordinal < hidden_before_ordinal
+        ):
+            continue
+        builder.apply(record)
+    return builder.snapshot()
 
 
 def _start_index(

@@ -20,9 +20,7 @@ import logging
 from pathlib import Path
 
 from app_server.rollout.lines import HistoryMode
-from app_server.rollout.turn_builder import TurnBuilder
 from app_server.rollout.turn_entry import TurnEntry
-from app_server.store.errors import InvalidCursor
 from app_server.store.local.history_index_db import TurnStartRow
 from app_server.store.local.history_queries import HistoryQueries
 from app_server.store.local.rollout_reader import RolloutLineReader
@@ -30,7 +28,8 @@ from app_server.store.turn_pages import (
     TurnPageRequest,
     TurnsPage,
     build_turns_page,
-    decode_cursor,
+    first_seq,
+    fold_window,
     page_window,
 )
 
@@ -53,7 +52,9 @@ async def read_turn_page(
         return None
     descending = request.direction == "desc"
     count = state.turn_count
-    start = await _first_seq(index, thread_id, history_mode, request.cursor, descending, count)
+    start = await first_seq(
+        index, thread_id, history_mode, request.cursor, descending=descending, count=count
+    )
     window = page_window(start, count, request.limit, descending=descending)
     first, last, has_more = window.first, window.last, window.has_more
     if count == 0 or last < first:
@@ -76,52 +77,9 @@ async def read_turn_page(
     )
 
 
-async def _first_seq(
-    index: HistoryQueries,
-    thread_id: str,
-    history_mode: HistoryMode,
-    cursor: str | None,
-    descending: bool,
-    count: int,
-) -> int:
-    """The seq the page starts at (in the page direction); may be out of range (empty page)."""
-    if cursor is None:
-        return count - 1 if descending else 0
-    anchor = decode_cursor(thread_id, cursor)
-    if anchor.rollout_ordinal is not None:
-        if history_mode != "paginated" or await index.has_unordered_turns(thread_id):
-            raise InvalidCursor(cursor)
-        seq = await index.seq_after_ordinal(
-            thread_id,
-            anchor.rollout_ordinal,
-            descending=descending,
-            include=anchor.include_anchor,
-        )
-        if seq is None:
-            return -1 if descending else count
-        return seq
-    assert anchor.turn_id is not None
-    seq = await index.seq_of_turn(thread_id, anchor.turn_id)
-    if seq is None:
-        raise InvalidCursor(cursor)
-    if anchor.include_anchor:
-        return seq
-    return seq - 1 if descending else seq + 1
-
-
 def _fold_window(
     path: Path, first: TurnStartRow, end_offset: int, hidden_before_ordinal: int | None
 ) -> list[TurnEntry]:
     """Fold the lines `[first.byte_offset, end_offset)` from `first`'s checkpoint (blocking)."""
-    builder = TurnBuilder(checkpoint=first.checkpoint)
     reader = RolloutLineReader(path, start_offset=first.byte_offset, end_offset=end_offset)
-    for _offset, record in reader:
-        ordinal = record.get("ordinal")
-        if (
-            hidden_before_ordinal is not None
-            and isinstance(ordinal, int)
-            and ordinal < hidden_before_ordinal
-        ):
-            continue
-        builder.apply(record)
-    return builder.snapshot()
+    return fold_window(reader, first.checkpoint, hidden_before_ordinal)

@@ -27,16 +27,17 @@ from msgspec import Struct
 
 from app_server.rollout.history_index import TurnStart
 from app_server.rollout.lines import HistoryMode
-from app_server.rollout.turn_builder import TurnBuilder, TurnCheckpoint
+from app_server.rollout.turn_builder import TurnCheckpoint
 from app_server.rollout.turn_entry import TurnEntry
-from app_server.store.errors import InvalidCursor, ThreadNotStored
+from app_server.store.errors import ThreadNotStored
 from app_server.store.postgres.connect import Connection
 from app_server.store.postgres.lines import StoredText, fetch_line_range, parse_lines
 from app_server.store.turn_pages import (
     TurnPageRequest,
     TurnsPage,
     build_turns_page,
-    decode_cursor,
+    first_seq,
+    fold_window,
     page_window,
 )
 
@@ -170,7 +171,14 @@ async def _read_window(
         return None
     history_mode: HistoryMode = state["history_mode"]
     count = int(state["turn_count"])
-    start = await _first_seq(connection, thread_id, history_mode, request.cursor, descending, count)
+    start = await first_seq(
+        _IndexedSeqs(connection),
+        thread_id,
+        history_mode,
+        request.cursor,
+        descending=descending,
+        count=count,
+    )
     window = page_window(start, count, request.limit, descending=descending)
     first, last, has_more = window.first, window.last, window.has_more
     if count == 0 or last < first:
@@ -200,63 +208,44 @@ async def _read_window(
     return _Window(history_mode, state["hidden_before_ordinal"], starts[:wanted], lines, has_more)
 
 
-async def _first_seq(
-    connection: Connection,
-    thread_id: str,
-    history_mode: HistoryMode,
-    cursor: str | None,
-    descending: bool,
-    count: int,
-) -> int:
-    """The turn the page starts at (in the page direction); may be out of range (empty page)."""
-    if cursor is None:
-        return count - 1 if descending else 0
-    anchor = decode_cursor(thread_id, cursor)
-    if anchor.rollout_ordinal is not None:
-        unordered = await connection.fetchval(
+class _IndexedSeqs:
+    """The turn index's answers `first_seq` needs, read on the page's one connection."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    async def has_unordered_turns(self, thread_id: str) -> bool:
+        unordered = await self._connection.fetchval(
             "SELECT 1 FROM turn_starts WHERE thread_id = $1 AND rollout_ordinal IS NULL LIMIT 1",
             thread_id,
         )
-        if history_mode != "paginated" or unordered is not None:
-            raise InvalidCursor(cursor)
+        return unordered is not None
+
+    async def seq_after_ordinal(
+        self, thread_id: str, ordinal: int, *, descending: bool, include: bool
+    ) -> int | None:
         if descending:
-            pick, operator = "max", "<=" if anchor.include_anchor else "<"
+            pick, operator = "max", "<=" if include else "<"
         else:
-            pick, operator = "min", ">=" if anchor.include_anchor else ">"
+            pick, operator = "min", ">=" if include else ">"
         sql = (
             f"SELECT {pick}(seq) FROM turn_starts WHERE thread_id = $1"
             f" AND rollout_ordinal {operator} $2"
         )
-        seq = await connection.fetchval(sql, thread_id, anchor.rollout_ordinal)
-        if seq is None:
-            return -1 if descending else count
-        return int(seq)
-    assert anchor.turn_id is not None
-    found = await connection.fetchval(
-        "SELECT seq FROM turn_starts WHERE thread_id = $1 AND turn_id = $2",
-        thread_id,
-        anchor.turn_id,
-    )
-    if found is None:
-        raise InvalidCursor(cursor)
-    seq = int(found)
-    if anchor.include_anchor:
-        return seq
-    return seq - 1 if descending else seq + 1
+        seq = await self._connection.fetchval(sql, thread_id, ordinal)
+        return None if seq is None else int(seq)
+
+    async def seq_of_turn(self, thread_id: str, turn_id: str) -> int | None:
+        found = await self._connection.fetchval(
+            "SELECT seq FROM turn_starts WHERE thread_id = $1 AND turn_id = $2",
+            thread_id,
+            turn_id,
+        )
+        return None if found is None else int(found)
 
 
 def _fold_window(
     lines: StoredText, checkpoint: TurnCheckpoint, hidden_before_ordinal: int | None
 ) -> list[TurnEntry]:
     """Fold the window's lines from its first turn's checkpoint."""
-    builder = TurnBuilder(checkpoint=checkpoint)
-    for _offset, record in parse_lines(lines):
-        ordinal = record.get("ordinal")
-        if (
-            hidden_before_ordinal is not None
-            and isinstance(ordinal, int)
-            and ordinal < hidden_before_ordinal
-        ):
-            continue
-        builder.apply(record)
-    return builder.snapshot()
+    return fold_window(parse_lines(lines), checkpoint, hidden_before_ordinal)
