@@ -21,8 +21,9 @@ from app_server.store.postgres.transfer import export_home, import_home
 from app_server.store.turn_pages import TurnPageRequest
 from tests.store.fixture_data import fixture_threads
 from tests.store.test_postgres_transfer import plain_files
-from tests.store.test_postgres_turn_index import bare, paginated_thread, walk_and_compare
+from tests.store.test_postgres_turn_index import bare
 from tests.store.test_store_contract import new_thread, stored_thread, turn
+from tests.store.turn_page_walk import paginated_thread, walk_and_compare
 from tests.support.homes import BASE_MS, uuid7_at
 from tests.support.postgres import fresh_schema
 

@@ -23,8 +23,6 @@ from app_server.store.local.turn_page_reader import read_turn_page
 from app_server.store.thread_query import ThreadQuery
 from app_server.store.turn_pages import (
     TurnPageRequest,
-    TurnsPage,
-    page_for_request,
 )
 from tests.store.fixture_data import fixture_calls, fixture_threads, load_json
 from tests.store.rollout_builders import (
@@ -36,6 +34,7 @@ from tests.store.rollout_builders import (
     session_meta,
     write_rollout,
 )
+from tests.store.turn_page_walk import paginated_thread, walk_and_compare
 from tests.support.homes import BASE_MS, uuid7_at
 
 
@@ -55,45 +54,6 @@ async def scanned_store(data_dir: Path) -> AsyncIterator[LocalThreadStore]:
         yield store
     finally:
         await store.close()
-
-
-async def reference_page(
-    store: LocalThreadStore, thread_id: str, request: TurnPageRequest
-) -> TurnsPage:
-    history = await store.read_history(thread_id)
-    return page_for_request(
-        thread_id, history.turns, history_mode=history.record.history_mode, request=request
-    )
-
-
-async def walk_and_compare(store: LocalThreadStore, thread_id: str, limit: int) -> int:
-    """Page through the thread both ways, comparing each page; returns the turns seen."""
-    seen = 0
-    for direction in ("desc", "asc"):
-        cursor: str | None = None
-        seen = 0
-        while True:
-            request = TurnPageRequest(
-                cursor=cursor, limit=limit, sort_direction=direction, items_view="full"
-            )
-            page = await store.turn_page(thread_id, request)
-            expected = await reference_page(store, thread_id, request)
-            assert page.to_response() == expected.to_response()
-            seen += len(page.data)
-            if page.next_cursor is None:
-                break
-            cursor = page.next_cursor
-    return seen
-
-
-def paginated_thread(thread_id: str, turns: int) -> list[dict[str, Any]]:
-    records = [line("session_meta", session_meta(thread_id), 0)]
-    ordinal = 1
-    for index in range(turns):
-        turn_id = uuid7_at(BASE_MS + index, index + 1)
-        records += paginated_turn(thread_id, turn_id, ordinal, f"ask {index}", f"answer {index}")
-        ordinal += 4
-    return records
 
 
 @pytest.mark.parametrize("key", [t["key"] for t in fixture_threads()])
