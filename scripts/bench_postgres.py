@@ -158,14 +158,12 @@ def summary(samples: list[float]) -> str:
     return f"p50 {statistics.median(samples):7.2f} ms, p95 {p95:7.2f} ms"
 
 
-async def flush_samples(store: ThreadStore, runs: int) -> list[float]:
-    """Time of appending `LINES_PER_FLUSH` lines and flushing them, `runs` times."""
-    tid = str(uuid.uuid4())
-    writer = await store.create_writer(tid, created_at_ms=BASE_MS, history_mode="paginated")
-    meta = {
+def session_meta(thread_id: str) -> dict[str, Any]:
+    """The first line of a benchmark thread (paginated)."""
+    return {
         "type": "session_meta",
         "payload": {
-            "id": tid,
+            "id": thread_id,
             "timestamp": "2026-01-01T00:00:00.000Z",
             "cwd": "/work",
             "source": "vscode",
@@ -173,7 +171,13 @@ async def flush_samples(store: ThreadStore, runs: int) -> list[float]:
             "history_mode": "paginated",
         },
     }
-    writer.append([meta])  # type: ignore[list-item]
+
+
+async def flush_samples(store: ThreadStore, runs: int) -> list[float]:
+    """Time of appending `LINES_PER_FLUSH` lines and flushing them, `runs` times."""
+    tid = str(uuid.uuid4())
+    writer = await store.create_writer(tid, created_at_ms=BASE_MS, history_mode="paginated")
+    writer.append([session_meta(tid)])  # type: ignore[list-item]
     await writer.flush()
     line = {"type": "event_msg", "payload": {"type": "agent_message", "message": "x" * 200}}
     samples = []
@@ -211,18 +215,7 @@ async def turns_list_samples(store: PostgresThreadStore, turns: int, runs: int) 
     """`thread/turns/list` pages of a `turns`-turn thread: indexed vs the whole fold."""
     tid = str(uuid.uuid4())
     writer = await store.create_writer(tid, created_at_ms=BASE_MS, history_mode="paginated")
-    meta = {
-        "type": "session_meta",
-        "payload": {
-            "id": tid,
-            "timestamp": "2026-01-01T00:00:00.000Z",
-            "cwd": "/work",
-            "source": "vscode",
-            "model_provider": "openai",
-            "history_mode": "paginated",
-        },
-    }
-    writer.append([meta])  # type: ignore[list-item]
+    writer.append([session_meta(tid)])  # type: ignore[list-item]
     for number in range(turns):
         writer.append(turn_lines(tid, number))  # type: ignore[arg-type]
         if number % 50 == 49:

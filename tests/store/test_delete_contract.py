@@ -11,28 +11,14 @@ import pytest
 from app_server.store.errors import ForkReferenced, ThreadNotStored, WriterBusy
 from app_server.store.interface import ThreadStore
 from app_server.store.thread_query import ThreadQuery
-from tests.store.rollout_builders import as_stored
-from tests.store.test_store_contract import meta, new_thread, store, stored_thread
+from tests.store.test_store_contract import new_thread, paginated_fork, store, stored_thread
 from tests.support.homes import BASE_MS, uuid7_at
 
 __all__ = ["store"]  # the parametrized (local, memory) store fixture
 
 
 async def paginated_fork_of(store: ThreadStore, source: str, index: int) -> str:
-    history = await store.read_history(source)
-    fork_id = uuid7_at(BASE_MS + index * 1000, index)
-    writer = await store.create_writer(
-        fork_id,
-        created_at_ms=BASE_MS + index * 1000,
-        history_mode="paginated",
-        start_ordinal=history.next_ordinal or 0,
-    )
-    base = {
-        "thread_id": source,
-        "end_ordinal_exclusive": history.next_ordinal,
-        "end_byte_offset": history.byte_size,
-    }
-    writer.append(as_stored([meta(fork_id, forked_from_id=source, history_base=base)]))
+    fork_id, writer = await paginated_fork(store, source, index)
     await writer.close()
     return fork_id
 

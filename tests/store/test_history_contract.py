@@ -13,7 +13,13 @@ from app_server.store.errors import InvalidCursor, ThreadNotStored
 from app_server.store.interface import ThreadStore
 from app_server.store.turn_pages import TurnPageRequest
 from tests.store.rollout_builders import as_stored
-from tests.store.test_store_contract import meta, new_thread, store, stored_thread, turn
+from tests.store.test_store_contract import (
+    new_thread,
+    paginated_fork,
+    store,
+    stored_thread,
+    turn,
+)
 from tests.support.homes import BASE_MS, uuid7_at
 
 __all__ = ["store"]  # the parametrized (local, memory) store fixture
@@ -123,20 +129,7 @@ async def test_a_paginated_fork_sees_its_sources_model_history(store: ThreadStor
     source, writer = await new_thread(store, 1)
     writer.append(as_stored([response_item("from the source")]))
     await writer.close()
-    history = await store.read_history(source)
-    fork_id = uuid7_at(BASE_MS + 5000, 5)
-    fork = await store.create_writer(
-        fork_id,
-        created_at_ms=BASE_MS + 5000,
-        history_mode="paginated",
-        start_ordinal=history.next_ordinal or 0,
-    )
-    base = {
-        "thread_id": source,
-        "end_ordinal_exclusive": history.next_ordinal,
-        "end_byte_offset": history.byte_size,
-    }
-    fork.append(as_stored([meta(fork_id, forked_from_id=source, history_base=base)]))
+    fork_id, fork = await paginated_fork(store, source, 5)
     fork.append(as_stored([response_item("in the fork")]))
     await fork.close()
 

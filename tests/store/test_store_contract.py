@@ -83,6 +83,26 @@ async def new_thread(
     return thread_id, writer
 
 
+async def paginated_fork(store: ThreadStore, source: str, index: int) -> tuple[str, ThreadWriter]:
+    """A paginated fork of `source` as it stands now (its history base: the source's lines so
+    far), its writer left open after the fork's own `session_meta`."""
+    history = await store.read_history(source)
+    fork_id = uuid7_at(BASE_MS + index * 1000, index)
+    writer = await store.create_writer(
+        fork_id,
+        created_at_ms=BASE_MS + index * 1000,
+        history_mode="paginated",
+        start_ordinal=history.next_ordinal or 0,
+    )
+    base = {
+        "thread_id": source,
+        "end_ordinal_exclusive": history.next_ordinal,
+        "end_byte_offset": history.byte_size,
+    }
+    writer.append(as_stored([meta(fork_id, forked_from_id=source, history_base=base)]))
+    return fork_id, writer
+
+
 async def stored_thread(store: ThreadStore, index: int, text: str = "hello", **extra: Any) -> str:
     thread_id, writer = await new_thread(store, index, text, **extra)
     await writer.close()
@@ -175,20 +195,7 @@ async def test_delete_tree_removes_descendants_deepest_first(store: ThreadStore)
 
 async def test_delete_refuses_a_thread_a_paginated_fork_references(store: ThreadStore) -> None:
     source = await stored_thread(store, 1)
-    history = await store.read_history(source)
-    base = {
-        "thread_id": source,
-        "end_ordinal_exclusive": history.next_ordinal,
-        "end_byte_offset": history.byte_size,
-    }
-    fork_id = uuid7_at(BASE_MS + 5000, 5)
-    writer = await store.create_writer(
-        fork_id,
-        created_at_ms=BASE_MS + 5000,
-        history_mode="paginated",
-        start_ordinal=history.next_ordinal or 0,
-    )
-    writer.append(as_stored([meta(fork_id, forked_from_id=source, history_base=base)]))
+    fork_id, writer = await paginated_fork(store, source, 5)
     await writer.close()
     with pytest.raises(ForkReferenced):
         await store.delete_tree(source)
