@@ -331,31 +331,17 @@ class TurnRecorder:
     def interrupted(self, completed_at: int, duration_ms: int, *, replaced: bool = False) -> None:
         """The `<turn_aborted>` notice (model-visible) and the `turn_aborted` event; a turn a
         review replaced gets the event alone (`reason: replaced`), as codex writes it."""
+        aborted = lines.turn_aborted(
+            self._turn_id,
+            self._setup.root_turn_id,
+            started_at=self._started_at,
+            completed_at=completed_at,
+            duration_ms=duration_ms,
+            reason="replaced" if replaced else "interrupted",
+        )
         if replaced:
-            self._append(
-                [
-                    lines.turn_aborted(
-                        self._turn_id,
-                        self._setup.root_turn_id,
-                        started_at=self._started_at,
-                        completed_at=completed_at,
-                        duration_ms=duration_ms,
-                        reason="replaced",
-                    )
-                ]
-            )
+            self._append([aborted])
             return
         notice = lines.turn_aborted_notice(self._turn_id, f"msg_{uuid7()}")
-        self._append(
-            [
-                notice,
-                lines.turn_aborted(
-                    self._turn_id,
-                    self._setup.root_turn_id,
-                    started_at=self._started_at,
-                    completed_at=completed_at,
-                    duration_ms=duration_ms,
-                ),
-            ]
-        )
+        self._append([notice, aborted])
         self._remember(notice["payload"])
