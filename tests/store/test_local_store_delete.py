@@ -34,3 +34,23 @@ async def test_interrupted_delete_leaves_every_thread_whole_or_gone(tmp_path: Pa
         [root.thread_id, child.thread_id]
     )
     await store.close()
+
+
+async def test_a_delete_right_after_start_reaches_children_the_scan_has_not_indexed_yet(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    root = ThreadSpec(BASE_MS, salt=1)
+    child = ThreadSpec(BASE_MS + 10, salt=2, parent=root.thread_id)
+    grandchild = ThreadSpec(BASE_MS + 20, salt=3, parent=child.thread_id)
+    for spec in (root, child, grandchild):
+        write_thread(data, spec)
+    for index in range(300):  # enough other threads that the first scan is still running
+        write_thread(data, ThreadSpec(BASE_MS + 1000 + index, salt=1000 + index))
+    store = LocalThreadStore(data)
+    await store.start()  # no wait for the scan: the delete is the first request
+    deleted = await store.delete_tree(root.thread_id)
+    assert sorted(deleted) == sorted([root.thread_id, child.thread_id, grandchild.thread_id])
+    for gone in (root, child, grandchild):
+        assert await store.get(gone.thread_id) is None
+    await store.close()

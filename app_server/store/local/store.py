@@ -519,7 +519,19 @@ class LocalThreadStore(ThreadMarksMixin):
         return await self._guarded(self._moves.unarchive(thread_id))
 
     async def delete_tree(self, thread_id: str) -> list[str]:
+        await self._wait_for_complete_index()
         return await self._guarded(self._moves.delete_tree(thread_id))
+
+    async def _wait_for_complete_index(self) -> None:
+        """Wait for the first scan to finish (started now if it was deferred): a tree's
+        descendants are found through the index's parent links, and a child the scan has not
+        indexed yet would be left behind, orphaned, by a delete sent right after start. A
+        listing may answer from a partial index (`INITIAL_SCAN_WAIT_SECONDS`); a delete may not."""
+        self._touch()
+        reconciler = self._reconciler
+        if reconciler is not None and not reconciler.completed.is_set():
+            self._scan_now.set()
+            await reconciler.completed.wait()
 
     async def _guarded(self, operation: Awaitable[T]) -> T:
         """Run a file-then-row operation; one that does not finish makes this run unclean
