@@ -21,9 +21,9 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-from pydantic import TypeAdapter
 
 from app_server.rollout import item_mapping
+from app_server.rollout.item_mapping import THREAD_ITEM
 from app_server.rollout.lines import JsonObject
 from protocol.types import ThreadItem
 
@@ -46,7 +46,7 @@ class RenderedItem:
 
     def model(self) -> ThreadItem:
         """The item as its model (parsed anew on each call)."""
-        return _THREAD_ITEM.validate_json(self.json)
+        return THREAD_ITEM.validate_json(self.json)
 
     def __repr__(self) -> str:
         return f"RenderedItem({self.type!r}, {self.id!r})"
@@ -56,7 +56,7 @@ def item_json(item: ThreadItem | RenderedItem) -> bytes:
     """An item's compact wire JSON, whichever form it is kept in."""
     if isinstance(item, RenderedItem):
         return item.json
-    return _THREAD_ITEM.dump_json(item)
+    return THREAD_ITEM.dump_json(item)
 
 
 def rendered_item_from_core(
@@ -80,7 +80,7 @@ def rendered_item_from_core(
     )
     if model is None:
         return None
-    return RenderedItem(model.id, model.type, _THREAD_ITEM.dump_json(model))
+    return RenderedItem(model.id, model.type, THREAD_ITEM.dump_json(model))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -213,4 +213,3 @@ _FAST_RENDERERS: dict[str, Callable[[JsonObject], dict[str, Any] | None]] = {
     "Reasoning": _reasoning,
     "CommandExecution": _command_execution,
 }
-_THREAD_ITEM: TypeAdapter[ThreadItem] = TypeAdapter(ThreadItem)

@@ -58,19 +58,19 @@ class ReviewOutput(TypedDict):
 
 
 class _LineRangeModel(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     start: int
     end: int
 
 
 class _LocationModel(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     absolute_file_path: str
     line_range: _LineRangeModel
 
 
 class _FindingModel(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     title: str
     body: str
     confidence_score: float
@@ -81,7 +81,7 @@ class _FindingModel(BaseModel):
 class _OutputModel(BaseModel):
     """Every field optional, as codex's `#[serde(default)]` struct; unknown fields ignored."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     findings: list[_FindingModel] = []
     overall_correctness: str = ""
     overall_explanation: str = ""

@@ -31,6 +31,7 @@ from app_server.threads.manager import ThreadManager
 from app_server.threads.turn_origin import TurnOrigin
 from app_server.threads.turns import ThreadTurns
 from protocol.types import QueuedSubmission, ThreadQueueChangedNotification, UserInput
+from protocol.wire_model import DEFERRED
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ on every change, so the bound caps that work (a client queuing more gets `-32600
 QUEUE_ORIGINATOR = "queue"
 """The originator of a queued turn started by the server itself (when the previous turn ends)."""
 
-_SUBMISSIONS = TypeAdapter(list[QueuedSubmission])
+_SUBMISSIONS = TypeAdapter(list[QueuedSubmission], config=DEFERRED)
 
 
 class QueuedTurns:

@@ -130,3 +130,35 @@ def test_validating_a_model_in_the_server_process_skips_plugin_discovery() -> No
         [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, check=True, text=True
     )
     assert json.loads(out.stdout) is False
+
+
+EAGER_MODELS = (
+    "app_server.config.keys",
+    "app_server.config.validation",
+)
+"""Modules whose pydantic types are built at import on purpose: the config is validated as the
+server starts, so the config tables build their validators with the class (deferring them made
+startup slower: each table would then be built twice, alone and inside `ConfigToml`)."""
+
+
+def test_importing_the_server_proper_builds_no_other_validator() -> None:
+    code = (
+        "import sys, json\n"
+        "from pydantic import BaseModel, TypeAdapter\n"
+        "import app_server.server\n"
+        "built = []\n"
+        "for name, module in sorted(sys.modules.items()):\n"
+        f"    if not name.startswith('app_server') or name in {EAGER_MODELS!r}:\n"
+        "        continue\n"
+        "    for attr, value in vars(module).items():\n"
+        "        if isinstance(value, TypeAdapter) and value.pydantic_complete:\n"
+        "            built.append(f'{name}.{attr}')\n"
+        "        elif (isinstance(value, type) and issubclass(value, BaseModel)\n"
+        "              and value.__module__ == name and value.__pydantic_complete__):\n"
+        "            built.append(f'{name}.{attr}')\n"
+        "print(json.dumps(built))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, check=True, text=True
+    )
+    assert json.loads(out.stdout) == []
