@@ -2,11 +2,13 @@
 
 The types are named, not held: `protocol.types` loads a type's module on first use, so the
 registry costs nothing at import and a method's models are created when it is first called.
+The specs are `msgspec.Struct`s, as the server's own records are: a frozen dataclass costs ~0.5 ms
+to create, and these three are created by every server start.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 from protocol import types as wire
 from protocol.wire_model import WireModel
@@ -20,8 +22,7 @@ def wire_type(name: str) -> type[WireModel]:
     return model
 
 
-@dataclass(frozen=True, slots=True)
-class ClientRequestSpec:
+class ClientRequestSpec(Struct, frozen=True):
     """A client→server request: the type of its params and of its result."""
 
     method: str
@@ -42,8 +43,7 @@ class ClientRequestSpec:
         return wire_type(self.result_name)
 
 
-@dataclass(frozen=True, slots=True)
-class ServerRequestSpec:
+class ServerRequestSpec(Struct, frozen=True):
     """A server→client request (approvals, tool calls): its params and the client's answer."""
 
     method: str
@@ -60,8 +60,7 @@ class ServerRequestSpec:
         return wire_type(self.result_name)
 
 
-@dataclass(frozen=True, slots=True)
-class ServerNotificationSpec:
+class ServerNotificationSpec(Struct, frozen=True):
     """A server→client notification and the type of its params."""
 
     method: str
