@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app_server.api.path_params import check_home_path, check_home_paths
 from app_server.api.reply import Reply
@@ -27,21 +28,24 @@ from app_server.threads.manager import ThreadManager, thread_id_param
 from app_server.threads.metadata_patch import patched_thread
 from app_server.threads.thread_marks import ThreadMarks
 from app_server.threads.thread_metadata import patches_for
+from protocol import types as wire
 from protocol.types import (
-    DeprecationNoticeNotification,
     Thread,
     ThreadListParams,
     ThreadListResponse,
-    ThreadLoadedListParams,
-    ThreadLoadedListResponse,
-    ThreadReadParams,
-    ThreadReadResponse,
-    ThreadSearchParams,
-    ThreadSearchResponse,
-    ThreadSearchResult,
-    ThreadTurnsListParams,
-    ThreadTurnsListResponse,
 )
+
+if TYPE_CHECKING:  # created on first use (through `wire` at run time), not by a first turn
+    from protocol.types import (
+        ThreadLoadedListParams,
+        ThreadLoadedListResponse,
+        ThreadReadParams,
+        ThreadReadResponse,
+        ThreadSearchParams,
+        ThreadSearchResponse,
+        ThreadTurnsListParams,
+        ThreadTurnsListResponse,
+    )
 
 MAX_EXCLUDED_THREAD_IDS = 100
 """`thread/list.excludedThreadIds` is capped (0.169's limit): it becomes a SQL `NOT IN` list."""
@@ -178,9 +182,9 @@ class ThreadQueryHandlers:
         )
         found = await self._manager.store.search_threads(query, term)
         patches = await patches_for(self._manager, found.page.records)
-        return ThreadSearchResponse(
+        return wire.ThreadSearchResponse(
             data=[
-                ThreadSearchResult(
+                wire.ThreadSearchResult(
                     thread=self._listed_thread(record, patches.get(record.id)),
                     snippet=found.snippets.get(record.id, ""),
                 )
@@ -201,7 +205,7 @@ class ThreadQueryHandlers:
         loaded = self._manager.loaded(thread_id)
         if loaded is not None and not loaded.persisted:
             thread = loaded.thread(self._data_dir)
-            return ThreadReadResponse(thread=thread, read_state=None)
+            return wire.ThreadReadResponse(thread=thread, read_state=None)
         record = await self._manager.reads.record(thread_id)
         if record is None:
             raise ThreadNotStored(thread_id)
@@ -210,7 +214,7 @@ class ThreadQueryHandlers:
             if record.history_mode == "paginated":
                 connection.notify(
                     notification(
-                        DeprecationNoticeNotification(summary=INCLUDE_TURNS_DEPRECATED),
+                        wire.DeprecationNoticeNotification(summary=INCLUDE_TURNS_DEPRECATED),
                     )
                 )
             history = await self._manager.reads.read_history(thread_id)
@@ -224,7 +228,7 @@ class ThreadQueryHandlers:
             patch = (await self._manager.store.metadata_patches([thread_id])).get(thread_id)
             thread = patched_thread(thread_from_record(record, self._data_dir), patch)
         state = await self._marks.read_state(thread_id) if has_read_state(thread) else None
-        response = ThreadReadResponse(thread=thread, read_state=state)
+        response = wire.ThreadReadResponse(thread=thread, read_state=state)
         if turns_json is None:
             return response
         return Reply(response, turns_json=turns_json)
@@ -258,8 +262,8 @@ class ThreadQueryHandlers:
             ids = [thread_id for thread_id in ids if thread_id > params.cursor]
         if params.limit and len(ids) > params.limit:
             ids = ids[: params.limit]
-            return ThreadLoadedListResponse(data=ids, next_cursor=ids[-1])
-        return ThreadLoadedListResponse(data=ids, next_cursor=None)
+            return wire.ThreadLoadedListResponse(data=ids, next_cursor=ids[-1])
+        return wire.ThreadLoadedListResponse(data=ids, next_cursor=None)
 
 
 def _included_ids(values: list[str] | None) -> tuple[str, ...] | None:

@@ -29,27 +29,25 @@ from app_server.threads.settings_report import wire_collaboration_mode
 from app_server.threads.stored_operations import StoredThreadOperations
 from app_server.threads.thread_marks import ThreadMarks
 from app_server.threads.token_replay import replayed_token_usage
+from protocol import types as wire
 from protocol.types import (
-    DeprecationNoticeNotification,
     IdleThreadStatus,
-    ThreadArchiveParams,
-    ThreadArchiveResponse,
-    ThreadDeleteParams,
-    ThreadDeleteResponse,
-    ThreadForkResponse,
-    ThreadResumeResponse,
-    ThreadSetNameParams,
-    ThreadSetNameResponse,
     ThreadStartParams,
     ThreadStartResponse,
-    ThreadUnarchiveParams,
-    ThreadUnarchiveResponse,
-    ThreadUnsubscribeParams,
-    ThreadUnsubscribeResponse,
 )
 
-if TYPE_CHECKING:  # annotations only: their ~45 models are created when first validated
-    from protocol.types import ThreadForkParams, ThreadResumeParams
+if TYPE_CHECKING:  # created on first use (through `wire` at run time), not by a first turn
+    from protocol.types import (
+        DeprecationNoticeNotification,
+        ThreadArchiveParams,
+        ThreadDeleteParams,
+        ThreadForkParams,
+        ThreadResumeParams,
+        ThreadSetNameParams,
+        ThreadUnarchiveParams,
+        ThreadUnsubscribeParams,
+        ThreadUnsubscribeResponse,
+    )
 
 HYDRATION_DEPRECATED = (
     "Full-history hydration is deprecated for paginated threads; use `excludeTurns: true`, then "
@@ -154,7 +152,7 @@ class ThreadLifecycleHandlers:
             if params.exclude_turns
             else await replayed_token_usage(self._manager, thread, last_turn, summary)
         )
-        response = ThreadResumeResponse(
+        response = wire.ThreadResumeResponse(
             thread=thread.thread(self._data_dir),
             turns_backwards_cursor=turns_cursor,
             items_backwards_cursor=items_cursor,
@@ -227,7 +225,7 @@ class ThreadLifecycleHandlers:
             if params.exclude_turns
             else await replayed_token_usage(self._manager, thread, last_turn)
         )
-        response = ThreadForkResponse(
+        response = wire.ThreadForkResponse(
             thread=thread.thread(self._data_dir),
             **settings_fields(thread, self._manager),
         )
@@ -243,7 +241,7 @@ class ThreadLifecycleHandlers:
         thread_id = thread_id_param(params.thread_id)
         await self._stored.archive(thread_id)
         return Reply(
-            ThreadArchiveResponse(), then=lambda: self._stored.announce_archived(thread_id)
+            wire.ThreadArchiveResponse(), then=lambda: self._stored.announce_archived(thread_id)
         )
 
     async def unarchive(self, connection: ClientConnection, params: ThreadUnarchiveParams) -> Reply:
@@ -251,28 +249,30 @@ class ThreadLifecycleHandlers:
         record = await self._stored.unarchive(thread_id)
         patch = (await self._manager.store.metadata_patches([record.id])).get(record.id)
         thread = patched_thread(thread_from_record(record, self._data_dir), patch)
-        response = ThreadUnarchiveResponse(thread=thread)
+        response = wire.ThreadUnarchiveResponse(thread=thread)
         return Reply(response, then=lambda: self._stored.announce_unarchived(thread_id))
 
     async def set_name(self, connection: ClientConnection, params: ThreadSetNameParams) -> Reply:
         thread_id = thread_id_param(params.thread_id)
         await self._stored.set_name(thread_id, params.name)
         return Reply(
-            ThreadSetNameResponse(),
+            wire.ThreadSetNameResponse(),
             then=lambda: self._stored.announce_renamed(connection, thread_id, params.name),
         )
 
     async def delete(self, connection: ClientConnection, params: ThreadDeleteParams) -> Reply:
         thread_id = thread_id_param(params.thread_id)
         deleted = await self._stored.delete(thread_id)
-        return Reply(ThreadDeleteResponse(), then=lambda: self._stored.announce_deleted(deleted))
+        return Reply(
+            wire.ThreadDeleteResponse(), then=lambda: self._stored.announce_deleted(deleted)
+        )
 
     async def unsubscribe(
         self, connection: ClientConnection, params: ThreadUnsubscribeParams
     ) -> ThreadUnsubscribeResponse:
         status = self._manager.unsubscribe(connection, thread_id_param(params.thread_id))
-        return ThreadUnsubscribeResponse(status=status)  # type: ignore[arg-type]
+        return wire.ThreadUnsubscribeResponse(status=status)  # type: ignore[arg-type]
 
 
 def deprecation(summary: str) -> DeprecationNoticeNotification:
-    return DeprecationNoticeNotification(summary=summary, details=None)
+    return wire.DeprecationNoticeNotification(summary=summary, details=None)

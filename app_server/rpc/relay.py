@@ -38,15 +38,8 @@ from pydantic import ValidationError
 from app_server.client_connection import ClientConnection
 from app_server.notification import Notification, notification
 from app_server.store.interface import EVERY_PROCESS, ProcessMessage, ProcessMessaging
-from protocol.types import (
-    NotLoadedThreadStatus,
-    ThreadArchivedNotification,
-    ThreadClosedNotification,
-    ThreadDeletedNotification,
-    ThreadStartedNotification,
-    ThreadStatusChangedNotification,
-    ThreadUnarchivedNotification,
-)
+from protocol import types as wire
+from protocol.methods import SERVER_NOTIFICATIONS
 from protocol.wire_model import WireModel
 
 log = logging.getLogger(__name__)
@@ -55,15 +48,19 @@ BROADCAST: Final = "broadcast"
 """Any process → every other: a notification for every client (`body`: `{"method", "params",
 "emittedAtMs"}`, the params rendered with experimental fields; `route`: the thread id)."""
 
-RELAYED: Final[dict[str, type[WireModel]]] = {
-    "thread/started": ThreadStartedNotification,
-    "thread/status/changed": ThreadStatusChangedNotification,
-    "thread/archived": ThreadArchivedNotification,
-    "thread/unarchived": ThreadUnarchivedNotification,
-    "thread/deleted": ThreadDeletedNotification,
-    "thread/closed": ThreadClosedNotification,
-}
-"""The notifications every initialized connection of every process hears, by method."""
+RELAYED: Final = frozenset(
+    {
+        "thread/started",
+        "thread/status/changed",
+        "thread/archived",
+        "thread/unarchived",
+        "thread/deleted",
+        "thread/closed",
+    }
+)
+"""The notifications every initialized connection of every process hears, by method (their
+params types are looked up in `SERVER_NOTIFICATIONS` when one arrives: named here, they were
+created by every server start, PostgreSQL or not)."""
 _OWNER_AUTHORITATIVE: Final = frozenset({"thread/status/changed", "thread/closed"})
 """Relayed methods dropped for a thread loaded here (this process knows better)."""
 
@@ -123,8 +120,10 @@ class BroadcastRelay:
         """Another process's broadcast: to every initialized connection here."""
         try:
             body = orjson.loads(message.body)
-            params_type = RELAYED[body["method"]]
-            params = params_type.model_validate(body["params"])
+            method = body["method"]
+            if method not in RELAYED:
+                raise KeyError(method)
+            params = SERVER_NOTIFICATIONS[method].params.model_validate(body["params"])
         except (orjson.JSONDecodeError, KeyError, TypeError, ValidationError):
             log.warning("dropped a malformed broadcast from process %s", message.sender)
             return
@@ -159,6 +158,8 @@ def _unloaded(thread_id: str) -> list[WireModel]:
     """What every client hears when a thread stops being loaded (`ThreadManager.unload` and its
     idle unload, in that order)."""
     return [
-        ThreadStatusChangedNotification(thread_id=thread_id, status=NotLoadedThreadStatus()),
-        ThreadClosedNotification(thread_id=thread_id),
+        wire.ThreadStatusChangedNotification(
+            thread_id=thread_id, status=wire.NotLoadedThreadStatus()
+        ),
+        wire.ThreadClosedNotification(thread_id=thread_id),
     ]

@@ -20,6 +20,7 @@ threads with nothing stored yet (`ItemsListUnsupported`), and so do we.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import orjson
 from msgspec import Struct
@@ -31,14 +32,18 @@ from app_server.store.errors import (
     ItemsListUnsupported,
     UnknownAnchorItem,
 )
+from protocol import types as wire
 from protocol.types import (
     SortDirection,
     ThreadItem,
-    ThreadItemEntry,
-    ThreadItemsListAnchor,
-    ThreadItemsListCursor,
-    ThreadItemsListResponse,
 )
+
+if TYPE_CHECKING:  # created on first use (through `wire` at run time), not by a first turn
+    from protocol.types import (
+        ThreadItemEntry,
+        ThreadItemsListCursor,
+        ThreadItemsListResponse,
+    )
 
 DEFAULT_ITEMS_PAGE_LIMIT = 25
 """Page size when `limit` is omitted (0.169's, observed)."""
@@ -59,7 +64,7 @@ class PositionedItem(Struct, frozen=True):
 
     def to_entry(self) -> ThreadItemEntry:
         """The wire entry; its timestamps are the item's own."""
-        return ThreadItemEntry(
+        return wire.ThreadItemEntry(
             turn_id=self.turn_id,
             item=self.item,
             started_at_ms=getattr(self.item, "started_at_ms", None),
@@ -151,7 +156,7 @@ def page_items(
     size = clamp_items_limit(request.limit)
     page = ordered[start : start + size]
     has_more = start + size < len(ordered)
-    return ThreadItemsListResponse(
+    return wire.ThreadItemsListResponse(
         data=[positioned.to_entry() for positioned in page],
         next_cursor=encode_item_cursor(thread_id, page[-1].ordinal, False)
         if page and has_more
@@ -211,7 +216,7 @@ def _start_index(
     cursor = request.cursor
     if cursor is None:
         return 0
-    if isinstance(cursor, ThreadItemsListAnchor):
+    if isinstance(cursor, wire.ThreadItemsListAnchor):
         if not request.turn_id:
             raise ItemAnchorNeedsTurn
         for index, positioned in enumerate(ordered):

@@ -18,7 +18,7 @@ true` (pass it with the opposite `sortDirection` to read back over the anchor ag
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 from msgspec import Struct
@@ -27,15 +27,18 @@ from app_server.rollout.lines import HistoryMode, JsonObject
 from app_server.rollout.turn_builder import TurnBuilder, TurnCheckpoint
 from app_server.rollout.turn_entry import TurnEntry
 from app_server.store.errors import InvalidCursor
+from protocol import types as wire
 from protocol.types import (
     AgentMessageThreadItem,
     SortDirection,
     ThreadItem,
-    ThreadTurnsListResponse,
     Turn,
     TurnItemsView,
     UserMessageThreadItem,
 )
+
+if TYPE_CHECKING:  # created on first use (through `wire` at run time), not by a first turn
+    from protocol.types import ThreadTurnsListResponse
 
 DEFAULT_TURNS_PAGE_LIMIT = 25
 """Page size when `limit` is omitted (**[UNSURE]** 0.169's value; same policy as thread/list)."""
@@ -81,7 +84,7 @@ class TurnsPage(Struct, frozen=True):
 
     def to_response(self) -> ThreadTurnsListResponse:
         """The wire result object."""
-        return ThreadTurnsListResponse(
+        return wire.ThreadTurnsListResponse(
             data=self.data, next_cursor=self.next_cursor, backwards_cursor=self.backwards_cursor
         )
 

@@ -46,11 +46,11 @@ from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.session_meta import new_thread_record
 from app_server.threads.stored_reads import StoredReads
 from app_server.threads.thread_rollout import create_rollout, open_stored_rollout
+from protocol import types as wire
 from protocol.types import (
     IdleThreadStatus,
     NotLoadedThreadStatus,
     SandboxPolicy,
-    ThreadClosedNotification,
     ThreadStartedNotification,
     ThreadStatus,
     ThreadStatusChangedNotification,
@@ -353,7 +353,7 @@ class ThreadManager:
         if thread.subscribers or thread.status.type == "active":
             return
         await self.unload(thread)
-        self.connections.broadcast(ThreadClosedNotification(thread_id=thread_id))
+        self.connections.broadcast(wire.ThreadClosedNotification(thread_id=thread_id))
 
     async def unload(self, thread: LoadedThread) -> None:
         """Release a loaded thread (its writer lock too); every connection sees `notLoaded`."""
@@ -391,7 +391,7 @@ class ThreadManager:
         if thread.status.type == "active" or thread.active_turn is not None:
             return False
         await self.unload(thread)
-        self.connections.broadcast(ThreadClosedNotification(thread_id=thread_id))
+        self.connections.broadcast(wire.ThreadClosedNotification(thread_id=thread_id))
         return True
 
     async def release_if_unwatched(self, thread_id: str) -> bool:

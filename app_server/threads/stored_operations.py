@@ -16,12 +16,7 @@ from app_server.store.errors import ThreadNotStored
 from app_server.store.records import ThreadRecord
 from app_server.threads.fanout import publish
 from app_server.threads.manager import ThreadManager
-from protocol.types import (
-    ThreadArchivedNotification,
-    ThreadDeletedNotification,
-    ThreadNameUpdatedNotification,
-    ThreadUnarchivedNotification,
-)
+from protocol import types as wire
 
 
 class StoredThreadOperations:
@@ -53,7 +48,7 @@ class StoredThreadOperations:
         listeners[connection.connection_id] = connection
         publish(
             listeners.values(),
-            ThreadNameUpdatedNotification(thread_id=thread_id, thread_name=name),
+            wire.ThreadNameUpdatedNotification(thread_id=thread_id, thread_name=name),
         )
 
     async def archive(self, thread_id: str) -> None:
@@ -68,13 +63,13 @@ class StoredThreadOperations:
         await self._manager.store.archive(thread_id)
 
     def announce_archived(self, thread_id: str) -> None:
-        self._manager.connections.broadcast(ThreadArchivedNotification(thread_id=thread_id))
+        self._manager.connections.broadcast(wire.ThreadArchivedNotification(thread_id=thread_id))
 
     async def unarchive(self, thread_id: str) -> ThreadRecord:
         return await self._manager.store.unarchive(thread_id)
 
     def announce_unarchived(self, thread_id: str) -> None:
-        self._manager.connections.broadcast(ThreadUnarchivedNotification(thread_id=thread_id))
+        self._manager.connections.broadcast(wire.ThreadUnarchivedNotification(thread_id=thread_id))
 
     async def delete(self, thread_id: str) -> list[str]:
         """Delete a thread and its spawned descendants; returns their ids, deepest first.
@@ -108,4 +103,4 @@ class StoredThreadOperations:
 
     def announce_deleted(self, thread_ids: list[str]) -> None:
         for deleted in thread_ids:
-            self._manager.connections.broadcast(ThreadDeletedNotification(thread_id=deleted))
+            self._manager.connections.broadcast(wire.ThreadDeletedNotification(thread_id=deleted))

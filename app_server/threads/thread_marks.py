@@ -10,6 +10,7 @@ sub-agents (a thread whose rollout does not exist yet, an ephemeral one or a sub
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from app_server.client_connection import ClientConnection
 from app_server.errors import InvalidRequest, NotFound
@@ -24,16 +25,17 @@ from app_server.store.thread_marks import (
 )
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager
+from protocol import types as wire
 from protocol.types import (
-    ThreadGoal,
-    ThreadGoalClearedNotification,
-    ThreadGoalUpdatedNotification,
     ThreadReadState,
     ThreadReadStateChangedNotification,
     ThreadStartThreadUnreadPosition,
     TurnThreadUnreadPosition,
 )
 from protocol.wire_model import WireModel
+
+if TYPE_CHECKING:  # created on first use (through `wire` at run time), not by a first turn
+    from protocol.types import ThreadGoal
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +67,7 @@ def wire_read_state(receipt: ReadReceipt) -> ThreadReadState:
 
 
 def wire_goal(goal: GoalRecord) -> ThreadGoal:
-    return ThreadGoal(
+    return wire.ThreadGoal(
         thread_id=goal.thread_id,
         objective=goal.objective,
         status=goal.status,
@@ -158,7 +160,7 @@ class ThreadMarks:
         self._tell(
             connection,
             goal.thread_id,
-            ThreadGoalUpdatedNotification(thread_id=goal.thread_id, goal=goal, turn_id=None),
+            wire.ThreadGoalUpdatedNotification(thread_id=goal.thread_id, goal=goal, turn_id=None),
         )
 
     def announce_resumed_goal(
@@ -167,16 +169,16 @@ class ThreadMarks:
         """After `thread/resume`, codex tells the resuming client the thread's goal, or that it
         has none (`thread/goal/cleared`), so a client's goal view starts in step."""
         if goal is None:
-            connection.notify(notification(ThreadGoalClearedNotification(thread_id=thread_id)))
+            connection.notify(notification(wire.ThreadGoalClearedNotification(thread_id=thread_id)))
         else:
             connection.notify(
                 notification(
-                    ThreadGoalUpdatedNotification(thread_id=thread_id, goal=goal, turn_id=None)
+                    wire.ThreadGoalUpdatedNotification(thread_id=thread_id, goal=goal, turn_id=None)
                 )
             )
 
     def announce_cleared(self, connection: ClientConnection, thread_id: str) -> None:
-        self._tell(connection, thread_id, ThreadGoalClearedNotification(thread_id=thread_id))
+        self._tell(connection, thread_id, wire.ThreadGoalClearedNotification(thread_id=thread_id))
 
     def _tell(
         self,

@@ -76,12 +76,23 @@ FIRST_TURN_SKIPS = (
     "protocol.models.command_exec_params",
     "protocol.models.process_spawn_params",
     "protocol.models.thread_queue_add_params",
+    "protocol.models.thread_archive_params",
+    "protocol.models.thread_resume_response",
+    "protocol.models.thread_read_response",
+    "protocol.models.thread_search_response",
+    "protocol.models.thread_turns_list_response",
+    "protocol.models.thread_items_list_response",
+    "protocol.models.thread_goal_updated_notification",
+    "protocol.models.thread_archived_notification",
+    "protocol.models.thread_closed_notification",
     "importlib.metadata",
 )
 """What a session's first requests (`thread/start`, `turn/start`) do not use: the handler
 groups of other methods are built on their first request (`app_server.handler_table`), with the
-wire models they name (`protocol.types` loads a model's module on first use), and pydantic's
-plugin discovery, which imports `importlib.metadata`, is skipped (`app_server.pydantic_plugins`)."""
+wire models they name (`protocol.types` loads a model's module on first use; the handlers and
+helpers built with the server reach the models of other methods through it at run time), and
+pydantic's plugin discovery, which imports `importlib.metadata`, is skipped
+(`app_server.pydantic_plugins`)."""
 
 
 def test_the_server_proper_leaves_what_a_first_turn_does_not_use() -> None:
