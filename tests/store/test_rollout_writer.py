@@ -18,14 +18,9 @@ import zstandard
 
 from app_server.ids import uuid7
 from app_server.rollout.lines import StoredLine
+from app_server.store.local.rollout_group_commit import RolloutWriteError, RolloutWriterClosed
 from app_server.store.local.rollout_reader import iter_rollout_lines
-from app_server.store.local.rollout_writer import (
-    RolloutPosition,
-    RolloutWriteError,
-    RolloutWriter,
-    RolloutWriterClosed,
-    new_rollout_path,
-)
+from app_server.store.local.rollout_writer import RolloutPosition, RolloutWriter, new_rollout_path
 from app_server.store.local.writer_lock import ThreadWriterBusy, writer_lock_path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -6,7 +6,8 @@ finds, reads, writes, compresses and indexes the files.
 
 - `rollout_files`: file naming and discovery (`sessions/…`, `archived_sessions/…`, `.zst`).
 - `rollout_reader`: streaming `(byte_offset, line)` reader for plain and `.jsonl.zst` rollouts.
-- `rollout_writer`: the single appender of one rollout (group commit, fsync, writer lock).
+- `rollout_writer`: the single appender of one rollout (envelope, ordinals, writer lock).
+- `rollout_group_commit`: how its lines reach the file (one `write(2)` a batch, flush, fsync).
 - `thread_loader`: glue that reads one stored thread (with fork lineage) from the data dir.
 - `session_index`: the thread-name index `session_index.jsonl`.
 """

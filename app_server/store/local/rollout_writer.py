@@ -1,6 +1,9 @@
 """The single appender of one thread's rollout JSONL file (STORAGE.md §2.3, §3.1, §10).
 
-Contract
+Contract (the writer's half; the other half, how lines then reach the file — group commit, what
+is atomic, what survives a crash, errors and backpressure — is documented in
+`rollout_group_commit`, whose `GroupCommitAppender` does the writing and whose
+`RolloutWriteError`/`RolloutWriterClosed` the writer raises)
 - **Who appends.** Exactly one `RolloutWriter` per loaded thread, across all processes: it holds
   the thread's writer lock (`writer_lock.ThreadWriterLock`, codex's `thread-writer-locks/`) from
   `open` to `close`, so neither another writer of ours nor codex 0.169 appends meanwhile.
@@ -8,49 +11,19 @@ Contract
   adds the envelope (`rollout.envelope`: `timestamp`, and `ordinal` in paginated threads) and
   owns the ordinals: 0-based, +1 per line, gap-free, continuing from `start_ordinal` for a new
   file (0, or a paginated fork's base `end_ordinal_exclusive`) and from the last line's ordinal
-  + 1 for an existing file.
-- **How lines reach the file.** `append` serializes each line (orjson, one object + `"\\n"`) and
-  queues it; it never blocks. One writer task takes everything queued and writes it with ONE
-  `write(2)` call on an `O_WRONLY | O_APPEND | O_CREAT` descriptor (group commit), in a worker
-  thread. The file (and its date folders) is created lazily by the first write: codex creates
-  it with the first turn.
-- **What is atomic, and what POSIX actually promises.** `O_APPEND` guarantees that each `write`
-  positions at the current end of file and appends there, with no other modification in
-  between: bytes of one call are contiguous and never overwrite anything. POSIX does *not*
-  promise that a write to a regular file is all-or-nothing (`PIPE_BUF` atomicity is for pipes
-  only): it may be short (disk full, file-size limit, or — on Linux — a fatal signal arriving
-  while a multi-page write is copied). The writer then loops to write the rest, so a batch is
-  written completely unless the process dies or an error occurs in between; in that case the
-  file ends with a *prefix* of the batch, which may stop in the middle of a line. Because we
-  are the only writer, such a cut is always at the very end of the file: a torn last line,
-  never a hole or an interleaving. Concurrent readers may likewise observe a write in progress
-  as a torn last line.
-- **What survives a crash.** Everything `flush` reported written is in the kernel and survives
-  the process dying (SIGKILL included). Everything `sync`ed (fsync of the file and, after
-  creation, of its directories) survives power loss or a kernel crash; unsynced data may be
-  lost then, and some file systems may leave garbage at the end. Readers ignore a torn
-  (unterminated) last line. When a writer opens an existing file whose last line is torn, it
-  first writes a `"\\n"`, so the new lines start clean: the torn fragment becomes a line of its
-  own that readers skip as unparsable (or, if only the newline had been lost, a complete valid
-  line — the next ordinal is derived from the file *after* this repair, so ordinals stay
-  gap-free and unique either way). Open the writer before reading the history of a thread you
-  resume, so that the history you read is the repaired one.
-- **Errors.** A failed write or fsync is never lost: the `flush`/`sync` that waits for it raises
-  `RolloutWriteError`, and so does every later `append`/`flush`/`sync` (the writer is then
-  broken; after a failed fsync the kernel's page cache state is unknown, so it is not retried).
-  `close` still releases the descriptor and the lock, then raises.
-- **Backpressure.** `append` queues without bound; the agent flushes at turn boundaries and
-  before answering approval requests (STORAGE.md §10), which bounds the queue to one turn's
-  output.
+  + 1 for an existing file. Serialized lines go to its `GroupCommitAppender`.
+- **A crash's torn last line.** Readers ignore a torn (unterminated) last line. When a writer
+  opens an existing file whose last line is torn, it first writes a `"\\n"`, so the new lines
+  start clean: the torn fragment becomes a line of its own that readers skip as unparsable (or,
+  if only the newline had been lost, a complete valid line — the next ordinal is derived from
+  the file *after* this repair, so ordinals stay gap-free and unique either way). Open the
+  writer before reading the history of a thread you resume, so that the history you read is the
+  repaired one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
-import os
-from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,24 +34,10 @@ from msgspec import Struct
 
 from app_server.rollout.envelope import envelope, format_timestamp
 from app_server.rollout.lines import HistoryMode, RolloutLine, StoredLine
-from app_server.store.local.rollout_file_ops import (
-    close_prepared,
-    create_file,
-    fsync_all,
-    prepare_file,
-)
+from app_server.store.local.rollout_file_ops import close_prepared, prepare_file
 from app_server.store.local.rollout_files import live_rollout_path, plain_rollout_path
+from app_server.store.local.rollout_group_commit import GroupCommitAppender
 from app_server.store.local.writer_lock import ThreadWriterLock, to_thread_undo_on_cancel
-
-logger = logging.getLogger(__name__)
-
-
-class RolloutWriteError(Exception):
-    """Writing or syncing the rollout failed; the writer is broken (see the module docstring)."""
-
-
-class RolloutWriterClosed(RolloutWriteError):
-    """The writer was closed (or is closing): nothing can be appended any more."""
 
 
 class RolloutPosition(Struct, frozen=True):
@@ -133,23 +92,14 @@ class RolloutWriter:
         self._thread_id = thread_id
         self.history_mode: HistoryMode = history_mode
         self._lock = lock
-        self._fd = fd
-        self._dirs_to_sync: set[Path] = set()
         self._next_ordinal = next_ordinal
-        # Queue: encoded lines not yet handed to the writer task, in order.
-        self._pending: list[bytes] = []
-        self._enqueued = 0  # lines ever appended
-        self._written = 0  # lines ever written (a prefix of the appended ones)
-        # Written position, always at a line boundary (updated after each complete batch).
-        self._written_size = size
-        self._written_next_ordinal = next_ordinal
-        self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
-        self._wakeup = asyncio.Event()
-        self._sync_lock = asyncio.Lock()
-        self._error: BaseException | None = None
-        self._closing = False
+        # The ordinal of the first line this writer appends: the written position's ordinal is
+        # this plus the lines written (None in legacy mode).
+        self._first_ordinal = next_ordinal
         self._close_task: asyncio.Task[None] | None = None
-        self._task = asyncio.create_task(self._run(), name=f"rollout-writer-{thread_id}")
+        self._appender = GroupCommitAppender(
+            path=path, fd=fd, size=size, task_name=f"rollout-writer-{thread_id}"
+        )
 
     # ---------------------------------------------------------------- opening
 
@@ -228,27 +178,30 @@ class RolloutWriter:
     @property
     def byte_size(self) -> int:
         """Bytes of the file written so far, at a line boundary (excludes queued lines)."""
-        return self._written_size
+        return self._appender.written_size
 
     @property
     def position(self) -> RolloutPosition:
         """The written position: `byte_size` and the ordinal of the first line not written."""
-        return RolloutPosition(self._written_size, self._written_next_ordinal)
+        appender = self._appender
+        if self._first_ordinal is None:
+            return RolloutPosition(appender.written_size, None)
+        return RolloutPosition(appender.written_size, self._first_ordinal + appender.written_lines)
 
     @property
     def pending_lines(self) -> int:
         """Lines appended but not yet written."""
-        return self._enqueued - self._written
+        return self._appender.pending_lines
 
     @property
     def closed(self) -> bool:
         """Whether `close` was called."""
-        return self._closing
+        return self._appender.closing
 
     @property
     def failed(self) -> bool:
         """Whether a write or fsync failed (the writer is unusable)."""
-        return self._error is not None
+        return self._appender.failed
 
     # ---------------------------------------------------------------- appending
 
@@ -273,7 +226,7 @@ class RolloutWriter:
         """`append_records`, with each line's encoded size in bytes (newline included): the
         lines land back to back after everything appended before, so a caller that knows where
         the file ended can tell each line's byte offset."""
-        self._raise_if_unusable()
+        self._appender.raise_if_unusable()
         if not lines:
             return []
         stamp = format_timestamp(datetime.now(UTC))
@@ -287,10 +240,8 @@ class RolloutWriter:
             sized.append((record, len(data)))
             if ordinal is not None:
                 ordinal += 1
-        self._pending.extend(encoded)
-        self._enqueued += len(encoded)
+        self._appender.enqueue(encoded)
         self._next_ordinal = ordinal
-        self._wakeup.set()
         return sized
 
     async def flush(self) -> None:
@@ -298,13 +249,11 @@ class RolloutWriter:
 
         Raises `RolloutWriteError` if a write failed.
         """
-        self._raise_if_unusable()
-        await self._wait_written(self._enqueued)
+        await self._appender.flush()
 
     async def sync(self) -> None:
         """`flush`, then fsync the file (and directories it created): survives power loss."""
-        await self.flush()
-        await self._fsync()
+        await self._appender.sync()
 
     async def flushed_position(self) -> RolloutPosition:
         """`flush`, then the written position (a line boundary and its next ordinal)."""
@@ -318,7 +267,7 @@ class RolloutWriter:
         released even if writing failed; the failure is then raised.
         """
         if self._close_task is None:
-            self._closing = True
+            self._appender.begin_close()
             self._close_task = asyncio.create_task(self._close())
         await asyncio.shield(self._close_task)
 
@@ -336,111 +285,19 @@ class RolloutWriter:
     def __repr__(self) -> str:
         return (
             f"RolloutWriter({self.path.name!r}, next_ordinal={self._next_ordinal}, "
-            f"byte_size={self._written_size}, pending={self.pending_lines})"
+            f"byte_size={self.byte_size}, pending={self.pending_lines})"
         )
 
     # ---------------------------------------------------------------- internals
 
-    def _raise_if_unusable(self) -> None:
-        if self._error is not None:
-            raise RolloutWriteError(f"rollout writer for {self.path} failed") from self._error
-        if self._closing:
-            raise RolloutWriterClosed(f"rollout writer for {self.path} is closed")
-
-    async def _wait_written(self, target: int) -> None:
-        if self._written >= target:
-            return
-        if self._error is not None:
-            raise RolloutWriteError(f"rollout writer for {self.path} failed") from self._error
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append((target, future))
-        await future
-
-    async def _run(self) -> None:
-        """The writer task: drain the queue, one `write` per batch, until closed or broken."""
-        try:
-            while True:
-                await self._wakeup.wait()
-                self._wakeup.clear()
-                while self._pending:
-                    batch = self._pending
-                    self._pending = []
-                    data = b"".join(batch)
-                    await asyncio.to_thread(self._write_blocking, data)
-                    self._written += len(batch)
-                    self._written_size += len(data)
-                    if self._written_next_ordinal is not None:
-                        self._written_next_ordinal += len(batch)
-                    self._wake_waiters()
-                if self._closing:
-                    return
-        except BaseException as error:
-            self._fail(error)
-            if isinstance(error, asyncio.CancelledError):
-                raise
-
-    def _wake_waiters(self) -> None:
-        while self._waiters and self._waiters[0][0] <= self._written:
-            _, future = self._waiters.popleft()
-            if not future.done():
-                future.set_result(None)
-
-    def _fail(self, error: BaseException) -> None:
-        if self._error is None:
-            self._error = error
-            logger.error("rollout writer for %s failed: %r", self.path, error)
-        self._pending = []
-        while self._waiters:
-            _, future = self._waiters.popleft()
-            if not future.done():
-                wrapped = RolloutWriteError(f"rollout writer for {self.path} failed")
-                wrapped.__cause__ = self._error
-                future.set_exception(wrapped)
-
-    def _write_blocking(self, data: bytes) -> None:
-        """Worker thread: one `write` of the whole batch, looping only on a short write."""
-        if self._fd is None:
-            self._fd, self._dirs_to_sync = create_file(self.path)
-        view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-
-    async def _fsync(self) -> None:
-        async with self._sync_lock:
-            self._raise_if_broken()
-            fd = self._fd
-            if fd is None:
-                return  # nothing was ever written: there is no file to sync
-            dirs = self._dirs_to_sync
-            try:
-                await asyncio.to_thread(fsync_all, fd, dirs)
-            except BaseException as error:
-                if not isinstance(error, asyncio.CancelledError):
-                    self._fail(error)
-                    self._raise_if_broken()
-                raise
-            self._dirs_to_sync = set()
-
-    def _raise_if_broken(self) -> None:
-        if self._error is not None:
-            raise RolloutWriteError(f"rollout writer for {self.path} failed") from self._error
-
     async def _close(self) -> None:
         error: BaseException | None = None
         try:
-            await self._wait_written(self._enqueued)
-            await self._fsync()
+            await self._appender.write_out()
         except Exception as failure:
             error = failure
         finally:
-            self._wakeup.set()  # let the writer task see `_closing` and return
-            with contextlib.suppress(BaseException):
-                await self._task
-            async with self._sync_lock:
-                fd, self._fd = self._fd, None
-                if fd is not None:
-                    await asyncio.to_thread(os.close, fd)
+            await self._appender.stop()
             await self._lock.release()
         if error is not None:
             raise error
