@@ -2,128 +2,46 @@
 
 The rules live here: a turn needs a loaded thread; `turn/start` on a thread with an active turn
 joins that turn (as 0.169 does) instead of failing; overrides given to `turn/start` stick to the
-thread; the rollout file is created by the first turn; one `TurnRunner` (agent layer) does the
-work and this module only wires it to the thread (its writer, its model history, its
-subscribers).
+thread; compactions and reviews take no input, a user's shell command turn neither; a review
+started on a busy thread replaces its turn once that turn has ended. One `TurnRunner` (agent
+layer) does the work: `app_server/threads/turn_factory.py` assembles it from the thread (its
+writer, which creates the rollout file on the first turn, its model history, its skills) and
+`app_server/threads/turn_host.py` connects it to the thread's subscribers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from app_server.agent.instructions import default_base_instructions
-from app_server.agent.mcp.tools import McpToolSource
-from app_server.agent.providers.base import ModelProvider
-from app_server.agent.rate_limits import DEFAULT_LIMIT_ID
-from app_server.agent.request_builder import auto_compact_limit, effective_context_window
-from app_server.agent.review.messages import holds_no_context
 from app_server.agent.review.review_turn import ReviewTurn
 from app_server.agent.review.targets import resolve_review
-from app_server.agent.tools.catalog import multi_agent_version_for, turn_tools
-from app_server.agent.tools.registry import ToolItem, ToolSource
-from app_server.agent.turn_runner import TurnKind, TurnRunner
-from app_server.agent.turn_setup import PendingInput, TurnSetup
+from app_server.agent.turn_runner import TurnRunner
+from app_server.agent.turn_setup import PendingInput
 from app_server.agent.user_shell import UserShellCommand
-from app_server.client_connection import ClientConnection, ServerRequestOutcome
+from app_server.client_connection import ClientConnection
 from app_server.config import TURN_ORIGIN
 from app_server.errors import ActiveTurnNotSteerable, Conflict, TurnInputRefused
-from app_server.ids import uuid7
-from app_server.rollout import build
-from app_server.rollout.model_history import ModelHistory
 from app_server.settings import ResolvedSettings, resolve_cwd
-from app_server.skills import (
-    SkillListing,
-    list_skills,
-    skill_switches,
-    skills_instructions,
-    with_switches,
-)
 from app_server.threads.agent_tree import AgentTree
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager
-from app_server.threads.server_requests import ask_subscribers
 from app_server.threads.setting_updates import collaboration_updates, shared_updates
 from app_server.threads.settings_report import wire_settings
-from app_server.threads.thread_marks import ThreadMarks
-from app_server.threads.token_replay import load_model_history
+from app_server.threads.turn_factory import ProviderFactory, TurnFactory
 from app_server.threads.turn_origin import TurnOrigin
 from protocol.types import (
-    AccountRateLimitsUpdatedNotification,
-    RateLimitSnapshot,
     ReviewTarget,
     ThreadSettingsUpdatedNotification,
-    ThreadStatus,
     Turn,
     TurnInterruptParams,
     TurnStartParams,
     TurnSteerParams,
 )
-from protocol.wire_model import WireModel
 
 log = logging.getLogger(__name__)
-
-ProviderFactory = Callable[[ResolvedSettings], ModelProvider]
-"""Returns the model provider for a thread's settings; raises `ProviderError` (missing key,
-unknown provider) so the turn fails with a message that says what to configure."""
-
-
-class _ThreadTurnHost:
-    """A loaded thread as a `TurnHost`: notifications go through the manager's fan-out."""
-
-    def __init__(self, manager: ThreadManager, thread: LoadedThread) -> None:
-        self._manager = manager
-        self._thread = thread
-
-    @property
-    def thread_id(self) -> str:
-        return self._thread.id
-
-    def publish(self, params: WireModel, *, method: str | None = None) -> None:
-        self._manager.publish(self._thread, params, method=method)
-
-    def response_headers_seen(self, headers: Mapping[str, str]) -> None:
-        self._manager.rate_limits.record(headers)
-
-    def response_completed(self) -> None:
-        """`account/rateLimits/updated` with the `codex` limit seen last (codex sends it, all
-        null, when the responses carry no rate-limit headers)."""
-        latest = self._manager.rate_limits.latest
-        snapshot = latest.get(DEFAULT_LIMIT_ID) or RateLimitSnapshot(limit_id=DEFAULT_LIMIT_ID)
-        self.publish(AccountRateLimitsUpdatedNotification(rate_limits=snapshot))
-
-    def set_status(self, status: ThreadStatus) -> None:
-        self._manager.set_status(self._thread, status)
-
-    async def turn_result_ready(self, turn_id: str) -> None:
-        await ThreadMarks(self._manager).turn_completed(self._thread, turn_id)
-
-    def record_item(self, turn_id: str, item: ToolItem) -> None:
-        writer = self._thread.writer
-        if writer is None:
-            return
-        if self._thread.record.history_mode == "paginated":
-            line = build.item_completed(
-                self._thread.id, turn_id, item.core, item.started_at_ms, item.completed_at_ms
-            )
-        elif item.legacy is not None:
-            line = build.legacy_event(item.legacy)
-        else:
-            return
-        writer.append([line])
-
-    async def ask(self, method: str, params: WireModel) -> ServerRequestOutcome:
-        return await ask_subscribers(
-            self._thread.id,
-            self._manager.audience(self._thread),
-            method,
-            params,
-            timeout_seconds=self._manager.approval_timeout_seconds,
-        )
 
 
 class ThreadTurns:
@@ -131,14 +49,13 @@ class ThreadTurns:
 
     def __init__(self, manager: ThreadManager, provider_for: ProviderFactory) -> None:
         self._manager = manager
-        self._provider_for = provider_for
-        self._max_steps = manager.config.toml.max_sampling_steps
         self.agents = AgentTree(manager, self)
+        """The sub-agents of every session tree; spawned agents' turns start through here."""
+        self._factory = TurnFactory(manager, provider_for, self.agents)
         self._waiting: set[asyncio.Task[None]] = set()
         """Reviews waiting for the turn they interrupted to end (kept so none is collected)."""
         self.on_turn_ended: Callable[[LoadedThread, TurnRunner], None] | None = None
         """Told when a turn of a loaded thread ended (the queue starts its next message)."""
-        """The sub-agents of every session tree; spawned agents' turns start through here."""
 
     # -- turn/start ----------------------------------------------------------------------------
     def _sticky_settings(self, thread: LoadedThread, params: TurnStartParams) -> ResolvedSettings:
@@ -177,7 +94,7 @@ class ThreadTurns:
                     thread_settings=wire_settings(settings, self._manager.default_sandbox()),
                 ),
             )
-        runner = await self._new_runner(
+        runner = await self._factory.new_runner(
             thread,
             pending,
             TurnOrigin(root_turn_id=params.root_turn_id, originator=connection.client_name),
@@ -198,7 +115,7 @@ class ThreadTurns:
             else:
                 active.add_input(pending)
             return None
-        runner = await self._new_runner(thread, pending, origin)
+        runner = await self._factory.new_runner(thread, pending, origin)
         self.launch(thread.id, runner)
         return runner
 
@@ -206,111 +123,18 @@ class ThreadTurns:
         self, thread: LoadedThread, pending: PendingInput, origin: TurnOrigin
     ) -> TurnRunner:
         """A turn for a queued message (`thread/queue/*`), to launch at once."""
-        return await self._new_runner(thread, pending, origin)
+        return await self._factory.new_runner(thread, pending, origin)
 
     async def compact(self, connection: ClientConnection, thread_id: str) -> TurnRunner:
         """`thread/compact/start`: a turn that only compacts the thread's context, started once
         answered. Refused while a turn runs (compacting under it would lose its work)."""
         thread = self._manager.require_loaded(thread_id)
-        return await self._new_runner(
+        return await self._factory.new_runner(
             thread,
             None,
             TurnOrigin(root_turn_id=None, originator=connection.client_name),
             kind="compact",
         )
-
-    async def _new_runner(
-        self,
-        thread: LoadedThread,
-        pending: PendingInput | None,
-        origin: TurnOrigin,
-        *,
-        output_schema: Any = None,
-        kind: TurnKind = "turn",
-        shell: UserShellCommand | None = None,
-        review: ReviewTurn | None = None,
-        replacing: TurnRunner | None = None,
-    ) -> TurnRunner:
-        _refuse_if_busy(thread, replacing)
-        writer = await self._manager.writer_for(thread)
-        history = await self._model_history(thread)
-        skills = await self._skills(thread.settings)
-        _refuse_if_busy(thread, replacing)  # a turn may have started while we awaited
-        config = thread.settings.config.toml
-        if not thread.multi_agent_known:
-            thread.learn_multi_agent_version(
-                history.multi_agent_version or multi_agent_version_for(config)
-            )
-        # A shell command's turn sends no context, so it leaves the opening context to the next
-        # turn (which codex also opens with the full context after a thread's first `!cmd`);
-        # so does a review (its reviewer has a context of its own).
-        first_turn = kind not in ("shell", "review") and (
-            thread.take_opening_context()
-            or thread.injected_before_context
-            or holds_no_context(history.items)
-        )
-        if first_turn:
-            thread.injected_before_context = False
-        turn_id = uuid7()
-        setup = TurnSetup(
-            turn_id=turn_id,
-            root_turn_id=origin.root_turn_id or turn_id,
-            settings=thread.settings,
-            history_mode=thread.record.history_mode,
-            writer=writer,
-            history=history,
-            tokens=thread.tokens,
-            tools=turn_tools(config, thread.multi_agent_version, self._mcp_sources(thread)),
-            workspace=self._manager.workspace(thread),
-            provider=lambda: self._provider_for(thread.settings),
-            originator=origin.originator,
-            instructions=history.base_instructions
-            or thread.settings.base_instructions
-            or default_base_instructions(),
-            first_turn=first_turn,
-            context_window=effective_context_window(config),
-            auto_compact_limit=auto_compact_limit(config),
-            output_schema=output_schema,
-            max_steps=self._max_steps,
-            agents=self.agents.control(thread, turn_id, origin.root_turn_id or turn_id)
-            if thread.multi_agent_version
-            else None,
-            mailbox=thread.mailbox,
-            parent_turn_id=origin.parent_turn_id,
-            initiating_agent_path=origin.initiating_agent_path,
-            skills_instructions=skills_instructions(skills),
-            skills=skills,
-            history_initialization=thread.history_initialization,
-        )
-        runner = TurnRunner(
-            _ThreadTurnHost(self._manager, thread),
-            setup,
-            pending,
-            kind=kind,
-            shell=shell,
-            review=review,
-        )
-        thread.active_turn = runner
-        thread.last_turn_id = turn_id
-        return runner
-
-    def _mcp_sources(self, thread: LoadedThread) -> tuple[ToolSource, ...]:
-        """The thread's MCP servers' tools, loaded when its turn begins (none configured: no
-        source, and the MCP code is not touched)."""
-        mcp, tables = self._manager.mcp, self._manager.mcp_tables(thread)
-        if mcp is None or not tables:
-            return ()
-        memory = self._manager.workspace(thread).mcp_approvals
-        return (McpToolSource(mcp, tables, memory),)
-
-    async def _skills(self, settings: ResolvedSettings) -> SkillListing:
-        """The skills the thread's cwd sees, switched on or off by the thread's config
-        (discovery reads the disk: in a worker thread)."""
-        home = os.environ.get("HOME")
-        listing = await asyncio.to_thread(
-            list_skills, Path(settings.cwd), self._manager.data_dir, Path(home) if home else None
-        )
-        return with_switches(listing, skill_switches(settings.config.toml))
 
     def launch(self, thread_id: str, runner: TurnRunner) -> None:
         """Run the turn (after its `turn/start` response went out)."""
@@ -328,9 +152,6 @@ class ThreadTurns:
             if self.on_turn_ended is not None:
                 self.on_turn_ended(thread, runner)
 
-    async def _model_history(self, thread: LoadedThread) -> ModelHistory:
-        return await load_model_history(self._manager, thread)
-
     async def shell_command(
         self, connection: ClientConnection, thread_id: str, shell: UserShellCommand
     ) -> TurnRunner | None:
@@ -342,7 +163,7 @@ class ThreadTurns:
         if isinstance(active, TurnRunner) and active.accepts_user_shell:
             active.run_user_shell(shell)
             return None
-        return await self._new_runner(
+        return await self._factory.new_runner(
             thread,
             None,
             TurnOrigin(root_turn_id=None, originator=connection.client_name),
@@ -361,7 +182,7 @@ class ThreadTurns:
         request = await resolve_review(target, Path(thread.settings.cwd))
         active = thread.active_turn
         previous = active if active is not None and not active.finished else None
-        runner = await self._new_runner(
+        runner = await self._factory.new_runner(
             thread,
             None,
             TurnOrigin(root_turn_id=None, originator=connection.client_name),
@@ -428,15 +249,4 @@ def _refuse_shell_turn(active: TurnRunner) -> None:
         raise Conflict(
             f"the active turn {active.turn_id} is running the user's shell command and cannot "
             "take input; start a turn when it has finished"
-        )
-
-
-def _refuse_if_busy(thread: LoadedThread, replacing: TurnRunner | None = None) -> None:
-    """A new turn (or compaction) cannot start under a running one (but a review replaces
-    the turn it was started on, `replacing`)."""
-    active = thread.active_turn
-    if active is not None and not active.finished and active is not replacing:
-        raise Conflict(
-            f"thread {thread.id} has an active turn ({active.turn_id}); wait for it to finish "
-            "or interrupt it before compacting or starting another"
         )
