@@ -12,7 +12,6 @@ writer, which creates the rollout file on the first turn, its model history, its
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -40,8 +39,6 @@ from protocol.types import (
     TurnStartParams,
     TurnSteerParams,
 )
-
-log = logging.getLogger(__name__)
 
 
 class ThreadTurns:
