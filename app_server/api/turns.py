@@ -9,6 +9,7 @@ turn's `turn/completed {status: interrupted}`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from app_server.agent.user_shell import UserShellCommand
 from app_server.api.path_params import check_optional_home_path, check_path, check_paths
@@ -17,21 +18,25 @@ from app_server.client_connection import ClientConnection
 from app_server.errors import InvalidParams, InvalidRequest
 from app_server.threads.manager import thread_id_param
 from app_server.threads.turns import ThreadTurns
+from protocol import types as wire
 from protocol.types import (
     LocalImageUserInput,
-    ThreadCompactStartParams,
-    ThreadCompactStartResponse,
-    ThreadShellCommandParams,
-    ThreadShellCommandResponse,
-    TurnInterruptParams,
-    TurnInterruptResponse,
     TurnStartParams,
     TurnStartResponse,
-    TurnSteerParams,
-    TurnSteerResponse,
     UserInput,
     WorkspaceWriteSandboxPolicy,
 )
+
+if TYPE_CHECKING:  # created on first use (through `wire` at run time), not by a first turn
+    from protocol.types import (
+        ThreadCompactStartParams,
+        ThreadCompactStartResponse,
+        ThreadShellCommandParams,
+        TurnInterruptParams,
+        TurnInterruptResponse,
+        TurnSteerParams,
+        TurnSteerResponse,
+    )
 
 
 def check_input_paths(inputs: Sequence[UserInput]) -> None:
@@ -74,7 +79,7 @@ class TurnHandlers:
         thread_id = thread_id_param(params.thread_id)
         runner = await self._turns.compact(connection, thread_id)
         return Reply(
-            ThreadCompactStartResponse(), then=lambda: self._turns.launch(thread_id, runner)
+            wire.ThreadCompactStartResponse(), then=lambda: self._turns.launch(thread_id, runner)
         )
 
     async def shell_command(
@@ -93,9 +98,9 @@ class TurnHandlers:
         shell = UserShellCommand(params.command, params.timeout_ms)
         runner = await self._turns.shell_command(connection, thread_id, shell)
         if runner is None:  # it runs inside the thread's running turn
-            return Reply(ThreadShellCommandResponse())
+            return Reply(wire.ThreadShellCommandResponse())
         return Reply(
-            ThreadShellCommandResponse(), then=lambda: self._turns.launch(thread_id, runner)
+            wire.ThreadShellCommandResponse(), then=lambda: self._turns.launch(thread_id, runner)
         )
 
     async def steer(
@@ -103,11 +108,11 @@ class TurnHandlers:
     ) -> TurnSteerResponse:
         params = params.model_copy(update={"thread_id": thread_id_param(params.thread_id)})
         check_input_paths(params.input)
-        return TurnSteerResponse(turn_id=self._turns.steer(params))
+        return wire.TurnSteerResponse(turn_id=self._turns.steer(params))
 
     async def interrupt(
         self, connection: ClientConnection, params: TurnInterruptParams
     ) -> TurnInterruptResponse:
         params = params.model_copy(update={"thread_id": thread_id_param(params.thread_id)})
         self._turns.interrupt(params)
-        return TurnInterruptResponse()
+        return wire.TurnInterruptResponse()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app_server.agent.review.review_turn import ReviewTurn
 from app_server.agent.review.targets import resolve_review
@@ -35,10 +36,11 @@ from protocol.types import (
     ReviewTarget,
     ThreadSettingsUpdatedNotification,
     Turn,
-    TurnInterruptParams,
     TurnStartParams,
-    TurnSteerParams,
 )
+
+if TYPE_CHECKING:  # annotations only: created on their method's first request
+    from protocol.types import TurnInterruptParams, TurnSteerParams
 
 
 class ThreadTurns:

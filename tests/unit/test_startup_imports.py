@@ -85,6 +85,10 @@ FIRST_TURN_SKIPS = (
     "protocol.models.thread_goal_updated_notification",
     "protocol.models.thread_archived_notification",
     "protocol.models.thread_closed_notification",
+    "protocol.models.thread_compact_start_params",
+    "protocol.models.thread_shell_command_params",
+    "protocol.models.turn_steer_params",
+    "protocol.models.turn_interrupt_params",
     "importlib.metadata",
 )
 """What a session's first requests (`thread/start`, `turn/start`) do not use: the handler
