@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from app_server.store.interface import ThreadNotStored
-from app_server.store.local import store as store_module
+from app_server.store.local import thread_locator
 from app_server.store.local.index_db import ThreadIndex
 from app_server.store.local.indexed_writer import IndexedThreadWriter
 from app_server.store.local.rollout_files import find_rollout_file
@@ -156,7 +156,7 @@ async def test_listing_repair_racing_an_unarchive_leaves_the_thread_live(
             wait_a_moment(unarchives[0])
         return found
 
-    monkeypatch.setattr(store_module, "find_rollout_file", find_then_unarchive)
+    monkeypatch.setattr(thread_locator, "find_rollout_file", find_then_unarchive)
     await store.list_threads(ThreadQuery())
     await asyncio.wait_for(asyncio.wrap_future(unarchives[0]), STEP_TIMEOUT_SECONDS)
 

@@ -234,13 +234,13 @@ def wait_a_moment(operation: Future[None]) -> None:
 
 async def finish_scan(store: LocalThreadStore) -> None:
     """Wait for the scan started at `start` (a warm index does not make listings wait for it)."""
-    task = store._scan_task
+    task = store._scans.task
     assert task is not None
     await task
 
 
 async def rescan(store: LocalThreadStore) -> None:
     """One more reconciliation scan, as a listing triggers now and then."""
-    reconciler = store._reconciler
+    reconciler = store._scans.reconciler
     assert reconciler is not None
     await reconciler.scan()

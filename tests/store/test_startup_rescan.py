@@ -1,5 +1,5 @@
 """The startup rescan of a warm index after clean runs waits for a pause in requests, and an
-index-only listing answers the index as it is (`store/local/store.py`)."""
+index-only listing answers the index as it is (`store/local/scan_scheduler.py`, `store.py`)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app_server.store.local import backfill
-from app_server.store.local import store as store_module
+from app_server.store.local import backfill, scan_scheduler
 from app_server.store.local.store import LocalThreadStore
 from app_server.store.thread_query import ThreadQuery
 from tests.support.homes import BASE_MS, ThreadSpec, write_thread
@@ -28,22 +27,22 @@ async def clean_warm_store(data_dir: Path) -> LocalThreadStore:
 
 
 def located(store: LocalThreadStore) -> bool:
-    assert store._reconciler is not None
-    return store._reconciler.located.is_set()
+    assert store._scans.reconciler is not None
+    return store._scans.reconciler.located.is_set()
 
 
 async def test_the_rescan_waits_while_index_only_listings_keep_coming(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store_module, "STARTUP_RESCAN_QUIET_SECONDS", 0.5)
+    monkeypatch.setattr(scan_scheduler, "STARTUP_RESCAN_QUIET_SECONDS", 0.5)
     store = await clean_warm_store(tmp_path / "data")
     scanned_while_busy = False
     for _ in range(10):
         await store.list_threads(ThreadQuery(state_db_only=True))
         scanned_while_busy |= located(store)
         await asyncio.sleep(0.1)
-    assert store._reconciler is not None
-    await asyncio.wait_for(store._reconciler.located.wait(), 10)
+    assert store._scans.reconciler is not None
+    await asyncio.wait_for(store._scans.reconciler.located.wait(), 10)
     await store.close()
 
     assert not scanned_while_busy
@@ -52,8 +51,8 @@ async def test_the_rescan_waits_while_index_only_listings_keep_coming(
 async def test_a_listing_that_repairs_rows_starts_the_deferred_rescan_at_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store_module, "STARTUP_RESCAN_QUIET_SECONDS", 60.0)
-    monkeypatch.setattr(store_module, "STARTUP_RESCAN_MAX_DELAY_SECONDS", 60.0)
+    monkeypatch.setattr(scan_scheduler, "STARTUP_RESCAN_QUIET_SECONDS", 60.0)
+    monkeypatch.setattr(scan_scheduler, "STARTUP_RESCAN_MAX_DELAY_SECONDS", 60.0)
     store = await clean_warm_store(tmp_path / "data")
 
     await asyncio.wait_for(store.list_threads(ThreadQuery()), 10)
@@ -87,15 +86,15 @@ async def test_a_background_rescan_pauses_between_slices_while_requests_come(
     for salt in range(3):
         write_thread(data_dir, ThreadSpec(BASE_MS + salt * 1000, salt=salt))
     monkeypatch.setattr(backfill, "SCAN_SLICE_FILES", 1)  # a slice per rollout
-    monkeypatch.setattr(store_module, "STARTUP_RESCAN_QUIET_SECONDS", 0.0)  # starts at once
+    monkeypatch.setattr(scan_scheduler, "STARTUP_RESCAN_QUIET_SECONDS", 0.0)  # starts at once
     store = await clean_warm_store(data_dir)
     walked_while_busy = False
     for _ in range(10):
         await store.list_threads(ThreadQuery(state_db_only=True))
         walked_while_busy |= located(store)
         await asyncio.sleep(0.02)
-    assert store._reconciler is not None
-    await asyncio.wait_for(store._reconciler.located.wait(), 10)
+    assert store._scans.reconciler is not None
+    await asyncio.wait_for(store._scans.reconciler.located.wait(), 10)
     await store.close()
 
     assert not walked_while_busy

@@ -1,6 +1,6 @@
 """Reading one located rollout for the local store: history, model history, lines, turn pages.
 
-`LocalThreadStore` finds the file (and locates it again when a move races the read); this
+`ThreadLocator` finds the file (and locates it again when a move races the read); this
 module reads it. Every read streams the rollout in a worker thread. A turn page is answered from
 the SQLite history index when that is current, which a fold of the file (re)builds first when
 another program appended to the rollout or a crash lost an index update.
@@ -34,7 +34,7 @@ from app_server.store.records import ThreadRecord
 from app_server.store.turn_pages import TurnPageRequest, TurnsPage, page_for_request
 
 Reindex = Callable[[RolloutFile], Awaitable[ThreadRecord | None]]
-"""Fold a rollout and write its index rows (the store's read repair); None when it is gone."""
+"""Fold a rollout and write its index rows (`ThreadLocator.reindex`); None when it is gone."""
 
 
 def history_of_fold(

@@ -34,7 +34,7 @@ from app_server.store.local.writer_lock import ThreadWriterLock
 from app_server.store.records import ThreadRecord
 
 Locate = Callable[[str], Awaitable[tuple[ThreadRecord | None, RolloutFile | None]]]
-"""The thread's record and its current file (the store's lookup)."""
+"""The thread's record and its current file (`ThreadLocator.locate`)."""
 Get = Callable[[str], Awaitable[ThreadRecord | None]]
 """The thread's record after read repair (the store's `get`)."""
 

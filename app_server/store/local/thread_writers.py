@@ -52,7 +52,7 @@ class ReopenedModel(Struct, frozen=True):
 
 
 Locate = Callable[[str], Awaitable[tuple[ThreadRecord | None, RolloutFile | None]]]
-"""The thread's record and its current file (the store's lookup)."""
+"""The thread's record and its current file (`ThreadLocator.locate`)."""
 
 
 class ThreadWriters:
