@@ -33,7 +33,7 @@ from app_server.client_connection import ClientConnection, ServerRequestOutcome
 from app_server.config import TURN_ORIGIN
 from app_server.errors import ActiveTurnNotSteerable, Conflict, TurnInputRefused
 from app_server.ids import uuid7
-from app_server.rollout import build
+from app_server.rollout import item_events
 from app_server.rollout.model_history import ModelHistory
 from app_server.settings import ResolvedSettings, resolve_cwd
 from app_server.skills import (
@@ -107,11 +107,11 @@ class _ThreadTurnHost:
         if writer is None:
             return
         if self._thread.record.history_mode == "paginated":
-            line = build.item_completed(
+            line = item_events.item_completed(
                 self._thread.id, turn_id, item.core, item.started_at_ms, item.completed_at_ms
             )
         elif item.legacy is not None:
-            line = build.legacy_event(item.legacy)
+            line = item_events.legacy_event(item.legacy)
         else:
             return
         writer.append([line])
