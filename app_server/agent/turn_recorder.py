@@ -26,8 +26,7 @@ from app_server.agent.request_builder import strip_internal
 from app_server.agent.tools.registry import ToolCall, ToolItem, output_item
 from app_server.agent.turn_setup import TurnSetup
 from app_server.ids import uuid7
-from app_server.rollout import build as lines
-from app_server.rollout import item_events, model_lines, settings_lines
+from app_server.rollout import item_events, model_lines, settings_lines, turn_lifecycle
 from app_server.rollout.context_windows import ContextWindow
 from app_server.rollout.core_items import (
     context_compaction,
@@ -80,7 +79,7 @@ class TurnRecorder:
 
     def _task_started(self) -> RolloutItem:
         setup = self._setup
-        return lines.task_started(
+        return turn_lifecycle.task_started(
             self._turn_id,
             setup.root_turn_id,
             self._started_at,
@@ -286,7 +285,7 @@ class TurnRecorder:
         setup = self._setup
         self._append(
             [
-                lines.token_usage_record(
+                turn_lifecycle.token_usage_record(
                     self._thread_id,
                     self._turn_id,
                     setup.root_turn_id,
@@ -302,14 +301,16 @@ class TurnRecorder:
         """The `token_count` event of a sampling step, written once its tool calls have their
         outputs (codex's order: record, tool outputs, count)."""
         setup = self._setup
-        self._append([lines.token_count(dict(setup.tokens.thread), usage, setup.context_window)])
+        self._append(
+            [turn_lifecycle.token_count(dict(setup.tokens.thread), usage, setup.context_window)]
+        )
 
     def completed(
         self, last_agent_message: str | None, completed_at: int, duration_ms: int
     ) -> None:
         self._append(
             [
-                lines.task_complete(
+                turn_lifecycle.task_complete(
                     self._turn_id,
                     self._setup.root_turn_id,
                     last_agent_message=last_agent_message,
@@ -323,7 +324,7 @@ class TurnRecorder:
     def failed(self, error: TurnError, completed_at: int, duration_ms: int) -> None:
         self._append(
             [
-                lines.task_complete(
+                turn_lifecycle.task_complete(
                     self._turn_id,
                     self._setup.root_turn_id,
                     last_agent_message=None,
@@ -338,7 +339,7 @@ class TurnRecorder:
     def interrupted(self, completed_at: int, duration_ms: int, *, replaced: bool = False) -> None:
         """The `<turn_aborted>` notice (model-visible) and the `turn_aborted` event; a turn a
         review replaced gets the event alone (`reason: replaced`), as codex writes it."""
-        aborted = lines.turn_aborted(
+        aborted = turn_lifecycle.turn_aborted(
             self._turn_id,
             self._setup.root_turn_id,
             started_at=self._started_at,
@@ -349,6 +350,6 @@ class TurnRecorder:
         if replaced:
             self._append([aborted])
             return
-        notice = lines.turn_aborted_notice(self._turn_id, f"msg_{uuid7()}")
+        notice = turn_lifecycle.turn_aborted_notice(self._turn_id, f"msg_{uuid7()}")
         self._append([notice, aborted])
         self._remember(notice["payload"])

@@ -1,4 +1,4 @@
-"""Builders of the lines a resumed thread's model history is rebuilt from (STORAGE.md §3.4).
+"""Builders of the lines a resumed thread's model history is rebuilt from (STORAGE.md §3.2).
 
 Everything model-visible is a `response_item`: the exact Responses item, tagged with its turn,
 so a resumed thread re-sends byte-identical history. Beside it, the lines that change what that

@@ -1,4 +1,4 @@
-"""Builders of the lines recording the settings a thread and its turns run with (STORAGE.md §3.4).
+"""Builders of the lines recording the settings a thread and its turns run with (STORAGE.md §3.2).
 
 Two records, sharing their shapes: `turn_context`, written as a turn that samples the model
 opens (the settings that turn runs with), and the `thread_settings_applied` event, written with

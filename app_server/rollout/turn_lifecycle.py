@@ -1,13 +1,12 @@
-"""Builders of the rollout lines a turn writes, in codex 0.169's shapes (STORAGE.md §3.4, §3.5).
+"""Builders of the lines that mark a turn's course, from start to end (STORAGE.md §3.4, §3.5).
 
-The agent and the thread manager call these instead of assembling dicts, so every line we write
-has one definition, typed by `lines`/`events`, next to the reader that folds it back. Writing what
-codex writes keeps our history readable by codex and by our own reader, which was verified
-against codex's files. Paginated threads persist finished items as `item_completed` core items
-(`core_items`); legacy threads as the older `user_message` / `agent_message` / `agent_reasoning`
-events. Everything model-visible is a `response_item` (the exact Responses item, so a resumed
-thread re-sends byte-identical history). Key order is part of the format: each builder writes
-its members in codex's order.
+`task_started` opens a turn; each model response is followed by `token_usage_record` (what it
+used, with the turn's and the thread's running totals) and `token_count` (the thread's totals,
+what `thread/tokenUsage` reports); `task_complete` ends a completed or failed turn (its error in
+codex's disk form), `turn_aborted` an interrupted one, preceded by the `user` message telling the
+model so (`turn_aborted_notice`) unless a review replaced the turn. The settings a turn runs
+with are `settings_lines`, its items `item_events` and `model_lines`. Key order is part of the
+format: each builder writes its members in codex 0.169's order.
 """
 
 from __future__ import annotations
@@ -17,9 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from app_server.rollout.events import (
-    TaskCompleteEvent,
-)
+from app_server.rollout.events import TaskCompleteEvent
 from app_server.rollout.lines import (
     EventLine,
     ResponseItemLine,
@@ -27,9 +24,7 @@ from app_server.rollout.lines import (
     TokenUsageRecordLine,
 )
 from app_server.rollout.model_lines import response_item
-from protocol.types import (
-    TurnError,
-)
+from protocol.types import TurnError
 
 TURN_ABORTED_NOTICE = (
     "<turn_aborted>\nThe user interrupted the previous turn on purpose. Any running unified exec "
