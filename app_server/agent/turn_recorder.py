@@ -26,7 +26,7 @@ from app_server.agent.request_builder import strip_internal
 from app_server.agent.tools.registry import ToolCall, ToolItem, output_item
 from app_server.agent.turn_setup import TurnSetup
 from app_server.ids import uuid7
-from app_server.rollout import build as lines
+from app_server.rollout import item_events, model_lines, settings_lines, turn_lifecycle
 from app_server.rollout.context_windows import ContextWindow
 from app_server.rollout.core_items import (
     context_compaction,
@@ -79,7 +79,7 @@ class TurnRecorder:
 
     def _task_started(self) -> RolloutItem:
         setup = self._setup
-        return lines.task_started(
+        return turn_lifecycle.task_started(
             self._turn_id,
             setup.root_turn_id,
             self._started_at,
@@ -98,9 +98,9 @@ class TurnRecorder:
         setup, settings = self._setup, self._setup.settings
         out: list[RolloutItem] = [self._task_started()]
         out.extend(self._context(setup.first_turn))
-        approval = lines.approval_policy_to_disk(settings.approval_policy)
+        approval = settings_lines.approval_policy_to_disk(settings.approval_policy)
         out.append(
-            lines.turn_context(
+            settings_lines.turn_context(
                 self._turn_id,
                 setup.root_turn_id,
                 cwd=settings.cwd,
@@ -117,7 +117,7 @@ class TurnRecorder:
         )
         if setup.first_turn:
             out.append(
-                lines.thread_settings_applied(
+                settings_lines.thread_settings_applied(
                     self._thread_id,
                     model=settings.model,
                     model_provider=settings.model_provider,
@@ -147,11 +147,11 @@ class TurnRecorder:
         else:
             payload = world.update(current)
             items = context_updates(settings, payload["state"]) if payload else []
-        out: list[RolloutItem] = [lines.response_item(item, self._turn_id) for item in items]
+        out: list[RolloutItem] = [model_lines.response_item(item, self._turn_id) for item in items]
         for item in items:
             self._remember(item)
         if payload is not None:
-            out.append(lines.world_state(payload))  # after the history it describes
+            out.append(model_lines.world_state(payload))  # after the history it describes
         return out
 
     def compacted(
@@ -166,9 +166,11 @@ class TurnRecorder:
         history and starts `window`, and the new window's world-state snapshot."""
         out: list[RolloutItem] = []
         if summary.model_item is not None:
-            out.append(lines.response_item(summary.model_item, self._turn_id))
-        out.append(lines.compacted(message, replacement, window, summary.completed.response_id))
-        out.append(lines.world_state(world_state))
+            out.append(model_lines.response_item(summary.model_item, self._turn_id))
+        out.append(
+            model_lines.compacted(message, replacement, window, summary.completed.response_id)
+        )
+        out.append(model_lines.world_state(world_state))
         self._append(out)
         self._setup.history.items[:] = replacement
 
@@ -176,9 +178,11 @@ class TurnRecorder:
         """The `contextCompaction` item's display line."""
         if self._setup.history_mode == "paginated":
             core = context_compaction(item_id)
-            line = lines.item_completed(self._thread_id, self._turn_id, core, started, completed)
+            line = item_events.item_completed(
+                self._thread_id, self._turn_id, core, started, completed
+            )
         else:
-            line = lines.context_compacted()
+            line = item_events.context_compacted()
         self._append([line])
 
     def finished(
@@ -197,15 +201,17 @@ class TurnRecorder:
                     else core_reasoning(item)
                 )
                 out.append(
-                    lines.item_completed(self._thread_id, self._turn_id, core, started, completed)
+                    item_events.item_completed(
+                        self._thread_id, self._turn_id, core, started, completed
+                    )
                 )
             elif isinstance(item, UserMessageThreadItem):
-                out.append(lines.legacy_user_message(item))
+                out.append(item_events.legacy_user_message(item))
             elif isinstance(item, AgentMessageThreadItem):
-                out.append(lines.legacy_agent_message(item.text, item.phase))
+                out.append(item_events.legacy_agent_message(item.text, item.phase))
             else:
-                out.extend(lines.legacy_agent_reasoning(text) for text in item.summary)
-        history = lines.response_item(model_item, self._turn_id)
+                out.extend(item_events.legacy_agent_reasoning(text) for text in item.summary)
+        history = model_lines.response_item(model_item, self._turn_id)
         if isinstance(item, UserMessageThreadItem):
             out.insert(0, history)
         else:
@@ -219,8 +225,8 @@ class TurnRecorder:
         model_item = message.model_item()
         out: list[RolloutItem] = []
         if isinstance(message, InterAgentMessage):
-            out.append(lines.inter_agent_metadata(message.trigger_turn))
-        out.append(lines.response_item(model_item, self._turn_id))
+            out.append(model_lines.inter_agent_metadata(message.trigger_turn))
+        out.append(model_lines.response_item(model_item, self._turn_id))
         self._append(out)
         self._remember(model_item)
 
@@ -243,7 +249,7 @@ class TurnRecorder:
 
     def user_shell_record(self, model_item: JsonObject) -> None:
         """The `<user_shell_command>` message of a command run inside a running turn."""
-        self._append([lines.response_item(model_item, self._turn_id)])
+        self._append([model_lines.response_item(model_item, self._turn_id)])
         self._remember(model_item)
 
     def _display_line(self, item: ToolItem | None) -> list[RolloutItem]:
@@ -252,7 +258,7 @@ class TurnRecorder:
             return []
         if self._setup.history_mode == "paginated":
             return [
-                lines.item_completed(
+                item_events.item_completed(
                     self._thread_id,
                     self._turn_id,
                     item.core,
@@ -260,12 +266,12 @@ class TurnRecorder:
                     item.completed_at_ms,
                 )
             ]
-        return [lines.legacy_event(item.legacy)] if item.legacy is not None else []
+        return [item_events.legacy_event(item.legacy)] if item.legacy is not None else []
 
     def _item_then_model_item(self, item: ToolItem | None, model_item: JsonObject) -> None:
         """An item's display line, then what the model reads, in one append."""
         out = self._display_line(item)
-        out.append(lines.response_item(model_item, self._turn_id))
+        out.append(model_lines.response_item(model_item, self._turn_id))
         self._append(out)
         self._remember(model_item)
 
@@ -279,7 +285,7 @@ class TurnRecorder:
         setup = self._setup
         self._append(
             [
-                lines.token_usage_record(
+                turn_lifecycle.token_usage_record(
                     self._thread_id,
                     self._turn_id,
                     setup.root_turn_id,
@@ -295,14 +301,16 @@ class TurnRecorder:
         """The `token_count` event of a sampling step, written once its tool calls have their
         outputs (codex's order: record, tool outputs, count)."""
         setup = self._setup
-        self._append([lines.token_count(dict(setup.tokens.thread), usage, setup.context_window)])
+        self._append(
+            [turn_lifecycle.token_count(dict(setup.tokens.thread), usage, setup.context_window)]
+        )
 
     def completed(
         self, last_agent_message: str | None, completed_at: int, duration_ms: int
     ) -> None:
         self._append(
             [
-                lines.task_complete(
+                turn_lifecycle.task_complete(
                     self._turn_id,
                     self._setup.root_turn_id,
                     last_agent_message=last_agent_message,
@@ -316,7 +324,7 @@ class TurnRecorder:
     def failed(self, error: TurnError, completed_at: int, duration_ms: int) -> None:
         self._append(
             [
-                lines.task_complete(
+                turn_lifecycle.task_complete(
                     self._turn_id,
                     self._setup.root_turn_id,
                     last_agent_message=None,
@@ -331,7 +339,7 @@ class TurnRecorder:
     def interrupted(self, completed_at: int, duration_ms: int, *, replaced: bool = False) -> None:
         """The `<turn_aborted>` notice (model-visible) and the `turn_aborted` event; a turn a
         review replaced gets the event alone (`reason: replaced`), as codex writes it."""
-        aborted = lines.turn_aborted(
+        aborted = turn_lifecycle.turn_aborted(
             self._turn_id,
             self._setup.root_turn_id,
             started_at=self._started_at,
@@ -342,6 +350,6 @@ class TurnRecorder:
         if replaced:
             self._append([aborted])
             return
-        notice = lines.turn_aborted_notice(self._turn_id, f"msg_{uuid7()}")
+        notice = turn_lifecycle.turn_aborted_notice(self._turn_id, f"msg_{uuid7()}")
         self._append([notice, aborted])
         self._remember(notice["payload"])

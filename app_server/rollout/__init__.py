@@ -9,8 +9,14 @@ Shapes (static types, free at run time):
   line as a file holds it, passed through verbatim); `events`: `event_msg` payloads; `items`:
   codex's core TurnItems; `envelope`: timestamp/ordinal wrapping and timestamp format.
 
-Writing (what the agent and the thread manager call instead of assembling dicts):
-- `build`: every line a turn writes; `core_items`: core items and their legacy events;
+Writing (what the agent and the thread manager call instead of assembling dicts, so every line
+we write has one definition, in codex 0.169's shapes and key order, readable by codex and by our
+own reader):
+- `turn_lifecycle`: a turn's start, each response's token usage, its end or interruption;
+  `settings_lines`: `turn_context` and `thread_settings_applied`; `model_lines`: `response_item`
+  and the other lines the model's history is rebuilt from (`compacted`, `world_state`);
+  `item_events`: a finished item's `item_completed` (paginated) or legacy event;
+  `thread_events`: goal and rollback records; `core_items`: core items and their legacy events;
   `session_meta`: a rollout's first line and its fork/spawn lineage.
 
 Reading (a fold over already-parsed lines; resumable, so the same code serves full reads,

@@ -1,9 +1,10 @@
 """The shapes of rollout lines (STORAGE.md §3): one `TypedDict` per line kind we write.
 
-Why `TypedDict`s and not models: a line is a plain dict from the builder (`build`,
-`session_meta`) to `orjson.dumps` in the writer, and from `orjson.loads` in the reader to the
-fold; typed dicts check the writer side statically and cost nothing at run time (a validating
-model per line would dominate the read of a 100 MB rollout). The reader does not trust them: a
+Why `TypedDict`s and not models: a line is a plain dict from its builder (`turn_lifecycle`,
+`settings_lines`, `model_lines`, `item_events`, `thread_events`, `session_meta`) to
+`orjson.dumps` in the writer, and from `orjson.loads` in the reader to the fold; typed dicts
+check the writer side statically and cost nothing at run time (a validating model per line
+would dominate the read of a 100 MB rollout). The reader does not trust them: a
 file may come from codex, another version or a crash, so the fold takes `JsonObject`s and checks
 every value it uses; what it shares with the writer is these names, kinds and shapes.
 

@@ -21,9 +21,9 @@ from app_server.agent.sub_agent_prompts import INHERITED_CONTEXT_NOTICE, team_in
 from app_server.agent.tools.agent_control import AgentInfo, SpawnRequest
 from app_server.ids import uuid7
 from app_server.notification import now_ms
-from app_server.rollout.build import response_item
 from app_server.rollout.lines import RolloutItem
 from app_server.rollout.model_history import ModelHistory
+from app_server.rollout.model_lines import response_item
 from app_server.rollout.session_meta import ForkOrigin, SpawnOrigin
 from app_server.store.records import ThreadRecord
 from app_server.threads.git_info import collect_git_info, with_git

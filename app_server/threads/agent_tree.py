@@ -25,7 +25,7 @@ from app_server.agent.tools.agent_control import AgentInfo, AgentStatus
 from app_server.agent.turn_runner import TurnRunner
 from app_server.agent.turn_setup import PendingInput
 from app_server.notification import now_ms
-from app_server.rollout import build, core_items
+from app_server.rollout import core_items, item_events
 from app_server.rollout.items import SubAgentActivityItem
 from app_server.store.thread_query import MAX_LIST_LIMIT, ThreadQuery
 from app_server.threads.agent_spawner import agent_depth
@@ -229,7 +229,9 @@ class AgentTree:
             ),
         )
         if running and parent.writer is not None and parent.record.history_mode == "paginated":
-            parent.writer.append([build.item_completed(parent.id, turn_id, core, started, started)])
+            parent.writer.append(
+                [item_events.item_completed(parent.id, turn_id, core, started, started)]
+            )
 
     async def start_task(
         self, child: LoadedThread, message: InterAgentMessage, origin: TurnOrigin

@@ -23,7 +23,7 @@ from app_server.agent.request_builder import strip_internal
 from app_server.agent.review.messages import holds_no_context
 from app_server.errors import Conflict, InvalidRequest
 from app_server.ids import uuid7
-from app_server.rollout import build
+from app_server.rollout import model_lines
 from app_server.threads.manager import ThreadManager
 from app_server.threads.token_replay import load_model_history
 
@@ -100,6 +100,6 @@ async def inject_items(manager: ThreadManager, thread_id: str, items: Sequence[A
     pseudo_turn = f"{PSEUDO_TURN_PREFIX}{thread.injections}"
     thread.injections += 1
     if writer is not None:
-        writer.append([build.response_item(item, pseudo_turn) for item in kept])
+        writer.append([model_lines.response_item(item, pseudo_turn) for item in kept])
         await writer.flush()
     history.items.extend(strip_internal(item) for item in kept)

@@ -23,7 +23,7 @@ from msgspec import Struct
 
 from app_server.client_connection import ClientConnection
 from app_server.errors import InvalidRequest
-from app_server.rollout import build
+from app_server.rollout import thread_events
 from app_server.store.interface import ThreadHistory
 from app_server.threads.fanout import publish
 from app_server.threads.loaded_thread import LoadedThread
@@ -71,7 +71,7 @@ async def revert_thread(
         dropped = {entry.turn_id for entry in history.turns[index:]}
         writer = await manager.store.open_writer(thread_id)
         try:
-            writer.append([build.thread_rolled_back(len(history.turns) - index)])
+            writer.append([thread_events.thread_rolled_back(len(history.turns) - index)])
             await writer.sync()
         finally:
             await writer.close()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from app_server.client_connection import ClientConnection
 from app_server.errors import InvalidRequest, NotFound
 from app_server.notification import notification
-from app_server.rollout import build
+from app_server.rollout import thread_events
 from app_server.store.thread_marks import (
     THREAD_START,
     GoalRecord,
@@ -149,7 +149,7 @@ class ThreadMarks:
         wire = wire_goal(goal)
         loaded = self._manager.loaded(goal.thread_id)
         if loaded is not None and loaded.writer is not None:
-            loaded.writer.append([build.thread_goal_updated(wire)])
+            loaded.writer.append([thread_events.thread_goal_updated(wire)])
             await loaded.writer.flush()
         return wire
 

@@ -18,7 +18,7 @@ import logging
 from app_server.agent.providers.factory import preload_transports
 from app_server.ids import uuid7
 from app_server.notification import now_ms
-from app_server.rollout import build
+from app_server.rollout import turn_lifecycle
 from app_server.rollout.lines import GitMeta
 from app_server.store.interface import ThreadHistory, ThreadStore, ThreadWriter
 from app_server.threads.git_info import collect_git_info, with_git
@@ -104,8 +104,8 @@ async def _close_dangling_turn(
     completed_at = max(started_at, now_ms() // 1000)
     writer.append(
         [
-            build.turn_aborted_notice(turn.id, f"msg_{uuid7()}"),
-            build.turn_aborted(
+            turn_lifecycle.turn_aborted_notice(turn.id, f"msg_{uuid7()}"),
+            turn_lifecycle.turn_aborted(
                 turn.id,
                 turn.root_turn_id or turn.id,
                 started_at=started_at,

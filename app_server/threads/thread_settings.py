@@ -16,7 +16,7 @@ from typing import Any
 
 from app_server.config.layers import TURN_ORIGIN
 from app_server.errors import InvalidRequest
-from app_server.rollout import build
+from app_server.rollout import settings_lines
 from app_server.settings import ResolvedSettings, resolve_cwd, sandbox_from_mode
 from app_server.threads.loaded_thread import LOCAL_ENVIRONMENT_ID
 from app_server.threads.manager import ThreadManager
@@ -120,11 +120,13 @@ class ThreadSettingsUpdates:
         if writer is not None:
             writer.append(
                 [
-                    build.thread_settings_applied(
+                    settings_lines.thread_settings_applied(
                         thread.id,
                         model=settings.model,
                         model_provider=settings.model_provider,
-                        approval_policy=build.approval_policy_to_disk(settings.approval_policy),
+                        approval_policy=settings_lines.approval_policy_to_disk(
+                            settings.approval_policy
+                        ),
                         approvals_reviewer=settings.approvals_reviewer,
                         cwd=settings.cwd,
                         effort=settings.reasoning_effort,

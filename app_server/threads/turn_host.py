@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from app_server.agent.rate_limits import DEFAULT_LIMIT_ID
 from app_server.agent.tools.registry import ToolItem
 from app_server.client_connection import ServerRequestOutcome
-from app_server.rollout import build
+from app_server.rollout import item_events
 from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.manager import ThreadManager
 from app_server.threads.server_requests import ask_subscribers
@@ -62,11 +62,11 @@ class ThreadTurnHost:
         if writer is None:
             return
         if self._thread.record.history_mode == "paginated":
-            line = build.item_completed(
+            line = item_events.item_completed(
                 self._thread.id, turn_id, item.core, item.started_at_ms, item.completed_at_ms
             )
         elif item.legacy is not None:
-            line = build.legacy_event(item.legacy)
+            line = item_events.legacy_event(item.legacy)
         else:
             return
         writer.append([line])

@@ -31,11 +31,11 @@ from app_server.agent.tools.workspace import ThreadWorkspace
 from app_server.agent.turn_recorder import TurnRecorder
 from app_server.agent.turn_setup import TurnSetup
 from app_server.rollout import core_items
-from app_server.rollout.build import TURN_ABORTED_NOTICE
 from app_server.rollout.context_windows import ContextWindow
 from app_server.rollout.events import LegacyToolEvent
 from app_server.rollout.lines import JsonObject, RolloutLine, WorldStatePayload
 from app_server.rollout.model_history import ModelHistory
+from app_server.rollout.turn_lifecycle import TURN_ABORTED_NOTICE
 from app_server.rollout.world_state import WorldState
 from app_server.settings import ResolvedSettings
 from protocol.types import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app_server.rollout import build
+from app_server.rollout import thread_events
 from app_server.rollout.history import HistoryFold
 from tests.store.rollout_builders import line, paginated_turn, session_meta
 from tests.support.homes import BASE_MS, uuid7_at
@@ -23,7 +23,7 @@ def turn(index: int, text: str) -> list[dict[str, Any]]:
 
 
 def rollback(turns: int) -> dict[str, Any]:
-    return dict(build.thread_rolled_back(turns))
+    return dict(thread_events.thread_rolled_back(turns))
 
 
 def started() -> HistoryFold:

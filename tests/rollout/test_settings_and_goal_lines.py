@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from app_server.rollout import build
+from app_server.rollout import settings_lines, thread_events
 from protocol.types import ThreadGoal
 
 THREAD = "01a2443b-9e4e-7440-9a89-9d21d2e67010"
 
 
 def settings_line(effort: str | None) -> dict[str, Any]:
-    line: Any = build.thread_settings_applied(
+    line: Any = settings_lines.thread_settings_applied(
         THREAD,
         model="gpt-other",
         model_provider="mock",
@@ -43,7 +43,7 @@ def test_goal_updated_leaves_null_fields_out() -> None:
         created_at=1,
         updated_at=2,
     )
-    assert build.thread_goal_updated(goal) == {
+    assert thread_events.thread_goal_updated(goal) == {
         "type": "event_msg",
         "payload": {
             "type": "thread_goal_updated",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app_server.rollout import build
+from app_server.rollout import thread_events
 from app_server.store.interface import ThreadStore
 from app_server.store.turn_pages import TurnPageRequest
 from tests.store.rollout_builders import as_stored
@@ -38,7 +38,7 @@ async def reverted_thread(store: ThreadStore, texts: list[str], dropped: int) ->
         writer.append(as_stored(spoken_turn(thread_id, index, text)))
     await writer.close()
     writer = await store.open_writer(thread_id)
-    writer.append([build.thread_rolled_back(dropped)])
+    writer.append([thread_events.thread_rolled_back(dropped)])
     await writer.close()
     return thread_id
 
@@ -94,7 +94,7 @@ async def test_a_rollback_in_a_fork_reaches_into_its_sources_turns(store: Thread
     await writer.close()
     fork_id, fork = await paginated_fork(store, source, 5)
     fork.append(as_stored(spoken_turn(fork_id, 3, "two")))
-    fork.append([build.thread_rolled_back(2)])
+    fork.append([thread_events.thread_rolled_back(2)])
     await fork.close()
 
     forked = await store.read_history(fork_id)

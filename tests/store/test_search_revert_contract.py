@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app_server.rollout import build
+from app_server.rollout import thread_events
 from app_server.store.interface import ThreadStore
 from app_server.store.local.store import LocalThreadStore
 from app_server.store.postgres.transfer import import_home
@@ -59,7 +59,7 @@ async def test_a_second_rollback_drops_the_turns_written_after_the_first(
     writer = await store.open_writer(thread_id)
     writer.append(as_stored(turn(thread_id, 9, "new capybara")))
     await writer.flush()
-    writer.append([build.thread_rolled_back(1)])
+    writer.append([thread_events.thread_rolled_back(1)])
     await writer.close()
 
     assert await found_ids(store, "capybara") == []
@@ -69,7 +69,7 @@ async def test_a_second_rollback_drops_the_turns_written_after_the_first(
 async def test_a_rollback_flushed_with_its_turns_drops_them(store: ThreadStore) -> None:
     thread_id, writer = await new_thread(store, 1, "kept walrus")
     writer.append(as_stored(turn(thread_id, 2, "dropped narwhal")))
-    writer.append([build.thread_rolled_back(1)])
+    writer.append([thread_events.thread_rolled_back(1)])
     writer.append(as_stored(turn(thread_id, 3, "new capybara")))
     await writer.close()
 
@@ -83,7 +83,7 @@ def rolled_back_rollout(thread_id: str) -> list[dict[str, object]]:
     records = [line("session_meta", session_meta(thread_id), 0)]
     records += paginated_turn(thread_id, uuid7_at(BASE_MS, 10), 1, "kept walrus", "ok")
     records += paginated_turn(thread_id, uuid7_at(BASE_MS, 11), 5, "dropped narwhal", "ok")
-    records.append(line("event_msg", dict(build.thread_rolled_back(1)["payload"]), 9))
+    records.append(line("event_msg", dict(thread_events.thread_rolled_back(1)["payload"]), 9))
     records += paginated_turn(thread_id, uuid7_at(BASE_MS, 12), 10, "new capybara", "ok")
     return records
 
@@ -122,7 +122,7 @@ async def test_an_imported_rolled_back_thread_can_be_rolled_back_again(tmp_path:
     async with postgres_store() as database:
         await import_home(database, tmp_path)
         writer = await database.open_writer(thread_id)
-        writer.append([build.thread_rolled_back(1)])
+        writer.append([thread_events.thread_rolled_back(1)])
         await writer.close()
 
         assert await found_ids(database, "capybara") == []
@@ -146,7 +146,7 @@ async def test_a_local_index_holding_dropped_messages_is_repaired_when_the_threa
 
         writer = await local.open_writer(thread_id)
         writer.append(as_stored(turn(thread_id, 9, "new capybara")))
-        writer.append([build.thread_rolled_back(1)])
+        writer.append([thread_events.thread_rolled_back(1)])
         await writer.close()
 
         assert await found_ids(local, "narwhal") == []
@@ -170,7 +170,7 @@ async def test_postgres_rows_holding_dropped_messages_are_repaired_when_the_thre
 
         writer = await database.open_writer(thread_id)
         writer.append(as_stored(turn(thread_id, 9, "new capybara")))
-        writer.append([build.thread_rolled_back(1)])
+        writer.append([thread_events.thread_rolled_back(1)])
         await writer.close()
 
         assert await found_ids(database, "narwhal") == []

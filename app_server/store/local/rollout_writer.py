@@ -66,7 +66,7 @@ class RolloutWriter:
 
     ```
     writer = await RolloutWriter.open(path, data_dir=home, thread_id=tid, history_mode="paginated")
-    writer.append([build.task_started(turn_id, root_turn_id, started_at, window)])
+    writer.append([turn_lifecycle.task_started(turn_id, root_turn_id, started_at, window)])
     await writer.flush()   # in the kernel: survives a process crash
     await writer.sync()    # on disk: survives power loss
     await writer.close()   # sync, release the writer lock
