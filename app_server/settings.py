@@ -286,10 +286,10 @@ def model_efforts(config: ConfigToml, model: str) -> tuple[list[str], str]:
     fallback metadata): `model/list` reports them, and a sub-agent spawned without an effort
     is reported with the default, as codex 0.169 does."""
     for entry in config.models:
-        data = ModelEntryToml(id=entry) if isinstance(entry, str) else entry
+        data = ModelEntryToml.model_construct(id=entry) if isinstance(entry, str) else entry
         if (data.id or data.model) == model:
             return entry_efforts(data)
-    return entry_efforts(ModelEntryToml())
+    return entry_efforts(ModelEntryToml.model_construct())
 
 
 def default_settings(config: EffectiveConfig, server_cwd: Path) -> ResolvedSettings:

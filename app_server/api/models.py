@@ -39,9 +39,9 @@ def _model(model_id: str, data: ModelEntryToml, *, is_default: bool) -> Model:
 
 def catalog(config: ConfigToml) -> list[Model]:
     default = config.model or DEFAULT_MODEL
-    models = [_model(default, ModelEntryToml(), is_default=True)]
+    models = [_model(default, ModelEntryToml.model_construct(), is_default=True)]
     for entry in config.models:
-        data = ModelEntryToml(id=entry) if isinstance(entry, str) else entry
+        data = ModelEntryToml.model_construct(id=entry) if isinstance(entry, str) else entry
         model_id = data.id or data.model
         if not model_id:
             continue  # a table that names no model

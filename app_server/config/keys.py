@@ -52,9 +52,15 @@ from app_server.config.value_types import (
 
 
 class ConfigTable(BaseModel):
-    """A table of typed keys. Unknown keys are ignored here (the raw table keeps them)."""
+    """A table of typed keys. Unknown keys are ignored here (the raw table keeps them).
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    Tables are made with `model_construct`, never validated as a whole: `validation.py` checks
+    each value against its key's own type and builds the tables from what passed, and defaults
+    are made the same way (`default_factory=<table>.model_construct`). So no table needs its
+    pydantic validator, and none is built (`defer_build`): building the eleven of them took ~25
+    ms of every server start, before the first request could be served (issue 17)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
 class ModelProviderToml(ConfigTable):
@@ -194,16 +200,18 @@ class ConfigToml(ConfigTable):
     approval_policy: ApprovalPolicyValue = DEFAULT_APPROVAL_POLICY
     sandbox_mode: SandboxModeValue = DEFAULT_SANDBOX_MODE
     sandbox_workspace_write: SandboxWorkspaceWriteToml = Field(
-        default_factory=SandboxWorkspaceWriteToml
+        default_factory=SandboxWorkspaceWriteToml.model_construct
     )
-    features: FeaturesToml = Field(default_factory=FeaturesToml)
-    agents: AgentsToml = Field(default_factory=AgentsToml)
+    features: FeaturesToml = Field(default_factory=FeaturesToml.model_construct)
+    agents: AgentsToml = Field(default_factory=AgentsToml.model_construct)
     shell_tool_type: ShellToolType = "unified_exec"
     apply_patch_tool_type: ApplyPatchToolType = "freeform"
     approval_timeout_seconds: Amount = DEFAULT_APPROVAL_TIMEOUT_SECONDS
     idle_thread_unload_seconds: Amount = DEFAULT_IDLE_THREAD_UNLOAD_SECONDS
     bwrap_path: Text | None = None
-    rollout_compression: RolloutCompressionToml = Field(default_factory=RolloutCompressionToml)
+    rollout_compression: RolloutCompressionToml = Field(
+        default_factory=RolloutCompressionToml.model_construct
+    )
     mcp_servers: Annotated[dict[str, McpServerToml], Expect("a table")] = Field(
         default_factory=dict
     )
@@ -212,7 +220,7 @@ class ConfigToml(ConfigTable):
     store_url: Text | None = None
     """Ours: `postgresql://USER@HOST:PORT/DB` keeps the history in PostgreSQL, shared by several
     processes (README, "PostgreSQL"); unset: the data dir's files. `--store-url` overrides it."""
-    skills: SkillsToml = Field(default_factory=SkillsToml)
+    skills: SkillsToml = Field(default_factory=SkillsToml.model_construct)
 
 
 KNOWN_TOP_LEVEL_KEYS = frozenset(ConfigToml.model_fields)

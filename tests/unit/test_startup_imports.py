@@ -147,23 +147,14 @@ def test_validating_a_model_in_the_server_process_skips_plugin_discovery() -> No
     assert json.loads(out.stdout) is False
 
 
-EAGER_MODELS = (
-    "app_server.config.keys",
-    "app_server.config.validation",
-)
-"""Modules whose pydantic types are built at import on purpose: the config is validated as the
-server starts, so the config tables build their validators with the class (deferring them made
-startup slower: each table would then be built twice, alone and inside `ConfigToml`)."""
-
-
-def test_importing_the_server_proper_builds_no_other_validator() -> None:
+def test_importing_the_server_proper_builds_no_validator() -> None:
     code = (
         "import sys, json\n"
         "from pydantic import BaseModel, TypeAdapter\n"
         "import app_server.server\n"
         "built = []\n"
         "for name, module in sorted(sys.modules.items()):\n"
-        f"    if not name.startswith('app_server') or name in {EAGER_MODELS!r}:\n"
+        "    if not name.startswith('app_server'):\n"
         "        continue\n"
         "    for attr, value in vars(module).items():\n"
         "        if isinstance(value, TypeAdapter) and value.pydantic_complete:\n"
@@ -172,6 +163,28 @@ def test_importing_the_server_proper_builds_no_other_validator() -> None:
         "              and value.__module__ == name and value.__pydantic_complete__):\n"
         "            built.append(f'{name}.{attr}')\n"
         "print(json.dumps(built))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, check=True, text=True
+    )
+    assert json.loads(out.stdout) == []
+
+
+def test_validating_a_config_builds_no_table_validator() -> None:
+    code = (
+        "import json\n"
+        "from app_server.config.keys import ConfigTable\n"
+        "from app_server.config.validation import validate_config\n"
+        "result = validate_config({\n"
+        "    'model': 'm', 'model_provider': 'p', 'approval_policy': 'never',\n"
+        "    'model_providers': {'p': {'name': 'P', 'base_url': 'http://127.0.0.1:1/v1'}},\n"
+        "    'models': ['a', {'id': 'b', 'reasoning_efforts': ['low']}],\n"
+        "    'sandbox_workspace_write': {'network_access': True},\n"
+        "    'mcp_servers': {'s': {'command': 'x'}}, 'features': {'multi_agent': False},\n"
+        "})\n"
+        "assert not result.invalid, result.invalid\n"
+        "tables = [ConfigTable, *ConfigTable.__subclasses__()]\n"
+        "print(json.dumps([t.__name__ for t in tables if t.__pydantic_complete__]))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, check=True, text=True

@@ -60,7 +60,7 @@ OLLAMA_BASE_URL = "http://localhost:11434/v1"
 LMSTUDIO_BASE_URL = "http://localhost:1234/v1"
 
 BUILTIN_PROVIDERS: Mapping[str, ModelProviderToml] = {
-    "openai": ModelProviderToml(
+    "openai": ModelProviderToml.model_construct(
         name="OpenAI",
         base_url=OPENAI_BASE_URL,
         env_key=OPENAI_API_KEY_ENV,
@@ -69,10 +69,11 @@ BUILTIN_PROVIDERS: Mapping[str, ModelProviderToml] = {
             "OpenAI-Project": "OPENAI_PROJECT",
         },
     ),
-    "ollama": ModelProviderToml(name="gpt-oss", base_url=OLLAMA_BASE_URL),
-    "lmstudio": ModelProviderToml(name="gpt-oss", base_url=LMSTUDIO_BASE_URL),
+    "ollama": ModelProviderToml.model_construct(name="gpt-oss", base_url=OLLAMA_BASE_URL),
+    "lmstudio": ModelProviderToml.model_construct(name="gpt-oss", base_url=LMSTUDIO_BASE_URL),
 }
-"""The providers Codex knows without a `[model_providers.<id>]` table."""
+"""The providers Codex knows without a `[model_providers.<id>]` table (constructed, as every
+config table is: see `ConfigTable`)."""
 
 
 class ProviderConfig(Struct, frozen=True):
@@ -155,7 +156,7 @@ def provider_from_config(
             f"table to config.toml or use one of the known providers: {known}.",
             codex_error_info="other",
         )
-    merged = builtin or ModelProviderToml()
+    merged = builtin or ModelProviderToml.model_construct()
     if table is not None:
         merged = merged.model_copy(update={k: getattr(table, k) for k in table.model_fields_set})
     base_url = merged.base_url
