@@ -6,10 +6,20 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
 from tests.support.server_process import PROJECT_ROOT
+
+
+def printed_json(code: str) -> Any:
+    """What `code`, run by a fresh interpreter in the project, prints as JSON."""
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, check=True, text=True
+    )
+    return json.loads(out.stdout)
+
 
 HEAVY = (
     "openai",
@@ -39,10 +49,7 @@ def test_the_initialize_path_imports_nothing_heavy(module: str) -> None:
         f"import sys, json, {module}\n"
         f"print(json.dumps(sorted(m for m in sys.modules if m in {HEAVY!r})))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, check=True, text=True
-    )
-    assert json.loads(out.stdout) == []
+    assert printed_json(code) == []
 
 
 SERVER_NEEDS_LATER = ("httpx", "tomlkit", "websockets", "difflib")
@@ -55,10 +62,7 @@ def test_the_server_proper_leaves_what_the_first_requests_do_not_need() -> None:
         "import sys, json, app_server.server\n"
         f"print(json.dumps(sorted(m for m in sys.modules if m in {SERVER_NEEDS_LATER!r})))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, check=True, text=True
-    )
-    assert json.loads(out.stdout) == []
+    assert printed_json(code) == []
 
 
 FIRST_TURN_SKIPS = (
@@ -109,10 +113,7 @@ def test_the_server_proper_leaves_what_a_first_turn_does_not_use() -> None:
         "build_first()\n"
         f"print(json.dumps(sorted(m for m in sys.modules if m in {FIRST_TURN_SKIPS!r})))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, check=True, text=True
-    )
-    assert json.loads(out.stdout) == []
+    assert printed_json(code) == []
 
 
 def test_the_protocol_index_creates_no_model_until_one_is_asked_for() -> None:
@@ -123,10 +124,7 @@ def test_the_protocol_index_creates_no_model_until_one_is_asked_for() -> None:
         "after = sorted(m for m in sys.modules if m.startswith('protocol.models.'))\n"
         "print(json.dumps([before, after]))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, check=True, text=True
-    )
-    before, after = json.loads(out.stdout)
+    before, after = printed_json(code)
     assert before == []
     assert "protocol.models.fs_read_file_params" in after
     assert "protocol.models.thread" not in after
@@ -141,10 +139,7 @@ def test_validating_a_model_in_the_server_process_skips_plugin_discovery() -> No
         "ThreadStartParams.model_validate({'cwd': '/tmp'})\n"
         "print(json.dumps('importlib.metadata' in sys.modules))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, check=True, text=True
-    )
-    assert json.loads(out.stdout) is False
+    assert printed_json(code) is False
 
 
 def test_importing_the_server_proper_builds_no_validator() -> None:
@@ -164,10 +159,7 @@ def test_importing_the_server_proper_builds_no_validator() -> None:
         "            built.append(f'{name}.{attr}')\n"
         "print(json.dumps(built))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, check=True, text=True
-    )
-    assert json.loads(out.stdout) == []
+    assert printed_json(code) == []
 
 
 def test_validating_a_config_builds_no_table_validator() -> None:
@@ -186,7 +178,4 @@ def test_validating_a_config_builds_no_table_validator() -> None:
         "tables = [ConfigTable, *ConfigTable.__subclasses__()]\n"
         "print(json.dumps([t.__name__ for t in tables if t.__pydantic_complete__]))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, check=True, text=True
-    )
-    assert json.loads(out.stdout) == []
+    assert printed_json(code) == []
