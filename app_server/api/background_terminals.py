@@ -10,7 +10,7 @@ none (unloading kills them). Paged by process id: the cursor is the last id of t
 
 from __future__ import annotations
 
-from app_server.agent.tools.exec.background_terminals import UnknownTerminal
+from app_server.agent.tools.exec.terminal_errors import UnknownTerminal
 from app_server.agent.tools.workspace import ThreadWorkspace
 from app_server.client_connection import ClientConnection
 from app_server.errors import InvalidRequest, NotFound

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from app_server.agent.tools.exec.background_terminals import BackgroundTerminals, ExecChunk
+from app_server.agent.tools.exec.background_terminals import BackgroundTerminals
 from app_server.agent.tools.exec.output import (
     format_exec_output,
     format_exec_response,
@@ -23,6 +23,7 @@ from app_server.agent.tools.exec.output import (
 )
 from app_server.agent.tools.exec.parse_command import parse_command_actions, to_command_actions
 from app_server.agent.tools.exec.process import shell_argv
+from app_server.agent.tools.exec.terminal_results import ExecChunk
 
 EXITED = re.compile(
     r"Chunk ID: [0-9a-f]{6}\nWall time: \d+\.\d{4} seconds\nProcess exited with code 0\n"

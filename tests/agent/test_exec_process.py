@@ -19,18 +19,15 @@ from pathlib import Path
 
 import pytest
 
-from app_server.agent.tools.exec.background_terminals import (
-    BackgroundTerminals,
-    ExecExit,
-    StdinClosed,
-    UnknownTerminal,
-)
+from app_server.agent.tools.exec.background_terminals import BackgroundTerminals
 from app_server.agent.tools.exec.process import (
     AGGREGATED_OUTPUT_MAX_BYTES,
     display_command,
     run_process,
     shell_argv,
 )
+from app_server.agent.tools.exec.terminal_errors import StdinClosed, UnknownTerminal
+from app_server.agent.tools.exec.terminal_results import ExecExit
 
 BWRAP = shutil.which("bwrap")
 

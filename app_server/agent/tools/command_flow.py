@@ -28,12 +28,6 @@ from msgspec import Struct
 
 from app_server.agent import approvals
 from app_server.agent.tools import tool_items
-from app_server.agent.tools.exec.background_terminals import (
-    UNIFIED_EXEC_ENV,
-    BackgroundTerminalError,
-    ExecChunk,
-    ExecExit,
-)
 from app_server.agent.tools.exec.output import decode_output
 from app_server.agent.tools.exec.parse_command import (
     parse_command_actions,
@@ -42,6 +36,9 @@ from app_server.agent.tools.exec.parse_command import (
 )
 from app_server.agent.tools.exec.process import display_command, run_process
 from app_server.agent.tools.exec.sandbox import SandboxSpec, sandbox_argv
+from app_server.agent.tools.exec.terminal_errors import BackgroundTerminalError
+from app_server.agent.tools.exec.terminal_results import ExecChunk, ExecExit
+from app_server.agent.tools.exec.unified_exec_env import UNIFIED_EXEC_ENV
 from app_server.agent.tools.registry import ToolContext, ToolItem, ToolOutput, aborted_output
 from app_server.rollout import core_items
 from app_server.rollout.items import CommandExecutionItem

@@ -27,9 +27,9 @@ from app_server.agent.tools.command_flow import (
     Outcome,
     run_command,
 )
-from app_server.agent.tools.exec.background_terminals import BackgroundTerminalError
 from app_server.agent.tools.exec.output import format_exec_output
 from app_server.agent.tools.exec.process import shell_argv
+from app_server.agent.tools.exec.terminal_errors import BackgroundTerminalError
 from app_server.agent.tools.patch import extract_heredoc_patch
 from app_server.agent.tools.registry import ToolCall, ToolContext, ToolOutput
 from app_server.agent.tools.shell_specs import (

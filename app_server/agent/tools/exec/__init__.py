@@ -4,8 +4,10 @@
   cancellation that kill the whole group), the login-shell argv and codex's display string.
 - `sandbox`: the bubblewrap command line for `read-only` / `workspace-write` /
   `danger-full-access`.
-- `sessions`: unified-exec sessions — commands that outlive their yield keep running and are
-  polled with `write_stdin`; `terminal_process` is the process under one (spawn, output, exit).
+- `background_terminals`: unified-exec sessions — commands that outlive their yield keep
+  running and are polled with `write_stdin`; `terminal_process` is the process under one
+  (spawn, output, exit), `yield_time` how long a call waits, `terminal_results` and
+  `terminal_errors` what a call returns and raises, `unified_exec_env` the commands' environment.
 - `output`: the text the model gets back (codex 0.169 format, truncation).
 - `parse_command`: codex's `parsed_cmd` / `commandActions` for a script, built on
   `shell_words` (splitting), `command_summary` (classifying) and `command_operands`.

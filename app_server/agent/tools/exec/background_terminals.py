@@ -28,9 +28,12 @@ first, never the 8 most recent). A task cancelled inside `start` kills the comma
 never learnt its id); cancelled inside `write_stdin` it leaves the terminal running. Killing is
 by process group: SIGTERM, then SIGKILL after `KILL_GRACE_S`.
 
-This module owns the ids, yields, bookkeeping and the errors the model is told; the process
-under a terminal — spawning it, reading its output, watching its exit, killing its group — is
-`terminal_process`'s (its constants, such as `TERMINAL_OUTPUT_MAX_BYTES`, are re-exported here).
+This module owns the ids and the table of one thread's terminals (storing, pruning, polling,
+forgetting). Around it: `terminal_process` is the process under a terminal — spawning it,
+reading its output, watching its exit, killing its group (and `TERMINAL_OUTPUT_MAX_BYTES`);
+`yield_time` clamps how long a call waits; `terminal_results` holds what calls hand back
+(`ExecChunk`, `ExecExit`, `RunningTerminal`), `terminal_errors` what they raise, worded for the
+model; `unified_exec_env` the environment codex gives the commands.
 """
 
 from __future__ import annotations
@@ -42,19 +45,12 @@ import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-from msgspec import Struct
-
 from app_server.agent.tools.exec.process import display_command, signal_group
-from app_server.agent.tools.exec.terminal_process import (
-    EXIT_DRAIN_TIMEOUT_S as EXIT_DRAIN_TIMEOUT_S,
-)
-from app_server.agent.tools.exec.terminal_process import (
-    POST_EXIT_CLOSE_WAIT_S as POST_EXIT_CLOSE_WAIT_S,
-)
-from app_server.agent.tools.exec.terminal_process import PTY_COLS as PTY_COLS
-from app_server.agent.tools.exec.terminal_process import PTY_ROWS as PTY_ROWS
-from app_server.agent.tools.exec.terminal_process import (
-    TERMINAL_OUTPUT_MAX_BYTES as TERMINAL_OUTPUT_MAX_BYTES,
+from app_server.agent.tools.exec.terminal_errors import (
+    SpawnFailed,
+    StdinClosed,
+    UnknownTerminal,
+    WriteToStdinFailed,
 )
 from app_server.agent.tools.exec.terminal_process import (
     TerminalProcess,
@@ -64,17 +60,17 @@ from app_server.agent.tools.exec.terminal_process import (
     watch_terminal,
     write_all,
 )
+from app_server.agent.tools.exec.terminal_results import (
+    ExecChunk,
+    ExecExit,
+    RunningTerminal,
+    approx_token_count,
+)
+from app_server.agent.tools.exec.yield_time import (
+    clamp_write_stdin_yield_time,
+    clamp_yield_time,
+)
 
-DEFAULT_EXEC_YIELD_TIME_MS = 10_000
-"""`exec_command`'s default `yield_time_ms`."""
-DEFAULT_WRITE_STDIN_YIELD_TIME_MS = 250
-"""`write_stdin`'s default `yield_time_ms`."""
-MIN_YIELD_TIME_MS = 250
-MAX_YIELD_TIME_MS = 30_000
-MIN_EMPTY_YIELD_TIME_MS = 5_000
-"""A `write_stdin` that writes nothing (a poll) waits at least this long..."""
-MAX_EMPTY_YIELD_TIME_MS = 300_000
-"""...and at most this long (codex's `background_terminal_max_timeout` default)."""
 WRITE_SETTLE_S = 0.1
 """Pause after writing to a terminal before collecting, so the reaction is in the same chunk."""
 
@@ -83,112 +79,7 @@ MAX_BACKGROUND_TERMINALS = 64
 PROTECTED_RECENT_TERMINALS = 8
 """The most recently used terminals are never pruned (fewer if `max_terminals` is smaller)."""
 FIRST_PROCESS_ID = 1000
-
-UNIFIED_EXEC_ENV: dict[str, str] = {
-    "NO_COLOR": "1",
-    "TERM": "dumb",
-    "LANG": "C.UTF-8",
-    "LC_CTYPE": "C.UTF-8",
-    "LC_ALL": "C.UTF-8",
-    "COLORTERM": "",
-    "PAGER": "cat",
-    "GIT_PAGER": "cat",
-    "GH_PAGER": "cat",
-    "CODEX_CI": "1",
-}
-"""Variables codex 0.169 sets for every unified-exec command (not applied here automatically:
-see `unified_exec_env`)."""
-
-
-def unified_exec_env(env: Mapping[str, str]) -> dict[str, str]:
-    """`env` with codex's unified-exec overrides (`UNIFIED_EXEC_ENV`) applied."""
-    return {**env, **UNIFIED_EXEC_ENV}
-
-
-class BackgroundTerminalError(Exception):
-    """A terminal operation failed; the message is what the model is told."""
-
-
-class UnknownTerminal(BackgroundTerminalError):
-    def __init__(self, session_id: int) -> None:
-        super().__init__(f"Unknown process id {session_id}")
-        self.session_id = session_id
-
-
-class StdinClosed(BackgroundTerminalError):
-    def __init__(self) -> None:
-        super().__init__(
-            "stdin is closed for this session; rerun exec_command with tty=true to keep stdin open"
-        )
-
-
-class WriteToStdinFailed(BackgroundTerminalError):
-    def __init__(self) -> None:
-        super().__init__("failed to write to stdin")
-
-
-class SpawnFailed(BackgroundTerminalError):
-    def __init__(self, message: str) -> None:
-        super().__init__(f"Failed to create unified exec process: {message}")
-
-
-class ExecChunk(Struct, frozen=True):
-    """What one `start` / `write_stdin` collected."""
-
-    output: bytes
-    """Raw output collected during this call (not truncated for the model: `output.py` does)."""
-    exit_code: int | None
-    """Set when the process has exited (then `session_id` is None)."""
-    session_id: int | None
-    """Set while the process keeps running: the id to poll with `write_stdin`."""
-    wall_time_s: float
-    original_token_estimate: int
-    """ceil(bytes of the UTF-8-decoded output / 4), codex's `approx_token_count`."""
-    process_id: int = 0
-    """The command's unified-exec id (= `session_id` while running; codex's `processId`)."""
-    pid: int | None = None
-    """The OS pid of the spawned process (the group leader; `bwrap` when sandboxed)."""
-
-
-class ExecExit(Struct, frozen=True):
-    """A command's end, for `on_exit`."""
-
-    process_id: int
-    exit_code: int | None
-    aggregated_output: bytes
-    """Everything it printed, capped at `TERMINAL_OUTPUT_MAX_BYTES` (head and tail kept)."""
-    duration_s: float
-    pid: int | None
-
-
-def clamp_yield_time(yield_time_ms: int | None, default: int = DEFAULT_EXEC_YIELD_TIME_MS) -> int:
-    """`exec_command`'s yield: `default` if unset, clamped to [250, 30000] ms."""
-    value = default if yield_time_ms is None else yield_time_ms
-    return min(max(value, MIN_YIELD_TIME_MS), MAX_YIELD_TIME_MS)
-
-
-def clamp_write_stdin_yield_time(yield_time_ms: int | None, chars: str) -> int:
-    """`write_stdin`'s yield: at least 250 ms; a pure poll (no chars) in [5000, 300000] ms,
-    a write at most 30000 ms."""
-    value = DEFAULT_WRITE_STDIN_YIELD_TIME_MS if yield_time_ms is None else yield_time_ms
-    value = max(value, MIN_YIELD_TIME_MS)
-    if not chars:
-        return min(max(value, MIN_EMPTY_YIELD_TIME_MS), MAX_EMPTY_YIELD_TIME_MS)
-    return min(value, MAX_YIELD_TIME_MS)
-
-
-def approx_token_count(text: str) -> int:
-    """ceil(UTF-8 bytes / 4): codex's token estimate."""
-    return (len(text.encode("utf-8", errors="surrogatepass")) + 3) // 4
-
-
-class RunningTerminal(Struct, frozen=True):
-    """What a client is shown of a terminal still running."""
-
-    process_id: int
-    command: str
-    cwd: str
-    os_pid: int
+"""The first command's process id; each next one is one more (codex's deterministic mode)."""
 
 
 class BackgroundTerminals:

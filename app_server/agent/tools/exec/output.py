@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import secrets
 
-from app_server.agent.tools.exec.background_terminals import ExecChunk, approx_token_count
+from app_server.agent.tools.exec.terminal_results import ExecChunk, approx_token_count
 
 DEFAULT_MAX_OUTPUT_TOKENS = 10_000
 APPROX_BYTES_PER_TOKEN = 4

@@ -6,9 +6,10 @@ starts reading its output into the `TerminalProcess` record (a pty reader callba
 pump task) and watching for its exit. `collect` waits for output until a deadline or the end,
 `write_all` writes to a pty, `kill` ends the process group.
 
-This is the low-level half of `terminals`: it does not hand out ids, clamp yields, keep the
-terminal table or word errors for the model (`BackgroundTerminals` does), so its failures are plain
-`OSError`s (spawning: also `subprocess.SubprocessError`), and `on_exit` gets the record itself.
+This is the low-level half of `background_terminals`: it does not hand out ids, clamp yields,
+keep the terminal table or word errors for the model (`BackgroundTerminals` does), so its
+failures are plain `OSError`s (spawning: also `subprocess.SubprocessError`), and `on_exit` gets
+the record itself.
 """
 
 from __future__ import annotations
