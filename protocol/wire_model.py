@@ -106,7 +106,7 @@ class AnyOfModel(WireModel):
     the one class (its tag must map to a single class), so the class checks after validation
     that every field of at least one group is set, and refuses the value otherwise (-32602 for
     a request), as codex 0.169 does when it deserializes it. Generated for the unions in
-    `scripts/generate_protocol.py`'s `ANY_OF_ENFORCED`."""
+    `scripts/protocol_gen_specs.py`'s `ANY_OF_ENFORCED`."""
 
     any_of_fields: ClassVar[tuple[tuple[str, ...], ...]] = ()
     """The groups, as Python field names: all of one group's fields must be set."""

@@ -1,10 +1,11 @@
 """The protocol generator writes each module's types so they run without postponed annotations.
 
-Why: `scripts/generate_protocol.py` leaves out `from __future__ import annotations` (pydantic
-then reads real annotations instead of compiling a string per field when it creates a class),
-so each name must exist before a class body or an alias uses it, and only references inside a
-recursive group may stay strings. The committed schema has no recursive group inside a module
-today, so these build small schemas that have one and run the rendered module.
+Why: the generator (`scripts/protocol_gen_models.py`) leaves out `from __future__ import
+annotations` (pydantic then reads real annotations instead of compiling a string per field when
+it creates a class), so each name must exist before a class body or an alias uses it, and only
+references inside a recursive group may stay strings. The committed schema has no recursive
+group inside a module today, so these build small schemas that have one and run the rendered
+module.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from scripts.generate_protocol import Generator, render_module
+from scripts.protocol_gen_models import render_module
+from scripts.protocol_gen_schema import Generator
 
 RunModule = Callable[[str], types.ModuleType]
 """Runs rendered source as a registered module and returns the module."""
