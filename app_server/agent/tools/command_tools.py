@@ -22,11 +22,8 @@ from app_server.agent.tools.arguments import (
     optional_int,
     required_str,
 )
-from app_server.agent.tools.command_flow import (
-    CommandRequest,
-    Outcome,
-    run_command,
-)
+from app_server.agent.tools.command_flow import run_command
+from app_server.agent.tools.command_request import CommandRequest, Outcome
 from app_server.agent.tools.exec.output import format_exec_output
 from app_server.agent.tools.exec.process import shell_argv
 from app_server.agent.tools.exec.terminal_errors import BackgroundTerminalError
