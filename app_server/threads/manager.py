@@ -2,11 +2,11 @@
 
 It owns every `LoadedThread` of the process and is the only code that loads threads, so the
 rules of PROTOCOL.md §5 and §7 live in one place: which connection is subscribed, who hears which
-notification, and the error texts clients match on. Releasing a loaded thread (on request, when
-idle, on another process's handover, at shutdown) is its `unloader`'s (`thread_unloader`), which
-the manager tells when a thread may have become idle. History itself is the store's business; the
-manager decides and the store records (the manager's own lines — a new thread's `session_meta`, a
-crashed turn closed on load — are written by `thread_rollout`).
+notification, and the error texts clients match on. Its `unloader` (`thread_unloader`) releases
+loaded threads (on request, when idle, on another process's handover, at shutdown); the manager
+tells it when a thread may have become idle. History itself is the store's business; the manager
+decides and the store records (the manager's own lines — a new thread's `session_meta`, a crashed
+turn closed on load — are written by `thread_rollout`).
 """
 
 from __future__ import annotations
