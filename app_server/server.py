@@ -86,7 +86,7 @@ class AppServer:
         self.store = _open_store(config, compression)
         self.threads = ThreadManager(self.store, config, server_cwd=server_cwd or Path.cwd())
         if isinstance(self.store, ThreadsHandedOver):
-            self.store.on_handover_request(self.threads.release_if_idle)
+            self.store.on_handover_request(self.threads.unloader.release_if_idle)
         self._config_writer_made: ConfigWriter | None = None
         self.mcp = McpManager(os.environ, warn=self._warn_all)
         self.threads.mcp = self.mcp
@@ -99,7 +99,7 @@ class AppServer:
             self.forwarder = Forwarder(
                 self.store,
                 is_loaded_here=lambda thread_id: self.threads.loaded(thread_id) is not None,
-                release_if_unwatched=self.threads.release_if_unwatched,
+                release_if_unwatched=self.threads.unloader.release_if_unwatched,
             )
         self.dispatcher = Dispatcher(
             handler_table(self),
@@ -215,7 +215,7 @@ class AppServer:
         if (fs := self.fs.built) is not None:
             await fs.close()
         loaded = self.threads.loaded_ids()
-        await self.threads.close()
+        await self.threads.unloader.close()
         if self.forwarder is not None:  # the turns stopped reach other processes' clients, then
             await self.forwarder.finish_peers()  # that the threads are loaded nowhere
         if isinstance(relay := self.threads.connections.relay, BroadcastRelay):

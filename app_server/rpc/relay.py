@@ -155,8 +155,8 @@ class BroadcastRelay:
 
 
 def _unloaded(thread_id: str) -> list[WireModel]:
-    """What every client hears when a thread stops being loaded (`ThreadManager.unload` and its
-    idle unload, in that order)."""
+    """What every client hears when a thread stops being loaded (`ThreadUnloader.unload` and
+    its idle unload, in that order)."""
     return [
         wire.ThreadStatusChangedNotification(
             thread_id=thread_id, status=wire.NotLoadedThreadStatus()

@@ -1,17 +1,17 @@
 """The thread manager: which threads are loaded, who is subscribed, and their lifecycle.
 
-It owns every `LoadedThread` of the process and is the only code that loads, unloads, archives,
-deletes or names threads, so the rules of PROTOCOL.md §5 and §7 live in one place: which
-connection is subscribed, who hears which notification, when an idle thread is unloaded, and the
-error texts clients match on. History itself is the store's business; the manager decides and the
-store records (the manager's own lines — a new thread's `session_meta`, a crashed turn closed on
-load — are written by `thread_rollout`).
+It owns every `LoadedThread` of the process and is the only code that loads threads, so the
+rules of PROTOCOL.md §5 and §7 live in one place: which connection is subscribed, who hears which
+notification, and the error texts clients match on. Its `unloader` (`thread_unloader`) releases
+loaded threads (on request, when idle, on another process's handover, at shutdown); the manager
+tells it when a thread may have become idle. History itself is the store's business; the manager
+decides and the store records (the manager's own lines — a new thread's `session_meta`, a crashed
+turn closed on load — are written by `thread_rollout`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -46,10 +46,9 @@ from app_server.threads.loaded_thread import LoadedThread
 from app_server.threads.session_meta import new_thread_record
 from app_server.threads.stored_reads import StoredReads
 from app_server.threads.thread_rollout import create_rollout, open_stored_rollout
-from protocol import types as wire
+from app_server.threads.thread_unloader import ThreadUnloader
 from protocol.types import (
     IdleThreadStatus,
-    NotLoadedThreadStatus,
     SandboxPolicy,
     ThreadStartedNotification,
     ThreadStatus,
@@ -57,8 +56,6 @@ from protocol.types import (
     ThreadTokenUsageUpdatedNotification,
 )
 from protocol.wire_model import WireModel
-
-log = logging.getLogger(__name__)
 
 
 def thread_id_param(value: str) -> str:
@@ -81,7 +78,13 @@ class ThreadManager:
         self._loaded: dict[str, LoadedThread] = {}
         self.reads = StoredReads(store, self._live_writer)
         """Every history read goes through here: it flushes the thread's live writer first."""
-        self._idle_unload_seconds = config.toml.idle_thread_unload_seconds
+        self.unloader = ThreadUnloader(
+            self._loaded,
+            self.connections,
+            self.set_status,
+            idle_unload_seconds=config.toml.idle_thread_unload_seconds,
+        )
+        """Releases loaded threads: when idle, on request, on handover, at shutdown."""
         self.approval_timeout_seconds = config.toml.approval_timeout_seconds
         self.bwrap: str | None = None
         """The sandbox executable for commands (found at startup; None: unavailable)."""
@@ -100,7 +103,7 @@ class ThreadManager:
             thread.workspace = ThreadWorkspace(self.bwrap)
         return thread.workspace
 
-    # -- connections -----------------------------------------------------------------------------
+    # -- connections and subscriptions -----------------------------------------------------------
     def connection_opened(self, connection: ClientConnection) -> None:
         self.connections.add(connection)
 
@@ -109,7 +112,17 @@ class ThreadManager:
         self.connections.remove(connection)
         for thread in list(self._loaded.values()):
             if thread.unsubscribe(connection.connection_id):
-                self._schedule_idle_unload(thread)
+                self.unloader.schedule_idle_unload(thread)
+
+    def unsubscribe(self, connection: ClientConnection, thread_id: str) -> str:
+        """`thread/unsubscribe`: `unsubscribed`, `notSubscribed` or `notLoaded`."""
+        thread = self._loaded.get(thread_id)
+        if thread is None:
+            return "notLoaded"
+        if not thread.unsubscribe(connection.connection_id):
+            return "notSubscribed"
+        self.unloader.schedule_idle_unload(thread)
+        return "unsubscribed"
 
     # -- lookup ----------------------------------------------------------------------------------
     def loaded(self, thread_id: str) -> LoadedThread | None:
@@ -306,7 +319,7 @@ class ThreadManager:
         if connection is not None:
             thread.subscribe(connection)
         else:
-            self._schedule_idle_unload(thread)
+            self.unloader.schedule_idle_unload(thread)
         return thread, history
 
     async def fork(
@@ -334,93 +347,3 @@ class ThreadManager:
             if thread.writer is None:
                 await create_rollout(self.store, thread)
             return thread.writer
-
-    # -- unloading -------------------------------------------------------------------------------
-    def _schedule_idle_unload(self, thread: LoadedThread) -> None:
-        if thread.subscribers or thread.idle_unload is not None:
-            return
-        loop = asyncio.get_running_loop()
-        thread.idle_unload = loop.call_later(
-            self._idle_unload_seconds,
-            lambda: loop.create_task(self._unload_if_idle(thread.id)),
-        )
-
-    async def _unload_if_idle(self, thread_id: str) -> None:
-        thread = self._loaded.get(thread_id)
-        if thread is None:
-            return
-        thread.idle_unload = None
-        if thread.subscribers or thread.status.type == "active":
-            return
-        await self.unload(thread)
-        self.connections.broadcast(wire.ThreadClosedNotification(thread_id=thread_id))
-
-    async def unload(self, thread: LoadedThread) -> None:
-        """Release a loaded thread (its writer lock too); every connection sees `notLoaded`."""
-        if self._loaded.get(thread.id) is not thread:
-            return
-        del self._loaded[thread.id]
-        await self._release(thread)
-        self.set_status(thread, NotLoadedThreadStatus())
-
-    async def _release(self, thread: LoadedThread) -> None:
-        """Stop the thread's turn (recorded as interrupted), its background processes and its
-        writer (fsync, writer lock released)."""
-        thread.cancel_idle_unload()
-        if thread.active_turn is not None:
-            turn_task = thread.active_turn.task
-            thread.active_turn.interrupt()
-            if turn_task is not None:
-                await asyncio.wait({turn_task})
-        if thread.workspace is not None:
-            thread.workspace.close()
-        if thread.writer is not None:
-            try:
-                await thread.writer.close()
-            except OSError:
-                log.exception("closing the writer of %s failed", thread.id)
-        thread.released()
-
-    async def release_if_idle(self, thread_id: str) -> bool:
-        """Another process sharing the store asks for this thread: unload it unless a turn is
-        running (subscribers are told `thread/closed`, as by an idle unload); whether it was
-        released."""
-        thread = self._loaded.get(thread_id)
-        if thread is None:
-            return True
-        if thread.status.type == "active" or thread.active_turn is not None:
-            return False
-        await self.unload(thread)
-        self.connections.broadcast(wire.ThreadClosedNotification(thread_id=thread_id))
-        return True
-
-    async def release_if_unwatched(self, thread_id: str) -> bool:
-        """Another process's client resumes this thread: hand it over (unload it, as
-        `release_if_idle`) when nobody here is subscribed and no turn runs; whether it is not
-        loaded here any more. A watched thread stays: the request is served here instead."""
-        thread = self._loaded.get(thread_id)
-        if thread is None:
-            return True
-        if thread.subscribers:
-            return False
-        return await self.release_if_idle(thread_id)
-
-    def turn_ended(self, thread: LoadedThread) -> None:
-        """A turn finished: an idle thread nobody listens to may now be unloaded."""
-        self._schedule_idle_unload(thread)
-
-    def unsubscribe(self, connection: ClientConnection, thread_id: str) -> str:
-        """`thread/unsubscribe`: `unsubscribed`, `notSubscribed` or `notLoaded`."""
-        thread = self._loaded.get(thread_id)
-        if thread is None:
-            return "notLoaded"
-        if not thread.unsubscribe(connection.connection_id):
-            return "notSubscribed"
-        self._schedule_idle_unload(thread)
-        return "unsubscribed"
-
-    async def close(self) -> None:
-        """Server shutdown: stop running turns (recorded as interrupted), close every writer."""
-        for thread in list(self._loaded.values()):
-            await self._release(thread)
-        self._loaded.clear()

@@ -60,7 +60,7 @@ async def revert_thread(
         raise InvalidRequest(f"turn not found: {before_turn_id}")
     listeners = list(thread.subscribers.values())
     settings = thread.settings
-    await manager.unload(thread)  # interrupts a running turn, releases the writer
+    await manager.unloader.unload(thread)  # interrupts a running turn, releases the writer
     try:
         history = await manager.reads.read_history(thread_id)
         index = next(

@@ -59,7 +59,7 @@ class StoredThreadOperations:
         if record is None or record.archived:
             raise ThreadNotStored(thread_id)
         if thread is not None:
-            await self._manager.unload(thread)
+            await self._manager.unloader.unload(thread)
         await self._manager.store.archive(thread_id)
 
     def announce_archived(self, thread_id: str) -> None:
@@ -80,11 +80,11 @@ class StoredThreadOperations:
             unsaved = self._manager.loaded(thread_id)
             if unsaved is None or unsaved.persisted:
                 raise ThreadNotStored(thread_id)
-            await self._manager.unload(unsaved)
+            await self._manager.unloader.unload(unsaved)
             return [thread_id]
         for loaded in self._manager.loaded_threads():
             if loaded.id == thread_id or await self._descends_from(loaded.record, thread_id):
-                await self._manager.unload(loaded)
+                await self._manager.unloader.unload(loaded)
         return await self._manager.store.delete_tree(thread_id)
 
     async def _descends_from(self, record: ThreadRecord, ancestor_id: str) -> bool:

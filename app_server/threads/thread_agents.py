@@ -250,7 +250,7 @@ class ThreadAgents:
                 closing.closed = True
                 tree.set_status(thread_id, "shutdown")
             if thread is not None:
-                await tree.manager.unload(thread)
+                await tree.manager.unloader.unload(thread)
 
     async def reopen(self, target: AgentInfo) -> AgentInfo:
         state = self._tree.agent(target.thread_id)

@@ -145,7 +145,7 @@ class ThreadTurns:
         runner.finished = True
         if thread is not None and thread.active_turn is runner:
             thread.active_turn = None
-            self._manager.turn_ended(thread)
+            self._manager.unloader.turn_ended(thread)
             if thread.is_sub_agent:
                 self.agents.turn_ended(thread, runner)
             if self.on_turn_ended is not None:

@@ -76,7 +76,7 @@ async def test_unloading_releases_the_thread(tmp_path: Path) -> None:
         QuietConnection(), ThreadStartParams(), history_mode="paginated", ephemeral=False
     )
     await manager.writer_for(thread)
-    await manager.unload(thread)
+    await manager.unloader.unload(thread)
     assert thread.lifecycle is Lifecycle.RELEASED
     assert thread.writer is None
     assert not thread.persisted
@@ -87,7 +87,7 @@ async def test_shutdown_releases_every_thread(tmp_path: Path) -> None:
     thread = manager.start(
         QuietConnection(), ThreadStartParams(), history_mode="paginated", ephemeral=True
     )
-    await manager.close()
+    await manager.unloader.close()
     assert thread.lifecycle is Lifecycle.RELEASED
 
 
@@ -97,7 +97,7 @@ async def test_a_resumed_thread_has_stored_history(tmp_path: Path) -> None:
         QuietConnection(), ThreadStartParams(), history_mode="paginated", ephemeral=False
     )
     await manager.writer_for(thread)
-    await manager.unload(thread)
+    await manager.unloader.unload(thread)
     resumed, _ = await manager.resume(
         QuietConnection(connection_id=2), thread.id, ThreadStartParams()
     )
