@@ -11,9 +11,8 @@ request with -32602 naming the key, instead of a warning and the default: the cl
 it is waiting for the answer and can fix it, a thread silently running on other settings than
 asked would be worse, and 0.169 refuses such a request too.
 
-Sandbox policies have two spellings: the wire one (`{"type": "workspaceWrite", "writableRoots":
-…}`) and Codex's on-disk one in `turn_context.sandbox_policy` (`{"type": "workspace-write",
-"writable_roots": …}`); both conversions live here.
+A sandbox policy's spellings (wire, on disk) and the policy a `sandbox_mode` means are
+`app_server.sandbox_policy`'s.
 """
 
 from __future__ import annotations
@@ -39,20 +38,17 @@ from app_server.config import (
     validate_config,
 )
 from app_server.config.defaults import DEFAULT_MODEL
-from app_server.config.keys import ModelEntryToml, SandboxWorkspaceWriteToml
+from app_server.config.keys import ModelEntryToml
 from app_server.config.value_types import modern_approval_policy
 from app_server.errors import InvalidParams
+from app_server.sandbox_policy import sandbox_from_disk, sandbox_from_mode
 from app_server.store.records import ThreadRecord
 from protocol.types import (
     AskForApproval,
-    DangerFullAccessSandboxPolicy,
-    ExternalSandboxSandboxPolicy,
     ModeKind,
     Personality,
-    ReadOnlySandboxPolicy,
     SandboxMode,
     SandboxPolicy,
-    WorkspaceWriteSandboxPolicy,
 )
 from protocol.wire_model import DEFERRED
 
@@ -78,7 +74,6 @@ SETTING_KEYS = {
 request field set (thread/start `model`, turn/start `effort`) is reported under codex's key."""
 
 _APPROVAL_POLICY: TypeAdapter[AskForApproval] = TypeAdapter(AskForApproval, config=DEFERRED)
-_SANDBOX_POLICY: TypeAdapter[SandboxPolicy] = TypeAdapter(SandboxPolicy, config=DEFERRED)
 
 
 class ResolvedSettings(Struct, frozen=True):
@@ -201,68 +196,6 @@ def approval_policy_from(value: object, fallback: AskForApproval) -> AskForAppro
     except ValidationError:
         log.warning("ignoring invalid approval policy %r", value)
         return fallback
-
-
-def sandbox_from_mode(mode: SandboxMode, options: SandboxWorkspaceWriteToml) -> SandboxPolicy:
-    """The wire policy for a `SandboxMode`, with `[sandbox_workspace_write]` options applied."""
-    if mode == "danger-full-access":
-        return DangerFullAccessSandboxPolicy()
-    if mode == "workspace-write":
-        return WorkspaceWriteSandboxPolicy(
-            writable_roots=list(options.writable_roots),
-            network_access=options.network_access,
-            exclude_tmpdir_env_var=options.exclude_tmpdir_env_var,
-            exclude_slash_tmp=options.exclude_slash_tmp,
-        )
-    return ReadOnlySandboxPolicy()
-
-
-def sandbox_to_disk(policy: SandboxPolicy) -> dict[str, Any]:
-    """Codex's on-disk `turn_context.sandbox_policy` spelling of a wire policy."""
-    if isinstance(policy, DangerFullAccessSandboxPolicy):
-        return {"type": "danger-full-access"}
-    if isinstance(policy, WorkspaceWriteSandboxPolicy):
-        return {
-            "type": "workspace-write",
-            "writable_roots": list(policy.writable_roots),
-            "network_access": policy.network_access,
-            "exclude_tmpdir_env_var": policy.exclude_tmpdir_env_var,
-            "exclude_slash_tmp": policy.exclude_slash_tmp,
-        }
-    if isinstance(policy, ExternalSandboxSandboxPolicy):
-        return {"type": "external-sandbox", "network_access": policy.network_access}
-    return {"type": "read-only"}
-
-
-def sandbox_from_disk(value: object) -> SandboxPolicy | None:
-    """The wire policy for an on-disk spelling (or a wire one); None if unrecognized."""
-    if isinstance(value, str):
-        try:
-            value = orjson.loads(value)
-        except orjson.JSONDecodeError:
-            return None
-    if not isinstance(value, Mapping):
-        return None
-    kind = value.get("type")
-    if kind == "danger-full-access":
-        return DangerFullAccessSandboxPolicy()
-    if kind == "read-only":
-        return ReadOnlySandboxPolicy(network_access=bool(value.get("network_access", False)))
-    if kind == "workspace-write":
-        return WorkspaceWriteSandboxPolicy(
-            writable_roots=[str(r) for r in value.get("writable_roots") or []],
-            network_access=bool(value.get("network_access", False)),
-            exclude_tmpdir_env_var=bool(value.get("exclude_tmpdir_env_var", False)),
-            exclude_slash_tmp=bool(value.get("exclude_slash_tmp", False)),
-        )
-    if kind == "external-sandbox":
-        return ExternalSandboxSandboxPolicy(
-            network_access=value.get("network_access", "restricted")
-        )
-    try:
-        return _SANDBOX_POLICY.validate_python(value)
-    except ValidationError:
-        return None
 
 
 FALLBACK_EFFORTS = ("low", "medium", "high")
