@@ -140,7 +140,7 @@ class _Groups:
 
     def command_exec(self) -> CommandExecHandlers:
         from app_server.api.command_exec import CommandExecHandlers
-        from app_server.settings import sandbox_from_mode
+        from app_server.sandbox_policy import sandbox_from_mode
 
         server = self.server
         toml = server.config.toml

@@ -5,15 +5,11 @@ Layers, lowest first: built-in defaults < `config.toml` < `-c` overrides < the `
 starts from what its rollout last recorded (the last `turn_context`) instead of the defaults.
 The result is one immutable `ResolvedSettings`; `turn/start` overrides produce a new one.
 
-Config values are read from the typed config only (`app_server.config`). A thread's `config`
-object goes through the same model as `config.toml`, but an invalid value there refuses the
-request with -32602 naming the key, instead of a warning and the default: the client that sent
-it is waiting for the answer and can fix it, a thread silently running on other settings than
-asked would be worse, and 0.169 refuses such a request too.
-
-Sandbox policies have two spellings: the wire one (`{"type": "workspaceWrite", "writableRoots":
-…}`) and Codex's on-disk one in `turn_context.sandbox_policy` (`{"type": "workspace-write",
-"writable_roots": …}`); both conversions live here.
+Config values are read from the typed config only (`app_server.config`). Here: the settings
+record, a new thread's defaults and a stored thread's recorded settings. A request's `config`
+object and explicit fields are applied by `app_server.settings_overrides`; a sandbox policy's
+spellings (wire, on disk) and the policy a `sandbox_mode` means are `app_server.sandbox_policy`'s;
+a model's reasoning efforts are `app_server.model_efforts`'.
 """
 
 from __future__ import annotations
@@ -29,40 +25,17 @@ from msgspec import Struct, field
 from msgspec.structs import replace
 from pydantic import TypeAdapter, ValidationError
 
-from app_server.config import (
-    THREAD_ORIGIN,
-    ConfigLayer,
-    ConfigToml,
-    EffectiveConfig,
-    Origin,
-    default_config,
-    validate_config,
-)
+from app_server.config import EffectiveConfig, Origin, default_config
 from app_server.config.defaults import DEFAULT_MODEL
-from app_server.config.keys import ModelEntryToml, SandboxWorkspaceWriteToml
 from app_server.config.value_types import modern_approval_policy
-from app_server.errors import InvalidParams
+from app_server.sandbox_policy import sandbox_from_disk, sandbox_from_mode
 from app_server.store.records import ThreadRecord
-from protocol.types import (
-    AskForApproval,
-    DangerFullAccessSandboxPolicy,
-    ExternalSandboxSandboxPolicy,
-    ModeKind,
-    Personality,
-    ReadOnlySandboxPolicy,
-    SandboxMode,
-    SandboxPolicy,
-    WorkspaceWriteSandboxPolicy,
-)
+from protocol.types import AskForApproval, ModeKind, Personality, SandboxPolicy
 from protocol.wire_model import DEFERRED
 
 log = logging.getLogger(__name__)
 
 DEFAULT_APPROVALS_REVIEWER = "user"
-
-MAX_REPORTED_CONFIG_PROBLEMS = 10
-"""Invalid keys of a thread's `config` named in one error; more are counted, so a client that
-sends thousands of bad keys gets a readable message, not a megabyte."""
 
 SETTING_KEYS = {
     "model": "model",
@@ -78,7 +51,6 @@ SETTING_KEYS = {
 request field set (thread/start `model`, turn/start `effort`) is reported under codex's key."""
 
 _APPROVAL_POLICY: TypeAdapter[AskForApproval] = TypeAdapter(AskForApproval, config=DEFERRED)
-_SANDBOX_POLICY: TypeAdapter[SandboxPolicy] = TypeAdapter(SandboxPolicy, config=DEFERRED)
 
 
 class ResolvedSettings(Struct, frozen=True):
@@ -146,47 +118,6 @@ class ResolvedSettings(Struct, frozen=True):
         return replace(self, requested={**self.requested, **keys}, **updates)
 
 
-class SettingsOverrides(Struct, frozen=True):
-    """The settings fields a `thread/start`, `thread/resume` or `thread/fork` request may carry."""
-
-    model: str | None = None
-    model_provider: str | None = None
-    cwd: str | None = None
-    approval_policy: AskForApproval | None = None
-    approvals_reviewer: str | None = None
-    sandbox: SandboxMode | None = None
-    config: ConfigLayer | None = None
-    """The request's `config` object, checked, as a thread layer."""
-    base_instructions: str | None = None
-    developer_instructions: str | None = None
-    service_tier: str | None = None
-
-    @classmethod
-    def from_params(cls, params: object) -> SettingsOverrides:
-        """Pick the settings fields out of any of the three params models; raises
-        `InvalidParams` naming every invalid value of the `config` object (nothing happened yet,
-        so a refused request changes nothing)."""
-        fields = {name: getattr(params, name, None) for name in cls.__struct_fields__}
-        fields["config"] = thread_config_layer(fields["config"])
-        return cls(**fields)
-
-
-def thread_config_layer(values: Mapping[str, Any] | None) -> ConfigLayer | None:
-    """A request's `config` object (dotted keys, as `-c`) as a checked thread layer."""
-    if not values:
-        return None
-    layer = ConfigLayer.from_dotted(THREAD_ORIGIN, values)
-    invalid = validate_config(layer.table()).invalid
-    if invalid:
-        parts = [f"`config.{bad.key}`: {bad.details}" for bad in invalid]
-        more = len(parts) - MAX_REPORTED_CONFIG_PROBLEMS
-        parts = parts[:MAX_REPORTED_CONFIG_PROBLEMS]
-        if more > 0:
-            parts.append(f"and {more} more problem(s)")
-        raise InvalidParams("Invalid params: " + "; ".join(parts))
-    return layer
-
-
 def resolve_cwd(value: str | None, server_cwd: Path) -> str:
     """An absolute, normalized cwd; relative values are resolved against the server's cwd."""
     if not value:
@@ -201,95 +132,6 @@ def approval_policy_from(value: object, fallback: AskForApproval) -> AskForAppro
     except ValidationError:
         log.warning("ignoring invalid approval policy %r", value)
         return fallback
-
-
-def sandbox_from_mode(mode: SandboxMode, options: SandboxWorkspaceWriteToml) -> SandboxPolicy:
-    """The wire policy for a `SandboxMode`, with `[sandbox_workspace_write]` options applied."""
-    if mode == "danger-full-access":
-        return DangerFullAccessSandboxPolicy()
-    if mode == "workspace-write":
-        return WorkspaceWriteSandboxPolicy(
-            writable_roots=list(options.writable_roots),
-            network_access=options.network_access,
-            exclude_tmpdir_env_var=options.exclude_tmpdir_env_var,
-            exclude_slash_tmp=options.exclude_slash_tmp,
-        )
-    return ReadOnlySandboxPolicy()
-
-
-def sandbox_to_disk(policy: SandboxPolicy) -> dict[str, Any]:
-    """Codex's on-disk `turn_context.sandbox_policy` spelling of a wire policy."""
-    if isinstance(policy, DangerFullAccessSandboxPolicy):
-        return {"type": "danger-full-access"}
-    if isinstance(policy, WorkspaceWriteSandboxPolicy):
-        return {
-            "type": "workspace-write",
-            "writable_roots": list(policy.writable_roots),
-            "network_access": policy.network_access,
-            "exclude_tmpdir_env_var": policy.exclude_tmpdir_env_var,
-            "exclude_slash_tmp": policy.exclude_slash_tmp,
-        }
-    if isinstance(policy, ExternalSandboxSandboxPolicy):
-        return {"type": "external-sandbox", "network_access": policy.network_access}
-    return {"type": "read-only"}
-
-
-def sandbox_from_disk(value: object) -> SandboxPolicy | None:
-    """The wire policy for an on-disk spelling (or a wire one); None if unrecognized."""
-    if isinstance(value, str):
-        try:
-            value = orjson.loads(value)
-        except orjson.JSONDecodeError:
-            return None
-    if not isinstance(value, Mapping):
-        return None
-    kind = value.get("type")
-    if kind == "danger-full-access":
-        return DangerFullAccessSandboxPolicy()
-    if kind == "read-only":
-        return ReadOnlySandboxPolicy(network_access=bool(value.get("network_access", False)))
-    if kind == "workspace-write":
-        return WorkspaceWriteSandboxPolicy(
-            writable_roots=[str(r) for r in value.get("writable_roots") or []],
-            network_access=bool(value.get("network_access", False)),
-            exclude_tmpdir_env_var=bool(value.get("exclude_tmpdir_env_var", False)),
-            exclude_slash_tmp=bool(value.get("exclude_slash_tmp", False)),
-        )
-    if kind == "external-sandbox":
-        return ExternalSandboxSandboxPolicy(
-            network_access=value.get("network_access", "restricted")
-        )
-    try:
-        return _SANDBOX_POLICY.validate_python(value)
-    except ValidationError:
-        return None
-
-
-FALLBACK_EFFORTS = ("low", "medium", "high")
-"""Reasoning efforts of a model the config's `[[models]]` does not describe."""
-FALLBACK_DEFAULT_EFFORT = "medium"
-"""Codex 0.169's default effort for a model without catalog metadata."""
-
-
-def entry_efforts(entry: ModelEntryToml) -> tuple[list[str], str]:
-    """The efforts a `[[models]]` entry supports and its default (codex's fallback metadata
-    for what the entry leaves out)."""
-    efforts = list(entry.reasoning_efforts or FALLBACK_EFFORTS)
-    default = entry.default_reasoning_effort or (
-        FALLBACK_DEFAULT_EFFORT if FALLBACK_DEFAULT_EFFORT in efforts else efforts[0]
-    )
-    return efforts, default
-
-
-def model_efforts(config: ConfigToml, model: str) -> tuple[list[str], str]:
-    """The efforts a model supports and its default (its `[[models]]` entry, else codex's
-    fallback metadata): `model/list` reports them, and a sub-agent spawned without an effort
-    is reported with the default, as codex 0.169 does."""
-    for entry in config.models:
-        data = ModelEntryToml.model_construct(id=entry) if isinstance(entry, str) else entry
-        if (data.id or data.model) == model:
-            return entry_efforts(data)
-    return entry_efforts(ModelEntryToml.model_construct())
 
 
 def default_settings(config: EffectiveConfig, server_cwd: Path) -> ResolvedSettings:
@@ -359,53 +201,4 @@ def with_saved_settings(
         updates["collaboration_instructions"] = (
             instructions if isinstance(instructions, str) else None
         )
-    return replace(settings, **updates)
-
-
-def apply_overrides(
-    base: ResolvedSettings, overrides: SettingsOverrides, server_cwd: Path
-) -> ResolvedSettings:
-    """`base` with a request's `config` object and explicit fields applied."""
-    settings = base
-    if overrides.config is not None:
-        settings = _with_thread_config(settings, overrides.config)
-    requested: dict[str, Any] = {}
-    if overrides.model:
-        requested["model"] = overrides.model
-    if overrides.model_provider:
-        requested["model_provider"] = overrides.model_provider
-    if overrides.cwd:
-        requested["cwd"] = resolve_cwd(overrides.cwd, server_cwd)
-    if overrides.approval_policy is not None:
-        requested["approval_policy"] = overrides.approval_policy
-    if overrides.approvals_reviewer:
-        requested["approvals_reviewer"] = overrides.approvals_reviewer
-    if overrides.sandbox:
-        options = settings.config.toml.sandbox_workspace_write
-        requested["sandbox"] = sandbox_from_mode(overrides.sandbox, options)
-    if overrides.base_instructions is not None:
-        requested["base_instructions"] = overrides.base_instructions
-    if overrides.developer_instructions is not None:
-        requested["developer_instructions"] = overrides.developer_instructions
-    if overrides.service_tier is not None:
-        requested["service_tier"] = overrides.service_tier
-    return settings.with_requested(THREAD_ORIGIN, **requested)
-
-
-def _with_thread_config(settings: ResolvedSettings, layer: ConfigLayer) -> ResolvedSettings:
-    """The thread's config layer applied, and the settings its keys decide updated."""
-    config = settings.config.with_layer(layer)
-    toml = config.toml
-    sets = {path[0] for path, _ in layer.assignments if len(path) == 1}
-    updates: dict[str, Any] = {"config": config}
-    if "model" in sets and toml.model:
-        updates["model"] = toml.model
-    if "model_provider" in sets:
-        updates["model_provider"] = toml.model_provider
-    if "model_reasoning_effort" in sets:
-        updates["reasoning_effort"] = toml.model_reasoning_effort
-    if "approval_policy" in sets:
-        updates["approval_policy"] = toml.approval_policy
-    if "sandbox_mode" in sets:
-        updates["sandbox"] = sandbox_from_mode(toml.sandbox_mode, toml.sandbox_workspace_write)
     return replace(settings, **updates)

@@ -36,7 +36,7 @@ from app_server.rollout.core_items import (
 )
 from app_server.rollout.items import CoreItem
 from app_server.rollout.lines import JsonObject, RolloutItem, WorldStatePayload
-from app_server.settings import sandbox_to_disk
+from app_server.sandbox_policy import sandbox_to_disk
 from protocol.types import (
     AgentMessageThreadItem,
     ReasoningThreadItem,

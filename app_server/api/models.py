@@ -13,7 +13,7 @@ from app_server.client_connection import ClientConnection
 from app_server.config import ConfigToml, ServerConfig
 from app_server.config.defaults import DEFAULT_MODEL
 from app_server.config.keys import ModelEntryToml
-from app_server.settings import entry_efforts
+from app_server.model_efforts import entry_efforts
 from protocol.types import Model, ModelListParams, ModelListResponse, ReasoningEffortOption
 
 DEFAULT_PAGE_SIZE = 100

@@ -15,7 +15,8 @@ from app_server.client_connection import ClientConnection
 from app_server.ids import uuid7
 from app_server.notification import now_ms
 from app_server.rollout.session_meta import ForkOrigin, history_base
-from app_server.settings import SettingsOverrides, persisted_settings, with_saved_settings
+from app_server.settings import persisted_settings, with_saved_settings
+from app_server.settings_overrides import SettingsOverrides
 from app_server.store.errors import ThreadNotStored
 from app_server.store.interface import ThreadWriter
 from app_server.threads.git_info import collect_git_info, with_git

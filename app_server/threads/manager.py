@@ -31,12 +31,11 @@ from app_server.ids import parse_thread_id, uuid7
 from app_server.notification import notification, now_ms
 from app_server.settings import (
     ResolvedSettings,
-    SettingsOverrides,
-    apply_overrides,
     default_settings,
     persisted_settings,
     with_saved_settings,
 )
+from app_server.settings_overrides import SettingsOverrides, apply_overrides
 from app_server.store.errors import ThreadNotStored
 from app_server.store.interface import ThreadHistory, ThreadStore, ThreadWriter
 from app_server.threads.fanout import Connections

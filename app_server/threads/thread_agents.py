@@ -24,8 +24,8 @@ from app_server.agent.tools.agent_control import (
 )
 from app_server.errors import RpcError
 from app_server.ids import parse_thread_id, uuid7
+from app_server.model_efforts import model_efforts
 from app_server.rpc.errors import as_rpc_error
-from app_server.settings import model_efforts
 from app_server.store.errors import HistoryLineageError, StoreError
 from app_server.threads.agent_spawner import agent_depth, agent_path, create_child
 from app_server.threads.agent_tree import AgentState, AgentTree

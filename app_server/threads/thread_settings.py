@@ -17,7 +17,8 @@ from typing import Any
 from app_server.config.layers import TURN_ORIGIN
 from app_server.errors import InvalidRequest
 from app_server.rollout import settings_lines
-from app_server.settings import ResolvedSettings, resolve_cwd, sandbox_from_mode
+from app_server.sandbox_policy import sandbox_from_mode
+from app_server.settings import ResolvedSettings, resolve_cwd
 from app_server.threads.loaded_thread import LOCAL_ENVIRONMENT_ID
 from app_server.threads.manager import ThreadManager
 from app_server.threads.setting_updates import collaboration_updates, shared_updates

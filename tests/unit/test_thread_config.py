@@ -15,11 +15,11 @@ from app_server.config import (
     user_origin,
 )
 from app_server.errors import INVALID_PARAMS, InvalidParams
-from app_server.settings import (
+from app_server.settings import default_settings
+from app_server.settings_overrides import (
     MAX_REPORTED_CONFIG_PROBLEMS,
     SettingsOverrides,
     apply_overrides,
-    default_settings,
 )
 from protocol.types import ThreadStartParams, WorkspaceWriteSandboxPolicy
 
