@@ -11,7 +11,6 @@ lists whose elements may be tables (`models`); any other value is checked whole.
 from __future__ import annotations
 
 import functools
-import logging
 import types
 from collections.abc import Mapping
 from typing import Annotated, Any, TypeVar, Union, cast, get_args, get_origin
@@ -22,8 +21,6 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from app_server.config.keys import ConfigTable, ConfigToml
 from app_server.config.problems import InvalidValue
 from app_server.config.value_types import Expect, Instead
-
-log = logging.getLogger(__name__)
 
 _T = TypeVar("_T", bound=ConfigTable)
 
