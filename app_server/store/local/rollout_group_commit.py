@@ -115,8 +115,7 @@ class GroupCommitAppender:
 
     def raise_if_unusable(self) -> None:
         """Raise `RolloutWriteError` if a write failed, `RolloutWriterClosed` once closing."""
-        if self._error is not None:
-            raise RolloutWriteError(f"rollout writer for {self.path} failed") from self._error
+        self._raise_if_broken()
         if self._closing:
             raise RolloutWriterClosed(f"rollout writer for {self.path} is closed")
 
@@ -171,8 +170,7 @@ class GroupCommitAppender:
     async def _wait_written(self, target: int) -> None:
         if self._written >= target:
             return
-        if self._error is not None:
-            raise RolloutWriteError(f"rollout writer for {self.path} failed") from self._error
+        self._raise_if_broken()
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append((target, future))
         await future
