@@ -19,37 +19,52 @@ import orjson
 from protocol import types as wire
 from protocol.jsonrpc import JsonRpcResponse, JsonRpcServerNotification
 from protocol.methods import NOTIFICATION_METHODS
-from protocol.types import (
-    AgentMessageDeltaNotification,
-    CommandExecutionOutputDeltaNotification,
-    FileChangeOutputDeltaNotification,
-    PlanDeltaNotification,
-    ReasoningSummaryTextDeltaNotification,
-    ReasoningTextDeltaNotification,
-    RequestId,
-)
+from protocol.types import RequestId
 from protocol.wire_model import EXPERIMENTAL_CONTEXT_KEY, WireModel
 
 _STABLE_CONTEXT = {EXPERIMENTAL_CONTEXT_KEY: False}
 _EXPERIMENTAL_CONTEXT = {EXPERIMENTAL_CONTEXT_KEY: True}
 
-FLAT_DELTA_TYPES: tuple[type[WireModel], ...] = (
-    AgentMessageDeltaNotification,
-    CommandExecutionOutputDeltaNotification,
-    FileChangeOutputDeltaNotification,
-    PlanDeltaNotification,
-    ReasoningSummaryTextDeltaNotification,
-    ReasoningTextDeltaNotification,
+FLAT_DELTA_TYPE_NAMES: frozenset[str] = frozenset(
+    {
+        "AgentMessageDeltaNotification",
+        "CommandExecutionOutputDeltaNotification",
+        "FileChangeOutputDeltaNotification",
+        "PlanDeltaNotification",
+        "ReasoningSummaryTextDeltaNotification",
+        "ReasoningTextDeltaNotification",
+    }
 )
 """Params of the streaming notifications: only string and integer fields, none experimental.
 They are rendered with orjson from their fields (about 1.5 µs a delta, against about 4 µs
-through the pydantic envelope), the same bytes for every connection flavour."""
-_FLAT_KEYS: dict[type[WireModel], tuple[tuple[str, str], ...]] = {
-    params_type: tuple(
-        (name, field.alias or name) for name, field in params_type.model_fields.items()
-    )
-    for params_type in FLAT_DELTA_TYPES
-}
+through the pydantic envelope), the same bytes for every connection flavour. Named, not
+imported: each class is created when its first delta is, not with this module (a first turn
+streams only agent-message deltas)."""
+
+_flat_keys: dict[type[WireModel], tuple[tuple[str, str], ...] | None] = {}
+"""Per params type: its (field name, wire name) pairs if it is a flat delta, else None."""
+
+
+def flat_delta_types() -> tuple[type[WireModel], ...]:
+    """The classes `FLAT_DELTA_TYPE_NAMES` names (creating them)."""
+    return tuple(getattr(wire, name) for name in sorted(FLAT_DELTA_TYPE_NAMES))
+
+
+def _flat_keys_of(params_type: type[WireModel]) -> tuple[tuple[str, str], ...] | None:
+    try:
+        return _flat_keys[params_type]
+    except KeyError:
+        pass
+    keys = None
+    if (
+        params_type.__name__ in FLAT_DELTA_TYPE_NAMES
+        and getattr(wire, params_type.__name__, None) is params_type
+    ):
+        keys = tuple(
+            (name, field.alias or name) for name, field in params_type.model_fields.items()
+        )
+    _flat_keys[params_type] = keys
+    return keys
 
 
 def now_ms() -> int:
@@ -119,7 +134,7 @@ class Notification:
         """The JSON text of the whole message for a connection of the given flavour."""
         index = 1 if experimental else 0
         cached = self._rendered[index]
-        if cached is None and (keys := _FLAT_KEYS.get(type(self.params))) is not None:
+        if cached is None and (keys := _flat_keys_of(type(self.params))) is not None:
             params = self.params
             cached = orjson.dumps(
                 {

@@ -49,7 +49,7 @@ from app_server.transport.listen_address import ListenAddress
 from app_server.transport.stdio import claim_stdout, serve_stdio
 from app_server.transport.stdio_start import StdioStart
 from app_server.warm_up import build_first, warm_up
-from protocol.types import ConfigWarningNotification
+from protocol import types as wire
 
 if TYPE_CHECKING:
     from app_server.agent.providers.base import ModelProvider
@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from app_server.api.fuzzy_file_search import FuzzyFileSearchHandlers
     from app_server.config.writer import ConfigWriter
     from app_server.processes.table import ProcessTable
+    from protocol.types import ConfigWarningNotification
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ class AppServer:
     def _warn_all(self, summary: str, details: str) -> None:
         """A `configWarning` to every client (a `required` MCP server that failed)."""
         self.threads.connections.broadcast(
-            ConfigWarningNotification(summary=summary, details=details)
+            wire.ConfigWarningNotification(summary=summary, details=details)
         )
 
     def _provider_for(self, settings: ResolvedSettings) -> ModelProvider:
@@ -169,11 +170,11 @@ class AppServer:
         self.threads.connection_opened(connection)
         warnings = (
             [
-                ConfigWarningNotification(summary=p.summary, details=p.details, path=p.path)
+                wire.ConfigWarningNotification(summary=p.summary, details=p.details, path=p.path)
                 for p in self._config_problems
             ]
             + [
-                ConfigWarningNotification(summary=w.summary, details=w.details)
+                wire.ConfigWarningNotification(summary=w.summary, details=w.details)
                 for w in self._store_warnings
             ]
             + self._sandbox_warnings
@@ -200,7 +201,9 @@ class AppServer:
         if bwrap is None:
             log.warning("%s %s", NO_SANDBOX_SUMMARY, NO_SANDBOX_DETAILS)
             self._sandbox_warnings = [
-                ConfigWarningNotification(summary=NO_SANDBOX_SUMMARY, details=NO_SANDBOX_DETAILS)
+                wire.ConfigWarningNotification(
+                    summary=NO_SANDBOX_SUMMARY, details=NO_SANDBOX_DETAILS
+                )
             ]
 
     async def stop(self) -> None:

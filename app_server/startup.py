@@ -13,9 +13,10 @@ several hundred milliseconds; `initialize` needs none of it. So, over stdio:
    found no working bubblewrap (clients see it right after the answer, as before).
 4. Only then is `app_server.server` imported and the config validated, with the cyclic garbage
    collector off (importing creates ~300k objects and nothing to collect; its passes cost ~30
-   ms) and everything built so far frozen out of its later passes (`gc.freeze`). The server
-   adopts the answered handshake and serves what was read after it first
-   (`transport.stdio_start`), while it warms up what the first turn needs (`warm_up`). Other
+   ms) and everything built so far frozen out of its later passes (`gc.freeze`); it stays off
+   until the server's warm-up is done (`warm_up`), a few seconds at most. The server adopts
+   the answered handshake and serves what was read after it first (`transport.stdio_start`),
+   while it warms up what the first turn needs (`warm_up`). Other
    `configWarning`s (config values, store recovery) follow as soon as it runs, before the answer
    to any later request: requests that arrive meanwhile wait in the pipe.
 
@@ -140,6 +141,5 @@ def serve_stdio_process(data_dir: Path, raw: RawConfig) -> None:
         config = ServerConfig(data_dir, layers=raw.layers, problems=raw.problems)
         server = AppServer(config)
     finally:
-        gc.freeze()
-        gc.enable()
+        gc.freeze()  # and the collector stays off until the warm-up is done (`warm_up`)
     asyncio.run(server.run(ListenAddress(), stdio_start=start))

@@ -22,6 +22,8 @@ union). Nothing here changes what a model validates or how it serializes.
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import importlib
 import logging
 from collections.abc import Awaitable, Callable, Iterator
@@ -120,13 +122,31 @@ step takes up to ~20 ms, several times that on a loaded machine). The cost: warm
 pause, so a first turn sent right behind `thread/start` may still import the provider itself."""
 
 
+COLLECTOR_PAUSE_LIMIT_SECONDS = 5.0
+"""How long after start the cyclic garbage collector may stay off at most (see `warm_up`): a
+server kept busy from its start, which never gets to finish its warm-up, collects cyclic garbage
+again from then on. The cost: until then, cyclic garbage (rare on these paths: asyncio and
+pydantic free what they make by reference counting) is not collected."""
+
+
 async def warm_up(until_quiet: Callable[[float], Awaitable[None]]) -> None:
     """Run every step, each once no request has been served for `QUIET_SECONDS`; a failing
     step is logged and skipped (what it would have built is built on first use, as without
-    warm-up)."""
-    for step in warm_up_steps():
-        await until_quiet(QUIET_SECONDS)
-        try:
-            step()
-        except Exception:
-            log.debug("warm-up step failed", exc_info=True)
+    warm-up).
+
+    Then the cyclic garbage collector, off since the server proper was imported over stdio
+    (`app_server.startup`), is turned back on, or after `COLLECTOR_PAUSE_LIMIT_SECONDS` if the
+    warm-up takes longer. Until then the first requests and the first turn import the HTTP
+    stack and build their models: tens of thousands of objects that live as long as the
+    process, over which the collector's passes would be wasted work (~3 ms of a first turn)."""
+    resume = asyncio.get_running_loop().call_later(COLLECTOR_PAUSE_LIMIT_SECONDS, gc.enable)
+    try:
+        for step in warm_up_steps():
+            await until_quiet(QUIET_SECONDS)
+            try:
+                step()
+            except Exception:
+                log.debug("warm-up step failed", exc_info=True)
+    finally:
+        resume.cancel()
+        gc.enable()

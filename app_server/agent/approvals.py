@@ -32,10 +32,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from msgspec import Struct, field
 
 from app_server.client_connection import ServerRequestOutcome
+from protocol import types as wire
 from protocol.types import (
-    AcceptWithExecpolicyAmendmentCommandExecutionApprovalDecision,
     ActiveThreadStatus,
-    ApplyNetworkPolicyAmendmentCommandExecutionApprovalDecision,
     AskForApproval,
     GranularAskForApproval,
 )
@@ -136,14 +135,18 @@ def read_answer(raw: object) -> Answer:
             return Answer(Decision.DECLINE)
     if isinstance(decision, dict):
         if "acceptWithExecpolicyAmendment" in decision:
-            parsed = AcceptWithExecpolicyAmendmentCommandExecutionApprovalDecision.model_validate(
-                decision
+            parsed = (
+                wire.AcceptWithExecpolicyAmendmentCommandExecutionApprovalDecision.model_validate(
+                    decision
+                )
             )
             prefix = tuple(parsed.accept_with_execpolicy_amendment.execpolicy_amendment)
             return Answer(Decision.ACCEPT, execpolicy_prefix=prefix)
         if "applyNetworkPolicyAmendment" in decision:
-            network = ApplyNetworkPolicyAmendmentCommandExecutionApprovalDecision.model_validate(
-                decision
+            network = (
+                wire.ApplyNetworkPolicyAmendmentCommandExecutionApprovalDecision.model_validate(
+                    decision
+                )
             )
             amendment = network.apply_network_policy_amendment.network_policy_amendment
             return Answer(Decision.ACCEPT, allow_network_host=amendment.host)
@@ -245,13 +248,9 @@ def answer_from(outcome: ServerRequestOutcome) -> Answer:
     return read_answer(outcome.result)
 
 
-WAITING_ON_APPROVAL = ActiveThreadStatus(active_flags=["waitingOnApproval"])
-RUNNING = ActiveThreadStatus(active_flags=[])
-
-
 def announce_waiting(host: ToolHost) -> None:
     """`thread/status/changed active[waitingOnApproval]`, sent before the request."""
-    host.set_status(WAITING_ON_APPROVAL)
+    host.set_status(ActiveThreadStatus(active_flags=["waitingOnApproval"]))
 
 
 async def ask(host: ToolHost, method: str, params: WireModel) -> Answer:
@@ -263,4 +262,4 @@ async def ask(host: ToolHost, method: str, params: WireModel) -> Answer:
 
 def announce_running(host: ToolHost) -> None:
     """`thread/status/changed active[]` once the approval is settled."""
-    host.set_status(RUNNING)
+    host.set_status(ActiveThreadStatus(active_flags=[]))

@@ -23,13 +23,12 @@ from app_server.agent.tools.registry import ToolCall
 from app_server.agent.turn_recorder import TurnRecorder
 from app_server.agent.turn_setup import TurnHost, TurnSetup
 from app_server.agent.turn_tool_calls import TurnToolCalls
+from protocol import types as wire
 from protocol.types import (
     AgentMessageThreadItem,
     ItemCompletedNotification,
-    ModelSafetyBufferingUpdatedNotification,
     ReasoningThreadItem,
     ThreadTokenUsageUpdatedNotification,
-    TurnModerationMetadataNotification,
 )
 
 SAFETY_BUFFERING_METHODS = ("turn/safetyBuffering/updated", "model/safetyBuffering/updated")
@@ -71,7 +70,7 @@ class StepEffects:
             self._safety_buffering(effect)
         elif isinstance(effect, ModerationMetadata):
             self._host.publish(
-                TurnModerationMetadataNotification(
+                wire.TurnModerationMetadataNotification(
                     thread_id=self._host.thread_id,
                     turn_id=self._setup.turn_id,
                     metadata=effect.metadata,
@@ -132,7 +131,7 @@ class StepEffects:
         if key in self._safety_seen:
             return
         self._safety_seen.add(key)
-        params = ModelSafetyBufferingUpdatedNotification(
+        params = wire.ModelSafetyBufferingUpdatedNotification(
             thread_id=self._host.thread_id,
             turn_id=self._setup.turn_id,
             model=self._setup.settings.model,

@@ -14,11 +14,11 @@ from msgspec import Struct, field
 
 from app_server.agent.providers.base import RESPONSE_HEADERS_EVENT, ProviderError
 from app_server.notification import now_ms
+from protocol import types as wire
 from protocol.types import (
     AgentMessageDeltaNotification,
     AgentMessageThreadItem,
     ItemStartedNotification,
-    ReasoningSummaryPartAddedNotification,
     ReasoningSummaryTextDeltaNotification,
     ReasoningTextDeltaNotification,
     ReasoningThreadItem,
@@ -127,7 +127,7 @@ class StreamMapper:
         elif kind == "response.reasoning_summary_part.added":
             effects.append(
                 Emit(
-                    ReasoningSummaryPartAddedNotification(
+                    wire.ReasoningSummaryPartAddedNotification(
                         thread_id=self.thread_id,
                         turn_id=self.turn_id,
                         item_id=str(event.get("item_id")),

@@ -26,7 +26,8 @@ from app_server.agent.step_effects import StepEffects, StepResult
 from app_server.agent.stream_mapper import StreamMapper, stream_ended_early
 from app_server.agent.turn_compaction import TurnCompaction
 from app_server.agent.turn_setup import TurnFailed, TurnHost, TurnSetup
-from protocol.types import ErrorNotification, TurnError
+from protocol import types as wire
+from protocol.types import TurnError
 
 T = TypeVar("T")
 
@@ -116,7 +117,7 @@ class TurnSampling:
 
     def _announce_retry(self, error: ProviderError, number: int, budget: int) -> None:
         self._host.publish(
-            ErrorNotification(
+            wire.ErrorNotification(
                 thread_id=self._thread_id,
                 turn_id=self._turn_id,
                 will_retry=True,

@@ -6,10 +6,14 @@ The dispatcher owns the handshake state (gate, capabilities); this handler only 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app_server.api.identity import platform_family, platform_os, user_agent
 from app_server.client_connection import ClientConnection
-from protocol.types import InitializeParams, InitializeResponse
+from protocol import types as wire
+
+if TYPE_CHECKING:
+    from protocol.types import InitializeParams, InitializeResponse
 
 
 class InitializeHandler:
@@ -21,7 +25,7 @@ class InitializeHandler:
     async def __call__(
         self, connection: ClientConnection, params: InitializeParams
     ) -> InitializeResponse:
-        return InitializeResponse(
+        return wire.InitializeResponse(
             user_agent=user_agent(params.client_info.name, params.client_info.version),
             codex_home=str(self._data_dir),
             platform_family=platform_family(),

@@ -22,7 +22,7 @@ from app_server.client_connection import (
     ServerRequestOutcome,
 )
 from app_server.notification import notification
-from protocol.types import ServerRequestResolvedNotification
+from protocol import types as wire
 from protocol.wire_model import WireModel
 
 
@@ -54,7 +54,9 @@ async def ask_subscribers(
                 pending.future.cancel()
             connection.notify(
                 notification(
-                    ServerRequestResolvedNotification(thread_id=thread_id, request_id=pending.id),
+                    wire.ServerRequestResolvedNotification(
+                        thread_id=thread_id, request_id=pending.id
+                    ),
                 )
             )
 

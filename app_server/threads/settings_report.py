@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from app_server.settings import ResolvedSettings
 from app_server.threads.loaded_thread import LOCAL_ENVIRONMENT_ID
 from app_server.threads.permission_profile import active_permission_profile
+from protocol import types as wire
 from protocol.types import (
-    CollaborationMode,
     SandboxPolicy,
-    Settings,
     ThreadEnvironment,
-    ThreadSettings,
 )
+
+if TYPE_CHECKING:
+    from protocol.types import CollaborationMode, ThreadSettings
 
 
 def wire_collaboration_mode(settings: ResolvedSettings) -> CollaborationMode:
     """The thread's collaboration mode as codex reports it (`thread/settings/updated`,
     `thread/resume`): its kind, with the thread's model, effort and instructions."""
-    return CollaborationMode(
+    return wire.CollaborationMode(
         mode=settings.collaboration_mode,
-        settings=Settings(
+        settings=wire.Settings(
             model=settings.model,
             reasoning_effort=settings.reasoning_effort,
             developer_instructions=(
@@ -44,7 +47,7 @@ def wire_settings(settings: ResolvedSettings, default_sandbox: SandboxPolicy) ->
         if settings.environments_selected
         else []
     )
-    return ThreadSettings(
+    return wire.ThreadSettings(
         active_permission_profile=active_permission_profile(settings, default_sandbox),
         approval_policy=settings.approval_policy,
         approvals_reviewer=settings.approvals_reviewer,  # type: ignore[arg-type]

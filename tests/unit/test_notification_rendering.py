@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app_server.notification import FLAT_DELTA_TYPES, Notification, method_of, render_model
+from app_server.notification import Notification, flat_delta_types, method_of, render_model
 from protocol.jsonrpc import JsonRpcServerNotification
 from protocol.wire_model import WireModel
 
@@ -28,7 +28,7 @@ def pydantic_rendering(note: Notification, *, experimental: bool) -> bytes:
 
 
 @given(
-    params_type=st.sampled_from(FLAT_DELTA_TYPES),
+    params_type=st.sampled_from(flat_delta_types()),
     text=streamed_text,
     number=st.integers(min_value=0, max_value=2**53),
 )
@@ -44,6 +44,6 @@ def test_a_flat_delta_renders_as_the_pydantic_envelope_does(
 
 
 def test_flat_delta_types_have_only_string_and_integer_fields() -> None:
-    for params_type in FLAT_DELTA_TYPES:
+    for params_type in flat_delta_types():
         kinds = {field.annotation for field in params_type.model_fields.values()}
         assert kinds <= {str, int}, params_type.__name__

@@ -146,6 +146,7 @@ def test_importing_the_server_proper_builds_no_validator() -> None:
     code = (
         "import sys, json\n"
         "from pydantic import BaseModel, TypeAdapter\n"
+        "from protocol.wire_model import WireModel\n"
         "import app_server.server\n"
         "built = []\n"
         "for name, module in sorted(sys.modules.items()):\n"
@@ -157,6 +158,12 @@ def test_importing_the_server_proper_builds_no_validator() -> None:
         "        elif (isinstance(value, type) and issubclass(value, BaseModel)\n"
         "              and value.__module__ == name and value.__pydantic_complete__):\n"
         "            built.append(f'{name}.{attr}')\n"
+        "def protocol_models(cls):\n"
+        "    for sub in cls.__subclasses__():\n"
+        "        yield sub\n"
+        "        yield from protocol_models(sub)\n"
+        "built += sorted({model.__qualname__ for model in protocol_models(WireModel)\n"
+        "                 if model.__dict__.get('__pydantic_complete__')})\n"
         "print(json.dumps(built))"
     )
     assert printed_json(code) == []

@@ -19,14 +19,15 @@ import asyncio
 import importlib
 import logging
 from collections.abc import Callable, Coroutine, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from app_server.agent.mcp.spec import McpServerSpec, server_specs
 from app_server.config.keys import McpServerToml
-from protocol.types import McpServerStatusUpdatedNotification
+from protocol import types as wire
 
 if TYPE_CHECKING:
     from app_server.agent.mcp.connection import McpConnection
+    from protocol.types import McpServerStatusUpdatedNotification
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ MAX_SERVERS = 64
 its tools are sent with every model request, so a config past this keeps the first ones and
 warns."""
 
-Publish = Callable[[McpServerStatusUpdatedNotification], None]
+Publish: TypeAlias = "Callable[[McpServerStatusUpdatedNotification], None]"
 Warn = Callable[[str, str], None]
 
 
@@ -136,7 +137,7 @@ class McpManager:
         specs = self.specs(tables)
         for name in specs if starting else ():
             send(
-                McpServerStatusUpdatedNotification(
+                wire.McpServerStatusUpdatedNotification(
                     thread_id=thread_id, name=name, status="starting"
                 )
             )
@@ -145,7 +146,7 @@ class McpManager:
             conn = await self.connection(spec)
             failed = conn.status == "failed"
             send(
-                McpServerStatusUpdatedNotification(
+                wire.McpServerStatusUpdatedNotification(
                     thread_id=thread_id,
                     name=spec.name,
                     status="failed" if failed else "ready",

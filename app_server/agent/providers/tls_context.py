@@ -8,12 +8,16 @@ GIL, so `load_in_background` loads it in a thread started right after `initializ
 needs it before the thread is done waits for it (`default_ssl_context`).
 
 The context is the one `httpx.create_ssl_context()` makes (`SSL_CERT_FILE` / `SSL_CERT_DIR`
-when set, else `certifi`), built without importing `httpx`, so the thread takes nothing from
-the import of the server proper.
+when set, else `certifi`'s bundle), built without importing `httpx`, so the thread takes nothing
+from the import of the server proper. Nor does it import `certifi`: its `where()` goes through
+`importlib.resources` (~5 ms of imports, holding the GIL while the server proper is imported)
+to name the `cacert.pem` beside its module, which `certifi_bundle` finds directly; only an
+unusual install (a zip) falls back to `certifi.where()`.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import ssl
@@ -30,9 +34,19 @@ def _build() -> ssl.SSLContext:
         return ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
     if os.environ.get("SSL_CERT_DIR"):
         return ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
+    return ssl.create_default_context(cafile=certifi_bundle())
+
+
+def certifi_bundle() -> str:
+    """The path of `certifi`'s `cacert.pem`, as `certifi.where()` gives it."""
+    spec = importlib.util.find_spec("certifi")
+    for folder in (spec and spec.submodule_search_locations) or ():
+        bundle = os.path.join(folder, "cacert.pem")
+        if os.path.isfile(bundle):
+            return bundle
     import certifi
 
-    return ssl.create_default_context(cafile=certifi.where())
+    return certifi.where()
 
 
 def default_ssl_context() -> ssl.SSLContext:

@@ -18,17 +18,15 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from msgspec import Struct
 
 from app_server.errors import InvalidRequest
-from protocol.types import (
-    BaseBranchReviewTarget,
-    CommitReviewTarget,
-    CustomReviewTarget,
-    ReviewTarget,
-    UncommittedChangesReviewTarget,
-)
+from protocol import types as wire
+
+if TYPE_CHECKING:
+    from protocol.types import ReviewTarget
 
 SHORT_SHA_CHARS = 7
 """How much of a commit's sha the hint shows (git's short form)."""
@@ -72,20 +70,20 @@ class ReviewRequest(Struct, frozen=True):
 
 def check_target(target: ReviewTarget) -> None:
     """Refuse a target codex refuses, before anything starts."""
-    if isinstance(target, CustomReviewTarget) and not target.instructions.strip():
+    if isinstance(target, wire.CustomReviewTarget) and not target.instructions.strip():
         raise InvalidRequest("instructions must not be empty")
-    if isinstance(target, BaseBranchReviewTarget) and not target.branch.strip():
+    if isinstance(target, wire.BaseBranchReviewTarget) and not target.branch.strip():
         raise InvalidRequest("branch must not be empty")
-    if isinstance(target, CommitReviewTarget) and not target.sha.strip():
+    if isinstance(target, wire.CommitReviewTarget) and not target.sha.strip():
         raise InvalidRequest("sha must not be empty")
 
 
 def user_facing_hint(target: ReviewTarget) -> str:
-    if isinstance(target, UncommittedChangesReviewTarget):
+    if isinstance(target, wire.UncommittedChangesReviewTarget):
         return "current changes"
-    if isinstance(target, BaseBranchReviewTarget):
+    if isinstance(target, wire.BaseBranchReviewTarget):
         return f"changes against '{target.branch}'"
-    if isinstance(target, CommitReviewTarget):
+    if isinstance(target, wire.CommitReviewTarget):
         short = target.sha[:SHORT_SHA_CHARS]
         return f"commit {short}: {target.title}" if target.title else f"commit {short}"
     return target.instructions.strip()
@@ -95,16 +93,16 @@ async def resolve_review(target: ReviewTarget, cwd: Path) -> ReviewRequest:
     """The prompt and hint for `target` (a base branch's merge base is looked up in `cwd`)."""
     check_target(target)
     hint = user_facing_hint(target)
-    if isinstance(target, UncommittedChangesReviewTarget):
+    if isinstance(target, wire.UncommittedChangesReviewTarget):
         prompt = UNCOMMITTED_PROMPT
-    elif isinstance(target, BaseBranchReviewTarget):
+    elif isinstance(target, wire.BaseBranchReviewTarget):
         base = await merge_base(cwd, target.branch)
         prompt = (
             MERGE_BASE_PROMPT.format(branch=target.branch, sha=base)
             if base
             else BASE_BRANCH_PROMPT.format(branch=target.branch)
         )
-    elif isinstance(target, CommitReviewTarget):
+    elif isinstance(target, wire.CommitReviewTarget):
         prompt = (
             COMMIT_TITLE_PROMPT.format(sha=target.sha, title=target.title)
             if target.title

@@ -46,7 +46,7 @@ from app_server.agent.tools.registry import (
 )
 from app_server.rollout import core_items
 from app_server.rollout.items import CoreFileChange
-from protocol.types import FileChangeRequestApprovalParams, TurnDiffUpdatedNotification
+from protocol import types as wire
 
 EVERYWHERE = (Path("/"),)
 
@@ -211,7 +211,7 @@ async def run_patch(call_id: str, text: str, context: ToolContext, cwd: Path) ->
             answer = await approvals.ask(
                 context.host,
                 "item/fileChange/requestApproval",
-                FileChangeRequestApprovalParams(
+                wire.FileChangeRequestApprovalParams(
                     thread_id=context.thread_id,
                     turn_id=context.turn_id,
                     item_id=call_id,
@@ -247,7 +247,7 @@ async def run_patch(call_id: str, text: str, context: ToolContext, cwd: Path) ->
     diff = context.turn_diff.unified_diff()
     if diff is not None:
         context.publish(
-            TurnDiffUpdatedNotification(
+            wire.TurnDiffUpdatedNotification(
                 thread_id=context.thread_id, turn_id=context.turn_id, diff=diff
             ),
         )

@@ -35,7 +35,7 @@ from app_server.agent.tools.shell_specs import (
     SHELL_SPEC,
     WRITE_STDIN_SPEC,
 )
-from protocol.types import TerminalInteractionNotification
+from protocol import types as wire
 
 
 def _workdir(context: ToolContext, value: object) -> str:
@@ -150,7 +150,7 @@ class WriteStdinTool:
             raise
         if chars:
             context.publish(
-                TerminalInteractionNotification(
+                wire.TerminalInteractionNotification(
                     thread_id=context.thread_id,
                     turn_id=context.turn_id,
                     item_id=origin or call.call_id,

@@ -6,7 +6,7 @@ from typing import Any
 
 from app_server.agent.tools.arguments import BadArguments, json_arguments
 from app_server.agent.tools.registry import ToolCall, ToolContext, ToolOutput
-from protocol.types import TurnPlanStep, TurnPlanUpdatedNotification
+from protocol import types as wire
 
 _STATUS = {"pending": "pending", "in_progress": "inProgress", "completed": "completed"}
 
@@ -60,7 +60,7 @@ class UpdatePlanTool:
         try:
             arguments = json_arguments(call)
             steps = [
-                TurnPlanStep(step=str(entry["step"]), status=_STATUS[entry["status"]])  # type: ignore[arg-type]
+                wire.TurnPlanStep(step=str(entry["step"]), status=_STATUS[entry["status"]])  # type: ignore[arg-type]
                 for entry in arguments["plan"]
             ]
         except BadArguments as bad:
@@ -69,7 +69,7 @@ class UpdatePlanTool:
             return BadArguments(str(exc)).output
         explanation = arguments.get("explanation")
         context.publish(
-            TurnPlanUpdatedNotification(
+            wire.TurnPlanUpdatedNotification(
                 thread_id=context.thread_id,
                 turn_id=context.turn_id,
                 explanation=explanation if isinstance(explanation, str) else None,
