@@ -11,6 +11,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "_venv.sh"
 
@@ -74,25 +76,15 @@ def test_a_new_venv_is_made_from_the_system_python_when_it_is_recent_enough(
     assert made_by(tmp_path) == str(system)
 
 
-def test_an_old_system_python_is_passed_over_for_python3_on_path(tmp_path: Path) -> None:
-    system = fake_python(tmp_path / "system" / "python3", recent=False)
+@pytest.mark.parametrize("why", ["too old", "cannot make a venv", "missing"])
+def test_an_unusable_system_python_is_passed_over_for_python3_on_path(
+    tmp_path: Path, why: str
+) -> None:
+    system = tmp_path / "system" / "python3"
+    if why != "missing":
+        fake_python(system, recent=why != "too old", can_make_venv=why != "cannot make a venv")
     on_path = fake_python(tmp_path / "bin" / "python3")
     result = make_venv(tmp_path, system)
-    assert result.returncode == 0, result.stderr
-    assert made_by(tmp_path) == str(on_path)
-
-
-def test_a_system_python_that_cannot_make_a_venv_is_passed_over(tmp_path: Path) -> None:
-    system = fake_python(tmp_path / "system" / "python3", can_make_venv=False)
-    on_path = fake_python(tmp_path / "bin" / "python3")
-    result = make_venv(tmp_path, system)
-    assert result.returncode == 0, result.stderr
-    assert made_by(tmp_path) == str(on_path)
-
-
-def test_a_missing_system_python_is_passed_over(tmp_path: Path) -> None:
-    on_path = fake_python(tmp_path / "bin" / "python3")
-    result = make_venv(tmp_path, tmp_path / "no-such-python")
     assert result.returncode == 0, result.stderr
     assert made_by(tmp_path) == str(on_path)
 
