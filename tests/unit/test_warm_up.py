@@ -84,3 +84,56 @@ def test_warm_up_builds_nothing_while_a_request_is_being_served() -> None:
         "print(json.dumps(asyncio.run(main())))"
     )
     assert _run(code) == [False, True]
+
+
+def test_the_collector_is_back_on_once_the_warm_up_is_done() -> None:
+    code = (
+        "import asyncio, gc, json\n"
+        "from app_server import warm_up\n"
+        "warm_up.warm_up_steps = lambda: iter([lambda: None])\n"
+        "gc.disable()\n"
+        "asyncio.run(warm_up.warm_up(asyncio.sleep))\n"
+        "print(json.dumps(gc.isenabled()))"
+    )
+    assert _run(code) is True
+
+
+def test_the_collector_stays_off_while_the_warm_up_waits_for_a_pause() -> None:
+    code = (
+        "import asyncio, gc, json\n"
+        "from app_server import warm_up\n"
+        "async def main():\n"
+        "    busy = asyncio.Event()\n"
+        "    async def never_quiet(seconds):\n"
+        "        await busy.wait()\n"
+        "    task = asyncio.create_task(warm_up.warm_up(never_quiet))\n"
+        "    await asyncio.sleep(0.2)\n"
+        "    off = not gc.isenabled()\n"
+        "    task.cancel()\n"
+        "    await asyncio.gather(task, return_exceptions=True)\n"
+        "    return [off, gc.isenabled()]\n"
+        "gc.disable()\n"
+        "print(json.dumps(asyncio.run(main())))"
+    )
+    assert _run(code) == [True, True]
+
+
+def test_the_collector_is_back_on_after_the_limit_when_requests_never_pause() -> None:
+    code = (
+        "import asyncio, gc, json\n"
+        "from app_server import warm_up\n"
+        "warm_up.COLLECTOR_PAUSE_LIMIT_SECONDS = 0.05\n"
+        "async def main():\n"
+        "    busy = asyncio.Event()\n"
+        "    async def never_quiet(seconds):\n"
+        "        await busy.wait()\n"
+        "    task = asyncio.create_task(warm_up.warm_up(never_quiet))\n"
+        "    await asyncio.sleep(0.3)\n"
+        "    on = gc.isenabled()\n"
+        "    task.cancel()\n"
+        "    await asyncio.gather(task, return_exceptions=True)\n"
+        "    return on\n"
+        "gc.disable()\n"
+        "print(json.dumps(asyncio.run(main())))"
+    )
+    assert _run(code) is True
