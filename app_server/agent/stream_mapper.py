@@ -19,8 +19,6 @@ from protocol.types import (
     AgentMessageDeltaNotification,
     AgentMessageThreadItem,
     ItemStartedNotification,
-    ReasoningSummaryTextDeltaNotification,
-    ReasoningTextDeltaNotification,
     ReasoningThreadItem,
     ThreadItem,
 )
@@ -138,7 +136,7 @@ class StreamMapper:
         elif kind == "response.reasoning_summary_text.delta":
             effects.append(
                 Emit(
-                    ReasoningSummaryTextDeltaNotification(
+                    wire.ReasoningSummaryTextDeltaNotification(
                         thread_id=self.thread_id,
                         turn_id=self.turn_id,
                         item_id=str(event.get("item_id")),
@@ -150,7 +148,7 @@ class StreamMapper:
         elif kind == "response.reasoning_text.delta":
             effects.append(
                 Emit(
-                    ReasoningTextDeltaNotification(
+                    wire.ReasoningTextDeltaNotification(
                         thread_id=self.thread_id,
                         turn_id=self.turn_id,
                         item_id=str(event.get("item_id")),

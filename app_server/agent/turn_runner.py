@@ -38,10 +38,10 @@ from app_server.agent.user_shell import UserShellCommand, run_user_shell
 from app_server.ids import uuid7
 from app_server.notification import now_ms
 from app_server.skill_mentions import selected_skills, skill_message
+from protocol import types as wire
 from protocol.types import (
     ActiveThreadStatus,
     AgentMessageThreadItem,
-    ErrorNotification,
     IdleThreadStatus,
     ItemCompletedNotification,
     ItemStartedNotification,
@@ -358,7 +358,7 @@ class TurnRunner:
         self.outcome = "failed"
         self.host.set_status(SystemErrorThreadStatus())
         self.host.publish(
-            ErrorNotification(
+            wire.ErrorNotification(
                 thread_id=self.thread_id, turn_id=self.turn_id, will_retry=False, error=error
             ),
         )

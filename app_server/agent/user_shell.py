@@ -48,7 +48,7 @@ from app_server.ids import uuid7
 from app_server.rollout import core_items
 from app_server.rollout.items import CommandExecutionItem
 from app_server.rollout.lines import JsonObject
-from protocol.types import CommandExecutionOutputDeltaNotification
+from protocol import types as wire
 
 DEFAULT_TIMEOUT_MS = 60 * 60 * 1000
 """How long a user shell command may run when the request names no timeout (codex's one hour);
@@ -206,7 +206,7 @@ class _DeltaStream:
         text = self._decoder.decode(chunk)
         if text:
             self._context.publish(
-                CommandExecutionOutputDeltaNotification(
+                wire.CommandExecutionOutputDeltaNotification(
                     thread_id=self._context.thread_id,
                     turn_id=self._context.turn_id,
                     item_id=self._item_id,

@@ -5,10 +5,14 @@ thread keeps (`EnteredReviewMode {target, user_facing_hint}`, `ExitedReviewMode
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from app_server.rollout.events import EnteredReviewModeEvent, ExitedReviewModeEvent
 from app_server.rollout.items import EnteredReviewModeItem, ExitedReviewModeItem
 from app_server.rollout.review_output import ReviewOutput
-from protocol.types import ReviewTarget
+
+if TYPE_CHECKING:
+    from protocol.types import ReviewTarget
 
 
 def entered_review(item_id: str, target: ReviewTarget, hint: str) -> EnteredReviewModeItem:

@@ -14,14 +14,17 @@ import itertools
 import logging
 from collections import deque
 from collections.abc import Coroutine
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import orjson
 
 from app_server.client_connection import ClientGone, PendingServerRequest
 from app_server.notification import Notification, render_model
-from protocol.types import InitializeParams, RequestId
+from protocol.types import RequestId
 from protocol.wire_model import WireModel
+
+if TYPE_CHECKING:
+    from protocol.types import InitializeParams
 
 log = logging.getLogger(__name__)
 

@@ -7,10 +7,12 @@ the thread's value. What the two methods read differently (`cwd`, `model`, `serv
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from app_server.agent.instructions import plan_mode_instructions
-from protocol.types import CollaborationMode
+
+if TYPE_CHECKING:
+    from protocol.types import CollaborationMode
 
 SHARED_FIELDS: tuple[tuple[str, str], ...] = (
     ("effort", "reasoning_effort"),

@@ -32,15 +32,14 @@ from app_server.threads.setting_updates import collaboration_updates, shared_upd
 from app_server.threads.settings_report import wire_settings
 from app_server.threads.turn_factory import ProviderFactory, TurnFactory
 from app_server.threads.turn_origin import TurnOrigin
+from protocol import types as wire
 from protocol.types import (
-    ReviewTarget,
-    ThreadSettingsUpdatedNotification,
     Turn,
     TurnStartParams,
 )
 
 if TYPE_CHECKING:  # annotations only: created on their method's first request
-    from protocol.types import TurnInterruptParams, TurnSteerParams
+    from protocol.types import ReviewTarget, TurnInterruptParams, TurnSteerParams
 
 
 class ThreadTurns:
@@ -88,7 +87,7 @@ class ThreadTurns:
             thread.apply_settings(settings)
             self._manager.publish(
                 thread,
-                ThreadSettingsUpdatedNotification(
+                wire.ThreadSettingsUpdatedNotification(
                     thread_id=thread.id,
                     thread_settings=wire_settings(settings, self._manager.default_sandbox()),
                 ),

@@ -20,9 +20,7 @@ from app_server.agent.tools.exec.terminal_results import ExecExit
 from app_server.agent.tools.registry import ToolContext, ToolItem
 from app_server.rollout import core_items
 from app_server.rollout.items import CommandExecutionItem
-from protocol.types import (
-    CommandExecutionOutputDeltaNotification,
-)
+from protocol import types as wire
 
 
 class CommandItem:
@@ -109,7 +107,7 @@ class DeltaStream:
         if text:
             context = self._item.context
             context.publish(
-                CommandExecutionOutputDeltaNotification(
+                wire.CommandExecutionOutputDeltaNotification(
                     thread_id=context.thread_id,
                     turn_id=self._item.turn_id,
                     item_id=self._item.request.call_id,
