@@ -7,7 +7,7 @@ VENV="$ROOT/.venv"
 # The distribution's own interpreter, preferred for a new .venv when it is 3.11 or newer:
 # distributions build it with profile-guided and link-time optimisation, a self-built one
 # (pyenv's default build, for one) without. On the benchmark machine the server answers its
-# first turn 16% sooner on Debian's 3.11 than on pyenv's (279 vs 332 ms, README "Benchmarks").
+# first turn 18% sooner on Debian's 3.11 than on pyenv's (267 vs 326 ms, README "Benchmarks").
 SYSTEM_PYTHON=/usr/bin/python3
 
 supports_app_server() {
