@@ -5,8 +5,8 @@ A turn streaming 20,000 deltas to five subscribers must not serialize each delta
 `experimentalApi` get experimental fields, the others get them stripped (PROTOCOL.md §2.4).
 
 The streaming deltas are most of a turn's notifications, so they skip the pydantic envelope:
-`FLAT_DELTA_TYPES` are rendered with orjson from their fields, byte for byte what pydantic
-writes (`tests/unit/test_notification_rendering.py`).
+the types `FLAT_DELTA_TYPE_NAMES` names are rendered with orjson from their fields, byte for
+byte what pydantic writes (`tests/unit/test_notification_rendering.py`).
 """
 
 from __future__ import annotations
